@@ -1,0 +1,53 @@
+/**
+ * `dev/stack up [service…] | down | status [--json]` — the local stack of real services as
+ * native processes on loopback (no Docker). See README "Local stack".
+ */
+import { Command } from 'commander';
+import { stackPaths } from './stack/config';
+import { stackStatus, stackDown, stackUp } from './stack/manager';
+import type { StackContext } from './stack/service';
+
+const ctx: StackContext = {
+  paths: stackPaths(),
+  log: (line) => process.stderr.write(`[stack] ${line}\n`),
+};
+
+const program = new Command('stack').description('Local rotor stack: real services as processes on loopback');
+
+program
+  .command('up')
+  .argument('[services...]', 'only these services (and what they depend on)')
+  .description('install (cached), start and health-check the services; idempotent')
+  .action(async (services: string[]) => {
+    await stackUp(ctx, services);
+  });
+
+program
+  .command('down')
+  .description('stop the processes this stack started, by pid')
+  .action(async () => {
+    await stackDown(ctx);
+  });
+
+program
+  .command('status')
+  .option('--json', 'machine-readable output')
+  .description("each service's state, version, address, pids and log files")
+  .action(async (opts: { json?: boolean }) => {
+    const statuses = await stackStatus(ctx);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ stateDir: ctx.paths.stateDir, services: statuses }, null, 2)}\n`);
+    } else {
+      for (const s of statuses) {
+        process.stdout.write(
+          `${s.name.padEnd(10)} ${s.state.padEnd(10)} ${s.version.padEnd(12)} ${s.address.padEnd(40)} pids=${s.pids.join(',') || '-'}${s.detail ? `  (${s.detail})` : ''}\n`,
+        );
+      }
+    }
+    if (statuses.some((s) => s.state !== 'healthy')) process.exitCode = 1;
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  process.stderr.write(`stack: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

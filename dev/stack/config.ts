@@ -1,0 +1,80 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Where the local stack keeps builds, state and logs. Builds are cached per version under
+ * `ROTOR_CACHE_DIR` (default `~/.cache/rotor`) so only the first run on a machine pays for them;
+ * everything a running stack writes (data, logs, pids, certificates) lives under `ROTOR_STATE_DIR`
+ * (default `~/.local/state/rotor`; `/var/lib/rotor` for root, because PostgreSQL refuses to run as
+ * root and its own user cannot enter root's home). Nothing is written into the repository.
+ */
+export interface StackPaths {
+  cacheDir: string;
+  stateDir: string;
+  logDir: string;
+  runDir: string;
+}
+
+export function stackPaths(env: NodeJS.ProcessEnv = process.env): StackPaths {
+  const cacheDir = env['ROTOR_CACHE_DIR'] ?? join(homedir(), '.cache', 'rotor');
+  const defaultState = process.getuid?.() === 0 ? '/var/lib/rotor' : join(homedir(), '.local', 'state', 'rotor');
+  const stateDir = env['ROTOR_STATE_DIR'] ?? defaultState;
+  return { cacheDir, stateDir, logDir: join(stateDir, 'logs'), runDir: join(stateDir, 'run') };
+}
+
+/** Loopback ports of every stack service. docker-compose.yml must publish the same ones (a test checks). */
+export const ports = {
+  temporal: 7233,
+  temporalUi: 8233,
+  temporalMetrics: 7234,
+  vault: 8200,
+  moto: 5000,
+  postgres: 55432,
+  etcd: 23790,
+  etcdPeer: 23800,
+  kube: { 'cluster-a': 16443, 'cluster-b': 16444, 'cluster-c': 16445 },
+  esoMetrics: { 'cluster-a': 18081, 'cluster-b': 18082, 'cluster-c': 18083 },
+  esoHealth: { 'cluster-a': 18091, 'cluster-b': 18092, 'cluster-c': 18093 },
+  codecServer: 8888,
+  workerMetrics: 9464,
+} as const;
+
+export const clusterNames = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
+export type ClusterName = (typeof clusterNames)[number];
+
+/** Fixed dev credentials of the local stack. They guard loopback-only throwaway services. */
+export const devCredentials = {
+  vaultToken: 'rotor-dev-root',
+  awsAccessKeyId: 'testing',
+  awsSecretAccessKey: 'testing',
+  awsRegion: 'us-east-1',
+  postgresUser: 'postgres',
+  postgresPassword: 'rotor-dev-postgres',
+} as const;
+
+/**
+ * The environment rotor's own clients read to reach the local stack. These are the standard
+ * variables of each client (TEMPORAL_ADDRESS, VAULT_ADDR, AWS_ENDPOINT_URL, KUBECONFIG, PG*), so no
+ * code path exists only for tests. docker-compose.yml sets the same variables on the worker.
+ */
+export function stackEnv(paths: StackPaths = stackPaths()): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_UI_URL: `http://127.0.0.1:${ports.temporalUi}`,
+    VAULT_ADDR: `http://127.0.0.1:${ports.vault}`,
+    VAULT_TOKEN: devCredentials.vaultToken,
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${ports.moto}`,
+    AWS_REGION: devCredentials.awsRegion,
+    AWS_ACCESS_KEY_ID: devCredentials.awsAccessKeyId,
+    AWS_SECRET_ACCESS_KEY: devCredentials.awsSecretAccessKey,
+    KUBECONFIG: join(paths.stateDir, 'kube', 'kubeconfig'),
+    PGHOST: '127.0.0.1',
+    PGPORT: String(ports.postgres),
+    PGUSER: devCredentials.postgresUser,
+    PGPASSWORD: devCredentials.postgresPassword,
+    PGDATABASE: 'postgres',
+    ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
+    ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
+  };
+}

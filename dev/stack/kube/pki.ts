@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ClusterName } from '../config';
+import { requireTool } from '../toolchain';
+import { clusterPaths, kubePaths } from './paths';
+
+const run = promisify(execFile);
+const days = '3650';
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await run('openssl', args);
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr ?? String(e);
+    throw new Error(`openssl ${args[0] ?? ''} failed: ${stderr.trim()}`);
+  }
+}
+
+/**
+ * One openssl config for the CA and the serving certificates: distributions' default openssl.cnf
+ * differ, and `-extfile` (unlike `req -x509 -CA`) works on OpenSSL 1.1 and 3.x alike.
+ */
+function opensslConfig(stateDir: string): string {
+  const file = join(kubePaths(stateDir).dir, 'openssl.cnf');
+  writeFileSync(
+    file,
+    [
+      '[req]',
+      'distinguished_name=dn',
+      '[dn]',
+      '[ca]',
+      'basicConstraints=critical,CA:TRUE',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      '[serving]',
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** Creates the CA once; returns true when it was (re)created, so certificates it signed are stale. */
+async function ensureCa(stateDir: string, cnf: string): Promise<boolean> {
+  const p = kubePaths(stateDir);
+  if (existsSync(p.caCert) && existsSync(p.caKey)) return false;
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', days, '-subj', '/CN=rotor-dev-kube-ca',
+    '-config', cnf, '-extensions', 'ca', '-keyout', p.caKey, '-out', p.caCert]);
+  return true;
+}
+
+/** A serving certificate for 127.0.0.1/localhost signed by the CA. */
+async function servingCert(stateDir: string, cluster: ClusterName, cnf: string): Promise<void> {
+  const ca = kubePaths(stateDir);
+  const c = clusterPaths(stateDir, cluster);
+  const csr = join(c.dir, 'serving.csr');
+  await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', `/CN=kube-apiserver-${cluster}`,
+    '-config', cnf, '-keyout', c.servingKey, '-out', csr]);
+  await openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
+    '-sha256', '-days', days, '-extfile', cnf, '-extensions', 'serving', '-out', c.servingCert]);
+  rmSync(csr);
+}
+
+/** The service-account token signing key pair (PKCS#8/SPKI PEM, both accepted by kube-apiserver). */
+function serviceAccountKeys(stateDir: string, cluster: ClusterName): void {
+  const c = clusterPaths(stateDir, cluster);
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  writeFileSync(c.saSigningKey, privateKey, { mode: 0o600 });
+  writeFileSync(c.saPublicKey, publicKey);
+}
+
+/** The admin token and the `--token-auth-file` naming it: user `admin`, group `system:masters`. */
+function adminToken(stateDir: string, cluster: ClusterName): void {
+  const c = clusterPaths(stateDir, cluster);
+  const token = randomBytes(32).toString('hex');
+  writeFileSync(c.adminToken, `${token}\n`, { mode: 0o600 });
+  writeFileSync(c.tokenFile, `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+}
+
+/**
+ * Generates, once, the CA and per cluster a serving certificate, a service-account key pair and
+ * an admin token. Existing files are kept, so restarts and kubeconfigs stay valid; a new CA
+ * re-issues every serving certificate.
+ */
+export async function ensurePki(stateDir: string, clusters: readonly ClusterName[]): Promise<void> {
+  requireTool('openssl', "install OpenSSL (Debian/Ubuntu: 'apt-get install openssl'; macOS: 'brew install openssl').");
+  const ca = kubePaths(stateDir);
+  mkdirSync(ca.dir, { recursive: true, mode: 0o700 });
+  const cnf = opensslConfig(stateDir);
+  const newCa = await ensureCa(stateDir, cnf);
+  for (const cluster of clusters) {
+    const c = clusterPaths(stateDir, cluster);
+    mkdirSync(c.dir, { recursive: true, mode: 0o700 });
+    if (newCa || !existsSync(c.servingCert) || !existsSync(c.servingKey)) await servingCert(stateDir, cluster, cnf);
+    if (!existsSync(c.saSigningKey) || !existsSync(c.saPublicKey)) serviceAccountKeys(stateDir, cluster);
+    if (!existsSync(c.adminToken) || !existsSync(c.tokenFile)) adminToken(stateDir, cluster);
+  }
+}
+
+/** The admin token of a cluster, as written by `ensurePki`. */
+export function readAdminToken(stateDir: string, cluster: ClusterName): string {
+  return readFileSync(clusterPaths(stateDir, cluster).adminToken, 'utf8').trim();
+}

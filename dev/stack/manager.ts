@@ -1,0 +1,75 @@
+import { mkdirSync } from 'node:fs';
+import { recordedProcessIds, runningPid, logFileOf, stopProcess, waitHealthy } from './process';
+import type { ServiceStatus, StackContext, StackService } from './service';
+import { services } from './services/index';
+
+function byName(name: string): StackService {
+  const s = services.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown service '${name}'; known: ${services.map((x) => x.name).join(', ')}`);
+  return s;
+}
+
+/** The named services plus everything they depend on, dependencies first. */
+function withDependencies(names: string[]): StackService[] {
+  const order: StackService[] = [];
+  const visit = (n: string) => {
+    const s = byName(n);
+    if (order.includes(s)) return;
+    s.dependsOn.forEach(visit);
+    order.push(s);
+  };
+  (names.length ? names : services.map((s) => s.name)).forEach(visit);
+  return order;
+}
+
+/** Installs (cached) and starts services, dependencies first, each health-checked before the next. */
+export async function stackUp(ctx: StackContext, names: string[]): Promise<void> {
+  mkdirSync(ctx.paths.stateDir, { recursive: true });
+  const todo = withDependencies(names);
+  // Builds are the slow part and independent: run them together, starts stay ordered.
+  await Promise.all(todo.map((s) => s.install(ctx)));
+  for (const s of todo) {
+    if ((await s.health(ctx)) === undefined) {
+      ctx.log(`${s.name}: already healthy at ${s.address}`);
+      continue;
+    }
+    ctx.log(`${s.name}: starting`);
+    await s.start(ctx);
+    await waitHealthy(s.name, () => s.health(ctx), logFileOf(ctx, s.name), 120_000);
+    ctx.log(`${s.name}: healthy at ${s.address}`);
+  }
+}
+
+/** Stops, newest first, every process the stack recorded a pid for; nothing else. */
+export async function stackDown(ctx: StackContext): Promise<void> {
+  const ids = recordedProcessIds(ctx);
+  const order = [...services].reverse();
+  const rank = (id: string) => {
+    const i = order.findIndex((s) => id === s.name || id.startsWith(`${s.name}-`));
+    return i === -1 ? order.length : i;
+  };
+  for (const id of ids.sort((a, b) => rank(a) - rank(b))) {
+    if (await stopProcess(ctx, id)) ctx.log(`stopped ${id}`);
+  }
+}
+
+export async function stackStatus(ctx: StackContext): Promise<ServiceStatus[]> {
+  const ids = recordedProcessIds(ctx);
+  return Promise.all(
+    services.map(async (s) => {
+      const own = ids.filter((id) => id === s.name || id.startsWith(`${s.name}-`));
+      const pids = own.map((id) => runningPid(ctx, id)).filter((p): p is number => p !== undefined);
+      const reason = await s.health(ctx).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+      const state: ServiceStatus['state'] = reason === undefined ? 'healthy' : pids.length ? 'unhealthy' : 'stopped';
+      return {
+        name: s.name,
+        state,
+        version: s.version,
+        address: s.address,
+        pids,
+        logFiles: own.map((id) => logFileOf(ctx, id)),
+        ...(reason === undefined ? {} : { detail: reason }),
+      };
+    }),
+  );
+}

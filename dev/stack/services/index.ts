@@ -1,0 +1,10 @@
+import type { StackService } from '../service';
+import { temporal } from './temporal';
+import { vault } from './vault';
+import { moto } from './moto';
+import { postgres } from './postgres';
+import { kube } from './kube';
+import { eso } from './eso';
+
+/** Every service of the local stack, in start order. */
+export const services: StackService[] = [temporal, vault, moto, postgres, kube, eso];

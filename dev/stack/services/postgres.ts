@@ -1,0 +1,90 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { devCredentials, ports } from '../config';
+import { ensurePortFree, startProcess } from '../process';
+import type { StackContext, StackService } from '../service';
+import { which } from '../toolchain';
+
+const run = promisify(execFile);
+
+/** Debian's PostgreSQL server binaries, newest major first. */
+function serverBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const majors = readdirSync(root).filter((d) => existsSync(join(root, d, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a));
+  return majors[0] === undefined ? undefined : join(root, majors[0], 'bin');
+}
+
+function majorVersion(): string {
+  return serverBinDir()?.split('/').at(-2) ?? 'not installed';
+}
+
+/** PostgreSQL refuses to run as root; as root the stack runs it as Debian's `postgres` user. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+function dataDir(ctx: StackContext): string {
+  return join(ctx.paths.stateDir, 'postgres', 'data');
+}
+
+/** PostgreSQL from Debian's package: a real credential target for rotation. */
+export const postgres: StackService = {
+  name: 'postgres',
+  get version() {
+    return majorVersion();
+  },
+  dependsOn: [],
+  address: `postgres://127.0.0.1:${ports.postgres}`,
+  async install(ctx) {
+    if (serverBinDir()) return;
+    if (process.getuid?.() !== 0 || !which('apt-get')) {
+      throw new Error("postgres: PostgreSQL server is not installed; run 'sudo apt-get install -y postgresql' (Debian/Ubuntu).");
+    }
+    ctx.log('installing PostgreSQL from Debian packages');
+    await run('apt-get', ['update', '-qq']);
+    await run('apt-get', ['install', '-y', '-qq', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  },
+  async start(ctx) {
+    await ensurePortFree(ports.postgres, 'postgres');
+    const bin = serverBinDir();
+    if (!bin) throw new Error('postgres: server binaries missing; run dev/stack up postgres to install them');
+    const base = join(ctx.paths.stateDir, 'postgres');
+    const data = dataDir(ctx);
+    const owner = runAs();
+    mkdirSync(base, { recursive: true });
+    if (owner) chownSync(base, owner.uid, owner.gid);
+    if (!existsSync(join(data, 'PG_VERSION'))) {
+      const pwfile = join(base, 'pwfile');
+      writeFileSync(pwfile, `${devCredentials.postgresPassword}\n`, { mode: 0o600 });
+      if (owner) chownSync(pwfile, owner.uid, owner.gid);
+      await run(join(bin, 'initdb'), ['-D', data, '-U', devCredentials.postgresUser, '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8'], owner ?? {});
+    }
+    startProcess(ctx, 'postgres', join(bin, 'postgres'), ['-D', data, '-p', String(ports.postgres), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${base}`], owner ?? {});
+  },
+  async health() {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: ports.postgres,
+      user: devCredentials.postgresUser,
+      password: devCredentials.postgresPassword,
+      database: 'postgres',
+      connectionTimeoutMillis: 2000,
+    });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return undefined;
+    } catch (e) {
+      return `cannot log in on port ${ports.postgres}: ${(e as Error).message}`;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  },
+};

@@ -1,0 +1,91 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StackContext } from './service';
+
+/** Absolute path of `command` on PATH, or undefined. */
+export function which(command: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws a message saying what to install when a toolchain command is missing. */
+export function requireTool(command: string, howToInstall: string): string {
+  const found = which(command);
+  if (!found) throw new Error(`'${command}' is not installed or not on PATH: ${howToInstall}`);
+  return found;
+}
+
+/**
+ * A binary on PATH whose `--version`-style output contains `version` is used as is; the stack
+ * builds its own copy otherwise.
+ */
+export function onPathAtVersion(command: string, versionArgs: string[], version: string): string | undefined {
+  const found = which(command);
+  if (!found) return undefined;
+  try {
+    const out = execFileSync(found, versionArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    return out.includes(version.replace(/^v/, '')) ? found : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${stderr.slice(-4000)}`));
+      else resolve();
+    });
+  });
+}
+
+export interface GoBuild {
+  /** Binary name, e.g. `vault`. */
+  name: string;
+  version: string;
+  /** Wrapper module directory in the repo (holding go.mod/go.sum), e.g. dev/go/vault. */
+  moduleDir?: string;
+  /** Package to build: a path inside the wrapper module's dependencies, e.g. github.com/hashicorp/vault. */
+  pkg: string;
+  /** Extra `go build` flags such as -tags or -ldflags. */
+  flags?: string[];
+}
+
+/**
+ * Builds a Go binary into `<cacheDir>/<name>-<version>-<wrapper hash>/<name>` unless it is there
+ * already. Without a wrapper module it runs `go install pkg@version`. Returns the binary path.
+ */
+export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
+  requireTool('go', 'install Go 1.23 or newer (https://go.dev/doc/install or your distribution package).');
+  const wrapperHash = b.moduleDir
+    ? createHash('sha256')
+        .update(readFileSync(join(b.moduleDir, 'go.mod')))
+        .update(b.flags?.join(' ') ?? '')
+        .digest('hex')
+        .slice(0, 8)
+    : 'plain';
+  const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
+  const bin = join(dir, b.name);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const started = Date.now();
+  ctx.log(`building ${b.name} ${b.version} from Go modules (first run on this machine only; cached in ${dir})`);
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false -mod=mod' };
+  if (b.moduleDir) {
+    const tmp = `${bin}.tmp`;
+    await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], b.moduleDir, env);
+    renameSync(tmp, bin);
+  } else {
+    // `go install pkg@version` honours the module's own go.mod; it only works without replace directives.
+    const gobin = join(dir, 'gobin');
+    await run('go', ['install', ...(b.flags ?? []), `${b.pkg}@${b.version}`], dir, { ...env, GOFLAGS: '-buildvcs=false', GOBIN: gobin });
+    renameSync(join(gobin, b.pkg.split('/').pop() ?? b.name), bin);
+  }
+  ctx.log(`built ${b.name} ${b.version} in ${Math.round((Date.now() - started) / 1000)}s`);
+  return bin;
+}
