@@ -1,0 +1,90 @@
+import type NodeVault from 'node-vault';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Context } from '@temporalio/activity';
+import type { Store } from '../playbooks/schema';
+import { awsBackend } from './aws';
+import { runCanaryCheck } from './canaries';
+import { ErrorTypes, permanent } from './errors';
+import { fingerprint } from './fingerprint';
+import { generateRandom } from './generate';
+import type { SecretStoreBackend } from './store';
+import type {
+  CanaryInput,
+  CanaryResult,
+  CreateInput,
+  DemoteInput,
+  DiscardInput,
+  FinalizeInput,
+  PlanInput,
+  PlanResult,
+  PromoteInput,
+  RevokeInput,
+  VersionRef,
+} from './types';
+import { vaultBackend } from './vault';
+
+/** Clients the activities use; injected so workers, tests and tools build them from their own config. */
+export interface ActivityDeps {
+  vault: NodeVault.client;
+  secretsManager: SecretsManagerClient;
+  /** HMAC key for fingerprints; only workers hold it. */
+  fingerprintKey: Buffer;
+}
+
+/**
+ * Builds the rotation activities over injected clients. Inputs and results carry version ids and
+ * fingerprints only: values move between stores, targets and clusters inside the activity.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const backends = { vault: vaultBackend(deps.vault), aws: awsBackend(deps.secretsManager) };
+  const backend = (s: Store) => backends[s.type] as SecretStoreBackend;
+  const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
+
+  return {
+    async planRotation({ store, rotation }: PlanInput): Promise<PlanResult> {
+      const p = await backend(store).plan(store, rotation);
+      return {
+        current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
+        previousVersion: p.previousVersion,
+        stalePendingVersion: p.stalePendingVersion,
+      };
+    },
+
+    async createPendingVersion({ store, credential, rotation, currentVersion }: CreateInput): Promise<VersionRef> {
+      const b = backend(store);
+      const version = await b.createPending(store, rotation, currentVersion, () => generateRandom(credential));
+      return { version, fingerprint: fp(await b.readValue(store, version)) };
+    },
+
+    async discardPendingVersion(input: DiscardInput): Promise<void> {
+      await backend(input.store).discardPending(input.store, input);
+    },
+
+    async promoteVersion(input: PromoteInput): Promise<void> {
+      await backend(input.store).promote(input.store, input);
+    },
+
+    async demoteVersion(input: DemoteInput): Promise<void> {
+      await backend(input.store).demote(input.store, input);
+    },
+
+    async revokeVersion(input: RevokeInput): Promise<void> {
+      await backend(input.store).revoke(input.store, input);
+    },
+
+    async finalizeRotation(input: FinalizeInput): Promise<void> {
+      await backend(input.store).finalize(input.store, input);
+    },
+
+    async runCanary({ store, version, canary }: CanaryInput): Promise<CanaryResult> {
+      const started = Date.now();
+      const credential = await backend(store).readValue(store, version);
+      const { ok, detail } = await runCanaryCheck(canary, credential, Context.current().cancellationSignal);
+      const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
+      if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
+      return result;
+    },
+  };
+}
+
+export type RotationActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,1 @@
+export { rotationWorkflow } from './rotation';

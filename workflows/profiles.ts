@@ -1,0 +1,37 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/**
+ * Named timeout/retry profiles for activity proxies. Forward steps get bounded retries inside the
+ * stage's timeout so a stuck step fails into compensation; undos and post-revoke steps retry far
+ * longer because giving up there leaves the world half-changed.
+ */
+export const profiles = {
+  /** Store reads/writes: quick calls, transient errors retried with back-off. */
+  store: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
+  },
+  /** Canary checks: a failed check is final (non-retryable type); infrastructure errors retried a little. */
+  canary: {
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
+  },
+  /** Long waits that heartbeat (cluster convergence); a dead worker is noticed within the heartbeat timeout. */
+  waiting: {
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '30s',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+  },
+  /** Undos: retried until they succeed or a non-retryable error says they cannot. */
+  undo: {
+    startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: '30m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 0 },
+  },
+  /** After the point of no return: keep trying; the workflow alerts while it does. */
+  irreversible: {
+    startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: '10m',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 0 },
+  },
+} satisfies Record<string, ActivityOptions>;

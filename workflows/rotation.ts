@@ -1,0 +1,376 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { RotationActivities } from '../activities/index';
+import type { RotationRef, VersionRef } from '../activities/types';
+import {
+  WorkflowErrorTypes,
+  abortUpdate,
+  approveUpdate,
+  pauseSignal,
+  resumeSignal,
+  retrySignal,
+  skipSoakSignal,
+  stageNames,
+  statusQuery,
+} from './definitions';
+import type { OperatorAction, Phase, RotationInput, RotationResult, RotationStatus, StageName } from './definitions';
+import { renderDetails } from './details';
+import { profiles } from './profiles';
+import { Saga, rootMessage } from './saga';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from './search-attributes';
+
+type Acts = RotationActivities;
+type ActivityFn = Acts[keyof Acts];
+
+/**
+ * One staged rotation of one secret: plan → create → distribute → verify → canary → promote →
+ * soak → approval → revoke → finalize. Every step that changes the world registers its undo as
+ * soon as it succeeds; a failure or an abort before revocation rolls back last-first. The
+ * workflow only ever sees version ids and keyed fingerprints.
+ */
+export async function rotationWorkflow(input: RotationInput): Promise<RotationResult> {
+  return new Rotation(input).run();
+}
+
+class Rotation {
+  private readonly spec;
+  private readonly status: RotationStatus;
+  private readonly saga = new Saga();
+  private readonly rotation: RotationRef;
+  private readonly forwardScope = new CancellationScope();
+  private approvedBy: string | undefined;
+  private skipSoak = false;
+  private retryRequested = false;
+  private abortedBy: string | undefined;
+  /** The version that was current when the rotation began; current again after a rollback. */
+  private original: VersionRef | undefined;
+
+  constructor(private readonly input: RotationInput) {
+    this.spec = input.playbook.spec;
+    const info = workflowInfo();
+    this.rotation = { workflowId: info.workflowId, runId: info.runId };
+    this.status = {
+      secret: this.spec.secret.name,
+      playbook: input.playbook.metadata.name,
+      trigger: input.trigger,
+      requestedBy: input.requestedBy,
+      ...(input.reason ? { reason: input.reason } : {}),
+      phase: 'plan',
+      startedAt: Date.now(),
+      stages: stageNames.map((name) => ({ name, state: 'pending' })),
+      clusters: [],
+      canaries: [],
+      awaitingApproval: false,
+      paused: false,
+      pointOfNoReturn: false,
+      compensation: [],
+    };
+    this.registerHandlers();
+  }
+
+  private registerHandlers(): void {
+    setHandler(statusQuery, () => this.status);
+    setHandler(
+      approveUpdate,
+      ({ by }) => {
+        this.approvedBy = by;
+        return `approved by ${by}`;
+      },
+      {
+        validator: (_action: OperatorAction) => {
+          if (!this.spec.approval.beforeRevoke) throw new Error('this rotation has no approval gate');
+          if (this.approvedBy) throw new Error(`already approved by ${this.approvedBy}`);
+        },
+      },
+    );
+    setHandler(
+      abortUpdate,
+      ({ by, reason }) => {
+        this.abortedBy = `${by}${reason ? `: ${reason}` : ''}`;
+        this.forwardScope.cancel();
+        return 'aborting: compensation runs now';
+      },
+      {
+        validator: (_action: OperatorAction) => {
+          if (this.status.pointOfNoReturn) {
+            throw new Error('cannot abort: the old credential is already being revoked (point of no return); the rotation will finish forward');
+          }
+          if (this.abortedBy) throw new Error(`already aborted by ${this.abortedBy}`);
+        },
+      },
+    );
+    setHandler(skipSoakSignal, () => {
+      this.skipSoak = true;
+    });
+    setHandler(pauseSignal, () => {
+      this.status.paused = true;
+      this.publish();
+    });
+    setHandler(resumeSignal, () => {
+      this.status.paused = false;
+      this.publish();
+    });
+    setHandler(retrySignal, () => {
+      this.retryRequested = true;
+    });
+  }
+
+  /** Phase into the status, the UI's search attributes and current details. */
+  private setPhase(phase: Phase): void {
+    this.status.phase = phase;
+    upsertSearchAttributes([
+      { key: RotationPhase, value: phase },
+      { key: RotationSecret, value: this.status.secret },
+      { key: RotationPlaybook, value: this.status.playbook },
+      { key: RotationTrigger, value: this.status.trigger },
+    ]);
+    this.publish();
+  }
+
+  private publish(): void {
+    setCurrentDetails(renderDetails(this.status));
+  }
+
+  /** Emergency rotations get half the stage timeouts: a leaked credential cannot wait. */
+  private stageTimeout(stage: keyof typeof this.spec.timeouts): number {
+    const ms = this.spec.timeouts[stage];
+    return this.input.emergency ? Math.max(10_000, Math.floor(ms / 2)) : ms;
+  }
+
+  private call<F extends ActivityFn>(name: keyof Acts, options: ActivityOptions, summary: string, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
+    const acts = proxyActivities<Acts>(options);
+    const fn = acts[name] as unknown as { executeWithOptions: (o: ActivityOptions, a: Parameters<F>) => Promise<Awaited<ReturnType<F>>> };
+    return fn.executeWithOptions({ ...options, summary }, args);
+  }
+
+  private forward<F extends ActivityFn>(stage: keyof typeof this.spec.timeouts, name: keyof Acts, summary: string, ...args: Parameters<F>) {
+    return this.call<F>(name, { ...profiles.store, scheduleToCloseTimeout: this.stageTimeout(stage) }, summary, ...args);
+  }
+
+  private undo<F extends ActivityFn>(name: keyof Acts, summary: string, ...args: Parameters<F>) {
+    return this.call<F>(name, profiles.undo, summary, ...args);
+  }
+
+  private async stage<T>(name: StageName, body: () => Promise<T>): Promise<T> {
+    await condition(() => !this.status.paused);
+    const s = this.status.stages.find((x) => x.name === name);
+    if (s) Object.assign(s, { state: 'running', startedAt: Date.now() });
+    this.setPhase(name);
+    try {
+      const result = await body();
+      if (s) Object.assign(s, { state: 'done', endedAt: Date.now() });
+      return result;
+    } catch (err) {
+      if (s) Object.assign(s, { state: 'failed', endedAt: Date.now(), detail: rootMessage(err) });
+      throw err;
+    } finally {
+      this.publish();
+    }
+  }
+
+  private skip(name: StageName, detail: string): void {
+    const s = this.status.stages.find((x) => x.name === name);
+    if (s) Object.assign(s, { state: 'skipped', detail });
+  }
+
+  async run(): Promise<RotationResult> {
+    this.setPhase('plan');
+    log.info('rotation started', { secret: this.status.secret, trigger: this.status.trigger, requestedBy: this.status.requestedBy });
+    let versions: { old: VersionRef; fresh: VersionRef };
+    try {
+      versions = await this.forwardScope.run(() => this.forwardStages());
+    } catch (err) {
+      return this.rollBack(err);
+    }
+    await this.revokeStage(versions);
+    await this.stage('finalize', () =>
+      this.call('finalizeRotation', profiles.irreversible, 'finalize: record outcome in the store', {
+        store: this.spec.secret.store,
+        rotation: this.rotation,
+        outcome: 'rotated',
+        currentVersion: versions.fresh.version,
+      }),
+    );
+    this.setPhase('rotated');
+    return { outcome: 'rotated', secret: this.status.secret, previous: versions.old, current: versions.fresh, canaries: this.status.canaries, status: this.status };
+  }
+
+  private async forwardStages(): Promise<{ old: VersionRef; fresh: VersionRef }> {
+    const store = this.spec.secret.store;
+    const plan = await this.stage('plan', () =>
+      this.forward<Acts['planRotation']>('plan', 'planRotation', 'plan: read the current version (fingerprint only)', { store, rotation: this.rotation }),
+    );
+    const old = plan.current;
+    this.original = old;
+    this.status.current = old;
+
+    const fresh = await this.stage('create', () =>
+      this.forward<Acts['createPendingVersion']>('create', 'createPendingVersion', 'create: store a new pending version', {
+        store,
+        credential: this.spec.credential,
+        rotation: this.rotation,
+        currentVersion: old.version,
+      }),
+    );
+    this.saga.add('discard pending version', () =>
+      this.undo<Acts['discardPendingVersion']>('discardPendingVersion', `undo create: discard pending version ${fresh.version}`, {
+        store,
+        rotation: this.rotation,
+        pendingVersion: fresh.version,
+        currentVersion: old.version,
+        previousVersion: plan.previousVersion,
+      }),
+    );
+    this.status.pending = fresh;
+
+    if (this.spec.clusters.length === 0) {
+      this.skip('distribute', 'no clusters in the playbook');
+      this.skip('verify', 'no clusters in the playbook');
+    }
+
+    await this.stage('canary', async () => {
+      for (const canary of this.spec.canaries) {
+        const result = await this.call<Acts['runCanary']>(
+          'runCanary',
+          { ...profiles.canary, scheduleToCloseTimeout: this.stageTimeout('canary') },
+          `canary ${canary.name} with the new version`,
+          { store, version: fresh.version, canary },
+        );
+        this.status.canaries.push(result);
+      }
+    });
+
+    await this.stage('promote', () =>
+      this.forward<Acts['promoteVersion']>('promote', 'promoteVersion', `promote: make version ${fresh.version} current`, {
+        store,
+        rotation: this.rotation,
+        pendingVersion: fresh.version,
+        currentVersion: old.version,
+      }),
+    );
+    this.saga.add('demote new version', () =>
+      this.undo<Acts['demoteVersion']>('demoteVersion', `undo promote: make version ${old.version} current again`, {
+        store,
+        rotation: this.rotation,
+        pendingVersion: fresh.version,
+        currentVersion: old.version,
+        previousVersion: plan.previousVersion,
+      }),
+    );
+    this.status.current = fresh;
+    this.status.pending = undefined;
+
+    if (this.input.emergency || this.spec.soak === 0) {
+      this.skip('soak', this.input.emergency ? 'emergency rotation' : 'no soak configured');
+    } else {
+      await this.stage('soak', async () => {
+        const ended = await condition(() => this.skipSoak, this.spec.soak);
+        const s = this.status.stages.find((x) => x.name === 'soak');
+        if (s && ended) s.detail = 'ended early by skip-soak';
+      });
+    }
+
+    if (!this.spec.approval.beforeRevoke) {
+      this.skip('approval', 'no approval gate');
+    } else if (this.input.emergency?.compromised) {
+      this.skip('approval', 'compromised credential: revoked without waiting for approval');
+    } else {
+      await this.stage('approval', async () => {
+        this.status.awaitingApproval = true;
+        this.publish();
+        await condition(() => this.approvedBy !== undefined);
+        this.status.awaitingApproval = false;
+        const s = this.status.stages.find((x) => x.name === 'approval');
+        if (s) s.detail = `approved by ${this.approvedBy}`;
+      });
+    }
+    return { old, fresh };
+  }
+
+  /** Past this point the old credential is gone: failures retry and alert, never roll back. */
+  private async revokeStage(versions: { old: VersionRef; fresh: VersionRef }): Promise<void> {
+    this.status.pointOfNoReturn = true;
+    this.saga.clear();
+    await this.stage('revoke', async () => {
+      for (;;) {
+        try {
+          await this.call('revokeVersion', profiles.irreversible, `revoke: retire version ${versions.old.version}`, {
+            store: this.spec.secret.store,
+            rotation: this.rotation,
+            revokedVersion: versions.old.version,
+            currentVersion: versions.fresh.version,
+          });
+          this.status.attention = undefined;
+          return;
+        } catch (err) {
+          this.status.attention = `revoke keeps failing: ${rootMessage(err)}; fix the cause and send retry, or wait for the automatic retry`;
+          log.error('revoke needs attention', { secret: this.status.secret, error: rootMessage(err) });
+          this.setPhase('needs-attention');
+          this.retryRequested = false;
+          await condition(() => this.retryRequested, '15m');
+          this.setPhase('revoke');
+        }
+      }
+    });
+  }
+
+  /** Runs every registered undo last-first, records the outcome, and fails the run naming the cause. */
+  private async rollBack(err: unknown): Promise<never> {
+    const aborted = this.abortedBy !== undefined || isCancellation(err);
+    const failedStage = this.status.stages.find((s) => s.state === 'failed' || s.state === 'running');
+    const cause = aborted
+      ? `aborted by ${this.abortedBy ?? 'workflow cancellation'}${failedStage ? ` during ${failedStage.name}` : ''}`
+      : `${failedStage?.name ?? 'a stage'} failed: ${rootMessage(err)}`;
+    if (failedStage?.state === 'running') Object.assign(failedStage, { state: 'failed', endedAt: Date.now(), detail: cause });
+    this.status.failure = cause;
+    this.setPhase('compensating');
+    log.warn('rotation compensating', { secret: this.status.secret, cause });
+
+    const reports = await this.saga.compensate((r) => {
+      this.status.compensation.push(r);
+      this.publish();
+    });
+    const failedUndos = reports.filter((r) => !r.ok);
+    await CancellationScope.nonCancellable(async () => {
+      await this.call('finalizeRotation', profiles.undo, 'finalize: record the rollback in the store', {
+        store: this.spec.secret.store,
+        rotation: this.rotation,
+        outcome: 'rolled-back',
+        currentVersion: this.original?.version ?? '',
+      }).catch((e: unknown) => failedUndos.push({ step: 'record rollback', ok: false, error: rootMessage(e) }));
+    });
+
+    if (failedUndos.length > 0) {
+      this.setPhase('compensation-failed');
+      const undoText = failedUndos.map((u) => `undo '${u.step}' failed: ${u.error ?? 'unknown'}`).join('; ');
+      throw ApplicationFailure.create({
+        type: WorkflowErrorTypes.compensationFailed,
+        message: `rotation of ${this.status.secret} could not be fully rolled back — ${undoText}; original cause: ${cause}. Manual repair needed.`,
+        nonRetryable: true,
+        cause: err instanceof Error ? err : undefined,
+        details: [{ cause, undos: reports }],
+      });
+    }
+    this.status.current = this.original;
+    this.status.pending = undefined;
+    this.setPhase('rolled-back');
+    throw ApplicationFailure.create({
+      type: aborted ? WorkflowErrorTypes.aborted : WorkflowErrorTypes.rolledBack,
+      message: `rotation of ${this.status.secret} rolled back: ${cause}; the old version is current again`,
+      nonRetryable: true,
+      cause: err instanceof Error ? err : undefined,
+      details: [{ cause, undos: reports }],
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import { CancellationScope } from '@temporalio/workflow';
+
+export interface UndoReport {
+  step: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** The innermost message of a failure chain (activity → application failure), for operators. */
+export function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let message = e?.message ?? String(err);
+  while (e?.cause) {
+    e = e.cause as { message?: string; cause?: unknown };
+    if (e.message) message = e.message;
+  }
+  return message;
+}
+
+/**
+ * Compensation stack. Each forward step registers its undo right after it succeeds; `compensate`
+ * runs them last-first, shielded from cancellation (an abort must not interrupt its own rollback),
+ * and reports every undo that failed instead of swallowing it.
+ */
+export class Saga {
+  private readonly undos: { step: string; run: () => Promise<void> }[] = [];
+
+  add(step: string, run: () => Promise<void>): void {
+    this.undos.push({ step, run });
+  }
+
+  get pending(): string[] {
+    return this.undos.map((u) => u.step);
+  }
+
+  /** Drops all undos: past the point of no return there is nothing left to roll back to. */
+  clear(): void {
+    this.undos.length = 0;
+  }
+
+  async compensate(onStep: (report: UndoReport) => void): Promise<UndoReport[]> {
+    const reports: UndoReport[] = [];
+    await CancellationScope.nonCancellable(async () => {
+      while (this.undos.length > 0) {
+        const undo = this.undos.pop();
+        if (!undo) break;
+        try {
+          await undo.run();
+          reports.push({ step: undo.step, ok: true });
+        } catch (err) {
+          reports.push({ step: undo.step, ok: false, error: rootMessage(err) });
+        }
+        const last = reports[reports.length - 1];
+        if (last) onStep(last);
+      }
+    });
+    return reports;
+  }
+}
