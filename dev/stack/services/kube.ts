@@ -1,12 +1,157 @@
-import type { StackService } from '../service';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { clusterNames, ports } from '../config';
+import type { ClusterName } from '../config';
+import { clusterPaths, kubePaths } from '../kube/paths';
+import { ensurePki, readAdminToken } from '../kube/pki';
+import { serverUrl, writeKubeconfigs } from '../kube/kubeconfig';
+import { notOk, probe } from '../kube/probe';
+import { ensurePortFree, logFileOf, runningPid, startProcess, waitHealthy } from '../process';
+import type { StackContext, StackService } from '../service';
+import { goBinary } from '../toolchain';
+import type { GoBuild } from '../toolchain';
 
-// Placeholder until the kube service lands; replaced by its real implementation.
+/** Kubernetes release the three API servers run. */
+export const kubeVersion = 'v1.34.12';
+/** etcd release behind them (kube-apiserver 1.34 supports etcd 3.5.x and 3.6.x). */
+export const etcdVersion = 'v3.5.35';
+
+const etcdId = 'kube-etcd';
+const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
+const apiserverId = (cluster: ClusterName) => `kube-apiserver-${cluster}`;
+const goModule = (name: string) => fileURLToPath(new URL(`../../go/${name}`, import.meta.url));
+
+// Without these ldflags /version reports v0.0.0-master, which clients and operators display.
+const versionLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+  .flatMap((pkg) => {
+    const [major, minor] = kubeVersion.slice(1).split('.');
+    return [`gitVersion=${kubeVersion}`, `gitMajor=${major ?? ''}`, `gitMinor=${minor ?? ''}`, 'gitTreeState=clean'].map(
+      (kv) => `-X ${pkg}.${kv}`,
+    );
+  })
+  .join(' ');
+
+const builds = {
+  etcd: { name: 'etcd', version: etcdVersion, moduleDir: goModule('etcd'), pkg: 'go.etcd.io/etcd/server/v3', flags: ['-trimpath'] },
+  apiserver: {
+    name: 'kube-apiserver',
+    version: kubeVersion,
+    moduleDir: goModule('kube-apiserver'),
+    pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
+    flags: ['-trimpath', '-ldflags', `-s -w ${versionLdflags}`],
+  },
+} satisfies Record<string, GoBuild>;
+
+function etcdArgs(ctx: StackContext): string[] {
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return [
+    '--name=rotor-kube',
+    `--data-dir=${kubePaths(ctx.paths.stateDir).etcdData}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=rotor-kube=${peer}`,
+    '--log-level=warn',
+  ];
+}
+
+function apiserverArgs(ctx: StackContext, cluster: ClusterName, index: number): string[] {
+  const k = kubePaths(ctx.paths.stateDir);
+  const c = clusterPaths(ctx.paths.stateDir, cluster);
+  return [
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${ports.kube[cluster]}`,
+    `--cert-dir=${c.dir}`,
+    `--tls-cert-file=${c.servingCert}`,
+    `--tls-private-key-file=${c.servingKey}`,
+    `--client-ca-file=${k.caCert}`,
+    `--token-auth-file=${c.tokenFile}`,
+    '--authorization-mode=Node,RBAC',
+    `--etcd-servers=${etcdUrl}`,
+    // One etcd, three clusters: each keeps its objects under its own key prefix.
+    `--etcd-prefix=/registry-${cluster}`,
+    // The issuer is the server URL, so OIDC discovery (/.well-known/openid-configuration) works for token verifiers.
+    `--service-account-issuer=${serverUrl(cluster)}`,
+    `--service-account-key-file=${c.saPublicKey}`,
+    `--service-account-signing-key-file=${c.saSigningKey}`,
+    `--service-cluster-ip-range=10.${96 + index}.0.0/16`,
+    // The `kubernetes` Service's endpoints may not be loopback addresses; nothing in-cluster needs them.
+    '--endpoint-reconciler-type=none',
+    '--allow-privileged=true',
+    '--profiling=false',
+  ];
+}
+
+async function etcdHealth(): Promise<string | undefined> {
+  const reason = notOk(await probe(`${etcdUrl}/health`));
+  return reason === undefined ? undefined : `etcd at ${etcdUrl}: ${reason}`;
+}
+
+async function apiserverHealth(ctx: StackContext, cluster: ClusterName): Promise<string | undefined> {
+  const { caCert } = kubePaths(ctx.paths.stateDir);
+  if (!existsSync(caCert) || !existsSync(clusterPaths(ctx.paths.stateDir, cluster).adminToken)) {
+    return `${cluster}: no certificates or admin token yet (run 'dev/stack up kube')`;
+  }
+  const url = `${serverUrl(cluster)}/readyz`;
+  const reason = notOk(await probe(url, { ca: readFileSync(caCert), token: readAdminToken(ctx.paths.stateDir, cluster) }));
+  return reason === undefined ? undefined : `${cluster}: kube-apiserver ${url}: ${reason}`;
+}
+
+/** Builds (cached) etcd and kube-apiserver; returns their paths. */
+async function binaries(ctx: StackContext): Promise<{ etcd: string; apiserver: string }> {
+  const [etcd, apiserver] = await Promise.all([goBinary(ctx, builds.etcd), goBinary(ctx, builds.apiserver)]);
+  return { etcd, apiserver };
+}
+
+/** Certificates, keys and tokens are made once; kubeconfigs are rewritten from them (same content). */
+async function prepare(ctx: StackContext): Promise<void> {
+  await ensurePki(ctx.paths.stateDir, clusterNames);
+  writeKubeconfigs(ctx.paths.stateDir, clusterNames);
+}
+
+/**
+ * Three real Kubernetes API servers (cluster-a, cluster-b, cluster-c) sharing one etcd, each with
+ * its own etcd prefix, CA-signed serving certificate, service-account issuer and admin token. No
+ * controller-manager or scheduler: objects are stored and served, TokenRequest works, but nothing
+ * reconciles them (a deleted namespace stays Terminating until its finalizer is removed).
+ * Kubeconfigs: `stackEnv().KUBECONFIG` (contexts cluster-a/b/c) and `<stateDir>/kube/<cluster>.kubeconfig`.
+ */
 export const kube: StackService = {
   name: 'kube',
-  version: 'unbuilt',
+  version: kubeVersion,
   dependsOn: [],
-  address: '',
-  install: () => Promise.resolve(),
-  start: () => Promise.reject(new Error('kube is not implemented yet')),
-  health: () => Promise.resolve('not implemented yet'),
+  address: clusterNames.map(serverUrl).join(' '),
+
+  async install(ctx) {
+    await binaries(ctx);
+    await prepare(ctx);
+  },
+
+  async start(ctx) {
+    const bin = await binaries(ctx);
+    await prepare(ctx);
+    if (runningPid(ctx, etcdId) === undefined) {
+      await ensurePortFree(ports.etcd, 'kube etcd');
+      await ensurePortFree(ports.etcdPeer, 'kube etcd (peer port)');
+      startProcess(ctx, etcdId, bin.etcd, etcdArgs(ctx));
+    }
+    await waitHealthy('kube etcd', etcdHealth, logFileOf(ctx, etcdId), 60_000);
+    for (const [i, cluster] of clusterNames.entries()) {
+      if (runningPid(ctx, apiserverId(cluster)) !== undefined) continue;
+      await ensurePortFree(ports.kube[cluster], `kube ${cluster}`);
+      startProcess(ctx, apiserverId(cluster), bin.apiserver, apiserverArgs(ctx, cluster, i));
+    }
+    // Waited for here, per server, so a failure shows that server's log rather than none.
+    await Promise.all(
+      clusterNames.map((c) => waitHealthy(`kube ${c}`, () => apiserverHealth(ctx, c), logFileOf(ctx, apiserverId(c)), 240_000)),
+    );
+  },
+
+  async health(ctx) {
+    const reasons = await Promise.all([etcdHealth(), ...clusterNames.map((c) => apiserverHealth(ctx, c))]);
+    const failing = reasons.filter((r): r is string => r !== undefined);
+    return failing.length ? failing.join('; ') : undefined;
+  },
 };
