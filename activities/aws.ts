@@ -133,8 +133,11 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
       return token;
     },
 
-    async discardPending(s, { pendingVersion, previousVersion }) {
+    async discardPending(s, { rotation, previousVersion }) {
+      const pendingVersion = rotation.runId;
       const all = await stages(s);
+      // Nothing was written by this run (create failed before PutSecretValue landed).
+      if (!(pendingVersion in all)) return;
       if (all[pendingVersion]?.includes(PENDING)) await moveLabel(s, PENDING, null, pendingVersion);
       // Demoting a promoted version hands it AWSPREVIOUS; give that label back to its old holder.
       const prevHolder = holder(all, PREVIOUS);

@@ -79,7 +79,10 @@ export function createActivities(deps: ActivityDeps) {
     async runCanary({ store, version, canary }: CanaryInput): Promise<CanaryResult> {
       const started = Date.now();
       const credential = await backend(store).readValue(store, version);
-      const { ok, detail } = await runCanaryCheck(canary, credential, Context.current().cancellationSignal);
+      const ctx = Context.current();
+      // Heartbeats let a restarted worker retry a canary whose worker died, within the heartbeat timeout.
+      const beat = setInterval(() => ctx.heartbeat(), 2000);
+      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal).finally(() => clearInterval(beat));
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
       return result;

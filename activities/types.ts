@@ -39,7 +39,8 @@ export interface CreateInput {
 export interface DiscardInput {
   store: Store;
   rotation: RotationRef;
-  pendingVersion: string;
+  /** Unknown when create failed without answering; the store then finds this run's version itself. */
+  pendingVersion: string | null;
   currentVersion: string;
   previousVersion: string | null;
 }

@@ -127,8 +127,12 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       return String(target);
     },
 
-    async discardPending(s, { pendingVersion, currentVersion, previousVersion }) {
+    async discardPending(s, { rotation, currentVersion, previousVersion }) {
       const m = await readMetadata(s);
+      const custom = { ...(m.custom_metadata ?? {}) };
+      // Only this run's version is ever discarded; a run that never recorded one has nothing to undo.
+      const pendingVersion = custom[meta.pendingRun] === rotation.runId ? custom[meta.pending] : undefined;
+      if (!pendingVersion) return;
       if (m.versions[pendingVersion] && !m.versions[pendingVersion].destroyed) {
         try {
           await vault.write(`${s.mount}/destroy/${s.path}`, { versions: [Number(pendingVersion)] });
@@ -136,28 +140,28 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
           throw vaultFailure(e, `destroy version ${pendingVersion}`, s);
         }
       }
-      const custom = { ...(m.custom_metadata ?? {}) };
       delete custom[meta.pending];
       delete custom[meta.pendingRun];
       if (previousVersion) custom[meta.previous] = previousVersion;
       else delete custom[meta.previous];
-      await writeCustom(s, { ...custom, [meta.current]: currentVersion, [meta.abandoned]: appendTo(custom[meta.abandoned], pendingVersion) });
+      // A version number the KV entry never reached (intent recorded, write lost) is not listed as abandoned.
+      const abandoned = m.versions[pendingVersion] ? appendTo(custom[meta.abandoned], pendingVersion) : custom[meta.abandoned];
+      await writeCustom(s, { ...custom, [meta.current]: currentVersion, ...(abandoned ? { [meta.abandoned]: abandoned } : {}) });
     },
 
     async promote(s, { pendingVersion, currentVersion }) {
       const m = await readMetadata(s);
       const custom = { ...(m.custom_metadata ?? {}) };
       if (custom[meta.current] === pendingVersion) return;
-      delete custom[meta.pending];
       await writeCustom(s, { ...custom, [meta.current]: pendingVersion, [meta.previous]: currentVersion });
     },
 
-    async demote(s, { pendingVersion, currentVersion, previousVersion }) {
+    async demote(s, { currentVersion, previousVersion }) {
       const m = await readMetadata(s);
       const custom = { ...(m.custom_metadata ?? {}) };
       if (previousVersion) custom[meta.previous] = previousVersion;
       else delete custom[meta.previous];
-      await writeCustom(s, { ...custom, [meta.current]: currentVersion, [meta.pending]: pendingVersion });
+      await writeCustom(s, { ...custom, [meta.current]: currentVersion });
     },
 
     async revoke(s, { revokedVersion }) {
@@ -169,7 +173,10 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
     async finalize(s, { rotation, outcome }) {
       const m = await readMetadata(s);
       const custom = { ...(m.custom_metadata ?? {}) };
-      delete custom[meta.pendingRun];
+      if (custom[meta.pendingRun] === rotation.runId) {
+        delete custom[meta.pendingRun];
+        delete custom[meta.pending];
+      }
       await writeCustom(s, { ...custom, [meta.lastRotation]: rotation.runId, [meta.lastOutcome]: outcome });
     },
   };

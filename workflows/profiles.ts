@@ -14,6 +14,7 @@ export const profiles = {
   /** Canary checks: a failed check is final (non-retryable type); infrastructure errors retried a little. */
   canary: {
     startToCloseTimeout: '2m',
+    heartbeatTimeout: '10s',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
   },
   /** Long waits that heartbeat (cluster convergence); a dead worker is noticed within the heartbeat timeout. */
@@ -26,12 +27,12 @@ export const profiles = {
   undo: {
     startToCloseTimeout: '1m',
     scheduleToCloseTimeout: '30m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 0 },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   },
   /** After the point of no return: keep trying; the workflow alerts while it does. */
   irreversible: {
     startToCloseTimeout: '1m',
     scheduleToCloseTimeout: '10m',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 0 },
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' },
   },
 } satisfies Record<string, ActivityOptions>;

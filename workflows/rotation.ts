@@ -215,21 +215,23 @@ class Rotation {
     this.original = old;
     this.status.current = old;
 
+    // Undo first: the write can land even when the activity reports failure (lost response,
+    // timeout), and the undo finds this run's version by run id, so it is safe if nothing landed.
+    this.saga.add('discard pending version', () =>
+      this.undo<Acts['discardPendingVersion']>('discardPendingVersion', "undo create: discard this run's pending version", {
+        store,
+        rotation: this.rotation,
+        pendingVersion: this.status.pending?.version ?? null,
+        currentVersion: old.version,
+        previousVersion: plan.previousVersion,
+      }),
+    );
     const fresh = await this.stage('create', () =>
       this.forward<Acts['createPendingVersion']>('create', 'createPendingVersion', 'create: store a new pending version', {
         store,
         credential: this.spec.credential,
         rotation: this.rotation,
         currentVersion: old.version,
-      }),
-    );
-    this.saga.add('discard pending version', () =>
-      this.undo<Acts['discardPendingVersion']>('discardPendingVersion', `undo create: discard pending version ${fresh.version}`, {
-        store,
-        rotation: this.rotation,
-        pendingVersion: fresh.version,
-        currentVersion: old.version,
-        previousVersion: plan.previousVersion,
       }),
     );
     this.status.pending = fresh;
@@ -251,14 +253,7 @@ class Rotation {
       }
     });
 
-    await this.stage('promote', () =>
-      this.forward<Acts['promoteVersion']>('promote', 'promoteVersion', `promote: make version ${fresh.version} current`, {
-        store,
-        rotation: this.rotation,
-        pendingVersion: fresh.version,
-        currentVersion: old.version,
-      }),
-    );
+    // As with create, the label move may land without a reply; demote is a no-op if it did not.
     this.saga.add('demote new version', () =>
       this.undo<Acts['demoteVersion']>('demoteVersion', `undo promote: make version ${old.version} current again`, {
         store,
@@ -266,6 +261,14 @@ class Rotation {
         pendingVersion: fresh.version,
         currentVersion: old.version,
         previousVersion: plan.previousVersion,
+      }),
+    );
+    await this.stage('promote', () =>
+      this.forward<Acts['promoteVersion']>('promote', 'promoteVersion', `promote: make version ${fresh.version} current`, {
+        store,
+        rotation: this.rotation,
+        pendingVersion: fresh.version,
+        currentVersion: old.version,
       }),
     );
     this.status.current = fresh;

@@ -18,7 +18,9 @@ export function rootMessage(err: unknown): string {
 }
 
 /**
- * Compensation stack. Each forward step registers its undo right after it succeeds; `compensate`
+ * Compensation stack. Each forward step registers its undo as soon as it may have changed
+ * something — right after it succeeds, or just before it when its effect can land without a reply
+ * (then the undo must tolerate "nothing to undo"). `compensate`
  * runs them last-first, shielded from cancellation (an abort must not interrupt its own rollback),
  * and reports every undo that failed instead of swallowing it.
  */

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { ensureKeys } from './keys';
 import { recordedProcessIds, runningPid, logFileOf, stopProcess, waitHealthy } from './process';
 import type { ServiceStatus, StackContext, StackService } from './service';
 import { services } from './services/index';
@@ -25,6 +26,7 @@ function withDependencies(names: string[]): StackService[] {
 /** Installs (cached) and starts services, dependencies first, each health-checked before the next. */
 export async function stackUp(ctx: StackContext, names: string[]): Promise<void> {
   mkdirSync(ctx.paths.stateDir, { recursive: true });
+  ensureKeys(ctx);
   const todo = withDependencies(names);
   // Builds are the slow part and independent: run them together, starts stay ordered.
   await Promise.all(todo.map((s) => s.install(ctx)));

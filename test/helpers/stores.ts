@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import vaultClient from 'node-vault';
+import type { Store } from '../../playbooks/schema';
+import { useStackEnv } from './stack-env';
+
+/** What a store holds as current, read directly from the real service (not through rotor). */
+export interface StoreSnapshot {
+  currentVersion: string;
+  currentValue: string;
+  previousVersion: string | null;
+  pendingVersion: string | null;
+}
+
+export interface TestStore {
+  store: Store;
+  snapshot(): Promise<StoreSnapshot>;
+  /** Every version ever written, for exactly-once checks. */
+  versionCount(): Promise<number>;
+  /** Version id → value of versions still readable. */
+  readVersion(version: string): Promise<string | null>;
+}
+
+/** A Secrets Manager secret in moto, created with `initial` as AWSCURRENT. */
+export async function awsTestStore(initial: string): Promise<TestStore> {
+  useStackEnv();
+  const sm = new SecretsManagerClient({});
+  const secretId = `rotor-test/${randomUUID()}`;
+  await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: initial }));
+  const stagesOf = async () => (await sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {};
+  const holder = (all: Record<string, string[]>, label: string) => Object.keys(all).find((v) => all[v]?.includes(label)) ?? null;
+  return {
+    store: { type: 'aws', secretId },
+    async snapshot() {
+      const all = await stagesOf();
+      const cur = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }));
+      return {
+        currentVersion: cur.VersionId ?? '',
+        currentValue: cur.SecretString ?? '',
+        previousVersion: holder(all, 'AWSPREVIOUS'),
+        pendingVersion: holder(all, 'AWSPENDING'),
+      };
+    },
+    async versionCount() {
+      return Object.keys(await stagesOf()).length;
+    },
+    async readVersion(version) {
+      const res = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: version })).catch(() => undefined);
+      return res?.SecretString ?? null;
+    },
+  };
+}
+
+/** A Vault KV v2 entry under secret/, written once with `initial`. */
+export async function vaultTestStore(initial: string): Promise<TestStore> {
+  const env = useStackEnv();
+  const vault = vaultClient({ endpoint: env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
+  const path = `rotor-test/${randomUUID()}`;
+  await vault.write(`secret/data/${path}`, { data: { value: initial } });
+  const metadata = async () =>
+    ((await vault.read(`secret/metadata/${path}`)) as { data: { current_version: number; custom_metadata: Record<string, string> | null } }).data;
+  const readVersion = async (version: string) => {
+    const res = (await vault.read(`secret/data/${path}?version=${version}`).catch(() => undefined)) as { data?: { data?: { value?: string } | null } } | undefined;
+    return res?.data?.data?.value ?? null;
+  };
+  return {
+    store: { type: 'vault', mount: 'secret', path, key: 'value' },
+    async snapshot() {
+      const m = await metadata();
+      const currentVersion = m.custom_metadata?.['rotor-current-version'] ?? String(m.current_version);
+      return {
+        currentVersion,
+        currentValue: (await readVersion(currentVersion)) ?? '',
+        previousVersion: m.custom_metadata?.['rotor-previous-version'] ?? null,
+        pendingVersion: m.custom_metadata?.['rotor-pending-version'] ?? null,
+      };
+    },
+    async versionCount() {
+      return (await metadata()).current_version;
+    },
+    readVersion,
+  };
+}

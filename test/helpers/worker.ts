@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { RotorWorkerOptions } from '../../workers/worker';
+import { connectWorker, createRotorWorker } from '../../workers/worker';
+import { connectClient, temporalSettings } from '../../workers/temporal-connection';
+import { useStackEnv } from './stack-env';
+
+export interface TestWorker {
+  client: Client;
+  taskQueue: string;
+  worker: Worker;
+  /** Runs `fn` while the worker polls; fails early if the worker dies. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Shuts the worker down and closes the client. */
+  close(): Promise<void>;
+}
+
+let connection: NativeConnection | undefined;
+
+/** A worker with the given activities on a fresh task queue of the local stack's Temporal server. */
+export async function startTestWorker(activities: RotorWorkerOptions['activities']): Promise<TestWorker> {
+  useStackEnv();
+  const settings = temporalSettings();
+  connection ??= await connectWorker(settings.address);
+  const taskQueue = `test-${randomUUID()}`;
+  const worker = await createRotorWorker({ connection, namespace: settings.namespace, taskQueue, activities });
+  const client = await connectClient();
+  const running = worker.run();
+  const died = running.then(() => {
+    throw new Error('test worker stopped');
+  });
+  died.catch(() => undefined);
+  return {
+    client,
+    taskQueue,
+    worker,
+    run: (fn) => Promise.race([fn(), died]),
+    async close() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await client.connection.close();
+    },
+  };
+}
+
+/** Waits for the workflow's result or failure, returning either. */
+export async function outcomeOf<T>(handle: WorkflowHandle): Promise<{ ok: true; result: T } | { ok: false; error: Error }> {
+  try {
+    return { ok: true, result: (await handle.result()) as T };
+  } catch (error) {
+    return { ok: false, error: error as Error };
+  }
+}

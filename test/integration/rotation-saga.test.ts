@@ -1,0 +1,152 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index';
+import type { RotationActivities } from '../../activities/index';
+import { depsFromEnv } from '../../workers/deps';
+import { WorkflowErrorTypes, abortUpdate, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import type { Phase, RotationInput, RotationResult } from '../../workflows/definitions';
+import { testPlaybook } from '../helpers/playbooks';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore, vaultTestStore } from '../helpers/stores';
+import type { TestStore } from '../helpers/stores';
+import { outcomeOf, startTestWorker } from '../helpers/worker';
+import type { TestWorker } from '../helpers/worker';
+
+useStackEnv();
+
+async function waitForPhase(h: WorkflowHandle, phase: Phase): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await h.query(statusQuery)).phase === phase) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`rotation never reached phase ${phase}`);
+}
+
+const real = createActivities(depsFromEnv());
+
+/** Real activities, except that `after` fails for good right after the real step succeeded. */
+function failingAfter(after: keyof RotationActivities): RotationActivities {
+  return {
+    ...real,
+    [after]: async (...args: Parameters<RotationActivities[typeof after]>) => {
+      await (real[after] as (...a: typeof args) => Promise<unknown>)(...args);
+      throw ApplicationFailure.create({ type: 'InjectedFailure', message: `injected failure after ${after}`, nonRetryable: true });
+    },
+  };
+}
+
+const stores: [string, (v: string) => Promise<TestStore>][] = [
+  ['aws', awsTestStore],
+  ['vault', vaultTestStore],
+];
+
+describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
+  let tw: TestWorker;
+  beforeAll(async () => {
+    tw = await startTestWorker(real);
+  });
+  afterAll(async () => tw.close());
+
+  async function start(input: Omit<RotationInput, 'trigger' | 'requestedBy'>, worker = tw) {
+    return worker.client.workflow.start('rotationWorkflow', {
+      taskQueue: worker.taskQueue,
+      workflowId: `${rotationWorkflowId(input.playbook.spec.secret.name)}`,
+      args: [{ trigger: 'manual', requestedBy: 'test', ...input }],
+    });
+  }
+
+  it('rotates: new value current, old one previous, exactly one new version', async () => {
+    const ts = await makeStore('initial-value-0123456789');
+    const before = await ts.snapshot();
+    const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'nonempty', command: ['sh', '-c', 'test -n "$(cat)"'] }] });
+    const result = await tw.run(async () => (await start({ playbook })).result()) as RotationResult;
+    const after = await ts.snapshot();
+    expect(result.outcome).toBe('rotated');
+    expect(after.currentVersion).toBe(result.current.version);
+    expect(after.currentVersion).not.toBe(before.currentVersion);
+    expect(after.currentValue).not.toBe(before.currentValue);
+    expect(after.currentValue).toHaveLength(32);
+    expect(after.previousVersion).toBe(before.currentVersion);
+    expect(after.pendingVersion).toBeNull();
+    expect(await ts.versionCount()).toBe(2);
+    expect(result.previous.fingerprint).not.toBe(result.current.fingerprint);
+    expect(result.status.canaries.map((c) => c.name)).toEqual(['nonempty']);
+  });
+
+  it('refuses a second rotation of a secret that is already rotating, naming the running one', async () => {
+    const ts = await makeStore('initial-value-abcdefghij');
+    const playbook = testPlaybook(ts.store, { approval: { beforeRevoke: true } });
+    await tw.run(async () => {
+      const first = await start({ playbook });
+      await expect(start({ playbook })).rejects.toThrow(/already started/i);
+      await waitForPhase(first, 'approval');
+      await first.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
+      const out = await outcomeOf(first);
+      expect(out.ok).toBe(false);
+    });
+  });
+
+  const injectionPoints: (keyof RotationActivities)[] = ['planRotation', 'createPendingVersion', 'runCanary', 'promoteVersion'];
+  it.each(injectionPoints)('a failure right after %s leaves the store exactly as before', async (point) => {
+    const ts = await makeStore(`initial-${point}-value`);
+    const before = await ts.snapshot();
+    const faulty = await startTestWorker(failingAfter(point));
+    try {
+      const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'ok', command: ['true'] }] });
+      const out = await faulty.run(async () => outcomeOf(await start({ playbook }, faulty)));
+      expect(out.ok).toBe(false);
+      if (out.ok) return;
+      // Full chain: workflow failed → rolled back → activity failure → injected application failure.
+      expect(out.error).toBeInstanceOf(WorkflowFailedError);
+      const rolledBack = out.error.cause as ApplicationFailure;
+      expect(rolledBack.type).toBe(WorkflowErrorTypes.rolledBack);
+      expect(rolledBack.message).toContain(`injected failure after ${point}`);
+      expect(rolledBack.cause).toBeInstanceOf(ActivityFailure);
+      expect((rolledBack.cause?.cause as ApplicationFailure).type).toBe('InjectedFailure');
+    } finally {
+      await faulty.close();
+    }
+    const after = await ts.snapshot();
+    expect(after.currentVersion).toBe(before.currentVersion);
+    expect(after.currentValue).toBe(before.currentValue);
+    expect(after.previousVersion).toBe(before.previousVersion);
+    expect(after.pendingVersion).toBeNull();
+  });
+
+  it('a failing canary rolls back; the old value stays current and the failure names the canary', async () => {
+    const ts = await makeStore('initial-canary-value');
+    const before = await ts.snapshot();
+    const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; echo upstream said no >&2; exit 3'] }] });
+    const out = await tw.run(async () => outcomeOf(await start({ playbook })));
+    expect(out.ok).toBe(false);
+    if (out.ok) return;
+    const rolledBack = out.error.cause as ApplicationFailure;
+    expect(rolledBack.type).toBe(WorkflowErrorTypes.rolledBack);
+    expect(rolledBack.message).toMatch(/canary failed: canary 'rejects' failed: sh exit 3: upstream said no/);
+    expect((rolledBack.cause?.cause as ApplicationFailure).type).toBe('CanaryFailed');
+    const after = await ts.snapshot();
+    expect(after).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+  });
+
+  it('an operator abort during the approval gate compensates and reports who aborted', async () => {
+    const ts = await makeStore('initial-abort-value');
+    const before = await ts.snapshot();
+    const playbook = testPlaybook(ts.store, { approval: { beforeRevoke: true } });
+    const out = await tw.run(async () => {
+      const h = await start({ playbook });
+      await waitForPhase(h, 'approval');
+      expect((await h.query(statusQuery)).awaitingApproval).toBe(true);
+      await h.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'wrong window' }] });
+      return outcomeOf(h);
+    });
+    expect(out.ok).toBe(false);
+    if (out.ok) return;
+    const failure = out.error.cause as ApplicationFailure;
+    expect(failure.type).toBe(WorkflowErrorTypes.aborted);
+    expect(failure.message).toContain('aborted by alice: wrong window during approval');
+    const after = await ts.snapshot();
+    expect(after).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+  });
+});

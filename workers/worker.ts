@@ -1,0 +1,35 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { RotationActivities } from '../activities/index';
+import { workerDataConverter } from './data-converter';
+
+export interface RotorWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: RotationActivities | Record<string, (...args: never[]) => Promise<unknown>>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** rotor's workflows, bundled from source. */
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** A worker that runs rotor's workflows and the given activities on one task queue. */
+export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    workflowsPath,
+    activities: o.activities,
+    dataConverter: workerDataConverter(o.env),
+  });
+}
+
+export async function connectWorker(address: string): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address });
+  } catch (e) {
+    throw new Error(`worker cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${(e as Error).message}`);
+  }
+}
