@@ -105,7 +105,60 @@ export interface ClusterReport {
   /** Fingerprints read back from the Secret, by key. */
   observed: Record<string, string>;
   rolledOutWorkloads: string[];
+  /** Workloads (`Kind/name`) that consume the Secret and still need a rollout; rollouts are a later stage. */
+  pendingRollouts?: string[];
+  /** ExternalSecrets whose sync was checked (eso delivery). */
+  externalSecrets?: string[];
+  /** Time from the start of verification until the cluster was seen converged. */
+  convergedAfterMs?: number;
+  /** Value-free remarks for operators (e.g. why workloads were not rolled out). */
+  notes?: string[];
+}
+
+/** Read-only view of what a rotation would touch in one cluster (`rotor plan`). Names only, no values. */
+export interface ClusterPlan {
+  cluster: string;
+  context: string;
+  delivery: ClusterTarget['delivery'];
+  namespace: string;
+  namespaceExists: boolean;
+  secret: { name: string; exists: boolean; keys: string[]; managedBy?: string };
+  externalSecrets: { name: string; store: string; refreshInterval?: string; ready?: string; problem?: string }[];
+  workloads: { kind: string; name: string; found: boolean }[];
+  /** Anything that would make delivery fail or that could not be checked (unreachable, forbidden, ...). */
+  problems: string[];
+}
+
+export interface UnlistedConsumersInput {
+  /** kubeconfig contexts to scan; every context of the worker's kubeconfig when omitted. */
+  contexts?: string[];
+  store: Store;
+  /** The playbook's clusters; their contexts (context, else name) are not scanned. */
+  listedClusters: Pick<ClusterTarget, 'name' | 'context'>[];
+}
+
+/** An ExternalSecret outside the playbook that reads the same store entry: part of the blast radius. */
+export interface UnlistedConsumer {
+  context: string;
+  namespace: string;
+  externalSecret: string;
+  secretName: string;
+  store: string;
+}
+
+export interface UnlistedConsumersResult {
+  consumers: UnlistedConsumer[];
+  /** Contexts that could not be scanned, with why (a plan should say what it could not see). */
+  unscanned: { context: string; reason: string }[];
 }
 
 /** Per-cluster lifecycle shown by the status query. */
 export type ClusterPhase = 'pending' | 'delivering' | 'dual-read' | 'verified' | 'promoted' | 'revoked' | 'failed' | 'rolled-back';
+
+/** Per-cluster activities (activities/kubernetes.ts); the workflow depends on this shape only. */
+export interface ClusterActivities {
+  /** Makes the cluster serve `versions` (push: writes the Secret; eso: pins and refreshes ExternalSecrets; observe: nothing). */
+  deliverToCluster(input: ClusterInput): Promise<void>;
+  /** Waits (heartbeating) until the cluster's Secret reads back exactly `versions`; fails ClusterNotConverged on timeout. */
+  verifyCluster(input: ClusterInput): Promise<ClusterReport>;
+}

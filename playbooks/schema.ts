@@ -106,6 +106,8 @@ export const playbookSchema = z
         .strictObject({ currentKey: z.string().min(1).default('value'), otherKey: z.string().min(1).default('value-other') })
         .prefault({}),
       canaries: z.array(canarySchema).default([]),
+      /** Clusters synced at once within a wave; bounds load on the apiservers and on Temporal. */
+      maxParallelClusters: z.number().int().min(1).max(500).default(10),
       timeouts: stageTimeouts,
       soak: duration.default(0),
       approval: z.strictObject({ beforeRevoke: z.boolean().default(false) }).prefault({}),

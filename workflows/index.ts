@@ -1,1 +1,2 @@
 export { rotationWorkflow } from './rotation';
+export { clusterSyncWorkflow } from './clusters';

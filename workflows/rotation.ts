@@ -12,7 +12,10 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { RotationActivities } from '../activities/index';
-import type { RotationRef, VersionRef } from '../activities/types';
+import type { ClusterPhase, RotationRef, VersionRef } from '../activities/types';
+import type { ClusterTarget } from '../playbooks/schema';
+import { inWindow, syncCluster, wavesOf } from './clusters';
+import type { ClusterStep } from './clusters';
 import {
   WorkflowErrorTypes,
   abortUpdate,
@@ -162,10 +165,10 @@ class Rotation {
     return this.call<F>(name, profiles.undo, summary, ...args);
   }
 
-  private async stage<T>(name: StageName, body: () => Promise<T>): Promise<T> {
+  private async stage<T>(name: StageName, body: () => Promise<T>, detail?: string): Promise<T> {
     await condition(() => !this.status.paused);
     const s = this.status.stages.find((x) => x.name === name);
-    if (s) Object.assign(s, { state: 'running', startedAt: Date.now() });
+    if (s) Object.assign(s, { state: 'running', startedAt: s.startedAt ?? Date.now(), detail });
     this.setPhase(name);
     try {
       const result = await body();
@@ -182,6 +185,61 @@ class Rotation {
   private skip(name: StageName, detail: string): void {
     const s = this.status.stages.find((x) => x.name === name);
     if (s) Object.assign(s, { state: 'skipped', detail });
+  }
+
+  private readonly touched = new Set<string>();
+
+  private touchedClusters(): ClusterTarget[] {
+    return this.spec.clusters.filter((c) => this.touched.has(c.name));
+  }
+
+  /**
+   * Syncs clusters in a bounded window of child workflows, tracking each one's phase. Every
+   * cluster settles before the stage fails, so the table shows exactly which ones failed and why.
+   */
+  private async syncClusters(clusters: ClusterTarget[], step: ClusterStep, versions: { current: VersionRef; other: VersionRef | null }, done: ClusterPhase): Promise<void> {
+    const mark = (name: string, phase: ClusterPhase, detail?: string) => {
+      const c = this.status.clusters.find((x) => x.name === name);
+      if (c) Object.assign(c, { phase, updatedAt: Date.now(), detail });
+      this.publish();
+    };
+    const results = await inWindow(clusters, this.spec.maxParallelClusters, async (c) => {
+      if (step !== 'verify') this.touched.add(c.name);
+      mark(c.name, step === 'verify' ? 'dual-read' : 'delivering', step);
+      try {
+        const report = await syncCluster(this.spec, c, step, versions);
+        mark(c.name, done);
+        return report;
+      } catch (err) {
+        mark(c.name, 'failed', `${step}: ${rootMessage(err)}`);
+        throw err;
+      }
+    });
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ cluster: clusters[i]?.name ?? '?', err: r.reason as unknown }] : []));
+    const first = failed[0];
+    if (first) {
+      throw ApplicationFailure.create({
+        type: 'ClusterStepFailed',
+        message: `${step} failed in ${failed.length} of ${clusters.length} cluster(s): ${failed.map((f) => `${f.cluster}: ${rootMessage(f.err)}`).join('; ')}`,
+        nonRetryable: true,
+        cause: first.err instanceof Error ? first.err : undefined,
+      });
+    }
+  }
+
+  private async canaryStage(fresh: VersionRef): Promise<void> {
+    const store = this.spec.secret.store;
+    await this.stage('canary', async () => {
+      for (const canary of this.spec.canaries) {
+        const result = await this.call<Acts['runCanary']>(
+          'runCanary',
+          { ...profiles.canary, scheduleToCloseTimeout: this.stageTimeout('canary') },
+          `canary ${canary.name} with the new version`,
+          { store, version: fresh.version, canary },
+        );
+        this.status.canaries.push(result);
+      }
+    });
   }
 
   async run(): Promise<RotationResult> {
@@ -236,22 +294,24 @@ class Rotation {
     );
     this.status.pending = fresh;
 
-    if (this.spec.clusters.length === 0) {
+    const waves = wavesOf(this.spec);
+    this.status.clusters = waves.flatMap((wave, i) => wave.map((c) => ({ name: c.name, wave: i, phase: 'pending' as const, updatedAt: Date.now() })));
+    if (waves.length === 0) {
       this.skip('distribute', 'no clusters in the playbook');
       this.skip('verify', 'no clusters in the playbook');
-    }
-
-    await this.stage('canary', async () => {
-      for (const canary of this.spec.canaries) {
-        const result = await this.call<Acts['runCanary']>(
-          'runCanary',
-          { ...profiles.canary, scheduleToCloseTimeout: this.stageTimeout('canary') },
-          `canary ${canary.name} with the new version`,
-          { store, version: fresh.version, canary },
-        );
-        this.status.canaries.push(result);
+      await this.canaryStage(fresh);
+    } else {
+      // One undo for every cluster step before revoke: back to serving only the old version.
+      this.saga.add('restore clusters to the old version', () => this.syncClusters(this.touchedClusters(), 'restore', { current: old, other: null }, 'rolled-back'));
+      for (const [i, wave] of waves.entries()) {
+        await this.stage('distribute', () => this.syncClusters(wave, 'dual-read', { current: old, other: fresh }, 'dual-read'), `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`);
+        // The canary runs against the first wave before any other wave is touched.
+        if (i === 0) await this.canaryStage(fresh);
       }
-    });
+      const s = this.status.stages.find((x) => x.name === 'distribute');
+      if (s) s.detail = `${waves.length} wave(s), ${this.spec.clusters.length} cluster(s)`;
+      await this.stage('verify', () => this.syncClusters(this.spec.clusters, 'verify', { current: old, other: fresh }, 'verified'));
+    }
 
     // As with create, the label move may land without a reply; demote is a no-op if it did not.
     this.saga.add('demote new version', () =>
@@ -271,6 +331,9 @@ class Rotation {
         currentVersion: old.version,
       }),
     );
+    if (this.spec.clusters.length > 0) {
+      await this.stage('promote', () => this.syncClusters(this.spec.clusters, 'promote', { current: fresh, other: old }, 'promoted'), 'swapping keys in every cluster');
+    }
     this.status.current = fresh;
     this.status.pending = undefined;
 
@@ -306,6 +369,7 @@ class Rotation {
     this.status.pointOfNoReturn = true;
     this.saga.clear();
     await this.stage('revoke', async () => {
+      if (this.spec.clusters.length > 0) await this.syncClusters(this.spec.clusters, 'revoke', { current: versions.fresh, other: null }, 'revoked');
       for (;;) {
         try {
           await this.call('revokeVersion', profiles.irreversible, `revoke: retire version ${versions.old.version}`, {

@@ -1,4 +1,4 @@
-import { CancellationScope } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 
 export interface UndoReport {
   step: string;
@@ -6,13 +6,17 @@ export interface UndoReport {
   error?: string;
 }
 
-/** The innermost message of a failure chain (activity → application failure), for operators. */
+/**
+ * The message an operator needs from a failure chain: the first application failure's message
+ * (activity and child-workflow wrappers only say "Activity task failed"), else the innermost one.
+ */
 export function rootMessage(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
   let message = e?.message ?? String(err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
+  while (e) {
+    if (e instanceof ApplicationFailure && e.message) return e.message;
     if (e.message) message = e.message;
+    e = e.cause as { message?: string; cause?: unknown } | undefined;
   }
   return message;
 }

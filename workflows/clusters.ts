@@ -1,0 +1,72 @@
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { ClusterActivities, ClusterInput, ClusterReport, VersionRef } from '../activities/types';
+import type { ClusterTarget, Playbook } from '../playbooks/schema';
+import { profiles } from './profiles';
+
+/** What a cluster sync makes true: which version is current in the cluster and which one sits beside it. */
+export type ClusterStep = 'dual-read' | 'verify' | 'promote' | 'revoke' | 'restore';
+
+export interface ClusterSyncInput extends ClusterInput {
+  step: ClusterStep;
+}
+
+/**
+ * One cluster, one step, as its own child workflow so each cluster's progress is visible on its own
+ * and the parent's history grows by a few events per cluster. `verify` only reads; every other step
+ * delivers and then waits until the cluster reads back exactly the expected versions. `restore` and
+ * `revoke` cannot give up: restore is an undo, revoke is past the point of no return.
+ */
+export async function clusterSyncWorkflow(input: ClusterSyncInput): Promise<ClusterReport> {
+  const persistent = input.step === 'restore' || input.step === 'revoke';
+  const deliver = proxyActivities<ClusterActivities>(persistent ? profiles.undo : profiles.store);
+  const waiting = proxyActivities<ClusterActivities>(persistent ? { ...profiles.waiting, ...profiles.undo, heartbeatTimeout: '30s' } : profiles.waiting);
+  if (input.step !== 'verify') await deliver.deliverToCluster(input);
+  return waiting.verifyCluster(input);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; settles every item (deterministic order). */
+export async function inWindow<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      const item = items[i] as T;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(item) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return results;
+}
+
+/** Clusters grouped into the playbook's waves (one wave with every cluster when none are given). */
+export function wavesOf(spec: Playbook['spec']): ClusterTarget[][] {
+  const byName = new Map(spec.clusters.map((c) => [c.name, c]));
+  const waves = spec.waves ?? [spec.clusters.map((c) => c.name)];
+  return waves.map((w) => w.map((n) => byName.get(n)).filter((c): c is ClusterTarget => c !== undefined)).filter((w) => w.length > 0);
+}
+
+/** Starts one cluster step as a child workflow with a stable, readable id. */
+export function syncCluster(
+  spec: Playbook['spec'],
+  cluster: ClusterTarget,
+  step: ClusterStep,
+  versions: { current: VersionRef; other: VersionRef | null },
+): Promise<ClusterReport> {
+  const info = workflowInfo();
+  const input: ClusterSyncInput = {
+    step,
+    cluster,
+    rotation: { workflowId: info.workflowId, runId: info.runId },
+    versions: { store: spec.secret.store, ...versions, currentKey: spec.dualRead.currentKey, otherKey: spec.dualRead.otherKey },
+  };
+  return executeChild(clusterSyncWorkflow, {
+    workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}/${cluster.name}`,
+    args: [input],
+    staticSummary: `${step} ${cluster.name}: ${cluster.delivery} ${cluster.namespace}/${cluster.secretName}`,
+  });
+}
