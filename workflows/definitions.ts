@@ -89,6 +89,7 @@ export const WorkflowErrorTypes = {
   rolledBack: 'RotationRolledBack',
   compensationFailed: 'RotationCompensationFailed',
   aborted: 'RotationAborted',
+  invalidPlaybook: 'InvalidPlaybook',
 } as const;
 
 /** Workflow id of a secret's rotation: one at a time per secret. */

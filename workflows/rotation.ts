@@ -14,6 +14,7 @@ import type { ActivityOptions } from '@temporalio/workflow';
 import type { RotationActivities } from '../activities/index';
 import type { ClusterPhase, RotationRef, VersionRef } from '../activities/types';
 import type { ClusterTarget } from '../playbooks/schema';
+import { formatProblem, validatePlaybook } from '../playbooks/validate';
 import { inWindow, syncCluster, wavesOf } from './clusters';
 import type { ClusterStep } from './clusters';
 import {
@@ -43,7 +44,17 @@ type ActivityFn = Acts[keyof Acts];
  * workflow only ever sees version ids and keyed fingerprints.
  */
 export async function rotationWorkflow(input: RotationInput): Promise<RotationResult> {
-  return new Rotation(input).run();
+  // Whoever started the run (CLI, schedule, UI, another tool), the worker refuses an invalid
+  // playbook with the same messages as `rotor validate`, before anything is changed.
+  const checked = validatePlaybook(input.playbook, input.playbookFile ?? 'workflow input');
+  if ('problems' in checked) {
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.invalidPlaybook,
+      message: `invalid playbook, nothing was changed:\n${checked.problems.map(formatProblem).join('\n')}`,
+      nonRetryable: true,
+    });
+  }
+  return new Rotation({ ...input, playbook: checked.playbook }).run();
 }
 
 class Rotation {

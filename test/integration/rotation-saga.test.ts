@@ -42,6 +42,32 @@ const stores: [string, (v: string) => Promise<TestStore>][] = [
   ['vault', vaultTestStore],
 ];
 
+describe('playbook validation in the worker', () => {
+  it('refuses an invalid playbook with the same path-named messages as rotor validate, changing nothing', async () => {
+    const ts = await awsTestStore('invalid-playbook-value');
+    const before = await ts.snapshot();
+    const tw = await startTestWorker(real);
+    try {
+      const playbook = testPlaybook(ts.store);
+      const broken = { ...playbook, spec: { ...playbook.spec, soak: 'soon', clusters: [{ name: 'cluster-a' }] } } as unknown as typeof playbook;
+      const out = await tw.run(async () =>
+        outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook: broken, playbookFile: 'pb.yaml', trigger: 'manual', requestedBy: 'test' }] })),
+      );
+      expect(out.ok).toBe(false);
+      if (out.ok) return;
+      const failure = out.error.cause as ApplicationFailure;
+      expect(failure.type).toBe(WorkflowErrorTypes.invalidPlaybook);
+      expect(failure.message).toContain("pb.yaml: spec.clusters[0].delivery: Required");
+      expect(failure.message).toContain("pb.yaml: spec.soak: 'soon' is not a duration");
+      expect(failure.nonRetryable).toBe(true);
+    } finally {
+      await tw.close();
+    }
+    expect(await ts.snapshot()).toEqual(before);
+    expect(await ts.versionCount()).toBe(1);
+  });
+});
+
 describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
   let tw: TestWorker;
   beforeAll(async () => {
