@@ -68,6 +68,35 @@ describe('playbook validation in the worker', () => {
   });
 });
 
+describe('an undo that cannot succeed', () => {
+  it('is reported loudly: the run fails as compensation-failed naming the failed undo and the original cause', async () => {
+    const ts = await awsTestStore('undo-fails-value');
+    const broken: RotationActivities = {
+      ...real,
+      discardPendingVersion: () => Promise.reject(ApplicationFailure.create({ type: 'PermissionDenied', message: 'denied to remove AWSPENDING (injected)', nonRetryable: true })),
+    };
+    const tw = await startTestWorker(broken);
+    try {
+      const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'rejects', command: ['false'] }] });
+      const out = await tw.run(async () => {
+        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const o = await outcomeOf(h);
+        return { o, status: await h.query(statusQuery) };
+      });
+      expect(out.o.ok).toBe(false);
+      if (out.o.ok) return;
+      const failure = out.o.error.cause as ApplicationFailure;
+      expect(failure.type).toBe(WorkflowErrorTypes.compensationFailed);
+      expect(failure.message).toContain("undo 'discard pending version' failed: denied to remove AWSPENDING (injected)");
+      expect(failure.message).toContain("original cause: canary failed: canary 'rejects' failed");
+      expect(out.status.phase).toBe('compensation-failed');
+      expect(out.status.compensation).toContainEqual({ step: 'discard pending version', ok: false, error: 'denied to remove AWSPENDING (injected)' });
+    } finally {
+      await tw.close();
+    }
+  });
+});
+
 describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
   let tw: TestWorker;
   beforeAll(async () => {
