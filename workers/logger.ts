@@ -22,9 +22,13 @@ export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
 
 const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
 
-/** Routes the Temporal SDK's own logs (and workflow/activity `log` calls) into `logger`. Once per process. */
-export function installRuntimeLogger(logger: Logger): void {
+/**
+ * Routes the Temporal SDK's own logs (and workflow/activity `log` calls) into `logger`, and serves
+ * the SDK's own Prometheus metrics at `sdkMetricsAddress` when given. Once per process.
+ */
+export function installRuntimeLogger(logger: Logger, sdkMetricsAddress?: string): void {
   Runtime.install({
+    ...(sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } } : {}),
     logger: new DefaultLogger('INFO', (entry) => {
       logger[levels[entry.level]]({ ...entry.meta, sdk: true }, entry.message);
     }),

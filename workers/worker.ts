@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import type { InjectedSinks } from '@temporalio/worker';
+import type { RotorSinks } from '../workflows/audit';
 import type { RotationActivities } from '../activities/index';
 import { workerDataConverter } from './data-converter';
 
@@ -9,6 +11,8 @@ export interface RotorWorkerOptions {
   taskQueue: string;
   activities: RotationActivities | Record<string, (...args: never[]) => Promise<unknown>>;
   env?: NodeJS.ProcessEnv;
+  /** Audit/metrics sink; without it audit events are dropped (tests that do not look at them). */
+  sinks?: InjectedSinks<RotorSinks>;
 }
 
 /** rotor's workflows, bundled from source. */
@@ -23,6 +27,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     workflowsPath,
     activities: o.activities,
     dataConverter: workerDataConverter(o.env),
+    sinks: o.sinks ?? { audit: { record: { fn: () => undefined } } },
   });
 }
 

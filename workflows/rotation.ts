@@ -29,6 +29,8 @@ import {
   statusQuery,
 } from './definitions';
 import type { OperatorAction, Phase, RotationInput, RotationResult, RotationStatus, StageName } from './definitions';
+import { sinks } from './audit';
+import type { AuditEvent, AuditEventName } from './audit';
 import { renderDetails } from './details';
 import { profiles } from './profiles';
 import { Saga, rootMessage } from './saga';
@@ -97,8 +99,9 @@ class Rotation {
     setHandler(statusQuery, () => this.status);
     setHandler(
       approveUpdate,
-      ({ by }) => {
+      ({ by, reason }) => {
         this.approvedBy = by;
+        this.audit('operator-action', { detail: 'approve', by, ...(reason ? { reason } : {}) });
         return `approved by ${by}`;
       },
       {
@@ -112,6 +115,7 @@ class Rotation {
       abortUpdate,
       ({ by, reason }) => {
         this.abortedBy = `${by}${reason ? `: ${reason}` : ''}`;
+        this.audit('operator-action', { detail: 'abort', by, ...(reason ? { reason } : {}) });
         this.forwardScope.cancel();
         return 'aborting: compensation runs now';
       },
@@ -124,19 +128,23 @@ class Rotation {
         },
       },
     );
-    setHandler(skipSoakSignal, () => {
+    setHandler(skipSoakSignal, ({ by }) => {
       this.skipSoak = true;
+      this.audit('operator-action', { detail: 'skip-soak', by });
     });
-    setHandler(pauseSignal, () => {
+    setHandler(pauseSignal, ({ by }) => {
       this.status.paused = true;
+      this.audit('operator-action', { detail: 'pause', by });
       this.publish();
     });
-    setHandler(resumeSignal, () => {
+    setHandler(resumeSignal, ({ by }) => {
       this.status.paused = false;
+      this.audit('operator-action', { detail: 'resume', by });
       this.publish();
     });
-    setHandler(retrySignal, () => {
+    setHandler(retrySignal, ({ by }) => {
       this.retryRequested = true;
+      this.audit('operator-action', { detail: 'retry', by });
     });
   }
 
@@ -154,6 +162,23 @@ class Rotation {
 
   private publish(): void {
     setCurrentDetails(renderDetails(this.status));
+  }
+
+  /** One audit-trail line (via the worker's sink): who, what, which versions — never values. */
+  private audit(event: AuditEventName, extra: Partial<AuditEvent> = {}): void {
+    const s = this.status;
+    sinks.audit.record({
+      event,
+      secret: s.secret,
+      playbook: s.playbook,
+      trigger: s.trigger,
+      requestedBy: s.requestedBy,
+      ...(s.reason ? { reason: s.reason } : {}),
+      phase: s.phase,
+      ...(s.current ? { current: s.current } : {}),
+      ...(s.pending ? { pending: s.pending } : {}),
+      ...extra,
+    });
   }
 
   /** Emergency rotations get half the stage timeouts: a leaked credential cannot wait. */
@@ -181,12 +206,16 @@ class Rotation {
     const s = this.status.stages.find((x) => x.name === name);
     if (s) Object.assign(s, { state: 'running', startedAt: s.startedAt ?? Date.now(), detail });
     this.setPhase(name);
+    const began = Date.now();
+    this.audit('stage-started', { stage: name, ...(detail ? { detail } : {}) });
     try {
       const result = await body();
       if (s) Object.assign(s, { state: 'done', endedAt: Date.now() });
+      this.audit('stage-completed', { stage: name, durationMs: Date.now() - began });
       return result;
     } catch (err) {
       if (s) Object.assign(s, { state: 'failed', endedAt: Date.now(), detail: rootMessage(err) });
+      this.audit('stage-failed', { stage: name, detail: rootMessage(err), durationMs: Date.now() - began });
       throw err;
     } finally {
       this.publish();
@@ -196,6 +225,7 @@ class Rotation {
   private skip(name: StageName, detail: string): void {
     const s = this.status.stages.find((x) => x.name === name);
     if (s) Object.assign(s, { state: 'skipped', detail });
+    this.audit('stage-skipped', { stage: name, detail });
   }
 
   private readonly touched = new Set<string>();
@@ -212,6 +242,7 @@ class Rotation {
     const mark = (name: string, phase: ClusterPhase, detail?: string) => {
       const c = this.status.clusters.find((x) => x.name === name);
       if (c) Object.assign(c, { phase, updatedAt: Date.now(), detail });
+      this.audit('cluster-phase', { cluster: name, phase, stage: step, ...(detail ? { detail } : {}) });
       this.publish();
     };
     const results = await inWindow(clusters, this.spec.maxParallelClusters, async (c) => {
@@ -256,6 +287,7 @@ class Rotation {
   async run(): Promise<RotationResult> {
     this.setPhase('plan');
     log.info('rotation started', { secret: this.status.secret, trigger: this.status.trigger, requestedBy: this.status.requestedBy });
+    this.audit('rotation-started');
     let versions: { old: VersionRef; fresh: VersionRef };
     try {
       versions = await this.forwardScope.run(() => this.forwardStages());
@@ -272,6 +304,7 @@ class Rotation {
       }),
     );
     this.setPhase('rotated');
+    this.audit('rotation-completed', { outcome: 'rotated', durationMs: Date.now() - this.status.startedAt });
     return { outcome: 'rotated', secret: this.status.secret, previous: versions.old, current: versions.fresh, canaries: this.status.canaries, status: this.status };
   }
 
@@ -395,6 +428,7 @@ class Rotation {
           this.status.attention = `revoke keeps failing: ${rootMessage(err)}; fix the cause and send retry, or wait for the automatic retry`;
           log.error('revoke needs attention', { secret: this.status.secret, error: rootMessage(err) });
           this.setPhase('needs-attention');
+          this.audit('needs-attention', { stage: 'revoke', detail: this.status.attention });
           this.retryRequested = false;
           await condition(() => this.retryRequested, '15m');
           this.setPhase('revoke');
@@ -414,9 +448,11 @@ class Rotation {
     this.status.failure = cause;
     this.setPhase('compensating');
     log.warn('rotation compensating', { secret: this.status.secret, cause });
+    this.audit('compensation-started', { detail: cause, ...(this.abortedBy ? { by: this.abortedBy } : {}) });
 
     const reports = await this.saga.compensate((r) => {
       this.status.compensation.push(r);
+      this.audit(r.ok ? 'undo-completed' : 'undo-failed', { stage: r.step, ...(r.error ? { detail: r.error } : {}) });
       this.publish();
     });
     const failedUndos = reports.filter((r) => !r.ok);
@@ -431,6 +467,7 @@ class Rotation {
 
     if (failedUndos.length > 0) {
       this.setPhase('compensation-failed');
+      this.audit('compensation-failed', { outcome: 'compensation-failed', detail: cause });
       const undoText = failedUndos.map((u) => `undo '${u.step}' failed: ${u.error ?? 'unknown'}`).join('; ');
       throw ApplicationFailure.create({
         type: WorkflowErrorTypes.compensationFailed,
@@ -443,6 +480,7 @@ class Rotation {
     this.status.current = this.original;
     this.status.pending = undefined;
     this.setPhase('rolled-back');
+    this.audit('rotation-rolled-back', { outcome: aborted ? 'aborted' : 'rolled-back', detail: cause, durationMs: Date.now() - this.status.startedAt });
     throw ApplicationFailure.create({
       type: aborted ? WorkflowErrorTypes.aborted : WorkflowErrorTypes.rolledBack,
       message: `rotation of ${this.status.secret} rolled back: ${cause}; the old version is current again`,

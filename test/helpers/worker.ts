@@ -19,12 +19,12 @@ export interface TestWorker {
 let connection: NativeConnection | undefined;
 
 /** A worker with the given activities on a fresh task queue of the local stack's Temporal server. */
-export async function startTestWorker(activities: RotorWorkerOptions['activities']): Promise<TestWorker> {
+export async function startTestWorker(activities: RotorWorkerOptions['activities'], sinks?: RotorWorkerOptions['sinks']): Promise<TestWorker> {
   useStackEnv();
   const settings = temporalSettings();
   connection ??= await connectWorker(settings.address);
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await createRotorWorker({ connection, namespace: settings.namespace, taskQueue, activities });
+  const worker = await createRotorWorker({ connection, namespace: settings.namespace, taskQueue, activities, ...(sinks ? { sinks } : {}) });
   const client = await connectClient();
   const running = worker.run();
   const died = running.then(() => {
