@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { useStackEnv } from './stack-env';
+
+/** The local stack's kubeconfig (contexts cluster-a/b/c), as the worker loads it. */
+export function stackKubeconfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(useStackEnv()['KUBECONFIG'] ?? '');
+  return kc;
+}
+
+/** A KubeConfig whose current context is `context`. */
+export function kubeconfigFor(context: string, base: KubeConfig = stackKubeconfig()): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
+  return kc;
+}
+
+/** The HTTP status an API call fails with, or 200 when it succeeds. */
+export async function statusOf(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+    return 200;
+  } catch (e) {
+    if (e instanceof ApiException) return e.code;
+    throw e;
+  }
+}
+
+/** Creates a uniquely named namespace; returns its name. */
+export async function freshNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+const esGroup = { group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets' };
+
+/**
+ * Deletes a namespace and what the tests put in it. No controller-manager runs, so nothing empties
+ * a Terminating namespace: ExternalSecrets go first (ESO drops its finalizer; a test strips it if
+ * ESO is not running), then Secrets, then the namespace's own finalizer is removed.
+ */
+export async function purgeNamespace(kc: KubeConfig, namespace: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const list = (await custom.listNamespacedCustomObject({ ...esGroup, namespace }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string } }[] };
+  for (const es of list.items) {
+    await custom.deleteNamespacedCustomObject({ ...esGroup, namespace, name: es.metadata.name }).catch(() => undefined);
+  }
+  const deadline = Date.now() + 5000;
+  for (const es of list.items) {
+    while ((await statusOf(custom.getNamespacedCustomObject({ ...esGroup, namespace, name: es.metadata.name }))) === 200) {
+      if (Date.now() > deadline) {
+        await custom
+          .patchNamespacedCustomObject(
+            { ...esGroup, namespace, name: es.metadata.name, body: { metadata: { finalizers: null } } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          )
+          .catch(() => undefined);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  await core.deleteCollectionNamespacedSecret({ namespace }).catch(() => undefined);
+  if ((await statusOf(core.deleteNamespace({ name: namespace }))) === 404) return;
+  const ns = await core.readNamespace({ name: namespace });
+  await core.replaceNamespaceFinalize({ name: namespace, body: { ...ns, spec: { finalizers: [] } } });
+}
