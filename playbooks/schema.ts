@@ -115,6 +115,10 @@ export const playbookSchema = z
         .strictObject({
           every: duration.default(90 * 86_400_000),
           jitter: duration.default(0),
+          /** Scheduled runs wait until this daily UTC window opens (e.g. 02:00–05:00); manual and emergency runs do not. */
+          window: z
+            .strictObject({ start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)'), end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)') })
+            .optional(),
         })
         .optional(),
     }),

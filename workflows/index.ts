@@ -1,2 +1,3 @@
 export { rotationWorkflow } from './rotation';
 export { clusterSyncWorkflow } from './clusters';
+export { scheduledRotationWorkflow } from './scheduled';

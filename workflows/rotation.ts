@@ -7,6 +7,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,6 +33,7 @@ import type { OperatorAction, Phase, RotationInput, RotationResult, RotationStat
 import { sinks } from './audit';
 import type { AuditEvent, AuditEventName } from './audit';
 import { renderDetails } from './details';
+import { msUntilWindow } from './window';
 import { profiles } from './profiles';
 import { Saga, rootMessage } from './saga';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from './search-attributes';
@@ -310,6 +312,16 @@ class Rotation {
 
   private async forwardStages(): Promise<{ old: VersionRef; fresh: VersionRef }> {
     const store = this.spec.secret.store;
+    const window = this.spec.schedule?.window;
+    if (this.input.trigger === 'schedule' && window) {
+      const wait = msUntilWindow(Date.now(), window);
+      if (wait > 0) {
+        const s = this.status.stages.find((x) => x.name === 'plan');
+        if (s) s.detail = `waiting for the rotation window ${window.start}–${window.end} UTC`;
+        this.publish();
+        await sleep(wait);
+      }
+    }
     const plan = await this.stage('plan', () =>
       this.forward<Acts['planRotation']>('plan', 'planRotation', 'plan: read the current version (fingerprint only)', { store, rotation: this.rotation }),
     );
