@@ -37,7 +37,9 @@ export async function stackUp(ctx: StackContext, names: string[]): Promise<void>
     }
     ctx.log(`${s.name}: starting`);
     await s.start(ctx);
-    await waitHealthy(s.name, () => s.health(ctx), logFileOf(ctx, s.name), 120_000);
+    // Multi-process services (kube-*, eso-*) have no log named after the service itself.
+    const own = recordedProcessIds(ctx).filter((id) => id === s.name || id.startsWith(`${s.name}-`));
+    await waitHealthy(s.name, () => s.health(ctx), logFileOf(ctx, own.includes(s.name) ? s.name : (own[0] ?? s.name)), 120_000);
     ctx.log(`${s.name}: healthy at ${s.address}`);
   }
 }
