@@ -350,7 +350,7 @@ describe('eso delivery', () => {
       expect(secret.data?.['value-other']).toBeUndefined();
     });
 
-    it('verify of a version ESO has not synced fails naming the ExternalSecret state', async () => {
+    it('a wrong expected fingerprint fails ClusterNotConverged, naming the ExternalSecret state too', async () => {
       const wrong = { version: '2', fingerprint: 'hmac:000000000000000000000000' };
       const f = await failureOf(verify(input('api-key', versions(wrong, null), { timeout: 1500 })));
       expect(f.type).toBe('ClusterNotConverged');
@@ -383,7 +383,7 @@ describe('eso delivery', () => {
 
     it('plans: lists the ExternalSecret and its store', async () => {
       const plan = await acts.clusterPlan({ cluster: input('api-key', versions(v1, null)).cluster, store });
-      expect(plan.externalSecrets).toEqual([expect.objectContaining({ name: 'api-key', store: 'ClusterSecretStore/vault', refreshInterval: '1h' })]);
+      expect(plan.externalSecrets).toEqual([expect.objectContaining({ name: 'api-key', store: 'ClusterSecretStore/vault', refreshInterval: '1h0m0s', ready: 'True SecretSynced' })]);
       expect(plan.secret.keys).toEqual(['username', 'value']);
     });
 
