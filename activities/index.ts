@@ -2,11 +2,13 @@ import type NodeVault from 'node-vault';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Context } from '@temporalio/activity';
 import type { Store } from '../playbooks/schema';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from './aws';
 import { runCanaryCheck } from './canaries';
 import { ErrorTypes, permanent } from './errors';
 import { fingerprint } from './fingerprint';
 import { generateRandom } from './generate';
+import { createClusterActivities } from './kubernetes';
 import type { SecretStoreBackend } from './store';
 import type {
   CanaryInput,
@@ -29,6 +31,8 @@ export interface ActivityDeps {
   secretsManager: SecretsManagerClient;
   /** HMAC key for fingerprints; only workers hold it. */
   fingerprintKey: Buffer;
+  /** Every cluster context playbooks may name; the cluster activities need it. */
+  kubeconfig: KubeConfig;
 }
 
 /**
@@ -41,6 +45,8 @@ export function createActivities(deps: ActivityDeps) {
   const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
 
   return {
+    ...createClusterActivities({ kubeconfig: deps.kubeconfig, readValue: (store, version) => backend(store).readValue(store, version), fingerprint: fp }),
+
     async planRotation({ store, rotation }: PlanInput): Promise<PlanResult> {
       const p = await backend(store).plan(store, rotation);
       return {

@@ -2,6 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import vaultClient from 'node-vault';
 import type { ActivityDeps } from '../activities/index';
 import { loadKey } from '../activities/keys';
+import { loadKubeconfig } from '../activities/kubernetes';
 
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's
@@ -14,5 +15,6 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
     vault: vaultClient({ endpoint: vaultAddr, token: env['VAULT_TOKEN'] ?? '' }),
     secretsManager: new SecretsManagerClient({}),
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
+    kubeconfig: loadKubeconfig(),
   };
 }

@@ -64,8 +64,12 @@ export function syncCluster(
     rotation: { workflowId: info.workflowId, runId: info.runId },
     versions: { store: spec.secret.store, ...versions, currentKey: spec.dualRead.currentKey, otherKey: spec.dualRead.otherKey },
   };
+  // Forward steps are bounded by the cluster's own timeout (an unreachable apiserver must fail the
+  // stage, not stall it); restore and revoke may not give up, so they have none.
+  const bounded = step !== 'restore' && step !== 'revoke';
   return executeChild(clusterSyncWorkflow, {
     workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}/${cluster.name}`,
+    ...(bounded ? { workflowExecutionTimeout: cluster.timeout ?? spec.timeouts.verify } : {}),
     args: [input],
     staticSummary: `${step} ${cluster.name}: ${cluster.delivery} ${cluster.namespace}/${cluster.secretName}`,
   });
