@@ -429,7 +429,16 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
             kubeconfig: kc,
             path: `/api/v1/namespaces/${namespace}/secrets`,
             name: secretName,
-            list: () => core.listNamespacedSecret({ namespace, fieldSelector: `metadata.name=${secretName}` }),
+            // A GET, not a list: rotor's Role grants get/watch on its one Secret and never `list` on Secrets.
+            list: async () => {
+              try {
+                const secret = await core.readNamespacedSecret({ name: secretName, namespace });
+                return { items: [secret], metadata: { resourceVersion: secret.metadata?.resourceVersion } };
+              } catch (e) {
+                if (e instanceof ApiException && e.code === 404) return { items: [], metadata: {} };
+                throw e;
+              }
+            },
           },
           (secret) => {
             const check = checkSecret(secret, versions);
