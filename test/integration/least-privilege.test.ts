@@ -1,0 +1,106 @@
+/**
+ * rotor running with exactly the identity `rotor rbac` describes: a ServiceAccount token per
+ * cluster bound to the generated Role. The rotation must succeed with it, and the same identity
+ * must be refused everything else (other Secrets, listing Secrets).
+ */
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index';
+import { rbacFor } from '../../cli/rbac';
+import type { ClusterTarget } from '../../playbooks/schema';
+import { depsFromEnv } from '../../workers/deps';
+import { rotationWorkflowId } from '../../workflows/definitions';
+import { kubeconfigFor, purgeNamespace, stackKubeconfig, statusOf } from '../helpers/kube';
+import { testPlaybook } from '../helpers/playbooks';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import { outcomeOf, startTestWorker } from '../helpers/worker';
+
+useStackEnv();
+const base = stackKubeconfig();
+const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
+const subject = { serviceAccount: 'rotor', namespace: 'rotor-system' };
+
+/** A kubeconfig with the same clusters but the given bearer token per context. */
+function withTokens(tokens: Record<string, string>): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: base.clusters,
+    users: Object.entries(tokens).map(([context, token]) => ({ name: `${context}-rotor`, token })),
+    contexts: base.contexts.map((c) => ({ ...c, user: `${c.name}-rotor` })),
+    currentContext: 'cluster-a',
+  });
+  return kc;
+}
+
+describe('least privilege', () => {
+  it('a rotation succeeds with the generated Role, and that identity is denied any other Secret', async () => {
+    const ts = await awsTestStore('lp-initial-value');
+    const namespace = `lp-${randomBytes(4).toString('hex')}`;
+    const secretName = 'payments-api-key';
+    const clusters: ClusterTarget[] = [
+      { name: 'cluster-a', delivery: 'eso', namespace, secretName, workloads: [] },
+      { name: 'cluster-b', delivery: 'push', namespace, secretName, workloads: [] },
+      { name: 'cluster-c', delivery: 'push', namespace, secretName, workloads: [] },
+    ];
+    const playbook = testPlaybook(ts.store, { clusters });
+    const tokens: Record<string, string> = {};
+    try {
+      for (const [i, context] of contexts.entries()) {
+        const kc = kubeconfigFor(context, base);
+        const core = kc.makeApiClient(CoreV1Api);
+        const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+        await core.createNamespace({ body: { metadata: { name: namespace } } });
+        if ((await statusOf(core.readNamespace({ name: subject.namespace }))) === 404) await core.createNamespace({ body: { metadata: { name: subject.namespace } } });
+        if ((await statusOf(core.readNamespacedServiceAccount({ name: subject.serviceAccount, namespace: subject.namespace }))) === 404) {
+          await core.createNamespacedServiceAccount({ namespace: subject.namespace, body: { metadata: { name: subject.serviceAccount } } });
+        }
+        const generated = rbacFor(playbook, subject)[i];
+        if (!generated) throw new Error('no rbac for cluster');
+        await rbac.createNamespacedRole({ namespace, body: generated.role });
+        await rbac.createNamespacedRoleBinding({ namespace, body: generated.binding });
+        await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'other-team-secret' }, stringData: { password: 'not-for-rotor' } } });
+        const tr = await core.createNamespacedServiceAccountToken({ name: subject.serviceAccount, namespace: subject.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+        tokens[context] = tr.status?.token ?? '';
+      }
+      await kubeconfigFor('cluster-a', base)
+        .makeApiClient(CustomObjectsApi)
+        .createNamespacedCustomObject({
+          group: 'external-secrets.io',
+          version: 'v1',
+          plural: 'externalsecrets',
+          namespace,
+          body: {
+            apiVersion: 'external-secrets.io/v1',
+            kind: 'ExternalSecret',
+            metadata: { name: secretName },
+            spec: { refreshInterval: '1h', secretStoreRef: { kind: 'ClusterSecretStore', name: 'aws' }, target: { name: secretName }, data: [{ secretKey: 'value', remoteRef: { key: ts.store.type === 'aws' ? ts.store.secretId : '' } }] },
+          },
+        });
+
+      const restricted = withTokens(tokens);
+      const tw = await startTestWorker(createActivities({ ...depsFromEnv(), kubeconfig: restricted }));
+      try {
+        const out = await tw.run(async () =>
+          outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] })),
+        );
+        expect(out.ok ? 'rotated' : out.error.cause?.message).toBe('rotated');
+      } finally {
+        await tw.close();
+      }
+
+      for (const context of contexts) {
+        const kc = new KubeConfig();
+        kc.loadFromOptions({ ...restricted, clusters: restricted.clusters, users: restricted.users, contexts: restricted.contexts, currentContext: context });
+        const core = kc.makeApiClient(CoreV1Api);
+        expect({ context, read: await statusOf(core.readNamespacedSecret({ name: 'other-team-secret', namespace })) }).toEqual({ context, read: 403 });
+        expect({ context, list: await statusOf(core.listNamespacedSecret({ namespace })) }).toEqual({ context, list: 403 });
+        expect({ context, otherNs: await statusOf(core.readNamespacedSecret({ name: secretName, namespace: subject.namespace })) }).toEqual({ context, otherNs: 403 });
+        expect({ context, own: await statusOf(core.readNamespacedSecret({ name: secretName, namespace })) }).toEqual({ context, own: 200 });
+      }
+    } finally {
+      for (const context of contexts) await purgeNamespace(kubeconfigFor(context, base), namespace).catch(() => undefined);
+    }
+  });
+});
