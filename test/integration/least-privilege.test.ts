@@ -85,7 +85,7 @@ describe('least privilege', () => {
         const out = await tw.run(async () =>
           outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] })),
         );
-        expect(out.ok ? 'rotated' : out.error.cause?.message).toBe('rotated');
+        expect(out.ok ? 'rotated' : (out.error.cause as Error | undefined)?.message).toBe('rotated');
       } finally {
         await tw.close();
       }
