@@ -1,0 +1,101 @@
+import { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { PlaybookError, formatProblem, loadPlaybook } from '../../playbooks/loader';
+import type { Playbook } from '../../playbooks/schema';
+import { temporalSettings, uiLink } from '../../workers/temporal-connection';
+import { rotationWorkflowId } from '../../workflows/definitions';
+import type { RotationInput } from '../../workflows/definitions';
+import type { rotationWorkflow } from '../../workflows/rotation';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../workflows/search-attributes';
+import { parseArgs, rotateOptionsSchema } from '../args';
+import type { RotateOptions } from '../args';
+import { withClient } from '../client';
+import { CliError, ExitCode } from '../exit-codes';
+import { follow } from '../follow';
+import { jsonLine, out } from '../output';
+import { runAction } from './run';
+
+/** The workflow input for a playbook and the command's options. */
+export function rotationInput(playbook: Playbook, file: string, o: RotateOptions): RotationInput {
+  const input: RotationInput = { playbook, playbookFile: file, trigger: o.emergency ? 'emergency' : 'manual', requestedBy: o.requestedBy };
+  if (o.reason) input.reason = o.reason;
+  if (o.emergency) input.emergency = { compromised: o.compromised };
+  return input;
+}
+
+async function load(file: string): Promise<Playbook> {
+  try {
+    return await loadPlaybook(file);
+  } catch (e) {
+    if (e instanceof PlaybookError) throw new CliError(e.problems.map(formatProblem).join('\n'));
+    throw e;
+  }
+}
+
+/** The refusal when the secret is already rotating, naming the running run and where to see it. */
+async function alreadyRunning(client: Client, workflowId: string, secret: string): Promise<CliError> {
+  const d = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch(() => undefined);
+  const link = uiLink(workflowId, d?.runId);
+  const since = d ? ` since ${d.startTime.toISOString()}` : '';
+  return new CliError(
+    `rotor: a rotation of ${secret} is already running: workflow ${workflowId}${since}\n  ${link}\n` +
+      `  follow it with: rotor watch ${secret}   (or stop it with: rotor abort ${secret} --reason …)`,
+  );
+}
+
+async function rotate(file: string, raw: Record<string, unknown>): Promise<ExitCode> {
+  const o = parseArgs(rotateOptionsSchema, raw);
+  const playbook = await load(file);
+  const input = rotationInput(playbook, file, o);
+  const secret = playbook.spec.secret.name;
+  const workflowId = rotationWorkflowId(secret);
+  return withClient(async (client) => {
+    let runId: string;
+    try {
+      const handle = await client.workflow.start<typeof rotationWorkflow>('rotationWorkflow', {
+        taskQueue: temporalSettings().taskQueue,
+        workflowId,
+        args: [input],
+        staticSummary: `rotate ${secret} (${input.trigger}) by ${input.requestedBy}`,
+        typedSearchAttributes: [
+          { key: RotationSecret, value: secret },
+          { key: RotationPlaybook, value: playbook.metadata.name },
+          { key: RotationTrigger, value: input.trigger },
+          { key: RotationPhase, value: 'plan' },
+        ],
+      });
+      runId = handle.firstExecutionRunId;
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) throw await alreadyRunning(client, workflowId, secret);
+      throw e;
+    }
+    const link = uiLink(workflowId, runId);
+    if (o.json) {
+      jsonLine({ event: 'started', workflowId, runId, secret, trigger: input.trigger, requestedBy: input.requestedBy, uiLink: link });
+    } else {
+      out(`started ${input.trigger} rotation of ${secret}: workflow ${workflowId} run ${runId}`);
+      out(`  ${link}`);
+      if (!o.wait) out(`  follow it with: rotor watch ${secret}`);
+    }
+    if (!o.wait) return ExitCode.ok;
+    return follow(client, workflowId, { json: o.json, runId });
+  });
+}
+
+/** `rotor rotate <playbook> [--wait] [--json] [--reason …] [--emergency] [--compromised] [--requested-by …]` */
+export function rotateCommand(): Command {
+  return new Command('rotate')
+    .description('validate a playbook and start the rotation of its secret')
+    .argument('<playbook>', 'playbook YAML file')
+    .option('--wait', 'follow progress until the rotation ends; exit 0 rotated, 2 rolled back/aborted, 3 needs attention')
+    .option('--json', 'machine-readable JSON lines')
+    .option('--reason <text>', 'why (recorded in the workflow; required with --emergency)')
+    .option('--emergency', 'emergency rotation: tighter timeouts, no soak')
+    .option('--compromised', 'with --emergency: the credential leaked, revoke without waiting for approval')
+    .option('--requested-by <who>', 'who asked for it (default $USER@hostname)')
+    .action(runAction((file: string, opts: Record<string, unknown>) => rotate(file, opts)));
+}

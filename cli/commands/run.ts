@@ -1,0 +1,11 @@
+import type { ExitCode } from '../exit-codes';
+
+/**
+ * Wraps a command body for commander: its exit code becomes the process's. Errors propagate to
+ * main, which prints them; the exit code is set rather than calling exit so output is flushed.
+ */
+export function runAction<A extends unknown[]>(body: (...args: A) => Promise<ExitCode>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    process.exitCode = await body(...args);
+  };
+}
