@@ -32,7 +32,60 @@ export const randomCredential = z.strictObject({
   charset: z.enum(['alphanumeric', 'hex', 'base64url', 'ascii-printable']).default('alphanumeric'),
 });
 
-export const credentialSchema = z.discriminatedUnion('kind', [randomCredential]);
+/** A PostgreSQL role name (at most 63 bytes; quoted as an identifier wherever rotor uses it). */
+const pgRole = z.string().min(1).max(63);
+const port = z.number().int().min(1).max(65535);
+
+/**
+ * Two roles with the same grants take turns: each rotation gives the role not in use a new
+ * password and LOGIN, and revoke locks the other one. The stored value is JSON `{"username","password"}`.
+ */
+export const postgresAlternatingUsersCredential = z.strictObject({
+  kind: z.literal('postgres-alternating-users'),
+  /** The two roles; both must exist. Which one is current follows from the stored value. */
+  roles: z.tuple([pgRole, pgRole]).refine(([a, b]) => a !== b, 'the two roles must differ'),
+  /** Server and database the roles log in to; PGHOST/PGPORT/PGDATABASE by default. */
+  host: z.string().min(1).optional(),
+  port: port.optional(),
+  database: z.string().min(1).optional(),
+  length: z.number().int().min(16).max(256).default(32),
+});
+
+/**
+ * An IAM user's access key. IAM allows two keys per user, so the new key overlaps the old one until
+ * revoke. The stored value is JSON `{"accessKeyId","secretAccessKey"}`.
+ */
+export const awsIamAccessKeyCredential = z.strictObject({
+  kind: z.literal('aws-iam-access-key'),
+  userName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM user name'),
+  /**
+   * What revoke does to the old key: `deactivate` (it is deleted by the next rotation's create, which
+   * needs the slot) or `delete` at once (no way back).
+   */
+  revoke: z.enum(['deactivate', 'delete']).default('deactivate'),
+  /** How long revoke keeps asking STS until the old key is refused; IAM changes are eventually consistent. */
+  proofTimeout: duration.default(60_000),
+});
+
+/**
+ * A static role of Vault's database secrets engine: Vault owns the password and rotates it. There
+ * is no overlap: the old password stops working when create rotates it. The stored value is JSON
+ * `{"username","password"}` as read from `<mount>/static-creds/<role>`.
+ */
+export const vaultDatabaseStaticRoleCredential = z.strictObject({
+  kind: z.literal('vault-database-static-role'),
+  mount: z.string().min(1).default('database'),
+  role: z.string().min(1),
+  /** The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it. */
+  connection: z.string().min(1),
+});
+
+export const credentialSchema = z.discriminatedUnion('kind', [
+  randomCredential,
+  postgresAlternatingUsersCredential,
+  awsIamAccessKeyCredential,
+  vaultDatabaseStaticRoleCredential,
+]);
 
 const delivery = z.enum(['eso', 'push', 'observe']);
 
@@ -72,6 +125,41 @@ export const canarySchema = z.discriminatedUnion('type', [
     valueTemplate: z.string().includes('{credential}').default('Bearer {credential}'),
     expectStatus: z.number().int().min(100).max(599).default(200),
     timeout: duration.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('postgres-login'),
+    name,
+    /** Logs in with the credential JSON `{"username","password"}`; PGHOST/PGPORT/PGDATABASE by default. */
+    host: z.string().min(1).optional(),
+    port: port.optional(),
+    database: z.string().min(1).optional(),
+    /** Must succeed as the new role, e.g. a query on a table the application needs. */
+    query: z.string().min(1).default('select 1'),
+    timeout: duration.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('aws-sts'),
+    name,
+    /** STS GetCallerIdentity with the credential JSON `{"accessKeyId","secretAccessKey"}`. */
+    region: z.string().min(1).optional(),
+    /** STS endpoint; AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the SDK's default when omitted. */
+    endpoint: z.url().optional(),
+    /** When set, the caller must be exactly this ARN. */
+    expectedArn: z.string().min(1).optional(),
+    timeout: duration.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('kubernetes-job'),
+    name,
+    /** kubeconfig context of the cluster that runs the Job. */
+    cluster: z.string().min(1),
+    namespace: name,
+    image: z.string().min(1),
+    /** argv of the Job's container; the credential is the file `<mountPath>/credential` (path also in ROTOR_CREDENTIAL_FILE). */
+    command: z.array(z.string().min(1)).min(1),
+    mountPath: z.string().regex(/^\/[^:]*$/, 'must be an absolute path').default('/var/run/rotor'),
+    serviceAccountName: name.optional(),
+    timeout: duration.default(300_000),
   }),
 ]);
 
