@@ -120,7 +120,7 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
       }
       // A stuck AWSPENDING from an abandoned run blocks rotation; detach it from that version.
       if (stalePending) await moveLabel(s, PENDING, null, stalePending);
-      let secretString = value();
+      let secretString = await value();
       if (s.key) {
         const doc = JSON.parse(await getString(s, currentVersion)) as Record<string, unknown>;
         secretString = JSON.stringify({ ...doc, [s.key]: secretString });
@@ -131,6 +131,10 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
         throw awsFailure(e, 'put the new version', s);
       }
       return token;
+    },
+
+    async runVersion(s, rotation) {
+      return rotation.runId in (await stages(s)) ? rotation.runId : null;
     },
 
     async discardPending(s, { rotation, previousVersion }) {

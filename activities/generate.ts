@@ -1,7 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { Credential } from '../playbooks/schema';
 
-const charsets: Record<Credential['charset'], string> = {
+type RandomCredential = Extract<Credential, { kind: 'random' }>;
+
+const charsets: Record<RandomCredential['charset'], string> = {
   alphanumeric: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
   hex: '0123456789abcdef',
   base64url: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
@@ -9,7 +11,7 @@ const charsets: Record<Credential['charset'], string> = {
 };
 
 /** A random credential of the policy's length and charset, from a CSPRNG without modulo bias. */
-export function generateRandom(policy: Credential): string {
+export function generateRandom(policy: Pick<RandomCredential, 'length' | 'charset'>): string {
   const chars = charsets[policy.charset];
   let out = '';
   for (let i = 0; i < policy.length; i++) out += chars[randomInt(chars.length)];

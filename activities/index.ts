@@ -7,7 +7,9 @@ import { awsBackend } from './aws';
 import { runCanaryCheck } from './canaries';
 import { ErrorTypes, permanent } from './errors';
 import { fingerprint } from './fingerprint';
-import { generateRandom } from './generate';
+import { redact } from './redact';
+import { kindFor } from './credentials/index';
+import type { CredentialKinds, RevocationEvidence } from './credentials/index';
 import { createClusterActivities } from './kubernetes';
 import type { SecretStoreBackend } from './store';
 import type {
@@ -33,6 +35,8 @@ export interface ActivityDeps {
   fingerprintKey: Buffer;
   /** Every cluster context playbooks may name; the cluster activities need it. */
   kubeconfig: KubeConfig;
+  /** Administers what credentials open (database roles, IAM keys, Vault database roles). */
+  credentialKinds: CredentialKinds;
 }
 
 /**
@@ -58,12 +62,25 @@ export function createActivities(deps: ActivityDeps) {
 
     async createPendingVersion({ store, credential, rotation, currentVersion }: CreateInput): Promise<VersionRef> {
       const b = backend(store);
-      const version = await b.createPending(store, rotation, currentVersion, () => generateRandom(credential));
+      // The credential is made real at its target only when the store has no version of this run
+      // yet, so a retry after a lost reply does not change the target again.
+      const version = await b.createPending(store, rotation, currentVersion, async () =>
+        kindFor(deps.credentialKinds, credential).create(credential, { currentValue: await b.readValue(store, currentVersion), rotation }),
+      );
       return { version, fingerprint: fp(await b.readValue(store, version)) };
     },
 
     async discardPendingVersion(input: DiscardInput): Promise<void> {
-      await backend(input.store).discardPending(input.store, input);
+      const { store, credential, rotation } = input;
+      const b = backend(store);
+      const pending = input.pendingVersion ?? (await b.runVersion(store, rotation));
+      // The target is undone first, while the pending value can still be read from the store.
+      const pendingValue = pending ? await b.readValue(store, pending).catch(() => null) : null;
+      if (pendingValue !== null) {
+        const currentValue = await b.readValue(store, input.currentVersion);
+        await kindFor(deps.credentialKinds, credential).discard(credential, { pendingValue, currentValue, rotation });
+      }
+      await b.discardPending(store, input);
     },
 
     async promoteVersion(input: PromoteInput): Promise<void> {
@@ -74,8 +91,14 @@ export function createActivities(deps: ActivityDeps) {
       await backend(input.store).demote(input.store, input);
     },
 
-    async revokeVersion(input: RevokeInput): Promise<void> {
-      await backend(input.store).revoke(input.store, input);
+    /** Revokes the old credential at its target, proves it is refused, then marks it revoked in the store. */
+    async revokeVersion(input: RevokeInput): Promise<RevocationEvidence> {
+      const { store, credential, rotation } = input;
+      const b = backend(store);
+      const [oldValue, currentValue] = await Promise.all([b.readValue(store, input.revokedVersion), b.readValue(store, input.currentVersion)]);
+      const evidence = await kindFor(deps.credentialKinds, credential).revoke(credential, { oldValue, currentValue, rotation });
+      if (evidence.rejected) await b.revoke(store, input);
+      return { rejected: evidence.rejected, detail: redact(evidence.detail, [oldValue, currentValue]) };
     },
 
     async finalizeRotation(input: FinalizeInput): Promise<void> {

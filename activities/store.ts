@@ -1,4 +1,4 @@
-import type { Credential, Store } from '../playbooks/schema';
+import type { Store } from '../playbooks/schema';
 import type { DemoteInput, DiscardInput, PlanResult, PromoteInput, RevokeInput, FinalizeInput, RotationRef } from './types';
 
 /**
@@ -9,7 +9,9 @@ export interface SecretStoreBackend<S extends Store = Store> {
   /** Current and previous version ids; reads the current value only to fingerprint it. */
   plan(store: S, rotation: RotationRef): Promise<Omit<PlanResult, 'current'> & { currentVersion: string; currentValue: string }>;
   /** Stores `value` as a new, not-yet-current version; returns its version id. Retries return the same version. */
-  createPending(store: S, rotation: RotationRef, currentVersion: string, value: () => string): Promise<string>;
+  createPending(store: S, rotation: RotationRef, currentVersion: string, value: () => Promise<string>): Promise<string>;
+  /** This run's pending version, if it wrote one that still exists (undo after a lost reply). */
+  runVersion(store: S, rotation: RotationRef): Promise<string | null>;
   /** Undo of createPending: the pending version is destroyed or marked abandoned, labels as before. */
   discardPending(store: S, input: Omit<DiscardInput, 'store'>): Promise<void>;
   promote(store: S, input: Omit<PromoteInput, 'store'>): Promise<void>;
@@ -21,4 +23,3 @@ export interface SecretStoreBackend<S extends Store = Store> {
   readValue(store: S, version: string): Promise<string>;
 }
 
-export type ValueGenerator = (credential: Credential) => string;

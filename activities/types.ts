@@ -38,6 +38,7 @@ export interface CreateInput {
 
 export interface DiscardInput {
   store: Store;
+  credential: Credential;
   rotation: RotationRef;
   /** Unknown when create failed without answering; the store then finds this run's version itself. */
   pendingVersion: string | null;
@@ -58,6 +59,7 @@ export interface DemoteInput extends PromoteInput {
 
 export interface RevokeInput {
   store: Store;
+  credential: Credential;
   rotation: RotationRef;
   /** The version that was current before the rotation and is now retired. */
   revokedVersion: string;

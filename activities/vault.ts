@@ -117,7 +117,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       }
       try {
         // Check-and-set on the latest version: a concurrent writer makes this fail instead of racing.
-        await vault.write(`${s.mount}/data/${s.path}`, { data: { [s.key]: value() }, options: { cas: target - 1 } });
+        await vault.write(`${s.mount}/data/${s.path}`, { data: { [s.key]: await value() }, options: { cas: target - 1 } });
       } catch (e) {
         if (statusOf(e) === 400) {
           throw permanent(ErrorTypes.conflict, `vault ${s.mount}/${s.path}: changed by another writer during the rotation (check-and-set on version ${target - 1} failed); retry the rotation`);
@@ -125,6 +125,12 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
         throw vaultFailure(e, 'write the new version', s);
       }
       return String(target);
+    },
+
+    async runVersion(s, rotation) {
+      const m = await readMetadata(s);
+      const v = m.custom_metadata?.[meta.pendingRun] === rotation.runId ? m.custom_metadata[meta.pending] : undefined;
+      return v && m.versions[v] && !m.versions[v].destroyed ? v : null;
     },
 
     async discardPending(s, { rotation, currentVersion, previousVersion }) {

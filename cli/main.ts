@@ -4,6 +4,10 @@
  */
 import { Command } from 'commander';
 import { operatorCommands } from './commands/operator';
+import { planCommand } from './commands/plan';
+import { rbacCommand } from './commands/rbac';
+import { scheduleCommand } from './commands/schedule';
+import { statusCommand } from './commands/status';
 import { rotateCommand } from './commands/rotate';
 import { validateCommand } from './commands/validate';
 import { watchCommand } from './commands/watch';
@@ -17,7 +21,11 @@ function program(): Command {
     .showHelpAfterError('(run rotor --help for usage)')
     .addCommand(validateCommand())
     .addCommand(rotateCommand())
-    .addCommand(watchCommand());
+    .addCommand(watchCommand())
+    .addCommand(planCommand())
+    .addCommand(rbacCommand())
+    .addCommand(scheduleCommand())
+    .addCommand(statusCommand());
   for (const c of operatorCommands()) root.addCommand(c);
   return root;
 }

@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import vaultClient from 'node-vault';
 import type { ActivityDeps } from '../activities/index';
+import { createCredentialKinds, credentialDepsFromEnv } from '../activities/credentials/index';
 import { loadKey } from '../activities/keys';
 import { loadKubeconfig } from '../activities/kubernetes';
 
@@ -16,5 +17,6 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
     secretsManager: new SecretsManagerClient({}),
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig: loadKubeconfig(),
+    credentialKinds: createCredentialKinds(credentialDepsFromEnv(env)),
   };
 }

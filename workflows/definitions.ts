@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Playbook } from '../playbooks/schema';
+import type { RevocationEvidence } from '../activities/credentials/kind';
 import type { CanaryResult, ClusterPhase, VersionRef } from '../activities/types';
 
 export type Trigger = 'manual' | 'schedule' | 'emergency';
@@ -57,6 +58,8 @@ export interface RotationStatus {
   attention?: string;
   compensation: { step: string; ok: boolean; error?: string }[];
   failure?: string;
+  /** How the old credential was proven refused after revoke. */
+  revocation?: RevocationEvidence;
 }
 
 export interface RotationResult {

@@ -306,7 +306,11 @@ class Rotation {
       }),
     );
     this.setPhase('rotated');
-    this.audit('rotation-completed', { outcome: 'rotated', durationMs: Date.now() - this.status.startedAt });
+    this.audit('rotation-completed', {
+      outcome: 'rotated',
+      durationMs: Date.now() - this.status.startedAt,
+      ...(this.status.revocation ? { detail: `revocation proof: ${this.status.revocation.detail}` } : {}),
+    });
     return { outcome: 'rotated', secret: this.status.secret, previous: versions.old, current: versions.fresh, canaries: this.status.canaries, status: this.status };
   }
 
@@ -334,6 +338,7 @@ class Rotation {
     this.saga.add('discard pending version', () =>
       this.undo<Acts['discardPendingVersion']>('discardPendingVersion', "undo create: discard this run's pending version", {
         store,
+        credential: this.spec.credential,
         rotation: this.rotation,
         pendingVersion: this.status.pending?.version ?? null,
         currentVersion: old.version,
@@ -428,12 +433,18 @@ class Rotation {
       if (this.spec.clusters.length > 0) await this.syncClusters(this.spec.clusters, 'revoke', { current: versions.fresh, other: null }, 'revoked');
       for (;;) {
         try {
-          await this.call('revokeVersion', profiles.irreversible, `revoke: retire version ${versions.old.version}`, {
+          const evidence = await this.call<Acts['revokeVersion']>('revokeVersion', profiles.irreversible, `revoke: retire version ${versions.old.version} and prove it is refused`, {
             store: this.spec.secret.store,
+            credential: this.spec.credential,
             rotation: this.rotation,
             revokedVersion: versions.old.version,
             currentVersion: versions.fresh.version,
           });
+          this.status.revocation = evidence;
+          // A revoke that did not take is an alert, not a success: the old credential still opens the door.
+          if (!evidence.rejected) throw ApplicationFailure.create({ type: 'RevocationNotEffective', message: `the old credential is still accepted: ${evidence.detail}`, nonRetryable: true });
+          const s = this.status.stages.find((x) => x.name === 'revoke');
+          if (s) s.detail = evidence.detail;
           this.status.attention = undefined;
           return;
         } catch (err) {

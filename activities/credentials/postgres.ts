@@ -90,7 +90,7 @@ export function scramVerifier(password: string, iterations = 4096): string {
 
 function newPassword(length: number): string {
   // Alphanumeric keeps the value safe in connection strings and URLs that consumers may build.
-  return generateRandom({ kind: 'random', length, charset: 'alphanumeric' });
+  return generateRandom({ length, charset: 'alphanumeric' });
 }
 
 const proofTimeoutMs = 10_000;

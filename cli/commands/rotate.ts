@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { PlaybookError, formatProblem, loadPlaybook } from '../../playbooks/loader';
 import type { Playbook } from '../../playbooks/schema';
 import { temporalSettings, uiLink } from '../../workers/temporal-connection';
 import { rotationWorkflowId } from '../../workflows/definitions';
@@ -11,6 +10,7 @@ import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from
 import { parseArgs, rotateOptionsSchema } from '../args';
 import type { RotateOptions } from '../args';
 import { withClient } from '../client';
+import { loadPlaybookOrFail } from '../playbook-files';
 import { CliError, ExitCode } from '../exit-codes';
 import { follow } from '../follow';
 import { jsonLine, out } from '../output';
@@ -24,14 +24,6 @@ export function rotationInput(playbook: Playbook, file: string, o: RotateOptions
   return input;
 }
 
-async function load(file: string): Promise<Playbook> {
-  try {
-    return await loadPlaybook(file);
-  } catch (e) {
-    if (e instanceof PlaybookError) throw new CliError(e.problems.map(formatProblem).join('\n'));
-    throw e;
-  }
-}
 
 /** The refusal when the secret is already rotating, naming the running run and where to see it. */
 async function alreadyRunning(client: Client, workflowId: string, secret: string): Promise<CliError> {
@@ -49,7 +41,7 @@ async function alreadyRunning(client: Client, workflowId: string, secret: string
 
 async function rotate(file: string, raw: Record<string, unknown>): Promise<ExitCode> {
   const o = parseArgs(rotateOptionsSchema, raw);
-  const playbook = await load(file);
+  const playbook = await loadPlaybookOrFail(file);
   const input = rotationInput(playbook, file, o);
   const secret = playbook.spec.secret.name;
   const workflowId = rotationWorkflowId(secret);

@@ -1,0 +1,46 @@
+import { Command } from 'commander';
+import { temporalSettings } from '../../workers/temporal-connection';
+import { withClient } from '../client';
+import { ExitCode } from '../exit-codes';
+import { jsonLine, out } from '../output';
+import { loadPlaybookDir } from '../playbook-files';
+import { listSchedules, syncSchedules } from '../schedules';
+import { runAction } from './run';
+
+/** `rotor schedule sync <dir>` and `rotor schedule list`. */
+export function scheduleCommand(): Command {
+  const schedule = new Command('schedule').description('Temporal Schedules that rotate every playbook on its interval (90 days by default)');
+  schedule
+    .command('sync')
+    .description('create, update and delete schedules so there is exactly one per playbook in <dir>; idempotent')
+    .argument('<dir>', 'directory of playbook YAML files')
+    .option('--json', 'machine-readable output')
+    .action(
+      runAction(async (dir: string, opts: { json?: boolean }) => {
+        const entries = await loadPlaybookDir(dir);
+        const result = await withClient((client) => syncSchedules(client, entries, temporalSettings().taskQueue));
+        if (opts.json) jsonLine({ ...result });
+        else {
+          for (const [what, ids] of Object.entries(result)) for (const id of ids as string[]) out(`${what.padEnd(9)} ${id}`);
+          out(`${entries.length} playbook(s): ${result.created.length} created, ${result.updated.length} updated, ${result.unchanged.length} unchanged, ${result.deleted.length} deleted`);
+        }
+        return ExitCode.ok;
+      }),
+    );
+  schedule
+    .command('list')
+    .description("each rotor schedule and its secret's next run")
+    .option('--json', 'machine-readable output')
+    .action(
+      runAction(async (opts: { json?: boolean }) => {
+        const list = await withClient((client) => listSchedules(client));
+        for (const s of list) {
+          if (opts.json) jsonLine({ ...s, nextRuns: s.nextRuns.map((d) => d.toISOString()) });
+          else out(`${s.secret.padEnd(32)} next ${s.nextRuns[0]?.toISOString() ?? '-'}${s.paused ? ' (paused)' : ''}`);
+        }
+        if (!opts.json && list.length === 0) out('no rotor schedules; run: rotor schedule sync <dir>');
+        return ExitCode.ok;
+      }),
+    );
+  return schedule;
+}
