@@ -49,7 +49,7 @@ export class AesGcmCodec implements PayloadCodec {
         const decipher = createDecipheriv('aes-256-gcm', this.key, iv);
         decipher.setAuthTag(tag);
         const plain = Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
-        return temporal.api.common.v1.Payload.decode(plain) as Payload;
+        return temporal.api.common.v1.Payload.decode(plain);
       }),
     );
   }

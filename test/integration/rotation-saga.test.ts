@@ -116,7 +116,7 @@ describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
     const ts = await makeStore('initial-value-0123456789');
     const before = await ts.snapshot();
     const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'nonempty', command: ['sh', '-c', 'test -n "$(cat)"'] }] });
-    const result = await tw.run(async () => (await start({ playbook })).result()) as RotationResult;
+    const result = await tw.run(async (): Promise<RotationResult> => (await (await start({ playbook })).result()) as RotationResult);
     const after = await ts.snapshot();
     expect(result.outcome).toBe('rotated');
     expect(after.currentVersion).toBe(result.current.version);

@@ -74,7 +74,7 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
         args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
       });
       const o = await outcomeOf(h);
-      return { o, status: (await h.query(statusQuery)) as RotationStatus };
+      return { o, status: await h.query<RotationStatus>(statusQuery) };
     });
     return { ...out, ts };
   } finally {
