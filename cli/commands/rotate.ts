@@ -10,6 +10,7 @@ import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from
 import { parseArgs, rotateOptionsSchema } from '../args';
 import type { RotateOptions } from '../args';
 import { withClient } from '../client';
+import { supersede } from '../supersede';
 import { loadPlaybookOrFail } from '../playbook-files';
 import { CliError, ExitCode } from '../exit-codes';
 import { follow } from '../follow';
@@ -23,7 +24,6 @@ export function rotationInput(playbook: Playbook, file: string, o: RotateOptions
   if (o.emergency) input.emergency = { compromised: o.compromised };
   return input;
 }
-
 
 /** The refusal when the secret is already rotating, naming the running run and where to see it. */
 async function alreadyRunning(client: Client, workflowId: string, secret: string): Promise<CliError> {
@@ -46,24 +46,33 @@ async function rotate(file: string, raw: Record<string, unknown>): Promise<ExitC
   const secret = playbook.spec.secret.name;
   const workflowId = rotationWorkflowId(secret);
   return withClient(async (client) => {
+    const start = async () =>
+      (
+        await client.workflow.start<typeof rotationWorkflow>('rotationWorkflow', {
+          taskQueue: temporalSettings().taskQueue,
+          workflowId,
+          args: [input],
+          staticSummary: `rotate ${secret} (${input.trigger}) by ${input.requestedBy}`,
+          typedSearchAttributes: [
+            { key: RotationSecret, value: secret },
+            { key: RotationPlaybook, value: playbook.metadata.name },
+            { key: RotationTrigger, value: input.trigger },
+            { key: RotationPhase, value: 'plan' },
+          ],
+        })
+      ).firstExecutionRunId;
     let runId: string;
     try {
-      const handle = await client.workflow.start<typeof rotationWorkflow>('rotationWorkflow', {
-        taskQueue: temporalSettings().taskQueue,
-        workflowId,
-        args: [input],
-        staticSummary: `rotate ${secret} (${input.trigger}) by ${input.requestedBy}`,
-        typedSearchAttributes: [
-          { key: RotationSecret, value: secret },
-          { key: RotationPlaybook, value: playbook.metadata.name },
-          { key: RotationTrigger, value: input.trigger },
-          { key: RotationPhase, value: 'plan' },
-        ],
-      });
-      runId = handle.firstExecutionRunId;
+      runId = await start();
     } catch (e) {
-      if (e instanceof WorkflowExecutionAlreadyStartedError) throw await alreadyRunning(client, workflowId, secret);
-      throw e;
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      if (!o.emergency) throw await alreadyRunning(client, workflowId, secret);
+      // An emergency does not queue behind a routine rotation: supersede it safely, then start.
+      const note = (line: string) => (o.json ? jsonLine({ event: 'superseding', workflowId, detail: line }) : out(line));
+      note(`a rotation of ${secret} is running; superseding it for this emergency (its compensation runs to the end first)`);
+      const done = await supersede(client, workflowId, o.requestedBy, o.reason ?? 'emergency');
+      note(`previous ${done.trigger || ''} run ${done.runId}: ${done.action}`);
+      runId = await start();
     }
     const link = uiLink(workflowId, runId);
     if (o.json) {
