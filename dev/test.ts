@@ -4,7 +4,7 @@
  * runs every vitest project. Ends with one summary line `tests: N passed, N failed, N skipped`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stackPaths } from './stack/config';
@@ -23,8 +23,22 @@ interface VitestReport {
   numTodoTests: number;
 }
 
+/** The browser test drives Debian's Chromium; install it when missing (as root, via apt). */
+function ensureChromium(): void {
+  const path = process.env['ROTOR_CHROMIUM'] ?? '/usr/bin/chromium';
+  if (existsSync(path)) return;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write(`Chromium missing at ${path}: install Debian's 'chromium' package (the browser test will fail)\n`);
+    return;
+  }
+  process.stderr.write('installing Chromium from Debian packages for the browser test\n');
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
+  ensureChromium();
   await stackUp({ paths: stackPaths(), log: (l) => process.stderr.write(`[stack] ${l}\n`) }, []);
   process.stderr.write(`stack ready after ${Math.round((Date.now() - started) / 1000)}s\n`);
   const typecheck = step('typecheck', 'npx', ['tsc', '--noEmit']);
