@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { Worker } from '@temporalio/worker';
+import type { ReplayResult } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { workerDataConverter } from '../../workers/data-converter';
+import { workflowsPath } from '../../workers/worker';
+import type { HistoryJson } from '../helpers/history';
+import { fromHistoryJson } from '../helpers/history';
+import { useStackEnv } from '../helpers/stack-env';
+
+useStackEnv();
+
+const fixtures = ['rotation-success.json', 'rotation-rolled-back.json', 'incompatible.json'] as const;
+
+function load(name: string): HistoryJson {
+  return JSON.parse(readFileSync(new URL(`../histories/${name}`, import.meta.url), 'utf8')) as HistoryJson;
+}
+
+/**
+ * Recorded histories (test/histories, see its README) replayed against today's workflow code with
+ * the worker's data converter: a change that would break running rotations fails here.
+ */
+describe('replay of recorded rotation histories', () => {
+  const results = new Map<string, ReplayResult>();
+
+  // One replay worker (one workflow bundle) for all fixtures: bundling dominates the cost.
+  beforeAll(async () => {
+    const histories = fixtures.map((name) => ({ workflowId: name, history: fromHistoryJson(load(name)) }));
+    for await (const r of Worker.runReplayHistories({ workflowsPath, dataConverter: workerDataConverter() }, histories)) {
+      results.set(r.workflowId, r);
+    }
+  });
+
+  it.each(['rotation-success.json', 'rotation-rolled-back.json'])('%s replays without error', (name) => {
+    const r = results.get(name);
+    expect(r).toBeDefined();
+    expect(r?.error).toBeUndefined();
+  });
+
+  it('incompatible.json fails replay with a determinism violation naming the activity', () => {
+    const error = results.get('incompatible.json')?.error;
+    expect(error).toBeInstanceOf(DeterminismViolationError);
+    expect(error?.message).toMatch(/promoteVersionV0/);
+  });
+
+  it('the fixtures are what they claim: a rotated run and a rolled-back run', () => {
+    const last = (h: HistoryJson) => String(h.events[h.events.length - 1]?.['eventType']);
+    expect(last(load('rotation-success.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(last(load('rotation-rolled-back.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+  });
+});
