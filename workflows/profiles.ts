@@ -8,7 +8,8 @@ import type { ActivityOptions } from '@temporalio/workflow';
 export const profiles = {
   /** Store reads/writes: quick calls, transient errors retried with back-off. */
   store: {
-    startToCloseTimeout: '30s',
+    // Short: a store call takes well under a second, and a dead worker's step is retried after this.
+    startToCloseTimeout: '15s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
   },
   /** Canary checks: a failed check is final (non-retryable type); infrastructure errors retried a little. */
