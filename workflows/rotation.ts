@@ -440,11 +440,12 @@ class Rotation {
             revokedVersion: versions.old.version,
             currentVersion: versions.fresh.version,
           });
-          this.status.revocation = evidence;
+          // Runs recorded before revocation proof returned nothing here; they replay as before.
+          if (evidence) this.status.revocation = evidence;
           // A revoke that did not take is an alert, not a success: the old credential still opens the door.
-          if (!evidence.rejected) throw ApplicationFailure.create({ type: 'RevocationNotEffective', message: `the old credential is still accepted: ${evidence.detail}`, nonRetryable: true });
+          if (evidence && !evidence.rejected) throw ApplicationFailure.create({ type: 'RevocationNotEffective', message: `the old credential is still accepted: ${evidence.detail}`, nonRetryable: true });
           const s = this.status.stages.find((x) => x.name === 'revoke');
-          if (s) s.detail = evidence.detail;
+          if (s && evidence) s.detail = evidence.detail;
           this.status.attention = undefined;
           return;
         } catch (err) {
