@@ -68,3 +68,26 @@ export async function purgeNamespace(kc: KubeConfig, namespace: string): Promise
   const ns = await core.readNamespace({ name: namespace });
   await core.replaceNamespaceFinalize({ name: namespace, body: { ...ns, spec: { finalizers: [] } } });
 }
+
+/** Creates an ExternalSecret reading one store entry into `targetSecret`, as a team would before rotor. */
+export async function createExternalSecret(
+  kc: KubeConfig,
+  namespace: string,
+  o: { name: string; targetSecret: string; clusterStore: 'aws' | 'vault'; remoteKey: string; property?: string; secretKey?: string },
+): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    ...esGroup,
+    namespace,
+    body: {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: o.name },
+      spec: {
+        refreshInterval: '1h',
+        secretStoreRef: { kind: 'ClusterSecretStore', name: o.clusterStore },
+        target: { name: o.targetSecret },
+        data: [{ secretKey: o.secretKey ?? 'value', remoteRef: { key: o.remoteKey, ...(o.property ? { property: o.property } : {}) } }],
+      },
+    },
+  });
+}

@@ -4,14 +4,14 @@
  * must be refused everything else (other Secrets, listing Secrets).
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { rbacFor } from '../../cli/rbac';
 import type { ClusterTarget } from '../../playbooks/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { rotationWorkflowId } from '../../workflows/definitions';
-import { kubeconfigFor, purgeNamespace, stackKubeconfig, statusOf } from '../helpers/kube';
+import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -64,20 +64,7 @@ describe('least privilege', () => {
         const tr = await core.createNamespacedServiceAccountToken({ name: subject.serviceAccount, namespace: subject.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
         tokens[context] = tr.status?.token ?? '';
       }
-      await kubeconfigFor('cluster-a', base)
-        .makeApiClient(CustomObjectsApi)
-        .createNamespacedCustomObject({
-          group: 'external-secrets.io',
-          version: 'v1',
-          plural: 'externalsecrets',
-          namespace,
-          body: {
-            apiVersion: 'external-secrets.io/v1',
-            kind: 'ExternalSecret',
-            metadata: { name: secretName },
-            spec: { refreshInterval: '1h', secretStoreRef: { kind: 'ClusterSecretStore', name: 'aws' }, target: { name: secretName }, data: [{ secretKey: 'value', remoteRef: { key: ts.store.type === 'aws' ? ts.store.secretId : '' } }] },
-          },
-        });
+      await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, { name: secretName, targetSecret: secretName, clusterStore: 'aws', remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '' });
 
       const restricted = withTokens(tokens);
       const tw = await startTestWorker(createActivities({ ...depsFromEnv(), kubeconfig: restricted }));

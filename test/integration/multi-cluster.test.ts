@@ -4,7 +4,7 @@
  * cluster-b and cluster-c by rotor's own server-side apply. Values are compared, never printed.
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import type { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
@@ -15,7 +15,7 @@ import type { ClusterTarget } from '../../playbooks/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { WorkflowErrorTypes, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
 import type { Phase } from '../../workflows/definitions';
-import { kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
+import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -51,25 +51,7 @@ describe('rotation across three clusters', () => {
     namespace = `mc-${randomBytes(4).toString('hex')}`;
     for (const c of contexts) await kubeconfigFor(c, base).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
     // cluster-a consumes the secret through ESO, as a team would have set it up before rotor.
-    await kubeconfigFor('cluster-a', base)
-      .makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({
-        group: 'external-secrets.io',
-        version: 'v1',
-        plural: 'externalsecrets',
-        namespace,
-        body: {
-          apiVersion: 'external-secrets.io/v1',
-          kind: 'ExternalSecret',
-          metadata: { name: 'payments-api-key' },
-          spec: {
-            refreshInterval: '1h',
-            secretStoreRef: { kind: 'ClusterSecretStore', name: 'aws' },
-            target: { name: secretName },
-            data: [{ secretKey: 'value', remoteRef: { key: ts.store.type === 'aws' ? ts.store.secretId : '' } }],
-          },
-        },
-      });
+    await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, { name: 'payments-api-key', targetSecret: secretName, clusterStore: 'aws', remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '' });
     return [
       { name: 'cluster-a', delivery: 'eso', namespace, secretName, workloads: [] },
       { name: 'cluster-b', delivery: 'push', namespace, secretName, workloads: [] },

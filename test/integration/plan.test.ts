@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { blastRadius, renderBlastRadius } from '../../cli/blast-radius';
-import { kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
+import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -20,20 +20,7 @@ describe('rotor plan (blast radius)', () => {
       for (const c of contexts) await kubeconfigFor(c, base).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
       // cluster-c consumes the same store entry through ESO, but the playbook lists only a and b.
       for (const c of ['cluster-a', 'cluster-c']) {
-        await kubeconfigFor(c, base)
-          .makeApiClient(CustomObjectsApi)
-          .createNamespacedCustomObject({
-            group: 'external-secrets.io',
-            version: 'v1',
-            plural: 'externalsecrets',
-            namespace,
-            body: {
-              apiVersion: 'external-secrets.io/v1',
-              kind: 'ExternalSecret',
-              metadata: { name: 'payments-es' },
-              spec: { refreshInterval: '1h', secretStoreRef: { kind: 'ClusterSecretStore', name: 'aws' }, target: { name: secretName }, data: [{ secretKey: 'value', remoteRef: { key: ts.store.type === 'aws' ? ts.store.secretId : '' } }] },
-            },
-          });
+        await createExternalSecret(kubeconfigFor(c, base), namespace, { name: 'payments-es', targetSecret: secretName, clusterStore: 'aws', remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '' });
       }
       const playbook = testPlaybook(ts.store, {
         clusters: [
