@@ -14,7 +14,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Deployment, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterTarget, Store } from '../playbooks/schema';
@@ -73,6 +73,26 @@ const defaultVerifyTimeoutMs = 120_000;
 const readOnlyCallTimeoutMs = 15_000;
 const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** Pod-template annotation whose change rolls a workload out; its value is the rotation's token. */
+export const rolloutAnnotation = 'rotor.dev/rotation';
+
+/**
+ * Whether a Deployment/StatefulSet finished rolling out its current spec: the controller observed
+ * the latest generation and every desired replica is updated and available (zero replicas counts).
+ */
+export function rolloutState(obj: V1Deployment | V1StatefulSet | undefined): { complete: boolean; summary: string } {
+  if (!obj) return { complete: false, summary: 'does not exist' };
+  const desired = obj.spec?.replicas ?? 1;
+  const st = obj.status;
+  const observed = (st?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 1);
+  const updated = st?.updatedReplicas ?? 0;
+  const available = st?.availableReplicas ?? 0;
+  const total = st?.replicas ?? 0;
+  const revisionsMatch = !('currentRevision' in (st ?? {})) || (st as { currentRevision?: string; updateRevision?: string }).currentRevision === (st as { updateRevision?: string }).updateRevision || desired === 0;
+  const complete = observed && updated === desired && available === desired && total === desired && revisionsMatch;
+  return { complete, summary: `${observed ? '' : 'generation not yet observed, '}${updated}/${desired} updated, ${available}/${desired} available` };
+}
 
 interface Clients {
   context: string;
@@ -380,6 +400,56 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     return { ok, summary: parts.join('; '), observed };
   }
 
+  /**
+   * Rolls out each listed workload once per token (pod-template annotation, merge patch: an equal
+   * token is a no-op, so retries never restart pods twice) and waits until every rollout is
+   * complete and available, watching each workload by name.
+   */
+  async function rollOut(
+    input: ClusterInput,
+    token: string,
+    signal: AbortSignal,
+    onRestart: (r: WatchRestart) => void,
+    note: (workload: string, state: string) => void,
+  ): Promise<string[]> {
+    const { cluster } = input;
+    const { kc, apps } = clientsFor(contextOf(cluster));
+    const namespace = cluster.namespace;
+    const patch = { spec: { template: { metadata: { annotations: { [rolloutAnnotation]: token } } } } };
+    const done: string[] = [];
+    await Promise.all(
+      cluster.workloads.map(async (w) => {
+        const id = `${w.kind}/${w.name}`;
+        const isDeployment = w.kind === 'Deployment';
+        try {
+          if (isDeployment) await apps.patchNamespacedDeployment({ name: w.name, namespace, body: patch }, mergePatch);
+          else await apps.patchNamespacedStatefulSet({ name: w.name, namespace, body: patch }, mergePatch);
+        } catch (e) {
+          throw kubeFailure(e, whereOf(cluster), 'patch', `${isDeployment ? 'deployments' : 'statefulsets'} ${namespace}/${w.name}`);
+        }
+        await waitForObject<V1Deployment | V1StatefulSet, true>(
+          {
+            kubeconfig: kc,
+            path: `/apis/apps/v1/namespaces/${namespace}/${isDeployment ? 'deployments' : 'statefulsets'}`,
+            name: w.name,
+            list: async () => {
+              const obj = isDeployment ? await apps.readNamespacedDeployment({ name: w.name, namespace }) : await apps.readNamespacedStatefulSet({ name: w.name, namespace });
+              return { items: [obj], metadata: { resourceVersion: obj.metadata?.resourceVersion } };
+            },
+          },
+          (obj) => {
+            const state = rolloutState(obj);
+            note(id, `${id}: ${state.summary}`);
+            return state.complete ? true : undefined;
+          },
+          { signal, onRestart },
+        );
+        done.push(id);
+      }),
+    );
+    return done.sort();
+  }
+
   return {
     /**
      * Makes the cluster serve `input.versions`: current under `currentKey`, other under `otherKey`
@@ -475,14 +545,14 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
           ),
         );
         const [secret] = await Promise.all([secretWait, ...esWaits]);
-        const pendingRollouts = cluster.workloads.map((w) => `${w.kind}/${w.name}`);
-        const notes = pendingRollouts.length
-          ? [`workloads not rolled out (${pendingRollouts.join(', ')}): rollouts are left for a later stage; this stack has no kubelet, so no pod would restart anyway`]
-          : [];
+        // Only now that the Secret reads back right: a rollout started earlier would restart pods onto stale values.
+        const rolledOutWorkloads = input.rolloutToken ? await rollOut(input, input.rolloutToken, signal, onRestart, (w, state) => lastEs.set(w, state)) : [];
+        const pendingRollouts = input.rolloutToken ? [] : cluster.workloads.map((w) => `${w.kind}/${w.name}`);
+        const notes = pendingRollouts.length ? [`workloads not rolled out at this step (${pendingRollouts.join(', ')})`] : [];
         return {
           cluster: cluster.name,
           observed: secret.observed,
-          rolledOutWorkloads: [],
+          rolledOutWorkloads,
           pendingRollouts,
           externalSecrets: esNames,
           convergedAfterMs: Date.now() - started,

@@ -100,6 +100,12 @@ export interface ClusterInput {
   cluster: ClusterTarget;
   rotation: RotationRef;
   versions: ClusterVersions;
+  /**
+   * When set, the cluster's listed workloads are rolled out once for this token (a pod-template
+   * annotation; the same token again changes nothing, so retries coalesce) after the Secret has
+   * converged, and verify waits until every rollout is complete and available.
+   */
+  rolloutToken?: string;
 }
 
 export interface ClusterReport {

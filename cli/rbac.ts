@@ -39,8 +39,9 @@ export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
   }
   const deployments = c.workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name);
   const statefulSets = c.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name);
-  if (deployments.length) rules.push({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: deployments, verbs: ['get', 'patch'] });
-  if (statefulSets.length) rules.push({ apiGroups: ['apps'], resources: ['statefulsets'], resourceNames: statefulSets, verbs: ['get', 'patch'] });
+  // Rollouts: patch the pod template once, then watch the rollout finish.
+  if (deployments.length) rules.push({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: deployments, verbs: ['get', 'watch', 'patch'] });
+  if (statefulSets.length) rules.push({ apiGroups: ['apps'], resources: ['statefulsets'], resourceNames: statefulSets, verbs: ['get', 'watch', 'patch'] });
   return rules;
 }
 

@@ -56,6 +56,7 @@ export function syncCluster(
   cluster: ClusterTarget,
   step: ClusterStep,
   versions: { current: VersionRef; other: VersionRef | null },
+  rolloutToken?: string,
 ): Promise<ClusterReport> {
   const info = workflowInfo();
   const input: ClusterSyncInput = {
@@ -63,6 +64,7 @@ export function syncCluster(
     cluster,
     rotation: { workflowId: info.workflowId, runId: info.runId },
     versions: { store: spec.secret.store, ...versions, currentKey: spec.dualRead.currentKey, otherKey: spec.dualRead.otherKey },
+    ...(rolloutToken && cluster.workloads.length ? { rolloutToken } : {}),
   };
   // Forward steps are bounded by the cluster's own timeout (an unreachable apiserver must fail the
   // stage, not stall it); restore and revoke may not give up, so they have none.

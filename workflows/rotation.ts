@@ -231,6 +231,8 @@ class Rotation {
   }
 
   private readonly touched = new Set<string>();
+  /** Clusters whose workloads may have rolled out onto the new version (promote began there). */
+  private readonly rolledOut = new Set<string>();
 
   private touchedClusters(): ClusterTarget[] {
     return this.spec.clusters.filter((c) => this.touched.has(c.name));
@@ -249,9 +251,13 @@ class Rotation {
     };
     const results = await inWindow(clusters, this.spec.maxParallelClusters, async (c) => {
       if (step !== 'verify') this.touched.add(c.name);
+      // Consumers that present the credential switch when keys swap: one rollout per workload at
+      // promote, and one back if a promoted cluster is restored.
+      if (step === 'promote') this.rolledOut.add(c.name);
+      const rolloutToken = step === 'promote' ? this.rotation.runId : step === 'restore' && this.rolledOut.has(c.name) ? `${this.rotation.runId}/rolled-back` : undefined;
       mark(c.name, step === 'verify' ? 'dual-read' : 'delivering', step);
       try {
-        const report = await syncCluster(this.spec, c, step, versions);
+        const report = await syncCluster(this.spec, c, step, versions, rolloutToken);
         mark(c.name, done);
         return report;
       } catch (err) {

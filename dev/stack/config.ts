@@ -33,6 +33,7 @@ export const ports = {
   etcd: 23790,
   etcdPeer: 23800,
   kube: { 'cluster-a': 16443, 'cluster-b': 16444, 'cluster-c': 16445 },
+  kubeControllerManager: { 'cluster-a': 17257, 'cluster-b': 17258, 'cluster-c': 17259 },
   esoMetrics: { 'cluster-a': 18081, 'cluster-b': 18082, 'cluster-c': 18083 },
   esoHealth: { 'cluster-a': 18091, 'cluster-b': 18092, 'cluster-c': 18093 },
   codecServer: 8888,

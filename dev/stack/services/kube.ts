@@ -6,7 +6,7 @@ import { clusterPaths, kubePaths } from '../kube/paths';
 import { ensurePki, readAdminToken } from '../kube/pki';
 import { serverUrl, writeKubeconfigs } from '../kube/kubeconfig';
 import { notOk, probe } from '../kube/probe';
-import { ensurePortFree, logFileOf, runningPid, startProcess, waitHealthy } from '../process';
+import { ensurePortFree, logFileOf, portOpen, runningPid, startProcess, waitHealthy } from '../process';
 import type { StackContext, StackService } from '../service';
 import { goBinary } from '../toolchain';
 import type { GoBuild } from '../toolchain';
@@ -40,7 +40,34 @@ const builds = {
     pkg: 'k8s.io/kubernetes/cmd/kube-apiserver',
     flags: ['-trimpath', '-ldflags', `-s -w ${versionLdflags}`],
   },
+  controllerManager: {
+    name: 'kube-controller-manager',
+    version: kubeVersion,
+    moduleDir: goModule('kube-apiserver'),
+    pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager',
+    flags: ['-trimpath', '-ldflags', `-s -w ${versionLdflags}`],
+  },
 } satisfies Record<string, GoBuild>;
+
+const controllerManagerId = (cluster: ClusterName) => `kube-controller-manager-${cluster}`;
+
+/**
+ * Only the controllers rotor's behaviour depends on: Deployments and StatefulSets roll out (status
+ * and generations move; no scheduler or kubelet, so pods never run — tests use zero replicas), and
+ * deleted namespaces really terminate.
+ */
+function controllerManagerArgs(ctx: StackContext, cluster: ClusterName): string[] {
+  return [
+    `--kubeconfig=${clusterPaths(ctx.paths.stateDir, cluster).kubeconfig}`,
+    '--controllers=deployment,replicaset,statefulset,namespace,garbagecollector',
+    '--leader-elect=false',
+    '--use-service-account-credentials=false',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${ports.kubeControllerManager[cluster]}`,
+    `--cert-dir=${clusterPaths(ctx.paths.stateDir, cluster).dir}/controller-manager`,
+    '--profiling=false',
+  ];
+}
 
 function etcdArgs(ctx: StackContext): string[] {
   const peer = `http://127.0.0.1:${ports.etcdPeer}`;
@@ -100,9 +127,13 @@ async function apiserverHealth(ctx: StackContext, cluster: ClusterName): Promise
 }
 
 /** Builds (cached) etcd and kube-apiserver; returns their paths. */
-async function binaries(ctx: StackContext): Promise<{ etcd: string; apiserver: string }> {
-  const [etcd, apiserver] = await Promise.all([goBinary(ctx, builds.etcd), goBinary(ctx, builds.apiserver)]);
-  return { etcd, apiserver };
+async function binaries(ctx: StackContext): Promise<{ etcd: string; apiserver: string; controllerManager: string }> {
+  const [etcd, apiserver, controllerManager] = await Promise.all([goBinary(ctx, builds.etcd), goBinary(ctx, builds.apiserver), goBinary(ctx, builds.controllerManager)]);
+  return { etcd, apiserver, controllerManager };
+}
+
+async function controllerManagerHealth(cluster: ClusterName): Promise<string | undefined> {
+  return (await portOpen(ports.kubeControllerManager[cluster])) ? undefined : `${cluster}: kube-controller-manager not listening on ${ports.kubeControllerManager[cluster]}`;
 }
 
 /** Certificates, keys and tokens are made once; kubeconfigs are rewritten from them (same content). */
@@ -113,9 +144,9 @@ async function prepare(ctx: StackContext): Promise<void> {
 
 /**
  * Three real Kubernetes API servers (cluster-a, cluster-b, cluster-c) sharing one etcd, each with
- * its own etcd prefix, CA-signed serving certificate, service-account issuer and admin token. No
- * controller-manager or scheduler: objects are stored and served, TokenRequest works, but nothing
- * reconciles them (a deleted namespace stays Terminating until its finalizer is removed).
+ * its own etcd prefix, CA-signed serving certificate, service-account issuer and admin token, and a
+ * kube-controller-manager per cluster for rollouts and namespace deletion. No scheduler or kubelet:
+ * pods never run, so workloads in tests have zero replicas.
  * Kubeconfigs: `stackEnv().KUBECONFIG` (contexts cluster-a/b/c) and `<stateDir>/kube/<cluster>.kubeconfig`.
  */
 export const kube: StackService = {
@@ -147,10 +178,18 @@ export const kube: StackService = {
     await Promise.all(
       clusterNames.map((c) => waitHealthy(`kube ${c}`, () => apiserverHealth(ctx, c), logFileOf(ctx, apiserverId(c)), 240_000)),
     );
+    for (const cluster of clusterNames) {
+      if (runningPid(ctx, controllerManagerId(cluster)) !== undefined) continue;
+      await ensurePortFree(ports.kubeControllerManager[cluster], `kube ${cluster} controller-manager`);
+      startProcess(ctx, controllerManagerId(cluster), bin.controllerManager, controllerManagerArgs(ctx, cluster));
+    }
+    await Promise.all(
+      clusterNames.map((c) => waitHealthy(`kube ${c} controller-manager`, () => controllerManagerHealth(c), logFileOf(ctx, controllerManagerId(c)), 120_000)),
+    );
   },
 
   async health(ctx) {
-    const reasons = await Promise.all([etcdHealth(), ...clusterNames.map((c) => apiserverHealth(ctx, c))]);
+    const reasons = await Promise.all([etcdHealth(), ...clusterNames.map((c) => apiserverHealth(ctx, c)), ...clusterNames.map((c) => controllerManagerHealth(c))]);
     const failing = reasons.filter((r): r is string => r !== undefined);
     return failing.length ? failing.join('; ') : undefined;
   },

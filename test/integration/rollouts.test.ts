@@ -1,0 +1,108 @@
+/**
+ * Workload rollouts on a real cluster (kube-controller-manager reconciles Deployments and
+ * StatefulSets; no kubelet, so the workloads have zero replicas and a rollout completes once the
+ * controller observes the new generation). One rollout per workload per rotation, after the
+ * Secret converged; a rollback after promote rolls them out once more.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index';
+import { rolloutAnnotation } from '../../activities/kubernetes';
+import { depsFromEnv } from '../../workers/deps';
+import { abortUpdate, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { testPlaybook } from '../helpers/playbooks';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import { outcomeOf, startTestWorker } from '../helpers/worker';
+import type { TestWorker } from '../helpers/worker';
+
+useStackEnv();
+const kc = kubeconfigFor('cluster-b');
+const apps = kc.makeApiClient(AppsV1Api);
+const core = kc.makeApiClient(CoreV1Api);
+const labels = { app: 'payments' };
+const podTemplate = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.invalid/payments:1' }] } };
+
+async function workloads(namespace: string): Promise<void> {
+  await apps.createNamespacedDeployment({ namespace, body: { metadata: { name: 'payments-api' }, spec: { replicas: 0, selector: { matchLabels: labels }, template: podTemplate } } });
+  await apps.createNamespacedStatefulSet({ namespace, body: { metadata: { name: 'payments-ledger' }, spec: { replicas: 0, serviceName: 'ledger', selector: { matchLabels: labels }, template: podTemplate } } });
+}
+
+const annotation = (w: V1Deployment | V1StatefulSet) => w.spec?.template.metadata?.annotations?.[rolloutAnnotation];
+
+describe('workload rollouts', () => {
+  let tw: TestWorker;
+  let namespace: string;
+  beforeAll(async () => {
+    tw = await startTestWorker(createActivities(depsFromEnv()));
+  });
+  afterAll(async () => {
+    await tw.close();
+  });
+
+  async function setup(spec: Parameters<typeof testPlaybook>[1] = {}) {
+    namespace = `ro-${randomBytes(4).toString('hex')}`;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await workloads(namespace);
+    const ts = await awsTestStore('rollout-initial-value');
+    const playbook = testPlaybook(ts.store, {
+      clusters: [
+        {
+          name: 'cluster-b',
+          delivery: 'push',
+          namespace,
+          secretName: 'payments-api-key',
+          workloads: [
+            { kind: 'Deployment', name: 'payments-api' },
+            { kind: 'StatefulSet', name: 'payments-ledger' },
+          ],
+        },
+      ],
+      ...spec,
+    });
+    return { ts, playbook };
+  }
+
+  it('rolls each workload out exactly once per rotation and waits until the rollout is complete', async () => {
+    const { playbook } = await setup();
+    try {
+      const { out, runId } = await tw.run(async () => {
+        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        return { out: await outcomeOf(h), runId: h.firstExecutionRunId };
+      });
+      expect(out.ok).toBe(true);
+      const d = await apps.readNamespacedDeployment({ name: 'payments-api', namespace });
+      const s = await apps.readNamespacedStatefulSet({ name: 'payments-ledger', namespace });
+      expect(annotation(d)).toBe(runId);
+      expect(annotation(s)).toBe(runId);
+      // Created at generation 1; the one rollout of this rotation made it 2 — not one per key or per step.
+      expect([d.metadata?.generation, s.metadata?.generation]).toEqual([2, 2]);
+      expect(d.status?.observedGeneration).toBe(2);
+      expect(s.status?.observedGeneration).toBe(2);
+    } finally {
+      await purgeNamespace(kc, namespace).catch(() => undefined);
+    }
+  });
+
+  it('an abort after promote restores the old version and rolls the workloads out once more', async () => {
+    const { playbook } = await setup({ approval: { beforeRevoke: true } });
+    try {
+      const runId = await tw.run(async () => {
+        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        for (let i = 0; i < 300 && (await h.query(statusQuery)).phase !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+        await h.executeUpdate(abortUpdate, { args: [{ by: 'test', reason: 'rollback' }] });
+        await outcomeOf(h);
+        return h.firstExecutionRunId;
+      });
+      const d = await apps.readNamespacedDeployment({ name: 'payments-api', namespace });
+      expect(annotation(d)).toBe(`${runId}/rolled-back`);
+      expect(d.metadata?.generation).toBe(3);
+      expect(d.status?.observedGeneration).toBe(3);
+    } finally {
+      await purgeNamespace(kc, namespace).catch(() => undefined);
+    }
+  });
+});
