@@ -3,9 +3,12 @@
  * worker with the real activities. Histories are saved decoded (codec removed), so the replay test
  * does not depend on this machine's codec key. `incompatible.json` is derived from the success
  * history; see README.md. Run: `npx tsx test/histories/record.ts` (stack up).
+ * `--clusters` records only the fixtures with clusters (waves over two push clusters, revocation
+ * proof), leaving the older fixtures as they are: they guard runs recorded by older code.
  */
 import { writeFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
 import { AesGcmCodec } from '../../workers/codec';
@@ -18,6 +21,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 
 const dir = new URL('.', import.meta.url);
 
@@ -40,7 +44,8 @@ async function main(): Promise<void> {
   const tw = await startTestWorker(createActivities(depsFromEnv()));
   const save = async (name: string, h: WorkflowHandle) => {
     const json = await mapPayloads(toHistoryJson(await h.fetchHistory()), (p) => decodePayload(codec, p));
-    writeFileSync(new URL(name, dir), `${JSON.stringify(json, null, 2)}\n`);
+    // Replay must run under the original workflow id: child workflow ids are derived from it.
+    writeFileSync(new URL(name, dir), `${JSON.stringify({ workflowId: h.workflowId, ...json }, null, 2)}\n`);
     return json;
   };
   try {
@@ -55,6 +60,22 @@ async function main(): Promise<void> {
       });
       return { h, out: await tw.run(() => outcomeOf(h)) };
     };
+
+    if (process.argv.includes('--clusters')) {
+      const namespace = `replay-${Date.now()}`;
+      for (const c of ['cluster-a', 'cluster-b']) await kubeconfigFor(c).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+      const clusters = ['cluster-a', 'cluster-b'].map((name) => ({ name, delivery: 'push' as const, namespace, secretName: 'replay-key' }));
+      const waves = [['cluster-a'], ['cluster-b']];
+      const good = await run({ clusters, waves, canaries: [{ type: 'command', name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] }] });
+      if (!good.out.ok) throw new Error(`cluster rotation failed: ${good.out.error.message}`);
+      await save('rotation-clusters-success.json', good.h);
+      const failed = await run({ clusters, waves, canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; exit 3'] }] });
+      if (failed.out.ok) throw new Error('cluster rollback rotation unexpectedly succeeded');
+      await save('rotation-clusters-rolled-back.json', failed.h);
+      for (const c of ['cluster-a', 'cluster-b']) await purgeNamespace(kubeconfigFor(c), namespace);
+      process.stdout.write('recorded rotation-clusters-success.json, rotation-clusters-rolled-back.json\n');
+      return;
+    }
 
     const ok = await run({ canaries: [{ type: 'command', name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] }], soak: '1s' });
     if (!ok.out.ok) throw new Error(`success rotation failed: ${ok.out.error.message}`);

@@ -11,7 +11,7 @@ import { useStackEnv } from '../helpers/stack-env';
 
 useStackEnv();
 
-const fixtures = ['rotation-success.json', 'rotation-rolled-back.json', 'incompatible.json'] as const;
+const fixtures = ['rotation-success.json', 'rotation-rolled-back.json', 'rotation-clusters-success.json', 'rotation-clusters-rolled-back.json', 'incompatible.json'] as const;
 
 function load(name: string): HistoryJson {
   return JSON.parse(readFileSync(new URL(`../histories/${name}`, import.meta.url), 'utf8')) as HistoryJson;
@@ -26,13 +26,18 @@ describe('replay of recorded rotation histories', () => {
 
   // One replay worker (one workflow bundle) for all fixtures: bundling dominates the cost.
   beforeAll(async () => {
-    const histories = fixtures.map((name) => ({ workflowId: name, history: fromHistoryJson(load(name)) }));
+    // Fixtures that recorded their workflow id replay under it (child ids derive from it).
+    const histories = fixtures.map((name) => {
+      const { workflowId, ...json } = load(name) as HistoryJson & { workflowId?: string };
+      return { name, workflowId: workflowId ?? name, history: fromHistoryJson(json) };
+    });
+    const byId = new Map(histories.map((h) => [h.workflowId, h.name]));
     for await (const r of Worker.runReplayHistories({ workflowsPath, dataConverter: workerDataConverter() }, histories)) {
-      results.set(r.workflowId, r);
+      results.set(byId.get(r.workflowId) ?? r.workflowId, r);
     }
   });
 
-  it.each(['rotation-success.json', 'rotation-rolled-back.json'])('%s replays without error', (name) => {
+  it.each(['rotation-success.json', 'rotation-rolled-back.json', 'rotation-clusters-success.json', 'rotation-clusters-rolled-back.json'])('%s replays without error', (name) => {
     const r = results.get(name);
     expect(r).toBeDefined();
     expect(r?.error).toBeUndefined();
@@ -48,5 +53,10 @@ describe('replay of recorded rotation histories', () => {
     const last = (h: HistoryJson) => String(h.events[h.events.length - 1]?.['eventType']);
     expect(last(load('rotation-success.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     expect(last(load('rotation-rolled-back.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+    expect(last(load('rotation-clusters-success.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    expect(last(load('rotation-clusters-rolled-back.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+    // The cluster fixtures exercise the per-cluster child workflows.
+    const children = load('rotation-clusters-success.json').events.filter((e) => e['eventType'] === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED');
+    expect(children.length).toBeGreaterThanOrEqual(6);
   });
 });
