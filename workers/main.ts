@@ -2,15 +2,45 @@
  * rotor worker entry point: runs the rotation workflows and activities on ROTOR_TASK_QUEUE
  * (default `rotor`) against TEMPORAL_ADDRESS, with clients from the standard environment.
  * Audit trail: JSON lines to ROTOR_AUDIT_FILE (stdout when unset). Metrics: rotor's on
- * ROTOR_METRICS_PORT (default 9464, `/metrics`), the Temporal SDK's on the port after it.
+ * ROTOR_METRICS_PORT (default 9464, `/metrics`), the Temporal SDK's on the port after it; with
+ * ROTOR_PLAYBOOK_DIR the overdue-secrets gauge is kept current.
  */
+import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index';
+import { refreshOverdue } from '../cli/overdue';
+import { loadPlaybookDir } from '../cli/playbook-files';
 import { auditSinks } from './audit-sink';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
 import { createLogger, installRuntimeLogger } from './logger';
-import { temporalSettings } from './temporal-connection';
+import { connectClient, temporalSettings } from './temporal-connection';
 import { connectWorker, createRotorWorker } from './worker';
+
+/**
+ * With ROTOR_PLAYBOOK_DIR set, refreshes the overdue-secrets gauge every ROTOR_OVERDUE_INTERVAL_S
+ * seconds (default 300). Failures are logged and retried next round; they never stop the worker.
+ */
+function watchOverdue(metrics: RotorMetrics, logger: ReturnType<typeof createLogger>): () => void {
+  const dir = process.env['ROTOR_PLAYBOOK_DIR'];
+  if (!dir) return () => undefined;
+  const every = Number(process.env['ROTOR_OVERDUE_INTERVAL_S'] ?? 300) * 1000;
+  const round = async () => {
+    try {
+      const overdue = await refreshOverdue(metrics, await clientFor(), await loadPlaybookDir(dir));
+      logger.info({ overdue: overdue.length }, overdue.length ? `overdue secrets: ${overdue.join(', ')}` : 'no secret is overdue');
+    } catch (e) {
+      logger.error({ dir }, `overdue check failed: ${(e as Error).message}`);
+    }
+  };
+  let client: Client | undefined;
+  const clientFor = async () => (client ??= await connectClient());
+  void round();
+  const timer = setInterval(() => void round(), every);
+  return () => {
+    clearInterval(timer);
+    void client?.connection.close();
+  };
+}
 
 async function main(): Promise<void> {
   const logger = createLogger();
@@ -34,8 +64,10 @@ async function main(): Promise<void> {
     activities: createActivities(depsFromEnv()),
     sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics }),
   });
+  const stopOverdue = watchOverdue(metrics, logger);
   logger.info({ taskQueue: settings.taskQueue, address: settings.address, metricsPort }, 'rotor worker started');
   await worker.run();
+  stopOverdue();
   server?.close();
   await connection.close();
 }

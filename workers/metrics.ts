@@ -25,7 +25,7 @@ export class RotorMetrics {
     registers: [this.registry],
   });
   private readonly attention = new Counter({ name: 'rotor_needs_attention_total', help: 'Times a rotation needed an operator', registers: [this.registry] });
-  /** Set by `rotor status`-style fleet checks (schedules); exported for scrapers. */
+  /** Secrets overdue for rotation; the worker refreshes it from ROTOR_PLAYBOOK_DIR (cli/overdue.ts). */
   readonly overdue = new Gauge({ name: 'rotor_overdue_secrets', help: 'Secrets whose last rotation is older than their interval', registers: [this.registry] });
   private readonly clusterStarted = new Map<string, number>();
 
