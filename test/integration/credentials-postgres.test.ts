@@ -7,6 +7,7 @@ import { tryPostgresLogin } from '../../activities/credentials/postgres';
 import type { UserPassword } from '../../activities/credentials/values';
 import { canarySchema, credentialSchema } from '../../playbooks/schema';
 import type { Credential } from '../../playbooks/schema';
+import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 
 useStackEnv();
@@ -20,15 +21,7 @@ const created: string[] = [];
 
 type PgPolicy = Extract<Credential, { kind: 'postgres-alternating-users' }>;
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(deps.pgAdmin());
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = withPgAdmin;
 
 /** Whether the server lets `cred` log in and read the test table — a real login, asserted as a boolean. */
 async function canLogIn(cred: UserPassword | string): Promise<boolean> {
@@ -39,15 +32,10 @@ async function canLogIn(cred: UserPassword | string): Promise<boolean> {
 /** Two roles with the same grants; the first can log in with a known password, the second is locked. */
 async function rolePair(name: string): Promise<{ policy: PgPolicy; current: string; secrets: string[] }> {
   const [a, b] = [`rotor_${name}_a_${suffix}`, `rotor_${name}_b_${suffix}`];
-  const password = randomBytes(18).toString('base64url');
-  await admin(async (c) => {
-    await c.query(`CREATE ROLE ${pg.escapeIdentifier(a)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
-    await c.query(`CREATE ROLE ${pg.escapeIdentifier(b)} NOLOGIN`);
-    await c.query(`GRANT SELECT ON ${table} TO ${pg.escapeIdentifier(a)}, ${pg.escapeIdentifier(b)}`);
-  });
+  const { initial, password } = await createRolePair(a, b, table);
   created.push(a, b);
   const policy = credentialSchema.parse({ kind: 'postgres-alternating-users', roles: [a, b] }) as PgPolicy;
-  return { policy, current: JSON.stringify({ username: a, password }), secrets: [password] };
+  return { policy, current: initial, secrets: [password] };
 }
 
 const passwordOf = (value: string) => (JSON.parse(value) as UserPassword).password;

@@ -9,6 +9,7 @@ import { ensureVaultPostgresStaticRole } from '../../activities/credentials/vaul
 import { canarySchema, credentialSchema } from '../../playbooks/schema';
 import type { Credential } from '../../playbooks/schema';
 import { vaultIsHealthy } from '../helpers/availability';
+import { withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 
 useStackEnv();
@@ -27,15 +28,7 @@ const table = `rotor_vdb_test_${suffix}`;
 const pgUsers: string[] = [];
 const vaultRoles: string[] = [];
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(deps.pgAdmin());
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = withPgAdmin;
 
 const parse = (v: string) => JSON.parse(v) as UserPassword;
 /** A real login with the value against the stack's PostgreSQL, asserted as a boolean. */

@@ -4,10 +4,11 @@
  * TokenRequest API, and the three clusters share nothing but the etcd process.
  */
 import { randomBytes } from 'node:crypto';
-import { ApiException, AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterNames, stackEnv } from '../../dev/stack/config';
 import type { ClusterName } from '../../dev/stack/config';
+import { statusOf } from '../helpers/kube';
 
 const kubeconfigPath = stackEnv().KUBECONFIG;
 if (kubeconfigPath === undefined) throw new Error('stackEnv() has no KUBECONFIG');
@@ -25,16 +26,6 @@ const authn = Object.fromEntries(clusterNames.map((c) => [c, kubeConfig(c).makeA
   AuthenticationV1Api
 >;
 
-/** The HTTP status an API call fails with, or 200 when it succeeds. */
-async function statusOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return 200;
-  } catch (e) {
-    if (e instanceof ApiException) return e.code;
-    throw e;
-  }
-}
 
 /**
  * Deletes a namespace for good. Without a controller-manager nothing empties and finalizes a

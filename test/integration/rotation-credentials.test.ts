@@ -12,6 +12,7 @@ import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
 import { WorkflowErrorTypes, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
+import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
@@ -22,28 +23,15 @@ const suffix = randomBytes(4).toString('hex');
 const table = `rotor_wf_cred_${suffix}`;
 const roles: string[] = [];
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client();
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = withPgAdmin;
 
 const canLogIn = async (value: string) => (await tryPostgresLogin({}, JSON.parse(value) as UserPassword, { query: `select count(*) from ${table}`, timeoutMs: 5000 })).ok;
 
 async function rolePair(name: string): Promise<{ a: string; b: string; initial: string }> {
   const [a, b] = [`rotor_wf_${name}_a_${suffix}`, `rotor_wf_${name}_b_${suffix}`];
-  const password = randomBytes(18).toString('base64url');
-  await admin(async (c) => {
-    await c.query(`CREATE ROLE ${pg.escapeIdentifier(a)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
-    await c.query(`CREATE ROLE ${pg.escapeIdentifier(b)} NOLOGIN`);
-    await c.query(`GRANT SELECT ON ${table} TO ${pg.escapeIdentifier(a)}, ${pg.escapeIdentifier(b)}`);
-  });
+  const { initial } = await createRolePair(a, b, table);
   roles.push(a, b);
-  return { a, b, initial: JSON.stringify({ username: a, password }) };
+  return { a, b, initial };
 }
 
 describe('rotation of PostgreSQL alternating users through the workflow', () => {
