@@ -57,6 +57,18 @@ export interface GoBuild {
 }
 
 /**
+ * Go builds run one at a time: each already uses every core, and linking Vault, kube-apiserver or
+ * ESO takes 3–6 GiB, so several at once could exhaust memory on a small machine.
+ */
+let buildQueue: Promise<unknown> = Promise.resolve();
+
+function oneAtATime<T>(job: () => Promise<T>): Promise<T> {
+  const next = buildQueue.then(job, job);
+  buildQueue = next.catch(() => undefined);
+  return next;
+}
+
+/**
  * Builds a Go binary into `<cacheDir>/<name>-<version>-<wrapper hash>/<name>` unless it is there
  * already. Without a wrapper module it runs `go install pkg@version`. Returns the binary path.
  */
@@ -71,6 +83,12 @@ export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
     : 'plain';
   const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
   const bin = join(dir, b.name);
+  if (existsSync(bin)) return bin;
+  return oneAtATime(() => build(ctx, b, dir, bin));
+}
+
+async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): Promise<string> {
+  // Another caller may have built it while this one waited its turn.
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
