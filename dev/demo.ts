@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import vaultClient from 'node-vault';
 import { loadPlaybook } from '../playbooks/loader';
-import { clusterNames, stackEnv, stackPaths } from './stack/config';
-import { stackUp } from './stack/manager';
+import { clusterNames, stackEnv, stackPaths } from './local-stack/config';
+import { stackUp } from './local-stack/manager';
 
 const playbookFile = 'playbooks/demo-three-clusters.yaml';
 const say = (line: string) => process.stderr.write(`[demo] ${line}\n`);

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stackPaths } from './stack/config';
-import { stackUp } from './stack/manager';
+import { stackPaths } from './local-stack/config';
+import { stackUp } from './local-stack/manager';
 
 function step(name: string, cmd: string, args: string[]): boolean {
   process.stderr.write(`\n== ${name}: ${cmd} ${args.join(' ')}\n`);

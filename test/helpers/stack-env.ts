@@ -1,4 +1,4 @@
-import { stackEnv } from '../../dev/stack/config';
+import { stackEnv } from '../../dev/local-stack/config';
 
 /** Points rotor's clients (standard env vars) at the local stack, as a user's shell would. */
 export function useStackEnv(): Record<string, string> {

@@ -15,7 +15,7 @@ import { useStackEnv } from '../helpers/stack-env';
 useStackEnv();
 
 const healthy = await vaultIsHealthy();
-const skipReason = 'Vault is not healthy (start it with `npx tsx dev/stack.ts up vault`)';
+const skipReason = 'Vault is not healthy (start it with `dev/stack up vault`)';
 
 type VaultDbPolicy = Extract<Credential, { kind: 'vault-database-static-role' }>;
 

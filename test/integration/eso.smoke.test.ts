@@ -1,5 +1,5 @@
 /**
- * Smoke test of the External Secrets Operator in the local stack (`npx tsx dev/stack.ts up eso`
+ * Smoke test of the External Secrets Operator in the local stack (`dev/stack up eso`
  * first): a value written to Vault KV v2 reaches a Kubernetes Secret in each of the three clusters
  * through an ExternalSecret on the `vault` ClusterSecretStore. It fails (never skips) when the
  * stack is not up. Secret values are only ever compared, never printed.
@@ -8,10 +8,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import vaultClient from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterNames, stackEnv, stackPaths } from '../../dev/stack/config';
-import type { ClusterName } from '../../dev/stack/config';
-import { esoApiVersion, storeNames } from '../../dev/stack/eso/manifests';
-import { eso } from '../../dev/stack/services/eso';
+import { clusterNames, stackEnv, stackPaths } from '../../dev/local-stack/config';
+import type { ClusterName } from '../../dev/local-stack/config';
+import { esoApiVersion, storeNames } from '../../dev/local-stack/eso/manifests';
+import { eso } from '../../dev/local-stack/services/eso';
 
 const env = stackEnv();
 const { VAULT_ADDR: endpoint, VAULT_TOKEN: token, KUBECONFIG: kubeconfigPath } = env;
@@ -81,7 +81,7 @@ async function readyCondition(cluster: ClusterName): Promise<string> {
 describe('external-secrets (local stack)', () => {
   beforeAll(async () => {
     const reason = await eso.health({ paths: stackPaths(), log: () => undefined });
-    if (reason !== undefined) throw new Error(`eso is not healthy (run 'npx tsx dev/stack.ts up eso'): ${reason}`);
+    if (reason !== undefined) throw new Error(`eso is not healthy (run 'dev/stack up eso'): ${reason}`);
     await vault.write(`secret/data/${vaultKey}`, { data: { value } });
   });
 

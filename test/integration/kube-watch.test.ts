@@ -1,6 +1,6 @@
 /**
  * The watch helper (activities/kube-watch.ts) against a real kube-apiserver of the local stack
- * (`npx tsx dev/stack.ts up kube`): it sees another client's change quickly, and keeps watching
+ * (`dev/stack up kube`): it sees another client's change quickly, and keeps watching
  * across watches the server ends, an expired resourceVersion and connections reset under it.
  */
 import { createServer, connect } from 'node:net';

@@ -1,13 +1,13 @@
 /**
- * Smoke test of the local Kubernetes clusters (`npx tsx dev/stack.ts up kube` first): each of the
+ * Smoke test of the local Kubernetes clusters (`dev/stack up kube` first): each of the
  * three contexts stores and serves namespaces, issues ServiceAccount tokens through the
  * TokenRequest API, and the three clusters share nothing but the etcd process.
  */
 import { randomBytes } from 'node:crypto';
 import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clusterNames, stackEnv } from '../../dev/stack/config';
-import type { ClusterName } from '../../dev/stack/config';
+import { clusterNames, stackEnv } from '../../dev/local-stack/config';
+import type { ClusterName } from '../../dev/local-stack/config';
 import { statusOf } from '../helpers/kube';
 
 const kubeconfigPath = stackEnv().KUBECONFIG;

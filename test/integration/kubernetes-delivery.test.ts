@@ -19,8 +19,8 @@ import { fingerprint } from '../../activities/fingerprint';
 import { createClusterActivities } from '../../activities/kubernetes';
 import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../activities/types';
 import { vaultBackend } from '../../activities/vault';
-import { ports } from '../../dev/stack/config';
-import { clusterStoreNotReady } from '../../dev/stack/eso/kube';
+import { ports } from '../../dev/local-stack/config';
+import { clusterStoreNotReady } from '../../dev/local-stack/eso/kube';
 import type { ClusterTarget, Store } from '../../playbooks/schema';
 import { freshNamespace, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
@@ -248,8 +248,8 @@ async function esoUnavailable(context: string, store: 'vault' | 'aws'): Promise<
 const esoContext = 'cluster-a';
 const vaultUnavailable = await esoUnavailable(esoContext, 'vault');
 const awsUnavailable = await esoUnavailable(esoContext, 'aws');
-if (vaultUnavailable) console.warn(`eso delivery (vault) skipped: ${vaultUnavailable} (run 'npx tsx dev/stack.ts up eso')`);
-if (awsUnavailable) console.warn(`eso delivery (aws) skipped: ${awsUnavailable} (run 'npx tsx dev/stack.ts up eso')`);
+if (vaultUnavailable) console.warn(`eso delivery (vault) skipped: ${vaultUnavailable} (run 'dev/stack up eso')`);
+if (awsUnavailable) console.warn(`eso delivery (aws) skipped: ${awsUnavailable} (run 'dev/stack up eso')`);
 
 describe('eso delivery', () => {
   const kc = kubeconfigFor(esoContext, kubeconfig);

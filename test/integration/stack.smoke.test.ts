@@ -17,7 +17,7 @@ const env = useStackEnv();
 
 describe('local stack smoke', () => {
   it('dev/stack status --json reports every service healthy with version, address, pid and log', async () => {
-    const { stdout } = await run('npx', ['tsx', 'dev/stack.ts', 'status', '--json']);
+    const { stdout } = await run('dev/stack', ['status', '--json']);
     const status = JSON.parse(stdout) as { services: { name: string; state: string; version: string; address: string; pids: number[]; logFiles: string[] }[] };
     expect(status.services.map((s) => s.name).sort()).toEqual(['eso', 'kube', 'moto', 'postgres', 'temporal', 'vault']);
     for (const s of status.services) {

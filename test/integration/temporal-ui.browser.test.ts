@@ -13,7 +13,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { loadKey } from '../../activities/keys';
-import { ports } from '../../dev/stack/config';
+import { ports } from '../../dev/local-stack/config';
 import { AesGcmCodec } from '../../workers/codec';
 import { createCodecServer, uiOrigins } from '../../workers/codec-server';
 import { depsFromEnv } from '../../workers/deps';

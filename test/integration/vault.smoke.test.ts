@@ -1,11 +1,11 @@
 /**
  * Smoke test of the local stack's Vault: KV v2 round trip through node-vault, the client rotor
- * uses. Needs `npx tsx dev/stack.ts up vault`; it fails (never skips) when no real Vault answers.
+ * uses. Needs `dev/stack up vault`; it fails (never skips) when no real Vault answers.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import vaultClient from 'node-vault';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stackEnv } from '../../dev/stack/config';
+import { stackEnv } from '../../dev/local-stack/config';
 
 const env = stackEnv();
 const endpoint = env['VAULT_ADDR'];

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { devCredentials, ports, stackEnv } from '../../dev/stack/config';
-import { moto } from '../../dev/stack/services/moto';
-import { vault } from '../../dev/stack/services/vault';
+import { devCredentials, ports, stackEnv } from '../../dev/local-stack/config';
+import { moto } from '../../dev/local-stack/services/moto';
+import { vault } from '../../dev/local-stack/services/vault';
 import { rotorSearchAttributes } from '../../workflows/search-attributes';
 
 interface ComposeService {

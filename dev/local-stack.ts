@@ -3,9 +3,9 @@
  * native processes on loopback (no Docker). See README "Local stack".
  */
 import { Command } from 'commander';
-import { stackPaths } from './stack/config';
-import { stackStatus, stackDown, stackUp } from './stack/manager';
-import type { StackContext } from './stack/service';
+import { stackPaths } from './local-stack/config';
+import { stackStatus, stackDown, stackUp } from './local-stack/manager';
+import type { StackContext } from './local-stack/service';
 
 const ctx: StackContext = {
   paths: stackPaths(),

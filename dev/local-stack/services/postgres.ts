@@ -54,7 +54,7 @@ export const postgres: StackService = {
   async start(ctx) {
     await ensurePortFree(ports.postgres, 'postgres');
     const bin = serverBinDir();
-    if (!bin) throw new Error('postgres: server binaries missing; run dev/stack up postgres to install them');
+    if (!bin) throw new Error("postgres: server binaries missing; run 'dev/stack up postgres' to install them");
     const base = join(ctx.paths.stateDir, 'postgres');
     const data = dataDir(ctx);
     const owner = runAs();
