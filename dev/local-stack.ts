@@ -3,7 +3,7 @@
  * native processes on loopback (no Docker). See README "Local stack".
  */
 import { Command } from 'commander';
-import { stackPaths } from './local-stack/config';
+import { stackEnv, stackPaths } from './local-stack/config';
 import { stackStatus, stackDown, stackUp } from './local-stack/manager';
 import type { StackContext } from './local-stack/service';
 
@@ -45,6 +45,13 @@ program
       }
     }
     if (statuses.some((s) => s.state !== 'healthy')) process.exitCode = 1;
+  });
+
+program
+  .command('env')
+  .description("print the stack's client environment as shell exports: eval \"$(dev/stack env)\"")
+  .action(() => {
+    for (const [k, v] of Object.entries(stackEnv(ctx.paths))) process.stdout.write(`export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
   });
 
 program.parseAsync().catch((e: unknown) => {
