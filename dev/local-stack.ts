@@ -51,7 +51,8 @@ program
   .command('env')
   .description("print the stack's client environment as shell exports: eval \"$(dev/stack env)\"")
   .action(() => {
-    for (const [k, v] of Object.entries(stackEnv(ctx.paths))) process.stdout.write(`export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
+    const lines = Object.entries(stackEnv(ctx.paths)).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
+    process.stdout.write(lines.join(''));
   });
 
 program.parseAsync().catch((e: unknown) => {
