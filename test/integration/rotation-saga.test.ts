@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import { WorkflowErrorTypes, abortUpdate, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import { WorkflowErrorTypes, abortUpdate, retrySignal, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
 import type { Phase, RotationInput, RotationResult } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
@@ -65,6 +65,49 @@ describe('playbook validation in the worker', () => {
     }
     expect(await ts.snapshot()).toEqual(before);
     expect(await ts.versionCount()).toBe(1);
+  });
+});
+
+describe('past the point of no return', () => {
+  it('a failing revoke alerts (needs-attention), refuses abort, and finishes forward when told to retry', async () => {
+    const ts = await awsTestStore('revoke-fails-value');
+    const before = await ts.snapshot();
+    let revokeCalls = 0;
+    const flaky: RotationActivities = {
+      ...real,
+      revokeVersion: async (input) => {
+        revokeCalls++;
+        // First: a permanent error; second: a revoke that did not take; then the real one.
+        if (revokeCalls === 1) throw ApplicationFailure.create({ type: 'PermissionDenied', message: 'denied to revoke (injected)', nonRetryable: true });
+        if (revokeCalls === 2) return { rejected: false, detail: 'old credential still accepted (injected)' };
+        return real.revokeVersion(input);
+      },
+    };
+    const tw = await startTestWorker(flaky);
+    try {
+      const playbook = testPlaybook(ts.store);
+      const result = await tw.run(async () => {
+        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        await waitForPhase(h, 'needs-attention');
+        const first = await h.query(statusQuery);
+        expect(first.attention).toContain('denied to revoke (injected)');
+        expect(first.pointOfNoReturn).toBe(true);
+        await expect(h.executeUpdate(abortUpdate, { args: [{ by: 'test' }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/point of no return/) as unknown } });
+        await h.signal(retrySignal, { by: 'oncall' });
+        for (let i = 0; i < 100 && revokeCalls < 2; i++) await new Promise((r) => setTimeout(r, 100));
+        await waitForPhase(h, 'needs-attention');
+        expect((await h.query(statusQuery)).attention).toContain('old credential is still accepted: old credential still accepted (injected)');
+        await h.signal(retrySignal, { by: 'oncall' });
+        return outcomeOf(h);
+      });
+      expect(result.ok).toBe(true);
+      expect(revokeCalls).toBe(3);
+      const after = await ts.snapshot();
+      expect(after.currentVersion).not.toBe(before.currentVersion);
+      expect(after.previousVersion).toBe(before.currentVersion);
+    } finally {
+      await tw.close();
+    }
   });
 });
 
