@@ -486,14 +486,23 @@ class Rotation {
       this.publish();
     });
     const failedUndos = reports.filter((r) => !r.ok);
-    await CancellationScope.nonCancellable(async () => {
-      await this.call('finalizeRotation', profiles.undo, 'finalize: record the rollback in the store', {
-        store: this.spec.secret.store,
-        rotation: this.rotation,
-        outcome: 'rolled-back',
-        currentVersion: this.original?.version ?? '',
-      }).catch((e: unknown) => failedUndos.push({ step: 'record rollback', ok: false, error: rootMessage(e) }));
-    });
+    // Bookkeeping, not an undo: only when plan reached the store, and its failure is reported
+    // without turning a clean rollback into "manual repair needed".
+    let recordFailure: string | undefined;
+    const original = this.original;
+    if (original) {
+      await CancellationScope.nonCancellable(async () => {
+        await this.call('finalizeRotation', profiles.undo, 'finalize: record the rollback in the store', {
+          store: this.spec.secret.store,
+          rotation: this.rotation,
+          outcome: 'rolled-back',
+          currentVersion: original.version,
+        }).catch((e: unknown) => {
+          recordFailure = rootMessage(e);
+          this.status.compensation.push({ step: 'record rollback', ok: false, error: recordFailure });
+        });
+      });
+    }
 
     if (failedUndos.length > 0) {
       this.setPhase('compensation-failed');
@@ -513,7 +522,7 @@ class Rotation {
     this.audit('rotation-rolled-back', { outcome: aborted ? 'aborted' : 'rolled-back', detail: cause, durationMs: Date.now() - this.status.startedAt });
     throw ApplicationFailure.create({
       type: aborted ? WorkflowErrorTypes.aborted : WorkflowErrorTypes.rolledBack,
-      message: `rotation of ${this.status.secret} rolled back: ${cause}; the old version is current again`,
+      message: `rotation of ${this.status.secret} rolled back: ${cause}; ${original ? 'the old version is current again' : 'nothing was changed'}${recordFailure ? ` (recording the rollback in the store failed: ${recordFailure})` : ''}`,
       nonRetryable: true,
       cause: err instanceof Error ? err : undefined,
       details: [{ cause, undos: reports }],

@@ -68,6 +68,24 @@ describe('playbook validation in the worker', () => {
   });
 });
 
+describe('a secret that does not exist', () => {
+  it('fails at plan as a clean rollback that changed nothing, naming the secret and what to do', async () => {
+    const tw = await startTestWorker(real);
+    try {
+      const playbook = testPlaybook({ type: 'aws', secretId: `rotor-test/missing-${Date.now()}` });
+      const out = await tw.run(async () => outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] })));
+      expect(out.ok).toBe(false);
+      if (out.ok) return;
+      const failure = out.error.cause as ApplicationFailure;
+      expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
+      expect(failure.message).toMatch(/plan failed: aws secret rotor-test\/missing-\d+: not found .*create it first.*; nothing was changed$/);
+      expect((failure.cause?.cause as ApplicationFailure).type).toBe('SecretNotFound');
+    } finally {
+      await tw.close();
+    }
+  });
+});
+
 describe('past the point of no return', () => {
   it('a failing revoke alerts (needs-attention), refuses abort, and finishes forward when told to retry', async () => {
     const ts = await awsTestStore('revoke-fails-value');
