@@ -62,6 +62,23 @@ export interface RotationStatus {
   revocation?: RevocationEvidence;
 }
 
+/** The status of a rotation that has just started: every stage pending, nothing decided yet. */
+export function initialStatus(who: Pick<RotationStatus, 'secret' | 'playbook' | 'trigger' | 'requestedBy' | 'startedAt'> & { reason?: string | undefined }): RotationStatus {
+  const { reason, ...rest } = who;
+  return {
+    ...rest,
+    ...(reason ? { reason } : {}),
+    phase: 'plan',
+    stages: stageNames.map((name) => ({ name, state: 'pending' })),
+    clusters: [],
+    canaries: [],
+    awaitingApproval: false,
+    paused: false,
+    pointOfNoReturn: false,
+    compensation: [],
+  };
+}
+
 export interface RotationResult {
   outcome: 'rotated';
   secret: string;

@@ -21,12 +21,12 @@ import type { ClusterStep } from './clusters';
 import {
   WorkflowErrorTypes,
   abortUpdate,
+  initialStatus,
   approveUpdate,
   pauseSignal,
   resumeSignal,
   retrySignal,
   skipSoakSignal,
-  stageNames,
   statusQuery,
 } from './definitions';
 import type { OperatorAction, Phase, RotationInput, RotationResult, RotationStatus, StageName } from './definitions';
@@ -78,22 +78,14 @@ class Rotation {
     this.spec = input.playbook.spec;
     const info = workflowInfo();
     this.rotation = { workflowId: info.workflowId, runId: info.runId };
-    this.status = {
+    this.status = initialStatus({
       secret: this.spec.secret.name,
       playbook: input.playbook.metadata.name,
       trigger: input.trigger,
       requestedBy: input.requestedBy,
-      ...(input.reason ? { reason: input.reason } : {}),
-      phase: 'plan',
+      reason: input.reason,
       startedAt: Date.now(),
-      stages: stageNames.map((name) => ({ name, state: 'pending' })),
-      clusters: [],
-      canaries: [],
-      awaitingApproval: false,
-      paused: false,
-      pointOfNoReturn: false,
-      compensation: [],
-    };
+    });
     this.registerHandlers();
   }
 

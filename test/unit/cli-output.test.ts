@@ -5,28 +5,13 @@ import { rotateOptionsSchema } from '../../cli/args';
 import { ExitCode } from '../../cli/exit-codes';
 import { exitCodeOf, outcomeOfFailure } from '../../cli/outcome';
 import { changeLines, renderFrame } from '../../cli/progress';
-import { WorkflowErrorTypes, stageNames } from '../../workflows/definitions';
+import { WorkflowErrorTypes, initialStatus, stageNames } from '../../workflows/definitions';
 import type { RotationStatus } from '../../workflows/definitions';
 
 const t0 = 1_700_000_000_000;
 
 function status(over: Partial<RotationStatus> = {}): RotationStatus {
-  return {
-    secret: 'payments-api-key',
-    playbook: 'payments-api-key',
-    trigger: 'manual',
-    requestedBy: 'alice@host',
-    phase: 'plan',
-    startedAt: t0,
-    stages: stageNames.map((name) => ({ name, state: 'pending' })),
-    clusters: [],
-    canaries: [],
-    awaitingApproval: false,
-    paused: false,
-    pointOfNoReturn: false,
-    compensation: [],
-    ...over,
-  };
+  return { ...initialStatus({ secret: 'payments-api-key', playbook: 'payments-api-key', trigger: 'manual', requestedBy: 'alice@host', startedAt: t0 }), ...over };
 }
 
 function failed(type: string, message: string): WorkflowFailedError {
