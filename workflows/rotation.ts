@@ -195,9 +195,13 @@ class Rotation {
     return this.call<F>(name, profiles.undo, summary, ...args);
   }
 
+  private stageOf(name: StageName) {
+    return this.status.stages.find((x) => x.name === name);
+  }
+
   private async stage<T>(name: StageName, body: () => Promise<T>, detail?: string): Promise<T> {
     await condition(() => !this.status.paused);
-    const s = this.status.stages.find((x) => x.name === name);
+    const s = this.stageOf(name);
     if (s) Object.assign(s, { state: 'running', startedAt: s.startedAt ?? Date.now(), detail });
     this.setPhase(name);
     const began = Date.now();
@@ -217,7 +221,7 @@ class Rotation {
   }
 
   private skip(name: StageName, detail: string): void {
-    const s = this.status.stages.find((x) => x.name === name);
+    const s = this.stageOf(name);
     if (s) Object.assign(s, { state: 'skipped', detail });
     this.audit('stage-skipped', { stage: name, detail });
   }
@@ -318,7 +322,7 @@ class Rotation {
     if (this.input.trigger === 'schedule' && window) {
       const wait = msUntilWindow(Date.now(), window);
       if (wait > 0) {
-        const s = this.status.stages.find((x) => x.name === 'plan');
+        const s = this.stageOf('plan');
         if (s) s.detail = `waiting for the rotation window ${window.start}–${window.end} UTC`;
         this.publish();
         await sleep(wait);
@@ -367,7 +371,7 @@ class Rotation {
         // The canary runs against the first wave before any other wave is touched.
         if (i === 0) await this.canaryStage(fresh);
       }
-      const s = this.status.stages.find((x) => x.name === 'distribute');
+      const s = this.stageOf('distribute');
       if (s) s.detail = `${waves.length} wave(s), ${this.spec.clusters.length} cluster(s)`;
       await this.stage('verify', () => this.syncClusters(this.spec.clusters, 'verify', { current: old, other: fresh }, 'verified'));
     }
@@ -401,7 +405,7 @@ class Rotation {
     } else {
       await this.stage('soak', async () => {
         const ended = await condition(() => this.skipSoak, this.spec.soak);
-        const s = this.status.stages.find((x) => x.name === 'soak');
+        const s = this.stageOf('soak');
         if (s && ended) s.detail = 'ended early by skip-soak';
       });
     }
@@ -416,7 +420,7 @@ class Rotation {
         this.publish();
         await condition(() => this.approvedBy !== undefined);
         this.status.awaitingApproval = false;
-        const s = this.status.stages.find((x) => x.name === 'approval');
+        const s = this.stageOf('approval');
         if (s) s.detail = `approved by ${this.approvedBy}`;
       });
     }
@@ -442,7 +446,7 @@ class Rotation {
           if (evidence) this.status.revocation = evidence;
           // A revoke that did not take is an alert, not a success: the old credential still opens the door.
           if (evidence && !evidence.rejected) throw ApplicationFailure.create({ type: 'RevocationNotEffective', message: `the old credential is still accepted: ${evidence.detail}`, nonRetryable: true });
-          const s = this.status.stages.find((x) => x.name === 'revoke');
+          const s = this.stageOf('revoke');
           if (s && evidence) s.detail = evidence.detail;
           this.status.attention = undefined;
           return;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { statusQuery } from '../../workflows/definitions';
+import type { Phase } from '../../workflows/definitions';
 import type { RotorWorkerOptions } from '../../workers/worker';
 import { connectWorker, createRotorWorker } from '../../workers/worker';
 import { connectClient, temporalSettings } from '../../workers/temporal-connection';
@@ -51,4 +53,14 @@ export async function outcomeOf<T>(handle: WorkflowHandle): Promise<{ ok: true; 
   } catch (error) {
     return { ok: false, error: error as Error };
   }
+}
+
+/** Polls the status query until the rotation reaches `phase`; throws when it does not in time. */
+export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await h.query(statusQuery)).phase === phase) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`rotation never reached phase ${phase} within ${timeoutMs / 1000}s`);
 }

@@ -16,6 +16,7 @@ import type { RotationInput } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
+import { waitForPhase } from '../helpers/worker';
 import { startWorkerProcess } from '../helpers/worker-process';
 import type { WorkerProcess } from '../helpers/worker-process';
 
@@ -50,7 +51,7 @@ describe('emergency rotation', () => {
     const workflowId = rotationWorkflowId(playbook.spec.secret.name);
     const scheduled: RotationInput = { playbook, trigger: 'schedule', requestedBy: 'rotor-schedule' };
     const first = await client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args: [scheduled] });
-    for (let i = 0; i < 200 && (await first.query(statusQuery)).phase !== 'soak'; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitForPhase(first, 'soak', 20_000);
     expect((await first.query(statusQuery)).phase).toBe('soak');
 
     const file = join(dir, 'pb.yaml');

@@ -14,13 +14,12 @@ import { stopProcess } from '../../dev/local-stack/process';
 import type { ClusterTarget } from '../../playbooks/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { WorkflowErrorTypes, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
-import type { Phase } from '../../workflows/definitions';
 import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
@@ -101,13 +100,10 @@ describe('rotation across three clusters', () => {
       });
       const out = await tw.run(async () => {
         const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
-        const waitFor = async (phase: Phase) => {
-          for (let i = 0; i < 600 && (await h.query(statusQuery)).phase !== phase; i++) await new Promise((r) => setTimeout(r, 100));
-        };
-        await waitFor('canary');
+        await waitForPhase(h, 'canary', 60_000);
         // cluster-c's apiserver goes away after wave 1 converged and before wave 2 starts.
         await stopProcess(stack, 'kube-apiserver-cluster-c');
-        await waitFor('compensating');
+        await waitForPhase(h, 'compensating', 60_000);
         await stackUp(stack, ['kube']);
         return outcomeOf(h);
       });

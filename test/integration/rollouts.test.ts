@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { rolloutAnnotation } from '../../activities/kubernetes';
 import { depsFromEnv } from '../../workers/deps';
-import { abortUpdate, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import { abortUpdate, rotationWorkflowId } from '../../workflows/definitions';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
@@ -92,7 +92,7 @@ describe('workload rollouts', () => {
     try {
       const runId = await tw.run(async () => {
         const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
-        for (let i = 0; i < 300 && (await h.query(statusQuery)).phase !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+        await waitForPhase(h, 'approval');
         await h.executeUpdate(abortUpdate, { args: [{ by: 'test', reason: 'rollback' }] });
         await outcomeOf(h);
         return h.firstExecutionRunId;

@@ -1,28 +1,19 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
 import { WorkflowErrorTypes, abortUpdate, retrySignal, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
-import type { Phase, RotationInput, RotationResult } from '../../workflows/definitions';
+import type { RotationInput, RotationResult } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
-
-async function waitForPhase(h: WorkflowHandle, phase: Phase): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if ((await h.query(statusQuery)).phase === phase) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`rotation never reached phase ${phase}`);
-}
 
 const real = createActivities(depsFromEnv());
 

@@ -23,7 +23,7 @@ import { kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube'
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { startTestWorker } from '../helpers/worker';
+import { startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const env = useStackEnv();
@@ -79,7 +79,7 @@ describe('Temporal Web UI', () => {
     });
     try {
       await tw.run(async () => {
-        for (let i = 0; i < 300 && (await h.query(statusQuery)).phase !== 'approval'; i++) await new Promise((r) => setTimeout(r, 100));
+        await waitForPhase(h, 'approval');
       });
       expect((await h.query(statusQuery)).phase).toBe('approval');
 
