@@ -20,13 +20,24 @@ const PREVIOUS = 'AWSPREVIOUS';
 function awsFailure(e: unknown, what: string, s: AwsStore): Error {
   const name = (e as { name?: string }).name ?? 'Error';
   const where = `aws secret ${s.secretId}`;
-  if (name === 'ResourceNotFoundException') return permanent(ErrorTypes.secretNotFound, `${where}: not found while trying to ${what}; create it first or fix spec.secret.store.secretId`);
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') return permanent(ErrorTypes.permissionDenied, `${where}: access denied to ${what}; grant the worker's IAM identity that action`);
+  if (name === 'ResourceNotFoundException')
+    return permanent(
+      ErrorTypes.secretNotFound,
+      `${where}: not found while trying to ${what}; create it first or fix spec.secret.store.secretId`,
+    );
+  if (name === 'AccessDeniedException' || name === 'AccessDenied')
+    return permanent(
+      ErrorTypes.permissionDenied,
+      `${where}: access denied to ${what}; grant the worker's IAM identity that action`,
+    );
   if (name === 'InvalidParameterException' || name === 'InvalidRequestException') {
     return permanent(ErrorTypes.invalidInput, `${where}: ${name} while trying to ${what}`);
   }
   // AWS error messages describe the request, not the secret string; keep only the error name and text.
-  return ApplicationFailure.retryable(`${where}: failed to ${what}: ${name}: ${(e as Error).message ?? ''}`, 'AwsError');
+  return ApplicationFailure.retryable(
+    `${where}: failed to ${what}: ${name}: ${(e as Error).message ?? ''}`,
+    'AwsError',
+  );
 }
 
 /**
@@ -42,7 +53,8 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
       throw awsFailure(e, 'describe it', s);
     }
   }
-  const holder = (all: Record<string, string[]>, label: string) => Object.keys(all).find((v) => all[v]?.includes(label)) ?? null;
+  const holder = (all: Record<string, string[]>, label: string) =>
+    Object.keys(all).find((v) => all[v]?.includes(label)) ?? null;
 
   async function moveLabel(s: AwsStore, label: string, to: string | null, from: string | null): Promise<void> {
     if (to === from) return;
@@ -63,7 +75,11 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
   async function getString(s: AwsStore, version: string): Promise<string> {
     try {
       const res = await sm.send(new GetSecretValueCommand({ SecretId: s.secretId, VersionId: version }));
-      if (res.SecretString === undefined) throw permanent(ErrorTypes.invalidInput, `aws secret ${s.secretId}: version ${version} is binary; rotor rotates SecretString secrets`);
+      if (res.SecretString === undefined)
+        throw permanent(
+          ErrorTypes.invalidInput,
+          `aws secret ${s.secretId}: version ${version} is binary; rotor rotates SecretString secrets`,
+        );
       return res.SecretString;
     } catch (e) {
       if (e instanceof ApplicationFailure) throw e;
@@ -77,10 +93,17 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
     try {
       doc = JSON.parse(raw);
     } catch {
-      throw permanent(ErrorTypes.invalidInput, `aws secret ${s.secretId}: version ${version} is not a JSON object, but spec.secret.store.key is set`);
+      throw permanent(
+        ErrorTypes.invalidInput,
+        `aws secret ${s.secretId}: version ${version} is not a JSON object, but spec.secret.store.key is set`,
+      );
     }
     const value = (doc as Record<string, unknown>)[s.key];
-    if (typeof value !== 'string') throw permanent(ErrorTypes.secretNotFound, `aws secret ${s.secretId}: version ${version} has no string field '${s.key}'`);
+    if (typeof value !== 'string')
+      throw permanent(
+        ErrorTypes.secretNotFound,
+        `aws secret ${s.secretId}: version ${version} has no string field '${s.key}'`,
+      );
     return value;
   }
 
@@ -100,7 +123,11 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
     async plan(s) {
       const all = await stages(s);
       const currentVersion = holder(all, CURRENT);
-      if (!currentVersion) throw permanent(ErrorTypes.secretNotFound, `aws secret ${s.secretId} has no AWSCURRENT version; put an initial value first`);
+      if (!currentVersion)
+        throw permanent(
+          ErrorTypes.secretNotFound,
+          `aws secret ${s.secretId} has no AWSCURRENT version; put an initial value first`,
+        );
       return {
         currentVersion,
         currentValue: field(s, await getString(s, currentVersion), currentVersion),
@@ -126,7 +153,14 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
         secretString = JSON.stringify({ ...doc, [s.key]: secretString });
       }
       try {
-        await sm.send(new PutSecretValueCommand({ SecretId: s.secretId, ClientRequestToken: token, SecretString: secretString, VersionStages: [PENDING] }));
+        await sm.send(
+          new PutSecretValueCommand({
+            SecretId: s.secretId,
+            ClientRequestToken: token,
+            SecretString: secretString,
+            VersionStages: [PENDING],
+          }),
+        );
       } catch (e) {
         throw awsFailure(e, 'put the new version', s);
       }
@@ -157,14 +191,16 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
       const after = await stages(s);
       if (after[pendingVersion]?.includes(PENDING)) await moveLabel(s, PENDING, null, pendingVersion);
       // AWS moves AWSPREVIOUS to the demoted version itself; make sure, for emulators and old APIs.
-      if (!after[currentVersion]?.includes(PREVIOUS)) await moveLabel(s, PREVIOUS, currentVersion, holder(after, PREVIOUS));
+      if (!after[currentVersion]?.includes(PREVIOUS))
+        await moveLabel(s, PREVIOUS, currentVersion, holder(after, PREVIOUS));
     },
 
     async demote(s, { pendingVersion, currentVersion }) {
       const all = await stages(s);
       if (!all[currentVersion]?.includes(CURRENT)) await moveLabel(s, CURRENT, currentVersion, pendingVersion);
       const after = await stages(s);
-      if (!after[pendingVersion]?.includes(PENDING)) await moveLabel(s, PENDING, pendingVersion, holder(after, PENDING));
+      if (!after[pendingVersion]?.includes(PENDING))
+        await moveLabel(s, PENDING, pendingVersion, holder(after, PENDING));
     },
 
     async revoke(s, { revokedVersion }) {

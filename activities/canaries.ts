@@ -32,7 +32,12 @@ export interface CanaryOptions {
 function runCommand(c: CommandCanary, credential: string, signal: AbortSignal): Promise<CanaryOutcome> {
   return new Promise((resolve) => {
     const [cmd, ...args] = c.command as [string, ...string[]];
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], signal, timeout: c.timeout, killSignal: 'SIGKILL' });
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal,
+      timeout: c.timeout,
+      killSignal: 'SIGKILL',
+    });
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-2000);
@@ -78,12 +83,20 @@ function parsed<T>(parse: () => T): T | CanaryOutcome {
   }
 }
 
-async function runPostgresLogin(c: PostgresLoginCanary, credential: string, signal: AbortSignal): Promise<CanaryOutcome> {
+async function runPostgresLogin(
+  c: PostgresLoginCanary,
+  credential: string,
+  signal: AbortSignal,
+): Promise<CanaryOutcome> {
   const cred = parsed(() => parseUserPassword(credential, 'the credential'));
   if ('ok' in cred) return cred;
   const target = { host: c.host, port: c.port, database: c.database };
   const started = Date.now();
-  const out = await tryPostgresLogin(target, cred, { query: c.query, timeoutMs: c.timeout, signal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]) });
+  const out = await tryPostgresLogin(target, cred, {
+    query: c.query,
+    timeoutMs: c.timeout,
+    signal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]),
+  });
   if (out.ok) return { ok: true, detail: `logged in as '${cred.username}', query returned ${out.message}` };
   const timedOut = Date.now() - started >= c.timeout ? ` (timeout ${c.timeout}ms)` : '';
   return { ok: false, detail: `as '${cred.username}': ${out.code ?? 'error'} ${out.message}${timedOut}` };
@@ -99,13 +112,19 @@ async function runAwsSts(c: AwsStsCanary, credential: string, signal: AbortSigna
     ...(c.endpoint ? { endpoint: c.endpoint } : {}),
   });
   try {
-    const res = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]) });
+    const res = await sts.send(new GetCallerIdentityCommand({}), {
+      abortSignal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]),
+    });
     const arn = res.Arn ?? '(no ARN)';
-    if (c.expectedArn && arn !== c.expectedArn) return { ok: false, detail: `key authenticates as ${arn}, expected ${c.expectedArn}` };
+    if (c.expectedArn && arn !== c.expectedArn)
+      return { ok: false, detail: `key authenticates as ${arn}, expected ${c.expectedArn}` };
     return { ok: true, detail: `GetCallerIdentity: ${arn}` };
   } catch (e) {
     const err = e as Error;
-    return { ok: false, detail: `GetCallerIdentity failed: ${redact(`${err.name}: ${err.message}`, [key.secretAccessKey, credential])}` };
+    return {
+      ok: false,
+      detail: `GetCallerIdentity failed: ${redact(`${err.name}: ${err.message}`, [key.secretAccessKey, credential])}`,
+    };
   } finally {
     sts.destroy();
   }
@@ -140,7 +159,9 @@ export function buildCanaryJob(c: KubernetesJobCanary, name: string): V1Job {
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
-          ...(c.serviceAccountName ? { serviceAccountName: c.serviceAccountName } : { automountServiceAccountToken: false }),
+          ...(c.serviceAccountName
+            ? { serviceAccountName: c.serviceAccountName }
+            : { automountServiceAccountToken: false }),
           containers: [
             {
               name: 'canary',
@@ -191,7 +212,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 function apiError(e: unknown): string {
   if (e instanceof ApiException) {
     const body = (e.body ?? '') as unknown;
-    const message = typeof body === 'string' ? ((/"message":"([^"]*)"/.exec(body))?.[1] ?? body) : JSON.stringify(body);
+    const message = typeof body === 'string' ? (/"message":"([^"]*)"/.exec(body)?.[1] ?? body) : JSON.stringify(body);
     return `HTTP ${e.code}: ${message}`.slice(0, 300);
   }
   return (e as Error).message;
@@ -199,11 +220,16 @@ function apiError(e: unknown): string {
 
 /** Why a Job's pods did not finish, from their phases and waiting reasons (or that none exist). */
 async function podSummary(core: CoreV1Api, c: KubernetesJobCanary, job: string, credential: string): Promise<string> {
-  const pods = await core.listNamespacedPod({ namespace: c.namespace, labelSelector: `job-name=${job}` }).catch(() => undefined);
+  const pods = await core
+    .listNamespacedPod({ namespace: c.namespace, labelSelector: `job-name=${job}` })
+    .catch(() => undefined);
   if (!pods || pods.items.length === 0) return 'no pod was created (is the job controller running?)';
   const parts: string[] = [];
   for (const pod of pods.items) {
-    const waiting = pod.status?.containerStatuses?.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason).filter(Boolean).join(',');
+    const waiting = pod.status?.containerStatuses
+      ?.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason)
+      .filter(Boolean)
+      .join(',');
     const scheduled = pod.status?.conditions?.find((x) => x.type === 'PodScheduled');
     let part = `pod ${pod.metadata?.name} ${pod.status?.phase ?? 'Unknown'}${waiting ? ` (${waiting})` : ''}`;
     if (scheduled?.status === 'False') part += ` unschedulable: ${scheduled.message ?? scheduled.reason ?? ''}`;
@@ -222,14 +248,28 @@ async function podSummary(core: CoreV1Api, c: KubernetesJobCanary, job: string, 
  * within the timeout, and deletes both. A cluster that never runs the pod ends in a timeout that
  * says so.
  */
-async function runKubernetesJob(c: KubernetesJobCanary, credential: string, signal: AbortSignal, opts: CanaryOptions): Promise<CanaryOutcome> {
+async function runKubernetesJob(
+  c: KubernetesJobCanary,
+  credential: string,
+  signal: AbortSignal,
+  opts: CanaryOptions,
+): Promise<CanaryOutcome> {
   const base = opts.kubeconfig ?? loadKubeconfig();
   if (!base.getContextObject(c.cluster)) {
-    const known = base.getContexts().map((x) => x.name).join(', ') || 'none';
+    const known =
+      base
+        .getContexts()
+        .map((x) => x.name)
+        .join(', ') || 'none';
     return { ok: false, detail: `kubeconfig has no context '${c.cluster}' (it has: ${known})` };
   }
   const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: c.cluster });
+  kc.loadFromOptions({
+    clusters: base.clusters,
+    users: base.users,
+    contexts: base.contexts,
+    currentContext: c.cluster,
+  });
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const name = canaryJobName(c.name);
@@ -243,27 +283,42 @@ async function runKubernetesJob(c: KubernetesJobCanary, credential: string, sign
     await core.createNamespacedSecret({ namespace: c.namespace, body: buildCanarySecret(c, job, credential) });
     while (!stop.aborted) {
       const status = (await batch.readNamespacedJobStatus({ name, namespace: c.namespace })).status;
-      const done = status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
+      const done = status?.conditions?.find(
+        (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
+      );
       if (done?.type === 'Complete' || (status?.succeeded ?? 0) > 0) return { ok: true, detail: `${where} succeeded` };
       if (done?.type === 'Failed' || (status?.failed ?? 0) > 0) {
-        return { ok: false, detail: `${where} failed${done?.reason ? ` (${done.reason})` : ''}: ${await podSummary(core, c, name, credential)}` };
+        return {
+          ok: false,
+          detail: `${where} failed${done?.reason ? ` (${done.reason})` : ''}: ${await podSummary(core, c, name, credential)}`,
+        };
       }
       await sleep(Math.min(2_000, Math.max(0, deadline - Date.now())), stop);
     }
     if (signal.aborted) return { ok: false, detail: `${where} cancelled` };
-    return { ok: false, detail: `${where} did not finish within ${c.timeout}ms: ${await podSummary(core, c, name, credential)}` };
+    return {
+      ok: false,
+      detail: `${where} did not finish within ${c.timeout}ms: ${await podSummary(core, c, name, credential)}`,
+    };
   } catch (e) {
     return { ok: false, detail: `${where}: ${redact(apiError(e), [credential])}` };
   } finally {
     if (created) {
-      await batch.deleteNamespacedJob({ name, namespace: c.namespace, propagationPolicy: 'Background' }).catch(() => undefined);
+      await batch
+        .deleteNamespacedJob({ name, namespace: c.namespace, propagationPolicy: 'Background' })
+        .catch(() => undefined);
     }
     await core.deleteNamespacedSecret({ name, namespace: c.namespace }).catch(() => undefined);
   }
 }
 
 /** Runs one canary check with the credential; the outcome's detail never contains it. */
-export function runCanaryCheck(c: Canary, credential: string, signal: AbortSignal, opts: CanaryOptions = {}): Promise<CanaryOutcome> {
+export function runCanaryCheck(
+  c: Canary,
+  credential: string,
+  signal: AbortSignal,
+  opts: CanaryOptions = {},
+): Promise<CanaryOutcome> {
   switch (c.type) {
     case 'command':
       return runCommand(c, credential, signal);

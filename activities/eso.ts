@@ -94,7 +94,10 @@ export function remoteKeysOf(store: Store): string[] {
 
 /** Remote keys an ExternalSecret reads (data and dataFrom extract). */
 export function referencedKeys(es: ExternalSecret): string[] {
-  const keys = [...(es.spec?.data ?? []).map((d) => d.remoteRef?.key), ...(es.spec?.dataFrom ?? []).map((d) => d.extract?.key)];
+  const keys = [
+    ...(es.spec?.data ?? []).map((d) => d.remoteRef?.key),
+    ...(es.spec?.dataFrom ?? []).map((d) => d.extract?.key),
+  ];
   return [...new Set(keys.filter((k): k is string => typeof k === 'string'))];
 }
 
@@ -105,8 +108,11 @@ export function referencedKeys(es: ExternalSecret): string[] {
 export function pinnedData(es: ExternalSecret, versions: ClusterVersions): ExternalSecretData[] {
   const { currentKey, otherKey } = versions;
   const kept = (es.spec?.data ?? []).filter((d) => d.secretKey !== currentKey && d.secretKey !== otherKey);
-  const pinned: ExternalSecretData[] = [{ secretKey: currentKey, remoteRef: pinnedRemoteRef(versions.store, versions.current.version) }];
-  if (versions.other) pinned.push({ secretKey: otherKey, remoteRef: pinnedRemoteRef(versions.store, versions.other.version) });
+  const pinned: ExternalSecretData[] = [
+    { secretKey: currentKey, remoteRef: pinnedRemoteRef(versions.store, versions.current.version) },
+  ];
+  if (versions.other)
+    pinned.push({ secretKey: otherKey, remoteRef: pinnedRemoteRef(versions.store, versions.other.version) });
   return [...kept, ...pinned];
 }
 
@@ -147,7 +153,8 @@ export function storeMismatch(storeObj: SecretStoreObject, store: Store): string
   }
   const aws = provider.aws;
   if (!aws) return `uses provider ${kind}, but the playbook's store is AWS Secrets Manager`;
-  if (aws.service !== undefined && aws.service !== 'SecretsManager') return `is an AWS ${aws.service} store, not SecretsManager`;
+  if (aws.service !== undefined && aws.service !== 'SecretsManager')
+    return `is an AWS ${aws.service} store, not SecretsManager`;
   return undefined;
 }
 
@@ -169,12 +176,18 @@ export function syncState(es: ExternalSecret): SyncState {
   const cond = ready ? `Ready=${ready.status ?? '?'}${ready.reason ? ` ${ready.reason}` : ''}` : 'no Ready condition';
   const detail = ready?.status !== 'True' && ready?.message ? ` (${ready.message.slice(0, 200)})` : '';
   const generation = es.metadata?.generation;
-  const forGeneration = generation === undefined || (es.status?.syncedResourceVersion ?? '').startsWith(`${generation}-`);
+  const forGeneration =
+    generation === undefined || (es.status?.syncedResourceVersion ?? '').startsWith(`${generation}-`);
   const stamp = es.metadata?.annotations?.[forceSyncAnnotation];
   const stampMs = stamp ? Date.parse(stamp) : NaN;
   const refreshMs = es.status?.refreshTime ? Date.parse(es.status.refreshTime) : NaN;
-  const afterStamp = Number.isNaN(stampMs) || (!Number.isNaN(refreshMs) && refreshMs >= Math.floor(stampMs / 1000) * 1000);
+  const afterStamp =
+    Number.isNaN(stampMs) || (!Number.isNaN(refreshMs) && refreshMs >= Math.floor(stampMs / 1000) * 1000);
   const synced = ready?.status === 'True' && ready.reason === 'SecretSynced' && forGeneration && afterStamp;
-  const lag = !forGeneration ? `, not yet synced generation ${generation}` : !afterStamp ? ', not refreshed since force-sync' : '';
+  const lag = !forGeneration
+    ? `, not yet synced generation ${generation}`
+    : !afterStamp
+      ? ', not refreshed since force-sync'
+      : '';
   return { synced, summary: `ExternalSecret ${name}: ${cond}${detail}${lag}` };
 }

@@ -49,7 +49,11 @@ export function createActivities(deps: ActivityDeps) {
   const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
 
   return {
-    ...createClusterActivities({ kubeconfig: deps.kubeconfig, readValue: (store, version) => backend(store).readValue(store, version), fingerprint: fp }),
+    ...createClusterActivities({
+      kubeconfig: deps.kubeconfig,
+      readValue: (store, version) => backend(store).readValue(store, version),
+      fingerprint: fp,
+    }),
 
     async planRotation({ store, rotation }: PlanInput): Promise<PlanResult> {
       const p = await backend(store).plan(store, rotation);
@@ -65,7 +69,10 @@ export function createActivities(deps: ActivityDeps) {
       // The credential is made real at its target only when the store has no version of this run
       // yet, so a retry after a lost reply does not change the target again.
       const version = await b.createPending(store, rotation, currentVersion, async () =>
-        kindFor(deps.credentialKinds, credential).create(credential, { currentValue: await b.readValue(store, currentVersion), rotation }),
+        kindFor(deps.credentialKinds, credential).create(credential, {
+          currentValue: await b.readValue(store, currentVersion),
+          rotation,
+        }),
       );
       return { version, fingerprint: fp(await b.readValue(store, version)) };
     },
@@ -95,8 +102,15 @@ export function createActivities(deps: ActivityDeps) {
     async revokeVersion(input: RevokeInput): Promise<RevocationEvidence> {
       const { store, credential, rotation } = input;
       const b = backend(store);
-      const [oldValue, currentValue] = await Promise.all([b.readValue(store, input.revokedVersion), b.readValue(store, input.currentVersion)]);
-      const evidence = await kindFor(deps.credentialKinds, credential).revoke(credential, { oldValue, currentValue, rotation });
+      const [oldValue, currentValue] = await Promise.all([
+        b.readValue(store, input.revokedVersion),
+        b.readValue(store, input.currentVersion),
+      ]);
+      const evidence = await kindFor(deps.credentialKinds, credential).revoke(credential, {
+        oldValue,
+        currentValue,
+        rotation,
+      });
       if (evidence.rejected) await b.revoke(store, input);
       return { rejected: evidence.rejected, detail: redact(evidence.detail, [oldValue, currentValue]) };
     },
@@ -111,7 +125,9 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       // Heartbeats let a restarted worker retry a canary whose worker died, within the heartbeat timeout.
       const beat = setInterval(() => ctx.heartbeat(), 2000);
-      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal).finally(() => clearInterval(beat));
+      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal).finally(() =>
+        clearInterval(beat),
+      );
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
       return result;

@@ -17,6 +17,7 @@ export function loadKey(name: string, env: NodeJS.ProcessEnv = process.env): Buf
   }
   if (!text) throw new Error(`set ${name} (32 bytes, hex or base64) or ${name}_FILE to a file holding it`);
   const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (key.length !== 32) throw new Error(`${name} must decode to 32 bytes (got ${key.length}); generate one with 'openssl rand -hex 32'`);
+  if (key.length !== 32)
+    throw new Error(`${name} must decode to 32 bytes (got ${key.length}); generate one with 'openssl rand -hex 32'`);
   return key;
 }

@@ -37,10 +37,7 @@ export interface WaitOptions {
 }
 
 type WatchEnd<R> =
-  | { kind: 'match'; value: R }
-  | { kind: 'ended' }
-  | { kind: 'gone' }
-  | { kind: 'error'; detail: string };
+  { kind: 'match'; value: R } | { kind: 'ended' } | { kind: 'gone' } | { kind: 'error'; detail: string };
 
 const maxBackoffMs = 5000;
 
@@ -166,7 +163,8 @@ function watchOnce<T extends KubernetesObject, R>(
       if (type === 'ERROR') {
         const status = obj as { code?: number; reason?: string; message?: string };
         if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone') finish({ kind: 'gone' });
-        else finish({ kind: 'error', detail: `watch error event: ${status.code ?? '?'} ${status.reason ?? ''}`.trim() });
+        else
+          finish({ kind: 'error', detail: `watch error event: ${status.code ?? '?'} ${status.reason ?? ''}`.trim() });
         return;
       }
       const o = obj as T;

@@ -89,9 +89,16 @@ export function rolloutState(obj: V1Deployment | V1StatefulSet | undefined): { c
   const updated = st?.updatedReplicas ?? 0;
   const available = st?.availableReplicas ?? 0;
   const total = st?.replicas ?? 0;
-  const revisionsMatch = !('currentRevision' in (st ?? {})) || (st as { currentRevision?: string; updateRevision?: string }).currentRevision === (st as { updateRevision?: string }).updateRevision || desired === 0;
+  const revisionsMatch =
+    !('currentRevision' in (st ?? {})) ||
+    (st as { currentRevision?: string; updateRevision?: string }).currentRevision ===
+      (st as { updateRevision?: string }).updateRevision ||
+    desired === 0;
   const complete = observed && updated === desired && available === desired && total === desired && revisionsMatch;
-  return { complete, summary: `${observed ? '' : 'generation not yet observed, '}${updated}/${desired} updated, ${available}/${desired} available` };
+  return {
+    complete,
+    summary: `${observed ? '' : 'generation not yet observed, '}${updated}/${desired} updated, ${available}/${desired} available`,
+  };
 }
 
 interface Clients {
@@ -146,10 +153,16 @@ function kubeFailure(e: unknown, where: string, verb: string, resource: string):
       );
     }
     if (e.code === 401) {
-      return permanent(ErrorTypes.permissionDenied, `${where}: the API server rejected rotor's credentials (HTTP 401) trying to ${verb} ${resource}; refresh the kubeconfig user of this context`);
+      return permanent(
+        ErrorTypes.permissionDenied,
+        `${where}: the API server rejected rotor's credentials (HTTP 401) trying to ${verb} ${resource}; refresh the kubeconfig user of this context`,
+      );
     }
     if (e.code === 400 || e.code === 422) {
-      return permanent(ErrorTypes.deliveryMisconfigured, `${where}: the API server refused to ${verb} ${resource}: ${msg || `HTTP ${e.code}`}`);
+      return permanent(
+        ErrorTypes.deliveryMisconfigured,
+        `${where}: the API server refused to ${verb} ${resource}: ${msg || `HTTP ${e.code}`}`,
+      );
     }
   }
   return ApplicationFailure.retryable(`${where}: failed to ${verb} ${resource}: ${errorText(e)}`, 'KubernetesError');
@@ -201,12 +214,30 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     if (cached) return cached;
     const base = deps.kubeconfig;
     if (!base.getContextObject(context)) {
-      const known = base.getContexts().map((c) => c.name).join(', ') || 'none';
-      throw permanent(ErrorTypes.deliveryMisconfigured, `kubeconfig has no context '${context}' (it has: ${known}); set clusters[].context or point KUBECONFIG at the right file`);
+      const known =
+        base
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ') || 'none';
+      throw permanent(
+        ErrorTypes.deliveryMisconfigured,
+        `kubeconfig has no context '${context}' (it has: ${known}); set clusters[].context or point KUBECONFIG at the right file`,
+      );
     }
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
-    const clients = { context, kc, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi), apps: kc.makeApiClient(AppsV1Api) };
+    kc.loadFromOptions({
+      clusters: base.clusters,
+      users: base.users,
+      contexts: base.contexts,
+      currentContext: context,
+    });
+    const clients = {
+      context,
+      kc,
+      core: kc.makeApiClient(CoreV1Api),
+      custom: kc.makeApiClient(CustomObjectsApi),
+      apps: kc.makeApiClient(AppsV1Api),
+    };
     clientCache.set(context, clients);
     return clients;
   }
@@ -244,7 +275,10 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
       applied = await core.patchNamespacedSecret({ name, namespace, body, fieldManager, force: true }, serverSideApply);
     } catch (e) {
       if (statusCode(e) === 404) {
-        throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: namespace ${namespace} does not exist; create it (rotor does not create namespaces) or fix clusters[].namespace`);
+        throw permanent(
+          ErrorTypes.deliveryMisconfigured,
+          `${where}: namespace ${namespace} does not exist; create it (rotor does not create namespaces) or fix clusters[].namespace`,
+        );
       }
       throw kubeFailure(e, where, 'patch', resource);
     }
@@ -258,7 +292,11 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
         await core.patchNamespacedSecret({ name, namespace, body: patch, fieldManager }, jsonPatch);
       } catch (e) {
         // A failed test op (concurrent write) is a 422 here but worth a retry: the next attempt re-applies first.
-        if (statusCode(e) === 422) throw ApplicationFailure.retryable(`${where}: ${resource} changed while removing key ${versions.otherKey}; retrying`, 'KubernetesConflict');
+        if (statusCode(e) === 422)
+          throw ApplicationFailure.retryable(
+            `${where}: ${resource} changed while removing key ${versions.otherKey}; retrying`,
+            'KubernetesConflict',
+          );
         throw kubeFailure(e, where, 'patch', resource);
       }
     }
@@ -273,18 +311,30 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     const { namespace, secretName } = cluster;
     const where = whereOf(cluster);
     const notServed = () =>
-      permanent(ErrorTypes.deliveryMisconfigured, `${where}: the ExternalSecret API (${esoApiVersion}) is not served; install External Secrets Operator v0.20+ or use delivery push`);
+      permanent(
+        ErrorTypes.deliveryMisconfigured,
+        `${where}: the ExternalSecret API (${esoApiVersion}) is not served; install External Secrets Operator v0.20+ or use delivery push`,
+      );
     if (cluster.externalSecrets?.length) {
       const found: ExternalSecret[] = [];
       for (const name of cluster.externalSecrets) {
         let es: ExternalSecret;
         try {
-          es = (await custom.getNamespacedCustomObject({ group: esoGroup, version: esoVersion, namespace, plural: externalSecretsPlural, name })) as ExternalSecret;
+          es = (await custom.getNamespacedCustomObject({
+            group: esoGroup,
+            version: esoVersion,
+            namespace,
+            plural: externalSecretsPlural,
+            name,
+          })) as ExternalSecret;
         } catch (e) {
           if (statusCode(e) === 404) {
             const msg = serverMessage(e as ApiException<unknown>);
             if (/the server could not find the requested resource/.test(msg)) throw notServed();
-            throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: ExternalSecret ${namespace}/${name} (listed in clusters[].externalSecrets) does not exist; create it or fix the list`);
+            throw permanent(
+              ErrorTypes.deliveryMisconfigured,
+              `${where}: ExternalSecret ${namespace}/${name} (listed in clusters[].externalSecrets) does not exist; create it or fix the list`,
+            );
           }
           throw kubeFailure(e, where, 'get', `externalsecrets ${namespace}/${name}`);
         }
@@ -300,7 +350,12 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     }
     let list: { items?: ExternalSecret[] };
     try {
-      list = (await custom.listNamespacedCustomObject({ group: esoGroup, version: esoVersion, namespace, plural: externalSecretsPlural })) as typeof list;
+      list = (await custom.listNamespacedCustomObject({
+        group: esoGroup,
+        version: esoVersion,
+        namespace,
+        plural: externalSecretsPlural,
+      })) as typeof list;
     } catch (e) {
       if (statusCode(e) === 404) throw notServed();
       throw kubeFailure(e, where, 'list', `externalsecrets in namespace ${namespace}`);
@@ -322,21 +377,41 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     const esName = `ExternalSecret ${cluster.namespace}/${es.metadata?.name ?? '?'}`;
     const ref = es.spec?.secretStoreRef;
     const kind = ref?.kind ?? 'SecretStore';
-    if (!ref?.name) throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: ${esName} has no spec.secretStoreRef.name`);
+    if (!ref?.name)
+      throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: ${esName} has no spec.secretStoreRef.name`);
     let obj: SecretStoreObject;
     try {
       obj = (
         kind === 'ClusterSecretStore'
-          ? await custom.getClusterCustomObject({ group: esoGroup, version: esoVersion, plural: 'clustersecretstores', name: ref.name })
-          : await custom.getNamespacedCustomObject({ group: esoGroup, version: esoVersion, namespace: cluster.namespace, plural: 'secretstores', name: ref.name })
+          ? await custom.getClusterCustomObject({
+              group: esoGroup,
+              version: esoVersion,
+              plural: 'clustersecretstores',
+              name: ref.name,
+            })
+          : await custom.getNamespacedCustomObject({
+              group: esoGroup,
+              version: esoVersion,
+              namespace: cluster.namespace,
+              plural: 'secretstores',
+              name: ref.name,
+            })
       ) as SecretStoreObject;
     } catch (e) {
-      if (statusCode(e) === 404) throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: ${esName} uses ${kind} ${ref.name}, which does not exist`);
+      if (statusCode(e) === 404)
+        throw permanent(
+          ErrorTypes.deliveryMisconfigured,
+          `${where}: ${esName} uses ${kind} ${ref.name}, which does not exist`,
+        );
       if (statusCode(e) === 403) return;
       throw kubeFailure(e, where, 'get', `${kind} ${ref.name}`);
     }
     const mismatch = storeMismatch(obj, store);
-    if (mismatch) throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: ${esName} uses ${kind} ${ref.name}, which ${mismatch}`);
+    if (mismatch)
+      throw permanent(
+        ErrorTypes.deliveryMisconfigured,
+        `${where}: ${esName} uses ${kind} ${ref.name}, which ${mismatch}`,
+      );
   }
 
   async function deliverEso({ cluster, versions }: ClusterInput): Promise<void> {
@@ -346,7 +421,11 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
     // Everything is checked before anything is written, so a misconfiguration leaves the cluster untouched.
     for (const es of found) {
       const problem = forceSyncProblem(es);
-      if (problem) throw permanent(ErrorTypes.deliveryMisconfigured, `${where}: ExternalSecret ${cluster.namespace}/${es.metadata?.name ?? '?'} ${problem}`);
+      if (problem)
+        throw permanent(
+          ErrorTypes.deliveryMisconfigured,
+          `${where}: ExternalSecret ${cluster.namespace}/${es.metadata?.name ?? '?'} ${problem}`,
+        );
       await checkSecretStore(cluster, es, versions.store);
     }
     const stamp = new Date().toISOString();
@@ -360,7 +439,16 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
       };
       try {
         await custom.patchNamespacedCustomObject(
-          { group: esoGroup, version: esoVersion, namespace: cluster.namespace, plural: externalSecretsPlural, name, body, fieldManager, force: true },
+          {
+            group: esoGroup,
+            version: esoVersion,
+            namespace: cluster.namespace,
+            plural: externalSecretsPlural,
+            name,
+            body,
+            fieldManager,
+            force: true,
+          },
           serverSideApply,
         );
       } catch (e) {
@@ -389,7 +477,9 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
         return;
       }
       ok = false;
-      parts.push(`${key}: does not match version ${ref.version}${alt && fp === alt.fingerprint ? ` (holds version ${alt.version})` : ''}`);
+      parts.push(
+        `${key}: does not match version ${ref.version}${alt && fp === alt.fingerprint ? ` (holds version ${alt.version})` : ''}`,
+      );
     };
     expect(v.currentKey, v.current, v.other);
     if (v.other) expect(v.otherKey, v.other, v.current);
@@ -425,7 +515,12 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
           if (isDeployment) await apps.patchNamespacedDeployment({ name: w.name, namespace, body: patch }, mergePatch);
           else await apps.patchNamespacedStatefulSet({ name: w.name, namespace, body: patch }, mergePatch);
         } catch (e) {
-          throw kubeFailure(e, whereOf(cluster), 'patch', `${isDeployment ? 'deployments' : 'statefulsets'} ${namespace}/${w.name}`);
+          throw kubeFailure(
+            e,
+            whereOf(cluster),
+            'patch',
+            `${isDeployment ? 'deployments' : 'statefulsets'} ${namespace}/${w.name}`,
+          );
         }
         await waitForObject<V1Deployment | V1StatefulSet, true>(
           {
@@ -433,7 +528,9 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
             path: `/apis/apps/v1/namespaces/${namespace}/${isDeployment ? 'deployments' : 'statefulsets'}`,
             name: w.name,
             list: async () => {
-              const obj = isDeployment ? await apps.readNamespacedDeployment({ name: w.name, namespace }) : await apps.readNamespacedStatefulSet({ name: w.name, namespace });
+              const obj = isDeployment
+                ? await apps.readNamespacedDeployment({ name: w.name, namespace })
+                : await apps.readNamespacedStatefulSet({ name: w.name, namespace });
               return { items: [obj], metadata: { resourceVersion: obj.metadata?.resourceVersion } };
             },
           },
@@ -488,12 +585,18 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
       const onRestart = (r: WatchRestart) => {
         if (r.reason !== 'ended') lastWatchRestart = `${r.reason}${r.detail ? `: ${r.detail}` : ''}`;
       };
-      const progress = () => ({ cluster: cluster.name, secret: `${namespace}/${secretName}`, lastObserved: lastSecret, externalSecrets: Object.fromEntries(lastEs) });
+      const progress = () => ({
+        cluster: cluster.name,
+        secret: `${namespace}/${secretName}`,
+        lastObserved: lastSecret,
+        externalSecrets: Object.fromEntries(lastEs),
+      });
       const beat = ctx ? setInterval(() => ctx.heartbeat(progress()), 2000) : undefined;
       ctx?.heartbeat(progress());
 
       try {
-        const esNames = cluster.delivery === 'eso' ? (await findExternalSecrets(cluster)).map((es) => es.metadata?.name ?? '') : [];
+        const esNames =
+          cluster.delivery === 'eso' ? (await findExternalSecrets(cluster)).map((es) => es.metadata?.name ?? '') : [];
         const secretWait = waitForObject<V1Secret, SecretCheck>(
           {
             kubeconfig: kc,
@@ -546,9 +649,13 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
         );
         const [secret] = await Promise.all([secretWait, ...esWaits]);
         // Only now that the Secret reads back right: a rollout started earlier would restart pods onto stale values.
-        const rolledOutWorkloads = input.rolloutToken ? await rollOut(input, input.rolloutToken, signal, onRestart, (w, state) => lastEs.set(w, state)) : [];
+        const rolledOutWorkloads = input.rolloutToken
+          ? await rollOut(input, input.rolloutToken, signal, onRestart, (w, state) => lastEs.set(w, state))
+          : [];
         const pendingRollouts = input.rolloutToken ? [] : cluster.workloads.map((w) => `${w.kind}/${w.name}`);
-        const notes = pendingRollouts.length ? [`workloads not rolled out at this step (${pendingRollouts.join(', ')})`] : [];
+        const notes = pendingRollouts.length
+          ? [`workloads not rolled out at this step (${pendingRollouts.join(', ')})`]
+          : [];
         return {
           cluster: cluster.name,
           observed: secret.observed,
@@ -604,20 +711,33 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
         return plan;
       }
       const { core, apps } = clients;
-      const call = <T>(what: string, work: Promise<T>) => withTimeout(`${cluster.name}: ${what}`, readOnlyCallTimeoutMs, work);
+      const call = <T>(what: string, work: Promise<T>) =>
+        withTimeout(`${cluster.name}: ${what}`, readOnlyCallTimeoutMs, work);
       try {
         await call('read namespace', core.readNamespace({ name: namespace }));
         plan.namespaceExists = true;
       } catch (e) {
-        plan.problems.push(statusCode(e) === 404 ? `namespace ${namespace} does not exist` : `cannot read namespace ${namespace}: ${errorText(e)}`);
+        plan.problems.push(
+          statusCode(e) === 404
+            ? `namespace ${namespace} does not exist`
+            : `cannot read namespace ${namespace}: ${errorText(e)}`,
+        );
         if (statusCode(e) !== 404 && statusCode(e) !== 403) return plan;
       }
       try {
         const secret = await call('read secret', core.readNamespacedSecret({ name: secretName, namespace }));
-        plan.secret = { name: secretName, exists: true, keys: Object.keys(secret.data ?? {}).sort(), managedBy: secret.metadata?.labels?.['app.kubernetes.io/managed-by'] };
+        plan.secret = {
+          name: secretName,
+          exists: true,
+          keys: Object.keys(secret.data ?? {}).sort(),
+          managedBy: secret.metadata?.labels?.['app.kubernetes.io/managed-by'],
+        };
       } catch (e) {
         if (statusCode(e) !== 404) plan.problems.push(`cannot read secret ${namespace}/${secretName}: ${errorText(e)}`);
-        else if (cluster.delivery === 'observe') plan.problems.push(`secret ${namespace}/${secretName} does not exist, and observe delivery relies on something else writing it`);
+        else if (cluster.delivery === 'observe')
+          plan.problems.push(
+            `secret ${namespace}/${secretName} does not exist, and observe delivery relies on something else writing it`,
+          );
       }
       if (cluster.delivery === 'eso') {
         try {
@@ -646,13 +766,20 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
         }
       }
       for (const w of cluster.workloads) {
-        const read = w.kind === 'Deployment' ? apps.readNamespacedDeployment({ name: w.name, namespace }) : apps.readNamespacedStatefulSet({ name: w.name, namespace });
+        const read =
+          w.kind === 'Deployment'
+            ? apps.readNamespacedDeployment({ name: w.name, namespace })
+            : apps.readNamespacedStatefulSet({ name: w.name, namespace });
         try {
           await call(`read ${w.kind}`, read);
           plan.workloads.push({ kind: w.kind, name: w.name, found: true });
         } catch (e) {
           plan.workloads.push({ kind: w.kind, name: w.name, found: false });
-          plan.problems.push(statusCode(e) === 404 ? `${w.kind} ${namespace}/${w.name} does not exist` : `cannot read ${w.kind} ${namespace}/${w.name}: ${errorText(e)}`);
+          plan.problems.push(
+            statusCode(e) === 404
+              ? `${w.kind} ${namespace}/${w.name} does not exist`
+              : `cannot read ${w.kind} ${namespace}/${w.name}: ${errorText(e)}`,
+          );
         }
       }
       return plan;
@@ -663,7 +790,11 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
      * not list, that read the same store entry (by remote key). Such clusters would keep serving
      * the old version after revoke. Contexts that cannot be scanned are returned, not thrown.
      */
-    async findUnlistedConsumers({ contexts, store, listedClusters }: UnlistedConsumersInput): Promise<UnlistedConsumersResult> {
+    async findUnlistedConsumers({
+      contexts,
+      store,
+      listedClusters,
+    }: UnlistedConsumersInput): Promise<UnlistedConsumersResult> {
       const listed = new Set(listedClusters.map(contextOf));
       const scan = (contexts ?? deps.kubeconfig.getContexts().map((c) => c.name)).filter((c) => !listed.has(c));
       const keys = new Set(remoteKeysOf(store));
@@ -699,7 +830,11 @@ export function createClusterActivities(deps: ClusterActivityDeps) {
           }
         }),
       );
-      result.consumers.sort((a, b) => `${a.context}/${a.namespace}/${a.externalSecret}`.localeCompare(`${b.context}/${b.namespace}/${b.externalSecret}`));
+      result.consumers.sort((a, b) =>
+        `${a.context}/${a.namespace}/${a.externalSecret}`.localeCompare(
+          `${b.context}/${b.namespace}/${b.externalSecret}`,
+        ),
+      );
       return result;
     },
   };

@@ -10,7 +10,8 @@ export function redact(text: string, secrets: readonly string[]): string {
   const live = secrets.filter((s) => s.length >= 4);
   let out = text;
   for (const s of live) {
-    for (const form of [s, encodeURIComponent(s), Buffer.from(s).toString('hex')]) out = out.split(form).join('[redacted]');
+    for (const form of [s, encodeURIComponent(s), Buffer.from(s).toString('hex')])
+      out = out.split(form).join('[redacted]');
   }
   const needles = live.map((s) => Buffer.from(s));
   return out.replace(ENCODED_TOKEN, (token) => {

@@ -1,5 +1,13 @@
 import type { Store } from '../playbooks/schema';
-import type { DemoteInput, DiscardInput, PlanResult, PromoteInput, RevokeInput, FinalizeInput, RotationRef } from './types';
+import type {
+  DemoteInput,
+  DiscardInput,
+  PlanResult,
+  PromoteInput,
+  RevokeInput,
+  FinalizeInput,
+  RotationRef,
+} from './types';
 
 /**
  * One secret store (Vault KV v2, AWS Secrets Manager). Every method is idempotent: activities run
@@ -7,7 +15,10 @@ import type { DemoteInput, DiscardInput, PlanResult, PromoteInput, RevokeInput, 
  */
 export interface SecretStoreBackend<S extends Store = Store> {
   /** Current and previous version ids; reads the current value only to fingerprint it. */
-  plan(store: S, rotation: RotationRef): Promise<Omit<PlanResult, 'current'> & { currentVersion: string; currentValue: string }>;
+  plan(
+    store: S,
+    rotation: RotationRef,
+  ): Promise<Omit<PlanResult, 'current'> & { currentVersion: string; currentValue: string }>;
   /** Stores `value` as a new, not-yet-current version; returns its version id. Retries return the same version. */
   createPending(store: S, rotation: RotationRef, currentVersion: string, value: () => Promise<string>): Promise<string>;
   /** This run's pending version, if it wrote one that still exists (undo after a lost reply). */
@@ -22,4 +33,3 @@ export interface SecretStoreBackend<S extends Store = Store> {
   /** The value of one version, for activities that move it elsewhere; never returned to a workflow. */
   readValue(store: S, version: string): Promise<string>;
 }
-

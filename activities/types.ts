@@ -161,7 +161,8 @@ export interface UnlistedConsumersResult {
 }
 
 /** Per-cluster lifecycle shown by the status query. */
-export type ClusterPhase = 'pending' | 'delivering' | 'dual-read' | 'verified' | 'promoted' | 'revoked' | 'failed' | 'rolled-back';
+export type ClusterPhase =
+  'pending' | 'delivering' | 'dual-read' | 'verified' | 'promoted' | 'revoked' | 'failed' | 'rolled-back';
 
 /** Per-cluster activities (activities/kubernetes.ts); the workflow depends on this shape only. */
 export interface ClusterActivities {

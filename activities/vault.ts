@@ -35,8 +35,16 @@ function statusOf(e: unknown): number | undefined {
 function vaultFailure(e: unknown, what: string, s: VaultStore): Error {
   const status = statusOf(e);
   const where = `vault ${s.mount}/${s.path}`;
-  if (status === 403) return permanent(ErrorTypes.permissionDenied, `${where}: permission denied to ${what}; grant the worker's Vault token this capability`);
-  if (status === 404) return permanent(ErrorTypes.secretNotFound, `${where}: not found while trying to ${what}; create the secret first or fix spec.secret.store`);
+  if (status === 403)
+    return permanent(
+      ErrorTypes.permissionDenied,
+      `${where}: permission denied to ${what}; grant the worker's Vault token this capability`,
+    );
+  if (status === 404)
+    return permanent(
+      ErrorTypes.secretNotFound,
+      `${where}: not found while trying to ${what}; create the secret first or fix spec.secret.store`,
+    );
   const reason = e instanceof Error ? e.message : String(e);
   return ApplicationFailure.retryable(`${where}: failed to ${what}: ${reason}`, 'VaultError');
 }
@@ -72,14 +80,19 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
   async function readValue(s: VaultStore, version: string): Promise<string> {
     let data: Record<string, unknown> | null;
     try {
-      const res = (await vault.read(`${s.mount}/data/${s.path}?version=${encodeURIComponent(version)}`)) as { data: { data: Record<string, unknown> | null } };
+      const res = (await vault.read(`${s.mount}/data/${s.path}?version=${encodeURIComponent(version)}`)) as {
+        data: { data: Record<string, unknown> | null };
+      };
       data = res.data.data;
     } catch (e) {
       throw vaultFailure(e, `read version ${version}`, s);
     }
     const value = data?.[s.key];
     if (typeof value !== 'string') {
-      throw permanent(ErrorTypes.secretNotFound, `vault ${s.mount}/${s.path} version ${version} has no string field '${s.key}' (deleted or destroyed?)`);
+      throw permanent(
+        ErrorTypes.secretNotFound,
+        `vault ${s.mount}/${s.path} version ${version} has no string field '${s.key}' (deleted or destroyed?)`,
+      );
     }
     return value;
   }
@@ -113,14 +126,25 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
         if (stale) custom[meta.abandoned] = appendTo(custom[meta.abandoned], stale);
         // Record the intent first: a retry after a lost write response can then tell its own version.
         target = m.current_version + 1;
-        await writeCustom(s, { ...custom, [meta.current]: currentVersion, [meta.pending]: String(target), [meta.pendingRun]: rotation.runId });
+        await writeCustom(s, {
+          ...custom,
+          [meta.current]: currentVersion,
+          [meta.pending]: String(target),
+          [meta.pendingRun]: rotation.runId,
+        });
       }
       try {
         // Check-and-set on the latest version: a concurrent writer makes this fail instead of racing.
-        await vault.write(`${s.mount}/data/${s.path}`, { data: { [s.key]: await value() }, options: { cas: target - 1 } });
+        await vault.write(`${s.mount}/data/${s.path}`, {
+          data: { [s.key]: await value() },
+          options: { cas: target - 1 },
+        });
       } catch (e) {
         if (statusOf(e) === 400) {
-          throw permanent(ErrorTypes.conflict, `vault ${s.mount}/${s.path}: changed by another writer during the rotation (check-and-set on version ${target - 1} failed); retry the rotation`);
+          throw permanent(
+            ErrorTypes.conflict,
+            `vault ${s.mount}/${s.path}: changed by another writer during the rotation (check-and-set on version ${target - 1} failed); retry the rotation`,
+          );
         }
         throw vaultFailure(e, 'write the new version', s);
       }
@@ -151,8 +175,14 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       if (previousVersion) custom[meta.previous] = previousVersion;
       else delete custom[meta.previous];
       // A version number the KV entry never reached (intent recorded, write lost) is not listed as abandoned.
-      const abandoned = m.versions[pendingVersion] ? appendTo(custom[meta.abandoned], pendingVersion) : custom[meta.abandoned];
-      await writeCustom(s, { ...custom, [meta.current]: currentVersion, ...(abandoned ? { [meta.abandoned]: abandoned } : {}) });
+      const abandoned = m.versions[pendingVersion]
+        ? appendTo(custom[meta.abandoned], pendingVersion)
+        : custom[meta.abandoned];
+      await writeCustom(s, {
+        ...custom,
+        [meta.current]: currentVersion,
+        ...(abandoned ? { [meta.abandoned]: abandoned } : {}),
+      });
     },
 
     async promote(s, { pendingVersion, currentVersion }) {

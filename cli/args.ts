@@ -16,7 +16,11 @@ export const rotateOptionsSchema = z
   })
   .superRefine((o, ctx) => {
     if (o.emergency && !o.reason) {
-      ctx.addIssue({ code: 'custom', path: ['reason'], message: '--emergency requires --reason: say why the credential cannot wait' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reason'],
+        message: '--emergency requires --reason: say why the credential cannot wait',
+      });
     }
     if (o.compromised && !o.emergency) {
       ctx.addIssue({ code: 'custom', path: ['compromised'], message: '--compromised requires --emergency' });

@@ -8,7 +8,12 @@ export interface SecretStatus {
   playbook: string;
   file: string;
   intervalMs: number;
-  lastRotation: { workflowId: string; runId: string; closedAt: string; outcome: 'rotated' | 'failed' | 'terminated' | 'cancelled' | 'timed-out' } | null;
+  lastRotation: {
+    workflowId: string;
+    runId: string;
+    closedAt: string;
+    outcome: 'rotated' | 'failed' | 'terminated' | 'cancelled' | 'timed-out';
+  } | null;
   lastRotatedAt: string | null;
   running: { runId: string; startedAt: string } | null;
   nextDue: string | null;
@@ -26,7 +31,9 @@ const outcomes: Record<string, NonNullable<SecretStatus['lastRotation']>['outcom
 async function runsOf(client: Client, secret: string): Promise<WorkflowExecutionInfo[]> {
   const runs: WorkflowExecutionInfo[] = [];
   // Search attribute values are names only; the secret name is a DNS label, safe to quote.
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'rotationWorkflow' AND RotationSecret = '${secret}'` })) {
+  for await (const w of client.workflow.list({
+    query: `WorkflowType = 'rotationWorkflow' AND RotationSecret = '${secret}'`,
+  })) {
     runs.push(w);
     if (runs.length >= 50) break;
   }
@@ -38,7 +45,11 @@ async function runsOf(client: Client, secret: string): Promise<WorkflowExecution
  * one is running now, when the schedule fires next, and whether the secret is overdue (its last
  * successful rotation is older than its interval, or it never rotated).
  */
-export async function fleetStatus(client: Client, entries: ScheduledPlaybook[], now = Date.now()): Promise<SecretStatus[]> {
+export async function fleetStatus(
+  client: Client,
+  entries: ScheduledPlaybook[],
+  now = Date.now(),
+): Promise<SecretStatus[]> {
   const schedules = new Map((await listSchedules(client)).map((s) => [s.secret, s]));
   return Promise.all(
     entries.map(async ({ file, playbook }) => {
@@ -46,7 +57,9 @@ export async function fleetStatus(client: Client, entries: ScheduledPlaybook[], 
       const intervalMs = playbook.spec.schedule?.every ?? DEFAULT_INTERVAL_MS;
       const runs = await runsOf(client, secret);
       const running = runs.find((r) => r.status.name === 'RUNNING');
-      const closed = runs.filter((r) => r.closeTime).sort((a, b) => (b.closeTime?.getTime() ?? 0) - (a.closeTime?.getTime() ?? 0));
+      const closed = runs
+        .filter((r) => r.closeTime)
+        .sort((a, b) => (b.closeTime?.getTime() ?? 0) - (a.closeTime?.getTime() ?? 0));
       const last = closed[0];
       const lastOk = closed.find((r) => r.status.name === 'COMPLETED');
       const next = schedules.get(secret)?.nextRuns[0];
@@ -55,7 +68,14 @@ export async function fleetStatus(client: Client, entries: ScheduledPlaybook[], 
         playbook: playbook.metadata.name,
         file,
         intervalMs,
-        lastRotation: last ? { workflowId: last.workflowId, runId: last.runId, closedAt: last.closeTime?.toISOString() ?? '', outcome: outcomes[last.status.name] ?? 'failed' } : null,
+        lastRotation: last
+          ? {
+              workflowId: last.workflowId,
+              runId: last.runId,
+              closedAt: last.closeTime?.toISOString() ?? '',
+              outcome: outcomes[last.status.name] ?? 'failed',
+            }
+          : null,
         lastRotatedAt: lastOk?.closeTime?.toISOString() ?? null,
         running: running ? { runId: running.runId, startedAt: running.startTime.toISOString() } : null,
         nextDue: next?.toISOString() ?? null,

@@ -25,7 +25,8 @@ function queryProblem(e: unknown, taskQueue: string): string {
   let cur: unknown = e;
   while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
   const text = cur instanceof Error ? cur.message : String(cur);
-  if (/deadline|timed? ?out/i.test(text)) return `no answer from a worker on task queue '${taskQueue}' — is a rotor worker running (npm run worker)?`;
+  if (/deadline|timed? ?out/i.test(text))
+    return `no answer from a worker on task queue '${taskQueue}' — is a rotor worker running (npm run worker)?`;
   return `status query failed: ${text}`;
 }
 
@@ -33,12 +34,17 @@ function queryProblem(e: unknown, taskQueue: string): string {
  * Follows one rotation run until it closes — or stops needing only patience (needs-attention) —
  * drawing progress from the status query, and returns the exit code of its outcome.
  */
-export async function follow(client: Client, workflowId: string, opts: { json: boolean; runId?: string; announce?: boolean }): Promise<ExitCode> {
+export async function follow(
+  client: Client,
+  workflowId: string,
+  opts: { json: boolean; runId?: string; announce?: boolean },
+): Promise<ExitCode> {
   let description;
   try {
     description = await client.workflow.getHandle(workflowId, opts.runId).describe();
   } catch (e) {
-    if (e instanceof WorkflowNotFoundError) throw new CliError(`rotor: no rotation found: workflow ${workflowId} does not exist`);
+    if (e instanceof WorkflowNotFoundError)
+      throw new CliError(`rotor: no rotation found: workflow ${workflowId} does not exist`);
     throw e;
   }
   const runId = description.runId;
@@ -72,7 +78,13 @@ export async function follow(client: Client, workflowId: string, opts: { json: b
       }
       const secret = last?.secret ?? workflowId;
       if (last?.phase === 'needs-attention') {
-        const report: FinalReport = { workflowId, runId, secret, outcome: 'needs-attention', exitCode: ExitCode.attention };
+        const report: FinalReport = {
+          workflowId,
+          runId,
+          secret,
+          outcome: 'needs-attention',
+          exitCode: ExitCode.attention,
+        };
         if (last.attention) report.attention = last.attention;
         view.result(report);
         return report.exitCode;
@@ -82,7 +94,15 @@ export async function follow(client: Client, workflowId: string, opts: { json: b
       if (done.ok) {
         view.status(done.result.status);
         const { previous, current } = done.result;
-        view.result({ workflowId, runId, secret: done.result.secret, outcome: 'rotated', exitCode: ExitCode.ok, previous, current });
+        view.result({
+          workflowId,
+          runId,
+          secret: done.result.secret,
+          outcome: 'rotated',
+          exitCode: ExitCode.ok,
+          previous,
+          current,
+        });
         return ExitCode.ok;
       }
       const failure = outcomeOfFailure(done.error);
@@ -91,7 +111,15 @@ export async function follow(client: Client, workflowId: string, opts: { json: b
       const final = await queryStatus(client, handle, 3_000).catch(() => undefined);
       if (final) view.status(final);
       const exitCode = exitCodeOf(failure.outcome);
-      view.result({ workflowId, runId, secret, outcome: failure.outcome, exitCode, message: failure.message, failureChain: failure.chain });
+      view.result({
+        workflowId,
+        runId,
+        secret,
+        outcome: failure.outcome,
+        exitCode,
+        message: failure.message,
+        failureChain: failure.chain,
+      });
       return exitCode;
     }
   } finally {

@@ -1,5 +1,11 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TimeoutFailure,
+} from '@temporalio/common';
 import { WorkflowErrorTypes } from '../workflows/definitions';
 import { ExitCode } from './exit-codes';
 
@@ -42,7 +48,8 @@ export function failureChain(err: unknown): string[] {
 
 function describeFailure(e: unknown): string {
   if (e instanceof ApplicationFailure) return `${e.type ?? 'Error'}: ${e.message}`;
-  if (e instanceof ActivityFailure) return `activity ${e.activityType}${e.activityId ? ` (id ${e.activityId})` : ''} failed`;
+  if (e instanceof ActivityFailure)
+    return `activity ${e.activityType}${e.activityId ? ` (id ${e.activityId})` : ''} failed`;
   if (e instanceof TimeoutFailure) return `timeout (${String(e.timeoutType)}): ${e.message}`;
   if (e instanceof TerminatedFailure) return `terminated: ${e.message}`;
   if (e instanceof CancelledFailure) return `cancelled: ${e.message}`;

@@ -8,7 +8,11 @@ import type { ScheduledPlaybook } from './schedules';
  * (secrets whose last successful rotation is older than their interval, or that never rotated).
  * Returns the overdue secret names.
  */
-export async function refreshOverdue(metrics: RotorMetrics, client: Client, entries: ScheduledPlaybook[]): Promise<string[]> {
+export async function refreshOverdue(
+  metrics: RotorMetrics,
+  client: Client,
+  entries: ScheduledPlaybook[],
+): Promise<string[]> {
   const overdue = (await fleetStatus(client, entries)).filter((s) => s.overdue).map((s) => s.secret);
   metrics.overdue.set(overdue.length);
   return overdue;

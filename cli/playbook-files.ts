@@ -23,7 +23,9 @@ export async function loadPlaybookDir(dir: string): Promise<{ file: string; play
   try {
     names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort();
   } catch (e) {
-    throw new CliError(`rotor: cannot read playbook directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new CliError(
+      `rotor: cannot read playbook directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
   }
   const problems: string[] = [];
   const loaded: { file: string; playbook: Playbook }[] = [];
@@ -36,6 +38,7 @@ export async function loadPlaybookDir(dir: string): Promise<{ file: string; play
       problems.push(...e.problems.map(formatProblem));
     }
   }
-  if (problems.length) throw new CliError(`${problems.join('\n')}\nrotor: nothing was changed; fix the playbooks above first`);
+  if (problems.length)
+    throw new CliError(`${problems.join('\n')}\nrotor: nothing was changed; fix the playbooks above first`);
   return loaded;
 }

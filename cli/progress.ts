@@ -13,7 +13,12 @@ function stageElapsed(s: StageState, now: number): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function header(s: RotationStatus): string {
@@ -33,7 +38,10 @@ function waiting(s: RotationStatus): string[] {
 }
 
 function clusterRows(clusters: ClusterState[]): string[] {
-  return table([['cluster', 'wave', 'phase', 'detail'], ...clusters.map((c) => [c.name, String(c.wave + 1), c.phase, c.detail ?? ''])]);
+  return table([
+    ['cluster', 'wave', 'phase', 'detail'],
+    ...clusters.map((c) => [c.name, String(c.wave + 1), c.phase, c.detail ?? '']),
+  ]);
 }
 
 /**
@@ -42,14 +50,18 @@ function clusterRows(clusters: ClusterState[]): string[] {
  */
 export function renderFrame(s: RotationStatus, now: number = Date.now()): string {
   const lines = [header(s), `phase ${s.phase} · ${secs(now - s.startedAt)} elapsed`, ''];
-  lines.push(...table(s.stages.map((st) => [`  ${marks[st.state]} ${st.name}`, stageElapsed(st, now), st.detail ?? ''])));
+  lines.push(
+    ...table(s.stages.map((st) => [`  ${marks[st.state]} ${st.name}`, stageElapsed(st, now), st.detail ?? ''])),
+  );
   if (s.clusters.length > 0) lines.push('', ...clusterRows(s.clusters).map((l) => `  ${l}`));
   const versions: string[][] = [];
   if (s.current) versions.push(['  current', `v${s.current.version}`, s.current.fingerprint]);
   if (s.pending) versions.push(['  pending', `v${s.pending.version}`, s.pending.fingerprint]);
   if (versions.length > 0) lines.push('', ...table(versions));
-  for (const c of s.canaries) lines.push(`  canary ${c.name}: ${c.ok ? '✔' : '✘'} ${c.durationMs}ms${c.ok ? '' : ` — ${c.detail}`}`);
-  for (const c of s.compensation) lines.push(`  undo ${c.step}: ${c.ok ? 'ok' : `FAILED — ${c.error ?? 'unknown error'}`}`);
+  for (const c of s.canaries)
+    lines.push(`  canary ${c.name}: ${c.ok ? '✔' : '✘'} ${c.durationMs}ms${c.ok ? '' : ` — ${c.detail}`}`);
+  for (const c of s.compensation)
+    lines.push(`  undo ${c.step}: ${c.ok ? 'ok' : `FAILED — ${c.error ?? 'unknown error'}`}`);
   if (s.failure) lines.push(`  failure: ${s.failure}`);
   const hints = waiting(s);
   if (hints.length > 0) lines.push('', ...hints);
@@ -60,7 +72,11 @@ export function renderFrame(s: RotationStatus, now: number = Date.now()): string
  * Plain lines describing what changed from `prev` to `next` (everything notable when `prev` is
  * undefined), each prefixed with the time since the rotation started: for logs and pipes.
  */
-export function changeLines(prev: RotationStatus | undefined, next: RotationStatus, now: number = Date.now()): string[] {
+export function changeLines(
+  prev: RotationStatus | undefined,
+  next: RotationStatus,
+  now: number = Date.now(),
+): string[] {
   const lines: string[] = [];
   if (!prev) lines.push(header(next));
   if (prev?.phase !== next.phase) lines.push(`phase ${next.phase}`);
@@ -69,15 +85,19 @@ export function changeLines(prev: RotationStatus | undefined, next: RotationStat
     const unchanged = before ? before.state === st.state && before.detail === st.detail : st.state === 'pending';
     if (unchanged) continue;
     const elapsed = st.state === 'running' ? '' : stageElapsed(st, now);
-    lines.push(`${marks[st.state]} ${st.name} ${st.state}${elapsed ? ` ${elapsed}` : ''}${st.detail ? ` — ${st.detail}` : ''}`);
+    lines.push(
+      `${marks[st.state]} ${st.name} ${st.state}${elapsed ? ` ${elapsed}` : ''}${st.detail ? ` — ${st.detail}` : ''}`,
+    );
   }
   for (const c of next.clusters) {
     const before = prev?.clusters.find((x) => x.name === c.name);
     if (before && before.phase === c.phase && before.detail === c.detail) continue;
     lines.push(`cluster ${c.name} (wave ${c.wave + 1}): ${c.phase}${c.detail ? ` — ${c.detail}` : ''}`);
   }
-  if (next.current && next.current.version !== prev?.current?.version) lines.push(`current v${next.current.version} ${next.current.fingerprint}`);
-  if (next.pending && next.pending.version !== prev?.pending?.version) lines.push(`pending v${next.pending.version} ${next.pending.fingerprint}`);
+  if (next.current && next.current.version !== prev?.current?.version)
+    lines.push(`current v${next.current.version} ${next.current.fingerprint}`);
+  if (next.pending && next.pending.version !== prev?.pending?.version)
+    lines.push(`pending v${next.pending.version} ${next.pending.fingerprint}`);
   for (const c of next.canaries.slice(prev?.canaries.length ?? 0)) {
     lines.push(`canary ${c.name}: ${c.ok ? 'ok' : 'failed'} ${c.durationMs}ms${c.ok ? '' : ` — ${c.detail}`}`);
   }

@@ -32,7 +32,12 @@ export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
   }
   if (c.delivery === 'eso') {
     if (c.externalSecrets?.length) {
-      rules.push({ apiGroups: [esGroup], resources: ['externalsecrets'], resourceNames: c.externalSecrets, verbs: ['get', 'watch', 'patch'] });
+      rules.push({
+        apiGroups: [esGroup],
+        resources: ['externalsecrets'],
+        resourceNames: c.externalSecrets,
+        verbs: ['get', 'watch', 'patch'],
+      });
     } else {
       rules.push({ apiGroups: [esGroup], resources: ['externalsecrets'], verbs: ['get', 'list', 'watch', 'patch'] });
     }
@@ -40,8 +45,20 @@ export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
   const deployments = c.workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name);
   const statefulSets = c.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name);
   // Rollouts: patch the pod template once, then watch the rollout finish.
-  if (deployments.length) rules.push({ apiGroups: ['apps'], resources: ['deployments'], resourceNames: deployments, verbs: ['get', 'watch', 'patch'] });
-  if (statefulSets.length) rules.push({ apiGroups: ['apps'], resources: ['statefulsets'], resourceNames: statefulSets, verbs: ['get', 'watch', 'patch'] });
+  if (deployments.length)
+    rules.push({
+      apiGroups: ['apps'],
+      resources: ['deployments'],
+      resourceNames: deployments,
+      verbs: ['get', 'watch', 'patch'],
+    });
+  if (statefulSets.length)
+    rules.push({
+      apiGroups: ['apps'],
+      resources: ['statefulsets'],
+      resourceNames: statefulSets,
+      verbs: ['get', 'watch', 'patch'],
+    });
   return rules;
 }
 

@@ -57,13 +57,20 @@ function desired(entry: ScheduledPlaybook, taskQueue: string) {
  * every 90 days), created or updated when the playbook changed, and rotor schedules whose playbook
  * is gone deleted. Idempotent: a second run with the same playbooks changes nothing.
  */
-export async function syncSchedules(client: Client, entries: ScheduledPlaybook[], taskQueue: string): Promise<ScheduleSyncResult> {
+export async function syncSchedules(
+  client: Client,
+  entries: ScheduledPlaybook[],
+  taskQueue: string,
+): Promise<ScheduleSyncResult> {
   const result: ScheduleSyncResult = { created: [], updated: [], unchanged: [], deleted: [] };
   const seen = new Map<string, string>();
   for (const entry of entries) {
     const d = desired(entry, taskQueue);
     const twin = seen.get(d.scheduleId);
-    if (twin) throw new Error(`${entry.file} and ${twin} both rotate secret '${entry.playbook.spec.secret.name}'; keep one playbook per secret`);
+    if (twin)
+      throw new Error(
+        `${entry.file} and ${twin} both rotate secret '${entry.playbook.spec.secret.name}'; keep one playbook per secret`,
+      );
     seen.set(d.scheduleId, entry.file);
     const handle = client.schedule.getHandle(d.scheduleId);
     const current = await handle.describe().catch((e: unknown) => {
@@ -80,7 +87,12 @@ export async function syncSchedules(client: Client, entries: ScheduledPlaybook[]
       });
       result.created.push(d.scheduleId);
     } else if (current.state.note !== d.note) {
-      await handle.update((prev) => ({ ...prev, spec: d.spec, action: d.action, state: { ...prev.state, note: d.note } }));
+      await handle.update((prev) => ({
+        ...prev,
+        spec: d.spec,
+        action: d.action,
+        state: { ...prev.state, note: d.note },
+      }));
       result.updated.push(d.scheduleId);
     } else {
       result.unchanged.push(d.scheduleId);
@@ -109,7 +121,13 @@ export async function listSchedules(client: Client): Promise<ScheduleInfo[]> {
   for await (const s of client.schedule.list()) {
     if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
     const d = await client.schedule.getHandle(s.scheduleId).describe();
-    out.push({ scheduleId: s.scheduleId, secret: s.scheduleId.slice(SCHEDULE_PREFIX.length), nextRuns: d.info.nextActionTimes, paused: d.state.paused, note: d.state.note ?? '' });
+    out.push({
+      scheduleId: s.scheduleId,
+      secret: s.scheduleId.slice(SCHEDULE_PREFIX.length),
+      nextRuns: d.info.nextActionTimes,
+      paused: d.state.paused,
+      note: d.state.note ?? '',
+    });
   }
   return out.sort((a, b) => a.secret.localeCompare(b.secret));
 }

@@ -24,7 +24,9 @@ export async function supersede(client: Client, workflowId: string, by: string, 
   let action: Superseded['action'] = 'waited-past-point-of-no-return';
   if (!status.pointOfNoReturn) {
     try {
-      await handle.executeUpdate(abortUpdate, { args: [{ by, reason: `superseded by an emergency rotation: ${reason}` }] });
+      await handle.executeUpdate(abortUpdate, {
+        args: [{ by, reason: `superseded by an emergency rotation: ${reason}` }],
+      });
       action = 'aborted-and-rolled-back';
     } catch {
       // The validator refuses once revocation began; then it finishes forward, as above.

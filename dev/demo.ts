@@ -29,12 +29,20 @@ async function prepare(env: Record<string, string>): Promise<void> {
     () => true,
     () => false,
   );
-  if (!exists) await vault.write(`${store.mount}/data/${store.path}`, { data: { [store.key]: randomBytes(30).toString('base64url').slice(0, 40) } });
+  if (!exists)
+    await vault.write(`${store.mount}/data/${store.path}`, {
+      data: { [store.key]: randomBytes(30).toString('base64url').slice(0, 40) },
+    });
   const base = new KubeConfig();
   base.loadFromFile(env['KUBECONFIG'] ?? '');
   for (const c of playbook.spec.clusters) {
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: c.context ?? c.name });
+    kc.loadFromOptions({
+      clusters: base.clusters,
+      users: base.users,
+      contexts: base.contexts,
+      currentContext: c.context ?? c.name,
+    });
     await ignoreConflict(kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: c.namespace } } }));
     if (c.delivery !== 'eso') continue;
     await ignoreConflict(
@@ -51,18 +59,28 @@ async function prepare(env: Record<string, string>): Promise<void> {
             refreshInterval: '1h',
             secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault' },
             target: { name: c.secretName },
-            data: [{ secretKey: playbook.spec.dualRead.currentKey, remoteRef: { key: `${store.mount}/${store.path}`, property: store.key } }],
+            data: [
+              {
+                secretKey: playbook.spec.dualRead.currentKey,
+                remoteRef: { key: `${store.mount}/${store.path}`, property: store.key },
+              },
+            ],
           },
         },
       }),
     );
   }
-  say(`prepared ${store.mount}/${store.path} in Vault and namespace '${playbook.spec.clusters[0]?.namespace ?? ''}' in ${clusterNames.join(', ')}`);
+  say(
+    `prepared ${store.mount}/${store.path} in Vault and namespace '${playbook.spec.clusters[0]?.namespace ?? ''}' in ${clusterNames.join(', ')}`,
+  );
 }
 
 function startWorker(env: NodeJS.ProcessEnv): Promise<ReturnType<typeof spawn>> {
   return new Promise((resolve, reject) => {
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`worker did not start within 60s:\n${seen.slice(-2000)}`)), 60_000);
     worker.stderr?.on('data', (chunk: Buffer) => {
@@ -84,7 +102,22 @@ async function main(): Promise<number> {
   const worker = await startWorker(env);
   say(`worker running on task queue ${env.ROTOR_TASK_QUEUE}`);
   try {
-    const cli = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'rotate', playbookFile, '--wait', '--reason', 'demo', '--requested-by', 'demo'], { env, stdio: 'inherit' });
+    const cli = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'cli/main.ts',
+        'rotate',
+        playbookFile,
+        '--wait',
+        '--reason',
+        'demo',
+        '--requested-by',
+        'demo',
+      ],
+      { env, stdio: 'inherit' },
+    );
     return await new Promise<number>((resolve) => cli.once('exit', (code) => resolve(code ?? 1)));
   } finally {
     worker.kill('SIGTERM');

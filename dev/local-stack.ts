@@ -49,7 +49,7 @@ program
 
 program
   .command('env')
-  .description("print the stack's client environment as shell exports: eval \"$(dev/stack env)\"")
+  .description('print the stack\'s client environment as shell exports: eval "$(dev/stack env)"')
   .action(() => {
     const lines = Object.entries(stackEnv(ctx.paths)).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
     process.stdout.write(lines.join(''));

@@ -28,12 +28,17 @@ function ensureChromium(): void {
   const path = process.env['ROTOR_CHROMIUM'] ?? '/usr/bin/chromium';
   if (existsSync(path)) return;
   if (process.getuid?.() !== 0) {
-    process.stderr.write(`Chromium missing at ${path}: install Debian's 'chromium' package (the browser test will fail)\n`);
+    process.stderr.write(
+      `Chromium missing at ${path}: install Debian's 'chromium' package (the browser test will fail)\n`,
+    );
     return;
   }
   process.stderr.write('installing Chromium from Debian packages for the browser test\n');
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 async function main(): Promise<number> {
@@ -42,7 +47,7 @@ async function main(): Promise<number> {
   await stackUp({ paths: stackPaths(), log: (l) => process.stderr.write(`[stack] ${l}\n`) }, []);
   process.stderr.write(`stack ready after ${Math.round((Date.now() - started) / 1000)}s\n`);
   const typecheck = step('typecheck', 'npx', ['tsc', '--noEmit']);
-  const lint = step('lint', 'npx', ['eslint', '.']);
+  const lint = step('lint', 'npx', ['eslint', '.']) && step('format', 'npx', ['prettier', '--check', '.']);
   const report = join(mkdtempSync(join(tmpdir(), 'rotor-test-')), 'vitest.json');
   const extra = process.argv.slice(2);
   step('tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`, ...extra]);
@@ -55,8 +60,10 @@ async function main(): Promise<number> {
   }
   const failed = r.numFailedTests + (typecheck ? 0 : 1) + (lint ? 0 : 1);
   if (!typecheck) process.stderr.write('typecheck failed (counted as one failure)\n');
-  if (!lint) process.stderr.write('lint failed (counted as one failure)\n');
-  process.stdout.write(`tests: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped\n`);
+  if (!lint) process.stderr.write('lint or format check failed (counted as one failure; `npm run format` fixes formatting)\n');
+  process.stdout.write(
+    `tests: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped\n`,
+  );
   return failed === 0 && r.numPassedTests > 0 ? 0 : 1;
 }
 

@@ -13,14 +13,12 @@ export function parseDuration(text: string): number | undefined {
  * A duration written like "90d", "10m", "1h30m", parsed to milliseconds. A number is taken as
  * milliseconds already, so a parsed playbook validates again unchanged (the worker re-validates).
  */
-export const duration = z
-  .union([z.number().int().min(0), z.string()])
-  .transform((text, ctx) => {
-    if (typeof text === 'number') return text;
-    const ms = parseDuration(text.trim());
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `'${text}' is not a duration; write e.g. 30s, 10m, 2h, 90d or 1h30m` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const duration = z.union([z.number().int().min(0), z.string()]).transform((text, ctx) => {
+  if (typeof text === 'number') return text;
+  const ms = parseDuration(text.trim());
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `'${text}' is not a duration; write e.g. 30s, 10m, 2h, 90d or 1h30m` });
+    return z.NEVER;
+  }
+  return ms;
+});

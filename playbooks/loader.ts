@@ -10,7 +10,9 @@ export type { PlaybookProblem } from './validate';
 export function parsePlaybook(text: string, file: string): Playbook {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new PlaybookError(doc.errors.map((e) => ({ file, path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}` })));
+    throw new PlaybookError(
+      doc.errors.map((e) => ({ file, path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}` })),
+    );
   }
   const result = validatePlaybook(doc.toJS(), file);
   if ('problems' in result) throw new PlaybookError(result.problems);
@@ -23,7 +25,9 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new PlaybookError([{ file, path: '', message: `cannot read playbook: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+    throw new PlaybookError([
+      { file, path: '', message: `cannot read playbook: ${(e as NodeJS.ErrnoException).code ?? String(e)}` },
+    ]);
   }
   return parsePlaybook(text, file);
 }

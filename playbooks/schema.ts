@@ -10,7 +10,10 @@ const vaultStore = z.strictObject({
   /** KV v2 mount, e.g. `secret`. */
   mount: z.string().min(1).default('secret'),
   /** Path below the mount, e.g. `apps/payments/api-key`. */
-  path: z.string().min(1).regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with /'),
+  path: z
+    .string()
+    .min(1)
+    .regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with /'),
   /** Field of the KV entry holding the credential. */
   key: z.string().min(1).default('value'),
 });
@@ -101,9 +104,7 @@ const clusterSchema = z.strictObject({
   /** ExternalSecrets to refresh (eso delivery); discovered by remote ref when omitted. */
   externalSecrets: z.array(name).optional(),
   /** Workloads that consume the Secret and must roll out once per rotation. */
-  workloads: z
-    .array(z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), name }))
-    .default([]),
+  workloads: z.array(z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), name })).default([]),
   timeout: duration.optional(),
 });
 
@@ -157,7 +158,10 @@ export const canarySchema = z.discriminatedUnion('type', [
     image: z.string().min(1),
     /** argv of the Job's container; the credential is the file `<mountPath>/credential` (path also in ROTOR_CREDENTIAL_FILE). */
     command: z.array(z.string().min(1)).min(1),
-    mountPath: z.string().regex(/^\/[^:]*$/, 'must be an absolute path').default('/var/run/rotor'),
+    mountPath: z
+      .string()
+      .regex(/^\/[^:]*$/, 'must be an absolute path')
+      .default('/var/run/rotor'),
     serviceAccountName: name.optional(),
     timeout: duration.default(300_000),
   }),
@@ -191,7 +195,10 @@ export const playbookSchema = z
       /** Cluster names per wave; by default one wave with every cluster. */
       waves: z.array(z.array(name).min(1)).optional(),
       dualRead: z
-        .strictObject({ currentKey: z.string().min(1).default('value'), otherKey: z.string().min(1).default('value-other') })
+        .strictObject({
+          currentKey: z.string().min(1).default('value'),
+          otherKey: z.string().min(1).default('value-other'),
+        })
         .prefault({}),
       canaries: z.array(canarySchema).default([]),
       /** Clusters synced at once within a wave; bounds load on the apiservers and on Temporal. */
@@ -205,7 +212,10 @@ export const playbookSchema = z
           jitter: duration.default(0),
           /** Scheduled runs wait until this daily UTC window opens (e.g. 02:00–05:00); manual and emergency runs do not. */
           window: z
-            .strictObject({ start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)'), end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)') })
+            .strictObject({
+              start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)'),
+              end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)'),
+            })
             .optional(),
         })
         .optional(),
@@ -215,23 +225,34 @@ export const playbookSchema = z
     const clusters = p.spec.clusters.map((c) => c.name);
     p.spec.clusters.forEach((c, i) => {
       if (clusters.indexOf(c.name) !== i) {
-        ctx.addIssue({ code: 'custom', path: ['spec', 'clusters', i, 'name'], message: `cluster '${c.name}' is listed twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', 'clusters', i, 'name'],
+          message: `cluster '${c.name}' is listed twice`,
+        });
       }
     });
     const waved = new Set<string>();
     p.spec.waves?.forEach((wave, w) =>
       wave.forEach((c, i) => {
         if (!clusters.includes(c)) {
-          ctx.addIssue({ code: 'custom', path: ['spec', 'waves', w, i], message: `'${c}' is not a cluster of spec.clusters` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['spec', 'waves', w, i],
+            message: `'${c}' is not a cluster of spec.clusters`,
+          });
         }
-        if (waved.has(c)) ctx.addIssue({ code: 'custom', path: ['spec', 'waves', w, i], message: `'${c}' is in more than one wave` });
+        if (waved.has(c))
+          ctx.addIssue({ code: 'custom', path: ['spec', 'waves', w, i], message: `'${c}' is in more than one wave` });
         waved.add(c);
       }),
     );
     if (p.spec.waves) {
       clusters
         .filter((c) => !waved.has(c))
-        .forEach((c) => ctx.addIssue({ code: 'custom', path: ['spec', 'waves'], message: `cluster '${c}' is in no wave` }));
+        .forEach((c) =>
+          ctx.addIssue({ code: 'custom', path: ['spec', 'waves'], message: `cluster '${c}' is in no wave` }),
+        );
     }
     if (p.spec.dualRead.currentKey === p.spec.dualRead.otherKey) {
       ctx.addIssue({ code: 'custom', path: ['spec', 'dualRead', 'otherKey'], message: 'must differ from currentKey' });

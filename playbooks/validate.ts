@@ -23,19 +23,22 @@ export function formatProblem(p: PlaybookProblem): string {
 
 /** `['spec','clusters',1,'context']` → `spec.clusters[1].context`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`))
-    .join('');
+  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('');
 }
 
 function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), doc);
+  return path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    doc,
+  );
 }
 
 function messageOf(issue: z.core.$ZodIssue, doc: unknown): string {
-  const missing = ['invalid_type', 'invalid_value', 'invalid_union'].includes(issue.code) && valueAt(doc, issue.path) === undefined;
+  const missing =
+    ['invalid_type', 'invalid_value', 'invalid_union'].includes(issue.code) && valueAt(doc, issue.path) === undefined;
   if (missing) return 'Required';
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; remove or fix the spelling`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; remove or fix the spelling`;
   return issue.message;
 }
 
@@ -43,5 +46,11 @@ function messageOf(issue: z.core.$ZodIssue, doc: unknown): string {
 export function validatePlaybook(doc: unknown, file: string): { playbook: Playbook } | { problems: PlaybookProblem[] } {
   const result = playbookSchema.safeParse(doc);
   if (result.success) return { playbook: result.data };
-  return { problems: result.error.issues.map((issue) => ({ file, path: formatPath(issue.path), message: messageOf(issue, doc) })) };
+  return {
+    problems: result.error.issues.map((issue) => ({
+      file,
+      path: formatPath(issue.path),
+      message: messageOf(issue, doc),
+    })),
+  };
 }

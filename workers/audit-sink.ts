@@ -15,15 +15,25 @@ export interface AuditRecord extends AuditEvent {
  * The worker side of the audit sink: JSON lines to ROTOR_AUDIT_FILE (or stdout when unset),
  * ready to ship to a SIEM, and the same events into Prometheus metrics. Not called on replay.
  */
-export function auditSinks(opts: { file?: string; metrics?: RotorMetrics; write?: (line: string) => void }): InjectedSinks<RotorSinks> {
+export function auditSinks(opts: {
+  file?: string;
+  metrics?: RotorMetrics;
+  write?: (line: string) => void;
+}): InjectedSinks<RotorSinks> {
   if (opts.file) mkdirSync(dirname(opts.file), { recursive: true });
-  const write = opts.write ?? ((line: string) => (opts.file ? appendFileSync(opts.file, line) : process.stdout.write(line)));
+  const write =
+    opts.write ?? ((line: string) => (opts.file ? appendFileSync(opts.file, line) : process.stdout.write(line)));
   return {
     audit: {
       record: {
         fn(info, event) {
           const now = Date.now();
-          const record: AuditRecord = { time: new Date(now).toISOString(), workflowId: info.workflowId, runId: info.runId, ...event };
+          const record: AuditRecord = {
+            time: new Date(now).toISOString(),
+            workflowId: info.workflowId,
+            runId: info.runId,
+            ...event,
+          };
           write(`${JSON.stringify(record)}\n`);
           opts.metrics?.observe(event, now);
         },

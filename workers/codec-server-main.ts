@@ -15,7 +15,8 @@ import { temporalSettings } from './temporal-connection';
 function main(): void {
   const env = process.env;
   const port = Number(env['ROTOR_CODEC_PORT'] ?? 8888);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`ROTOR_CODEC_PORT must be a port number, got '${env['ROTOR_CODEC_PORT']}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`ROTOR_CODEC_PORT must be a port number, got '${env['ROTOR_CODEC_PORT']}'`);
   const host = env['ROTOR_CODEC_HOST'] ?? '127.0.0.1';
   const token = env['ROTOR_CODEC_SERVER_TOKEN'] || undefined;
   const allowedOrigins = uiOrigins(temporalSettings(env).uiUrl);
@@ -27,8 +28,12 @@ function main(): void {
   server.listen(port, host, () => {
     const address = server.address();
     const bound = typeof address === 'object' && address ? address.port : port;
-    const gate = token ? 'bearer token required' : 'WARNING: no ROTOR_CODEC_SERVER_TOKEN set, anyone who can reach this port can decrypt payloads';
-    process.stderr.write(`rotor codec server listening on http://${host}:${bound} (CORS: ${allowedOrigins.join(', ')}; ${gate})\n`);
+    const gate = token
+      ? 'bearer token required'
+      : 'WARNING: no ROTOR_CODEC_SERVER_TOKEN set, anyone who can reach this port can decrypt payloads';
+    process.stderr.write(
+      `rotor codec server listening on http://${host}:${bound} (CORS: ${allowedOrigins.join(', ')}; ${gate})\n`,
+    );
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => server.close(() => process.exit(0)));
 }

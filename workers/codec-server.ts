@@ -37,7 +37,9 @@ class HttpError extends Error {
  */
 export function uiOrigins(uiUrl: string): string[] {
   const origin = new URL(uiUrl).origin;
-  const twin = origin.includes('://127.0.0.1') ? origin.replace('://127.0.0.1', '://localhost') : origin.replace('://localhost', '://127.0.0.1');
+  const twin = origin.includes('://127.0.0.1')
+    ? origin.replace('://127.0.0.1', '://localhost')
+    : origin.replace('://localhost', '://127.0.0.1');
   return [...new Set([origin, twin])];
 }
 

@@ -11,7 +11,8 @@ import { loadKubeconfig } from '../activities/kubernetes';
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
   const vaultAddr = env['VAULT_ADDR'];
-  if (!vaultAddr) throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
+  if (!vaultAddr)
+    throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
   return {
     vault: vaultClient({ endpoint: vaultAddr, token: env['VAULT_TOKEN'] ?? '' }),
     secretsManager: new SecretsManagerClient({}),

@@ -14,13 +14,32 @@ export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
     {
       level: env['ROTOR_LOG_LEVEL'] ?? 'info',
       base: { service: 'rotor-worker' },
-      redact: { paths: ['value', 'secret', 'password', 'token', 'credential', '*.value', '*.password', '*.token', '*.credential'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          'value',
+          'secret',
+          'password',
+          'token',
+          'credential',
+          '*.value',
+          '*.password',
+          '*.token',
+          '*.credential',
+        ],
+        censor: '[redacted]',
+      },
     },
     file ? pino.destination({ dest: file, sync: true, mkdir: true }) : pino.destination(2),
   );
 }
 
-const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 /**
  * Routes the Temporal SDK's own logs (and workflow/activity `log` calls) into `logger`, and serves

@@ -27,7 +27,10 @@ function watchOverdue(metrics: RotorMetrics, logger: ReturnType<typeof createLog
   const round = async () => {
     try {
       const overdue = await refreshOverdue(metrics, await clientFor(), await loadPlaybookDir(dir));
-      logger.info({ overdue: overdue.length }, overdue.length ? `overdue secrets: ${overdue.join(', ')}` : 'no secret is overdue');
+      logger.info(
+        { overdue: overdue.length },
+        overdue.length ? `overdue secrets: ${overdue.join(', ')}` : 'no secret is overdue',
+      );
     } catch (e) {
       logger.error({ dir }, `overdue check failed: ${(e as Error).message}`);
     }

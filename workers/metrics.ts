@@ -6,10 +6,30 @@ import type { AuditEvent } from '../workflows/audit';
 /** Prometheus metrics of rotations, fed by the workflow's audit events. */
 export class RotorMetrics {
   readonly registry = new Registry();
-  private readonly started = new Counter({ name: 'rotor_rotations_started_total', help: 'Rotations started', labelNames: ['trigger'], registers: [this.registry] });
-  private readonly completed = new Counter({ name: 'rotor_rotations_completed_total', help: 'Rotations that rotated', labelNames: ['trigger'], registers: [this.registry] });
-  private readonly rolledBack = new Counter({ name: 'rotor_rotations_rolled_back_total', help: 'Rotations rolled back or aborted', labelNames: ['trigger'], registers: [this.registry] });
-  private readonly compensations = new Counter({ name: 'rotor_compensations_total', help: 'Undo steps run, by result', labelNames: ['result'], registers: [this.registry] });
+  private readonly started = new Counter({
+    name: 'rotor_rotations_started_total',
+    help: 'Rotations started',
+    labelNames: ['trigger'],
+    registers: [this.registry],
+  });
+  private readonly completed = new Counter({
+    name: 'rotor_rotations_completed_total',
+    help: 'Rotations that rotated',
+    labelNames: ['trigger'],
+    registers: [this.registry],
+  });
+  private readonly rolledBack = new Counter({
+    name: 'rotor_rotations_rolled_back_total',
+    help: 'Rotations rolled back or aborted',
+    labelNames: ['trigger'],
+    registers: [this.registry],
+  });
+  private readonly compensations = new Counter({
+    name: 'rotor_compensations_total',
+    help: 'Undo steps run, by result',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   private readonly stageSeconds = new Histogram({
     name: 'rotor_stage_duration_seconds',
     help: 'Duration of rotation stages',
@@ -24,9 +44,17 @@ export class RotorMetrics {
     buckets: [0.5, 1, 2, 5, 10, 30, 60, 300],
     registers: [this.registry],
   });
-  private readonly attention = new Counter({ name: 'rotor_needs_attention_total', help: 'Times a rotation needed an operator', registers: [this.registry] });
+  private readonly attention = new Counter({
+    name: 'rotor_needs_attention_total',
+    help: 'Times a rotation needed an operator',
+    registers: [this.registry],
+  });
   /** Secrets overdue for rotation; the worker refreshes it from ROTOR_PLAYBOOK_DIR (cli/overdue.ts). */
-  readonly overdue = new Gauge({ name: 'rotor_overdue_secrets', help: 'Secrets whose last rotation is older than their interval', registers: [this.registry] });
+  readonly overdue = new Gauge({
+    name: 'rotor_overdue_secrets',
+    help: 'Secrets whose last rotation is older than their interval',
+    registers: [this.registry],
+  });
   private readonly clusterStarted = new Map<string, number>();
 
   constructor() {
@@ -59,7 +87,11 @@ export class RotorMetrics {
         const key = `${e.secret}/${e.cluster ?? ''}`;
         if (e.phase === 'delivering') this.clusterStarted.set(key, at);
         const since = this.clusterStarted.get(key);
-        if (e.cluster && since !== undefined && ['dual-read', 'promoted', 'revoked', 'rolled-back'].includes(e.phase ?? '')) {
+        if (
+          e.cluster &&
+          since !== undefined &&
+          ['dual-read', 'promoted', 'revoked', 'rolled-back'].includes(e.phase ?? '')
+        ) {
           this.convergence.observe({ cluster: e.cluster }, (at - since) / 1000);
           this.clusterStarted.delete(key);
         }

@@ -24,7 +24,9 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   try {
     connection = await Connection.connect({ address: s.address, connectTimeout: '5s' });
   } catch (e) {
-    throw new Error(`cannot reach Temporal at ${s.address} (TEMPORAL_ADDRESS): ${(e as Error).message}. Is the stack up? Run 'npm run stack:up'.`);
+    throw new Error(
+      `cannot reach Temporal at ${s.address} (TEMPORAL_ADDRESS): ${(e as Error).message}. Is the stack up? Run 'npm run stack:up'.`,
+    );
   }
   return new Client({ connection, namespace: s.namespace, dataConverter: rotorDataConverter(env) });
 }

@@ -19,13 +19,19 @@ export interface ClusterSyncInput extends ClusterInput {
 export async function clusterSyncWorkflow(input: ClusterSyncInput): Promise<ClusterReport> {
   const persistent = input.step === 'restore' || input.step === 'revoke';
   const deliver = proxyActivities<ClusterActivities>(persistent ? profiles.undo : profiles.store);
-  const waiting = proxyActivities<ClusterActivities>(persistent ? { ...profiles.waiting, ...profiles.undo, heartbeatTimeout: '30s' } : profiles.waiting);
+  const waiting = proxyActivities<ClusterActivities>(
+    persistent ? { ...profiles.waiting, ...profiles.undo, heartbeatTimeout: '30s' } : profiles.waiting,
+  );
   if (input.step !== 'verify') await deliver.deliverToCluster(input);
   return waiting.verifyCluster(input);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; settles every item (deterministic order). */
-export async function inWindow<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function inWindow<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array<PromiseSettledResult<R>>(items.length);
   let next = 0;
   const lane = async () => {
@@ -47,7 +53,9 @@ export async function inWindow<T, R>(items: readonly T[], limit: number, fn: (it
 export function wavesOf(spec: Playbook['spec']): ClusterTarget[][] {
   const byName = new Map(spec.clusters.map((c) => [c.name, c]));
   const waves = spec.waves ?? [spec.clusters.map((c) => c.name)];
-  return waves.map((w) => w.map((n) => byName.get(n)).filter((c): c is ClusterTarget => c !== undefined)).filter((w) => w.length > 0);
+  return waves
+    .map((w) => w.map((n) => byName.get(n)).filter((c): c is ClusterTarget => c !== undefined))
+    .filter((w) => w.length > 0);
 }
 
 /** Starts one cluster step as a child workflow with a stable, readable id. */
@@ -63,7 +71,12 @@ export function syncCluster(
     step,
     cluster,
     rotation: { workflowId: info.workflowId, runId: info.runId },
-    versions: { store: spec.secret.store, ...versions, currentKey: spec.dualRead.currentKey, otherKey: spec.dualRead.otherKey },
+    versions: {
+      store: spec.secret.store,
+      ...versions,
+      currentKey: spec.dualRead.currentKey,
+      otherKey: spec.dualRead.otherKey,
+    },
     ...(rolloutToken && cluster.workloads.length ? { rolloutToken } : {}),
   };
   // Forward steps are bounded by the cluster's own timeout (an unreachable apiserver must fail the

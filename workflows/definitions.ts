@@ -17,7 +17,18 @@ export interface RotationInput {
   emergency?: { compromised: boolean };
 }
 
-export const stageNames = ['plan', 'create', 'distribute', 'verify', 'canary', 'promote', 'soak', 'approval', 'revoke', 'finalize'] as const;
+export const stageNames = [
+  'plan',
+  'create',
+  'distribute',
+  'verify',
+  'canary',
+  'promote',
+  'soak',
+  'approval',
+  'revoke',
+  'finalize',
+] as const;
 export type StageName = (typeof stageNames)[number];
 
 export type Phase = StageName | 'compensating' | 'rotated' | 'rolled-back' | 'needs-attention' | 'compensation-failed';
@@ -63,7 +74,11 @@ export interface RotationStatus {
 }
 
 /** The status of a rotation that has just started: every stage pending, nothing decided yet. */
-export function initialStatus(who: Pick<RotationStatus, 'secret' | 'playbook' | 'trigger' | 'requestedBy' | 'startedAt'> & { reason?: string | undefined }): RotationStatus {
+export function initialStatus(
+  who: Pick<RotationStatus, 'secret' | 'playbook' | 'trigger' | 'requestedBy' | 'startedAt'> & {
+    reason?: string | undefined;
+  },
+): RotationStatus {
   const { reason, ...rest } = who;
   return {
     ...rest,

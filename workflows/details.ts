@@ -17,7 +17,10 @@ export function renderDetails(s: RotationStatus): string {
     '',
     '| stage | state | time | detail |',
     '|---|---|---|---|',
-    ...s.stages.map((st) => `| ${st.name} | ${mark[st.state] ?? ''} ${st.state} | ${seconds(st.startedAt, st.endedAt)} | ${st.detail ?? ''} |`),
+    ...s.stages.map(
+      (st) =>
+        `| ${st.name} | ${mark[st.state] ?? ''} ${st.state} | ${seconds(st.startedAt, st.endedAt)} | ${st.detail ?? ''} |`,
+    ),
   ];
   if (s.clusters.length > 0) {
     lines.push('', '| cluster | wave | phase | detail |', '|---|---|---|---|');

@@ -116,7 +116,9 @@ class Rotation {
       {
         validator: (_action: OperatorAction) => {
           if (this.status.pointOfNoReturn) {
-            throw new Error('cannot abort: the old credential is already being revoked (point of no return); the rotation will finish forward');
+            throw new Error(
+              'cannot abort: the old credential is already being revoked (point of no return); the rotation will finish forward',
+            );
           }
           if (this.abortedBy) throw new Error(`already aborted by ${this.abortedBy}`);
         },
@@ -181,14 +183,31 @@ class Rotation {
     return this.input.emergency ? Math.max(10_000, Math.floor(ms / 2)) : ms;
   }
 
-  private call<F extends ActivityFn>(name: keyof Acts, options: ActivityOptions, summary: string, ...args: Parameters<F>): Promise<Awaited<ReturnType<F>>> {
+  private call<F extends ActivityFn>(
+    name: keyof Acts,
+    options: ActivityOptions,
+    summary: string,
+    ...args: Parameters<F>
+  ): Promise<Awaited<ReturnType<F>>> {
     const acts = proxyActivities<Acts>(options);
-    const fn = acts[name] as unknown as { executeWithOptions: (o: ActivityOptions, a: Parameters<F>) => Promise<Awaited<ReturnType<F>>> };
+    const fn = acts[name] as unknown as {
+      executeWithOptions: (o: ActivityOptions, a: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+    };
     return fn.executeWithOptions({ ...options, summary }, args);
   }
 
-  private forward<F extends ActivityFn>(stage: keyof typeof this.spec.timeouts, name: keyof Acts, summary: string, ...args: Parameters<F>) {
-    return this.call<F>(name, { ...profiles.store, scheduleToCloseTimeout: this.stageTimeout(stage) }, summary, ...args);
+  private forward<F extends ActivityFn>(
+    stage: keyof typeof this.spec.timeouts,
+    name: keyof Acts,
+    summary: string,
+    ...args: Parameters<F>
+  ) {
+    return this.call<F>(
+      name,
+      { ...profiles.store, scheduleToCloseTimeout: this.stageTimeout(stage) },
+      summary,
+      ...args,
+    );
   }
 
   private undo<F extends ActivityFn>(name: keyof Acts, summary: string, ...args: Parameters<F>) {
@@ -238,7 +257,12 @@ class Rotation {
    * Syncs clusters in a bounded window of child workflows, tracking each one's phase. Every
    * cluster settles before the stage fails, so the table shows exactly which ones failed and why.
    */
-  private async syncClusters(clusters: ClusterTarget[], step: ClusterStep, versions: { current: VersionRef; other: VersionRef | null }, done: ClusterPhase): Promise<void> {
+  private async syncClusters(
+    clusters: ClusterTarget[],
+    step: ClusterStep,
+    versions: { current: VersionRef; other: VersionRef | null },
+    done: ClusterPhase,
+  ): Promise<void> {
     const mark = (name: string, phase: ClusterPhase, detail?: string) => {
       const c = this.status.clusters.find((x) => x.name === name);
       if (c) Object.assign(c, { phase, updatedAt: Date.now(), detail });
@@ -250,7 +274,12 @@ class Rotation {
       // Consumers that present the credential switch when keys swap: one rollout per workload at
       // promote, and one back if a promoted cluster is restored.
       if (step === 'promote') this.rolledOut.add(c.name);
-      const rolloutToken = step === 'promote' ? this.rotation.runId : step === 'restore' && this.rolledOut.has(c.name) ? `${this.rotation.runId}/rolled-back` : undefined;
+      const rolloutToken =
+        step === 'promote'
+          ? this.rotation.runId
+          : step === 'restore' && this.rolledOut.has(c.name)
+            ? `${this.rotation.runId}/rolled-back`
+            : undefined;
       mark(c.name, step === 'verify' ? 'dual-read' : 'delivering', step);
       try {
         const report = await syncCluster(this.spec, c, step, versions, rolloutToken);
@@ -261,7 +290,9 @@ class Rotation {
         throw err;
       }
     });
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ cluster: clusters[i]?.name ?? '?', err: r.reason as unknown }] : []));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ cluster: clusters[i]?.name ?? '?', err: r.reason as unknown }] : [],
+    );
     const first = failed[0];
     if (first) {
       throw ApplicationFailure.create({
@@ -290,7 +321,11 @@ class Rotation {
 
   async run(): Promise<RotationResult> {
     this.setPhase('plan');
-    log.info('rotation started', { secret: this.status.secret, trigger: this.status.trigger, requestedBy: this.status.requestedBy });
+    log.info('rotation started', {
+      secret: this.status.secret,
+      trigger: this.status.trigger,
+      requestedBy: this.status.requestedBy,
+    });
     this.audit('rotation-started');
     let versions: { old: VersionRef; fresh: VersionRef };
     try {
@@ -313,7 +348,14 @@ class Rotation {
       durationMs: Date.now() - this.status.startedAt,
       ...(this.status.revocation ? { detail: `revocation proof: ${this.status.revocation.detail}` } : {}),
     });
-    return { outcome: 'rotated', secret: this.status.secret, previous: versions.old, current: versions.fresh, canaries: this.status.canaries, status: this.status };
+    return {
+      outcome: 'rotated',
+      secret: this.status.secret,
+      previous: versions.old,
+      current: versions.fresh,
+      canaries: this.status.canaries,
+      status: this.status,
+    };
   }
 
   private async forwardStages(): Promise<{ old: VersionRef; fresh: VersionRef }> {
@@ -329,7 +371,10 @@ class Rotation {
       }
     }
     const plan = await this.stage('plan', () =>
-      this.forward<Acts['planRotation']>('plan', 'planRotation', 'plan: read the current version (fingerprint only)', { store, rotation: this.rotation }),
+      this.forward<Acts['planRotation']>('plan', 'planRotation', 'plan: read the current version (fingerprint only)', {
+        store,
+        rotation: this.rotation,
+      }),
     );
     const old = plan.current;
     this.original = old;
@@ -338,42 +383,61 @@ class Rotation {
     // Undo first: the write can land even when the activity reports failure (lost response,
     // timeout), and the undo finds this run's version by run id, so it is safe if nothing landed.
     this.saga.add('discard pending version', () =>
-      this.undo<Acts['discardPendingVersion']>('discardPendingVersion', "undo create: discard this run's pending version", {
-        store,
-        credential: this.spec.credential,
-        rotation: this.rotation,
-        pendingVersion: this.status.pending?.version ?? null,
-        currentVersion: old.version,
-        previousVersion: plan.previousVersion,
-      }),
+      this.undo<Acts['discardPendingVersion']>(
+        'discardPendingVersion',
+        "undo create: discard this run's pending version",
+        {
+          store,
+          credential: this.spec.credential,
+          rotation: this.rotation,
+          pendingVersion: this.status.pending?.version ?? null,
+          currentVersion: old.version,
+          previousVersion: plan.previousVersion,
+        },
+      ),
     );
     const fresh = await this.stage('create', () =>
-      this.forward<Acts['createPendingVersion']>('create', 'createPendingVersion', 'create: store a new pending version', {
-        store,
-        credential: this.spec.credential,
-        rotation: this.rotation,
-        currentVersion: old.version,
-      }),
+      this.forward<Acts['createPendingVersion']>(
+        'create',
+        'createPendingVersion',
+        'create: store a new pending version',
+        {
+          store,
+          credential: this.spec.credential,
+          rotation: this.rotation,
+          currentVersion: old.version,
+        },
+      ),
     );
     this.status.pending = fresh;
 
     const waves = wavesOf(this.spec);
-    this.status.clusters = waves.flatMap((wave, i) => wave.map((c) => ({ name: c.name, wave: i, phase: 'pending' as const, updatedAt: Date.now() })));
+    this.status.clusters = waves.flatMap((wave, i) =>
+      wave.map((c) => ({ name: c.name, wave: i, phase: 'pending' as const, updatedAt: Date.now() })),
+    );
     if (waves.length === 0) {
       this.skip('distribute', 'no clusters in the playbook');
       this.skip('verify', 'no clusters in the playbook');
       await this.canaryStage(fresh);
     } else {
       // One undo for every cluster step before revoke: back to serving only the old version.
-      this.saga.add('restore clusters to the old version', () => this.syncClusters(this.touchedClusters(), 'restore', { current: old, other: null }, 'rolled-back'));
+      this.saga.add('restore clusters to the old version', () =>
+        this.syncClusters(this.touchedClusters(), 'restore', { current: old, other: null }, 'rolled-back'),
+      );
       for (const [i, wave] of waves.entries()) {
-        await this.stage('distribute', () => this.syncClusters(wave, 'dual-read', { current: old, other: fresh }, 'dual-read'), `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`);
+        await this.stage(
+          'distribute',
+          () => this.syncClusters(wave, 'dual-read', { current: old, other: fresh }, 'dual-read'),
+          `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`,
+        );
         // The canary runs against the first wave before any other wave is touched.
         if (i === 0) await this.canaryStage(fresh);
       }
       const s = this.stageOf('distribute');
       if (s) s.detail = `${waves.length} wave(s), ${this.spec.clusters.length} cluster(s)`;
-      await this.stage('verify', () => this.syncClusters(this.spec.clusters, 'verify', { current: old, other: fresh }, 'verified'));
+      await this.stage('verify', () =>
+        this.syncClusters(this.spec.clusters, 'verify', { current: old, other: fresh }, 'verified'),
+      );
     }
 
     // As with create, the label move may land without a reply; demote is a no-op if it did not.
@@ -387,15 +451,24 @@ class Rotation {
       }),
     );
     await this.stage('promote', () =>
-      this.forward<Acts['promoteVersion']>('promote', 'promoteVersion', `promote: make version ${fresh.version} current`, {
-        store,
-        rotation: this.rotation,
-        pendingVersion: fresh.version,
-        currentVersion: old.version,
-      }),
+      this.forward<Acts['promoteVersion']>(
+        'promote',
+        'promoteVersion',
+        `promote: make version ${fresh.version} current`,
+        {
+          store,
+          rotation: this.rotation,
+          pendingVersion: fresh.version,
+          currentVersion: old.version,
+        },
+      ),
     );
     if (this.spec.clusters.length > 0) {
-      await this.stage('promote', () => this.syncClusters(this.spec.clusters, 'promote', { current: fresh, other: old }, 'promoted'), 'swapping keys in every cluster');
+      await this.stage(
+        'promote',
+        () => this.syncClusters(this.spec.clusters, 'promote', { current: fresh, other: old }, 'promoted'),
+        'swapping keys in every cluster',
+      );
     }
     this.status.current = fresh;
     this.status.pending = undefined;
@@ -432,20 +505,31 @@ class Rotation {
     this.status.pointOfNoReturn = true;
     this.saga.clear();
     await this.stage('revoke', async () => {
-      if (this.spec.clusters.length > 0) await this.syncClusters(this.spec.clusters, 'revoke', { current: versions.fresh, other: null }, 'revoked');
+      if (this.spec.clusters.length > 0)
+        await this.syncClusters(this.spec.clusters, 'revoke', { current: versions.fresh, other: null }, 'revoked');
       for (;;) {
         try {
-          const evidence = await this.call<Acts['revokeVersion']>('revokeVersion', profiles.irreversible, `revoke: retire version ${versions.old.version} and prove it is refused`, {
-            store: this.spec.secret.store,
-            credential: this.spec.credential,
-            rotation: this.rotation,
-            revokedVersion: versions.old.version,
-            currentVersion: versions.fresh.version,
-          });
+          const evidence = await this.call<Acts['revokeVersion']>(
+            'revokeVersion',
+            profiles.irreversible,
+            `revoke: retire version ${versions.old.version} and prove it is refused`,
+            {
+              store: this.spec.secret.store,
+              credential: this.spec.credential,
+              rotation: this.rotation,
+              revokedVersion: versions.old.version,
+              currentVersion: versions.fresh.version,
+            },
+          );
           // Runs recorded before revocation proof returned nothing here; they replay as before.
           if (evidence) this.status.revocation = evidence;
           // A revoke that did not take is an alert, not a success: the old credential still opens the door.
-          if (evidence && !evidence.rejected) throw ApplicationFailure.create({ type: 'RevocationNotEffective', message: `the old credential is still accepted: ${evidence.detail}`, nonRetryable: true });
+          if (evidence && !evidence.rejected)
+            throw ApplicationFailure.create({
+              type: 'RevocationNotEffective',
+              message: `the old credential is still accepted: ${evidence.detail}`,
+              nonRetryable: true,
+            });
           const s = this.stageOf('revoke');
           if (s && evidence) s.detail = evidence.detail;
           this.status.attention = undefined;
@@ -470,7 +554,8 @@ class Rotation {
     const cause = aborted
       ? `aborted by ${this.abortedBy ?? 'workflow cancellation'}${failedStage ? ` during ${failedStage.name}` : ''}`
       : `${failedStage?.name ?? 'a stage'} failed: ${rootMessage(err)}`;
-    if (failedStage?.state === 'running') Object.assign(failedStage, { state: 'failed', endedAt: Date.now(), detail: cause });
+    if (failedStage?.state === 'running')
+      Object.assign(failedStage, { state: 'failed', endedAt: Date.now(), detail: cause });
     this.status.failure = cause;
     this.setPhase('compensating');
     log.warn('rotation compensating', { secret: this.status.secret, cause });
@@ -515,7 +600,11 @@ class Rotation {
     this.status.current = this.original;
     this.status.pending = undefined;
     this.setPhase('rolled-back');
-    this.audit('rotation-rolled-back', { outcome: aborted ? 'aborted' : 'rolled-back', detail: cause, durationMs: Date.now() - this.status.startedAt });
+    this.audit('rotation-rolled-back', {
+      outcome: aborted ? 'aborted' : 'rolled-back',
+      detail: cause,
+      durationMs: Date.now() - this.status.startedAt,
+    });
     throw ApplicationFailure.create({
       type: aborted ? WorkflowErrorTypes.aborted : WorkflowErrorTypes.rolledBack,
       message: `rotation of ${this.status.secret} rolled back: ${cause}; ${original ? 'the old version is current again' : 'nothing was changed'}${recordFailure ? ` (recording the rollback in the store failed: ${recordFailure})` : ''}`,

@@ -18,12 +18,17 @@ import type { AccessKeyPair } from './values';
 type IamKeyCredential = Extract<Credential, { kind: 'aws-iam-access-key' }>;
 
 /** What STS said to a key: accepted (with the caller ARN), refused (authentication failed), or inconclusive. */
-export type StsOutcome =
-  | { status: 'accepted'; arn: string }
-  | { status: 'refused' | 'inconclusive'; error: string };
+export type StsOutcome = { status: 'accepted'; arn: string } | { status: 'refused' | 'inconclusive'; error: string };
 
 /** Errors with which AWS refuses to authenticate a request (as opposed to failing to answer it). */
-const refusalNames = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'UnrecognizedClientException', 'InvalidAccessKeyId']);
+const refusalNames = new Set([
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+]);
 
 /** Calls STS GetCallerIdentity as `key`. Never throws; the error text is redacted. */
 export async function callerIdentity(sts: STSClient, key: AccessKeyPair, signal?: AbortSignal): Promise<StsOutcome> {
@@ -33,7 +38,10 @@ export async function callerIdentity(sts: STSClient, key: AccessKeyPair, signal?
   } catch (e) {
     const err = e as Error & { $metadata?: { httpStatusCode?: number } };
     const refused = refusalNames.has(err.name) || err.$metadata?.httpStatusCode === 403;
-    return { status: refused ? 'refused' : 'inconclusive', error: redact(`${err.name}: ${err.message}`, [key.secretAccessKey]) };
+    return {
+      status: refused ? 'refused' : 'inconclusive',
+      error: redact(`${err.name}: ${err.message}`, [key.secretAccessKey]),
+    };
   }
 }
 
@@ -45,22 +53,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * STS that it is refused. A deactivated key is deleted by the next rotation's create, which needs
  * its slot, so deletion waits for the soak of one full rotation period.
  */
-export function awsIamAccessKeyKind(deps: { iam: IAMClient; stsFor: (creds: AccessKeyPair) => STSClient }): CredentialKind<IamKeyCredential> {
+export function awsIamAccessKeyKind(deps: {
+  iam: IAMClient;
+  stsFor: (creds: AccessKeyPair) => STSClient;
+}): CredentialKind<IamKeyCredential> {
   async function keysOf(userName: string) {
     try {
       const res = await deps.iam.send(new ListAccessKeysCommand({ UserName: userName }));
       return res.AccessKeyMetadata ?? [];
     } catch (e) {
-      if (e instanceof NoSuchEntityException) throw permanent(ErrorTypes.invalidInput, `IAM user '${userName}' does not exist`);
+      if (e instanceof NoSuchEntityException)
+        throw permanent(ErrorTypes.invalidInput, `IAM user '${userName}' does not exist`);
       throw e;
     }
   }
 
   async function deleteKey(userName: string, accessKeyId: string): Promise<void> {
-    await deps.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })).catch((e: unknown) => {
-      // Already gone is what we wanted (a retried activity may have deleted it).
-      if (!(e instanceof NoSuchEntityException)) throw e;
-    });
+    await deps.iam
+      .send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }))
+      .catch((e: unknown) => {
+        // Already gone is what we wanted (a retried activity may have deleted it).
+        if (!(e instanceof NoSuchEntityException)) throw e;
+      });
   }
 
   return {
@@ -68,7 +82,10 @@ export function awsIamAccessKeyKind(deps: { iam: IAMClient; stsFor: (creds: Acce
       const current = parseAccessKeyPair(currentValue, 'the current value');
       const keys = await keysOf(p.userName);
       if (!keys.some((k) => k.AccessKeyId === current.accessKeyId)) {
-        throw permanent(ErrorTypes.invalidInput, `the current access key ${shortKeyId(current.accessKeyId)} is not a key of IAM user '${p.userName}'; refusing to guess which key to replace`);
+        throw permanent(
+          ErrorTypes.invalidInput,
+          `the current access key ${shortKeyId(current.accessKeyId)} is not a key of IAM user '${p.userName}'; refusing to guess which key to replace`,
+        );
       }
       // Any other key is a leftover: a create whose value never reached the store, or the previous
       // rotation's deactivated key. Deleting it first keeps retries from leaking keys.
@@ -77,7 +94,8 @@ export function awsIamAccessKeyKind(deps: { iam: IAMClient; stsFor: (creds: Acce
       }
       const res = await deps.iam.send(new CreateAccessKeyCommand({ UserName: p.userName }));
       const key = res.AccessKey;
-      if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error(`IAM CreateAccessKey for '${p.userName}' answered without a key`);
+      if (!key?.AccessKeyId || !key.SecretAccessKey)
+        throw new Error(`IAM CreateAccessKey for '${p.userName}' answered without a key`);
       return JSON.stringify({ accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
     },
 
@@ -85,7 +103,9 @@ export function awsIamAccessKeyKind(deps: { iam: IAMClient; stsFor: (creds: Acce
       const pending = parseAccessKeyPair(pendingValue, 'the pending value');
       const current = parseAccessKeyPair(currentValue, 'the current value');
       if (pending.accessKeyId !== current.accessKeyId) await deleteKey(p.userName, pending.accessKeyId);
-      await deps.iam.send(new UpdateAccessKeyCommand({ UserName: p.userName, AccessKeyId: current.accessKeyId, Status: 'Active' }));
+      await deps.iam.send(
+        new UpdateAccessKeyCommand({ UserName: p.userName, AccessKeyId: current.accessKeyId, Status: 'Active' }),
+      );
     },
 
     async revoke(p, { oldValue, currentValue }): Promise<RevocationEvidence> {
@@ -93,7 +113,10 @@ export function awsIamAccessKeyKind(deps: { iam: IAMClient; stsFor: (creds: Acce
       const current = parseAccessKeyPair(currentValue, 'the current value');
       const oldId = shortKeyId(old.accessKeyId);
       if (old.accessKeyId === current.accessKeyId) {
-        return { rejected: false, detail: `old and current values are the same access key ${oldId}; not revoking the key in use` };
+        return {
+          rejected: false,
+          detail: `old and current values are the same access key ${oldId}; not revoking the key in use`,
+        };
       }
       if (p.revoke === 'delete') await deleteKey(p.userName, old.accessKeyId);
       else {
@@ -115,18 +138,25 @@ export function awsIamAccessKeyKind(deps: { iam: IAMClient; stsFor: (creds: Acce
       }
       oldSts.destroy();
       if (outcome.status === 'inconclusive') {
-        throw new Error(`${action} access key ${oldId} of '${p.userName}' but could not check it with STS: ${outcome.error}`);
+        throw new Error(
+          `${action} access key ${oldId} of '${p.userName}' but could not check it with STS: ${outcome.error}`,
+        );
       }
       const currentSts = deps.stsFor(current);
       const now = await callerIdentity(currentSts, current);
       currentSts.destroy();
-      const newPart = now.status === 'accepted'
-        ? `current key ${shortKeyId(current.accessKeyId)} answers as ${now.arn}`
-        : `WARNING: current key ${shortKeyId(current.accessKeyId)} is not accepted: ${now.error}`;
-      const oldPart = outcome.status === 'accepted'
-        ? `STS still ACCEPTS the old key after ${Math.round(p.proofTimeout / 1000)}s (as ${outcome.arn})`
-        : `STS GetCallerIdentity with the old key refused: ${outcome.error}`;
-      return { rejected: outcome.status === 'refused', detail: `access key ${oldId} of IAM user '${p.userName}' ${action}; ${oldPart}; ${newPart}` };
+      const newPart =
+        now.status === 'accepted'
+          ? `current key ${shortKeyId(current.accessKeyId)} answers as ${now.arn}`
+          : `WARNING: current key ${shortKeyId(current.accessKeyId)} is not accepted: ${now.error}`;
+      const oldPart =
+        outcome.status === 'accepted'
+          ? `STS still ACCEPTS the old key after ${Math.round(p.proofTimeout / 1000)}s (as ${outcome.arn})`
+          : `STS GetCallerIdentity with the old key refused: ${outcome.error}`;
+      return {
+        rejected: outcome.status === 'refused',
+        detail: `access key ${oldId} of IAM user '${p.userName}' ${action}; ${oldPart}; ${newPart}`,
+      };
     },
   };
 }

@@ -23,5 +23,8 @@ export interface CredentialKind<P extends Credential = Credential> {
   /** Undo of create: the new credential stops working; the current one keeps working. */
   discard(policy: P, ctx: { pendingValue: string; currentValue: string; rotation: RotationRef }): Promise<void>;
   /** Revokes the old credential at its target and proves it is refused. */
-  revoke(policy: P, ctx: { oldValue: string; currentValue: string; rotation: RotationRef }): Promise<RevocationEvidence>;
+  revoke(
+    policy: P,
+    ctx: { oldValue: string; currentValue: string; rotation: RotationRef },
+  ): Promise<RevocationEvidence>;
 }

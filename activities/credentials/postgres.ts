@@ -101,10 +101,17 @@ const proofTimeoutMs = 10_000;
  * (unknown password, NOLOGIN), terminates its sessions and proves a login with the old password is
  * refused. Role administration runs over the admin connection from `pgAdmin` (PG* environment).
  */
-export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientConfig }): CredentialKind<PostgresCredential> {
+export function postgresAlternatingUsersKind(deps: {
+  pgAdmin: () => pg.ClientConfig;
+}): CredentialKind<PostgresCredential> {
   const targetOf = (p: PostgresCredential): PostgresTarget => {
     const admin = deps.pgAdmin();
-    return { host: p.host ?? admin.host, port: p.port ?? admin.port, database: p.database ?? admin.database, ssl: admin.ssl };
+    return {
+      host: p.host ?? admin.host,
+      port: p.port ?? admin.port,
+      database: p.database ?? admin.database,
+      ssl: admin.ssl,
+    };
   };
 
   async function withAdmin<T>(p: PostgresCredential, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -116,7 +123,8 @@ export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientCon
       return await fn(client);
     } catch (e) {
       const err = e as Error & { code?: string };
-      if (err.code === '42501') throw permanent(ErrorTypes.permissionDenied, `PostgreSQL ${describeTarget(t)}: ${err.message}`);
+      if (err.code === '42501')
+        throw permanent(ErrorTypes.permissionDenied, `PostgreSQL ${describeTarget(t)}: ${err.message}`);
       throw e;
     } finally {
       await client.end().catch(() => undefined);
@@ -125,20 +133,33 @@ export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientCon
 
   /** Both roles must exist and neither may be a superuser: locking one would lock out administration. */
   async function checkRoles(c: pg.Client, p: PostgresCredential): Promise<void> {
-    const res = await c.query<{ rolname: string; rolsuper: boolean }>('select rolname, rolsuper from pg_roles where rolname = any($1)', [p.roles]);
+    const res = await c.query<{ rolname: string; rolsuper: boolean }>(
+      'select rolname, rolsuper from pg_roles where rolname = any($1)',
+      [p.roles],
+    );
     for (const role of p.roles) {
       const row = res.rows.find((r) => r.rolname === role);
       if (!row) {
         const other = p.roles.find((r) => r !== role);
-        throw permanent(ErrorTypes.invalidInput, `PostgreSQL role '${role}' does not exist on ${describeTarget(targetOf(p))}: create it with the same grants as '${other}'`);
+        throw permanent(
+          ErrorTypes.invalidInput,
+          `PostgreSQL role '${role}' does not exist on ${describeTarget(targetOf(p))}: create it with the same grants as '${other}'`,
+        );
       }
-      if (row.rolsuper) throw permanent(ErrorTypes.invalidInput, `PostgreSQL role '${role}' is a superuser; rotor does not rotate superusers by alternating users`);
+      if (row.rolsuper)
+        throw permanent(
+          ErrorTypes.invalidInput,
+          `PostgreSQL role '${role}' is a superuser; rotor does not rotate superusers by alternating users`,
+        );
     }
   }
 
   function roleOf(p: PostgresCredential, cred: UserPassword, what: string): string {
     if (!p.roles.includes(cred.username)) {
-      throw permanent(ErrorTypes.invalidInput, `${what} is for role '${cred.username}', which is not one of roles [${p.roles.join(', ')}]`);
+      throw permanent(
+        ErrorTypes.invalidInput,
+        `${what} is for role '${cred.username}', which is not one of roles [${p.roles.join(', ')}]`,
+      );
     }
     return cred.username;
   }
@@ -147,7 +168,9 @@ export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientCon
   async function lock(p: PostgresCredential, role: string): Promise<number> {
     return withAdmin(p, async (c) => {
       await checkRoles(c, p);
-      await c.query(`ALTER ROLE ${pg.escapeIdentifier(role)} WITH NOLOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(newPassword(48)))}`);
+      await c.query(
+        `ALTER ROLE ${pg.escapeIdentifier(role)} WITH NOLOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(newPassword(48)))}`,
+      );
       const res = await c.query<{ n: number }>(
         'select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where usename = $1 and pid <> pg_backend_pid()',
         [role],
@@ -163,7 +186,9 @@ export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientCon
       const password = newPassword(p.length);
       await withAdmin(p, async (c) => {
         await checkRoles(c, p);
-        await c.query(`ALTER ROLE ${pg.escapeIdentifier(next)} WITH LOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`);
+        await c.query(
+          `ALTER ROLE ${pg.escapeIdentifier(next)} WITH LOGIN PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`,
+        );
       });
       return JSON.stringify({ username: next, password });
     },
@@ -181,7 +206,10 @@ export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientCon
       const current = parseUserPassword(currentValue, 'the current value');
       roleOf(p, old, 'the old value');
       if (old.username === current.username) {
-        return { rejected: false, detail: `old and current credentials are both for role '${old.username}'; not locking the role in use` };
+        return {
+          rejected: false,
+          detail: `old and current credentials are both for role '${old.username}'; not locking the role in use`,
+        };
       }
       const terminated = await lock(p, old.username);
       const target = targetOf(p);
@@ -189,7 +217,9 @@ export function postgresAlternatingUsersKind(deps: { pgAdmin: () => pg.ClientCon
       const oldLogin = await tryPostgresLogin(target, old, { timeoutMs: proofTimeoutMs });
       if (!oldLogin.ok && !oldLogin.refused) {
         // Unreachable server or timeout proves nothing; retrying the (idempotent) revoke will.
-        throw new Error(`locked role '${old.username}' but could not check the old password on ${where}: ${oldLogin.code ?? ''} ${oldLogin.message}`.trim());
+        throw new Error(
+          `locked role '${old.username}' but could not check the old password on ${where}: ${oldLogin.code ?? ''} ${oldLogin.message}`.trim(),
+        );
       }
       const newLogin = await tryPostgresLogin(target, current, { timeoutMs: proofTimeoutMs });
       const locked = `role '${old.username}' locked (NOLOGIN, password replaced), ${terminated} session(s) terminated`;

@@ -13,6 +13,9 @@ export function randomKind(): CredentialKind<RandomCredential> {
     create: (policy) => Promise.resolve(generateRandom(policy)),
     discard: () => Promise.resolve(),
     revoke: () =>
-      Promise.resolve({ rejected: true, detail: 'random secret: consumers stop accepting it when it leaves the dual-read set' }),
+      Promise.resolve({
+        rejected: true,
+        detail: 'random secret: consumers stop accepting it when it leaves the dual-read set',
+      }),
   };
 }

@@ -16,7 +16,11 @@ export interface AccessKeyPair {
  * Parses a stored JSON credential and checks that `fields` are non-empty strings. The error names
  * `what` and the missing fields only: the text may be a secret, so it is never quoted.
  */
-export function parseCredentialJson<F extends string>(text: string, fields: readonly F[], what: string): Record<F, string> {
+export function parseCredentialJson<F extends string>(
+  text: string,
+  fields: readonly F[],
+  what: string,
+): Record<F, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -25,7 +29,8 @@ export function parseCredentialJson<F extends string>(text: string, fields: read
   }
   const obj = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
   const missing = fields.filter((f) => typeof obj[f] !== 'string' || obj[f] === '');
-  if (missing.length > 0) throw permanent(ErrorTypes.invalidInput, `${what} has no ${missing.join(', ')} (value not shown)`);
+  if (missing.length > 0)
+    throw permanent(ErrorTypes.invalidInput, `${what} has no ${missing.join(', ')} (value not shown)`);
   return Object.fromEntries(fields.map((f) => [f, obj[f] as string])) as Record<F, string>;
 }
 

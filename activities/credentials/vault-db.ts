@@ -37,8 +37,13 @@ async function readOrNull<T>(vault: NodeVault.client, path: string): Promise<T |
 /** Maps Vault errors to failure types; messages name paths, never data. */
 function vaultFailure(e: unknown, what: string): Error {
   const status = statusOf(e);
-  if (status === 403) return permanent(ErrorTypes.permissionDenied, `vault: permission denied to ${what}; grant the worker's token this capability`);
-  if (status === 404 || status === 400) return permanent(ErrorTypes.invalidInput, `vault: cannot ${what}: ${(e as Error).message}`);
+  if (status === 403)
+    return permanent(
+      ErrorTypes.permissionDenied,
+      `vault: permission denied to ${what}; grant the worker's token this capability`,
+    );
+  if (status === 404 || status === 400)
+    return permanent(ErrorTypes.invalidInput, `vault: cannot ${what}: ${(e as Error).message}`);
   return new Error(`vault: failed to ${what}: ${(e as Error).message}`);
 }
 
@@ -48,17 +53,26 @@ export function postgresTargetOf(connectionUrl: string): PostgresTarget {
   try {
     url = new URL(connectionUrl.replaceAll('{{username}}', 'u').replaceAll('{{password}}', 'p'));
   } catch {
-    throw permanent(ErrorTypes.invalidInput, 'the connection_url of the Vault database connection is not a postgres:// URL; rotor cannot prove revocation against it');
+    throw permanent(
+      ErrorTypes.invalidInput,
+      'the connection_url of the Vault database connection is not a postgres:// URL; rotor cannot prove revocation against it',
+    );
   }
   if (!/^postgres(ql)?:$/.test(url.protocol)) {
-    throw permanent(ErrorTypes.invalidInput, `the Vault database connection uses ${url.protocol} URLs; rotor proves revocation for PostgreSQL only`);
+    throw permanent(
+      ErrorTypes.invalidInput,
+      `the Vault database connection uses ${url.protocol} URLs; rotor proves revocation for PostgreSQL only`,
+    );
   }
   const sslmode = url.searchParams.get('sslmode') ?? 'prefer';
   return {
     host: url.hostname,
     port: url.port ? Number(url.port) : 5432,
     database: decodeURIComponent(url.pathname.slice(1)) || 'postgres',
-    ssl: sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow' ? false : { rejectUnauthorized: sslmode.startsWith('verify') },
+    ssl:
+      sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
+        ? false
+        : { rejectUnauthorized: sslmode.startsWith('verify') },
   };
 }
 
@@ -82,14 +96,19 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     }
     if (!role) throw permanent(ErrorTypes.invalidInput, `vault: no static role ${p.mount}/static-roles/${p.role}`);
     if (role.db_name !== p.connection) {
-      throw permanent(ErrorTypes.invalidInput, `vault: static role '${p.role}' belongs to connection '${role.db_name}', not '${p.connection}'`);
+      throw permanent(
+        ErrorTypes.invalidInput,
+        `vault: static role '${p.role}' belongs to connection '${role.db_name}', not '${p.connection}'`,
+      );
     }
     return role;
   }
 
   async function liveCreds(p: VaultDbCredential): Promise<UserPassword> {
     try {
-      const data = ((await vault.read(`${p.mount}/static-creds/${p.role}`)) as { data: { username: string; password: string } }).data;
+      const data = (
+        (await vault.read(`${p.mount}/static-creds/${p.role}`)) as { data: { username: string; password: string } }
+      ).data;
       return { username: data.username, password: data.password };
     } catch (e) {
       throw vaultFailure(e, `read ${p.mount}/static-creds/${p.role}`);
@@ -111,9 +130,13 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     } catch (e) {
       throw vaultFailure(e, `read ${p.mount}/config/${p.connection}`);
     }
-    if (!config) throw permanent(ErrorTypes.invalidInput, `vault: no database connection ${p.mount}/config/${p.connection}`);
+    if (!config)
+      throw permanent(ErrorTypes.invalidInput, `vault: no database connection ${p.mount}/config/${p.connection}`);
     if (config.plugin_name !== 'postgresql-database-plugin') {
-      throw permanent(ErrorTypes.invalidInput, `vault: connection '${p.connection}' uses ${config.plugin_name}; rotor proves revocation for postgresql-database-plugin only`);
+      throw permanent(
+        ErrorTypes.invalidInput,
+        `vault: connection '${p.connection}' uses ${config.plugin_name}; rotor proves revocation for postgresql-database-plugin only`,
+      );
     }
     return postgresTargetOf(config.connection_details?.connection_url ?? '');
   }
@@ -140,7 +163,9 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
       const where = describeTarget(target);
       const oldLogin = await tryPostgresLogin(target, old, { timeoutMs: 10_000 });
       if (!oldLogin.ok && !oldLogin.refused) {
-        throw new Error(`could not check the old password of '${old.username}' on ${where}: ${oldLogin.code ?? ''} ${oldLogin.message}`.trim());
+        throw new Error(
+          `could not check the old password of '${old.username}' on ${where}: ${oldLogin.code ?? ''} ${oldLogin.message}`.trim(),
+        );
       }
       const newLogin = await tryPostgresLogin(target, current, { timeoutMs: 10_000 });
       const live = await liveCreds(p);
@@ -151,7 +176,10 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
       const newPart = newLogin.ok
         ? `login with the current credential succeeded`
         : `WARNING: login with the current credential failed: ${newLogin.code ?? ''} ${newLogin.message}`.trim();
-      const drift = live.password === current.password ? '' : '; WARNING: Vault has rotated the role since (the stored current value is stale)';
+      const drift =
+        live.password === current.password
+          ? ''
+          : '; WARNING: Vault has rotated the role since (the stored current value is stale)';
       return { rejected: oldLogin.refused, detail: `${head}; ${oldPart}; ${newPart}${drift}` };
     },
   };
@@ -179,7 +207,9 @@ export async function ensureVaultPostgresStaticRole(vault: NodeVault.client, s: 
   const mount = s.mount ?? 'database';
   const existing = await readOrNull<ConnectionConfig>(vault, `${mount}/config/${s.connection}`);
   const allowed = new Set(
-    (Array.isArray(existing?.allowed_roles) ? existing.allowed_roles : (existing?.allowed_roles ?? '').split(',')).map((r) => r.trim()).filter(Boolean),
+    (Array.isArray(existing?.allowed_roles) ? existing.allowed_roles : (existing?.allowed_roles ?? '').split(','))
+      .map((r) => r.trim())
+      .filter(Boolean),
   );
   allowed.add(s.role);
   const db = encodeURIComponent(s.admin.database ?? 'postgres');
@@ -194,5 +224,9 @@ export async function ensureVaultPostgresStaticRole(vault: NodeVault.client, s: 
   });
   const role = await readOrNull<StaticRole>(vault, `${mount}/static-roles/${s.role}`);
   if (role?.username === s.username && role.db_name === s.connection) return;
-  await vault.write(`${mount}/static-roles/${s.role}`, { db_name: s.connection, username: s.username, rotation_period: s.rotationPeriod ?? '24h' });
+  await vault.write(`${mount}/static-roles/${s.role}`, {
+    db_name: s.connection,
+    username: s.username,
+    rotation_period: s.rotationPeriod ?? '24h',
+  });
 }

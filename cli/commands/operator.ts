@@ -4,7 +4,14 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { uiLink } from '../../workers/temporal-connection';
-import { abortUpdate, approveUpdate, pauseSignal, resumeSignal, retrySignal, skipSoakSignal } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseSignal,
+  resumeSignal,
+  retrySignal,
+  skipSoakSignal,
+} from '../../workflows/definitions';
 import type { OperatorAction } from '../../workflows/definitions';
 import { operatorOptionsSchema, parseArgs, targetSchema } from '../args';
 import type { OperatorOptions } from '../args';
@@ -14,16 +21,33 @@ import { workflowIdOf } from '../identity';
 import { jsonLine, out } from '../output';
 import { runAction } from './run';
 
-type Action = { kind: 'update'; def: UpdateDefinition<string, [OperatorAction]> } | { kind: 'signal'; def: SignalDefinition<[OperatorAction]>; done: string };
+type Action =
+  | { kind: 'update'; def: UpdateDefinition<string, [OperatorAction]> }
+  | { kind: 'signal'; def: SignalDefinition<[OperatorAction]>; done: string };
 
 /** Every operator command: name, what it does, and how it reaches the workflow. */
 const actions: Record<string, { description: string; action: Action }> = {
-  approve: { description: 'release the approval gate before the old credential is revoked', action: { kind: 'update', def: approveUpdate } },
-  abort: { description: 'abort the rotation and roll back (refused past the point of no return)', action: { kind: 'update', def: abortUpdate } },
-  'skip-soak': { description: 'end the soak period now', action: { kind: 'signal', def: skipSoakSignal, done: 'asked to end the soak now' } },
-  pause: { description: 'hold before the next stage starts', action: { kind: 'signal', def: pauseSignal, done: 'paused before the next stage' } },
+  approve: {
+    description: 'release the approval gate before the old credential is revoked',
+    action: { kind: 'update', def: approveUpdate },
+  },
+  abort: {
+    description: 'abort the rotation and roll back (refused past the point of no return)',
+    action: { kind: 'update', def: abortUpdate },
+  },
+  'skip-soak': {
+    description: 'end the soak period now',
+    action: { kind: 'signal', def: skipSoakSignal, done: 'asked to end the soak now' },
+  },
+  pause: {
+    description: 'hold before the next stage starts',
+    action: { kind: 'signal', def: pauseSignal, done: 'paused before the next stage' },
+  },
   resume: { description: 'continue a paused rotation', action: { kind: 'signal', def: resumeSignal, done: 'resumed' } },
-  retry: { description: 'after the point of no return, retry the failing step now', action: { kind: 'signal', def: retrySignal, done: 'asked to retry the failing step now' } },
+  retry: {
+    description: 'after the point of no return, retry the failing step now',
+    action: { kind: 'signal', def: retrySignal, done: 'asked to retry the failing step now' },
+  },
 };
 
 /** Text of the innermost cause: the workflow validator's own words for a rejected update. */
@@ -56,7 +80,10 @@ async function operate(name: string, action: Action, target: string, raw: Record
     try {
       answer = await send(handle, action, args);
     } catch (e) {
-      if (e instanceof WorkflowNotFoundError) throw new CliError(`rotor: ${name}: no running rotation ${workflowId} (${innermost(e)})\n  ${uiLink(workflowId)}`);
+      if (e instanceof WorkflowNotFoundError)
+        throw new CliError(
+          `rotor: ${name}: no running rotation ${workflowId} (${innermost(e)})\n  ${uiLink(workflowId)}`,
+        );
       if (e instanceof CliError) throw new CliError(`${e.message}\n  ${uiLink(workflowId)}`);
       throw e;
     }

@@ -9,7 +9,9 @@ import { runAction } from './run';
 /** `rotor plan <playbook> [--json]`: what a rotation would touch, read-only. */
 export function planCommand(): Command {
   return new Command('plan')
-    .description('show, without changing anything, every cluster, namespace, ExternalSecret, Secret and workload a rotation would touch; flags unlisted consumers')
+    .description(
+      'show, without changing anything, every cluster, namespace, ExternalSecret, Secret and workload a rotation would touch; flags unlisted consumers',
+    )
     .argument('<playbook>', 'playbook YAML file')
     .option('--json', 'machine-readable output')
     .action(

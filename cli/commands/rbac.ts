@@ -9,14 +9,22 @@ import { rbacFor } from '../rbac';
 import { runAction } from './run';
 
 const rbacOptions = z.object({
-  serviceAccount: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, '--service-account must be a DNS label').default('rotor'),
-  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, '--namespace must be a DNS label').default('rotor-system'),
+  serviceAccount: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, '--service-account must be a DNS label')
+    .default('rotor'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, '--namespace must be a DNS label')
+    .default('rotor-system'),
 });
 
 /** `rotor rbac <playbook>`: per cluster, the Role and RoleBinding rotor needs, as YAML to apply there. */
 export function rbacCommand(): Command {
   return new Command('rbac')
-    .description('print, per cluster, the least-privilege Role and RoleBinding the rotor worker needs (no list on Secrets)')
+    .description(
+      'print, per cluster, the least-privilege Role and RoleBinding the rotor worker needs (no list on Secrets)',
+    )
     .argument('<playbook>', 'playbook YAML file')
     .option('--service-account <name>', 'ServiceAccount the worker uses in each cluster', 'rotor')
     .option('--namespace <ns>', "that ServiceAccount's namespace", 'rotor-system')

@@ -19,7 +19,12 @@ import { runAction } from './run';
 
 /** The workflow input for a playbook and the command's options. */
 export function rotationInput(playbook: Playbook, file: string, o: RotateOptions): RotationInput {
-  const input: RotationInput = { playbook, playbookFile: file, trigger: o.emergency ? 'emergency' : 'manual', requestedBy: o.requestedBy };
+  const input: RotationInput = {
+    playbook,
+    playbookFile: file,
+    trigger: o.emergency ? 'emergency' : 'manual',
+    requestedBy: o.requestedBy,
+  };
   if (o.reason) input.reason = o.reason;
   if (o.emergency) input.emergency = { compromised: o.compromised };
   return input;
@@ -68,15 +73,26 @@ async function rotate(file: string, raw: Record<string, unknown>): Promise<ExitC
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       if (!o.emergency) throw await alreadyRunning(client, workflowId, secret);
       // An emergency does not queue behind a routine rotation: supersede it safely, then start.
-      const note = (line: string) => (o.json ? jsonLine({ event: 'superseding', workflowId, detail: line }) : out(line));
-      note(`a rotation of ${secret} is running; superseding it for this emergency (its compensation runs to the end first)`);
+      const note = (line: string) =>
+        o.json ? jsonLine({ event: 'superseding', workflowId, detail: line }) : out(line);
+      note(
+        `a rotation of ${secret} is running; superseding it for this emergency (its compensation runs to the end first)`,
+      );
       const done = await supersede(client, workflowId, o.requestedBy, o.reason ?? 'emergency');
       note(`previous ${done.trigger || ''} run ${done.runId}: ${done.action}`);
       runId = await start();
     }
     const link = uiLink(workflowId, runId);
     if (o.json) {
-      jsonLine({ event: 'started', workflowId, runId, secret, trigger: input.trigger, requestedBy: input.requestedBy, uiLink: link });
+      jsonLine({
+        event: 'started',
+        workflowId,
+        runId,
+        secret,
+        trigger: input.trigger,
+        requestedBy: input.requestedBy,
+        uiLink: link,
+      });
     } else {
       out(`started ${input.trigger} rotation of ${secret}: workflow ${workflowId} run ${runId}`);
       out(`  ${link}`);
@@ -92,7 +108,10 @@ export function rotateCommand(): Command {
   return new Command('rotate')
     .description('validate a playbook and start the rotation of its secret')
     .argument('<playbook>', 'playbook YAML file')
-    .option('--wait', 'follow progress until the rotation ends; exit 0 rotated, 2 rolled back/aborted, 3 needs attention')
+    .option(
+      '--wait',
+      'follow progress until the rotation ends; exit 0 rotated, 2 rolled back/aborted, 3 needs attention',
+    )
     .option('--json', 'machine-readable JSON lines')
     .option('--reason <text>', 'why (recorded in the workflow; required with --emergency)')
     .option('--emergency', 'emergency rotation: tighter timeouts, no soak')

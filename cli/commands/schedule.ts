@@ -9,7 +9,9 @@ import { runAction } from './run';
 
 /** `rotor schedule sync <dir>` and `rotor schedule list`. */
 export function scheduleCommand(): Command {
-  const schedule = new Command('schedule').description('Temporal Schedules that rotate every playbook on its interval (90 days by default)');
+  const schedule = new Command('schedule').description(
+    'Temporal Schedules that rotate every playbook on its interval (90 days by default)',
+  );
   schedule
     .command('sync')
     .description('create, update and delete schedules so there is exactly one per playbook in <dir>; idempotent')
@@ -21,8 +23,11 @@ export function scheduleCommand(): Command {
         const result = await withClient((client) => syncSchedules(client, entries, temporalSettings().taskQueue));
         if (opts.json) jsonLine({ ...result });
         else {
-          for (const [what, ids] of Object.entries(result)) for (const id of ids as string[]) out(`${what.padEnd(9)} ${id}`);
-          out(`${entries.length} playbook(s): ${result.created.length} created, ${result.updated.length} updated, ${result.unchanged.length} unchanged, ${result.deleted.length} deleted`);
+          for (const [what, ids] of Object.entries(result))
+            for (const id of ids as string[]) out(`${what.padEnd(9)} ${id}`);
+          out(
+            `${entries.length} playbook(s): ${result.created.length} created, ${result.updated.length} updated, ${result.unchanged.length} unchanged, ${result.deleted.length} deleted`,
+          );
         }
         return ExitCode.ok;
       }),

@@ -25,8 +25,15 @@ export function statusCommand(): Command {
         }
         for (const s of fleet) {
           const last = s.lastRotation ? `${s.lastRotation.outcome} ${s.lastRotation.closedAt}` : 'never rotated';
-          const flags = [s.overdue ? `OVERDUE (interval ${days(s.intervalMs)})` : '', s.running ? `rotating now since ${s.running.startedAt}` : ''].filter(Boolean).join(', ');
-          out(`${s.secret.padEnd(28)} last: ${last.padEnd(36)} next: ${s.nextDue ?? 'no schedule'}${flags ? `  ${flags}` : ''}`);
+          const flags = [
+            s.overdue ? `OVERDUE (interval ${days(s.intervalMs)})` : '',
+            s.running ? `rotating now since ${s.running.startedAt}` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
+          out(
+            `${s.secret.padEnd(28)} last: ${last.padEnd(36)} next: ${s.nextDue ?? 'no schedule'}${flags ? `  ${flags}` : ''}`,
+          );
           if (s.running) out(`  ${uiLink(`rotate/${s.secret}`, s.running.runId)}`);
         }
         return ExitCode.ok;

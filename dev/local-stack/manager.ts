@@ -39,7 +39,12 @@ export async function stackUp(ctx: StackContext, names: string[]): Promise<void>
     await s.start(ctx);
     // Multi-process services (kube-*, eso-*) have no log named after the service itself.
     const own = recordedProcessIds(ctx).filter((id) => id === s.name || id.startsWith(`${s.name}-`));
-    await waitHealthy(s.name, () => s.health(ctx), logFileOf(ctx, own.includes(s.name) ? s.name : (own[0] ?? s.name)), 120_000);
+    await waitHealthy(
+      s.name,
+      () => s.health(ctx),
+      logFileOf(ctx, own.includes(s.name) ? s.name : (own[0] ?? s.name)),
+      120_000,
+    );
     ctx.log(`${s.name}: healthy at ${s.address}`);
   }
 }

@@ -28,7 +28,11 @@ export function onPathAtVersion(command: string, versionArgs: string[], version:
   const found = which(command);
   if (!found) return undefined;
   try {
-    const out = execFileSync(found, versionArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    const out = execFileSync(found, versionArgs, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 10_000,
+    });
     return out.includes(version.replace(/^v/, '')) ? found : undefined;
   } catch {
     return undefined;
@@ -101,7 +105,11 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   } else {
     // `go install pkg@version` honours the module's own go.mod; it only works without replace directives.
     const gobin = join(dir, 'gobin');
-    await run('go', ['install', ...(b.flags ?? []), `${b.pkg}@${b.version}`], dir, { ...env, GOFLAGS: '-buildvcs=false', GOBIN: gobin });
+    await run('go', ['install', ...(b.flags ?? []), `${b.pkg}@${b.version}`], dir, {
+      ...env,
+      GOFLAGS: '-buildvcs=false',
+      GOBIN: gobin,
+    });
     renameSync(join(gobin, b.pkg.split('/').pop() ?? b.name), bin);
   }
   ctx.log(`built ${b.name} ${b.version} in ${Math.round((Date.now() - started) / 1000)}s`);

@@ -73,10 +73,15 @@ export function findPayloads(node: unknown, path = '$'): FoundPayload[] {
 }
 
 /** A copy of the tree with every payload replaced by `fn(payload, path)`. */
-export async function mapPayloads<T>(node: T, fn: (p: JSONPayload, path: string) => Promise<JSONPayload>, path = '$'): Promise<T> {
+export async function mapPayloads<T>(
+  node: T,
+  fn: (p: JSONPayload, path: string) => Promise<JSONPayload>,
+  path = '$',
+): Promise<T> {
   if (isPayload(node)) return (await fn(node, path)) as T;
   if (typeof node !== 'object' || node === null) return node;
-  if (Array.isArray(node)) return (await Promise.all(node.map((v, i) => mapPayloads(v as unknown, fn, `${path}.${i}`)))) as T;
+  if (Array.isArray(node))
+    return (await Promise.all(node.map((v, i) => mapPayloads(v as unknown, fn, `${path}.${i}`)))) as T;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) out[k] = await mapPayloads(v as unknown, fn, `${path}.${k}`);
   return out as T;
@@ -111,18 +116,26 @@ function scheduledTypes(h: HistoryJson): Map<string, string> {
 }
 
 /** Per activity type: how often it was scheduled, completed, failed, timed out, and its highest attempt. */
-export function activityCounts(h: HistoryJson): Record<string, { scheduled: number; completed: number; failed: number; timedOut: number; maxAttempt: number }> {
+export function activityCounts(
+  h: HistoryJson,
+): Record<string, { scheduled: number; completed: number; failed: number; timedOut: number; maxAttempt: number }> {
   const types = scheduledTypes(h);
   const counts: ReturnType<typeof activityCounts> = {};
-  const entry = (type: string) => (counts[type] ??= { scheduled: 0, completed: 0, failed: 0, timedOut: 0, maxAttempt: 0 });
+  const entry = (type: string) =>
+    (counts[type] ??= { scheduled: 0, completed: 0, failed: 0, timedOut: 0, maxAttempt: 0 });
   for (const type of types.values()) entry(type).scheduled++;
-  const kinds = { activityTaskCompletedEventAttributes: 'completed', activityTaskFailedEventAttributes: 'failed', activityTaskTimedOutEventAttributes: 'timedOut' } as const;
+  const kinds = {
+    activityTaskCompletedEventAttributes: 'completed',
+    activityTaskFailedEventAttributes: 'failed',
+    activityTaskTimedOutEventAttributes: 'timedOut',
+  } as const;
   for (const e of h.events) {
     for (const [attr, kind] of Object.entries(kinds)) {
       const a = e[attr] as { scheduledEventId?: string } | undefined;
       if (a) entry(types.get(String(a.scheduledEventId)) ?? '?')[kind]++;
     }
-    const started = e['activityTaskStartedEventAttributes'] as { scheduledEventId?: string; attempt?: number } | undefined;
+    const started = e['activityTaskStartedEventAttributes'] as
+      { scheduledEventId?: string; attempt?: number } | undefined;
     if (started) {
       const c = entry(types.get(String(started.scheduledEventId)) ?? '?');
       c.maxAttempt = Math.max(c.maxAttempt, started.attempt ?? 1);

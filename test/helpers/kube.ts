@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { useStackEnv } from './stack-env';
 
 /** The local stack's kubeconfig (contexts cluster-a/b/c), as the worker loads it. */
@@ -44,13 +51,17 @@ const esGroup = { group: 'external-secrets.io', version: 'v1', plural: 'external
 export async function purgeNamespace(kc: KubeConfig, namespace: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const list = (await custom.listNamespacedCustomObject({ ...esGroup, namespace }).catch(() => ({ items: [] }))) as { items: { metadata: { name: string } }[] };
+  const list = (await custom.listNamespacedCustomObject({ ...esGroup, namespace }).catch(() => ({ items: [] }))) as {
+    items: { metadata: { name: string } }[];
+  };
   for (const es of list.items) {
     await custom.deleteNamespacedCustomObject({ ...esGroup, namespace, name: es.metadata.name }).catch(() => undefined);
   }
   const deadline = Date.now() + 5000;
   for (const es of list.items) {
-    while ((await statusOf(custom.getNamespacedCustomObject({ ...esGroup, namespace, name: es.metadata.name }))) === 200) {
+    while (
+      (await statusOf(custom.getNamespacedCustomObject({ ...esGroup, namespace, name: es.metadata.name }))) === 200
+    ) {
       if (Date.now() > deadline) {
         await custom
           .patchNamespacedCustomObject(
@@ -73,7 +84,14 @@ export async function purgeNamespace(kc: KubeConfig, namespace: string): Promise
 export async function createExternalSecret(
   kc: KubeConfig,
   namespace: string,
-  o: { name: string; targetSecret: string; clusterStore: 'aws' | 'vault'; remoteKey: string; property?: string; secretKey?: string },
+  o: {
+    name: string;
+    targetSecret: string;
+    clusterStore: 'aws' | 'vault';
+    remoteKey: string;
+    property?: string;
+    secretKey?: string;
+  },
 ): Promise<void> {
   await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     ...esGroup,
@@ -86,7 +104,12 @@ export async function createExternalSecret(
         refreshInterval: '1h',
         secretStoreRef: { kind: 'ClusterSecretStore', name: o.clusterStore },
         target: { name: o.targetSecret },
-        data: [{ secretKey: o.secretKey ?? 'value', remoteRef: { key: o.remoteKey, ...(o.property ? { property: o.property } : {}) } }],
+        data: [
+          {
+            secretKey: o.secretKey ?? 'value',
+            remoteRef: { key: o.remoteKey, ...(o.property ? { property: o.property } : {}) },
+          },
+        ],
       },
     },
   });

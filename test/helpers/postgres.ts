@@ -18,7 +18,11 @@ export async function withPgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<
  * Two roles with the same grant on `table`, as the alternating-users strategy needs: `a` logs in
  * with a known password (returned as the stored JSON value), `b` is locked.
  */
-export async function createRolePair(a: string, b: string, table: string): Promise<{ initial: string; password: string }> {
+export async function createRolePair(
+  a: string,
+  b: string,
+  table: string,
+): Promise<{ initial: string; password: string }> {
   const password = randomBytes(18).toString('base64url');
   await withPgAdmin(async (c) => {
     await c.query(`CREATE ROLE ${pg.escapeIdentifier(a)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);

@@ -32,8 +32,10 @@ export async function awsTestStore(initial: string): Promise<TestStore> {
   const sm = new SecretsManagerClient({});
   const secretId = `rotor-test/${randomUUID()}`;
   await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: initial }));
-  const stagesOf = async () => (await sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {};
-  const holder = (all: Record<string, string[]>, label: string) => Object.keys(all).find((v) => all[v]?.includes(label)) ?? null;
+  const stagesOf = async () =>
+    (await sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {};
+  const holder = (all: Record<string, string[]>, label: string) =>
+    Object.keys(all).find((v) => all[v]?.includes(label)) ?? null;
   return {
     store: { type: 'aws', secretId },
     async snapshot() {
@@ -50,7 +52,9 @@ export async function awsTestStore(initial: string): Promise<TestStore> {
       return Object.keys(await stagesOf()).length;
     },
     async readVersion(version) {
-      const res = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: version })).catch(() => undefined);
+      const res = await sm
+        .send(new GetSecretValueCommand({ SecretId: secretId, VersionId: version }))
+        .catch(() => undefined);
       return res?.SecretString ?? null;
     },
   };
@@ -63,9 +67,14 @@ export async function vaultTestStore(initial: string): Promise<TestStore> {
   const path = `rotor-test/${randomUUID()}`;
   await vault.write(`secret/data/${path}`, { data: { value: initial } });
   const metadata = async () =>
-    ((await vault.read(`secret/metadata/${path}`)) as { data: { current_version: number; custom_metadata: Record<string, string> | null } }).data;
+    (
+      (await vault.read(`secret/metadata/${path}`)) as {
+        data: { current_version: number; custom_metadata: Record<string, string> | null };
+      }
+    ).data;
   const readVersion = async (version: string) => {
-    const res = (await vault.read(`secret/data/${path}?version=${version}`).catch(() => undefined)) as { data?: { data?: { value?: string } | null } } | undefined;
+    const res = (await vault.read(`secret/data/${path}?version=${version}`).catch(() => undefined)) as
+      { data?: { data?: { value?: string } | null } } | undefined;
     return res?.data?.data?.value ?? null;
   };
   return {

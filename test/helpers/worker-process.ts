@@ -67,7 +67,15 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startWorkerProcess(o: WorkerProcessOptions): Promise<WorkerProcess> {
   const auditFile = o.auditFile ?? `${o.logFile}.audit`;
   // Metrics port 0: several test workers (and a developer's own worker) must not fight over 9464.
-  const env = { ...process.env, ...useStackEnv(), ROTOR_METRICS_PORT: '0', ...o.env, ROTOR_TASK_QUEUE: o.taskQueue, ROTOR_LOG_FILE: o.logFile, ROTOR_AUDIT_FILE: auditFile };
+  const env = {
+    ...process.env,
+    ...useStackEnv(),
+    ROTOR_METRICS_PORT: '0',
+    ...o.env,
+    ROTOR_TASK_QUEUE: o.taskQueue,
+    ROTOR_LOG_FILE: o.logFile,
+    ROTOR_AUDIT_FILE: auditFile,
+  };
   let child: ChildProcess | undefined;
   let errText = '';
   let starts = 0;
@@ -75,7 +83,11 @@ export async function startWorkerProcess(o: WorkerProcessOptions): Promise<Worke
   async function start(): Promise<void> {
     const before = countStarted(o.logFile);
     // node --import tsx, not npx tsx: the pid is then the worker itself, so SIGKILL hits the worker and not a wrapper.
-    const c = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child = c;
     live.add(c);
     c.once('exit', () => live.delete(c));
@@ -85,7 +97,10 @@ export async function startWorkerProcess(o: WorkerProcessOptions): Promise<Worke
     });
     const deadline = Date.now() + (o.startTimeoutMs ?? 120_000);
     while (countStarted(o.logFile) <= before) {
-      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`worker process exited (${c.exitCode ?? c.signalCode}) before it started:\n${errText.slice(-2000)}`);
+      if (c.exitCode !== null || c.signalCode !== null)
+        throw new Error(
+          `worker process exited (${c.exitCode ?? c.signalCode}) before it started:\n${errText.slice(-2000)}`,
+        );
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
         throw new Error(`worker process did not log '${STARTED}' in time:\n${errText.slice(-2000)}`);

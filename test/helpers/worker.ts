@@ -21,12 +21,21 @@ export interface TestWorker {
 let connection: NativeConnection | undefined;
 
 /** A worker with the given activities on a fresh task queue of the local stack's Temporal server. */
-export async function startTestWorker(activities: RotorWorkerOptions['activities'], sinks?: RotorWorkerOptions['sinks']): Promise<TestWorker> {
+export async function startTestWorker(
+  activities: RotorWorkerOptions['activities'],
+  sinks?: RotorWorkerOptions['sinks'],
+): Promise<TestWorker> {
   useStackEnv();
   const settings = temporalSettings();
   connection ??= await connectWorker(settings.address);
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await createRotorWorker({ connection, namespace: settings.namespace, taskQueue, activities, ...(sinks ? { sinks } : {}) });
+  const worker = await createRotorWorker({
+    connection,
+    namespace: settings.namespace,
+    taskQueue,
+    activities,
+    ...(sinks ? { sinks } : {}),
+  });
   const client = await connectClient();
   const running = worker.run();
   const died = running.then(() => {
@@ -47,7 +56,9 @@ export async function startTestWorker(activities: RotorWorkerOptions['activities
 }
 
 /** Waits for the workflow's result or failure, returning either. */
-export async function outcomeOf<T>(handle: WorkflowHandle): Promise<{ ok: true; result: T } | { ok: false; error: Error }> {
+export async function outcomeOf<T>(
+  handle: WorkflowHandle,
+): Promise<{ ok: true; result: T } | { ok: false; error: Error }> {
   try {
     return { ok: true, result: (await handle.result()) as T };
   } catch (error) {

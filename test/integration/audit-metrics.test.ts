@@ -14,7 +14,9 @@ import { outcomeOf, startTestWorker } from '../helpers/worker';
 useStackEnv();
 
 function containsValue(text: string, value: string): boolean {
-  return [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url')].some((form) => text.includes(form));
+  return [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url')].some((form) =>
+    text.includes(form),
+  );
 }
 
 describe('audit trail and metrics', () => {
@@ -24,10 +26,19 @@ describe('audit trail and metrics', () => {
     const lines: string[] = [];
     const metrics = new RotorMetrics();
     const server = await metrics.serve(0);
-    const tw = await startTestWorker(createActivities(depsFromEnv()), auditSinks({ write: (l) => lines.push(l), metrics }));
+    const tw = await startTestWorker(
+      createActivities(depsFromEnv()),
+      auditSinks({ write: (l) => lines.push(l), metrics }),
+    );
     const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'ok', command: ['true'] }] });
     const out = await tw.run(async () =>
-      outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'alice', reason: 'quarterly' }] })),
+      outcomeOf(
+        await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'alice', reason: 'quarterly' }],
+        }),
+      ),
     );
     await tw.close();
     expect(out.ok).toBe(true);
@@ -55,7 +66,12 @@ describe('audit trail and metrics', () => {
       'rotation-completed',
     ]);
     for (const r of records) {
-      expect(r).toMatchObject({ secret: playbook.spec.secret.name, trigger: 'manual', requestedBy: 'alice', reason: 'quarterly' });
+      expect(r).toMatchObject({
+        secret: playbook.spec.secret.name,
+        trigger: 'manual',
+        requestedBy: 'alice',
+        reason: 'quarterly',
+      });
       expect(Date.parse(r.time)).not.toBeNaN();
       expect(r.workflowId).toBe(rotationWorkflowId(playbook.spec.secret.name));
     }

@@ -21,9 +21,14 @@ const env = { ...process.env, ...useStackEnv() };
 
 function rotor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { env, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', ...args],
+      { env, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -41,7 +46,12 @@ describe('rotor schedule and status', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(`created   rotor/${secret}`);
     const second = await rotor('schedule', 'sync', pbDir, '--json');
-    expect(JSON.parse(second.stdout)).toEqual({ created: [], updated: [], unchanged: [`rotor/${secret}`], deleted: [] });
+    expect(JSON.parse(second.stdout)).toEqual({
+      created: [],
+      updated: [],
+      unchanged: [`rotor/${secret}`],
+      deleted: [],
+    });
 
     const list = await rotor('schedule', 'list');
     expect(list.stdout).toMatch(new RegExp(`${secret}\\s+next \\d{4}-\\d{2}-\\d{2}T`));
@@ -49,14 +59,24 @@ describe('rotor schedule and status', () => {
     const status = await rotor('status', pbDir, '--json');
     expect(status.code).toBe(0);
     const fleet = JSON.parse(status.stdout) as SecretStatus[];
-    expect(fleet).toEqual([expect.objectContaining({ secret, lastRotation: null, overdue: true, running: null, intervalMs: 30 * 86_400_000 })]);
+    expect(fleet).toEqual([
+      expect.objectContaining({
+        secret,
+        lastRotation: null,
+        overdue: true,
+        running: null,
+        intervalMs: 30 * 86_400_000,
+      }),
+    ]);
     expect(fleet[0]?.nextDue).not.toBeNull();
 
     const metrics = new RotorMetrics();
     const client = await connectClient();
     try {
       expect(await refreshOverdue(metrics, client, [{ file: 'x.yaml', playbook }])).toEqual([secret]);
-      expect(await metrics.registry.getSingleMetricAsString('rotor_overdue_secrets')).toMatch(/rotor_overdue_secrets 1/);
+      expect(await metrics.registry.getSingleMetricAsString('rotor_overdue_secrets')).toMatch(
+        /rotor_overdue_secrets 1/,
+      );
     } finally {
       await client.connection.close();
     }
@@ -69,7 +89,10 @@ describe('rotor schedule and status', () => {
 
   it('refuses to sync a directory with an invalid playbook, changing nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-fleet-bad-'));
-    writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: rotor.dev/v1\nkind: RotationPlaybook\nmetadata: { name: broken }\nspec: {}\n');
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'apiVersion: rotor.dev/v1\nkind: RotationPlaybook\nmetadata: { name: broken }\nspec: {}\n',
+    );
     const r = await rotor('schedule', 'sync', dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${join(dir, 'broken.yaml')}: spec.secret: Required`);

@@ -28,10 +28,15 @@ interface Run {
 /** `rotor …` as a subprocess against the test worker's task queue; never throws on exit codes. */
 function rotor(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { env, timeout: 150_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', ...args],
+      { env, timeout: 150_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -40,7 +45,11 @@ let worker: ChildProcess;
 let workerLog = '';
 
 /** A temporary copy of a shipped playbook rotating `ts`'s secret under a unique name. */
-async function playbookFor(shipped: string, ts: TestStore, spec: Partial<PlaybookInput['spec']> = {}): Promise<{ file: string; secret: string }> {
+async function playbookFor(
+  shipped: string,
+  ts: TestStore,
+  spec: Partial<PlaybookInput['spec']> = {},
+): Promise<{ file: string; secret: string }> {
   const doc = parse(await readFile(join('playbooks', shipped), 'utf8')) as PlaybookInput;
   const secret = `cli-${randomUUID().slice(0, 8)}`;
   doc.metadata.name = secret;
@@ -105,7 +114,10 @@ describe('rotor CLI against a real worker', () => {
     const events = w.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { event: string; outcome?: string; exitCode?: number; status?: { phase: string } });
+      .map(
+        (line) =>
+          JSON.parse(line) as { event: string; outcome?: string; exitCode?: number; status?: { phase: string } },
+      );
     expect(events[0]?.event).toBe('watching');
     expect(events.some((e) => e.event === 'status')).toBe(true);
     expect(events.at(-1)).toMatchObject({ event: 'result', outcome: 'rotated', exitCode: 0 });
@@ -115,7 +127,9 @@ describe('rotor CLI against a real worker', () => {
   it('a failing canary: exit 2, the failure chain printed, AWSCURRENT unchanged', async () => {
     const ts = await awsTestStore('initial-cli-canary-value');
     const before = await ts.snapshot();
-    const { file, secret } = await playbookFor('aws-api-key.yaml', ts, { canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'exit 1'] }] });
+    const { file, secret } = await playbookFor('aws-api-key.yaml', ts, {
+      canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'exit 1'] }],
+    });
     const r = await rotor('rotate', file, '--wait');
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stdout).toContain(uiLink(rotationWorkflowId(secret)));
@@ -123,7 +137,11 @@ describe('rotor CLI against a real worker', () => {
     expect(r.stderr).toContain('RotationRolledBack');
     expect(r.stderr).toMatch(/caused by: CanaryFailed: canary 'rejects' failed: sh exit 1/);
     const after = await ts.snapshot();
-    expect(after).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+    expect(after).toMatchObject({
+      currentVersion: before.currentVersion,
+      currentValue: before.currentValue,
+      pendingVersion: null,
+    });
   });
 
   it('rotate --json --wait prints only JSON lines: started, statuses, result', async () => {
@@ -149,7 +167,10 @@ describe('rotor CLI against a real worker', () => {
     const compromised = await rotor('rotate', file, '--compromised', '--reason', 'leak');
     expect(compromised.code).toBe(1);
     expect(compromised.stderr).toContain('--compromised requires --emergency');
-    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: rotor.dev/v1\nkind: RotationPlaybook\nmetadata: { name: bad }\nspec: {}\n');
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'apiVersion: rotor.dev/v1\nkind: RotationPlaybook\nmetadata: { name: bad }\nspec: {}\n',
+    );
     const invalid = await rotor('rotate', join(dir, 'bad.yaml'));
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain(`${join(dir, 'bad.yaml')}: spec.secret: Required`);
@@ -157,14 +178,19 @@ describe('rotor CLI against a real worker', () => {
 
   it('one rotation per secret; approve, a rejected second approve, skip-soak, then watch to the end', async () => {
     const ts = await awsTestStore('initial-cli-gated-value');
-    const { file, secret } = await playbookFor('aws-api-key.yaml', ts, { soak: '10m', approval: { beforeRevoke: true } });
+    const { file, secret } = await playbookFor('aws-api-key.yaml', ts, {
+      soak: '10m',
+      approval: { beforeRevoke: true },
+    });
     const started = await rotor('rotate', file);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain(uiLink(rotationWorkflowId(secret)));
 
     const again = await rotor('rotate', file);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain(`a rotation of ${secret} is already running: workflow ${rotationWorkflowId(secret)}`);
+    expect(again.stderr).toContain(
+      `a rotation of ${secret} is already running: workflow ${rotationWorkflowId(secret)}`,
+    );
     expect(again.stderr).toContain(uiLink(rotationWorkflowId(secret)));
 
     const approve = await rotor('approve', secret, '--by', 'alice');
@@ -201,7 +227,11 @@ describe('rotor CLI against a real worker', () => {
     expect(watch.code, watch.stdout + watch.stderr).toBe(2);
     expect(watch.stderr).toContain('RotationAborted');
     expect(watch.stderr).toContain('aborted by bob: wrong window during approval');
-    expect(await ts.snapshot()).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+    expect(await ts.snapshot()).toMatchObject({
+      currentVersion: before.currentVersion,
+      currentValue: before.currentValue,
+      pendingVersion: null,
+    });
 
     const late = await rotor('pause', secret);
     expect(late.code).toBe(1);

@@ -28,7 +28,11 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const text = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
 
 function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -43,7 +47,10 @@ describe('codec server (in process)', () => {
   let server: Server;
   let base: string;
   const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
-  const plain: JsonPayload = { metadata: { encoding: b64('json/plain') }, data: b64('{"version":"v7","fingerprint":"hmac:abc"}') };
+  const plain: JsonPayload = {
+    metadata: { encoding: b64('json/plain') },
+    data: b64('{"version":"v7","fingerprint":"hmac:abc"}'),
+  };
   const auth = { Authorization: `Bearer ${token}` };
 
   beforeAll(async () => {
@@ -69,15 +76,43 @@ describe('codec server (in process)', () => {
       expect(((await dec.json()) as { payloads: JsonPayload[] }).payloads).toEqual([plain]);
     }
     // What the SDK encrypted, the server decrypts: same codec, same key.
-    const [sdkEncoded] = await codec.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"from-sdk"') }]);
-    const dec = await post(base, '/decode', { payloads: [{ metadata: { encoding: b64('binary/encrypted') }, data: Buffer.from(sdkEncoded?.data ?? []).toString('base64') }] }, auth);
+    const [sdkEncoded] = await codec.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"from-sdk"') },
+    ]);
+    const dec = await post(
+      base,
+      '/decode',
+      {
+        payloads: [
+          {
+            metadata: { encoding: b64('binary/encrypted') },
+            data: Buffer.from(sdkEncoded?.data ?? []).toString('base64'),
+          },
+        ],
+      },
+      auth,
+    );
     expect(text(((await dec.json()) as { payloads: JsonPayload[] }).payloads[0]?.data)).toBe('"from-sdk"');
   });
 
   it('answers 401 without the bearer token or with a wrong one, and reveals nothing', async () => {
-    const [sdkEncoded] = await codec.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"secret-ish"') }]);
-    const body = { payloads: [{ metadata: { encoding: b64('binary/encrypted') }, data: Buffer.from(sdkEncoded?.data ?? []).toString('base64') }] };
-    const attempts: Record<string, string>[] = [{}, { Authorization: 'Bearer wrong' }, { Authorization: token }, { Authorization: `Basic ${b64(`x:${token}`)}` }];
+    const [sdkEncoded] = await codec.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"secret-ish"') },
+    ]);
+    const body = {
+      payloads: [
+        {
+          metadata: { encoding: b64('binary/encrypted') },
+          data: Buffer.from(sdkEncoded?.data ?? []).toString('base64'),
+        },
+      ],
+    };
+    const attempts: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: token },
+      { Authorization: `Basic ${b64(`x:${token}`)}` },
+    ];
     for (const headers of attempts) {
       for (const path of ['/decode', '/encode']) {
         const res = await post(base, path, body, headers);
@@ -88,11 +123,15 @@ describe('codec server (in process)', () => {
     }
   });
 
-  it('answers the UI origin\'s CORS preflight without a token, and only for the UI origin', async () => {
+  it("answers the UI origin's CORS preflight without a token, and only for the UI origin", async () => {
     const preflight = (origin: string) =>
       fetch(`${base}/decode`, {
         method: 'OPTIONS',
-        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-namespace,authorization' },
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type,x-namespace,authorization',
+        },
       });
     const ok = await preflight(uiOrigin);
     expect(ok.status).toBe(204);
@@ -119,14 +158,30 @@ describe('codec server (in process)', () => {
     expect((await fetch(`${base}/decode`, { headers: auth })).status).toBe(405);
     expect((await post(base, '/decode', { nothing: true }, auth)).status).toBe(400);
     const otherKey = new AesGcmCodec(randomBytes(32));
-    const [foreign] = await otherKey.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"x"') }]);
-    const res = await post(base, '/decode', { payloads: [{ metadata: { encoding: b64('binary/encrypted') }, data: Buffer.from(foreign?.data ?? []).toString('base64') }] }, auth);
+    const [foreign] = await otherKey.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"x"') },
+    ]);
+    const res = await post(
+      base,
+      '/decode',
+      {
+        payloads: [
+          {
+            metadata: { encoding: b64('binary/encrypted') },
+            data: Buffer.from(foreign?.data ?? []).toString('base64'),
+          },
+        ],
+      },
+      auth,
+    );
     expect(res.status).toBe(400);
   });
 });
 
 // The stack's own temporal CLI, when present: proves the protocol against the real client.
-const temporalCli = which('temporal') ?? [join(stackPaths().cacheDir, 'bin', `temporal-${temporal.version}-plain`, 'temporal')].find((p) => existsSync(p));
+const temporalCli =
+  which('temporal') ??
+  [join(stackPaths().cacheDir, 'bin', `temporal-${temporal.version}-plain`, 'temporal')].find((p) => existsSync(p));
 
 describe('codec server entry point with the temporal CLI', () => {
   let proc: ChildProcess | undefined;
@@ -160,44 +215,68 @@ describe('codec server entry point with the temporal CLI', () => {
     expect((await post(endpoint, '/decode', { payloads: [] }, { Authorization: `Bearer ${token}` })).status).toBe(200);
   });
 
-  it.skipIf(!temporalCli)('lets `temporal workflow show` decode a rotation\'s encrypted input with the token', async () => {
-    const client = await connectClient();
-    const playbook = testPlaybook({ type: 'aws', secretId: `codec-cli/${randomUUID()}` });
-    const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'codec-server-test' };
-    // No worker polls this queue: the started event alone holds an encrypted input to decode.
-    const h = await client.workflow.start('rotationWorkflow', { taskQueue: `codec-cli-${randomUUID()}`, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [input] });
-    const show = (...extra: string[]) =>
-      new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        execFile(temporalCli ?? 'temporal', ['workflow', 'show', '-w', h.workflowId, '--address', env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233', '-o', 'json', ...extra], { timeout: 30_000 }, (err, stdout, stderrText) =>
-          resolve({ code: err ? 1 : 0, out: stdout, err: stderrText }),
-        );
+  it.skipIf(!temporalCli)(
+    "lets `temporal workflow show` decode a rotation's encrypted input with the token",
+    async () => {
+      const client = await connectClient();
+      const playbook = testPlaybook({ type: 'aws', secretId: `codec-cli/${randomUUID()}` });
+      const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'codec-server-test' };
+      // No worker polls this queue: the started event alone holds an encrypted input to decode.
+      const h = await client.workflow.start('rotationWorkflow', {
+        taskQueue: `codec-cli-${randomUUID()}`,
+        workflowId: rotationWorkflowId(playbook.spec.secret.name),
+        args: [input],
       });
-    /** The started event's input payload as the CLI printed it: encoding and data text. */
-    const startedInput = (out: string) => {
+      const show = (...extra: string[]) =>
+        new Promise<{ code: number; out: string; err: string }>((resolve) => {
+          execFile(
+            temporalCli ?? 'temporal',
+            [
+              'workflow',
+              'show',
+              '-w',
+              h.workflowId,
+              '--address',
+              env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
+              '-o',
+              'json',
+              ...extra,
+            ],
+            { timeout: 30_000 },
+            (err, stdout, stderrText) => resolve({ code: err ? 1 : 0, out: stdout, err: stderrText }),
+          );
+        });
+      /** The started event's input payload as the CLI printed it: encoding and data text. */
+      const startedInput = (out: string) => {
+        try {
+          const events = (
+            JSON.parse(out) as {
+              events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: JsonPayload[] } } }[];
+            }
+          ).events;
+          const p = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+          return { encoding: text(p?.metadata?.['encoding']), data: text(p?.data) };
+        } catch {
+          return undefined;
+        }
+      };
       try {
-        const events = (JSON.parse(out) as { events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: JsonPayload[] } } }[] }).events;
-        const p = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-        return { encoding: text(p?.metadata?.['encoding']), data: text(p?.data) };
-      } catch {
-        return undefined;
+        const encrypted = startedInput((await show()).out);
+        expect(encrypted?.encoding).toBe('binary/encrypted');
+        expect(encrypted?.data.includes('codec-server-test')).toBe(false);
+
+        const decoded = await show('--codec-endpoint', endpoint, '--codec-auth', `Bearer ${token}`);
+        expect(decoded.code).toBe(0);
+        const shown = startedInput(decoded.out);
+        expect(shown?.encoding).toBe('json/plain');
+        expect((JSON.parse(shown?.data ?? '{}') as RotationInput).requestedBy).toBe('codec-server-test');
+
+        // Without the token the CLI gets 401s, retries them until its 10s deadline and fails (checked by
+        // hand; left out here because it costs those 10s). The HTTP-level 401 tests above cover the gate.
+      } finally {
+        await h.terminate('codec server test done');
+        await client.connection.close();
       }
-    };
-    try {
-      const encrypted = startedInput((await show()).out);
-      expect(encrypted?.encoding).toBe('binary/encrypted');
-      expect(encrypted?.data.includes('codec-server-test')).toBe(false);
-
-      const decoded = await show('--codec-endpoint', endpoint, '--codec-auth', `Bearer ${token}`);
-      expect(decoded.code).toBe(0);
-      const shown = startedInput(decoded.out);
-      expect(shown?.encoding).toBe('json/plain');
-      expect((JSON.parse(shown?.data ?? '{}') as RotationInput).requestedBy).toBe('codec-server-test');
-
-      // Without the token the CLI gets 401s, retries them until its 10s deadline and fails (checked by
-      // hand; left out here because it costs those 10s). The HTTP-level 401 tests above cover the gate.
-    } finally {
-      await h.terminate('codec server test done');
-      await client.connection.close();
-    }
-  });
+    },
+  );
 });

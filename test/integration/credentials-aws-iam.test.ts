@@ -70,7 +70,10 @@ async function keyStatuses(userName: string): Promise<Record<string, string>> {
 }
 
 /** A fresh IAM user with one access key, which is the current value. */
-async function userWithKey(name: string, overrides: Record<string, unknown> = {}): Promise<{ policy: IamPolicy; current: string }> {
+async function userWithKey(
+  name: string,
+  overrides: Record<string, unknown> = {},
+): Promise<{ policy: IamPolicy; current: string }> {
   const userName = `rotor-${name}-${randomBytes(4).toString('hex')}`;
   await iam.send(new CreateUserCommand({ UserName: userName }));
   users.push(userName);
@@ -90,13 +93,20 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 200));
   }
   // Auth is off until reset-auth: bootstrap an admin user whose key signs everything afterwards.
-  const bootstrap = new IAMClient({ endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const bootstrap = new IAMClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
   await bootstrap.send(new CreateUserCommand({ UserName: 'rotor-admin' }));
   const policyArn = (
     await bootstrap.send(
       new CreatePolicyCommand({
         PolicyName: 'rotor-admin-all',
-        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+        }),
       }),
     )
   ).Policy?.Arn;
@@ -104,7 +114,11 @@ beforeAll(async () => {
   const adminKey = (await bootstrap.send(new CreateAccessKeyCommand({ UserName: 'rotor-admin' }))).AccessKey;
   const res = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
   expect(res.ok).toBe(true);
-  iam = new IAMClient({ endpoint, region, credentials: { accessKeyId: adminKey?.AccessKeyId ?? '', secretAccessKey: adminKey?.SecretAccessKey ?? '' } });
+  iam = new IAMClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: adminKey?.AccessKeyId ?? '', secretAccessKey: adminKey?.SecretAccessKey ?? '' },
+  });
   kind = createCredentialKinds({ ...credentialDepsFromEnv(), iam, stsFor: sts })['aws-iam-access-key'];
 });
 
@@ -120,7 +134,12 @@ afterAll(async () => {
 
 describe('the private moto enforces request signing', () => {
   it('refuses an unknown key and a wrong secret, and accepts a real one', async () => {
-    const dummy = new STSClient({ endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+    const dummy = new STSClient({
+      endpoint,
+      region,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 1,
+    });
     await expect(dummy.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'InvalidClientTokenId' });
     const { current } = await userWithKey('sig');
     const wrongSecret = JSON.stringify({ accessKeyId: keyOf(current).accessKeyId, secretAccessKey: 'x'.repeat(40) });
@@ -138,7 +157,11 @@ describe('aws-iam-access-key', () => {
     expect(await accepted(pending)).toBe(true);
 
     const arn = `arn:aws:iam::${account}:user/${policy.userName}`;
-    const check = await runCanaryCheck(canarySchema.parse({ type: 'aws-sts', name: 'sts', endpoint, region, expectedArn: arn }), pending, new AbortController().signal);
+    const check = await runCanaryCheck(
+      canarySchema.parse({ type: 'aws-sts', name: 'sts', endpoint, region, expectedArn: arn }),
+      pending,
+      new AbortController().signal,
+    );
     expect(check).toEqual({ ok: true, detail: `GetCallerIdentity: ${arn}` });
 
     const evidence = await kind.revoke(policy, { oldValue: current, currentValue: pending, rotation });
@@ -165,7 +188,9 @@ describe('aws-iam-access-key', () => {
 
     // The next rotation needs the slot: its create deletes the deactivated key, which is then refused even by moto.
     const next = await kind.create(policy, { currentValue: pending, rotation });
-    expect(Object.keys(await keyStatuses(policy.userName)).sort()).toEqual([keyOf(pending).accessKeyId, keyOf(next).accessKeyId].sort());
+    expect(Object.keys(await keyStatuses(policy.userName)).sort()).toEqual(
+      [keyOf(pending).accessKeyId, keyOf(next).accessKeyId].sort(),
+    );
     expect(await accepted(current)).toBe(false);
     expect(await accepted(next)).toBe(true);
   });
@@ -174,7 +199,9 @@ describe('aws-iam-access-key', () => {
     const { policy, current } = await userWithKey('retry');
     const first = await kind.create(policy, { currentValue: current, rotation });
     const second = await kind.create(policy, { currentValue: current, rotation });
-    expect(Object.keys(await keyStatuses(policy.userName)).sort()).toEqual([keyOf(current).accessKeyId, keyOf(second).accessKeyId].sort());
+    expect(Object.keys(await keyStatuses(policy.userName)).sort()).toEqual(
+      [keyOf(current).accessKeyId, keyOf(second).accessKeyId].sort(),
+    );
     expect(await accepted(first)).toBe(false);
     expect(await accepted(second)).toBe(true);
     expect(await accepted(current)).toBe(true);
@@ -184,7 +211,13 @@ describe('aws-iam-access-key', () => {
     const { policy, current } = await userWithKey('undo');
     const pending = await kind.create(policy, { currentValue: current, rotation });
     const check = await runCanaryCheck(
-      canarySchema.parse({ type: 'aws-sts', name: 'sts', endpoint, region, expectedArn: `arn:aws:iam::${account}:user/somebody-else` }),
+      canarySchema.parse({
+        type: 'aws-sts',
+        name: 'sts',
+        endpoint,
+        region,
+        expectedArn: `arn:aws:iam::${account}:user/somebody-else`,
+      }),
       pending,
       new AbortController().signal,
     );
@@ -201,9 +234,15 @@ describe('aws-iam-access-key', () => {
   it('refuses to guess when the current key is not a key of the user, and the canary hides a refused secret', async () => {
     const { policy } = await userWithKey('stranger');
     const { current: other } = await userWithKey('other');
-    await expect(kind.create(policy, { currentValue: other, rotation })).rejects.toThrow(`is not a key of IAM user '${policy.userName}'`);
+    await expect(kind.create(policy, { currentValue: other, rotation })).rejects.toThrow(
+      `is not a key of IAM user '${policy.userName}'`,
+    );
     const bogus = JSON.stringify({ accessKeyId: 'AKIAEXAMPLEEXAMPLE12', secretAccessKey: 'y'.repeat(40) });
-    const check = await runCanaryCheck(canarySchema.parse({ type: 'aws-sts', name: 'sts', endpoint, region, timeout: '5s' }), bogus, new AbortController().signal);
+    const check = await runCanaryCheck(
+      canarySchema.parse({ type: 'aws-sts', name: 'sts', endpoint, region, timeout: '5s' }),
+      bogus,
+      new AbortController().signal,
+    );
     expect(check.ok).toBe(false);
     expect(check.detail).toContain('InvalidClientTokenId');
     expect(leaks(check.detail, [bogus])).toBe(false);

@@ -85,9 +85,16 @@ describe('postgres-alternating-users', () => {
     // Proof by really logging in, independent of the evidence.
     expect(await canLogIn(current)).toBe(false);
     expect(await canLogIn(pending)).toBe(true);
-    expect(await lingering.query('select 1').then(() => true, () => false)).toBe(false);
+    expect(
+      await lingering.query('select 1').then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
     await lingering.end().catch(() => undefined);
-    const canLogin = await admin((c) => c.query<{ rolcanlogin: boolean }>('select rolcanlogin from pg_roles where rolname = $1', [policy.roles[0]]));
+    const canLogin = await admin((c) =>
+      c.query<{ rolcanlogin: boolean }>('select rolcanlogin from pg_roles where rolname = $1', [policy.roles[0]]),
+    );
     expect(canLogin.rows[0]?.rolcanlogin).toBe(false);
 
     // Revoke is idempotent (activities run at least once).
@@ -105,7 +112,11 @@ describe('postgres-alternating-users', () => {
     const pending = await kind.create(policy, { currentValue: current, rotation });
     expect(await canLogIn(pending)).toBe(true);
 
-    const check = await runCanaryCheck(canary('select * from no_such_table_for_rotor'), pending, new AbortController().signal);
+    const check = await runCanaryCheck(
+      canary('select * from no_such_table_for_rotor'),
+      pending,
+      new AbortController().signal,
+    );
     expect(check.ok).toBe(false);
     expect(check.detail).toContain('42P01');
     expect(leaks(check.detail, [pending])).toBe(false);
@@ -128,17 +139,26 @@ describe('postgres-alternating-users', () => {
     expect(check.detail).toContain('28P01');
     expect(leaks(check.detail, [wrong])).toBe(false);
     const garbage = await runCanaryCheck(canary('select 1'), 'not json at all', new AbortController().signal);
-    expect(garbage).toEqual({ ok: false, detail: 'the credential is not JSON with username, password (value not shown)' });
+    expect(garbage).toEqual({
+      ok: false,
+      detail: 'the credential is not JSON with username, password (value not shown)',
+    });
   });
 
   it('refuses a missing role by name and a current value for a role outside the pair', async () => {
     const { policy, current } = await rolePair('miss');
     const missing = `rotor_missing_${suffix}`;
     const broken = { ...policy, roles: [policy.roles[0], missing] as [string, string] };
-    await expect(kind.create(broken, { currentValue: current, rotation })).rejects.toThrow(`PostgreSQL role '${missing}' does not exist`);
+    await expect(kind.create(broken, { currentValue: current, rotation })).rejects.toThrow(
+      `PostgreSQL role '${missing}' does not exist`,
+    );
     const stranger = JSON.stringify({ username: 'someone_else', password: 'x'.repeat(20) });
-    await expect(kind.create(policy, { currentValue: stranger, rotation })).rejects.toThrow(`role 'someone_else', which is not one of roles`);
+    await expect(kind.create(policy, { currentValue: stranger, rotation })).rejects.toThrow(
+      `role 'someone_else', which is not one of roles`,
+    );
     const superuser = { ...policy, roles: [policy.roles[0], 'postgres'] as [string, string] };
-    await expect(kind.create(superuser, { currentValue: current, rotation })).rejects.toThrow(`'postgres' is a superuser`);
+    await expect(kind.create(superuser, { currentValue: current, rotation })).rejects.toThrow(
+      `'postgres' is a superuser`,
+    );
   });
 });

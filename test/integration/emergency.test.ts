@@ -27,16 +27,25 @@ const dir = mkdtempSync(join(tmpdir(), 'rotor-emergency-'));
 
 function rotor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { env, timeout: 150_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', ...args],
+      { env, timeout: 150_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 describe('emergency rotation', () => {
   let worker: WorkerProcess;
   beforeAll(async () => {
-    worker = await startWorkerProcess({ taskQueue, logFile: join(dir, 'worker.log'), env: { ROTOR_METRICS_PORT: '0' } });
+    worker = await startWorkerProcess({
+      taskQueue,
+      logFile: join(dir, 'worker.log'),
+      env: { ROTOR_METRICS_PORT: '0' },
+    });
   });
   afterAll(async () => {
     await worker.stop();
@@ -57,8 +66,21 @@ describe('emergency rotation', () => {
     const file = join(dir, 'pb.yaml');
     // The parsed playbook validates again as written (durations in ms are accepted).
     writeFileSync(file, stringify(playbook));
-    const run = await rotor('rotate', file, '--emergency', '--compromised', '--reason', 'key leaked in a public repo', '--requested-by', 'oncall@example', '--wait');
-    expect({ code: run.code, stderr: run.stderr.slice(-500) }).toEqual({ code: 0, stderr: expect.any(String) as string });
+    const run = await rotor(
+      'rotate',
+      file,
+      '--emergency',
+      '--compromised',
+      '--reason',
+      'key leaked in a public repo',
+      '--requested-by',
+      'oncall@example',
+      '--wait',
+    );
+    expect({ code: run.code, stderr: run.stderr.slice(-500) }).toEqual({
+      code: 0,
+      stderr: expect.any(String) as string,
+    });
     expect(run.stdout).toContain('superseding it for this emergency');
     expect(run.stdout).toContain(`previous schedule run ${first.firstExecutionRunId}: aborted-and-rolled-back`);
 
@@ -67,11 +89,18 @@ describe('emergency rotation', () => {
       () => 'completed',
       (e: Error) => (e.cause as Error | undefined)?.message ?? '',
     );
-    expect(superseded).toContain('aborted by oncall@example: superseded by an emergency rotation: key leaked in a public repo');
+    expect(superseded).toContain(
+      'aborted by oncall@example: superseded by an emergency rotation: key leaked in a public repo',
+    );
 
     const emergency = client.workflow.getHandle(workflowId);
     const status = await emergency.query(statusQuery);
-    expect(status).toMatchObject({ phase: 'rotated', trigger: 'emergency', requestedBy: 'oncall@example', reason: 'key leaked in a public repo' });
+    expect(status).toMatchObject({
+      phase: 'rotated',
+      trigger: 'emergency',
+      requestedBy: 'oncall@example',
+      reason: 'key leaked in a public repo',
+    });
     expect(status.stages.find((s) => s.name === 'soak')?.state).toBe('skipped');
     expect(status.stages.find((s) => s.name === 'approval')?.detail).toContain('compromised');
     const after = await ts.snapshot();

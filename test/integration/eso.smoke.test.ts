@@ -107,7 +107,9 @@ describe('external-secrets (local stack)', () => {
       if (pending.length > 0) await new Promise((r) => setTimeout(r, 500));
     }
 
-    const stuck = await Promise.all(pending.map(async (c) => `${c}: ${await readyCondition(c).catch((e: unknown) => String(e))}`));
+    const stuck = await Promise.all(
+      pending.map(async (c) => `${c}: ${await readyCondition(c).catch((e: unknown) => String(e))}`),
+    );
     // Compare cluster names only, so a failure never prints the value.
     expect(stuck).toEqual([]);
   }, 90_000);

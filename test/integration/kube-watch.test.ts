@@ -46,7 +46,8 @@ async function setMarker(name: string, marker: string): Promise<number> {
   return sent;
 }
 
-const hasMarker = (marker: string) => (s: V1Secret | undefined) => (s?.data?.['marker'] === encode(marker) ? performance.now() : undefined);
+const hasMarker = (marker: string) => (s: V1Secret | undefined) =>
+  s?.data?.['marker'] === encode(marker) ? performance.now() : undefined;
 
 beforeAll(async () => {
   namespace = await freshNamespace(kc, 'rotor-watch');
@@ -66,15 +67,21 @@ describe('waitForObject (kube-watch)', () => {
       const written = await setMarker('quick', marker);
       samples.push((await seen) - written);
     }
-    console.log(`kube-watch: change seen ${samples.map((ms) => `${ms.toFixed(1)}ms`).join(', ')} after the writer sent its PATCH`);
+    console.log(
+      `kube-watch: change seen ${samples.map((ms) => `${ms.toFixed(1)}ms`).join(', ')} after the writer sent its PATCH`,
+    );
     expect(Math.max(...samples)).toBeLessThan(3000);
   });
 
   it('resolves at once when the object already matches, and treats a missing object as undefined', async () => {
     await makeSecret('present', 'here');
-    await expect(waitForObject(secretTarget(kc, 'present'), hasMarker('here'), { signal: AbortSignal.timeout(5000) })).resolves.toBeTypeOf('number');
+    await expect(
+      waitForObject(secretTarget(kc, 'present'), hasMarker('here'), { signal: AbortSignal.timeout(5000) }),
+    ).resolves.toBeTypeOf('number');
     const states: (V1Secret | undefined)[] = [];
-    const absent = waitForObject(secretTarget(kc, 'later'), (s) => (states.push(s), s ? true : undefined), { signal: AbortSignal.timeout(5000) });
+    const absent = waitForObject(secretTarget(kc, 'later'), (s) => (states.push(s), s ? true : undefined), {
+      signal: AbortSignal.timeout(5000),
+    });
     await new Promise((r) => setTimeout(r, 200));
     await makeSecret('later', 'x');
     await expect(absent).resolves.toBe(true);
@@ -93,7 +100,9 @@ describe('waitForObject (kube-watch)', () => {
     await new Promise((r) => setTimeout(r, 3500));
     const written = await setMarker('short', 'b');
     const at = await seen;
-    console.log(`kube-watch: after ${restarts.length} server-ended watches, change seen ${(at - written).toFixed(1)}ms after the write was sent`);
+    console.log(
+      `kube-watch: after ${restarts.length} server-ended watches, change seen ${(at - written).toFixed(1)}ms after the write was sent`,
+    );
     expect(restarts.length).toBeGreaterThanOrEqual(2);
     expect(restarts.every((r) => r.reason === 'ended' && !r.relist)).toBe(true);
   });
@@ -107,7 +116,10 @@ describe('waitForObject (kube-watch)', () => {
       const real = await core.listNamespacedSecret({ namespace, fieldSelector: 'metadata.name=gone' });
       return ++lists === 1 ? { ...real, metadata: { ...real.metadata, resourceVersion: '1' } } : real;
     };
-    const seen = waitForObject(secretTarget(kc, 'gone', list), hasMarker('b'), { signal: AbortSignal.timeout(15_000), onRestart: (r) => restarts.push(r) });
+    const seen = waitForObject(secretTarget(kc, 'gone', list), hasMarker('b'), {
+      signal: AbortSignal.timeout(15_000),
+      onRestart: (r) => restarts.push(r),
+    });
     await new Promise((r) => setTimeout(r, 1000));
     await setMarker('gone', 'b');
     await seen;
@@ -151,14 +163,19 @@ describe('waitForObject (kube-watch)', () => {
     it('lists and watches again after ECONNRESET', async () => {
       await makeSecret('reset', 'a');
       const restarts: WatchRestart[] = [];
-      const seen = waitForObject(secretTarget(proxied, 'reset'), hasMarker('b'), { signal: AbortSignal.timeout(15_000), onRestart: (r) => restarts.push(r) });
+      const seen = waitForObject(secretTarget(proxied, 'reset'), hasMarker('b'), {
+        signal: AbortSignal.timeout(15_000),
+        onRestart: (r) => restarts.push(r),
+      });
       await new Promise((r) => setTimeout(r, 800));
       expect(sockets.size).toBeGreaterThan(0);
       for (const s of sockets) s.resetAndDestroy();
       await new Promise((r) => setTimeout(r, 800));
       const written = await setMarker('reset', 'b');
       const at = await seen;
-      console.log(`kube-watch: after a connection reset (${restarts.map((r) => `${r.reason}: ${r.detail ?? ''}`).join('; ')}), change seen ${(at - written).toFixed(1)}ms after the write was sent`);
+      console.log(
+        `kube-watch: after a connection reset (${restarts.map((r) => `${r.reason}: ${r.detail ?? ''}`).join('; ')}), change seen ${(at - written).toFixed(1)}ms after the write was sent`,
+      );
       expect(restarts.some((r) => r.reason === 'error' && r.relist)).toBe(true);
     });
   });

@@ -20,12 +20,13 @@ function kubeConfig(context: ClusterName): KubeConfig {
   return kc;
 }
 
-const core = Object.fromEntries(clusterNames.map((c) => [c, kubeConfig(c).makeApiClient(CoreV1Api)])) as Record<ClusterName, CoreV1Api>;
-const authn = Object.fromEntries(clusterNames.map((c) => [c, kubeConfig(c).makeApiClient(AuthenticationV1Api)])) as Record<
+const core = Object.fromEntries(clusterNames.map((c) => [c, kubeConfig(c).makeApiClient(CoreV1Api)])) as Record<
   ClusterName,
-  AuthenticationV1Api
+  CoreV1Api
 >;
-
+const authn = Object.fromEntries(
+  clusterNames.map((c) => [c, kubeConfig(c).makeApiClient(AuthenticationV1Api)]),
+) as Record<ClusterName, AuthenticationV1Api>;
 
 /**
  * Deletes a namespace for good. Without a controller-manager nothing empties and finalizes a
@@ -50,7 +51,9 @@ afterAll(async () => {
 describe('local kube clusters', () => {
   it.each(clusterNames)('%s creates, reads back and deletes a namespace', async (cluster) => {
     const api = core[cluster];
-    const made = await api.createNamespace({ body: { metadata: { name: shared, labels: { 'rotor.dev/cluster': cluster } } } });
+    const made = await api.createNamespace({
+      body: { metadata: { name: shared, labels: { 'rotor.dev/cluster': cluster } } },
+    });
     created.push([cluster, shared]);
     const read = await api.readNamespace({ name: shared });
     expect(read.metadata?.uid).toBe(made.metadata?.uid);
@@ -65,7 +68,9 @@ describe('local kube clusters', () => {
     expect(await statusOf(core['cluster-b'].readNamespace({ name: onlyInA }))).toBe(404);
     expect(await statusOf(core['cluster-c'].readNamespace({ name: onlyInA }))).toBe(404);
     // The same name in each cluster is three different objects.
-    const uids = await Promise.all(clusterNames.map(async (c) => (await core[c].readNamespace({ name: shared })).metadata?.uid));
+    const uids = await Promise.all(
+      clusterNames.map(async (c) => (await core[c].readNamespace({ name: shared })).metadata?.uid),
+    );
     expect(new Set(uids).size).toBe(3);
   });
 

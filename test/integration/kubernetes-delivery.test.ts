@@ -29,10 +29,15 @@ const env = useStackEnv();
 const kubeconfig = stackKubeconfig();
 const fpKey = randomBytes(32);
 const fp = (v: string) => fingerprint(v, fpKey);
-const vault = vaultClient({ endpoint: env['VAULT_ADDR'], token: env['VAULT_TOKEN'], requestOptions: { timeout: 10_000 } });
+const vault = vaultClient({
+  endpoint: env['VAULT_ADDR'],
+  token: env['VAULT_TOKEN'],
+  requestOptions: { timeout: 10_000 },
+});
 const sm = new SecretsManagerClient({});
 const backends = { vault: vaultBackend(vault), aws: awsBackend(sm) };
-const readValue = (store: Store, version: string) => (store.type === 'vault' ? backends.vault.readValue(store, version) : backends.aws.readValue(store, version));
+const readValue = (store: Store, version: string) =>
+  store.type === 'vault' ? backends.vault.readValue(store, version) : backends.aws.readValue(store, version);
 const acts = createClusterActivities({ kubeconfig, readValue, fingerprint: fp });
 const rotation = { workflowId: 'test-kubernetes-delivery', runId: randomUUID() };
 const value = () => randomBytes(24).toString('base64url');
@@ -46,8 +51,10 @@ function activityEnv() {
   ae.on('heartbeat', (d: unknown) => heartbeats.push(d));
   return { ae, heartbeats };
 }
-const deliverIn = (ae: MockActivityEnvironment, i: ClusterInput): Promise<void> => ae.run((x: ClusterInput) => acts.deliverToCluster(x), i);
-const verifyIn = (ae: MockActivityEnvironment, i: ClusterInput): Promise<ClusterReport> => ae.run((x: ClusterInput) => acts.verifyCluster(x), i);
+const deliverIn = (ae: MockActivityEnvironment, i: ClusterInput): Promise<void> =>
+  ae.run((x: ClusterInput) => acts.deliverToCluster(x), i);
+const verifyIn = (ae: MockActivityEnvironment, i: ClusterInput): Promise<ClusterReport> =>
+  ae.run((x: ClusterInput) => acts.verifyCluster(x), i);
 const deliver = (i: ClusterInput) => deliverIn(activityEnv().ae, i);
 const verify = (i: ClusterInput) => verifyIn(activityEnv().ae, i);
 
@@ -60,7 +67,8 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   return e;
 }
 
-const decoded = (s: V1Secret, key: string) => (s.data?.[key] === undefined ? undefined : Buffer.from(s.data[key], 'base64').toString('utf8'));
+const decoded = (s: V1Secret, key: string) =>
+  s.data?.[key] === undefined ? undefined : Buffer.from(s.data[key], 'base64').toString('utf8');
 
 /** The store's two versions and their values (kept in the test only, for comparisons). */
 interface TwoVersions {
@@ -109,9 +117,19 @@ describe('push delivery', () => {
     const [a, b] = [value(), value()];
     const secretId = `rotor-test/${randomUUID()}`;
     const created = await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: a }));
-    const put = await sm.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: b, VersionStages: ['AWSPENDING'] }));
+    const put = await sm.send(
+      new PutSecretValueCommand({ SecretId: secretId, SecretString: b, VersionStages: ['AWSPENDING'] }),
+    );
     const [id1, id2] = [created.VersionId ?? '', put.VersionId ?? ''];
-    s = { store: { type: 'aws', secretId }, v1: { version: id1, fingerprint: fp(a) }, v2: { version: id2, fingerprint: fp(b) }, values: new Map([[id1, a], [id2, b]]) };
+    s = {
+      store: { type: 'aws', secretId },
+      v1: { version: id1, fingerprint: fp(a) },
+      v2: { version: id2, fingerprint: fp(b) },
+      values: new Map([
+        [id1, a],
+        [id2, b],
+      ]),
+    };
   });
 
   afterAll(async () => {
@@ -131,7 +149,12 @@ describe('push delivery', () => {
     // Without a rollout token (every step but promote) workloads are left alone and the report says so.
     expect(report.notes?.[0]).toBe('workloads not rolled out at this step (Deployment/api)');
     console.log(`push: verify converged after ${report.convergedAfterMs}ms`);
-    expect(await holds(s.v1, s.v2)).toEqual({ keys: ['value', 'value-other'], currentOk: true, otherOk: true, managedBy: 'rotor' });
+    expect(await holds(s.v1, s.v2)).toEqual({
+      keys: ['value', 'value-other'],
+      currentOk: true,
+      otherOk: true,
+      managedBy: 'rotor',
+    });
     // Heartbeat details are value-free.
     const beats = JSON.stringify(heartbeats);
     expect(heartbeats.length).toBeGreaterThan(0);
@@ -179,7 +202,9 @@ describe('push delivery', () => {
     const delivered = Date.now();
     await deliver(input(s.v1, s.v2));
     const report = await waiting;
-    console.log(`push: verify saw convergence ${Date.now() - delivered}ms after deliver started (verify waited ${report.convergedAfterMs}ms in all)`);
+    console.log(
+      `push: verify saw convergence ${Date.now() - delivered}ms after deliver started (verify waited ${report.convergedAfterMs}ms in all)`,
+    );
     expect(Date.now() - delivered).toBeLessThan(3000);
   });
 
@@ -190,7 +215,15 @@ describe('push delivery', () => {
   });
 
   it('removes an otherKey another field manager wrote', async () => {
-    await core.patchNamespacedSecret({ name: secretName, namespace, body: { data: { 'value-other': Buffer.from('stray').toString('base64') } }, fieldManager: 'kubectl-edit' }, mergePatch);
+    await core.patchNamespacedSecret(
+      {
+        name: secretName,
+        namespace,
+        body: { data: { 'value-other': Buffer.from('stray').toString('base64') } },
+        fieldManager: 'kubectl-edit',
+      },
+      mergePatch,
+    );
     await deliver(input(s.v1, null));
     expect((await holds(s.v1, null)).keys).toEqual(['value']);
   });
@@ -259,7 +292,13 @@ describe('eso delivery', () => {
   const es = { group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets' };
   let namespace = '';
 
-  const externalSecret = (name: string, target: string, store: 'vault' | 'aws', data: unknown[], refreshInterval = '1h') => ({
+  const externalSecret = (
+    name: string,
+    target: string,
+    store: 'vault' | 'aws',
+    data: unknown[],
+    refreshInterval = '1h',
+  ) => ({
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
     metadata: { name, namespace },
@@ -292,7 +331,13 @@ describe('eso delivery', () => {
     const values = [value(), value()];
     const v1: VersionRef = { version: '1', fingerprint: fp(values[0] ?? '') };
     const v2: VersionRef = { version: '2', fingerprint: fp(values[1] ?? '') };
-    const versions = (current: VersionRef, other: VersionRef | null): ClusterVersions => ({ store, current, other, currentKey: 'value', otherKey: 'value-other' });
+    const versions = (current: VersionRef, other: VersionRef | null): ClusterVersions => ({
+      store,
+      current,
+      other,
+      currentKey: 'value',
+      otherKey: 'value-other',
+    });
 
     beforeAll(async () => {
       // Two KV versions; `user` is a field the ExternalSecret maps too and rotor must leave alone.
@@ -336,7 +381,10 @@ describe('eso delivery', () => {
 
     it('swaps, then revokes: ESO drops the other key', async () => {
       await deliver(input('api-key', versions(v2, v1)));
-      expect((await verify(input('api-key', versions(v2, v1)))).observed).toEqual({ value: v2.fingerprint, 'value-other': v1.fingerprint });
+      expect((await verify(input('api-key', versions(v2, v1)))).observed).toEqual({
+        value: v2.fingerprint,
+        'value-other': v1.fingerprint,
+      });
       await deliver(input('api-key', versions(v2, null)));
       const report = await verify(input('api-key', versions(v2, null)));
       expect(report.observed).toEqual({ value: v2.fingerprint });
@@ -363,9 +411,17 @@ describe('eso delivery', () => {
       await custom.createNamespacedCustomObject({
         ...es,
         namespace,
-        body: externalSecret('frozen', 'frozen', 'vault', [{ secretKey: 'value', remoteRef: { key: path, property: 'value' } }], '0s'),
+        body: externalSecret(
+          'frozen',
+          'frozen',
+          'vault',
+          [{ secretKey: 'value', remoteRef: { key: path, property: 'value' } }],
+          '0s',
+        ),
       });
-      const before = JSON.stringify(((await custom.getNamespacedCustomObject({ ...es, namespace, name: 'frozen' })) as { spec: unknown }).spec);
+      const before = JSON.stringify(
+        ((await custom.getNamespacedCustomObject({ ...es, namespace, name: 'frozen' })) as { spec: unknown }).spec,
+      );
       const f = await failureOf(deliver(input('frozen', versions(v1, v2))));
       expect(f.type).toBe('DeliveryMisconfigured');
       expect(f.nonRetryable).toBe(true);
@@ -373,7 +429,11 @@ describe('eso delivery', () => {
       expect(f.message).toMatch(/ESO ignores force-sync/);
       expect(f.message).toMatch(/set spec.refreshInterval to a non-zero duration/);
       // Nothing was written.
-      expect(JSON.stringify(((await custom.getNamespacedCustomObject({ ...es, namespace, name: 'frozen' })) as { spec: unknown }).spec)).toBe(before);
+      expect(
+        JSON.stringify(
+          ((await custom.getNamespacedCustomObject({ ...es, namespace, name: 'frozen' })) as { spec: unknown }).spec,
+        ),
+      ).toBe(before);
     });
 
     it('says so when no ExternalSecret feeds the Secret', async () => {
@@ -384,12 +444,22 @@ describe('eso delivery', () => {
 
     it('plans: lists the ExternalSecret and its store', async () => {
       const plan = await acts.clusterPlan({ cluster: input('api-key', versions(v1, null)).cluster, store });
-      expect(plan.externalSecrets).toEqual([expect.objectContaining({ name: 'api-key', store: 'ClusterSecretStore/vault', refreshInterval: '1h0m0s', ready: 'True SecretSynced' })]);
+      expect(plan.externalSecrets).toEqual([
+        expect.objectContaining({
+          name: 'api-key',
+          store: 'ClusterSecretStore/vault',
+          refreshInterval: '1h0m0s',
+          ready: 'True SecretSynced',
+        }),
+      ]);
       expect(plan.secret.keys).toEqual(['username', 'value']);
     });
 
     it('flags ExternalSecrets of the same Vault entry in clusters the playbook does not list', async () => {
-      const res = await acts.findUnlistedConsumers({ store, listedClusters: [{ name: 'cluster-b' }, { name: 'cluster-c' }] });
+      const res = await acts.findUnlistedConsumers({
+        store,
+        listedClusters: [{ name: 'cluster-b' }, { name: 'cluster-c' }],
+      });
       expect(res.unscanned).toEqual([]);
       expect(res.consumers.map((c) => `${c.context}/${c.namespace}/${c.externalSecret}`).sort()).toEqual([
         `${esoContext}/${namespace}/api-key`,
@@ -404,13 +474,23 @@ describe('eso delivery', () => {
     it('pins version ids as uuid/<VersionId> and verify sees both synced', async () => {
       const [a, b] = [value(), value()];
       const secretId = `rotor-test/eso-${randomUUID()}`;
-      const created = await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ token: a }) }));
-      const put = await sm.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: JSON.stringify({ token: b }), VersionStages: ['AWSPENDING'] }));
+      const created = await sm.send(
+        new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ token: a }) }),
+      );
+      const put = await sm.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          SecretString: JSON.stringify({ token: b }),
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
       const store: Store = { type: 'aws', secretId, key: 'token' };
       await custom.createNamespacedCustomObject({
         ...es,
         namespace,
-        body: externalSecret('aws-token', 'aws-token', 'aws', [{ secretKey: 'token', remoteRef: { key: secretId, property: 'token' } }]),
+        body: externalSecret('aws-token', 'aws-token', 'aws', [
+          { secretKey: 'token', remoteRef: { key: secretId, property: 'token' } },
+        ]),
       });
       const versions: ClusterVersions = {
         store,
@@ -420,8 +500,14 @@ describe('eso delivery', () => {
         otherKey: 'token-next',
       };
       await deliver(input('aws-token', versions, { externalSecrets: ['aws-token'] }));
-      const obj = (await custom.getNamespacedCustomObject({ ...es, namespace, name: 'aws-token' })) as { spec: { data: { secretKey: string; remoteRef: Record<string, unknown> }[] } };
-      expect(obj.spec.data.find((d) => d.secretKey === 'token-next')?.remoteRef).toMatchObject({ key: secretId, property: 'token', version: `uuid/${put.VersionId}` });
+      const obj = (await custom.getNamespacedCustomObject({ ...es, namespace, name: 'aws-token' })) as {
+        spec: { data: { secretKey: string; remoteRef: Record<string, unknown> }[] };
+      };
+      expect(obj.spec.data.find((d) => d.secretKey === 'token-next')?.remoteRef).toMatchObject({
+        key: secretId,
+        property: 'token',
+        version: `uuid/${put.VersionId}`,
+      });
       const report = await verify(input('aws-token', versions, { externalSecrets: ['aws-token'] }));
       console.log(`eso/aws: deliver→synced in ${report.convergedAfterMs}ms`);
       expect(report.observed).toEqual({ token: fp(a), 'token-next': fp(b) });

@@ -52,25 +52,51 @@ describe('least privilege', () => {
         const core = kc.makeApiClient(CoreV1Api);
         const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
         await core.createNamespace({ body: { metadata: { name: namespace } } });
-        if ((await statusOf(core.readNamespace({ name: subject.namespace }))) === 404) await core.createNamespace({ body: { metadata: { name: subject.namespace } } });
-        if ((await statusOf(core.readNamespacedServiceAccount({ name: subject.serviceAccount, namespace: subject.namespace }))) === 404) {
-          await core.createNamespacedServiceAccount({ namespace: subject.namespace, body: { metadata: { name: subject.serviceAccount } } });
+        if ((await statusOf(core.readNamespace({ name: subject.namespace }))) === 404)
+          await core.createNamespace({ body: { metadata: { name: subject.namespace } } });
+        if (
+          (await statusOf(
+            core.readNamespacedServiceAccount({ name: subject.serviceAccount, namespace: subject.namespace }),
+          )) === 404
+        ) {
+          await core.createNamespacedServiceAccount({
+            namespace: subject.namespace,
+            body: { metadata: { name: subject.serviceAccount } },
+          });
         }
         const generated = rbacFor(playbook, subject)[i];
         if (!generated) throw new Error('no rbac for cluster');
         await rbac.createNamespacedRole({ namespace, body: generated.role });
         await rbac.createNamespacedRoleBinding({ namespace, body: generated.binding });
-        await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'other-team-secret' }, stringData: { password: 'not-for-rotor' } } });
-        const tr = await core.createNamespacedServiceAccountToken({ name: subject.serviceAccount, namespace: subject.namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+        await core.createNamespacedSecret({
+          namespace,
+          body: { metadata: { name: 'other-team-secret' }, stringData: { password: 'not-for-rotor' } },
+        });
+        const tr = await core.createNamespacedServiceAccountToken({
+          name: subject.serviceAccount,
+          namespace: subject.namespace,
+          body: { spec: { audiences: [], expirationSeconds: 3600 } },
+        });
         tokens[context] = tr.status?.token ?? '';
       }
-      await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, { name: secretName, targetSecret: secretName, clusterStore: 'aws', remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '' });
+      await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, {
+        name: secretName,
+        targetSecret: secretName,
+        clusterStore: 'aws',
+        remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '',
+      });
 
       const restricted = withTokens(tokens);
       const tw = await startTestWorker(createActivities({ ...depsFromEnv(), kubeconfig: restricted }));
       try {
         const out = await tw.run(async () =>
-          outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] })),
+          outcomeOf(
+            await tw.client.workflow.start('rotationWorkflow', {
+              taskQueue: tw.taskQueue,
+              workflowId: rotationWorkflowId(playbook.spec.secret.name),
+              args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+            }),
+          ),
         );
         expect(out.ok ? 'rotated' : (out.error.cause as Error | undefined)?.message).toBe('rotated');
       } finally {
@@ -79,15 +105,34 @@ describe('least privilege', () => {
 
       for (const context of contexts) {
         const kc = new KubeConfig();
-        kc.loadFromOptions({ ...restricted, clusters: restricted.clusters, users: restricted.users, contexts: restricted.contexts, currentContext: context });
+        kc.loadFromOptions({
+          ...restricted,
+          clusters: restricted.clusters,
+          users: restricted.users,
+          contexts: restricted.contexts,
+          currentContext: context,
+        });
         const core = kc.makeApiClient(CoreV1Api);
-        expect({ context, read: await statusOf(core.readNamespacedSecret({ name: 'other-team-secret', namespace })) }).toEqual({ context, read: 403 });
-        expect({ context, list: await statusOf(core.listNamespacedSecret({ namespace })) }).toEqual({ context, list: 403 });
-        expect({ context, otherNs: await statusOf(core.readNamespacedSecret({ name: secretName, namespace: subject.namespace })) }).toEqual({ context, otherNs: 403 });
-        expect({ context, own: await statusOf(core.readNamespacedSecret({ name: secretName, namespace })) }).toEqual({ context, own: 200 });
+        expect({
+          context,
+          read: await statusOf(core.readNamespacedSecret({ name: 'other-team-secret', namespace })),
+        }).toEqual({ context, read: 403 });
+        expect({ context, list: await statusOf(core.listNamespacedSecret({ namespace })) }).toEqual({
+          context,
+          list: 403,
+        });
+        expect({
+          context,
+          otherNs: await statusOf(core.readNamespacedSecret({ name: secretName, namespace: subject.namespace })),
+        }).toEqual({ context, otherNs: 403 });
+        expect({ context, own: await statusOf(core.readNamespacedSecret({ name: secretName, namespace })) }).toEqual({
+          context,
+          own: 200,
+        });
       }
     } finally {
-      for (const context of contexts) await purgeNamespace(kubeconfigFor(context, base), namespace).catch(() => undefined);
+      for (const context of contexts)
+        await purgeNamespace(kubeconfigFor(context, base), namespace).catch(() => undefined);
     }
   });
 });

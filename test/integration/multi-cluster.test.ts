@@ -29,8 +29,12 @@ const stack = { paths: stackPaths(), log: () => undefined };
 const secretName = 'payments-api-key';
 
 async function secretIn(context: string, namespace: string): Promise<Record<string, string>> {
-  const s = await kubeconfigFor(context, base).makeApiClient(CoreV1Api).readNamespacedSecret({ name: secretName, namespace });
-  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  const s = await kubeconfigFor(context, base)
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ name: secretName, namespace });
+  return Object.fromEntries(
+    Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
 }
 
 describe('rotation across three clusters', () => {
@@ -48,9 +52,17 @@ describe('rotation across three clusters', () => {
   async function setup(): Promise<ClusterTarget[]> {
     ts = await awsTestStore(`mc-initial-${randomBytes(8).toString('hex')}`);
     namespace = `mc-${randomBytes(4).toString('hex')}`;
-    for (const c of contexts) await kubeconfigFor(c, base).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+    for (const c of contexts)
+      await kubeconfigFor(c, base)
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name: namespace } } });
     // cluster-a consumes the secret through ESO, as a team would have set it up before rotor.
-    await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, { name: 'payments-api-key', targetSecret: secretName, clusterStore: 'aws', remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '' });
+    await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, {
+      name: 'payments-api-key',
+      targetSecret: secretName,
+      clusterStore: 'aws',
+      remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '',
+    });
     return [
       { name: 'cluster-a', delivery: 'eso', namespace, secretName, workloads: [] },
       { name: 'cluster-b', delivery: 'push', namespace, secretName, workloads: [] },
@@ -66,9 +78,17 @@ describe('rotation across three clusters', () => {
     const clusters = await setup();
     try {
       const before = await ts.snapshot();
-      const playbook = testPlaybook(ts.store, { clusters, waves: [['cluster-a'], ['cluster-b', 'cluster-c']], canaries: [{ type: 'command', name: 'ok', command: ['true'] }] });
+      const playbook = testPlaybook(ts.store, {
+        clusters,
+        waves: [['cluster-a'], ['cluster-b', 'cluster-c']],
+        canaries: [{ type: 'command', name: 'ok', command: ['true'] }],
+      });
       const { out, status } = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const h = await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+        });
         const o = await outcomeOf(h);
         return { out: o, status: await h.query(statusQuery) };
       });
@@ -77,7 +97,11 @@ describe('rotation across three clusters', () => {
       expect(after.currentVersion).not.toBe(before.currentVersion);
       for (const c of contexts) {
         const data = await secretIn(c, namespace);
-        expect({ cluster: c, keys: Object.keys(data).sort(), isNew: data['value'] === after.currentValue }).toEqual({ cluster: c, keys: ['value'], isNew: true });
+        expect({ cluster: c, keys: Object.keys(data).sort(), isNew: data['value'] === after.currentValue }).toEqual({
+          cluster: c,
+          keys: ['value'],
+          isNew: true,
+        });
       }
       expect(status.clusters.map((c) => [c.name, c.phase])).toEqual([
         ['cluster-a', 'revoked'],
@@ -99,7 +123,11 @@ describe('rotation across three clusters', () => {
         canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
       });
       const out = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const h = await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+        });
         await waitForPhase(h, 'canary', 60_000);
         // cluster-c's apiserver goes away after wave 1 converged and before wave 2 starts.
         await stopProcess(stack, 'kube-apiserver-cluster-c');
@@ -113,10 +141,18 @@ describe('rotation across three clusters', () => {
       expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
       expect(failure.message).toMatch(/cluster-c/);
       const after = await ts.snapshot();
-      expect(after).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+      expect(after).toMatchObject({
+        currentVersion: before.currentVersion,
+        currentValue: before.currentValue,
+        pendingVersion: null,
+      });
       for (const c of contexts) {
         const data = await secretIn(c, namespace);
-        expect({ cluster: c, keys: Object.keys(data).sort(), isOld: data['value'] === before.currentValue }).toEqual({ cluster: c, keys: ['value'], isOld: true });
+        expect({ cluster: c, keys: Object.keys(data).sort(), isOld: data['value'] === before.currentValue }).toEqual({
+          cluster: c,
+          keys: ['value'],
+          isOld: true,
+        });
       }
     } finally {
       await stackUp(stack, ['kube']);

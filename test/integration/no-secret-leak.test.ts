@@ -67,7 +67,11 @@ function scan(surfaces: Record<string, string>, values: Record<string, string>):
 /** Text of an error and its cause chain, with details, as a CLI would print it. */
 function errorText(e: unknown): string {
   const parts: string[] = [];
-  for (let cur = e as { message?: string; details?: unknown; cause?: unknown } | undefined; cur; cur = cur.cause as typeof cur) {
+  for (
+    let cur = e as { message?: string; details?: unknown; cause?: unknown } | undefined;
+    cur;
+    cur = cur.cause as typeof cur
+  ) {
     parts.push(String(cur.message), JSON.stringify(cur.details ?? null));
   }
   return parts.join('\n');
@@ -76,7 +80,11 @@ function errorText(e: unknown): string {
 const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
 
 /** Every surface a value could reach: raw history, decoded payloads, the worker's log and stderr, and what the CLI shows. */
-async function surfacesOf(h: WorkflowHandle, wp: WorkerProcess, outcome: unknown): Promise<{ raw: HistoryJson; surfaces: Record<string, string> }> {
+async function surfacesOf(
+  h: WorkflowHandle,
+  wp: WorkerProcess,
+  outcome: unknown,
+): Promise<{ raw: HistoryJson; surfaces: Record<string, string> }> {
   const raw = toHistoryJson(await h.fetchHistory());
   const decodedTexts: string[] = [];
   const decoded = await mapPayloads(raw, async (p) => {
@@ -128,16 +136,25 @@ describe('leak scanner self-check', () => {
 
   it('finds a value inside an encrypted failure attribute only after decoding, and flags unencrypted payloads', async () => {
     const [encrypted] = await codec.encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify({ message: `upstream echoed ${planted}` })) },
+      {
+        metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from(JSON.stringify({ message: `upstream echoed ${planted}` })),
+      },
     ]);
     const encodedAttributes: JSONPayload = {
       metadata: { encoding: Buffer.from('binary/encrypted').toString('base64') },
       data: Buffer.from(encrypted?.data ?? new Uint8Array()).toString('base64'),
     };
-    const plain: JSONPayload = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"x"').toString('base64') };
+    const plain: JSONPayload = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('"x"').toString('base64'),
+    };
     const fake: HistoryJson = {
       events: [
-        { eventId: '1', activityTaskFailedEventAttributes: { failure: { message: 'Encoded failure', encodedAttributes } } },
+        {
+          eventId: '1',
+          activityTaskFailedEventAttributes: { failure: { message: 'Encoded failure', encodedAttributes } },
+        },
         { eventId: '2', activityTaskScheduledEventAttributes: { input: { payloads: [plain] } } },
       ],
     };
@@ -152,7 +169,9 @@ describe('leak scanner self-check', () => {
     expect(found).toHaveLength(2);
     expect(found[0]).toMatch(/^planted value in decoded \(base64/);
     expect(found[1]).toBe('planted value in data (plain)');
-    expect(plaintextPayloads(fake)).toEqual(['$.events.1.activityTaskScheduledEventAttributes.input.payloads.0: json/plain']);
+    expect(plaintextPayloads(fake)).toEqual([
+      '$.events.1.activityTaskScheduledEventAttributes.input.payloads.0: json/plain',
+    ]);
   });
 });
 
@@ -183,9 +202,15 @@ describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStor
 
   /** Runs one rotation whose canary copies the credential it is given into `capture` (the test's own channel). */
   async function rotate(ts: TestStore, canaryScript: string, capture: string) {
-    const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'capture', command: ['sh', '-c', canaryScript, capture] }] });
+    const playbook = testPlaybook(ts.store, {
+      canaries: [{ type: 'command', name: 'capture', command: ['sh', '-c', canaryScript, capture] }],
+    });
     const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'no-leak-test' };
-    const h = await client.workflow.start('rotationWorkflow', { taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [input] });
+    const h = await client.workflow.start('rotationWorkflow', {
+      taskQueue,
+      workflowId: rotationWorkflowId(playbook.spec.secret.name),
+      args: [input],
+    });
     return { h, out: await outcomeOf<RotationResult>(h) };
   }
 
@@ -202,7 +227,11 @@ describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStor
     expect(payloads.length).toBeGreaterThan(10);
     expect(plaintextPayloads(raw)).toEqual([]);
     // The only unencrypted payloads are rotor's search attributes: names and phases.
-    const attrs = new Set(payloads.filter(({ path }) => path.includes('.searchAttributes.indexedFields.')).map(({ path }) => path.split('.').pop()));
+    const attrs = new Set(
+      payloads
+        .filter(({ path }) => path.includes('.searchAttributes.indexedFields.'))
+        .map(({ path }) => path.split('.').pop()),
+    );
     expect([...attrs].every((a) => a !== undefined && a in rotorSearchAttributes)).toBe(true);
   }
 
@@ -228,25 +257,32 @@ describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStor
     expect(leaksIn(surfaces['raw history'] ?? '', fp)).toEqual([]);
   });
 
-  it.skipIf(!available)('a rolled-back rotation whose canary echoes the credential: neither value anywhere', async () => {
-    const initial = randomBytes(24).toString('base64url');
-    const ts = await makeStore(initial);
-    const capture = join(dir, `rollback-${randomUUID()}`);
-    // A misbehaving upstream: echoes the credential (plain and base64) in its error output, then fails.
-    const { h, out } = await rotate(ts, 'cat > "$0"; echo "rejected $(cat "$0") $(base64 < "$0")" >&2; exit 3', capture);
-    expect(out.ok).toBe(false);
-    const discarded = readFileSync(capture, 'utf8');
-    expect(discarded.length).toBe(32);
-    expect((await ts.snapshot()).currentValue === initial).toBe(true);
-    if (kind === 'aws') expect((await ts.readVersion(h.firstExecutionRunId)) === discarded).toBe(true);
+  it.skipIf(!available)(
+    'a rolled-back rotation whose canary echoes the credential: neither value anywhere',
+    async () => {
+      const initial = randomBytes(24).toString('base64url');
+      const ts = await makeStore(initial);
+      const capture = join(dir, `rollback-${randomUUID()}`);
+      // A misbehaving upstream: echoes the credential (plain and base64) in its error output, then fails.
+      const { h, out } = await rotate(
+        ts,
+        'cat > "$0"; echo "rejected $(cat "$0") $(base64 < "$0")" >&2; exit 3',
+        capture,
+      );
+      expect(out.ok).toBe(false);
+      const discarded = readFileSync(capture, 'utf8');
+      expect(discarded.length).toBe(32);
+      expect((await ts.snapshot()).currentValue === initial).toBe(true);
+      if (kind === 'aws') expect((await ts.readVersion(h.firstExecutionRunId)) === discarded).toBe(true);
 
-    const { raw, surfaces } = await surfacesOf(h, wp, out.ok ? out.result : out.error);
-    expectCollected(surfaces);
-    expect(scan(surfaces, { old: initial, new: discarded })).toEqual([]);
-    expectEncryptedHistory(raw);
-    // Failure texts were encrypted (encodedAttributes), and the canary's output reached them redacted.
-    const failures = findPayloads(raw).filter(({ path }) => path.endsWith('.encodedAttributes'));
-    expect(failures.length).toBeGreaterThan(0);
-    expect(surfaces['decoded payload data']).toContain('rejected [redacted] [redacted]');
-  });
+      const { raw, surfaces } = await surfacesOf(h, wp, out.ok ? out.result : out.error);
+      expectCollected(surfaces);
+      expect(scan(surfaces, { old: initial, new: discarded })).toEqual([]);
+      expectEncryptedHistory(raw);
+      // Failure texts were encrypted (encodedAttributes), and the canary's output reached them redacted.
+      const failures = findPayloads(raw).filter(({ path }) => path.endsWith('.encodedAttributes'));
+      expect(failures.length).toBeGreaterThan(0);
+      expect(surfaces['decoded payload data']).toContain('rejected [redacted] [redacted]');
+    },
+  );
 });

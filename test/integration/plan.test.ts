@@ -17,18 +17,34 @@ describe('rotor plan (blast radius)', () => {
     const secretName = 'payments-api-key';
     const contexts = ['cluster-a', 'cluster-b', 'cluster-c'];
     try {
-      for (const c of contexts) await kubeconfigFor(c, base).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+      for (const c of contexts)
+        await kubeconfigFor(c, base)
+          .makeApiClient(CoreV1Api)
+          .createNamespace({ body: { metadata: { name: namespace } } });
       // cluster-c consumes the same store entry through ESO, but the playbook lists only a and b.
       for (const c of ['cluster-a', 'cluster-c']) {
-        await createExternalSecret(kubeconfigFor(c, base), namespace, { name: 'payments-es', targetSecret: secretName, clusterStore: 'aws', remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '' });
+        await createExternalSecret(kubeconfigFor(c, base), namespace, {
+          name: 'payments-es',
+          targetSecret: secretName,
+          clusterStore: 'aws',
+          remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '',
+        });
       }
       const playbook = testPlaybook(ts.store, {
         clusters: [
           { name: 'cluster-a', delivery: 'eso', namespace, secretName },
-          { name: 'cluster-b', delivery: 'push', namespace, secretName, workloads: [{ kind: 'Deployment', name: 'payments-api' }] },
+          {
+            name: 'cluster-b',
+            delivery: 'push',
+            namespace,
+            secretName,
+            workloads: [{ kind: 'Deployment', name: 'payments-api' }],
+          },
         ],
       });
-      const before = await kubeconfigFor('cluster-b', base).makeApiClient(CoreV1Api).listNamespacedSecret({ namespace });
+      const before = await kubeconfigFor('cluster-b', base)
+        .makeApiClient(CoreV1Api)
+        .listNamespacedSecret({ namespace });
       const plan = await blastRadius(playbook, base);
       expect(plan.clusters.map((c) => [c.cluster, c.delivery, c.namespaceExists])).toEqual([
         ['cluster-a', 'eso', true],
@@ -37,9 +53,13 @@ describe('rotor plan (blast radius)', () => {
       expect(plan.clusters[0]?.externalSecrets.map((e) => e.name)).toEqual(['payments-es']);
       expect(plan.clusters[1]?.secret.exists).toBe(false);
       expect(plan.clusters[1]?.workloads).toEqual([{ kind: 'Deployment', name: 'payments-api', found: false }]);
-      expect(plan.unlisted.consumers).toContainEqual(expect.objectContaining({ context: 'cluster-c', namespace, externalSecret: 'payments-es', secretName }));
+      expect(plan.unlisted.consumers).toContainEqual(
+        expect.objectContaining({ context: 'cluster-c', namespace, externalSecret: 'payments-es', secretName }),
+      );
       expect(plan.unlisted.consumers.some((c) => c.context === 'cluster-a' || c.context === 'cluster-b')).toBe(false);
-      expect(renderBlastRadius(plan)).toContain(`UNLISTED consumer in cluster-c: externalsecret ${namespace}/payments-es`);
+      expect(renderBlastRadius(plan)).toContain(
+        `UNLISTED consumer in cluster-c: externalsecret ${namespace}/payments-es`,
+      );
       const after = await kubeconfigFor('cluster-b', base).makeApiClient(CoreV1Api).listNamespacedSecret({ namespace });
       expect(after.items.length).toBe(before.items.length);
     } finally {

@@ -11,7 +11,13 @@ import { useStackEnv } from '../helpers/stack-env';
 
 useStackEnv();
 
-const fixtures = ['rotation-success.json', 'rotation-rolled-back.json', 'rotation-clusters-success.json', 'rotation-clusters-rolled-back.json', 'incompatible.json'] as const;
+const fixtures = [
+  'rotation-success.json',
+  'rotation-rolled-back.json',
+  'rotation-clusters-success.json',
+  'rotation-clusters-rolled-back.json',
+  'incompatible.json',
+] as const;
 
 function load(name: string): HistoryJson {
   return JSON.parse(readFileSync(new URL(`../histories/${name}`, import.meta.url), 'utf8')) as HistoryJson;
@@ -32,12 +38,20 @@ describe('replay of recorded rotation histories', () => {
       return { name, workflowId: workflowId ?? name, history: fromHistoryJson(json) };
     });
     const byId = new Map(histories.map((h) => [h.workflowId, h.name]));
-    for await (const r of Worker.runReplayHistories({ workflowsPath, dataConverter: workerDataConverter() }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowsPath, dataConverter: workerDataConverter() },
+      histories,
+    )) {
       results.set(byId.get(r.workflowId) ?? r.workflowId, r);
     }
   });
 
-  it.each(['rotation-success.json', 'rotation-rolled-back.json', 'rotation-clusters-success.json', 'rotation-clusters-rolled-back.json'])('%s replays without error', (name) => {
+  it.each([
+    'rotation-success.json',
+    'rotation-rolled-back.json',
+    'rotation-clusters-success.json',
+    'rotation-clusters-rolled-back.json',
+  ])('%s replays without error', (name) => {
     const r = results.get(name);
     expect(r).toBeDefined();
     expect(r?.error).toBeUndefined();
@@ -56,7 +70,9 @@ describe('replay of recorded rotation histories', () => {
     expect(last(load('rotation-clusters-success.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
     expect(last(load('rotation-clusters-rolled-back.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
     // The cluster fixtures exercise the per-cluster child workflows.
-    const children = load('rotation-clusters-success.json').events.filter((e) => e['eventType'] === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED');
+    const children = load('rotation-clusters-success.json').events.filter(
+      (e) => e['eventType'] === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
+    );
     expect(children.length).toBeGreaterThanOrEqual(6);
   });
 });

@@ -24,11 +24,26 @@ const kc = kubeconfigFor('cluster-b');
 const apps = kc.makeApiClient(AppsV1Api);
 const core = kc.makeApiClient(CoreV1Api);
 const labels = { app: 'payments' };
-const podTemplate = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.invalid/payments:1' }] } };
+const podTemplate = {
+  metadata: { labels },
+  spec: { containers: [{ name: 'app', image: 'registry.invalid/payments:1' }] },
+};
 
 async function workloads(namespace: string): Promise<void> {
-  await apps.createNamespacedDeployment({ namespace, body: { metadata: { name: 'payments-api' }, spec: { replicas: 0, selector: { matchLabels: labels }, template: podTemplate } } });
-  await apps.createNamespacedStatefulSet({ namespace, body: { metadata: { name: 'payments-ledger' }, spec: { replicas: 0, serviceName: 'ledger', selector: { matchLabels: labels }, template: podTemplate } } });
+  await apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: 'payments-api' },
+      spec: { replicas: 0, selector: { matchLabels: labels }, template: podTemplate },
+    },
+  });
+  await apps.createNamespacedStatefulSet({
+    namespace,
+    body: {
+      metadata: { name: 'payments-ledger' },
+      spec: { replicas: 0, serviceName: 'ledger', selector: { matchLabels: labels }, template: podTemplate },
+    },
+  });
 }
 
 const annotation = (w: V1Deployment | V1StatefulSet) => w.spec?.template.metadata?.annotations?.[rolloutAnnotation];
@@ -70,7 +85,11 @@ describe('workload rollouts', () => {
     const { playbook } = await setup();
     try {
       const { out, runId } = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const h = await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+        });
         return { out: await outcomeOf(h), runId: h.firstExecutionRunId };
       });
       expect(out.ok).toBe(true);
@@ -91,7 +110,11 @@ describe('workload rollouts', () => {
     const { playbook } = await setup({ approval: { beforeRevoke: true } });
     try {
       const runId = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const h = await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+        });
         await waitForPhase(h, 'approval');
         await h.executeUpdate(abortUpdate, { args: [{ by: 'test', reason: 'rollback' }] });
         await outcomeOf(h);

@@ -25,7 +25,13 @@ const roles: string[] = [];
 
 const admin = withPgAdmin;
 
-const canLogIn = async (value: string) => (await tryPostgresLogin({}, JSON.parse(value) as UserPassword, { query: `select count(*) from ${table}`, timeoutMs: 5000 })).ok;
+const canLogIn = async (value: string) =>
+  (
+    await tryPostgresLogin({}, JSON.parse(value) as UserPassword, {
+      query: `select count(*) from ${table}`,
+      timeoutMs: 5000,
+    })
+  ).ok;
 
 async function rolePair(name: string): Promise<{ a: string; b: string; initial: string }> {
   const [a, b] = [`rotor_wf_${name}_a_${suffix}`, `rotor_wf_${name}_b_${suffix}`];
@@ -57,7 +63,11 @@ describe('rotation of PostgreSQL alternating users through the workflow', () => 
       canaries: [{ type: 'postgres-login', name: 'login', query }],
     });
     const result = await tw.run(async () => {
-      const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+      const h = await tw.client.workflow.start('rotationWorkflow', {
+        taskQueue: tw.taskQueue,
+        workflowId: rotationWorkflowId(playbook.spec.secret.name),
+        args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+      });
       const out = await outcomeOf(h);
       return { out, status: await h.query(statusQuery) };
     });
@@ -83,7 +93,11 @@ describe('rotation of PostgreSQL alternating users through the workflow', () => 
     const now = await ts.snapshot();
     expect(now.currentValue === pair.initial).toBe(true);
     expect(await canLogIn(pair.initial)).toBe(true);
-    const pwB = await admin(async (c) => (await c.query<{ rolcanlogin: boolean }>('select rolcanlogin from pg_roles where rolname = $1', [pair.b])).rows[0]?.rolcanlogin);
+    const pwB = await admin(
+      async (c) =>
+        (await c.query<{ rolcanlogin: boolean }>('select rolcanlogin from pg_roles where rolname = $1', [pair.b]))
+          .rows[0]?.rolcanlogin,
+    );
     expect(pwB).toBe(false);
   });
 });

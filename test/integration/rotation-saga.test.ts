@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import { WorkflowErrorTypes, abortUpdate, retrySignal, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import {
+  WorkflowErrorTypes,
+  abortUpdate,
+  retrySignal,
+  rotationWorkflowId,
+  statusQuery,
+} from '../../workflows/definitions';
 import type { RotationInput, RotationResult } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
@@ -23,7 +29,11 @@ function failingAfter(after: keyof RotationActivities): RotationActivities {
     ...real,
     [after]: async (...args: Parameters<RotationActivities[typeof after]>) => {
       await (real[after] as (...a: typeof args) => Promise<unknown>)(...args);
-      throw ApplicationFailure.create({ type: 'InjectedFailure', message: `injected failure after ${after}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'InjectedFailure',
+        message: `injected failure after ${after}`,
+        nonRetryable: true,
+      });
     },
   };
 }
@@ -40,15 +50,24 @@ describe('playbook validation in the worker', () => {
     const tw = await startTestWorker(real);
     try {
       const playbook = testPlaybook(ts.store);
-      const broken = { ...playbook, spec: { ...playbook.spec, soak: 'soon', clusters: [{ name: 'cluster-a' }] } } as unknown as typeof playbook;
+      const broken = {
+        ...playbook,
+        spec: { ...playbook.spec, soak: 'soon', clusters: [{ name: 'cluster-a' }] },
+      } as unknown as typeof playbook;
       const out = await tw.run(async () =>
-        outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook: broken, playbookFile: 'pb.yaml', trigger: 'manual', requestedBy: 'test' }] })),
+        outcomeOf(
+          await tw.client.workflow.start('rotationWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: rotationWorkflowId(playbook.spec.secret.name),
+            args: [{ playbook: broken, playbookFile: 'pb.yaml', trigger: 'manual', requestedBy: 'test' }],
+          }),
+        ),
       );
       expect(out.ok).toBe(false);
       if (out.ok) return;
       const failure = out.error.cause as ApplicationFailure;
       expect(failure.type).toBe(WorkflowErrorTypes.invalidPlaybook);
-      expect(failure.message).toContain("pb.yaml: spec.clusters[0].delivery: Required");
+      expect(failure.message).toContain('pb.yaml: spec.clusters[0].delivery: Required');
       expect(failure.message).toContain("pb.yaml: spec.soak: 'soon' is not a duration");
       expect(failure.nonRetryable).toBe(true);
     } finally {
@@ -64,12 +83,22 @@ describe('a secret that does not exist', () => {
     const tw = await startTestWorker(real);
     try {
       const playbook = testPlaybook({ type: 'aws', secretId: `rotor-test/missing-${Date.now()}` });
-      const out = await tw.run(async () => outcomeOf(await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] })));
+      const out = await tw.run(async () =>
+        outcomeOf(
+          await tw.client.workflow.start('rotationWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: rotationWorkflowId(playbook.spec.secret.name),
+            args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+          }),
+        ),
+      );
       expect(out.ok).toBe(false);
       if (out.ok) return;
       const failure = out.error.cause as ApplicationFailure;
       expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
-      expect(failure.message).toMatch(/plan failed: aws secret rotor-test\/missing-\d+: not found .*create it first.*; nothing was changed$/);
+      expect(failure.message).toMatch(
+        /plan failed: aws secret rotor-test\/missing-\d+: not found .*create it first.*; nothing was changed$/,
+      );
       expect((failure.cause?.cause as ApplicationFailure).type).toBe('SecretNotFound');
     } finally {
       await tw.close();
@@ -87,7 +116,12 @@ describe('past the point of no return', () => {
       revokeVersion: async (input) => {
         revokeCalls++;
         // First: a permanent error; second: a revoke that did not take; then the real one.
-        if (revokeCalls === 1) throw ApplicationFailure.create({ type: 'PermissionDenied', message: 'denied to revoke (injected)', nonRetryable: true });
+        if (revokeCalls === 1)
+          throw ApplicationFailure.create({
+            type: 'PermissionDenied',
+            message: 'denied to revoke (injected)',
+            nonRetryable: true,
+          });
         if (revokeCalls === 2) return { rejected: false, detail: 'old credential still accepted (injected)' };
         return real.revokeVersion(input);
       },
@@ -96,16 +130,24 @@ describe('past the point of no return', () => {
     try {
       const playbook = testPlaybook(ts.store);
       const result = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const h = await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+        });
         await waitForPhase(h, 'needs-attention');
         const first = await h.query(statusQuery);
         expect(first.attention).toContain('denied to revoke (injected)');
         expect(first.pointOfNoReturn).toBe(true);
-        await expect(h.executeUpdate(abortUpdate, { args: [{ by: 'test' }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/point of no return/) as unknown } });
+        await expect(h.executeUpdate(abortUpdate, { args: [{ by: 'test' }] })).rejects.toMatchObject({
+          cause: { message: expect.stringMatching(/point of no return/) as unknown },
+        });
         await h.signal(retrySignal, { by: 'oncall' });
         for (let i = 0; i < 100 && revokeCalls < 2; i++) await new Promise((r) => setTimeout(r, 100));
         await waitForPhase(h, 'needs-attention');
-        expect((await h.query(statusQuery)).attention).toContain('old credential is still accepted: old credential still accepted (injected)');
+        expect((await h.query(statusQuery)).attention).toContain(
+          'old credential is still accepted: old credential still accepted (injected)',
+        );
         await h.signal(retrySignal, { by: 'oncall' });
         return outcomeOf(h);
       });
@@ -125,13 +167,24 @@ describe('an undo that cannot succeed', () => {
     const ts = await awsTestStore('undo-fails-value');
     const broken: RotationActivities = {
       ...real,
-      discardPendingVersion: () => Promise.reject(ApplicationFailure.create({ type: 'PermissionDenied', message: 'denied to remove AWSPENDING (injected)', nonRetryable: true })),
+      discardPendingVersion: () =>
+        Promise.reject(
+          ApplicationFailure.create({
+            type: 'PermissionDenied',
+            message: 'denied to remove AWSPENDING (injected)',
+            nonRetryable: true,
+          }),
+        ),
     };
     const tw = await startTestWorker(broken);
     try {
       const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'rejects', command: ['false'] }] });
       const out = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', { taskQueue: tw.taskQueue, workflowId: rotationWorkflowId(playbook.spec.secret.name), args: [{ playbook, trigger: 'manual', requestedBy: 'test' }] });
+        const h = await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+        });
         const o = await outcomeOf(h);
         return { o, status: await h.query(statusQuery) };
       });
@@ -139,10 +192,16 @@ describe('an undo that cannot succeed', () => {
       if (out.o.ok) return;
       const failure = out.o.error.cause as ApplicationFailure;
       expect(failure.type).toBe(WorkflowErrorTypes.compensationFailed);
-      expect(failure.message).toContain("undo 'discard pending version' failed: denied to remove AWSPENDING (injected)");
+      expect(failure.message).toContain(
+        "undo 'discard pending version' failed: denied to remove AWSPENDING (injected)",
+      );
       expect(failure.message).toContain("original cause: canary failed: canary 'rejects' failed");
       expect(out.status.phase).toBe('compensation-failed');
-      expect(out.status.compensation).toContainEqual({ step: 'discard pending version', ok: false, error: 'denied to remove AWSPENDING (injected)' });
+      expect(out.status.compensation).toContainEqual({
+        step: 'discard pending version',
+        ok: false,
+        error: 'denied to remove AWSPENDING (injected)',
+      });
     } finally {
       await tw.close();
     }
@@ -167,8 +226,12 @@ describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
   it('rotates: new value current, old one previous, exactly one new version', async () => {
     const ts = await makeStore('initial-value-0123456789');
     const before = await ts.snapshot();
-    const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'nonempty', command: ['sh', '-c', 'test -n "$(cat)"'] }] });
-    const result = await tw.run(async (): Promise<RotationResult> => (await (await start({ playbook })).result()) as RotationResult);
+    const playbook = testPlaybook(ts.store, {
+      canaries: [{ type: 'command', name: 'nonempty', command: ['sh', '-c', 'test -n "$(cat)"'] }],
+    });
+    const result = await tw.run(
+      async (): Promise<RotationResult> => (await (await start({ playbook })).result()) as RotationResult,
+    );
     const after = await ts.snapshot();
     expect(result.outcome).toBe('rotated');
     expect(after.currentVersion).toBe(result.current.version);
@@ -195,7 +258,12 @@ describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
     });
   });
 
-  const injectionPoints: (keyof RotationActivities)[] = ['planRotation', 'createPendingVersion', 'runCanary', 'promoteVersion'];
+  const injectionPoints: (keyof RotationActivities)[] = [
+    'planRotation',
+    'createPendingVersion',
+    'runCanary',
+    'promoteVersion',
+  ];
   it.each(injectionPoints)('a failure right after %s leaves the store exactly as before', async (point) => {
     const ts = await makeStore(`initial-${point}-value`);
     const before = await ts.snapshot();
@@ -225,7 +293,15 @@ describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
   it('a failing canary rolls back; the old value stays current and the failure names the canary', async () => {
     const ts = await makeStore('initial-canary-value');
     const before = await ts.snapshot();
-    const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; echo upstream said no >&2; exit 3'] }] });
+    const playbook = testPlaybook(ts.store, {
+      canaries: [
+        {
+          type: 'command',
+          name: 'rejects',
+          command: ['sh', '-c', 'cat >/dev/null; echo upstream said no >&2; exit 3'],
+        },
+      ],
+    });
     const out = await tw.run(async () => outcomeOf(await start({ playbook })));
     expect(out.ok).toBe(false);
     if (out.ok) return;
@@ -234,7 +310,11 @@ describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
     expect(rolledBack.message).toMatch(/canary failed: canary 'rejects' failed: sh exit 3: upstream said no/);
     expect((rolledBack.cause?.cause as ApplicationFailure).type).toBe('CanaryFailed');
     const after = await ts.snapshot();
-    expect(after).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+    expect(after).toMatchObject({
+      currentVersion: before.currentVersion,
+      currentValue: before.currentValue,
+      pendingVersion: null,
+    });
   });
 
   it('an operator abort during the approval gate compensates and reports who aborted', async () => {
@@ -254,6 +334,10 @@ describe.each(stores)('rotation saga on %s', (_kind, makeStore) => {
     expect(failure.type).toBe(WorkflowErrorTypes.aborted);
     expect(failure.message).toContain('aborted by alice: wrong window during approval');
     const after = await ts.snapshot();
-    expect(after).toMatchObject({ currentVersion: before.currentVersion, currentValue: before.currentValue, pendingVersion: null });
+    expect(after).toMatchObject({
+      currentVersion: before.currentVersion,
+      currentValue: before.currentValue,
+      pendingVersion: null,
+    });
   });
 });

@@ -50,7 +50,11 @@ describe('scheduled rotation', () => {
       expect(status?.nextDue).not.toBeNull();
 
       const changed = testPlaybook(ts.store, { schedule: { every: '1h' } });
-      const updated = await syncSchedules(tw.client, [{ file: 'scheduled.yaml', playbook: { ...changed, spec: { ...changed.spec, secret: playbook.spec.secret } } }], tw.taskQueue);
+      const updated = await syncSchedules(
+        tw.client,
+        [{ file: 'scheduled.yaml', playbook: { ...changed, spec: { ...changed.spec, secret: playbook.spec.secret } } }],
+        tw.taskQueue,
+      );
       expect(updated.updated).toEqual([scheduleIdOf(secret)]);
     } finally {
       const removed = await syncSchedules(tw.client, [], tw.taskQueue);

@@ -1,7 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
@@ -18,7 +23,9 @@ const env = useStackEnv();
 describe('local stack smoke', () => {
   it('dev/stack status --json reports every service healthy with version, address, pid and log', async () => {
     const { stdout } = await run('dev/stack', ['status', '--json']);
-    const status = JSON.parse(stdout) as { services: { name: string; state: string; version: string; address: string; pids: number[]; logFiles: string[] }[] };
+    const status = JSON.parse(stdout) as {
+      services: { name: string; state: string; version: string; address: string; pids: number[]; logFiles: string[] }[];
+    };
     expect(status.services.map((s) => s.name).sort()).toEqual(['eso', 'kube', 'moto', 'postgres', 'temporal', 'vault']);
     for (const s of status.services) {
       expect({ name: s.name, state: s.state }).toEqual({ name: s.name, state: 'healthy' });

@@ -39,19 +39,36 @@ describe('Temporal Web UI', () => {
   const namespace = `ui-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: npm test installs Debian's 'chromium' package (or set ROTOR_CHROMIUM)`);
+    if (!existsSync(chromiumPath))
+      throw new Error(
+        `Chromium not found at ${chromiumPath}: npm test installs Debian's 'chromium' package (or set ROTOR_CHROMIUM)`,
+      );
     mkdirSync(artifacts, { recursive: true });
     // The dev server's UI was started with --ui-codec-endpoint pointing here.
-    codecServer = createCodecServer({ codec: new AesGcmCodec(loadKey('ROTOR_CODEC_KEY', env)), allowedOrigins: uiOrigins(temporalSettings().uiUrl) });
+    codecServer = createCodecServer({
+      codec: new AesGcmCodec(loadKey('ROTOR_CODEC_KEY', env)),
+      allowedOrigins: uiOrigins(temporalSettings().uiUrl),
+    });
     await new Promise<void>((resolve, reject) => {
       codecServer.once('error', (e) => reject(new Error(`codec server port ${ports.codecServer}: ${e.message}`)));
       codecServer.listen(ports.codecServer, '127.0.0.1', resolve);
     });
     tw = await startTestWorker(createActivities(depsFromEnv()));
-    for (const c of contexts) await kubeconfigFor(c, base).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+    for (const c of contexts)
+      await kubeconfigFor(c, base)
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name: namespace } } });
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -95,9 +112,23 @@ describe('Temporal Web UI', () => {
       await page.getByText(workflowId, { exact: true }).first().waitFor({ timeout: 30_000 });
       // Current details (the stage list and per-cluster table) come from the running workflow,
       // decoded through the codec server; the UI shows them under User Metadata.
-      await page.getByRole('link', { name: 'User Metadata' }).or(page.getByRole('tab', { name: 'User Metadata' })).first().click();
+      await page
+        .getByRole('link', { name: 'User Metadata' })
+        .or(page.getByRole('tab', { name: 'User Metadata' }))
+        .first()
+        .click();
       // The UI renders the details' markdown inside an iframe: read every frame's text.
-      const allText = async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+      const allText = async () =>
+        (
+          await Promise.all(
+            page.frames().map((f) =>
+              f
+                .locator('body')
+                .innerText()
+                .catch(() => ''),
+            ),
+          )
+        ).join('\n');
       let text = '';
       for (let i = 0; i < 60 && !/cluster-c\s+2\s+promoted/.test(text); i++) {
         await page.waitForTimeout(500);
@@ -106,7 +137,8 @@ describe('Temporal Web UI', () => {
       await page.screenshot({ path: `${artifacts}/temporal-ui-workflow.png`, fullPage: true });
       expect(text).toMatch(/phase\s+approval/);
       expect(text).toContain('awaiting approval');
-      for (const [i, c] of contexts.entries()) expect(text).toMatch(new RegExp(`${c}\\s+${i === 0 ? 1 : 2}\\s+promoted`));
+      for (const [i, c] of contexts.entries())
+        expect(text).toMatch(new RegExp(`${c}\\s+${i === 0 ? 1 : 2}\\s+promoted`));
     } finally {
       await h.executeUpdate(abortUpdate, { args: [{ by: 'ui-test', reason: 'test done' }] }).catch(() => undefined);
       await tw.run(() => h.result().catch(() => undefined));

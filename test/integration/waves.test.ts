@@ -45,16 +45,31 @@ function fakeClusters(failIn?: string) {
     log.push({ at: Date.now(), what: `verify ${i.cluster.name}` });
     const dualRead = i.versions.other !== null && i.versions.current.version === original;
     if (failIn === i.cluster.name && dualRead) {
-      return Promise.reject(ApplicationFailure.create({ type: 'ClusterNotConverged', message: `${i.cluster.name} did not converge (injected)`, nonRetryable: true }));
+      return Promise.reject(
+        ApplicationFailure.create({
+          type: 'ClusterNotConverged',
+          message: `${i.cluster.name} did not converge (injected)`,
+          nonRetryable: true,
+        }),
+      );
     }
     return Promise.resolve({ cluster: i.cluster.name, observed: {}, rolledOutWorkloads: [] });
   };
   return { log, serving, maxInFlight: () => maxInFlight, activities: { deliverToCluster, verifyCluster } };
 }
 
-const clusters = ['cluster-a', 'cluster-b', 'cluster-c', 'cluster-d'].map((name) => ({ name, delivery: 'push' as const, namespace: 'payments', secretName: 'api-key' }));
+const clusters = ['cluster-a', 'cluster-b', 'cluster-c', 'cluster-d'].map((name) => ({
+  name,
+  delivery: 'push' as const,
+  namespace: 'payments',
+  secretName: 'api-key',
+}));
 
-async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<typeof fakeClusters>, canaryLog: Event[]) {
+async function rotate(
+  spec: Partial<PlaybookInput['spec']>,
+  fakes: ReturnType<typeof fakeClusters>,
+  canaryLog: Event[],
+) {
   const ts = await awsTestStore('waves-initial-value');
   const real = createActivities(depsFromEnv());
   const tw = await startTestWorker({
@@ -65,7 +80,11 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
       return real.runCanary(...args);
     },
   });
-  const playbook = testPlaybook(ts.store, { clusters, canaries: [{ type: 'command', name: 'ok', command: ['true'] }], ...spec });
+  const playbook = testPlaybook(ts.store, {
+    clusters,
+    canaries: [{ type: 'command', name: 'ok', command: ['true'] }],
+    ...spec,
+  });
   try {
     const out = await tw.run(async () => {
       const h: WorkflowHandle = await tw.client.workflow.start('rotationWorkflow', {
@@ -86,7 +105,11 @@ describe('waves and fan-out across clusters', () => {
   it('runs the canary after the first wave and before any other cluster is touched, within the concurrency bound', async () => {
     const fakes = fakeClusters();
     const canary: Event[] = [];
-    const { o, status } = await rotate({ waves: [['cluster-a'], ['cluster-b', 'cluster-c', 'cluster-d']], maxParallelClusters: 2 }, fakes, canary);
+    const { o, status } = await rotate(
+      { waves: [['cluster-a'], ['cluster-b', 'cluster-c', 'cluster-d']], maxParallelClusters: 2 },
+      fakes,
+      canary,
+    );
     expect(o.ok).toBe(true);
     const canaryAt = canary[0]?.at ?? 0;
     const firstOther = fakes.log.find((e) => /cluster-[bcd]/.test(e.what))?.at ?? 0;
@@ -96,7 +119,8 @@ describe('waves and fan-out across clusters', () => {
     expect(fakes.maxInFlight()).toBeLessThanOrEqual(2);
     expect(fakes.maxInFlight()).toBe(2);
     // Every cluster ends serving only the new version.
-    for (const c of clusters) expect(fakes.serving.get(c.name)).toEqual({ current: status.current?.version, other: null });
+    for (const c of clusters)
+      expect(fakes.serving.get(c.name)).toEqual({ current: status.current?.version, other: null });
     expect(status.clusters.map((c) => [c.name, c.wave, c.phase])).toEqual([
       ['cluster-a', 0, 'revoked'],
       ['cluster-b', 1, 'revoked'],
@@ -107,17 +131,26 @@ describe('waves and fan-out across clusters', () => {
 
   it('a cluster that does not converge fails the stage and every touched cluster is restored to the old version only', async () => {
     const fakes = fakeClusters('cluster-c');
-    const { o, status, ts } = await rotate({ waves: [['cluster-a'], ['cluster-b', 'cluster-c'], ['cluster-d']] }, fakes, []);
+    const { o, status, ts } = await rotate(
+      { waves: [['cluster-a'], ['cluster-b', 'cluster-c'], ['cluster-d']] },
+      fakes,
+      [],
+    );
     expect(o.ok).toBe(false);
     if (o.ok) return;
     const failure = o.error.cause as ApplicationFailure;
     expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
     expect(failure.message).toContain('cluster-c: cluster-c did not converge (injected)');
     const snap = await ts.snapshot();
-    for (const c of ['cluster-a', 'cluster-b', 'cluster-c']) expect(fakes.serving.get(c)).toEqual({ current: snap.currentVersion, other: null });
+    for (const c of ['cluster-a', 'cluster-b', 'cluster-c'])
+      expect(fakes.serving.get(c)).toEqual({ current: snap.currentVersion, other: null });
     // cluster-d's wave never started, so rotor never touched it.
     expect(fakes.serving.has('cluster-d')).toBe(false);
     expect(status.clusters.find((c) => c.name === 'cluster-d')?.phase).toBe('pending');
-    expect(status.clusters.filter((c) => c.phase === 'rolled-back').map((c) => c.name)).toEqual(['cluster-a', 'cluster-b', 'cluster-c']);
+    expect(status.clusters.filter((c) => c.phase === 'rolled-back').map((c) => c.name)).toEqual([
+      'cluster-a',
+      'cluster-b',
+      'cluster-c',
+    ]);
   });
 });

@@ -15,7 +15,14 @@ const canary = canarySchema.parse({
 
 describe('kubernetes-job canary manifests', () => {
   it('fills defaults: mount path and a five-minute timeout', () => {
-    const minimal = canarySchema.parse({ type: 'kubernetes-job', name: 'x', cluster: 'c', namespace: 'n', image: 'i', command: ['true'] }) as KubernetesJobCanary;
+    const minimal = canarySchema.parse({
+      type: 'kubernetes-job',
+      name: 'x',
+      cluster: 'c',
+      namespace: 'n',
+      image: 'i',
+      command: ['true'],
+    }) as KubernetesJobCanary;
     expect(minimal.mountPath).toBe('/var/run/rotor');
     expect(minimal.timeout).toBe(300_000);
     expect(() => canarySchema.parse({ ...minimal, mountPath: 'relative' })).toThrow('must be an absolute path');
@@ -23,7 +30,11 @@ describe('kubernetes-job canary manifests', () => {
 
   it('runs one pod once, killed by the cluster at the timeout, with the Secret mounted read-only', () => {
     const job = buildCanaryJob(canary, 'rotor-canary-db-smoke-abc123');
-    expect(job.metadata).toMatchObject({ name: 'rotor-canary-db-smoke-abc123', namespace: 'payments', labels: { 'app.kubernetes.io/managed-by': 'rotor', 'rotor.dev/canary': 'db-smoke' } });
+    expect(job.metadata).toMatchObject({
+      name: 'rotor-canary-db-smoke-abc123',
+      namespace: 'payments',
+      labels: { 'app.kubernetes.io/managed-by': 'rotor', 'rotor.dev/canary': 'db-smoke' },
+    });
     expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 90, ttlSecondsAfterFinished: 600 });
     const pod = job.spec?.template.spec;
     expect(pod?.restartPolicy).toBe('Never');
@@ -38,7 +49,9 @@ describe('kubernetes-job canary manifests', () => {
         securityContext: { allowPrivilegeEscalation: false },
       },
     ]);
-    expect(pod?.volumes).toEqual([{ name: 'credential', secret: { secretName: 'rotor-canary-db-smoke-abc123', defaultMode: 0o444 } }]);
+    expect(pod?.volumes).toEqual([
+      { name: 'credential', secret: { secretName: 'rotor-canary-db-smoke-abc123', defaultMode: 0o444 } },
+    ]);
   });
 
   it('uses the named service account (with its token) when one is given', () => {
@@ -52,7 +65,9 @@ describe('kubernetes-job canary manifests', () => {
     const job = buildCanaryJob(canary, 'rotor-canary-db-smoke-abc123');
     expect(JSON.stringify(job).includes(credential)).toBe(false);
     const secret = buildCanarySecret(canary, { ...job, metadata: { ...job.metadata, uid: 'uid-1' } }, credential);
-    expect(secret.metadata?.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'Job', name: 'rotor-canary-db-smoke-abc123', uid: 'uid-1' }]);
+    expect(secret.metadata?.ownerReferences).toEqual([
+      { apiVersion: 'batch/v1', kind: 'Job', name: 'rotor-canary-db-smoke-abc123', uid: 'uid-1' },
+    ]);
     expect(secret.immutable).toBe(true);
     expect(Buffer.from(secret.data?.['credential'] ?? '', 'base64').toString() === credential).toBe(true);
   });

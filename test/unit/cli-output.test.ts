@@ -11,20 +11,46 @@ import type { RotationStatus } from '../../workflows/definitions';
 const t0 = 1_700_000_000_000;
 
 function status(over: Partial<RotationStatus> = {}): RotationStatus {
-  return { ...initialStatus({ secret: 'payments-api-key', playbook: 'payments-api-key', trigger: 'manual', requestedBy: 'alice@host', startedAt: t0 }), ...over };
+  return {
+    ...initialStatus({
+      secret: 'payments-api-key',
+      playbook: 'payments-api-key',
+      trigger: 'manual',
+      requestedBy: 'alice@host',
+      startedAt: t0,
+    }),
+    ...over,
+  };
 }
 
 function failed(type: string, message: string): WorkflowFailedError {
   const root = ApplicationFailure.create({ type: 'CanaryFailed', message: "canary 'x' failed: sh exit 1" });
-  const activity = new ActivityFailure('Activity task failed', 'runCanary', '3', RetryState.NON_RETRYABLE_FAILURE, undefined, root);
-  return new WorkflowFailedError('Workflow execution failed', ApplicationFailure.create({ type, message, cause: activity }), RetryState.NON_RETRYABLE_FAILURE);
+  const activity = new ActivityFailure(
+    'Activity task failed',
+    'runCanary',
+    '3',
+    RetryState.NON_RETRYABLE_FAILURE,
+    undefined,
+    root,
+  );
+  return new WorkflowFailedError(
+    'Workflow execution failed',
+    ApplicationFailure.create({ type, message, cause: activity }),
+    RetryState.NON_RETRYABLE_FAILURE,
+  );
 }
 
 describe('progress rendering', () => {
   const running = status({
     phase: 'canary',
     stages: stageNames.map((name, i) =>
-      i < 2 ? { name, state: 'done', startedAt: t0, endedAt: t0 + 1000 } : i < 4 ? { name, state: 'skipped', detail: 'no clusters' } : i === 4 ? { name, state: 'running', startedAt: t0 + 1000 } : { name, state: 'pending' },
+      i < 2
+        ? { name, state: 'done', startedAt: t0, endedAt: t0 + 1000 }
+        : i < 4
+          ? { name, state: 'skipped', detail: 'no clusters' }
+          : i === 4
+            ? { name, state: 'running', startedAt: t0 + 1000 }
+            : { name, state: 'pending' },
     ),
     clusters: [{ name: 'cluster-a', wave: 0, phase: 'dual-read', updatedAt: t0 }],
     current: { version: '1', fingerprint: 'hmac:aaa' },
@@ -47,7 +73,13 @@ describe('progress rendering', () => {
     const next = status({
       ...running,
       phase: 'promote',
-      stages: running.stages.map((s) => (s.name === 'canary' ? { ...s, state: 'done', endedAt: t0 + 2000 } : s.name === 'promote' ? { ...s, state: 'running', startedAt: t0 + 2000 } : s)),
+      stages: running.stages.map((s) =>
+        s.name === 'canary'
+          ? { ...s, state: 'done', endedAt: t0 + 2000 }
+          : s.name === 'promote'
+            ? { ...s, state: 'running', startedAt: t0 + 2000 }
+            : s,
+      ),
       awaitingApproval: true,
     });
     expect(changeLines(running, next, t0 + 2000)).toEqual([
@@ -69,11 +101,19 @@ describe('outcomes and exit codes', () => {
     const o = outcomeOfFailure(failed(type, 'rotation of x rolled back: canary failed'));
     expect(o?.outcome).toBe(outcome);
     expect(exitCodeOf(o?.outcome ?? 'failed')).toBe(code);
-    expect(o?.chain).toEqual([`${type}: rotation of x rolled back: canary failed`, 'activity runCanary (id 3) failed', "CanaryFailed: canary 'x' failed: sh exit 1"]);
+    expect(o?.chain).toEqual([
+      `${type}: rotation of x rolled back: canary failed`,
+      'activity runCanary (id 3) failed',
+      "CanaryFailed: canary 'x' failed: sh exit 1",
+    ]);
   });
 
   it('a terminated run needs attention; a non-workflow error is not an outcome', () => {
-    const terminated = new WorkflowFailedError('Workflow execution failed', new TerminatedFailure('by ops'), RetryState.NON_RETRYABLE_FAILURE);
+    const terminated = new WorkflowFailedError(
+      'Workflow execution failed',
+      new TerminatedFailure('by ops'),
+      RetryState.NON_RETRYABLE_FAILURE,
+    );
     expect(exitCodeOf(outcomeOfFailure(terminated)?.outcome ?? 'rotated')).toBe(ExitCode.attention);
     expect(outcomeOfFailure(new Error('connection refused'))).toBeUndefined();
     expect(exitCodeOf('rotated')).toBe(ExitCode.ok);
@@ -83,8 +123,14 @@ describe('outcomes and exit codes', () => {
 describe('rotate options', () => {
   it('--emergency needs --reason and --compromised needs --emergency', () => {
     const bad = rotateOptionsSchema.safeParse({ emergency: true, compromised: false });
-    expect(bad.error?.issues.map((i) => i.message)).toEqual(['--emergency requires --reason: say why the credential cannot wait']);
-    expect(rotateOptionsSchema.safeParse({ compromised: true, reason: 'x' }).error?.issues.map((i) => i.message)).toEqual(['--compromised requires --emergency']);
-    expect(rotateOptionsSchema.parse({ emergency: true, compromised: true, reason: 'leaked', requestedBy: 'bob' })).toMatchObject({ emergency: true, compromised: true, requestedBy: 'bob' });
+    expect(bad.error?.issues.map((i) => i.message)).toEqual([
+      '--emergency requires --reason: say why the credential cannot wait',
+    ]);
+    expect(
+      rotateOptionsSchema.safeParse({ compromised: true, reason: 'x' }).error?.issues.map((i) => i.message),
+    ).toEqual(['--compromised requires --emergency']);
+    expect(
+      rotateOptionsSchema.parse({ emergency: true, compromised: true, reason: 'leaked', requestedBy: 'bob' }),
+    ).toMatchObject({ emergency: true, compromised: true, requestedBy: 'bob' });
   });
 });

@@ -12,7 +12,9 @@ interface ComposeService {
   ports?: string[];
   environment?: Record<string, string>;
 }
-const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
+  services: Record<string, ComposeService>;
+};
 
 function hostPorts(service: string): number[] {
   return (compose.services[service]?.ports ?? []).map((p) => Number(p.split(':')[0]));

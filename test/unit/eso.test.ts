@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { forceSyncProblem, isZeroDuration, pinnedData, pinnedRemoteRef, storeMismatch, syncState } from '../../activities/eso';
+import {
+  forceSyncProblem,
+  isZeroDuration,
+  pinnedData,
+  pinnedRemoteRef,
+  storeMismatch,
+  syncState,
+} from '../../activities/eso';
 import type { ExternalSecret } from '../../activities/eso';
 import type { ClusterVersions } from '../../activities/types';
 
@@ -46,7 +53,9 @@ describe('force-sync preconditions', () => {
   });
 
   it('refuses refreshInterval 0 (unless OnChange) and CreatedOnce, with the fix', () => {
-    expect(forceSyncProblem({ spec: { refreshInterval: '0s' } })).toMatch(/ESO ignores force-sync.*set spec.refreshInterval to a non-zero duration/);
+    expect(forceSyncProblem({ spec: { refreshInterval: '0s' } })).toMatch(
+      /ESO ignores force-sync.*set spec.refreshInterval to a non-zero duration/,
+    );
     expect(forceSyncProblem({ spec: { refreshInterval: '0s', refreshPolicy: 'OnChange' } })).toBeUndefined();
     expect(forceSyncProblem({ spec: { refreshInterval: '1h', refreshPolicy: 'CreatedOnce' } })).toMatch(/CreatedOnce/);
     expect(forceSyncProblem({ spec: { refreshInterval: '1h' } })).toBeUndefined();
@@ -56,22 +65,42 @@ describe('force-sync preconditions', () => {
     expect(storeMismatch({ spec: { provider: { vault: { path: 'secret', version: 'v2' } } } }, vault)).toBeUndefined();
     expect(storeMismatch({ spec: { provider: { vault: {} } } }, vault)).toBeUndefined();
     expect(storeMismatch({ spec: { provider: { vault: { path: 'kv' } } } }, vault)).toMatch(/mount 'kv'/);
-    expect(storeMismatch({ spec: { provider: { aws: { service: 'SecretsManager' } } } }, vault)).toMatch(/provider aws/);
-    expect(storeMismatch({ spec: { provider: { aws: { service: 'ParameterStore' } } } }, aws)).toMatch(/ParameterStore/);
+    expect(storeMismatch({ spec: { provider: { aws: { service: 'SecretsManager' } } } }, vault)).toMatch(
+      /provider aws/,
+    );
+    expect(storeMismatch({ spec: { provider: { aws: { service: 'ParameterStore' } } } }, aws)).toMatch(
+      /ParameterStore/,
+    );
   });
 });
 
 describe('sync state', () => {
   const es = (over: Partial<ExternalSecret['status']>, annotations: Record<string, string> = {}): ExternalSecret => ({
     metadata: { name: 'api', generation: 3, annotations },
-    status: { conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }], syncedResourceVersion: '3-abc', refreshTime: '2026-01-01T00:00:10Z', ...over },
+    status: {
+      conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }],
+      syncedResourceVersion: '3-abc',
+      refreshTime: '2026-01-01T00:00:10Z',
+      ...over,
+    },
   });
 
   it('is synced for the current generation, refreshed since the force-sync stamp', () => {
     expect(syncState(es({}, { 'force-sync': '2026-01-01T00:00:10.600Z' })).synced).toBe(true);
     expect(syncState(es({ syncedResourceVersion: '2-abc' })).summary).toMatch(/not yet synced generation 3/);
-    expect(syncState(es({}, { 'force-sync': '2026-01-01T00:00:11.000Z' })).summary).toMatch(/not refreshed since force-sync/);
-    const failing = syncState(es({ conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data' }] }));
-    expect(failing).toEqual({ synced: false, summary: 'ExternalSecret api: Ready=False SecretSyncedError (could not get secret data)' });
+    expect(syncState(es({}, { 'force-sync': '2026-01-01T00:00:11.000Z' })).summary).toMatch(
+      /not refreshed since force-sync/,
+    );
+    const failing = syncState(
+      es({
+        conditions: [
+          { type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data' },
+        ],
+      }),
+    );
+    expect(failing).toEqual({
+      synced: false,
+      summary: 'ExternalSecret api: Ready=False SecretSyncedError (could not get secret data)',
+    });
   });
 });

@@ -26,7 +26,8 @@ function doc(spec: string): string {
   return ['apiVersion: rotor.dev/v1', 'kind: RotationPlaybook', 'metadata:', '  name: demo', 'spec:', spec].join('\n');
 }
 const secret = '  secret: { name: demo, store: { type: aws, secretId: rotor-demo/x } }\n  credential: { kind: random }';
-const cluster = (name: string, delivery = 'push') => `    - { name: ${name}, delivery: ${delivery}, namespace: payments, secretName: api-key }`;
+const cluster = (name: string, delivery = 'push') =>
+  `    - { name: ${name}, delivery: ${delivery}, namespace: payments, secretName: api-key }`;
 
 function problems(text: string): string[] {
   try {
@@ -40,7 +41,13 @@ function problems(text: string): string[] {
 
 describe('shipped playbooks', () => {
   it('there are the three examples', () => {
-    expect(shipped).toEqual(expect.arrayContaining(['playbooks/vault-api-key.yaml', 'playbooks/aws-api-key.yaml', 'playbooks/multi-cluster.yaml']));
+    expect(shipped).toEqual(
+      expect.arrayContaining([
+        'playbooks/vault-api-key.yaml',
+        'playbooks/aws-api-key.yaml',
+        'playbooks/multi-cluster.yaml',
+      ]),
+    );
   });
 
   it.each(shipped)('%s validates', async (file) => {
@@ -64,17 +71,25 @@ describe('shipped playbooks', () => {
 
 describe('invalid playbooks name the path and the problem', () => {
   it('a missing field is Required', () => {
-    expect(problems(doc('  secret:\n    store: { type: aws, secretId: x }\n  credential: { kind: random }'))).toEqual(['bad.yaml: spec.secret.name: Required']);
-  });
-
-  it('a missing field inside a list names the index', () => {
-    expect(problems(doc(`${secret}\n  clusters:\n${cluster('cluster-a')}\n    - { name: cluster-b, namespace: payments, secretName: api-key }`))).toEqual([
-      'bad.yaml: spec.clusters[1].delivery: Required',
+    expect(problems(doc('  secret:\n    store: { type: aws, secretId: x }\n  credential: { kind: random }'))).toEqual([
+      'bad.yaml: spec.secret.name: Required',
     ]);
   });
 
+  it('a missing field inside a list names the index', () => {
+    expect(
+      problems(
+        doc(
+          `${secret}\n  clusters:\n${cluster('cluster-a')}\n    - { name: cluster-b, namespace: payments, secretName: api-key }`,
+        ),
+      ),
+    ).toEqual(['bad.yaml: spec.clusters[1].delivery: Required']);
+  });
+
   it('an unknown field is refused with its name', () => {
-    expect(problems(doc(`${secret}\n  soakTime: 10m`))).toEqual(["bad.yaml: spec: unknown field 'soakTime'; remove or fix the spelling"]);
+    expect(problems(doc(`${secret}\n  soakTime: 10m`))).toEqual([
+      "bad.yaml: spec: unknown field 'soakTime'; remove or fix the spelling",
+    ]);
   });
 
   it('a bad duration', () => {
@@ -84,9 +99,13 @@ describe('invalid playbooks name the path and the problem', () => {
   });
 
   it('a wave naming an unknown cluster', () => {
-    expect(problems(doc(`${secret}\n  clusters:\n${cluster('cluster-a')}\n${cluster('cluster-b')}\n  waves: [[cluster-a], [cluster-b, cluster-z]]`))).toEqual([
-      "bad.yaml: spec.waves[1][1]: 'cluster-z' is not a cluster of spec.clusters",
-    ]);
+    expect(
+      problems(
+        doc(
+          `${secret}\n  clusters:\n${cluster('cluster-a')}\n${cluster('cluster-b')}\n  waves: [[cluster-a], [cluster-b, cluster-z]]`,
+        ),
+      ),
+    ).toEqual(["bad.yaml: spec.waves[1][1]: 'cluster-z' is not a cluster of spec.clusters"]);
   });
 
   it('a duplicate cluster', () => {
@@ -96,7 +115,9 @@ describe('invalid playbooks name the path and the problem', () => {
   });
 
   it('every problem of a document, not just the first', () => {
-    expect(problems(doc('  secret:\n    store: { type: aws, secretId: x }\n  credential: { kind: random }\n  soak: soon'))).toEqual([
+    expect(
+      problems(doc('  secret:\n    store: { type: aws, secretId: x }\n  credential: { kind: random }\n  soak: soon')),
+    ).toEqual([
       'bad.yaml: spec.secret.name: Required',
       "bad.yaml: spec.soak: 'soon' is not a duration; write e.g. 30s, 10m, 2h, 90d or 1h30m",
     ]);
@@ -109,7 +130,10 @@ describe('rotor validate', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rotor-validate-'));
     bad = join(dir, 'bad.yaml');
-    await writeFile(bad, doc(`${secret}\n  clusters:\n${cluster('cluster-a')}\n${cluster('cluster-a', 'eso')}\n  soak: ten minutes`));
+    await writeFile(
+      bad,
+      doc(`${secret}\n  clusters:\n${cluster('cluster-a')}\n${cluster('cluster-a', 'eso')}\n  soak: ten minutes`),
+    );
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 

@@ -13,7 +13,9 @@ describe('local stack errors say what to do', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     try {
-      await expect(ensurePortFree(port, 'vault')).rejects.toThrow(new RegExp(`vault: port ${port} is already in use by (node|MainThread) \\(pid ${process.pid}\\)`));
+      await expect(ensurePortFree(port, 'vault')).rejects.toThrow(
+        new RegExp(`vault: port ${port} is already in use by (node|MainThread) \\(pid ${process.pid}\\)`),
+      );
     } finally {
       server.close();
     }
@@ -28,6 +30,8 @@ describe('local stack errors say what to do', () => {
   it('a failed health check shows the reason and the tail of the service log', async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'rotor-stack-')), 'svc.log');
     writeFileSync(log, 'starting\nFATAL: listen tcp 127.0.0.1:8200: bind: address already in use\n');
-    await expect(waitHealthy('vault', () => Promise.resolve('no answer on 8200'), log, 300)).rejects.toThrow(/vault failed its health check after 0s: no answer on 8200[\s\S]*FATAL: listen tcp/);
+    await expect(waitHealthy('vault', () => Promise.resolve('no answer on 8200'), log, 300)).rejects.toThrow(
+      /vault failed its health check after 0s: no answer on 8200[\s\S]*FATAL: listen tcp/,
+    );
   });
 });

@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiException, ApiextensionsV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, loadYaml } from '@kubernetes/client-node';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  loadYaml,
+} from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ClusterName, StackPaths } from '../config';
 import { sleep } from '../process';
@@ -41,7 +49,10 @@ export async function withTimeout<T>(what: string, ms: number, work: Promise<T>)
 export function describeError(e: unknown): string {
   if (e instanceof ApiException) {
     const body: unknown = typeof e.body === 'string' ? safeJson(e.body) : e.body;
-    const msg = typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string' ? body.message : '';
+    const msg =
+      typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string'
+        ? body.message
+        : '';
     return `HTTP ${e.code}${msg ? `: ${msg.slice(0, 300)}` : ''}`;
   }
   return e instanceof Error ? e.message : String(e);
@@ -92,7 +103,8 @@ export async function applyCrds(kc: KubeConfig, crds: CrdManifest[], timeoutMs =
     );
     pending = pending.filter((_, i) => !established[i]);
     if (pending.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`CRDs not Established after ${timeoutMs / 1000}s: ${pending.join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`CRDs not Established after ${timeoutMs / 1000}s: ${pending.join(', ')}`);
     await sleep(500);
   }
 }
@@ -124,7 +136,11 @@ interface Condition {
 }
 
 /** Why a ClusterSecretStore is not Ready, or undefined when its Ready condition is True. */
-export async function clusterStoreNotReady(kc: KubeConfig, name: string, timeoutMs = 3000): Promise<string | undefined> {
+export async function clusterStoreNotReady(
+  kc: KubeConfig,
+  name: string,
+  timeoutMs = 3000,
+): Promise<string | undefined> {
   const api = kc.makeApiClient(CustomObjectsApi);
   const [group, version = ''] = esoApiVersion.split('/');
   let store: { status?: { conditions?: Condition[] } };

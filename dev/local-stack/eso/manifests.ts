@@ -101,7 +101,11 @@ export function clusterSecretStores(revalidateStamp?: string): KubernetesObject[
           path: 'secret',
           version: 'v2',
           auth: {
-            tokenSecretRef: { name: credentialSecrets.vault.name, namespace: esoNamespace, key: credentialSecrets.vault.tokenKey },
+            tokenSecretRef: {
+              name: credentialSecrets.vault.name,
+              namespace: esoNamespace,
+              key: credentialSecrets.vault.tokenKey,
+            },
           },
         },
       },
@@ -119,7 +123,11 @@ export function clusterSecretStores(revalidateStamp?: string): KubernetesObject[
           region: devCredentials.awsRegion,
           auth: {
             secretRef: {
-              accessKeyIDSecretRef: { name: credentialSecrets.aws.name, namespace: esoNamespace, key: credentialSecrets.aws.accessKeyIdKey },
+              accessKeyIDSecretRef: {
+                name: credentialSecrets.aws.name,
+                namespace: esoNamespace,
+                key: credentialSecrets.aws.accessKeyIdKey,
+              },
               secretAccessKeySecretRef: {
                 name: credentialSecrets.aws.name,
                 namespace: esoNamespace,

@@ -20,9 +20,15 @@ function kubeconfig(stateDir: string, clusters: readonly ClusterName[], current:
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: clusters.map((name) => ({ name, cluster: { server: serverUrl(name), 'certificate-authority-data': caData } })),
+    clusters: clusters.map((name) => ({
+      name,
+      cluster: { server: serverUrl(name), 'certificate-authority-data': caData },
+    })),
     users: clusters.map((name) => ({ name: adminUserName(name), user: { token: readAdminToken(stateDir, name) } })),
-    contexts: clusters.map((name) => ({ name, context: { cluster: name, user: adminUserName(name), namespace: 'default' } })),
+    contexts: clusters.map((name) => ({
+      name,
+      context: { cluster: name, user: adminUserName(name), namespace: 'default' },
+    })),
     'current-context': current,
     preferences: {},
   });

@@ -49,8 +49,26 @@ function opensslConfig(stateDir: string): string {
 async function ensureCa(stateDir: string, cnf: string): Promise<boolean> {
   const p = kubePaths(stateDir);
   if (existsSync(p.caCert) && existsSync(p.caKey)) return false;
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', days, '-subj', '/CN=rotor-dev-kube-ca',
-    '-config', cnf, '-extensions', 'ca', '-keyout', p.caKey, '-out', p.caCert]);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    days,
+    '-subj',
+    '/CN=rotor-dev-kube-ca',
+    '-config',
+    cnf,
+    '-extensions',
+    'ca',
+    '-keyout',
+    p.caKey,
+    '-out',
+    p.caCert,
+  ]);
   return true;
 }
 
@@ -59,10 +77,43 @@ async function servingCert(stateDir: string, cluster: ClusterName, cnf: string):
   const ca = kubePaths(stateDir);
   const c = clusterPaths(stateDir, cluster);
   const csr = join(c.dir, 'serving.csr');
-  await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', `/CN=kube-apiserver-${cluster}`,
-    '-config', cnf, '-keyout', c.servingKey, '-out', csr]);
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
-    '-sha256', '-days', days, '-extfile', cnf, '-extensions', 'serving', '-out', c.servingCert]);
+  await openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-subj',
+    `/CN=kube-apiserver-${cluster}`,
+    '-config',
+    cnf,
+    '-keyout',
+    c.servingKey,
+    '-out',
+    csr,
+  ]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.caCert,
+    '-CAkey',
+    ca.caKey,
+    '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`,
+    '-sha256',
+    '-days',
+    days,
+    '-extfile',
+    cnf,
+    '-extensions',
+    'serving',
+    '-out',
+    c.servingCert,
+  ]);
   rmSync(csr);
 }
 

@@ -8,7 +8,10 @@ export type ProbeResult = { status: number; body: string } | { error: string };
  * GETs `url` with a short timeout. For https it trusts only `ca` and sends `token` as a bearer
  * token; the stack's health checks must not hang on a half-started server.
  */
-export function probe(url: string, opts: { ca?: Buffer; token?: string; timeoutMs?: number } = {}): Promise<ProbeResult> {
+export function probe(
+  url: string,
+  opts: { ca?: Buffer; token?: string; timeoutMs?: number } = {},
+): Promise<ProbeResult> {
   const get = url.startsWith('https:') ? httpsGet : httpGet;
   return new Promise((resolve) => {
     const req = get(
@@ -34,5 +37,12 @@ export function probe(url: string, opts: { ca?: Buffer; token?: string; timeoutM
 export function notOk(r: ProbeResult): string | undefined {
   if ('error' in r) return r.error;
   if (r.status === 200) return undefined;
-  return `HTTP ${r.status}: ${r.body.trim().split('\n').filter((l) => l.includes('failed')).join('; ').slice(0, 300) || r.body.slice(0, 200)}`;
+  return `HTTP ${r.status}: ${
+    r.body
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('failed'))
+      .join('; ')
+      .slice(0, 300) || r.body.slice(0, 200)
+  }`;
 }

@@ -7,7 +7,15 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { clusterNames, ports } from '../config';
 import type { ClusterName } from '../config';
 import { clusterSecretStores, credentialObjects, loadCrds, storeNames } from '../eso/manifests';
-import { applyCrds, applyNewKinds, applyObjects, clusterKubeconfig, clusterStoreNotReady, describeError, loadCluster } from '../eso/kube';
+import {
+  applyCrds,
+  applyNewKinds,
+  applyObjects,
+  clusterKubeconfig,
+  clusterStoreNotReady,
+  describeError,
+  loadCluster,
+} from '../eso/kube';
 import { ensurePortFree, logFileOf, runningPid, startProcess } from '../process';
 import type { StackContext, StackService } from '../service';
 import { goBinary } from '../toolchain';
@@ -104,7 +112,8 @@ function startController(ctx: StackContext, cluster: ClusterName, bin: string): 
 
 async function controllerHealth(ctx: StackContext, cluster: ClusterName): Promise<string | undefined> {
   const id = esoProcessId(cluster);
-  if (runningPid(ctx, id) === undefined) return `${cluster}: controller ${id} is not running (log: ${logFileOf(ctx, id)})`;
+  if (runningPid(ctx, id) === undefined)
+    return `${cluster}: controller ${id} is not running (log: ${logFileOf(ctx, id)})`;
   const url = `http://127.0.0.1:${ports.esoHealth[cluster]}/healthz`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -130,7 +139,8 @@ async function storesHealth(ctx: StackContext, cluster: ClusterName): Promise<st
       reason = describeError(e);
     }
     // The store's condition message is generic ("unable to validate store"); the cause is in the log.
-    if (reason !== undefined) return `${cluster}: ClusterSecretStore ${store}: ${reason} (log: ${logFileOf(ctx, esoProcessId(cluster))})`;
+    if (reason !== undefined)
+      return `${cluster}: ClusterSecretStore ${store}: ${reason} (log: ${logFileOf(ctx, esoProcessId(cluster))})`;
   }
   return undefined;
 }

@@ -25,14 +25,23 @@ const goModule = (name: string) => fileURLToPath(new URL(`../../go/${name}`, imp
 const versionLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
   .flatMap((pkg) => {
     const [major, minor] = kubeVersion.slice(1).split('.');
-    return [`gitVersion=${kubeVersion}`, `gitMajor=${major ?? ''}`, `gitMinor=${minor ?? ''}`, 'gitTreeState=clean'].map(
-      (kv) => `-X ${pkg}.${kv}`,
-    );
+    return [
+      `gitVersion=${kubeVersion}`,
+      `gitMajor=${major ?? ''}`,
+      `gitMinor=${minor ?? ''}`,
+      'gitTreeState=clean',
+    ].map((kv) => `-X ${pkg}.${kv}`);
   })
   .join(' ');
 
 const builds = {
-  etcd: { name: 'etcd', version: etcdVersion, moduleDir: goModule('etcd'), pkg: 'go.etcd.io/etcd/server/v3', flags: ['-trimpath'] },
+  etcd: {
+    name: 'etcd',
+    version: etcdVersion,
+    moduleDir: goModule('etcd'),
+    pkg: 'go.etcd.io/etcd/server/v3',
+    flags: ['-trimpath'],
+  },
   apiserver: {
     name: 'kube-apiserver',
     version: kubeVersion,
@@ -122,18 +131,26 @@ async function apiserverHealth(ctx: StackContext, cluster: ClusterName): Promise
     return `${cluster}: no certificates or admin token yet (run 'dev/stack up kube')`;
   }
   const url = `${serverUrl(cluster)}/readyz`;
-  const reason = notOk(await probe(url, { ca: readFileSync(caCert), token: readAdminToken(ctx.paths.stateDir, cluster) }));
+  const reason = notOk(
+    await probe(url, { ca: readFileSync(caCert), token: readAdminToken(ctx.paths.stateDir, cluster) }),
+  );
   return reason === undefined ? undefined : `${cluster}: kube-apiserver ${url}: ${reason}`;
 }
 
 /** Builds (cached) etcd and kube-apiserver; returns their paths. */
 async function binaries(ctx: StackContext): Promise<{ etcd: string; apiserver: string; controllerManager: string }> {
-  const [etcd, apiserver, controllerManager] = await Promise.all([goBinary(ctx, builds.etcd), goBinary(ctx, builds.apiserver), goBinary(ctx, builds.controllerManager)]);
+  const [etcd, apiserver, controllerManager] = await Promise.all([
+    goBinary(ctx, builds.etcd),
+    goBinary(ctx, builds.apiserver),
+    goBinary(ctx, builds.controllerManager),
+  ]);
   return { etcd, apiserver, controllerManager };
 }
 
 async function controllerManagerHealth(cluster: ClusterName): Promise<string | undefined> {
-  return (await portOpen(ports.kubeControllerManager[cluster])) ? undefined : `${cluster}: kube-controller-manager not listening on ${ports.kubeControllerManager[cluster]}`;
+  return (await portOpen(ports.kubeControllerManager[cluster]))
+    ? undefined
+    : `${cluster}: kube-controller-manager not listening on ${ports.kubeControllerManager[cluster]}`;
 }
 
 /** Certificates, keys and tokens are made once; kubeconfigs are rewritten from them (same content). */
@@ -176,7 +193,9 @@ export const kube: StackService = {
     }
     // Waited for here, per server, so a failure shows that server's log rather than none.
     await Promise.all(
-      clusterNames.map((c) => waitHealthy(`kube ${c}`, () => apiserverHealth(ctx, c), logFileOf(ctx, apiserverId(c)), 240_000)),
+      clusterNames.map((c) =>
+        waitHealthy(`kube ${c}`, () => apiserverHealth(ctx, c), logFileOf(ctx, apiserverId(c)), 240_000),
+      ),
     );
     for (const cluster of clusterNames) {
       if (runningPid(ctx, controllerManagerId(cluster)) !== undefined) continue;
@@ -184,12 +203,23 @@ export const kube: StackService = {
       startProcess(ctx, controllerManagerId(cluster), bin.controllerManager, controllerManagerArgs(ctx, cluster));
     }
     await Promise.all(
-      clusterNames.map((c) => waitHealthy(`kube ${c} controller-manager`, () => controllerManagerHealth(c), logFileOf(ctx, controllerManagerId(c)), 120_000)),
+      clusterNames.map((c) =>
+        waitHealthy(
+          `kube ${c} controller-manager`,
+          () => controllerManagerHealth(c),
+          logFileOf(ctx, controllerManagerId(c)),
+          120_000,
+        ),
+      ),
     );
   },
 
   async health(ctx) {
-    const reasons = await Promise.all([etcdHealth(), ...clusterNames.map((c) => apiserverHealth(ctx, c)), ...clusterNames.map((c) => controllerManagerHealth(c))]);
+    const reasons = await Promise.all([
+      etcdHealth(),
+      ...clusterNames.map((c) => apiserverHealth(ctx, c)),
+      ...clusterNames.map((c) => controllerManagerHealth(c)),
+    ]);
     const failing = reasons.filter((r): r is string => r !== undefined);
     return failing.length ? failing.join('; ') : undefined;
   },

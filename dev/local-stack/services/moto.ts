@@ -23,12 +23,17 @@ export const moto: StackService = {
   async install(ctx) {
     const venv = venvDir(ctx);
     if (existsSync(join(venv, 'bin', 'moto_server'))) return;
-    const python = requireTool('python3', "install Python 3.9+ with the venv module (Debian: 'apt-get install python3-venv').");
+    const python = requireTool(
+      'python3',
+      "install Python 3.9+ with the venv module (Debian: 'apt-get install python3-venv').",
+    );
     ctx.log(`installing moto ${version} into ${venv}`);
     await run(python, ['-m', 'venv', venv]).catch((e: Error) => {
       throw new Error(`moto: could not create a virtualenv (Debian: 'apt-get install python3-venv'): ${e.message}`);
     });
-    await run(join(venv, 'bin', 'pip'), ['install', '--quiet', `moto[server]==${version}`], { maxBuffer: 16 * 1024 * 1024 });
+    await run(join(venv, 'bin', 'pip'), ['install', '--quiet', `moto[server]==${version}`], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
   },
   async start(ctx) {
     await ensurePortFree(ports.moto, 'moto');

@@ -14,7 +14,9 @@ const run = promisify(execFile);
 function serverBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
-  const majors = readdirSync(root).filter((d) => existsSync(join(root, d, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a));
+  const majors = readdirSync(root)
+    .filter((d) => existsSync(join(root, d, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
   return majors[0] === undefined ? undefined : join(root, majors[0], 'bin');
 }
 
@@ -45,11 +47,15 @@ export const postgres: StackService = {
   async install(ctx) {
     if (serverBinDir()) return;
     if (process.getuid?.() !== 0 || !which('apt-get')) {
-      throw new Error("postgres: PostgreSQL server is not installed; run 'sudo apt-get install -y postgresql' (Debian/Ubuntu).");
+      throw new Error(
+        "postgres: PostgreSQL server is not installed; run 'sudo apt-get install -y postgresql' (Debian/Ubuntu).",
+      );
     }
     ctx.log('installing PostgreSQL from Debian packages');
     await run('apt-get', ['update', '-qq']);
-    await run('apt-get', ['install', '-y', '-qq', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    await run('apt-get', ['install', '-y', '-qq', 'postgresql'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   },
   async start(ctx) {
     await ensurePortFree(ports.postgres, 'postgres');
@@ -64,9 +70,28 @@ export const postgres: StackService = {
       const pwfile = join(base, 'pwfile');
       writeFileSync(pwfile, `${devCredentials.postgresPassword}\n`, { mode: 0o600 });
       if (owner) chownSync(pwfile, owner.uid, owner.gid);
-      await run(join(bin, 'initdb'), ['-D', data, '-U', devCredentials.postgresUser, '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8'], owner ?? {});
+      await run(
+        join(bin, 'initdb'),
+        ['-D', data, '-U', devCredentials.postgresUser, '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8'],
+        owner ?? {},
+      );
     }
-    startProcess(ctx, 'postgres', join(bin, 'postgres'), ['-D', data, '-p', String(ports.postgres), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${base}`], owner ?? {});
+    startProcess(
+      ctx,
+      'postgres',
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(ports.postgres),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${base}`,
+      ],
+      owner ?? {},
+    );
   },
   async health() {
     const client = new pg.Client({

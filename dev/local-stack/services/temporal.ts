@@ -31,16 +31,27 @@ export const temporal: StackService = {
     for (const p of [ports.temporal, ports.temporalUi, ports.temporalMetrics]) await ensurePortFree(p, 'temporal');
     const dir = join(ctx.paths.stateDir, 'temporal');
     mkdirSync(dir, { recursive: true });
-    const attrs = Object.entries(rotorSearchAttributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
+    const attrs = Object.entries(rotorSearchAttributes).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${type}`,
+    ]);
     startProcess(ctx, 'temporal', await binary(ctx), [
-      'server', 'start-dev',
-      '--db-filename', join(dir, 'temporal.db'),
-      '--ip', '127.0.0.1',
-      '--port', String(ports.temporal),
-      '--ui-port', String(ports.temporalUi),
-      '--metrics-port', String(ports.temporalMetrics),
-      '--ui-codec-endpoint', `http://127.0.0.1:${ports.codecServer}`,
-      '--log-level', 'warn',
+      'server',
+      'start-dev',
+      '--db-filename',
+      join(dir, 'temporal.db'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(ports.temporal),
+      '--ui-port',
+      String(ports.temporalUi),
+      '--metrics-port',
+      String(ports.temporalMetrics),
+      '--ui-codec-endpoint',
+      `http://127.0.0.1:${ports.codecServer}`,
+      '--log-level',
+      'warn',
       ...attrs,
     ]);
   },

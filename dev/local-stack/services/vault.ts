@@ -20,7 +20,13 @@ async function resolveBinary(ctx: StackContext): Promise<string> {
     onPathAtVersion('vault', ['version'], version) ??
     // No `ui` tag: the web UI needs a Node/Ember build and rotor only talks to the API.
     // `-s -w` only affects linking, so a warm Go build cache is reused.
-    (await goBinary(ctx, { name: 'vault', version, moduleDir, pkg: 'github.com/hashicorp/vault', flags: ['-ldflags=-s -w'] }));
+    (await goBinary(ctx, {
+      name: 'vault',
+      version,
+      moduleDir,
+      pkg: 'github.com/hashicorp/vault',
+      flags: ['-ldflags=-s -w'],
+    }));
   return binary;
 }
 
@@ -56,12 +62,16 @@ async function enableSecretsEngine(path: string, type: string, options?: Record<
  */
 async function ensureMounts(): Promise<void> {
   const mounts = await api('GET', 'sys/mounts');
-  if (mounts.status !== 200) throw new Error(`vault: listing mounts failed (HTTP ${mounts.status}): ${errorsOf(mounts.json)}`);
-  const data = (mounts.json as { data?: Record<string, { type?: string; options?: { version?: string } | null }> }).data ?? {};
+  if (mounts.status !== 200)
+    throw new Error(`vault: listing mounts failed (HTTP ${mounts.status}): ${errorsOf(mounts.json)}`);
+  const data =
+    (mounts.json as { data?: Record<string, { type?: string; options?: { version?: string } | null }> }).data ?? {};
   const secret = data['secret/'];
   if (secret === undefined) await enableSecretsEngine('secret', 'kv', { version: '2' });
   else if (secret.type !== 'kv' || secret.options?.version !== '2') {
-    throw new Error(`vault: secret/ is mounted as ${secret.type ?? '?'} v${secret.options?.version ?? '1'}, rotor needs KV v2`);
+    throw new Error(
+      `vault: secret/ is mounted as ${secret.type ?? '?'} v${secret.options?.version ?? '1'}, rotor needs KV v2`,
+    );
   }
   if (data['database/'] === undefined) await enableSecretsEngine('database', 'database');
 }
