@@ -60,7 +60,8 @@ async function main(): Promise<number> {
   }
   const failed = r.numFailedTests + (typecheck ? 0 : 1) + (lint ? 0 : 1);
   if (!typecheck) process.stderr.write('typecheck failed (counted as one failure)\n');
-  if (!lint) process.stderr.write('lint or format check failed (counted as one failure; `npm run format` fixes formatting)\n');
+  if (!lint)
+    process.stderr.write('lint or format check failed (counted as one failure; `npm run format` fixes formatting)\n');
   process.stdout.write(
     `tests: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped\n`,
   );
