@@ -1,26 +1,19 @@
 /**
  * `npm test`: brings the local stack up when it is down (cached builds; the first run on a machine
  * builds Temporal, Vault, kube-apiserver, etcd and ESO from Go modules), then typechecks, lints and
- * runs every vitest project. Ends with one summary line `tests: N passed, N failed, N skipped`.
+ * runs every vitest project. A load error, a failing hook or an undeclared skip fails it (dev/vitest-run.ts).
+ * Ends with one summary line `tests: N passed, N failed, N skipped (declared)`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
+import { printVerdict, runVitest } from './vitest-run';
 
 function step(name: string, cmd: string, args: string[]): boolean {
   process.stderr.write(`\n== ${name}: ${cmd} ${args.join(' ')}\n`);
   const r = spawnSync(cmd, args, { stdio: 'inherit' });
   return r.status === 0;
-}
-
-interface VitestReport {
-  numPassedTests: number;
-  numFailedTests: number;
-  numPendingTests: number;
-  numTodoTests: number;
 }
 
 /** The browser test drives Debian's Chromium; install it when missing (as root, via apt). */
@@ -48,24 +41,16 @@ async function main(): Promise<number> {
   process.stderr.write(`stack ready after ${Math.round((Date.now() - started) / 1000)}s\n`);
   const typecheck = step('typecheck', 'npx', ['tsc', '--noEmit']);
   const lint = step('lint', 'npx', ['eslint', '.']) && step('format', 'npx', ['prettier', '--check', '.']);
-  const report = join(mkdtempSync(join(tmpdir(), 'rotor-test-')), 'vitest.json');
-  const extra = process.argv.slice(2);
-  step('tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`, ...extra]);
-  let r: VitestReport;
-  try {
-    r = JSON.parse(readFileSync(report, 'utf8')) as VitestReport;
-  } catch {
+  process.stderr.write('\n== tests: vitest run (JSON report judged by dev/test-verdict.ts)\n');
+  const verdict = await runVitest(process.argv.slice(2));
+  if (!verdict) {
     process.stderr.write('vitest wrote no report: it crashed before running tests\n');
     return 1;
   }
-  const failed = r.numFailedTests + (typecheck ? 0 : 1) + (lint ? 0 : 1);
   if (!typecheck) process.stderr.write('typecheck failed (counted as one failure)\n');
   if (!lint)
     process.stderr.write('lint or format check failed (counted as one failure; `npm run format` fixes formatting)\n');
-  process.stdout.write(
-    `tests: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped\n`,
-  );
-  return failed === 0 && r.numPassedTests > 0 ? 0 : 1;
+  return printVerdict(verdict, (typecheck ? 0 : 1) + (lint ? 0 : 1)) ? 0 : 1;
 }
 
 main().then(

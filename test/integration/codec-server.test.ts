@@ -178,10 +178,11 @@ describe('codec server (in process)', () => {
   });
 });
 
-// The stack's own temporal CLI, when present: proves the protocol against the real client.
+// The stack's own temporal CLI (the stack installs it): proves the protocol against the real client.
 const temporalCli =
   which('temporal') ??
-  [join(stackPaths().cacheDir, 'bin', `temporal-${temporal.version}-plain`, 'temporal')].find((p) => existsSync(p));
+  [join(stackPaths().cacheDir, 'bin', `temporal-${temporal.version}-plain`, 'temporal')].find((p) => existsSync(p)) ??
+  'temporal';
 
 describe('codec server entry point with the temporal CLI', () => {
   let proc: ChildProcess | undefined;
@@ -215,68 +216,65 @@ describe('codec server entry point with the temporal CLI', () => {
     expect((await post(endpoint, '/decode', { payloads: [] }, { Authorization: `Bearer ${token}` })).status).toBe(200);
   });
 
-  it.skipIf(!temporalCli)(
-    "lets `temporal workflow show` decode a rotation's encrypted input with the token",
-    async () => {
-      const client = await connectClient();
-      const playbook = testPlaybook({ type: 'aws', secretId: `codec-cli/${randomUUID()}` });
-      const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'codec-server-test' };
-      // No worker polls this queue: the started event alone holds an encrypted input to decode.
-      const h = await client.workflow.start('rotationWorkflow', {
-        taskQueue: `codec-cli-${randomUUID()}`,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [input],
+  it("lets `temporal workflow show` decode a rotation's encrypted input with the token", async () => {
+    const client = await connectClient();
+    const playbook = testPlaybook({ type: 'aws', secretId: `codec-cli/${randomUUID()}` });
+    const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'codec-server-test' };
+    // No worker polls this queue: the started event alone holds an encrypted input to decode.
+    const h = await client.workflow.start('rotationWorkflow', {
+      taskQueue: `codec-cli-${randomUUID()}`,
+      workflowId: rotationWorkflowId(playbook.spec.secret.name),
+      args: [input],
+    });
+    const show = (...extra: string[]) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile(
+          temporalCli,
+          [
+            'workflow',
+            'show',
+            '-w',
+            h.workflowId,
+            '--address',
+            env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
+            '-o',
+            'json',
+            ...extra,
+          ],
+          { timeout: 30_000 },
+          (err, stdout, stderrText) => resolve({ code: err ? 1 : 0, out: stdout, err: stderrText }),
+        );
       });
-      const show = (...extra: string[]) =>
-        new Promise<{ code: number; out: string; err: string }>((resolve) => {
-          execFile(
-            temporalCli ?? 'temporal',
-            [
-              'workflow',
-              'show',
-              '-w',
-              h.workflowId,
-              '--address',
-              env['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
-              '-o',
-              'json',
-              ...extra,
-            ],
-            { timeout: 30_000 },
-            (err, stdout, stderrText) => resolve({ code: err ? 1 : 0, out: stdout, err: stderrText }),
-          );
-        });
-      /** The started event's input payload as the CLI printed it: encoding and data text. */
-      const startedInput = (out: string) => {
-        try {
-          const events = (
-            JSON.parse(out) as {
-              events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: JsonPayload[] } } }[];
-            }
-          ).events;
-          const p = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-          return { encoding: text(p?.metadata?.['encoding']), data: text(p?.data) };
-        } catch {
-          return undefined;
-        }
-      };
+    /** The started event's input payload as the CLI printed it: encoding and data text. */
+    const startedInput = (out: string) => {
       try {
-        const encrypted = startedInput((await show()).out);
-        expect(encrypted?.encoding).toBe('binary/encrypted');
-        expect(encrypted?.data.includes('codec-server-test')).toBe(false);
-
-        const decoded = await show('--codec-endpoint', endpoint, '--codec-auth', `Bearer ${token}`);
-        expect(decoded.code).toBe(0);
-        const shown = startedInput(decoded.out);
-        expect(shown?.encoding).toBe('json/plain');
-        expect((JSON.parse(shown?.data ?? '{}') as RotationInput).requestedBy).toBe('codec-server-test');
-
-        // Without the token the CLI gets 401s, retries them until its 10s deadline and fails (checked by
-        // hand; left out here because it costs those 10s). The HTTP-level 401 tests above cover the gate.
-      } finally {
-        await h.terminate('codec server test done');
-        await client.connection.close();
+        const events = (
+          JSON.parse(out) as {
+            events: { workflowExecutionStartedEventAttributes?: { input?: { payloads?: JsonPayload[] } } }[];
+          }
+        ).events;
+        const p = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+        return { encoding: text(p?.metadata?.['encoding']), data: text(p?.data) };
+      } catch {
+        return undefined;
       }
-    },
-  );
+    };
+    try {
+      const encrypted = startedInput((await show()).out);
+      expect(encrypted?.encoding).toBe('binary/encrypted');
+      expect(encrypted?.data.includes('codec-server-test')).toBe(false);
+
+      const decoded = await show('--codec-endpoint', endpoint, '--codec-auth', `Bearer ${token}`);
+      expect(decoded.code).toBe(0);
+      const shown = startedInput(decoded.out);
+      expect(shown?.encoding).toBe('json/plain');
+      expect((JSON.parse(shown?.data ?? '{}') as RotationInput).requestedBy).toBe('codec-server-test');
+
+      // Without the token the CLI gets 401s, retries them until its 10s deadline and fails (checked by
+      // hand; left out here because it costs those 10s). The HTTP-level 401 tests above cover the gate.
+    } finally {
+      await h.terminate('codec server test done');
+      await client.connection.close();
+    }
+  });
 });

@@ -8,14 +8,10 @@ import type { UserPassword } from '../../activities/credentials/values';
 import { ensureVaultPostgresStaticRole } from '../../activities/credentials/vault-db';
 import { canarySchema, credentialSchema } from '../../playbooks/schema';
 import type { Credential } from '../../playbooks/schema';
-import { vaultIsHealthy } from '../helpers/availability';
 import { withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 
 useStackEnv();
-
-const healthy = await vaultIsHealthy();
-const skipReason = 'Vault is not healthy (start it with `dev/stack up vault`)';
 
 type VaultDbPolicy = Extract<Credential, { kind: 'vault-database-static-role' }>;
 
@@ -65,11 +61,10 @@ async function staticRole(name: string): Promise<{ policy: VaultDbPolicy; curren
 const canary = (query: string) => canarySchema.parse({ type: 'postgres-login', name: 'pg-login', query });
 
 beforeAll(async () => {
-  if (healthy) await admin((c) => c.query(`CREATE TABLE ${table} (id int)`));
+  await admin((c) => c.query(`CREATE TABLE ${table} (id int)`));
 });
 
 afterAll(async () => {
-  if (!healthy) return;
   for (const r of vaultRoles) await deps.vault.delete(`database/static-roles/${r}`).catch(() => undefined);
   await admin(async (c) => {
     await c.query('select pg_terminate_backend(pid) from pg_stat_activity where usename = any($1)', [pgUsers]);
@@ -79,76 +74,63 @@ afterAll(async () => {
 });
 
 describe('vault-database-static-role', () => {
-  it.skipIf(!healthy)(
-    `create rotates the role (the old password dies at once: no overlap), the canary logs in, revoke proves the old one is refused [skips if: ${skipReason}]`,
-    async () => {
-      const { policy, current } = await staticRole('rot');
-      expect(await canLogIn(current)).toBe(true);
+  it(`create rotates the role (the old password dies at once: no overlap), the canary logs in, revoke proves the old one is refused`, async () => {
+    const { policy, current } = await staticRole('rot');
+    expect(await canLogIn(current)).toBe(true);
 
-      const pending = await kind.create(policy, { currentValue: current, rotation });
-      expect(parse(pending).username).toBe(parse(current).username);
-      expect(await canLogIn(pending)).toBe(true);
-      // A static role has one password: the old one stops working at create, not at revoke.
-      expect(await canLogIn(current)).toBe(false);
+    const pending = await kind.create(policy, { currentValue: current, rotation });
+    expect(parse(pending).username).toBe(parse(current).username);
+    expect(await canLogIn(pending)).toBe(true);
+    // A static role has one password: the old one stops working at create, not at revoke.
+    expect(await canLogIn(current)).toBe(false);
 
-      const check = await runCanaryCheck(
-        canary(`select count(*) from ${table}`),
-        pending,
-        new AbortController().signal,
-      );
-      expect(check.ok).toBe(true);
+    const check = await runCanaryCheck(canary(`select count(*) from ${table}`), pending, new AbortController().signal);
+    expect(check.ok).toBe(true);
 
-      const evidence = await kind.revoke(policy, { oldValue: current, currentValue: pending, rotation });
-      expect(evidence.rejected).toBe(true);
-      expect(evidence.detail).toContain('no overlap');
-      expect(evidence.detail).toMatch(/refused by 127\.0\.0\.1:55432\/postgres: 28P01 /);
-      expect(evidence.detail).toContain('login with the current credential succeeded');
-      expect(evidence.detail).not.toContain('WARNING');
-      expect(leaks(evidence.detail, [current, pending])).toBe(false);
+    const evidence = await kind.revoke(policy, { oldValue: current, currentValue: pending, rotation });
+    expect(evidence.rejected).toBe(true);
+    expect(evidence.detail).toContain('no overlap');
+    expect(evidence.detail).toMatch(/refused by 127\.0\.0\.1:55432\/postgres: 28P01 /);
+    expect(evidence.detail).toContain('login with the current credential succeeded');
+    expect(evidence.detail).not.toContain('WARNING');
+    expect(leaks(evidence.detail, [current, pending])).toBe(false);
 
-      expect(await canLogIn(current)).toBe(false);
-      expect(await canLogIn(pending)).toBe(true);
-    },
-  );
+    expect(await canLogIn(current)).toBe(false);
+    expect(await canLogIn(pending)).toBe(true);
+  });
 
-  it.skipIf(!healthy)(
-    `failure injection: the canary fails, discard rotates again so the new password is refused; the old one cannot come back [skips if: ${skipReason}]`,
-    async () => {
-      const { policy, current } = await staticRole('undo');
-      const pending = await kind.create(policy, { currentValue: current, rotation });
-      const check = await runCanaryCheck(
-        canary('select * from no_such_table_for_rotor'),
-        pending,
-        new AbortController().signal,
-      );
-      expect(check.ok).toBe(false);
-      expect(check.detail).toContain('42P01');
-      expect(leaks(check.detail, [pending])).toBe(false);
+  it(`failure injection: the canary fails, discard rotates again so the new password is refused; the old one cannot come back`, async () => {
+    const { policy, current } = await staticRole('undo');
+    const pending = await kind.create(policy, { currentValue: current, rotation });
+    const check = await runCanaryCheck(
+      canary('select * from no_such_table_for_rotor'),
+      pending,
+      new AbortController().signal,
+    );
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain('42P01');
+    expect(leaks(check.detail, [pending])).toBe(false);
 
-      await kind.discard(policy, { pendingValue: pending, currentValue: current, rotation });
-      const afterDiscard = await liveValue(policy.role);
-      // A retried discard does not rotate again: the discarded password is no longer the live one.
-      await kind.discard(policy, { pendingValue: pending, currentValue: current, rotation });
-      expect((await liveValue(policy.role)) === afterDiscard).toBe(true);
+    await kind.discard(policy, { pendingValue: pending, currentValue: current, rotation });
+    const afterDiscard = await liveValue(policy.role);
+    // A retried discard does not rotate again: the discarded password is no longer the live one.
+    await kind.discard(policy, { pendingValue: pending, currentValue: current, rotation });
+    expect((await liveValue(policy.role)) === afterDiscard).toBe(true);
 
-      expect(await canLogIn(pending)).toBe(false);
-      // No overlap: the old password died at create and stays dead; only Vault's live password works.
-      expect(await canLogIn(current)).toBe(false);
-      expect(await canLogIn(afterDiscard)).toBe(true);
-    },
-  );
+    expect(await canLogIn(pending)).toBe(false);
+    // No overlap: the old password died at create and stays dead; only Vault's live password works.
+    expect(await canLogIn(current)).toBe(false);
+    expect(await canLogIn(afterDiscard)).toBe(true);
+  });
 
-  it.skipIf(!healthy)(
-    `refuses a static role of another connection and an unknown role [skips if: ${skipReason}]`,
-    async () => {
-      const { policy, current } = await staticRole('conn');
-      await expect(
-        kind.create({ ...policy, connection: 'some-other-connection' }, { currentValue: current, rotation }),
-      ).rejects.toThrow(`belongs to connection '${connection}', not 'some-other-connection'`);
-      await expect(
-        kind.create({ ...policy, role: `missing-${suffix}` }, { currentValue: current, rotation }),
-      ).rejects.toThrow('vault: no static role');
-      expect(await canLogIn(current)).toBe(true);
-    },
-  );
+  it(`refuses a static role of another connection and an unknown role`, async () => {
+    const { policy, current } = await staticRole('conn');
+    await expect(
+      kind.create({ ...policy, connection: 'some-other-connection' }, { currentValue: current, rotation }),
+    ).rejects.toThrow(`belongs to connection '${connection}', not 'some-other-connection'`);
+    await expect(
+      kind.create({ ...policy, role: `missing-${suffix}` }, { currentValue: current, rotation }),
+    ).rejects.toThrow('vault: no static role');
+    expect(await canLogIn(current)).toBe(true);
+  });
 });

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../workers/temporal-connection';
 import { rotationWorkflowId, statusQuery } from '../../workflows/definitions';
 import type { Phase, RotationInput, RotationResult, RotationStatus } from '../../workflows/definitions';
-import { vaultIsHealthy } from '../helpers/availability';
 import { activityCounts, eventTypes, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
@@ -17,9 +16,9 @@ import { startWorkerProcess } from '../helpers/worker-process';
 
 useStackEnv();
 
-const stores: [string, (v: string) => Promise<TestStore>, boolean][] = [
-  ['aws', awsTestStore, true],
-  ['vault', vaultTestStore, await vaultIsHealthy()],
+const stores: [string, (v: string) => Promise<TestStore>][] = [
+  ['aws', awsTestStore],
+  ['vault', vaultTestStore],
 ];
 
 const forward = [
@@ -63,138 +62,132 @@ async function waitForEvent(h: WorkflowHandle, type: string, timeoutMs = 60_000)
  * A real worker process is SIGKILLed mid-rotation and started again, several times. Temporal must
  * resume from history; the store must see one rotation: one new version, each step once in effect.
  */
-describe.each(stores)(
-  'durability on %s: the worker process is SIGKILLed mid-rotation',
-  (kind, makeStore, available) => {
-    let client: Client;
-    let logDir: string;
-    beforeAll(async () => {
-      client = await connectClient();
-      logDir = mkdtempSync(join(tmpdir(), 'rotor-durability-'));
-    });
-    afterAll(async () => {
-      await client?.connection.close();
-      if (logDir) rmSync(logDir, { recursive: true, force: true });
-    });
+describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rotation', (kind, makeStore) => {
+  let client: Client;
+  let logDir: string;
+  beforeAll(async () => {
+    client = await connectClient();
+    logDir = mkdtempSync(join(tmpdir(), 'rotor-durability-'));
+  });
+  afterAll(async () => {
+    await client?.connection.close();
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
+  });
 
-    it.skipIf(!available)(
-      'completes exactly once after kills during create, during canary, right after promote, and with the soak timer firing while no worker runs',
-      async () => {
-        const ts = await makeStore(`durable-initial-${randomUUID()}`);
-        const before = await ts.snapshot();
-        const taskQueue = `durability-${kind}-${randomUUID()}`;
-        const wp = await startWorkerProcess({ taskQueue, logFile: join(logDir, `${kind}.log`) });
-        const timeline: string[] = [];
-        const t0 = Date.now();
-        const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
-        try {
-          const playbook = testPlaybook(ts.store, {
-            // Slow canary: the kill lands while it runs. Soak: a durable timer that must survive a dead worker.
-            canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
-            soak: '5s',
-          });
-          const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'durability-test' };
-          const h = await client.workflow.start('rotationWorkflow', {
-            taskQueue,
-            workflowId: rotationWorkflowId(playbook.spec.secret.name),
-            args: [input],
-          });
-          mark('started');
+  it('completes exactly once after kills during create, during canary, right after promote, and with the soak timer firing while no worker runs', async () => {
+    const ts = await makeStore(`durable-initial-${randomUUID()}`);
+    const before = await ts.snapshot();
+    const taskQueue = `durability-${kind}-${randomUUID()}`;
+    const wp = await startWorkerProcess({ taskQueue, logFile: join(logDir, `${kind}.log`) });
+    const timeline: string[] = [];
+    const t0 = Date.now();
+    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+    try {
+      const playbook = testPlaybook(ts.store, {
+        // Slow canary: the kill lands while it runs. Soak: a durable timer that must survive a dead worker.
+        canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
+        soak: '5s',
+      });
+      const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'durability-test' };
+      const h = await client.workflow.start('rotationWorkflow', {
+        taskQueue,
+        workflowId: rotationWorkflowId(playbook.spec.secret.name),
+        args: [input],
+      });
+      mark('started');
 
-          // Kill 1, during create: from the first phase seen, the worker runs in 5ms slices and the store is
-          // checked while it is frozen; the kill lands right after the new version is written — the hardest
-          // case, when the activity has (almost always) not reported yet. A retry must not write another.
-          const inFlightAtKill: Partial<Record<'create' | 'canary', boolean>> = {};
-          const killAndRestart = async (at: 'create' | 'canary') => {
-            await wp.kill();
-            const type = at === 'create' ? 'createPendingVersion' : 'runCanary';
-            // Read after the process is gone: a step not completed now can only complete by a retry on another worker.
-            inFlightAtKill[at] = (activityCounts(toHistoryJson(await h.fetchHistory()))[type]?.completed ?? 0) === 0;
-            const written =
-              at === 'create' ? `, new version ${(await ts.versionCount()) > 1 ? 'already' : 'not yet'} written` : '';
-            mark(`SIGKILL at ${at} (${type} ${inFlightAtKill[at] ? 'in flight' : 'already completed'}${written})`);
-            await wp.restart();
-            mark('worker restarted');
-          };
-          const first = await waitForPhase(client, h, ['plan', 'create', 'canary']);
-          if (first !== 'canary') {
-            wp.freeze();
-            const until = Date.now() + 15_000;
-            while ((await ts.versionCount()) < 2 && Date.now() < until) {
-              wp.thaw();
-              await new Promise((r) => setTimeout(r, 5));
-              wp.freeze();
-            }
-            await killAndRestart('create');
-          }
-
-          // Kill 2, during the slow canary (its heartbeat stops; the server times the attempt out and retries it).
-          await waitForPhase(client, h, ['canary']);
-          await killAndRestart('canary');
-
-          // Kill 3: right after promote (the soak timer was just started), and stay down until it fires.
-          await waitForPhase(client, h, ['soak']);
-          await wp.kill();
-          mark('SIGKILL at soak (right after promote)');
-          await waitForEvent(h, 'EVENT_TYPE_TIMER_FIRED');
-          mark('soak timer fired with no worker running');
-          await wp.restart();
-          mark('worker restarted');
-
-          const result = (await h.result()) as RotationResult;
-          mark('completed');
-          console.info(
-            `durability ${kind}: activities ${JSON.stringify(activityCounts(toHistoryJson(await h.fetchHistory())))}`,
-          );
-
-          expect(result.outcome).toBe('rotated');
-          expect(wp.starts).toBe(Object.keys(inFlightAtKill).length + 2);
-          expect(inFlightAtKill.canary).toBe(true);
-
-          // The store saw exactly one rotation.
-          const after = await ts.snapshot();
-          expect(await ts.versionCount()).toBe(2);
-          expect(after.currentVersion).toBe(result.current.version);
-          expect(after.currentVersion).not.toBe(before.currentVersion);
-          expect(after.previousVersion).toBe(before.currentVersion);
-          expect(after.pendingVersion).toBeNull();
-          expect(after.currentValue !== before.currentValue).toBe(true);
-          expect(after.currentValue.length).toBe(32);
-
-          // Each forward step scheduled and completed once; no undo ran. A killed attempt retried in place is fine.
-          const history = toHistoryJson(await h.fetchHistory());
-          const counts = activityCounts(history);
-          for (const type of forward)
-            expect({ type, scheduled: counts[type]?.scheduled, completed: counts[type]?.completed }).toEqual({
-              type,
-              scheduled: 1,
-              completed: 1,
-            });
-          for (const type of undos) expect(counts[type]).toBeUndefined();
-          expect(eventTypes(history).filter((t) => t === 'EVENT_TYPE_TIMER_STARTED')).toHaveLength(1);
-          // An attempt that was running at a kill was abandoned and completed by a retry on the new worker.
-          if (inFlightAtKill.create) expect(counts['createPendingVersion']?.maxAttempt).toBeGreaterThanOrEqual(2);
-          if (inFlightAtKill.canary) expect(counts['runCanary']?.maxAttempt).toBeGreaterThanOrEqual(2);
-
-          const stages = Object.fromEntries(result.status.stages.map((s) => [s.name, s.state]));
-          expect(stages).toEqual({
-            plan: 'done',
-            create: 'done',
-            distribute: 'skipped',
-            verify: 'skipped',
-            canary: 'done',
-            promote: 'done',
-            soak: 'done',
-            approval: 'skipped',
-            revoke: 'done',
-            finalize: 'done',
-          });
-          expect(result.status.compensation).toEqual([]);
-        } finally {
-          console.info(`durability ${kind}: ${timeline.join(' → ')}`);
-          await wp.stop();
+      // Kill 1, during create: from the first phase seen, the worker runs in 5ms slices and the store is
+      // checked while it is frozen; the kill lands right after the new version is written — the hardest
+      // case, when the activity has (almost always) not reported yet. A retry must not write another.
+      const inFlightAtKill: Partial<Record<'create' | 'canary', boolean>> = {};
+      const killAndRestart = async (at: 'create' | 'canary') => {
+        await wp.kill();
+        const type = at === 'create' ? 'createPendingVersion' : 'runCanary';
+        // Read after the process is gone: a step not completed now can only complete by a retry on another worker.
+        inFlightAtKill[at] = (activityCounts(toHistoryJson(await h.fetchHistory()))[type]?.completed ?? 0) === 0;
+        const written =
+          at === 'create' ? `, new version ${(await ts.versionCount()) > 1 ? 'already' : 'not yet'} written` : '';
+        mark(`SIGKILL at ${at} (${type} ${inFlightAtKill[at] ? 'in flight' : 'already completed'}${written})`);
+        await wp.restart();
+        mark('worker restarted');
+      };
+      const first = await waitForPhase(client, h, ['plan', 'create', 'canary']);
+      if (first !== 'canary') {
+        wp.freeze();
+        const until = Date.now() + 15_000;
+        while ((await ts.versionCount()) < 2 && Date.now() < until) {
+          wp.thaw();
+          await new Promise((r) => setTimeout(r, 5));
+          wp.freeze();
         }
-      },
-    );
-  },
-);
+        await killAndRestart('create');
+      }
+
+      // Kill 2, during the slow canary (its heartbeat stops; the server times the attempt out and retries it).
+      await waitForPhase(client, h, ['canary']);
+      await killAndRestart('canary');
+
+      // Kill 3: right after promote (the soak timer was just started), and stay down until it fires.
+      await waitForPhase(client, h, ['soak']);
+      await wp.kill();
+      mark('SIGKILL at soak (right after promote)');
+      await waitForEvent(h, 'EVENT_TYPE_TIMER_FIRED');
+      mark('soak timer fired with no worker running');
+      await wp.restart();
+      mark('worker restarted');
+
+      const result = (await h.result()) as RotationResult;
+      mark('completed');
+      console.info(
+        `durability ${kind}: activities ${JSON.stringify(activityCounts(toHistoryJson(await h.fetchHistory())))}`,
+      );
+
+      expect(result.outcome).toBe('rotated');
+      expect(wp.starts).toBe(Object.keys(inFlightAtKill).length + 2);
+      expect(inFlightAtKill.canary).toBe(true);
+
+      // The store saw exactly one rotation.
+      const after = await ts.snapshot();
+      expect(await ts.versionCount()).toBe(2);
+      expect(after.currentVersion).toBe(result.current.version);
+      expect(after.currentVersion).not.toBe(before.currentVersion);
+      expect(after.previousVersion).toBe(before.currentVersion);
+      expect(after.pendingVersion).toBeNull();
+      expect(after.currentValue !== before.currentValue).toBe(true);
+      expect(after.currentValue.length).toBe(32);
+
+      // Each forward step scheduled and completed once; no undo ran. A killed attempt retried in place is fine.
+      const history = toHistoryJson(await h.fetchHistory());
+      const counts = activityCounts(history);
+      for (const type of forward)
+        expect({ type, scheduled: counts[type]?.scheduled, completed: counts[type]?.completed }).toEqual({
+          type,
+          scheduled: 1,
+          completed: 1,
+        });
+      for (const type of undos) expect(counts[type]).toBeUndefined();
+      expect(eventTypes(history).filter((t) => t === 'EVENT_TYPE_TIMER_STARTED')).toHaveLength(1);
+      // An attempt that was running at a kill was abandoned and completed by a retry on the new worker.
+      if (inFlightAtKill.create) expect(counts['createPendingVersion']?.maxAttempt).toBeGreaterThanOrEqual(2);
+      if (inFlightAtKill.canary) expect(counts['runCanary']?.maxAttempt).toBeGreaterThanOrEqual(2);
+
+      const stages = Object.fromEntries(result.status.stages.map((s) => [s.name, s.state]));
+      expect(stages).toEqual({
+        plan: 'done',
+        create: 'done',
+        distribute: 'skipped',
+        verify: 'skipped',
+        canary: 'done',
+        promote: 'done',
+        soak: 'done',
+        approval: 'skipped',
+        revoke: 'done',
+        finalize: 'done',
+      });
+      expect(result.status.compensation).toEqual([]);
+    } finally {
+      console.info(`durability ${kind}: ${timeline.join(' → ')}`);
+      await wp.stop();
+    }
+  });
+});

@@ -282,8 +282,10 @@ async function esoUnavailable(context: string, store: 'vault' | 'aws'): Promise<
 const esoContext = 'cluster-a';
 const vaultUnavailable = await esoUnavailable(esoContext, 'vault');
 const awsUnavailable = await esoUnavailable(esoContext, 'aws');
-if (vaultUnavailable) console.warn(`eso delivery (vault) skipped: ${vaultUnavailable} (run 'dev/stack up eso')`);
-if (awsUnavailable) console.warn(`eso delivery (aws) skipped: ${awsUnavailable} (run 'dev/stack up eso')`);
+/** A service that is down fails the tests that need it (never skips them), naming what to start. */
+const requireEso = (why: string | undefined): void => {
+  if (why) throw new Error(`${why} (run 'dev/stack up eso')`);
+};
 
 describe('eso delivery', () => {
   const kc = kubeconfigFor(esoContext, kubeconfig);
@@ -317,7 +319,6 @@ describe('eso delivery', () => {
   const readSecret = (name: string) => core.readNamespacedSecret({ name, namespace });
 
   beforeAll(async () => {
-    if (vaultUnavailable && awsUnavailable) return;
     namespace = await freshNamespace(kc, 'rotor-eso');
   });
 
@@ -325,7 +326,8 @@ describe('eso delivery', () => {
     if (namespace) await purgeNamespace(kc, namespace);
   });
 
-  describe.skipIf(vaultUnavailable !== undefined)('Vault KV v2', () => {
+  describe('Vault KV v2', () => {
+    beforeAll(() => requireEso(vaultUnavailable));
     const path = `rotor-test/eso-${randomUUID()}`;
     const store: Store = { type: 'vault', mount: 'secret', path, key: 'value' };
     const values = [value(), value()];
@@ -470,7 +472,8 @@ describe('eso delivery', () => {
     });
   });
 
-  describe.skipIf(awsUnavailable !== undefined)('AWS Secrets Manager', () => {
+  describe('AWS Secrets Manager', () => {
+    beforeAll(() => requireEso(awsUnavailable));
     it('pins version ids as uuid/<VersionId> and verify sees both synced', async () => {
       const [a, b] = [value(), value()];
       const secretId = `rotor-test/eso-${randomUUID()}`;

@@ -11,7 +11,6 @@ import { connectClient } from '../../workers/temporal-connection';
 import { rotationWorkflowId, statusQuery } from '../../workflows/definitions';
 import type { RotationInput, RotationResult } from '../../workflows/definitions';
 import { rotorSearchAttributes } from '../../workflows/search-attributes';
-import { vaultIsHealthy } from '../helpers/availability';
 import type { HistoryJson } from '../helpers/history';
 import { dataText, decodePayload, encodingOf, findPayloads, mapPayloads, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
@@ -177,19 +176,18 @@ describe('leak scanner self-check', () => {
 
 // --- Real rotations through a worker process. ---
 
-const stores: [string, (v: string) => Promise<TestStore>, boolean][] = [
-  ['aws', awsTestStore, true],
-  ['vault', vaultTestStore, await vaultIsHealthy()],
+const stores: [string, (v: string) => Promise<TestStore>][] = [
+  ['aws', awsTestStore],
+  ['vault', vaultTestStore],
 ];
 
-describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStore, available) => {
+describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStore) => {
   let client: Client;
   let wp: WorkerProcess;
   let dir: string;
   const taskQueue = `no-leak-${kind}-${randomUUID()}`;
 
   beforeAll(async () => {
-    if (!available) return;
     dir = mkdtempSync(join(tmpdir(), 'rotor-no-leak-'));
     wp = await startWorkerProcess({ taskQueue, logFile: join(dir, 'worker.log') });
     client = await connectClient();
@@ -235,7 +233,7 @@ describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStor
     expect([...attrs].every((a) => a !== undefined && a in rotorSearchAttributes)).toBe(true);
   }
 
-  it.skipIf(!available)('a successful rotation: neither value in history (raw or decoded), log or status', async () => {
+  it('a successful rotation: neither value in history (raw or decoded), log or status', async () => {
     const initial = randomBytes(24).toString('base64url');
     const ts = await makeStore(initial);
     const capture = join(dir, `success-${randomUUID()}`);
@@ -257,32 +255,29 @@ describe.each(stores)('no secret value leaves the worker on %s', (kind, makeStor
     expect(leaksIn(surfaces['raw history'] ?? '', fp)).toEqual([]);
   });
 
-  it.skipIf(!available)(
-    'a rolled-back rotation whose canary echoes the credential: neither value anywhere',
-    async () => {
-      const initial = randomBytes(24).toString('base64url');
-      const ts = await makeStore(initial);
-      const capture = join(dir, `rollback-${randomUUID()}`);
-      // A misbehaving upstream: echoes the credential (plain and base64) in its error output, then fails.
-      const { h, out } = await rotate(
-        ts,
-        'cat > "$0"; echo "rejected $(cat "$0") $(base64 < "$0")" >&2; exit 3',
-        capture,
-      );
-      expect(out.ok).toBe(false);
-      const discarded = readFileSync(capture, 'utf8');
-      expect(discarded.length).toBe(32);
-      expect((await ts.snapshot()).currentValue === initial).toBe(true);
-      if (kind === 'aws') expect((await ts.readVersion(h.firstExecutionRunId)) === discarded).toBe(true);
+  it('a rolled-back rotation whose canary echoes the credential: neither value anywhere', async () => {
+    const initial = randomBytes(24).toString('base64url');
+    const ts = await makeStore(initial);
+    const capture = join(dir, `rollback-${randomUUID()}`);
+    // A misbehaving upstream: echoes the credential (plain and base64) in its error output, then fails.
+    const { h, out } = await rotate(
+      ts,
+      'cat > "$0"; echo "rejected $(cat "$0") $(base64 < "$0")" >&2; exit 3',
+      capture,
+    );
+    expect(out.ok).toBe(false);
+    const discarded = readFileSync(capture, 'utf8');
+    expect(discarded.length).toBe(32);
+    expect((await ts.snapshot()).currentValue === initial).toBe(true);
+    if (kind === 'aws') expect((await ts.readVersion(h.firstExecutionRunId)) === discarded).toBe(true);
 
-      const { raw, surfaces } = await surfacesOf(h, wp, out.ok ? out.result : out.error);
-      expectCollected(surfaces);
-      expect(scan(surfaces, { old: initial, new: discarded })).toEqual([]);
-      expectEncryptedHistory(raw);
-      // Failure texts were encrypted (encodedAttributes), and the canary's output reached them redacted.
-      const failures = findPayloads(raw).filter(({ path }) => path.endsWith('.encodedAttributes'));
-      expect(failures.length).toBeGreaterThan(0);
-      expect(surfaces['decoded payload data']).toContain('rejected [redacted] [redacted]');
-    },
-  );
+    const { raw, surfaces } = await surfacesOf(h, wp, out.ok ? out.result : out.error);
+    expectCollected(surfaces);
+    expect(scan(surfaces, { old: initial, new: discarded })).toEqual([]);
+    expectEncryptedHistory(raw);
+    // Failure texts were encrypted (encodedAttributes), and the canary's output reached them redacted.
+    const failures = findPayloads(raw).filter(({ path }) => path.endsWith('.encodedAttributes'));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(surfaces['decoded payload data']).toContain('rejected [redacted] [redacted]');
+  });
 });
