@@ -29,15 +29,64 @@ export default tseslint.config(
     },
   },
   {
+    // Dependencies point one way: core ← adapters ← inspect / activities ← workflows, workers, cli.
+    files: ['core/**', 'adapters/**', 'inspect/**', 'activities/**', 'workflows/**', 'workers/**', 'cli/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            {
+              target: './core',
+              from: ['./adapters', './inspect', './activities', './workflows', './workers', './cli', './dev', './test'],
+              message: 'core/ is pure and imports nothing of the others.',
+            },
+            {
+              target: './adapters',
+              from: ['./inspect', './activities', './workflows', './workers', './cli', './dev', './test'],
+              message: 'adapters/ do I/O for the others and depend on core/ only.',
+            },
+            {
+              target: './inspect',
+              from: ['./activities', './workflows', './workers', './cli', './dev', './test'],
+              message: 'inspect/ is read-only and shared by the CLI and the worker; it uses core/ and adapters/.',
+            },
+            {
+              target: './activities',
+              from: ['./inspect', './workflows', './workers', './cli', './dev', './test'],
+              message: 'activities/ are built over core/ and adapters/.',
+            },
+            {
+              target: './workflows',
+              from: ['./adapters', './inspect', './workers', './cli', './dev', './test'],
+              message: 'workflows/ import core/ and activity types only.',
+            },
+            {
+              target: './workers',
+              from: ['./cli', './dev', './test'],
+              message: 'workers/ and cli/ do not import each other.',
+            },
+            {
+              target: './cli',
+              from: ['./workers', './dev', './test'],
+              message: 'workers/ and cli/ do not import each other.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed deterministically in a sandbox: no Node built-ins, no I/O.
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({
             name,
-            message: 'workflows/ must stay deterministic: do I/O in activities/.',
+            message: 'workflows/ and core/ must stay deterministic: do I/O in adapters/.',
           })),
           patterns: [
             {

@@ -1,17 +1,18 @@
 import type NodeVault from 'node-vault';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Context } from '@temporalio/activity';
-import type { Store } from '../playbooks/schema';
+import type { Store } from '../core/playbook/schema';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { awsBackend } from './aws';
-import { runCanaryCheck } from './canaries';
-import { ErrorTypes, permanent } from './errors';
-import { fingerprint } from './fingerprint';
-import { redact } from './redact';
-import { kindFor } from './credentials/index';
-import type { CredentialKinds, RevocationEvidence } from './credentials/index';
-import { createClusterActivities } from './kubernetes';
-import type { SecretStoreBackend } from './store';
+import { awsBackend } from '../adapters/aws';
+import { runCanaryCheck } from '../adapters/canaries';
+import { ErrorTypes, permanent } from '../core/failures';
+import { fingerprint } from '../adapters/fingerprint';
+import { redact } from '../adapters/redact';
+import { kindFor } from '../adapters/credentials/index';
+import type { CredentialKinds } from '../adapters/credentials/index';
+import { createKubeClients } from '../adapters/kubernetes/clients';
+import { createClusterActivities } from './cluster';
+import type { SecretStoreBackend } from '../adapters/store';
 import type {
   CanaryInput,
   CanaryResult,
@@ -24,8 +25,9 @@ import type {
   PromoteInput,
   RevokeInput,
   VersionRef,
-} from './types';
-import { vaultBackend } from './vault';
+} from '../core/contracts';
+import { vaultBackend } from '../adapters/vault';
+import type { RevocationEvidence } from '../core/status';
 
 /** Clients the activities use; injected so workers, tests and tools build them from their own config. */
 export interface ActivityDeps {
@@ -49,8 +51,7 @@ export function createActivities(deps: ActivityDeps) {
   const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
 
   return {
-    ...createClusterActivities({
-      kubeconfig: deps.kubeconfig,
+    ...createClusterActivities(createKubeClients(deps.kubeconfig), {
       readValue: (store, version) => backend(store).readValue(store, version),
       fingerprint: fp,
     }),

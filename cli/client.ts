@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../workers/temporal-connection';
+import { connectClient } from '../adapters/temporal/connection';
 import { CliError } from './exit-codes';
 
 /** Runs `fn` with a Temporal client and always closes the connection, so the process can exit. */

@@ -1,13 +1,13 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { uiLink } from '../workers/temporal-connection';
+import { uiLink } from '../adapters/temporal/connection';
 import { statusQuery } from '../workflows/definitions';
-import type { RotationResult, RotationStatus } from '../workflows/definitions';
 import { CliError, ExitCode } from './exit-codes';
 import { exitCodeOf, outcomeOfFailure } from './outcome';
 import { err, jsonLine, out } from './output';
 import { createView } from './views';
 import type { FinalReport } from './views';
+import type { RotationResult, RotationStatus } from '../core/status';
 
 const pollMs = 500;
 const queryDeadlineMs = 5_000;

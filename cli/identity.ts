@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { rotationWorkflowId } from '../workflows/definitions';
+import { rotationWorkflowId } from '../core/ids';
 
 /** `$USER@hostname`: who an operator action or a rotation is attributed to by default. */
 export function defaultActor(env: NodeJS.ProcessEnv = process.env): string {

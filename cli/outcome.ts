@@ -6,8 +6,8 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
-import { WorkflowErrorTypes } from '../workflows/definitions';
 import { ExitCode } from './exit-codes';
+import { WorkflowErrorTypes } from '../core/failures';
 
 /** How a followed rotation ended (or stopped needing only patience). */
 export type Outcome =

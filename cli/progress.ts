@@ -1,4 +1,4 @@
-import type { ClusterState, RotationStatus, StageState } from '../workflows/definitions';
+import type { ClusterState, RotationStatus, StageState } from '../core/status';
 
 const marks: Record<StageState['state'], string> = { pending: '·', running: '▶', done: '✔', skipped: '–', failed: '✘' };
 

@@ -1,22 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
-import type { Playbook } from '../playbooks/schema';
-import type { RotationInput } from '../workflows/definitions';
-import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../workflows/search-attributes';
-
-/** Schedules rotor owns are named `rotor/<secret>`; others in the namespace are never touched. */
-export const SCHEDULE_PREFIX = 'rotor/';
-export const DEFAULT_INTERVAL_MS = 90 * 86_400_000;
-
-export function scheduleIdOf(secret: string): string {
-  return `${SCHEDULE_PREFIX}${secret}`;
-}
-
-export interface ScheduledPlaybook {
-  file: string;
-  playbook: Playbook;
-}
+import { SCHEDULE_PREFIX, scheduleIdOf, scheduledLauncherId } from '../core/ids';
+import { DEFAULT_INTERVAL_MS } from '../inspect/schedules';
+import type { ScheduledPlaybook } from '../adapters/playbook-files';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../core/search-attributes';
+import type { RotationInput } from '../core/status';
 
 export interface ScheduleSyncResult {
   created: string[];
@@ -36,7 +25,7 @@ function desired(entry: ScheduledPlaybook, taskQueue: string) {
     type: 'startWorkflow',
     // The launcher starts the rotation as `rotate/<secret>`, so it never overlaps a manual one.
     workflowType: 'scheduledRotationWorkflow',
-    workflowId: `rotor-schedule/${secret}`,
+    workflowId: scheduledLauncherId(secret),
     taskQueue,
     args: [input],
     staticSummary: `scheduled rotation of ${secret}`,
@@ -105,29 +94,4 @@ export async function syncSchedules(
     }
   }
   return result;
-}
-
-export interface ScheduleInfo {
-  scheduleId: string;
-  secret: string;
-  nextRuns: Date[];
-  paused: boolean;
-  note: string;
-}
-
-/** rotor's schedules with their next run times. */
-export async function listSchedules(client: Client): Promise<ScheduleInfo[]> {
-  const out: ScheduleInfo[] = [];
-  for await (const s of client.schedule.list()) {
-    if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
-    const d = await client.schedule.getHandle(s.scheduleId).describe();
-    out.push({
-      scheduleId: s.scheduleId,
-      secret: s.scheduleId.slice(SCHEDULE_PREFIX.length),
-      nextRuns: d.info.nextActionTimes,
-      paused: d.state.paused,
-      note: d.state.note ?? '',
-    });
-  }
-  return out.sort((a, b) => a.secret.localeCompare(b.secret));
 }

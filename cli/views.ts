@@ -1,10 +1,10 @@
 import { createLogUpdate } from 'log-update';
-import type { RotationStatus } from '../workflows/definitions';
-import type { VersionRef } from '../activities/types';
+import type { VersionRef } from '../core/contracts';
 import type { ExitCode } from './exit-codes';
 import type { Outcome } from './outcome';
 import { err, jsonLine, out } from './output';
 import { changeLines, renderFrame } from './progress';
+import type { RotationStatus } from '../core/status';
 
 /** How a followed rotation ended, as reported on the last line(s). */
 export interface FinalReport {

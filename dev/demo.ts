@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import vaultClient from 'node-vault';
-import { loadPlaybook } from '../playbooks/loader';
+import { loadPlaybook } from '../adapters/playbook-loader';
 import { clusterNames, stackEnv, stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
 

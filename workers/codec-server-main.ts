@@ -7,10 +7,10 @@
  * UI: Settings → Codec Server → endpoint `http://127.0.0.1:8888`, "pass access token" for the token.
  * CLI: `temporal workflow show -w <id> --codec-endpoint http://127.0.0.1:8888 --codec-auth "Bearer <token>"`.
  */
-import { loadKey } from '../activities/keys';
-import { AesGcmCodec } from './codec';
+import { loadKey } from '../adapters/keys';
+import { AesGcmCodec } from '../adapters/temporal/codec';
 import { createCodecServer, uiOrigins } from './codec-server';
-import { temporalSettings } from './temporal-connection';
+import { temporalSettings } from '../adapters/temporal/connection';
 
 function main(): void {
   const env = process.env;

@@ -1,9 +1,9 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import vaultClient from 'node-vault';
 import type { ActivityDeps } from '../activities/index';
-import { createCredentialKinds, credentialDepsFromEnv } from '../activities/credentials/index';
-import { loadKey } from '../activities/keys';
-import { loadKubeconfig } from '../activities/kubernetes';
+import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
+import { loadKey } from '../adapters/keys';
+import { loadKubeconfig } from '../adapters/kubernetes/clients';
 
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's

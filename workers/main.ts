@@ -7,13 +7,13 @@
  */
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index';
-import { refreshOverdue } from '../cli/overdue';
-import { loadPlaybookDir } from '../cli/playbook-files';
+import { refreshOverdue } from '../inspect/overdue';
+import { loadPlaybookDir } from '../adapters/playbook-files';
 import { auditSinks } from './audit-sink';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
 import { createLogger, installRuntimeLogger } from './logger';
-import { connectClient, temporalSettings } from './temporal-connection';
+import { connectClient, temporalSettings } from '../adapters/temporal/connection';
 import { connectWorker, createRotorWorker } from './worker';
 
 /**

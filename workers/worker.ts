@@ -3,7 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { RotorSinks } from '../workflows/audit';
 import type { RotationActivities } from '../activities/index';
-import { workerDataConverter } from './data-converter';
+import { workerDataConverter } from '../adapters/temporal/data-converter';
 
 export interface RotorWorkerOptions {
   connection: NativeConnection;

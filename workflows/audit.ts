@@ -1,6 +1,6 @@
 import { proxySinks } from '@temporalio/workflow';
 import type { Sinks } from '@temporalio/workflow';
-import type { VersionRef } from '../activities/types';
+import type { VersionRef } from '../core/contracts';
 
 export type AuditEventName =
   | 'rotation-started'

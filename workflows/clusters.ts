@@ -1,6 +1,7 @@
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { ClusterActivities, ClusterInput, ClusterReport, VersionRef } from '../activities/types';
-import type { ClusterTarget, Playbook } from '../playbooks/schema';
+import type { ClusterActivities } from '../activities/cluster';
+import type { ClusterInput, ClusterReport, VersionRef } from '../core/contracts';
+import type { ClusterTarget, Playbook } from '../core/playbook/schema';
 import { profiles } from './profiles';
 
 /** What a cluster sync makes true: which version is current in the cluster and which one sits beside it. */

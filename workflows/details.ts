@@ -1,4 +1,4 @@
-import type { RotationStatus } from './definitions';
+import type { RotationStatus } from '../core/status';
 
 const mark: Record<string, string> = { pending: '·', running: '▶', done: '✔', skipped: '–', failed: '✘' };
 

@@ -13,15 +13,13 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { RotationActivities } from '../activities/index';
-import type { ClusterPhase, RotationRef, VersionRef } from '../activities/types';
-import type { ClusterTarget } from '../playbooks/schema';
-import { formatProblem, validatePlaybook } from '../playbooks/validate';
+import type { RotationRef, VersionRef } from '../core/contracts';
+import type { ClusterTarget } from '../core/playbook/schema';
+import { formatProblem, validatePlaybook } from '../core/playbook/validate';
 import { inWindow, syncCluster, wavesOf } from './clusters';
 import type { ClusterStep } from './clusters';
 import {
-  WorkflowErrorTypes,
   abortUpdate,
-  initialStatus,
   approveUpdate,
   pauseSignal,
   resumeSignal,
@@ -29,14 +27,17 @@ import {
   skipSoakSignal,
   statusQuery,
 } from './definitions';
-import type { OperatorAction, Phase, RotationInput, RotationResult, RotationStatus, StageName } from './definitions';
 import { sinks } from './audit';
 import type { AuditEvent, AuditEventName } from './audit';
 import { renderDetails } from './details';
 import { msUntilWindow } from './window';
 import { profiles } from './profiles';
 import { Saga, rootMessage } from './saga';
-import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from './search-attributes';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../core/search-attributes';
+import { WorkflowErrorTypes } from '../core/failures';
+import { initialStatus } from '../core/status';
+import type { OperatorAction, Phase, RotationInput, RotationResult, RotationStatus, StageName } from '../core/status';
+import type { ClusterPhase } from '../core/status';
 
 type Acts = RotationActivities;
 type ActivityFn = Acts[keyof Acts];

@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, executeChild, log } from '@temporalio/workflow';
-import type { RotationInput, RotationResult } from './definitions';
-import { rotationWorkflowId } from './definitions';
 import { rotationWorkflow } from './rotation';
+import { rotationWorkflowId } from '../core/ids';
+import type { RotationInput, RotationResult } from '../core/status';
 
 export type ScheduledOutcome = { outcome: 'rotated'; result: RotationResult } | { outcome: 'skipped'; reason: string };
 

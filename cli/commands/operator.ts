@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import { uiLink } from '../../workers/temporal-connection';
+import { uiLink } from '../../adapters/temporal/connection';
 import {
   abortUpdate,
   approveUpdate,
@@ -12,7 +12,6 @@ import {
   retrySignal,
   skipSoakSignal,
 } from '../../workflows/definitions';
-import type { OperatorAction } from '../../workflows/definitions';
 import { operatorOptionsSchema, parseArgs, targetSchema } from '../args';
 import type { OperatorOptions } from '../args';
 import { withClient } from '../client';
@@ -20,6 +19,7 @@ import { CliError, ExitCode } from '../exit-codes';
 import { workflowIdOf } from '../identity';
 import { jsonLine, out } from '../output';
 import { runAction } from './run';
+import type { OperatorAction } from '../../core/status';
 
 type Action =
   | { kind: 'update'; def: UpdateDefinition<string, [OperatorAction]> }

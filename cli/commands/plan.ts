@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { loadKubeconfig } from '../../activities/kubernetes';
-import { blastRadius, renderBlastRadius } from '../blast-radius';
+import { loadKubeconfig } from '../../adapters/kubernetes/clients';
+import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
 import { ExitCode } from '../exit-codes';
 import { out } from '../output';
 import { loadPlaybookOrFail } from '../playbook-files';

@@ -5,7 +5,7 @@ import { parseArgs } from '../args';
 import { ExitCode } from '../exit-codes';
 import { out } from '../output';
 import { loadPlaybookOrFail } from '../playbook-files';
-import { rbacFor } from '../rbac';
+import { rbacFor } from '../../inspect/rbac';
 import { runAction } from './run';
 
 const rbacOptions = z.object({

@@ -1,12 +1,10 @@
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Playbook } from '../../playbooks/schema';
-import { temporalSettings, uiLink } from '../../workers/temporal-connection';
-import { rotationWorkflowId } from '../../workflows/definitions';
-import type { RotationInput } from '../../workflows/definitions';
+import type { Playbook } from '../../core/playbook/schema';
+import { temporalSettings, uiLink } from '../../adapters/temporal/connection';
 import type { rotationWorkflow } from '../../workflows/rotation';
-import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../workflows/search-attributes';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import { parseArgs, rotateOptionsSchema } from '../args';
 import type { RotateOptions } from '../args';
 import { withClient } from '../client';
@@ -16,6 +14,8 @@ import { CliError, ExitCode } from '../exit-codes';
 import { follow } from '../follow';
 import { jsonLine, out } from '../output';
 import { runAction } from './run';
+import { rotationWorkflowId } from '../../core/ids';
+import type { RotationInput } from '../../core/status';
 
 /** The workflow input for a playbook and the command's options. */
 export function rotationInput(playbook: Playbook, file: string, o: RotateOptions): RotationInput {

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
-import { temporalSettings } from '../../workers/temporal-connection';
+import { temporalSettings } from '../../adapters/temporal/connection';
 import { withClient } from '../client';
 import { ExitCode } from '../exit-codes';
 import { jsonLine, out } from '../output';
-import { loadPlaybookDir } from '../playbook-files';
-import { listSchedules, syncSchedules } from '../schedules';
+import { loadPlaybookDirOrFail } from '../playbook-files';
+import { syncSchedules } from '../schedules';
 import { runAction } from './run';
+import { listSchedules } from '../../inspect/schedules';
 
 /** `rotor schedule sync <dir>` and `rotor schedule list`. */
 export function scheduleCommand(): Command {
@@ -19,7 +20,7 @@ export function scheduleCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(
       runAction(async (dir: string, opts: { json?: boolean }) => {
-        const entries = await loadPlaybookDir(dir);
+        const entries = await loadPlaybookDirOrFail(dir);
         const result = await withClient((client) => syncSchedules(client, entries, temporalSettings().taskQueue));
         if (opts.json) jsonLine({ ...result });
         else {

@@ -1,10 +1,11 @@
+import { rotationWorkflowId } from '../../core/ids';
 import { Command } from 'commander';
-import { uiLink } from '../../workers/temporal-connection';
+import { uiLink } from '../../adapters/temporal/connection';
 import { withClient } from '../client';
 import { ExitCode } from '../exit-codes';
-import { fleetStatus } from '../fleet';
+import { fleetStatus } from '../../inspect/fleet';
 import { out } from '../output';
-import { loadPlaybookDir } from '../playbook-files';
+import { loadPlaybookDirOrFail } from '../playbook-files';
 import { runAction } from './run';
 
 const days = (ms: number) => `${Math.round(ms / 86_400_000)}d`;
@@ -17,7 +18,7 @@ export function statusCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(
       runAction(async (dir: string, opts: { json?: boolean }) => {
-        const entries = await loadPlaybookDir(dir);
+        const entries = await loadPlaybookDirOrFail(dir);
         const fleet = await withClient((client) => fleetStatus(client, entries));
         if (opts.json) {
           out(JSON.stringify(fleet, null, 2));
@@ -34,7 +35,7 @@ export function statusCommand(): Command {
           out(
             `${s.secret.padEnd(28)} last: ${last.padEnd(36)} next: ${s.nextDue ?? 'no schedule'}${flags ? `  ${flags}` : ''}`,
           );
-          if (s.running) out(`  ${uiLink(`rotate/${s.secret}`, s.running.runId)}`);
+          if (s.running) out(`  ${uiLink(rotationWorkflowId(s.secret), s.running.runId)}`);
         }
         return ExitCode.ok;
       }),

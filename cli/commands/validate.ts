@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { PlaybookError, formatProblem, loadPlaybook } from '../../playbooks/loader';
+import { PlaybookError, formatProblem, loadPlaybook } from '../../adapters/playbook-loader';
 import { ExitCode } from '../exit-codes';
 import type { ExitCode as Code } from '../exit-codes';
 import { out } from '../output';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { PlaybookInput, Store } from '../../playbooks/schema';
-import { playbookSchema } from '../../playbooks/schema';
-import type { Playbook } from '../../playbooks/schema';
+import type { PlaybookInput, Store } from '../../core/playbook/schema';
+import { playbookSchema } from '../../core/playbook/schema';
+import type { Playbook } from '../../core/playbook/schema';
 
 /** A validated playbook for `store` with a unique secret name; `spec` overrides the defaults. */
 export function testPlaybook(store: Store, spec: Partial<PlaybookInput['spec']> = {}): Playbook {

@@ -6,7 +6,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import vaultClient from 'node-vault';
-import type { Store } from '../../playbooks/schema';
+import type { Store } from '../../core/playbook/schema';
 import { useStackEnv } from './stack-env';
 
 /** What a store holds as current, read directly from the real service (not through rotor). */

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { statusQuery } from '../../workflows/definitions';
-import type { Phase } from '../../workflows/definitions';
 import type { RotorWorkerOptions } from '../../workers/worker';
 import { connectWorker, createRotorWorker } from '../../workers/worker';
-import { connectClient, temporalSettings } from '../../workers/temporal-connection';
+import { connectClient, temporalSettings } from '../../adapters/temporal/connection';
 import { useStackEnv } from './stack-env';
+import type { Phase } from '../../core/status';
 
 export interface TestWorker {
   client: Client;

@@ -11,10 +11,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import { AesGcmCodec } from '../../workers/codec';
-import { loadKey } from '../../activities/keys';
-import { rotationWorkflowId } from '../../workflows/definitions';
-import type { RotationInput } from '../../workflows/definitions';
+import { AesGcmCodec } from '../../adapters/temporal/codec';
+import { loadKey } from '../../adapters/keys';
 import type { HistoryJson } from '../helpers/history';
 import { decodePayload, mapPayloads, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
@@ -22,6 +20,8 @@ import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { rotationWorkflowId } from '../../core/ids';
+import type { RotationInput } from '../../core/status';
 
 const dir = new URL('.', import.meta.url);
 

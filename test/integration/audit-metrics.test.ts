@@ -5,11 +5,11 @@ import type { AuditRecord } from '../../workers/audit-sink';
 import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { RotorMetrics } from '../../workers/metrics';
-import { rotationWorkflowId } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
 
 useStackEnv();
 

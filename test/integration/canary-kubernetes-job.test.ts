@@ -6,8 +6,8 @@
  */
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCanaryCheck } from '../../activities/canaries';
-import { canarySchema } from '../../playbooks/schema';
+import { runCanaryCheck } from '../../adapters/canaries';
+import { canarySchema } from '../../core/playbook/schema';
 import { freshNamespace, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 
 const kc = stackKubeconfig();

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { PlaybookInput } from '../../playbooks/schema';
-import { connectClient, uiLink } from '../../workers/temporal-connection';
-import { rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import type { PlaybookInput } from '../../core/playbook/schema';
+import { connectClient, uiLink } from '../../adapters/temporal/connection';
+import { statusQuery } from '../../workflows/definitions';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
+import { rotationWorkflowId } from '../../core/ids';
 
 const env: NodeJS.ProcessEnv = { ...process.env, ...useStackEnv(), ROTOR_TASK_QUEUE: `cli-${randomUUID()}` };
 

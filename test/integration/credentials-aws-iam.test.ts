@@ -24,14 +24,14 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCanaryCheck } from '../../activities/canaries';
-import { callerIdentity } from '../../activities/credentials/aws-iam';
-import { createCredentialKinds, credentialDepsFromEnv } from '../../activities/credentials/index';
-import type { AccessKeyPair } from '../../activities/credentials/values';
+import { runCanaryCheck } from '../../adapters/canaries';
+import { callerIdentity } from '../../adapters/credentials/aws-iam';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import type { AccessKeyPair } from '../../adapters/credentials/values';
 import { stackPaths } from '../../dev/local-stack/config';
 import { moto } from '../../dev/local-stack/services/moto';
-import { canarySchema, credentialSchema } from '../../playbooks/schema';
-import type { Credential } from '../../playbooks/schema';
+import { canarySchema, credentialSchema } from '../../core/playbook/schema';
+import type { Credential } from '../../core/playbook/schema';
 import { useStackEnv } from '../helpers/stack-env';
 
 useStackEnv();

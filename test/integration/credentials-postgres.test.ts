@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCanaryCheck } from '../../activities/canaries';
-import { createCredentialKinds, credentialDepsFromEnv } from '../../activities/credentials/index';
-import { tryPostgresLogin } from '../../activities/credentials/postgres';
-import type { UserPassword } from '../../activities/credentials/values';
-import { canarySchema, credentialSchema } from '../../playbooks/schema';
-import type { Credential } from '../../playbooks/schema';
+import { runCanaryCheck } from '../../adapters/canaries';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { tryPostgresLogin } from '../../adapters/credentials/postgres';
+import type { UserPassword } from '../../adapters/credentials/values';
+import { canarySchema, credentialSchema } from '../../core/playbook/schema';
+import type { Credential } from '../../core/playbook/schema';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 

@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCanaryCheck } from '../../activities/canaries';
-import { createCredentialKinds, credentialDepsFromEnv } from '../../activities/credentials/index';
-import { tryPostgresLogin } from '../../activities/credentials/postgres';
-import type { UserPassword } from '../../activities/credentials/values';
-import { ensureVaultPostgresStaticRole } from '../../activities/credentials/vault-db';
-import { canarySchema, credentialSchema } from '../../playbooks/schema';
-import type { Credential } from '../../playbooks/schema';
+import { runCanaryCheck } from '../../adapters/canaries';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { tryPostgresLogin } from '../../adapters/credentials/postgres';
+import type { UserPassword } from '../../adapters/credentials/values';
+import { ensureVaultPostgresStaticRole } from '../../adapters/credentials/vault-db';
+import { canarySchema, credentialSchema } from '../../core/playbook/schema';
+import type { Credential } from '../../core/playbook/schema';
 import { withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 

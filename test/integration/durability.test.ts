@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectClient } from '../../workers/temporal-connection';
-import { rotationWorkflowId, statusQuery } from '../../workflows/definitions';
-import type { Phase, RotationInput, RotationResult, RotationStatus } from '../../workflows/definitions';
+import { connectClient } from '../../adapters/temporal/connection';
+import { statusQuery } from '../../workflows/definitions';
 import { activityCounts, eventTypes, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { startWorkerProcess } from '../helpers/worker-process';
+import { rotationWorkflowId } from '../../core/ids';
+import type { Phase, RotationInput, RotationResult, RotationStatus } from '../../core/status';
 
 useStackEnv();
 

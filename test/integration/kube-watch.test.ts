@@ -8,8 +8,8 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForObject } from '../../activities/kube-watch';
-import type { WatchRestart, WatchTarget } from '../../activities/kube-watch';
+import { waitForObject } from '../../adapters/kubernetes/watch';
+import type { WatchRestart, WatchTarget } from '../../adapters/kubernetes/watch';
 import { freshNamespace, kubeconfigFor, purgeNamespace } from '../helpers/kube';
 
 const context = 'cluster-c';

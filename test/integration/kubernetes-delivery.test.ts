@@ -14,14 +14,17 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import vaultClient from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsBackend } from '../../activities/aws';
-import { fingerprint } from '../../activities/fingerprint';
-import { createClusterActivities } from '../../activities/kubernetes';
-import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../activities/types';
-import { vaultBackend } from '../../activities/vault';
+import { awsBackend } from '../../adapters/aws';
+import { fingerprint } from '../../adapters/fingerprint';
+import { createKubeClients } from '../../adapters/kubernetes/clients';
+import { createClusterActivities } from '../../activities/cluster';
+import { clusterPlan } from '../../inspect/cluster-plan';
+import { findUnlistedConsumers } from '../../inspect/unlisted-consumers';
+import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../core/contracts';
+import { vaultBackend } from '../../adapters/vault';
 import { ports } from '../../dev/local-stack/config';
 import { clusterStoreNotReady } from '../../dev/local-stack/eso/kube';
-import type { ClusterTarget, Store } from '../../playbooks/schema';
+import type { ClusterTarget, Store } from '../../core/playbook/schema';
 import { freshNamespace, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
 
@@ -38,7 +41,8 @@ const sm = new SecretsManagerClient({});
 const backends = { vault: vaultBackend(vault), aws: awsBackend(sm) };
 const readValue = (store: Store, version: string) =>
   store.type === 'vault' ? backends.vault.readValue(store, version) : backends.aws.readValue(store, version);
-const acts = createClusterActivities({ kubeconfig, readValue, fingerprint: fp });
+const kube = createKubeClients(kubeconfig);
+const acts = createClusterActivities(kube, { readValue, fingerprint: fp });
 const rotation = { workflowId: 'test-kubernetes-delivery', runId: randomUUID() };
 const value = () => randomBytes(24).toString('base64url');
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -256,7 +260,7 @@ describe('push delivery', () => {
   });
 
   it('plans read-only: namespace, Secret key names, workloads', async () => {
-    const plan = await acts.clusterPlan({ cluster: cluster() });
+    const plan = await clusterPlan(kube, { cluster: cluster() });
     expect(plan).toMatchObject({
       cluster: context,
       namespaceExists: true,
@@ -445,7 +449,7 @@ describe('eso delivery', () => {
     });
 
     it('plans: lists the ExternalSecret and its store', async () => {
-      const plan = await acts.clusterPlan({ cluster: input('api-key', versions(v1, null)).cluster, store });
+      const plan = await clusterPlan(kube, { cluster: input('api-key', versions(v1, null)).cluster, store });
       expect(plan.externalSecrets).toEqual([
         expect.objectContaining({
           name: 'api-key',
@@ -458,7 +462,7 @@ describe('eso delivery', () => {
     });
 
     it('flags ExternalSecrets of the same Vault entry in clusters the playbook does not list', async () => {
-      const res = await acts.findUnlistedConsumers({
+      const res = await findUnlistedConsumers(kube, {
         store,
         listedClusters: [{ name: 'cluster-b' }, { name: 'cluster-c' }],
       });
@@ -467,7 +471,7 @@ describe('eso delivery', () => {
         `${esoContext}/${namespace}/api-key`,
         `${esoContext}/${namespace}/frozen`,
       ]);
-      const none = await acts.findUnlistedConsumers({ store, listedClusters: [{ name: esoContext }] });
+      const none = await findUnlistedConsumers(kube, { store, listedClusters: [{ name: esoContext }] });
       expect(none.consumers).toEqual([]);
     });
   });

@@ -7,15 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { rbacFor } from '../../cli/rbac';
-import type { ClusterTarget } from '../../playbooks/schema';
+import { rbacFor } from '../../inspect/rbac';
+import type { ClusterTarget } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
-import { rotationWorkflowId } from '../../workflows/definitions';
 import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
 
 useStackEnv();
 const base = stackKubeconfig();

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { JSONPayload } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKey } from '../../activities/keys';
-import { AesGcmCodec } from '../../workers/codec';
-import { connectClient } from '../../workers/temporal-connection';
-import { rotationWorkflowId, statusQuery } from '../../workflows/definitions';
-import type { RotationInput, RotationResult } from '../../workflows/definitions';
-import { rotorSearchAttributes } from '../../workflows/search-attributes';
+import { loadKey } from '../../adapters/keys';
+import { AesGcmCodec } from '../../adapters/temporal/codec';
+import { connectClient } from '../../adapters/temporal/connection';
+import { statusQuery } from '../../workflows/definitions';
+import { rotorSearchAttributes } from '../../core/search-attributes';
 import type { HistoryJson } from '../helpers/history';
 import { dataText, decodePayload, encodingOf, findPayloads, mapPayloads, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
@@ -20,6 +19,8 @@ import type { TestStore } from '../helpers/stores';
 import { outcomeOf } from '../helpers/worker';
 import { startWorkerProcess } from '../helpers/worker-process';
 import type { WorkerProcess } from '../helpers/worker-process';
+import { rotationWorkflowId } from '../../core/ids';
+import type { RotationInput, RotationResult } from '../../core/status';
 
 useStackEnv();
 

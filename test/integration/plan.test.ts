@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { blastRadius, renderBlastRadius } from '../../cli/blast-radius';
+import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
 import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';

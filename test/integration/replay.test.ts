@@ -3,7 +3,7 @@ import { Worker } from '@temporalio/worker';
 import type { ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { workerDataConverter } from '../../workers/data-converter';
+import { workerDataConverter } from '../../adapters/temporal/data-converter';
 import { workflowsPath } from '../../workers/worker';
 import type { HistoryJson } from '../helpers/history';
 import { fromHistoryJson } from '../helpers/history';

@@ -9,15 +9,16 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { rolloutAnnotation } from '../../activities/kubernetes';
 import { depsFromEnv } from '../../workers/deps';
-import { abortUpdate, rotationWorkflowId } from '../../workflows/definitions';
+import { abortUpdate } from '../../workflows/definitions';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
+import { rolloutAnnotation } from '../../core/ids';
 
 useStackEnv();
 const kc = kubeconfigFor('cluster-b');

@@ -4,20 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import {
-  WorkflowErrorTypes,
-  abortUpdate,
-  retrySignal,
-  rotationWorkflowId,
-  statusQuery,
-} from '../../workflows/definitions';
-import type { RotationInput, RotationResult } from '../../workflows/definitions';
+import { abortUpdate, retrySignal, statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
+import { WorkflowErrorTypes } from '../../core/failures';
+import type { RotationInput, RotationResult } from '../../core/status';
 
 useStackEnv();
 

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { fleetStatus } from '../../cli/fleet';
-import { listSchedules, scheduleIdOf, syncSchedules } from '../../cli/schedules';
+import { fleetStatus } from '../../inspect/fleet';
+import { syncSchedules } from '../../cli/schedules';
 import { depsFromEnv } from '../../workers/deps';
-import { rotationWorkflowId } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { startTestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
+import { scheduleIdOf } from '../../core/ids';
+import { listSchedules } from '../../inspect/schedules';
 
 useStackEnv();
 

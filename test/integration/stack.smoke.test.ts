@@ -11,11 +11,12 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import { rotationWorkflowId, statusQuery } from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { startTestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
 
 const run = promisify(execFile);
 const env = useStackEnv();

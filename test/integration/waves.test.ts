@@ -2,15 +2,17 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import type { ClusterInput, ClusterReport } from '../../activities/types';
-import type { PlaybookInput } from '../../playbooks/schema';
+import type { ClusterInput, ClusterReport } from '../../core/contracts';
+import type { PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
-import { WorkflowErrorTypes, rotationWorkflowId, statusQuery } from '../../workflows/definitions';
-import type { RotationStatus } from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { rotationWorkflowId } from '../../core/ids';
+import { WorkflowErrorTypes } from '../../core/failures';
+import type { RotationStatus } from '../../core/status';
 
 useStackEnv();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildCanaryJob, buildCanarySecret, canaryJobName } from '../../activities/canaries';
-import type { KubernetesJobCanary } from '../../activities/canaries';
-import { canarySchema } from '../../playbooks/schema';
+import { buildCanaryJob, buildCanarySecret, canaryJobName } from '../../adapters/canaries';
+import type { KubernetesJobCanary } from '../../adapters/canaries';
+import { canarySchema } from '../../core/playbook/schema';
 
 const canary = canarySchema.parse({
   type: 'kubernetes-job',

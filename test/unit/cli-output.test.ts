@@ -5,8 +5,9 @@ import { rotateOptionsSchema } from '../../cli/args';
 import { ExitCode } from '../../cli/exit-codes';
 import { exitCodeOf, outcomeOfFailure } from '../../cli/outcome';
 import { changeLines, renderFrame } from '../../cli/progress';
-import { WorkflowErrorTypes, initialStatus, stageNames } from '../../workflows/definitions';
-import type { RotationStatus } from '../../workflows/definitions';
+import { WorkflowErrorTypes } from '../../core/failures';
+import { initialStatus, stageNames } from '../../core/status';
+import type { RotationStatus } from '../../core/status';
 
 const t0 = 1_700_000_000_000;
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { devCredentials, ports, stackEnv } from '../../dev/local-stack/config';
 import { moto } from '../../dev/local-stack/services/moto';
 import { vault } from '../../dev/local-stack/services/vault';
-import { rotorSearchAttributes } from '../../workflows/search-attributes';
+import { rotorSearchAttributes } from '../../core/search-attributes';
 
 interface ComposeService {
   image?: string;

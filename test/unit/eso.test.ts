@@ -6,9 +6,9 @@ import {
   pinnedRemoteRef,
   storeMismatch,
   syncState,
-} from '../../activities/eso';
-import type { ExternalSecret } from '../../activities/eso';
-import type { ClusterVersions } from '../../activities/types';
+} from '../../adapters/kubernetes/eso-objects';
+import type { ExternalSecret } from '../../adapters/kubernetes/eso-objects';
+import type { ClusterVersions } from '../../core/contracts';
 
 const vault = { type: 'vault' as const, mount: 'secret', path: 'apps/api', key: 'value' };
 const aws = { type: 'aws' as const, secretId: 'apps/api', key: 'token' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact } from '../../activities/redact';
+import { redact } from '../../adapters/redact';
 
 const secret = 'S3cr3t-Value_0123456789';
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -4,7 +4,7 @@ import { ports } from '../config';
 import { ensurePortFree, portOpen, startProcess } from '../process';
 import type { StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
-import { rotorSearchAttributes } from '../../../workflows/search-attributes';
+import { rotorSearchAttributes } from '../../../core/search-attributes';
 
 const version = 'v1.5.1';
 

@@ -1,0 +1,63 @@
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import vaultClient from 'node-vault';
+import type NodeVault from 'node-vault';
+import type pg from 'pg';
+import type { Credential } from '../../core/playbook/schema';
+import { awsIamAccessKeyKind } from './aws-iam';
+import type { CredentialKind } from './kind';
+import { postgresAlternatingUsersKind } from './postgres';
+import { randomKind } from './random';
+import type { AccessKeyPair } from './values';
+import { vaultDatabaseStaticRoleKind } from './vault-db';
+
+export type { CredentialKind } from './kind';
+export type { AccessKeyPair, UserPassword } from './values';
+
+/** Clients the credential kinds administer their targets with. */
+export interface CredentialKindDeps {
+  /** Admin connection settings for PostgreSQL role changes (a fresh object per call). */
+  pgAdmin: () => pg.ClientConfig;
+  /** IAM client allowed to list, create, update and delete the users' access keys. */
+  iam: IAMClient;
+  /** An STS client that signs with the given key, for proving which keys AWS accepts. */
+  stsFor: (creds: AccessKeyPair) => STSClient;
+  vault: NodeVault.client;
+}
+
+/** Every credential kind by its playbook `kind`. */
+export type CredentialKinds = { [K in Credential['kind']]: CredentialKind<Extract<Credential, { kind: K }>> };
+
+/** Builds the credential kinds over injected clients. */
+export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds {
+  return {
+    random: randomKind(),
+    'postgres-alternating-users': postgresAlternatingUsersKind(deps),
+    'aws-iam-access-key': awsIamAccessKeyKind(deps),
+    'vault-database-static-role': vaultDatabaseStaticRoleKind(deps),
+  };
+}
+
+/** The kind for a credential policy, typed so `kind.create(policy, …)` accepts exactly that policy. */
+export function kindFor<C extends Credential>(kinds: CredentialKinds, policy: C): CredentialKind<C> {
+  return kinds[policy.kind] as unknown as CredentialKind<C>;
+}
+
+/**
+ * Clients from the standard environment: PG* for the PostgreSQL admin connection, the AWS SDK's own
+ * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN.
+ */
+export function credentialDepsFromEnv(env: NodeJS.ProcessEnv = process.env): CredentialKindDeps {
+  return {
+    pgAdmin: () => ({
+      host: env['PGHOST'],
+      port: env['PGPORT'] ? Number(env['PGPORT']) : undefined,
+      user: env['PGUSER'],
+      password: env['PGPASSWORD'],
+      database: env['PGDATABASE'],
+    }),
+    iam: new IAMClient({}),
+    stsFor: (creds) => new STSClient({ credentials: creds }),
+    vault: vaultClient({ endpoint: env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200', token: env['VAULT_TOKEN'] ?? '' }),
+  };
+}

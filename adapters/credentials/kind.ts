@@ -1,0 +1,23 @@
+import type { Credential } from '../../core/playbook/schema';
+import type { RotationRef } from '../../core/contracts';
+import type { RevocationEvidence } from '../../core/status';
+
+/**
+ * A kind of credential: how a new one is made real in the system it opens, how that is undone,
+ * and how the old one is revoked and proven dead. Values are strings as stored in the secret store
+ * (JSON for structured credentials). Every method is idempotent: activities run at least once.
+ */
+export interface CredentialKind<P extends Credential = Credential> {
+  /**
+   * Produces the new credential and applies it to its target (e.g. sets a new password on the
+   * inactive role) without disturbing the current one. Returns the value to store as pending.
+   */
+  create(policy: P, ctx: { currentValue: string; rotation: RotationRef }): Promise<string>;
+  /** Undo of create: the new credential stops working; the current one keeps working. */
+  discard(policy: P, ctx: { pendingValue: string; currentValue: string; rotation: RotationRef }): Promise<void>;
+  /** Revokes the old credential at its target and proves it is refused. */
+  revoke(
+    policy: P,
+    ctx: { oldValue: string; currentValue: string; rotation: RotationRef },
+  ): Promise<RevocationEvidence>;
+}

@@ -1,0 +1,87 @@
+/**
+ * Kubernetes clients per kubeconfig context. Each playbook cluster names a context (its `context`,
+ * else its name); clients per context are made once and reused.
+ */
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ErrorTypes, permanent } from '../../core/failures';
+import type { ClusterTarget } from '../../core/playbook/schema';
+
+/**
+ * The kubeconfig the worker uses: `KUBECONFIG` (one file or a colon-separated list, merged), else
+ * ~/.kube/config or the in-cluster service account, as kubectl resolves it.
+ */
+export function loadKubeconfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+/** A copy of `base` whose current context is `context`, leaving `base` untouched (it is shared). */
+export function pinContext(base: KubeConfig, context: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
+  return kc;
+}
+
+/** The API clients of one context. */
+export interface Clients {
+  context: string;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+}
+
+/** The kubeconfig context a playbook cluster is reached through. */
+export function contextOf(cluster: Pick<ClusterTarget, 'name' | 'context'>): string {
+  return cluster.context ?? cluster.name;
+}
+
+/** `cluster a (context x)`: how messages name a cluster. */
+export function whereOf(cluster: Pick<ClusterTarget, 'name' | 'context'>): string {
+  const context = contextOf(cluster);
+  return `cluster ${cluster.name}${context !== cluster.name ? ` (context ${context})` : ''}`;
+}
+
+/** Clients for any context of one kubeconfig, built on first use. */
+export interface KubeClients {
+  /** The kubeconfig every context comes from. */
+  kubeconfig: KubeConfig;
+  /** Clients of a context; fails DeliveryMisconfigured naming the known contexts when there is none. */
+  forContext(context: string): Clients;
+}
+
+/** Builds the per-context client cache over a kubeconfig. */
+export function createKubeClients(kubeconfig: KubeConfig): KubeClients {
+  const cache = new Map<string, Clients>();
+  return {
+    kubeconfig,
+    forContext(context) {
+      const cached = cache.get(context);
+      if (cached) return cached;
+      if (!kubeconfig.getContextObject(context)) {
+        const known =
+          kubeconfig
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none';
+        throw permanent(
+          ErrorTypes.deliveryMisconfigured,
+          `kubeconfig has no context '${context}' (it has: ${known}); set clusters[].context or point KUBECONFIG at the right file`,
+        );
+      }
+      const kc = pinContext(kubeconfig, context);
+      const clients = {
+        context,
+        kc,
+        core: kc.makeApiClient(CoreV1Api),
+        custom: kc.makeApiClient(CustomObjectsApi),
+        apps: kc.makeApiClient(AppsV1Api),
+        batch: kc.makeApiClient(BatchV1Api),
+      };
+      cache.set(context, clients);
+      return clients;
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * Dual-read verification: watches a cluster's Secret (and, for eso, its ExternalSecrets) until it
+ * holds exactly the expected versions, compared by keyed fingerprint; never by value.
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../core/contracts';
+import { ErrorTypes, permanent } from '../../core/failures';
+import { esoApiVersion, esoGroup, esoVersion, externalSecretsPlural } from '../../core/ids';
+import type { KubeClients } from './clients';
+import { contextOf, whereOf } from './clients';
+import { findExternalSecrets } from './eso';
+import { syncState } from './eso-objects';
+import type { ExternalSecret } from './eso-objects';
+import { kubeFailure, statusCode } from './errors';
+import { rollOut } from './rollout';
+import { waitForObject } from './watch';
+import type { WatchRestart } from './watch';
+
+const defaultVerifyTimeoutMs = 120_000;
+
+class ConvergenceTimeout extends Error {}
+
+/** What a long wait needs from its caller: heartbeats and cancellation (an activity's context). */
+export interface ActivityHooks {
+  heartbeat(details: unknown): void;
+  cancellationSignal: AbortSignal;
+}
+
+interface SecretCheck {
+  ok: boolean;
+  /** Key names and whether each fingerprint matched; never values or fingerprints of unrelated keys. */
+  summary: string;
+  observed: Record<string, string>;
+}
+
+export function checkSecret(
+  secret: V1Secret | undefined,
+  v: ClusterVersions,
+  fingerprint: (value: string) => string,
+): SecretCheck {
+  if (!secret) return { ok: false, summary: 'Secret does not exist', observed: {} };
+  const data = secret.data ?? {};
+  const observed: Record<string, string> = {};
+  const parts: string[] = [];
+  let ok = true;
+  const expect = (key: string, ref: VersionRef, alt: VersionRef | null) => {
+    const raw = data[key];
+    if (raw === undefined) {
+      ok = false;
+      parts.push(`${key}: missing (expected version ${ref.version})`);
+      return;
+    }
+    const fp = fingerprint(Buffer.from(raw, 'base64').toString('utf8'));
+    observed[key] = fp;
+    if (fp === ref.fingerprint) {
+      parts.push(`${key}: matches version ${ref.version}`);
+      return;
+    }
+    ok = false;
+    parts.push(
+      `${key}: does not match version ${ref.version}${alt && fp === alt.fingerprint ? ` (holds version ${alt.version})` : ''}`,
+    );
+  };
+  expect(v.currentKey, v.current, v.other);
+  if (v.other) expect(v.otherKey, v.other, v.current);
+  else if (data[v.otherKey] !== undefined) {
+    ok = false;
+    parts.push(`${v.otherKey}: present, expected absent`);
+  }
+  return { ok, summary: parts.join('; '), observed };
+}
+
+/**
+ * Waits, watching the Secret, until it holds exactly the expected rotation keys with the expected
+ * fingerprints (and, for eso, every feeding ExternalSecret reports it synced its current spec).
+ * Heartbeats while waiting and honours cancellation; after `cluster.timeout` (default 2 min) fails
+ * ClusterNotConverged with what was last observed. With a rollout token, then rolls out the
+ * cluster's workloads and waits for them.
+ */
+export async function verifyCluster(
+  kube: KubeClients,
+  fingerprint: (value: string) => string,
+  input: ClusterInput,
+  ctx?: ActivityHooks,
+): Promise<ClusterReport> {
+  const { cluster, versions } = input;
+  const started = Date.now();
+  const where = whereOf(cluster);
+  const { kc, core, custom } = kube.forContext(contextOf(cluster));
+  const { namespace, secretName } = cluster;
+  const timeoutMs = cluster.timeout ?? defaultVerifyTimeoutMs;
+
+  const deadline = new AbortController();
+  const stop = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new ConvergenceTimeout()), timeoutMs);
+  const signal = AbortSignal.any([deadline.signal, stop.signal, ...(ctx ? [ctx.cancellationSignal] : [])]);
+  let lastSecret = 'not read yet';
+  let lastWatchRestart: string | undefined;
+  const lastEs = new Map<string, string>();
+  const onRestart = (r: WatchRestart) => {
+    if (r.reason !== 'ended') lastWatchRestart = `${r.reason}${r.detail ? `: ${r.detail}` : ''}`;
+  };
+  const progress = () => ({
+    cluster: cluster.name,
+    secret: `${namespace}/${secretName}`,
+    lastObserved: lastSecret,
+    externalSecrets: Object.fromEntries(lastEs),
+  });
+  const beat = ctx ? setInterval(() => ctx.heartbeat(progress()), 2000) : undefined;
+  ctx?.heartbeat(progress());
+
+  try {
+    const esNames =
+      cluster.delivery === 'eso' ? (await findExternalSecrets(kube, cluster)).map((es) => es.metadata?.name ?? '') : [];
+    const secretWait = waitForObject<V1Secret, SecretCheck>(
+      {
+        kubeconfig: kc,
+        path: `/api/v1/namespaces/${namespace}/secrets`,
+        name: secretName,
+        // A GET, not a list: rotor's Role grants get/watch on its one Secret and never `list` on Secrets.
+        list: async () => {
+          try {
+            const secret = await core.readNamespacedSecret({ name: secretName, namespace });
+            return { items: [secret], metadata: { resourceVersion: secret.metadata?.resourceVersion } };
+          } catch (e) {
+            if (statusCode(e) === 404) return { items: [], metadata: {} };
+            throw e;
+          }
+        },
+      },
+      (secret) => {
+        const check = checkSecret(secret, versions, fingerprint);
+        lastSecret = check.summary;
+        return check.ok ? check : undefined;
+      },
+      { signal, onRestart },
+    );
+    const esWaits = esNames.map((name) =>
+      waitForObject<ExternalSecret, true>(
+        {
+          kubeconfig: kc,
+          path: `/apis/${esoApiVersion}/namespaces/${namespace}/${externalSecretsPlural}`,
+          name,
+          list: async () =>
+            (await custom.listNamespacedCustomObject({
+              group: esoGroup,
+              version: esoVersion,
+              namespace,
+              plural: externalSecretsPlural,
+              fieldSelector: `metadata.name=${name}`,
+            })) as { items: ExternalSecret[]; metadata?: { resourceVersion?: string } },
+        },
+        (es) => {
+          if (!es) {
+            lastEs.set(name, `ExternalSecret ${name}: does not exist`);
+            return undefined;
+          }
+          const state = syncState(es);
+          lastEs.set(name, state.summary);
+          return state.synced ? true : undefined;
+        },
+        { signal, onRestart },
+      ),
+    );
+    const [secret] = await Promise.all([secretWait, ...esWaits]);
+    // Only now that the Secret reads back right: a rollout started earlier would restart pods onto stale values.
+    const rolledOutWorkloads = input.rolloutToken
+      ? await rollOut(kube, input, input.rolloutToken, signal, onRestart, (w, state) => lastEs.set(w, state))
+      : [];
+    const pendingRollouts = input.rolloutToken ? [] : cluster.workloads.map((w) => `${w.kind}/${w.name}`);
+    const notes = pendingRollouts.length
+      ? [`workloads not rolled out at this step (${pendingRollouts.join(', ')})`]
+      : [];
+    return {
+      cluster: cluster.name,
+      observed: secret.observed,
+      rolledOutWorkloads,
+      pendingRollouts,
+      externalSecrets: esNames,
+      convergedAfterMs: Date.now() - started,
+      notes,
+    };
+  } catch (e) {
+    if (deadline.signal.aborted && e === deadline.signal.reason) {
+      const es = [...lastEs.values()];
+      throw permanent(
+        ErrorTypes.clusterNotConverged,
+        `${where}: secret ${namespace}/${secretName} did not converge within ${Math.round(timeoutMs / 1000)}s; last observed: ${lastSecret}` +
+          (es.length ? `; ${es.join('; ')}` : '') +
+          (lastWatchRestart ? `; last watch problem: ${lastWatchRestart}` : ''),
+      );
+    }
+    if (ctx?.cancellationSignal.aborted) throw ctx.cancellationSignal.reason as Error;
+    throw kubeFailure(e, where, 'watch', `secret ${namespace}/${secretName}`);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(beat);
+    stop.abort();
+  }
+}

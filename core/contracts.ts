@@ -1,0 +1,124 @@
+/**
+ * Shapes that cross the workflow/activity boundary. They carry version ids and keyed fingerprints
+ * only — never a secret value — because everything here is recorded in Temporal history.
+ */
+import type { Canary, ClusterTarget, Credential, Store } from './playbook/schema';
+
+/** Identifies one rotation run; activities derive idempotency tokens from it. */
+export interface RotationRef {
+  workflowId: string;
+  runId: string;
+}
+
+/** A secret version and an HMAC of its value under a key only workers hold. */
+export interface VersionRef {
+  version: string;
+  fingerprint: string;
+}
+
+export interface PlanInput {
+  store: Store;
+  rotation: RotationRef;
+}
+
+export interface PlanResult {
+  current: VersionRef;
+  /** The version labelled previous before this rotation, restored by compensation. */
+  previousVersion: string | null;
+  /** A pending version left by an earlier run that never finished; create supersedes it. */
+  stalePendingVersion: string | null;
+}
+
+export interface CreateInput {
+  store: Store;
+  credential: Credential;
+  rotation: RotationRef;
+  currentVersion: string;
+}
+
+export interface DiscardInput {
+  store: Store;
+  credential: Credential;
+  rotation: RotationRef;
+  /** Unknown when create failed without answering; the store then finds this run's version itself. */
+  pendingVersion: string | null;
+  currentVersion: string;
+  previousVersion: string | null;
+}
+
+export interface PromoteInput {
+  store: Store;
+  rotation: RotationRef;
+  pendingVersion: string;
+  currentVersion: string;
+}
+
+export interface DemoteInput extends PromoteInput {
+  previousVersion: string | null;
+}
+
+export interface RevokeInput {
+  store: Store;
+  credential: Credential;
+  rotation: RotationRef;
+  /** The version that was current before the rotation and is now retired. */
+  revokedVersion: string;
+  currentVersion: string;
+}
+
+export interface FinalizeInput {
+  store: Store;
+  rotation: RotationRef;
+  outcome: 'rotated' | 'rolled-back';
+  currentVersion: string;
+}
+
+export interface CanaryInput {
+  store: Store;
+  version: string;
+  canary: Canary;
+}
+
+export interface CanaryResult {
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  /** Why it failed, with any echo of the credential removed. */
+  detail: string;
+}
+
+/** The versions a cluster must serve during a stage; the activity reads their values from the store. */
+export interface ClusterVersions {
+  store: Store;
+  current: VersionRef;
+  other: VersionRef | null;
+  currentKey: string;
+  otherKey: string;
+}
+
+export interface ClusterInput {
+  cluster: ClusterTarget;
+  rotation: RotationRef;
+  versions: ClusterVersions;
+  /**
+   * When set, the cluster's listed workloads are rolled out once for this token (a pod-template
+   * annotation; the same token again changes nothing, so retries coalesce) after the Secret has
+   * converged, and verify waits until every rollout is complete and available.
+   */
+  rolloutToken?: string;
+}
+
+export interface ClusterReport {
+  cluster: string;
+  /** Fingerprints read back from the Secret, by key. */
+  observed: Record<string, string>;
+  rolledOutWorkloads: string[];
+  /** Workloads (`Kind/name`) that consume the Secret and still need a rollout; rollouts are a later stage. */
+  pendingRollouts?: string[];
+  /** ExternalSecrets whose sync was checked (eso delivery). */
+  externalSecrets?: string[];
+  /** Time from the start of verification until the cluster was seen converged. */
+  convergedAfterMs?: number;
+  /** Value-free remarks for operators (e.g. why workloads were not rolled out). */
+  notes?: string[];
+}

@@ -1,0 +1,47 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Every failure type rotor raises, by name: the one catalogue operators, the CLI and tests match on.
+ * Permanent ones are non-retryable so the rotation fails fast into compensation instead of retrying
+ * something that cannot succeed; the `retryable` ones name transient trouble with a backend.
+ */
+export const ErrorTypes = {
+  secretNotFound: 'SecretNotFound',
+  permissionDenied: 'PermissionDenied',
+  invalidInput: 'InvalidInput',
+  canaryFailed: 'CanaryFailed',
+  conflict: 'RotationConflict',
+  clusterNotConverged: 'ClusterNotConverged',
+  deliveryMisconfigured: 'DeliveryMisconfigured',
+} as const;
+
+/** Transient backend trouble, retried by the activity's retry policy. */
+export const RetryableErrorTypes = {
+  vault: 'VaultError',
+  aws: 'AwsError',
+  kubernetes: 'KubernetesError',
+  kubernetesConflict: 'KubernetesConflict',
+} as const;
+
+/** Failure types of the workflows themselves. */
+export const WorkflowErrorTypes = {
+  rolledBack: 'RotationRolledBack',
+  compensationFailed: 'RotationCompensationFailed',
+  aborted: 'RotationAborted',
+  invalidPlaybook: 'InvalidPlaybook',
+  clusterStepFailed: 'ClusterStepFailed',
+  revocationNotEffective: 'RevocationNotEffective',
+} as const;
+
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+export type RetryableErrorType = (typeof RetryableErrorTypes)[keyof typeof RetryableErrorTypes];
+
+/** A non-retryable failure with a stable type; the message must never contain a secret value. */
+export function permanent(type: ErrorType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** A retryable failure with a stable type from the catalogue. */
+export function retryable(type: RetryableErrorType, message: string): ApplicationFailure {
+  return ApplicationFailure.retryable(message, type);
+}

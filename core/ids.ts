@@ -1,0 +1,39 @@
+/**
+ * Names rotor stamps on the world or looks things up by, each defined once: workflow and schedule
+ * ids, Kubernetes labels, annotations and field manager, and the External Secrets API coordinates.
+ */
+
+/** Workflow id of a secret's rotation: one at a time per secret. */
+export function rotationWorkflowId(secret: string): string {
+  return `rotate/${secret}`;
+}
+
+/** Schedules rotor owns are named `rotor/<secret>`; others in the namespace are never touched. */
+export const SCHEDULE_PREFIX = 'rotor/';
+
+export function scheduleIdOf(secret: string): string {
+  return `${SCHEDULE_PREFIX}${secret}`;
+}
+
+/** Workflow id of the launcher a schedule starts; the launcher then starts `rotate/<secret>`. */
+export function scheduledLauncherId(secret: string): string {
+  return `rotor-schedule/${secret}`;
+}
+
+/** Field manager of everything rotor applies; server-side apply then tracks exactly which keys rotor owns. */
+export const fieldManager = 'rotor';
+
+export const managedByLabelKey = 'app.kubernetes.io/managed-by';
+/** Label on every Kubernetes object rotor creates. */
+export const managedByLabel = { [managedByLabelKey]: 'rotor' } as const;
+
+/** Pod-template annotation whose change rolls a workload out; its value is the rotation's token. */
+export const rolloutAnnotation = 'rotor.dev/rotation';
+
+/** Label naming the canary a canary Job/Secret belongs to. */
+export const canaryLabelKey = 'rotor.dev/canary';
+
+export const esoGroup = 'external-secrets.io';
+export const esoVersion = 'v1';
+export const esoApiVersion = `${esoGroup}/${esoVersion}`;
+export const externalSecretsPlural = 'externalsecrets';

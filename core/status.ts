@@ -1,0 +1,123 @@
+/**
+ * Rotation status vocabulary: stages, phases, per-cluster phases and the status the workflow
+ * reports. Pure types and values, shared by workflows, the CLI and the worker.
+ */
+import type { Playbook } from './playbook/schema';
+import type { CanaryResult, VersionRef } from './contracts';
+
+export type Trigger = 'manual' | 'schedule' | 'emergency';
+
+/** What starts a rotation. Names and metadata only; the playbook holds no secret values. */
+export interface RotationInput {
+  playbook: Playbook;
+  /** File the playbook came from, for operators. */
+  playbookFile?: string;
+  trigger: Trigger;
+  requestedBy: string;
+  reason?: string;
+  /** Emergency rotation: tighter timeouts, no soak; `compromised` also skips the approval gate. */
+  emergency?: { compromised: boolean };
+}
+
+export const stageNames = [
+  'plan',
+  'create',
+  'distribute',
+  'verify',
+  'canary',
+  'promote',
+  'soak',
+  'approval',
+  'revoke',
+  'finalize',
+] as const;
+export type StageName = (typeof stageNames)[number];
+
+export type Phase = StageName | 'compensating' | 'rotated' | 'rolled-back' | 'needs-attention' | 'compensation-failed';
+
+export interface StageState {
+  name: StageName;
+  state: 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+  startedAt?: number;
+  endedAt?: number;
+  detail?: string;
+}
+
+export interface ClusterState {
+  name: string;
+  wave: number;
+  phase: ClusterPhase;
+  updatedAt: number;
+  detail?: string;
+}
+
+/** The status query's answer: everything an operator or the CLI shows. Never values. */
+export interface RotationStatus {
+  secret: string;
+  playbook: string;
+  trigger: Trigger;
+  requestedBy: string;
+  reason?: string;
+  phase: Phase;
+  startedAt: number;
+  stages: StageState[];
+  clusters: ClusterState[];
+  current?: VersionRef;
+  pending?: VersionRef;
+  canaries: CanaryResult[];
+  awaitingApproval: boolean;
+  paused: boolean;
+  pointOfNoReturn: boolean;
+  attention?: string;
+  compensation: { step: string; ok: boolean; error?: string }[];
+  failure?: string;
+  /** How the old credential was proven refused after revoke. */
+  revocation?: RevocationEvidence;
+}
+
+/** The status of a rotation that has just started: every stage pending, nothing decided yet. */
+export function initialStatus(
+  who: Pick<RotationStatus, 'secret' | 'playbook' | 'trigger' | 'requestedBy' | 'startedAt'> & {
+    reason?: string | undefined;
+  },
+): RotationStatus {
+  const { reason, ...rest } = who;
+  return {
+    ...rest,
+    ...(reason ? { reason } : {}),
+    phase: 'plan',
+    stages: stageNames.map((name) => ({ name, state: 'pending' })),
+    clusters: [],
+    canaries: [],
+    awaitingApproval: false,
+    paused: false,
+    pointOfNoReturn: false,
+    compensation: [],
+  };
+}
+
+export interface RotationResult {
+  outcome: 'rotated';
+  secret: string;
+  previous: VersionRef;
+  current: VersionRef;
+  canaries: CanaryResult[];
+  status: RotationStatus;
+}
+
+export interface OperatorAction {
+  by: string;
+  reason?: string;
+}
+
+/** Per-cluster lifecycle shown by the status query. */
+export type ClusterPhase =
+  'pending' | 'delivering' | 'dual-read' | 'verified' | 'promoted' | 'revoked' | 'failed' | 'rolled-back';
+
+/** What rotor proved when it revoked an old credential; recorded in the run's result and audit trail. */
+export interface RevocationEvidence {
+  /** True when the old credential was really refused by the system it opens. */
+  rejected: boolean;
+  /** How it was checked and what the system answered, e.g. "login as app_a refused: password authentication failed". Never a value. */
+  detail: string;
+}

@@ -1,0 +1,66 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createKubeClients } from '../adapters/kubernetes/clients';
+import { clusterPlan } from './cluster-plan';
+import type { ClusterPlan } from './cluster-plan';
+import { findUnlistedConsumers } from './unlisted-consumers';
+import type { UnlistedConsumersResult } from './unlisted-consumers';
+import type { Playbook } from '../core/playbook/schema';
+
+/** What `rotor plan` shows: everything a rotation would touch, and consumers the playbook misses. */
+export interface BlastRadius {
+  secret: string;
+  store: Playbook['spec']['secret']['store'];
+  waves: string[][];
+  clusters: ClusterPlan[];
+  unlisted: UnlistedConsumersResult;
+}
+
+/**
+ * Reads, without changing anything, every cluster, namespace, ExternalSecret, Secret and workload
+ * the playbook's rotation would touch, and scans the kubeconfig's other contexts for
+ * ExternalSecrets that read the same store entry (consumers the playbook does not list).
+ */
+export async function blastRadius(playbook: Playbook, kubeconfig: KubeConfig): Promise<BlastRadius> {
+  const kube = createKubeClients(kubeconfig);
+  const { spec } = playbook;
+  const [clusters, unlisted] = await Promise.all([
+    Promise.all(spec.clusters.map((cluster) => clusterPlan(kube, { cluster, store: spec.secret.store }))),
+    findUnlistedConsumers(kube, { store: spec.secret.store, listedClusters: spec.clusters }),
+  ]);
+  return {
+    secret: spec.secret.name,
+    store: spec.secret.store,
+    waves: spec.waves ?? [spec.clusters.map((c) => c.name)],
+    clusters,
+    unlisted,
+  };
+}
+
+/** Human-readable plan, one line per object; flags unlisted consumers first-class. */
+export function renderBlastRadius(b: BlastRadius): string {
+  const store =
+    b.store.type === 'vault'
+      ? `vault ${b.store.mount}/${b.store.path}#${b.store.key}`
+      : `aws ${b.store.secretId}${b.store.key ? `#${b.store.key}` : ''}`;
+  const lines = [`secret ${b.secret} (${store})`, `waves: ${b.waves.map((w) => `[${w.join(', ')}]`).join(' → ')}`];
+  for (const c of b.clusters) {
+    lines.push(`cluster ${c.cluster} (context ${c.context}, ${c.delivery})`);
+    lines.push(`  namespace ${c.namespace}${c.namespaceExists ? '' : ' (missing)'}`);
+    lines.push(
+      `  secret ${c.secret.name}${c.secret.exists ? ` keys [${c.secret.keys.join(', ')}]` : ' (will be created)'}`,
+    );
+    for (const es of c.externalSecrets)
+      lines.push(
+        `  externalsecret ${es.name} store ${es.store}${es.refreshInterval ? ` refresh ${es.refreshInterval}` : ''}${es.problem ? ` — ${es.problem}` : ''}`,
+      );
+    for (const w of c.workloads) lines.push(`  ${w.kind.toLowerCase()} ${w.name}${w.found ? '' : ' (not found)'}`);
+    for (const p of c.problems) lines.push(`  ! ${p}`);
+  }
+  for (const u of b.unlisted.consumers) {
+    lines.push(
+      `! UNLISTED consumer in ${u.context}: externalsecret ${u.namespace}/${u.externalSecret} → secret ${u.secretName} reads this store entry, but the playbook does not list that cluster`,
+    );
+  }
+  for (const u of b.unlisted.unscanned) lines.push(`? could not scan ${u.context}: ${u.reason}`);
+  return lines.join('\n');
+}

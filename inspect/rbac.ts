@@ -1,0 +1,84 @@
+import type { V1PolicyRule, V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import { esoGroup, managedByLabel } from '../core/ids';
+import type { ClusterTarget, Playbook } from '../core/playbook/schema';
+
+export interface RbacSubject {
+  /** ServiceAccount the worker runs as in each cluster (or authenticates with). */
+  serviceAccount: string;
+  namespace: string;
+}
+
+export interface ClusterRbac {
+  cluster: string;
+  context: string;
+  role: V1Role;
+  binding: V1RoleBinding;
+}
+
+/**
+ * The least rotor needs in one cluster: only the verbs it uses, only on the named objects. Never
+ * `list` on Secrets (rotor reads its one Secret with get+watch by name); `list` on ExternalSecrets
+ * only when the playbook does not name them and rotor has to discover them by target.
+ */
+export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
+  const rules: V1PolicyRule[] = [];
+  const secret = { apiGroups: [''], resources: ['secrets'], resourceNames: [c.secretName] };
+  if (c.delivery === 'push') {
+    // Server-side apply is a patch; applying a Secret that does not exist yet also needs create.
+    rules.push({ ...secret, verbs: ['get', 'watch', 'patch', 'create'] });
+  } else {
+    rules.push({ ...secret, verbs: ['get', 'watch'] });
+  }
+  if (c.delivery === 'eso') {
+    if (c.externalSecrets?.length) {
+      rules.push({
+        apiGroups: [esoGroup],
+        resources: ['externalsecrets'],
+        resourceNames: c.externalSecrets,
+        verbs: ['get', 'watch', 'patch'],
+      });
+    } else {
+      rules.push({ apiGroups: [esoGroup], resources: ['externalsecrets'], verbs: ['get', 'list', 'watch', 'patch'] });
+    }
+  }
+  const deployments = c.workloads.filter((w) => w.kind === 'Deployment').map((w) => w.name);
+  const statefulSets = c.workloads.filter((w) => w.kind === 'StatefulSet').map((w) => w.name);
+  // Rollouts: patch the pod template once, then watch the rollout finish.
+  if (deployments.length)
+    rules.push({
+      apiGroups: ['apps'],
+      resources: ['deployments'],
+      resourceNames: deployments,
+      verbs: ['get', 'watch', 'patch'],
+    });
+  if (statefulSets.length)
+    rules.push({
+      apiGroups: ['apps'],
+      resources: ['statefulsets'],
+      resourceNames: statefulSets,
+      verbs: ['get', 'watch', 'patch'],
+    });
+  return rules;
+}
+
+/** Per cluster of the playbook, the Role and RoleBinding the rotor worker needs there. */
+export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[] {
+  const name = `rotor-${playbook.spec.secret.name}`;
+  return playbook.spec.clusters.map((c) => ({
+    cluster: c.name,
+    context: c.context ?? c.name,
+    role: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace: c.namespace, labels: managedByLabel },
+      rules: rulesFor(c),
+    },
+    binding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace: c.namespace, labels: managedByLabel },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name: subject.serviceAccount, namespace: subject.namespace }],
+    },
+  }));
+}
