@@ -6,6 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
 import { runCanaryCheck } from '../adapters/canaries';
 import { ErrorTypes, permanent } from '../core/failures';
+import { validatePlaybook } from '../core/playbook/validate';
+import type { CheckedPlaybook } from '../core/playbook/validate';
 import { fingerprint } from '../adapters/fingerprint';
 import { redact } from '../adapters/redact';
 import { kindFor } from '../adapters/credentials/index';
@@ -55,6 +57,14 @@ export function createActivities(deps: ActivityDeps) {
       readValue: (store, version) => backend(store).readValue(store, version),
       fingerprint: fp,
     }),
+
+    /**
+     * Validates a playbook as the workflow received it, so the parsed result (defaults applied,
+     * durations in ms) is recorded in history and never recomputed on replay.
+     */
+    checkPlaybook({ playbook, file }: { playbook: unknown; file: string }): Promise<CheckedPlaybook> {
+      return Promise.resolve(validatePlaybook(playbook, file));
+    },
 
     async planRotation({ store, rotation }: PlanInput): Promise<PlanResult> {
       const p = await backend(store).plan(store, rotation);

@@ -35,10 +35,6 @@ export class Saga {
     this.undos.push({ step, run });
   }
 
-  get pending(): string[] {
-    return this.undos.map((u) => u.step);
-  }
-
   /** Drops all undos: past the point of no return there is nothing left to roll back to. */
   clear(): void {
     this.undos.length = 0;

@@ -42,8 +42,11 @@ function messageOf(issue: z.core.$ZodIssue, doc: unknown): string {
   return issue.message;
 }
 
+/** A valid playbook, or every problem found in it. */
+export type CheckedPlaybook = { playbook: Playbook } | { problems: PlaybookProblem[] };
+
 /** Validates an already-parsed document; returns the playbook or every problem found. */
-export function validatePlaybook(doc: unknown, file: string): { playbook: Playbook } | { problems: PlaybookProblem[] } {
+export function validatePlaybook(doc: unknown, file: string): CheckedPlaybook {
   const result = playbookSchema.safeParse(doc);
   if (result.success) return { playbook: result.data };
   return {

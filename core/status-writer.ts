@@ -1,0 +1,111 @@
+/**
+ * The one writer of a rotation's status: every stage, cluster and phase transition goes through
+ * here (as ESO writes conditions only through one helper), so what the status query, the CLI and
+ * the Temporal UI show is decided in one place. Pure: the caller passes the clock.
+ */
+import type { CanaryResult, VersionRef } from './contracts';
+import type { ClusterPhase, Phase, RevocationEvidence, RotationStatus, StageName, StageState } from './status';
+
+/** One undo's outcome, as compensation reports it. */
+export interface UndoOutcome {
+  step: string;
+  ok: boolean;
+  error?: string;
+}
+
+export class StatusWriter {
+  constructor(private readonly s: RotationStatus) {}
+
+  /** The status as it stands; read-only for everyone but this writer. */
+  get status(): Readonly<RotationStatus> {
+    return this.s;
+  }
+
+  stage(name: StageName): Readonly<StageState> | undefined {
+    return this.s.stages.find((x) => x.name === name);
+  }
+
+  phase(phase: Phase): void {
+    this.s.phase = phase;
+  }
+
+  /** Marks a stage running; a stage entered again (a later wave) keeps its first start time. */
+  stageStarted(name: StageName, now: number, detail?: string): void {
+    const s = this.s.stages.find((x) => x.name === name);
+    if (s) Object.assign(s, { state: 'running', startedAt: s.startedAt ?? now, detail });
+  }
+
+  stageDone(name: StageName, now: number): void {
+    const s = this.s.stages.find((x) => x.name === name);
+    if (s) Object.assign(s, { state: 'done', endedAt: now });
+  }
+
+  stageFailed(name: StageName, now: number, detail: string): void {
+    const s = this.s.stages.find((x) => x.name === name);
+    if (s) Object.assign(s, { state: 'failed', endedAt: now, detail });
+  }
+
+  stageSkipped(name: StageName, detail: string): void {
+    const s = this.s.stages.find((x) => x.name === name);
+    if (s) Object.assign(s, { state: 'skipped', detail });
+  }
+
+  stageNote(name: StageName, detail: string): void {
+    const s = this.s.stages.find((x) => x.name === name);
+    if (s) s.detail = detail;
+  }
+
+  /** The stage that failed or was interrupted, if any. */
+  interruptedStage(): Readonly<StageState> | undefined {
+    return this.s.stages.find((x) => x.state === 'failed' || x.state === 'running');
+  }
+
+  /** Every cluster of every wave, pending. */
+  clustersPlanned(waves: readonly (readonly { name: string }[])[], now: number): void {
+    this.s.clusters = waves.flatMap((wave, i) =>
+      wave.map((c) => ({ name: c.name, wave: i, phase: 'pending' as const, updatedAt: now })),
+    );
+  }
+
+  clusterPhase(name: string, phase: ClusterPhase, now: number, detail?: string): void {
+    const c = this.s.clusters.find((x) => x.name === name);
+    if (c) Object.assign(c, { phase, updatedAt: now, detail });
+  }
+
+  versions(v: { current?: VersionRef | undefined; pending?: VersionRef | undefined }): void {
+    if ('current' in v) this.s.current = v.current;
+    if ('pending' in v) this.s.pending = v.pending;
+  }
+
+  canary(result: CanaryResult): void {
+    this.s.canaries.push(result);
+  }
+
+  awaitingApproval(waiting: boolean): void {
+    this.s.awaitingApproval = waiting;
+  }
+
+  paused(paused: boolean): void {
+    this.s.paused = paused;
+  }
+
+  pointOfNoReturn(): void {
+    this.s.pointOfNoReturn = true;
+  }
+
+  attention(text: string | undefined): void {
+    this.s.attention = text;
+  }
+
+  undo(report: UndoOutcome): void {
+    this.s.compensation.push(report);
+  }
+
+  failure(cause: string): void {
+    this.s.failure = cause;
+  }
+
+  revocation(evidence: RevocationEvidence): void {
+    this.s.revocation = evidence;
+  }
+}

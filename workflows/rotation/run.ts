@@ -1,0 +1,142 @@
+import {
+  CancellationScope,
+  condition,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { RotationRef, VersionRef } from '../../core/contracts';
+import type { ClusterTarget } from '../../core/playbook/schema';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
+import { initialStatus } from '../../core/status';
+import type { Phase, RotationInput, RotationStatus, StageName } from '../../core/status';
+import { StatusWriter } from '../../core/status-writer';
+import { sinks } from '../audit';
+import type { AuditEvent, AuditEventName } from '../audit';
+import { renderDetails } from '../details';
+import { profiles } from '../profiles';
+import { Saga, rootMessage } from '../saga';
+
+type Timeouts = RotationInput['playbook']['spec']['timeouts'];
+
+/**
+ * The state of one rotation run and the few moves every stage makes: enter and leave a stage,
+ * publish the status, write the audit trail. Status changes go through `writer` only.
+ */
+export class RotationRun {
+  readonly spec: RotationInput['playbook']['spec'];
+  readonly writer: StatusWriter;
+  readonly saga = new Saga();
+  readonly rotation: RotationRef;
+  readonly forwardScope = new CancellationScope();
+  approvedBy: string | undefined;
+  skipSoak = false;
+  retryRequested = false;
+  abortedBy: string | undefined;
+  /** The version that was current when the rotation began; current again after a rollback. */
+  original: VersionRef | undefined;
+  /** Clusters a step may have changed; restored on rollback. */
+  readonly touched = new Set<string>();
+  /** Clusters whose workloads may have rolled out onto the new version (promote began there). */
+  readonly rolledOut = new Set<string>();
+
+  constructor(readonly input: RotationInput) {
+    this.spec = input.playbook.spec;
+    const info = workflowInfo();
+    this.rotation = { workflowId: info.workflowId, runId: info.runId };
+    this.writer = new StatusWriter(
+      initialStatus({
+        secret: this.spec.secret.name,
+        playbook: input.playbook.metadata.name,
+        trigger: input.trigger,
+        requestedBy: input.requestedBy,
+        reason: input.reason,
+        startedAt: Date.now(),
+      }),
+    );
+  }
+
+  get status(): Readonly<RotationStatus> {
+    return this.writer.status;
+  }
+
+  /** Phase into the status, the UI's search attributes and current details. */
+  setPhase(phase: Phase): void {
+    this.writer.phase(phase);
+    upsertSearchAttributes([
+      { key: RotationPhase, value: phase },
+      { key: RotationSecret, value: this.status.secret },
+      { key: RotationPlaybook, value: this.status.playbook },
+      { key: RotationTrigger, value: this.status.trigger },
+    ]);
+    this.publish();
+  }
+
+  publish(): void {
+    setCurrentDetails(renderDetails(this.status));
+  }
+
+  /** One audit-trail line (via the worker's sink): who, what, which versions — never values. */
+  audit(event: AuditEventName, extra: Partial<AuditEvent> = {}): void {
+    const s = this.status;
+    sinks.audit.record({
+      event,
+      secret: s.secret,
+      playbook: s.playbook,
+      trigger: s.trigger,
+      requestedBy: s.requestedBy,
+      ...(s.reason ? { reason: s.reason } : {}),
+      phase: s.phase,
+      ...(s.current ? { current: s.current } : {}),
+      ...(s.pending ? { pending: s.pending } : {}),
+      ...extra,
+    });
+  }
+
+  /** Emergency rotations get half the stage timeouts: a leaked credential cannot wait. */
+  stageTimeout(stage: keyof Timeouts): number {
+    const ms = this.spec.timeouts[stage];
+    return this.input.emergency ? Math.max(10_000, Math.floor(ms / 2)) : ms;
+  }
+
+  /** Options of a forward step of `stage`: store retries, bounded by the stage's timeout. */
+  forward(stage: keyof Timeouts): ActivityOptions {
+    return { ...profiles.store, scheduleToCloseTimeout: this.stageTimeout(stage) };
+  }
+
+  /**
+   * Runs `body` as stage `name`. A stage entered again (the next wave) keeps its first start; the
+   * audit trail (and so the stage-duration histogram) sees one start and, with `last` (default),
+   * one completion per rotation.
+   */
+  async stage<T>(name: StageName, body: () => Promise<T>, detail?: string, last = true): Promise<T> {
+    await condition(() => !this.status.paused);
+    const first = this.writer.stage(name)?.startedAt === undefined;
+    this.writer.stageStarted(name, Date.now(), detail);
+    this.setPhase(name);
+    const began = this.writer.stage(name)?.startedAt ?? Date.now();
+    if (first) this.audit('stage-started', { stage: name, ...(detail ? { detail } : {}) });
+    try {
+      const result = await body();
+      this.writer.stageDone(name, Date.now());
+      if (last) this.audit('stage-completed', { stage: name, durationMs: Date.now() - began });
+      return result;
+    } catch (err) {
+      this.writer.stageFailed(name, Date.now(), rootMessage(err));
+      this.audit('stage-failed', { stage: name, detail: rootMessage(err), durationMs: Date.now() - began });
+      throw err;
+    } finally {
+      this.publish();
+    }
+  }
+
+  skip(name: StageName, detail: string): void {
+    this.writer.stageSkipped(name, detail);
+    this.audit('stage-skipped', { stage: name, detail });
+  }
+
+  touchedClusters(): ClusterTarget[] {
+    return this.spec.clusters.filter((c) => this.touched.has(c.name));
+  }
+}
