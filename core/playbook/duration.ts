@@ -22,3 +22,25 @@ export const duration = z.union([z.number().int().min(0), z.string()]).transform
   }
   return ms;
 });
+
+/** The longest delay a Temporal timer holds (2^31-1 ms, about 24.8 days); a longer one fires at once. */
+export const maxTimerMs = 2 ** 31 - 1;
+
+const describe = (ms: number): string => `${ms}ms`;
+
+/**
+ * A duration that becomes a timer or timeout: more than 0 (a zero timeout fails at once) and at most
+ * {@link maxTimerMs}. With `zeroMeansNone`, 0 is allowed and means "no wait" (e.g. soak).
+ */
+export function timerDuration(opts: { zeroMeansNone?: boolean } = {}) {
+  return duration.superRefine((ms, ctx) => {
+    if (ms === 0 && !opts.zeroMeansNone) {
+      ctx.addIssue({ code: 'custom', message: 'must be longer than 0; write e.g. 30s, 10m or 2h' });
+    } else if (ms > maxTimerMs) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${describe(ms)} is longer than a Temporal timer holds (about 24.8 days, it would fire at once); write at most 24d`,
+      });
+    }
+  });
+}

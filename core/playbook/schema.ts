@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { duration } from './duration';
+import { duration, timerDuration } from './duration';
+import { crossCheck } from './cross-checks';
+import { awsSecretId, secretKey, storePath } from './fields';
 
 const name = z
   .string()
@@ -8,12 +10,9 @@ const name = z
 const vaultStore = z.strictObject({
   type: z.literal('vault'),
   /** KV v2 mount, e.g. `secret`. */
-  mount: z.string().min(1).default('secret'),
+  mount: storePath.default('secret'),
   /** Path below the mount, e.g. `apps/payments/api-key`. */
-  path: z
-    .string()
-    .min(1)
-    .regex(/^[^/].*[^/]$|^[^/]$/, 'must not start or end with /'),
+  path: storePath,
   /** Field of the KV entry holding the credential. */
   key: z.string().min(1).default('value'),
 });
@@ -21,7 +20,7 @@ const vaultStore = z.strictObject({
 const awsStore = z.strictObject({
   type: z.literal('aws'),
   /** Secrets Manager secret name or ARN. */
-  secretId: z.string().min(1),
+  secretId: awsSecretId,
   /** When set, the secret string is a JSON object and the credential is this field; else the whole string. */
   key: z.string().min(1).optional(),
   region: z.string().min(1).optional(),
@@ -67,7 +66,7 @@ export const awsIamAccessKeyCredential = z.strictObject({
    */
   revoke: z.enum(['deactivate', 'delete']).default('deactivate'),
   /** How long revoke keeps asking STS until the old key is refused; IAM changes are eventually consistent. */
-  proofTimeout: duration.default(60_000),
+  proofTimeout: timerDuration().default(60_000),
 });
 
 /**
@@ -105,7 +104,7 @@ const clusterSchema = z.strictObject({
   externalSecrets: z.array(name).optional(),
   /** Workloads that consume the Secret and must roll out once per rotation. */
   workloads: z.array(z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), name })).default([]),
-  timeout: duration.optional(),
+  timeout: timerDuration().optional(),
 });
 
 export const canarySchema = z.discriminatedUnion('type', [
@@ -114,7 +113,7 @@ export const canarySchema = z.discriminatedUnion('type', [
     name,
     /** argv of a hook that receives the credential on stdin and must exit 0. Never in argv or env. */
     command: z.array(z.string().min(1)).min(1),
-    timeout: duration.default(30_000),
+    timeout: timerDuration().default(30_000),
   }),
   z.strictObject({
     type: z.literal('http'),
@@ -125,7 +124,7 @@ export const canarySchema = z.discriminatedUnion('type', [
     header: z.string().min(1).default('Authorization'),
     valueTemplate: z.string().includes('{credential}').default('Bearer {credential}'),
     expectStatus: z.number().int().min(100).max(599).default(200),
-    timeout: duration.default(10_000),
+    timeout: timerDuration().default(10_000),
   }),
   z.strictObject({
     type: z.literal('postgres-login'),
@@ -136,7 +135,7 @@ export const canarySchema = z.discriminatedUnion('type', [
     database: z.string().min(1).optional(),
     /** Must succeed as the new role, e.g. a query on a table the application needs. */
     query: z.string().min(1).default('select 1'),
-    timeout: duration.default(10_000),
+    timeout: timerDuration().default(10_000),
   }),
   z.strictObject({
     type: z.literal('aws-sts'),
@@ -147,7 +146,7 @@ export const canarySchema = z.discriminatedUnion('type', [
     endpoint: z.url().optional(),
     /** When set, the caller must be exactly this ARN. */
     expectedArn: z.string().min(1).optional(),
-    timeout: duration.default(10_000),
+    timeout: timerDuration().default(10_000),
   }),
   z.strictObject({
     type: z.literal('kubernetes-job'),
@@ -163,19 +162,19 @@ export const canarySchema = z.discriminatedUnion('type', [
       .regex(/^\/[^:]*$/, 'must be an absolute path')
       .default('/var/run/rotor'),
     serviceAccountName: name.optional(),
-    timeout: duration.default(300_000),
+    timeout: timerDuration().default(300_000),
   }),
 ]);
 
 const stageTimeouts = z
   .strictObject({
-    plan: duration.default(60_000),
-    create: duration.default(120_000),
-    distribute: duration.default(300_000),
-    verify: duration.default(600_000),
-    canary: duration.default(300_000),
-    promote: duration.default(300_000),
-    revoke: duration.default(300_000),
+    plan: timerDuration().default(60_000),
+    create: timerDuration().default(120_000),
+    distribute: timerDuration().default(300_000),
+    verify: timerDuration().default(600_000),
+    canary: timerDuration().default(300_000),
+    promote: timerDuration().default(300_000),
+    revoke: timerDuration().default(300_000),
   })
   .prefault({});
 
@@ -196,19 +195,20 @@ export const playbookSchema = z
       waves: z.array(z.array(name).min(1)).optional(),
       dualRead: z
         .strictObject({
-          currentKey: z.string().min(1).default('value'),
-          otherKey: z.string().min(1).default('value-other'),
+          currentKey: secretKey.default('value'),
+          otherKey: secretKey.default('value-other'),
         })
         .prefault({}),
       canaries: z.array(canarySchema).default([]),
       /** Clusters synced at once within a wave; bounds load on the apiservers and on Temporal. */
       maxParallelClusters: z.number().int().min(1).max(500).default(10),
       timeouts: stageTimeouts,
-      soak: duration.default(0),
+      soak: timerDuration({ zeroMeansNone: true }).default(0),
       approval: z.strictObject({ beforeRevoke: z.boolean().default(false) }).prefault({}),
       schedule: z
         .strictObject({
-          every: duration.default(90 * 86_400_000),
+          /** A schedule interval, not a timer: may be longer than 24.8 days. */
+          every: duration.refine((ms) => ms > 0, 'must be longer than 0; write e.g. 90d').default(90 * 86_400_000),
           jitter: duration.default(0),
           /** Scheduled runs wait until this daily UTC window opens (e.g. 02:00–05:00); manual and emergency runs do not. */
           window: z
@@ -221,43 +221,7 @@ export const playbookSchema = z
         .optional(),
     }),
   })
-  .superRefine((p, ctx) => {
-    const clusters = p.spec.clusters.map((c) => c.name);
-    p.spec.clusters.forEach((c, i) => {
-      if (clusters.indexOf(c.name) !== i) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['spec', 'clusters', i, 'name'],
-          message: `cluster '${c.name}' is listed twice`,
-        });
-      }
-    });
-    const waved = new Set<string>();
-    p.spec.waves?.forEach((wave, w) =>
-      wave.forEach((c, i) => {
-        if (!clusters.includes(c)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['spec', 'waves', w, i],
-            message: `'${c}' is not a cluster of spec.clusters`,
-          });
-        }
-        if (waved.has(c))
-          ctx.addIssue({ code: 'custom', path: ['spec', 'waves', w, i], message: `'${c}' is in more than one wave` });
-        waved.add(c);
-      }),
-    );
-    if (p.spec.waves) {
-      clusters
-        .filter((c) => !waved.has(c))
-        .forEach((c) =>
-          ctx.addIssue({ code: 'custom', path: ['spec', 'waves'], message: `cluster '${c}' is in no wave` }),
-        );
-    }
-    if (p.spec.dualRead.currentKey === p.spec.dualRead.otherKey) {
-      ctx.addIssue({ code: 'custom', path: ['spec', 'dualRead', 'otherKey'], message: 'must differ from currentKey' });
-    }
-  });
+  .superRefine(crossCheck);
 
 export type PlaybookInput = z.input<typeof playbookSchema>;
 /** A validated playbook: durations in milliseconds, defaults filled in. */

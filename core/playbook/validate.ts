@@ -23,7 +23,15 @@ export function formatProblem(p: PlaybookProblem): string {
 
 /** `['spec','clusters',1,'context']` → `spec.clusters[1].context`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('');
+  const plain = (k: string) => /^[A-Za-z_][\w-]*$/.test(k);
+  return path
+    .map((k, i) => {
+      if (typeof k === 'number') return `[${k}]`;
+      const key = String(k);
+      // A key that is empty or has odd characters is quoted, so the path still points at it.
+      return plain(key) ? `${i === 0 ? '' : '.'}${key}` : `[${JSON.stringify(key)}]`;
+    })
+    .join('');
 }
 
 function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
@@ -37,8 +45,6 @@ function messageOf(issue: z.core.$ZodIssue, doc: unknown): string {
   const missing =
     ['invalid_type', 'invalid_value', 'invalid_union'].includes(issue.code) && valueAt(doc, issue.path) === undefined;
   if (missing) return 'Required';
-  if (issue.code === 'unrecognized_keys')
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; remove or fix the spelling`;
   return issue.message;
 }
 
@@ -50,10 +56,15 @@ export function validatePlaybook(doc: unknown, file: string): CheckedPlaybook {
   const result = playbookSchema.safeParse(doc);
   if (result.success) return { playbook: result.data };
   return {
-    problems: result.error.issues.map((issue) => ({
-      file,
-      path: formatPath(issue.path),
-      message: messageOf(issue, doc),
-    })),
+    problems: result.error.issues.flatMap((issue) =>
+      // One problem per unknown field, at the field's own path (the top level has no path of its own).
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((k) => ({
+            file,
+            path: formatPath([...issue.path, k]),
+            message: 'unknown field; remove it or fix the spelling',
+          }))
+        : [{ file, path: formatPath(issue.path), message: messageOf(issue, doc) }],
+    ),
   };
 }

@@ -88,7 +88,7 @@ describe('invalid playbooks name the path and the problem', () => {
 
   it('an unknown field is refused with its name', () => {
     expect(problems(doc(`${secret}\n  soakTime: 10m`))).toEqual([
-      "bad.yaml: spec: unknown field 'soakTime'; remove or fix the spelling",
+      'bad.yaml: spec.soakTime: unknown field; remove it or fix the spelling',
     ]);
   });
 
@@ -105,12 +105,14 @@ describe('invalid playbooks name the path and the problem', () => {
           `${secret}\n  clusters:\n${cluster('cluster-a')}\n${cluster('cluster-b')}\n  waves: [[cluster-a], [cluster-b, cluster-z]]`,
         ),
       ),
-    ).toEqual(["bad.yaml: spec.waves[1][1]: 'cluster-z' is not a cluster of spec.clusters"]);
+    ).toEqual([
+      "bad.yaml: spec.waves[1][1]: 'cluster-z' is not a cluster of spec.clusters; write one of: cluster-a, cluster-b",
+    ]);
   });
 
   it('a duplicate cluster', () => {
     expect(problems(doc(`${secret}\n  clusters:\n${cluster('cluster-a')}\n${cluster('cluster-a', 'eso')}`))).toEqual([
-      "bad.yaml: spec.clusters[1].name: cluster 'cluster-a' is listed twice",
+      "bad.yaml: spec.clusters[1].name: cluster 'cluster-a' is listed twice (also clusters[0]); give each entry its own name",
     ]);
   });
 

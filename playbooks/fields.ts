@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/**
+ * A store path (Vault mount or path below it): segments separated by `/`, none empty, `.` or `..`,
+ * and no `#` or `?`, which would end the API URL's path and aim the request somewhere else.
+ */
+export const storePath = z
+  .string()
+  .min(1)
+  .superRefine((path, ctx) => {
+    const segments = path.split('/');
+    if (segments.some((s) => s === '')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${path}' has an empty segment (a leading, trailing or doubled /); write e.g. apps/payments/api-key`,
+      });
+    }
+    const dots = segments.find((s) => s === '.' || s === '..');
+    if (dots !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${path}' has a '${dots}' segment; write the path without it` });
+    }
+    if (/[#?]/.test(path)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${path}' contains '#' or '?', which would cut the API path short; use letters, digits, - _ . and /`,
+      });
+    }
+  });
+
+/** A Kubernetes Secret data key, as the apiserver accepts it (IsConfigMapKey). */
+export const secretKey = z
+  .string()
+  .min(1, 'must not be empty; write e.g. value')
+  .max(253, 'must be at most 253 characters')
+  .regex(/^[-._a-zA-Z0-9]+$/, 'Kubernetes refuses this Secret key; use only letters, digits, -, _ and . (e.g. value)')
+  .refine((k) => k !== '.' && !k.startsWith('..'), "must not be '.' or start with '..'; write e.g. value");
+
+/** An AWS Secrets Manager secret name or ARN (the characters AWS accepts). */
+export const awsSecretId = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^[A-Za-z0-9/_+=.@:-]+$/, 'AWS refuses this secret name; use letters, digits and / _ + = . @ - (or an ARN)');
