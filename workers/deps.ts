@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import vaultClient from 'node-vault';
+import { vaultFromEnv } from '../adapters/vault-client';
 import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
 import { loadKey } from '../adapters/keys';
@@ -10,11 +10,8 @@ import { loadKubeconfig } from '../adapters/kubernetes/clients';
  * own chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for Secrets Manager.
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
-  const vaultAddr = env['VAULT_ADDR'];
-  if (!vaultAddr)
-    throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
   return {
-    vault: vaultClient({ endpoint: vaultAddr, token: env['VAULT_TOKEN'] ?? '' }),
+    vault: vaultFromEnv(env),
     secretsManager: new SecretsManagerClient({}),
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig: loadKubeconfig(),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
@@ -9,7 +10,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { Credential } from '../../core/playbook/schema';
-import { ErrorTypes, permanent } from '../../core/failures';
+import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../../core/failures';
 import { redact } from '../redact';
 import type { CredentialKind } from './kind';
 import { parseAccessKeyPair, shortKeyId } from './values';
@@ -45,8 +46,6 @@ export async function callerIdentity(sts: STSClient, key: AccessKeyPair, signal?
     };
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * An IAM user's access keys. IAM allows two per user, which is exactly the overlap a rotation
@@ -96,7 +95,7 @@ export function awsIamAccessKeyKind(deps: {
       const res = await deps.iam.send(new CreateAccessKeyCommand({ UserName: p.userName }));
       const key = res.AccessKey;
       if (!key?.AccessKeyId || !key.SecretAccessKey)
-        throw new Error(`IAM CreateAccessKey for '${p.userName}' answered without a key`);
+        throw retryable(RetryableErrorTypes.aws, `IAM CreateAccessKey for '${p.userName}' answered without a key`);
       return JSON.stringify({ accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
     },
 
@@ -139,7 +138,8 @@ export function awsIamAccessKeyKind(deps: {
       }
       oldSts.destroy();
       if (outcome.status === 'inconclusive') {
-        throw new Error(
+        throw retryable(
+          RetryableErrorTypes.aws,
           `${action} access key ${oldId} of '${p.userName}' but could not check it with STS: ${outcome.error}`,
         );
       }

@@ -1,7 +1,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import vaultClient from 'node-vault';
 import type NodeVault from 'node-vault';
+import { vaultFromEnv } from '../vault-client';
 import type pg from 'pg';
 import type { Credential } from '../../core/playbook/schema';
 import { awsIamAccessKeyKind } from './aws-iam';
@@ -58,6 +58,6 @@ export function credentialDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Cre
     }),
     iam: new IAMClient({}),
     stsFor: (creds) => new STSClient({ credentials: creds }),
-    vault: vaultClient({ endpoint: env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200', token: env['VAULT_TOKEN'] ?? '' }),
+    vault: vaultFromEnv(env),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Credential } from '../../core/playbook/schema';
-import { ErrorTypes, permanent } from '../../core/failures';
+import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../../core/failures';
 import { generateRandom } from '../generate';
 import { redact } from '../redact';
 import type { CredentialKind } from './kind';
@@ -218,7 +218,8 @@ export function postgresAlternatingUsersKind(deps: {
       const oldLogin = await tryPostgresLogin(target, old, { timeoutMs: proofTimeoutMs });
       if (!oldLogin.ok && !oldLogin.refused) {
         // Unreachable server or timeout proves nothing; retrying the (idempotent) revoke will.
-        throw new Error(
+        throw retryable(
+          RetryableErrorTypes.postgres,
           `locked role '${old.username}' but could not check the old password on ${where}: ${oldLogin.code ?? ''} ${oldLogin.message}`.trim(),
         );
       }

@@ -1,7 +1,8 @@
 import type NodeVault from 'node-vault';
+import { vaultFailure, vaultStatus } from '../vault-client';
 import type pg from 'pg';
 import type { Credential } from '../../core/playbook/schema';
-import { ErrorTypes, permanent } from '../../core/failures';
+import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../../core/failures';
 import type { CredentialKind } from './kind';
 import { describeTarget, tryPostgresLogin } from './postgres';
 import type { PostgresTarget } from './postgres';
@@ -22,30 +23,21 @@ interface ConnectionConfig {
   connection_details?: { connection_url?: string };
 }
 
-function statusOf(e: unknown): number | undefined {
-  return (e as { response?: { statusCode?: number } }).response?.statusCode;
-}
-
 async function readOrNull<T>(vault: NodeVault.client, path: string): Promise<T | null> {
   try {
     return ((await vault.read(path)) as { data: T }).data;
   } catch (e) {
-    if (statusOf(e) === 404) return null;
+    if (vaultStatus(e) === 404) return null;
     throw e;
   }
 }
 
-/** Maps Vault errors to failure types; messages name paths, never data. */
-function vaultFailure(e: unknown, what: string): Error {
-  const status = statusOf(e);
-  if (status === 403)
-    return permanent(
-      ErrorTypes.permissionDenied,
-      `vault: permission denied to ${what}; grant the worker's token this capability`,
-    );
-  if (status === 404 || status === 400)
-    return permanent(ErrorTypes.invalidInput, `vault: cannot ${what}: ${(e as Error).message}`);
-  return new Error(`vault: failed to ${what}: ${(e as Error).message}`);
+/** Maps Vault database-engine errors to failure types; a 404/400 means the role or connection is wrong. */
+function dbFailure(e: unknown, what: string): Error {
+  return vaultFailure(e, 'vault', what, {
+    statuses: [404, 400],
+    failure: (reason) => permanent(ErrorTypes.invalidInput, `vault: cannot ${what}: ${reason}`),
+  });
 }
 
 /** Where the engine's connection logs in, from its `connection_url` (templates replaced by placeholders). */
@@ -93,7 +85,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     try {
       role = await readOrNull<StaticRole>(vault, `${p.mount}/static-roles/${p.role}`);
     } catch (e) {
-      throw vaultFailure(e, `read ${p.mount}/static-roles/${p.role}`);
+      throw dbFailure(e, `read ${p.mount}/static-roles/${p.role}`);
     }
     if (!role) throw permanent(ErrorTypes.invalidInput, `vault: no static role ${p.mount}/static-roles/${p.role}`);
     if (role.db_name !== p.connection) {
@@ -112,7 +104,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
       ).data;
       return { username: data.username, password: data.password };
     } catch (e) {
-      throw vaultFailure(e, `read ${p.mount}/static-creds/${p.role}`);
+      throw dbFailure(e, `read ${p.mount}/static-creds/${p.role}`);
     }
   }
 
@@ -120,7 +112,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     try {
       await vault.write(`${p.mount}/rotate-role/${p.role}`, {});
     } catch (e) {
-      throw vaultFailure(e, `rotate ${p.mount}/rotate-role/${p.role}`);
+      throw dbFailure(e, `rotate ${p.mount}/rotate-role/${p.role}`);
     }
   }
 
@@ -129,7 +121,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     try {
       config = await readOrNull<ConnectionConfig>(vault, `${p.mount}/config/${p.connection}`);
     } catch (e) {
-      throw vaultFailure(e, `read ${p.mount}/config/${p.connection}`);
+      throw dbFailure(e, `read ${p.mount}/config/${p.connection}`);
     }
     if (!config)
       throw permanent(ErrorTypes.invalidInput, `vault: no database connection ${p.mount}/config/${p.connection}`);
@@ -164,7 +156,8 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
       const where = describeTarget(target);
       const oldLogin = await tryPostgresLogin(target, old, { timeoutMs: 10_000 });
       if (!oldLogin.ok && !oldLogin.refused) {
-        throw new Error(
+        throw retryable(
+          RetryableErrorTypes.postgres,
           `could not check the old password of '${old.username}' on ${where}: ${oldLogin.code ?? ''} ${oldLogin.message}`.trim(),
         );
       }

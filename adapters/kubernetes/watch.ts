@@ -3,6 +3,7 @@
  * the server ends them (timeoutSeconds, apiserver restarts), connections reset, client-node's
  * inactivity timer aborts them, and a resourceVersion can expire (410 Gone).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApiException, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 
@@ -47,19 +48,9 @@ export function isTransient(e: unknown): boolean {
   return true;
 }
 
+/** Waits `ms`; rejects with the signal's own reason when it aborts (callers compare reasons). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => Promise.reject(signal.reason as Error));
 }
 
 function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -7,6 +7,7 @@
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCanaryCheck } from '../../adapters/canaries';
+import { createKubeClients } from '../../adapters/kubernetes/clients';
 import { canarySchema } from '../../core/playbook/schema';
 import { freshNamespace, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 
@@ -34,7 +35,7 @@ describe('kubernetes-job canary on a cluster that never runs pods', () => {
       command: ['cat', '/var/run/rotor/credential'],
       timeout: '3s',
     });
-    const out = await runCanaryCheck(c, credential, new AbortController().signal, { kubeconfig: kc });
+    const out = await runCanaryCheck(c, credential, new AbortController().signal, { kube: createKubeClients(kc) });
     expect(out.ok).toBe(false);
     expect(out.detail).toMatch(
       /^Job canary-job-[0-9a-f]+\/rotor-canary-smoke-[0-9a-f]{6} in cluster-a did not finish within 3000ms: no pod was created/,
@@ -57,7 +58,7 @@ describe('kubernetes-job canary on a cluster that never runs pods', () => {
       image: 'busybox',
       command: ['true'],
     });
-    const out = await runCanaryCheck(c, 'x'.repeat(20), new AbortController().signal, { kubeconfig: kc });
+    const out = await runCanaryCheck(c, 'x'.repeat(20), new AbortController().signal, { kube: createKubeClients(kc) });
     expect(out).toEqual({
       ok: false,
       detail: "kubeconfig has no context 'nowhere' (it has: cluster-a, cluster-b, cluster-c)",
