@@ -9,10 +9,15 @@ describe('jobEnd', () => {
     ['succeeded count', { succeeded: 1 }, { ok: true }],
     [
       'Failed condition with reason',
-      { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] },
-      { ok: false, reason: 'DeadlineExceeded' },
+      { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] },
+      { ok: false, reason: 'BackoffLimitExceeded' },
     ],
     ['failed count', { failed: 1 }, { ok: false }],
+    [
+      'stopped at its deadline (the canary timeout)',
+      { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] },
+      { ok: false, timedOut: true },
+    ],
     ['a condition not yet true', { conditions: [{ type: 'Failed', status: 'False' }] }, undefined],
   ])('%s', (_name, status, expected) => {
     expect(jobEnd({ status })).toEqual(expected);

@@ -136,7 +136,7 @@ export async function runKubernetesJob(
     const job = await batch.createNamespacedJob({ namespace, body: buildCanaryJob(c, name) });
     created = true;
     await core.createNamespacedSecret({ namespace, body: buildCanarySecret(c, job, credential) });
-    const end = await waitForObject<V1Job, { ok: boolean; reason?: string }>(
+    const end = await waitForObject<V1Job, NonNullable<ReturnType<typeof jobEnd>>>(
       {
         kubeconfig: kc,
         path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
@@ -153,7 +153,7 @@ export async function runKubernetesJob(
       throw e;
     });
     if (end?.ok) return { ok: true, detail: `${where} succeeded` };
-    if (end) {
+    if (end && !end.timedOut) {
       const summary = await podSummary(core, c, name, credential);
       return { ok: false, detail: `${where} failed${end.reason ? ` (${end.reason})` : ''}: ${summary}` };
     }
@@ -172,11 +172,17 @@ export async function runKubernetesJob(
   }
 }
 
-/** Whether a Job finished: succeeded, failed (with the condition's reason), or still running (undefined). */
-export function jobEnd(job: V1Job | undefined): { ok: boolean; reason?: string } | undefined {
+/**
+ * Whether a Job finished: succeeded, failed (with the condition's reason), or still running
+ * (undefined). A Job the cluster stopped at its deadline (the canary's timeout) is `timedOut`.
+ */
+export function jobEnd(job: V1Job | undefined): { ok: boolean; reason?: string; timedOut?: boolean } | undefined {
   const status = job?.status;
-  const done = status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
+  const conditions = status?.conditions ?? [];
+  const done = conditions.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
   if (done?.type === 'Complete' || (status?.succeeded ?? 0) > 0) return { ok: true };
+  if (conditions.some((x) => x.status === 'True' && x.reason === 'DeadlineExceeded'))
+    return { ok: false, timedOut: true };
   if (done?.type === 'Failed' || (status?.failed ?? 0) > 0)
     return { ok: false, ...(done?.reason ? { reason: done.reason } : {}) };
   return undefined;
