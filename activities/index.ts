@@ -14,6 +14,7 @@ import { kindFor } from '../adapters/credentials/index';
 import type { CredentialKinds } from '../adapters/credentials/index';
 import { createKubeClients } from '../adapters/kubernetes/clients';
 import { createClusterActivities } from './cluster';
+import { createClusterBatchActivities } from './cluster-batch';
 import type { SecretStoreBackend } from '../adapters/store';
 import type {
   CanaryInput,
@@ -53,12 +54,14 @@ export function createActivities(deps: ActivityDeps) {
   const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
   // One client cache for delivery, verification and kubernetes-job canaries.
   const kube = createKubeClients(deps.kubeconfig);
+  const values = {
+    readValue: (store: Store, version: string) => backend(store).readValue(store, version),
+    fingerprint: fp,
+  };
 
   return {
-    ...createClusterActivities(kube, {
-      readValue: (store, version) => backend(store).readValue(store, version),
-      fingerprint: fp,
-    }),
+    ...createClusterActivities(kube, values),
+    ...createClusterBatchActivities(kube, values),
 
     /**
      * Validates a playbook as the workflow received it, so the parsed result (defaults applied,

@@ -1,3 +1,4 @@
 export { rotationWorkflow } from './rotation';
 export { clusterSyncWorkflow } from './clusters';
+export { clusterBatchWorkflow } from './cluster-batches';
 export { scheduledRotationWorkflow } from './scheduled';

@@ -19,8 +19,16 @@ function pointer(key: string): string {
 
 const base64 = (value: string) => Buffer.from(value, 'utf8').toString('base64');
 
-/** Applies the Secret with exactly the rotation's keys; a stale `otherKey` written by someone else is removed. */
-export async function deliverPush(kube: KubeClients, values: VersionValues, { cluster, versions }: ClusterInput) {
+/**
+ * Applies the Secret with exactly the rotation's keys; a stale `otherKey` written by someone else is removed.
+ * Returns the Secret as the apiserver stored it (so a caller can verify from the reply without a watch),
+ * or undefined when a second write followed and the reply is no longer the stored object.
+ */
+export async function deliverPush(
+  kube: KubeClients,
+  values: VersionValues,
+  { cluster, versions }: ClusterInput,
+): Promise<V1Secret | undefined> {
   const { core } = kube.forContext(contextOf(cluster));
   const { namespace, secretName: name } = cluster;
   const where = whereOf(cluster);
@@ -60,5 +68,7 @@ export async function deliverPush(kube: KubeClients, values: VersionValues, { cl
         );
       throw kubeFailure(e, where, 'patch', resource);
     }
+    return undefined;
   }
+  return applied;
 }

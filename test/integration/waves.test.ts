@@ -1,7 +1,9 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
+import { runClusterBatch, syncOneOver } from '../../activities/cluster-batch';
 import { createActivities } from '../../activities/index';
+import type { ClusterBatchInput } from '../../core/cluster-batch';
 import type { ClusterInput, ClusterReport } from '../../core/contracts';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
@@ -57,7 +59,10 @@ function fakeClusters(failIn?: string) {
     }
     return Promise.resolve({ cluster: i.cluster.name, observed: {}, rolledOutWorkloads: [] });
   };
-  return { log, serving, maxInFlight: () => maxInFlight, activities: { deliverToCluster, verifyCluster } };
+  const steps = { deliverToCluster, verifyCluster };
+  // The batched path (one activity per batch) runs the same fake per-cluster steps inside it.
+  const syncClusterBatch = (input: ClusterBatchInput) => runClusterBatch(input, syncOneOver(input, steps), () => []);
+  return { log, serving, maxInFlight: () => maxInFlight, activities: { ...steps, syncClusterBatch } };
 }
 
 const clusters = ['cluster-a', 'cluster-b', 'cluster-c', 'cluster-d'].map((name) => ({

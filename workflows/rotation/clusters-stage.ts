@@ -1,8 +1,9 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { VersionRef } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { ClusterPhase } from '../../core/status';
+import { syncClusterBatches } from '../cluster-batches';
 import { inWindow, syncCluster } from '../clusters';
 import type { ClusterStep } from '../clusters';
 import { rootMessage } from '../saga';
@@ -26,6 +27,9 @@ export async function syncClusters(
   versions: { current: VersionRef; other: VersionRef | null },
   done: ClusterPhase,
 ): Promise<void> {
+  // Runs recorded before batching replay through one child per cluster below.
+  if (patched('batched-cluster-steps'))
+    return syncClusterBatches(run, clusters, step, versions, done, (name) => rolloutTokenOf(run, name, step));
   const mark = (name: string, phase: ClusterPhase, detail?: string) => {
     run.writer.clusterPhase(name, phase, Date.now(), detail);
     run.audit('cluster-phase', { cluster: name, phase, stage: step, ...(detail ? { detail } : {}) });

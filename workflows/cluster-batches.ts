@@ -1,0 +1,158 @@
+/**
+ * Cluster steps in batches: one child workflow per batch of up to `maxBatch` clusters, each running
+ * ONE batched activity, instead of one child workflow per cluster. The parent's history grows by a
+ * few events per batch, not per cluster, while the status still carries every cluster's phase.
+ */
+import {
+  ApplicationFailure,
+  executeChild,
+  proxyActivities,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ClusterBatchActivities } from '../activities/cluster-batch';
+import type { ClusterBatchInput, ClusterBatchReport, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
+import { batchSummary } from '../core/cluster-batch';
+import type { VersionRef } from '../core/contracts';
+import { WorkflowErrorTypes } from '../core/failures';
+import type { ClusterTarget } from '../core/playbook/schema';
+import type { ClusterPhase } from '../core/status';
+import { callActivity } from './activity-calls';
+import { profiles } from './profiles';
+import type { RotationRun } from './rotation/run';
+import { rootMessage } from './saga';
+
+/** The most clusters one batch child (and its one activity) carries. */
+export const maxBatch = 250;
+/** Failed clusters named in a stage failure's message; the status names all of them. */
+const namedInFailure = 10;
+
+/**
+ * One batch of clusters, one step: runs the batched activity and shows its summary and failed
+ * clusters as the child's current details, so an operator finds a failing cluster from the UI.
+ */
+export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchReport> {
+  // restore and revoke cannot give up: restore is an undo, revoke is past the point of no return.
+  const options = input.persistent
+    ? { ...profiles.undo, startToCloseTimeout: '30m', heartbeatTimeout: '30s' }
+    : profiles.waiting;
+  const acts = proxyActivities<ClusterBatchActivities>(options);
+  setCurrentDetails(`${input.step} ${input.clusters.length} cluster(s): running`);
+  const report = await callActivity(
+    acts.syncClusterBatch,
+    options,
+    `${input.step} ${input.clusters.length} cluster(s), ${input.parallelism} at a time`,
+    input,
+  );
+  const failed = report.outcomes.filter((o) => !o.ok);
+  setCurrentDetails(
+    [
+      `**${report.summary}**`,
+      ...(failed.length ? ['', '| failed cluster | error |', '|---|---|'] : []),
+      ...failed.map((f) => `| ${f.cluster} | ${f.error ?? ''} |`),
+    ].join('\n'),
+  );
+  return report;
+}
+
+/** The rollout tokens of `batch`'s clusters. */
+function tokensOf(batch: readonly ClusterTarget[], tokens: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of batch) {
+    const token = tokens[c.name];
+    if (token) out[c.name] = token;
+  }
+  return out;
+}
+
+/** Splits `items` into `count` near-equal consecutive batches. */
+function split<T>(items: readonly T[], count: number): T[][] {
+  const size = Math.ceil(items.length / count);
+  return Array.from({ length: count }, (_, i) => items.slice(i * size, (i + 1) * size)).filter((b) => b.length > 0);
+}
+
+/**
+ * Syncs `clusters` at `step` in batch children running side by side, with the playbook's
+ * `maxParallelClusters` shared between them. Every cluster is marked touched before its batch
+ * starts (a batch may deliver without ever reporting back), every cluster's outcome lands in the
+ * status, and the stage fails naming the failed clusters once all batches have settled.
+ */
+export async function syncClusterBatches(
+  run: RotationRun,
+  clusters: ClusterTarget[],
+  step: ClusterBatchStep,
+  versions: { current: VersionRef; other: VersionRef | null },
+  done: ClusterPhase,
+  rolloutTokenOf: (cluster: string) => string | undefined,
+): Promise<void> {
+  if (clusters.length === 0) return;
+  const info = workflowInfo();
+  const spec = run.spec;
+  const batches = split(clusters, Math.ceil(clusters.length / maxBatch));
+  const parallelism = Math.max(1, Math.ceil(spec.maxParallelClusters / batches.length));
+  const now = Date.now();
+  const mark = (name: string, phase: ClusterPhase, detail?: string) => {
+    run.writer.clusterPhase(name, phase, now, detail);
+    run.audit('cluster-phase', { cluster: name, phase, stage: step, ...(detail ? { detail } : {}) });
+  };
+  const rolloutTokens: Record<string, string> = {};
+  for (const c of clusters) {
+    if (step !== 'verify') run.touched.add(c.name);
+    // Consumers that present the credential switch when keys swap.
+    if (step === 'promote') run.rolledOut.add(c.name);
+    const token = rolloutTokenOf(c.name);
+    if (token && c.workloads.length) rolloutTokens[c.name] = token;
+    mark(c.name, step === 'verify' ? 'dual-read' : 'delivering', step);
+  }
+  run.publish();
+
+  const persistent = step === 'restore' || step === 'revoke';
+  const slowest = Math.max(...clusters.map((c) => c.timeout ?? spec.timeouts.verify));
+  const settled = await Promise.allSettled(
+    batches.map((batch) => {
+      const input: ClusterBatchInput = {
+        step,
+        rotation: run.rotation,
+        versions: {
+          store: spec.secret.store,
+          ...versions,
+          currentKey: spec.dualRead.currentKey,
+          otherKey: spec.dualRead.otherKey,
+        },
+        clusters: batch,
+        parallelism,
+        rolloutTokens: tokensOf(batch, rolloutTokens),
+        persistent,
+      };
+      const first = batch[0]?.name ?? '';
+      // Forward steps are bounded (an unreachable apiserver must fail the stage, not stall it): each
+      // round of `parallelism` clusters may take up to the slowest cluster's timeout.
+      const bound = slowest * Math.ceil(batch.length / parallelism) + 60_000;
+      return executeChild(clusterBatchWorkflow, {
+        workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}/batch-${first}+${batch.length}`,
+        ...(persistent ? {} : { workflowExecutionTimeout: bound }),
+        args: [input],
+        staticSummary: `${step} ${batch.length} cluster(s): ${first}${batch.length > 1 ? ` … ${batch[batch.length - 1]?.name ?? ''}` : ''}`,
+      });
+    }),
+  );
+
+  const outcomes: ClusterOutcome[] = settled.flatMap((s, i) =>
+    s.status === 'fulfilled'
+      ? s.value.outcomes
+      : (batches[i] ?? []).map((c) => ({ cluster: c.name, ok: false, error: rootMessage(s.reason) })),
+  );
+  for (const o of outcomes) mark(o.cluster, o.ok ? done : 'failed', o.ok ? undefined : `${step}: ${o.error ?? ''}`);
+  run.publish();
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length > 0) {
+    const named = failed.slice(0, namedInFailure).map((f) => `${f.cluster}: ${f.error ?? 'unknown error'}`);
+    const more = failed.length > namedInFailure ? `; and ${failed.length - namedInFailure} more (see the status)` : '';
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.clusterStepFailed,
+      message: `${step} failed in ${failed.length} of ${clusters.length} cluster(s): ${named.join('; ')}${more}`,
+      nonRetryable: true,
+      details: [batchSummary(step, outcomes)],
+    });
+  }
+}
