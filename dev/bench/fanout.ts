@@ -1,0 +1,218 @@
+/**
+ * Fan-out benchmark (a script, not a test): `npm run bench:fanout -- --clusters 3,100,1000 [--rotations 200]`.
+ * For each fleet size it creates the targets (namespaces spread over the stack's apiservers
+ * cluster-a/b/c), runs the rotation through the CLI (`rotor rotate --wait`) against a worker of its
+ * own, and prints wall time, per-stage times, the parent's history events and bytes, and — in the
+ * same run — the irreducible Kubernetes work: per cluster three server-side applies and four reads
+ * made directly with the client at the same parallelism. With --rotations N it then starts N
+ * rotations of different secrets together on the one worker and reports throughput. Cleans up.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CoreV1Api } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
+import { stringify } from 'yaml';
+import { serverSideApply } from '../../adapters/kubernetes/patch';
+import { connectClient } from '../../adapters/temporal/connection';
+import { rotationWorkflowId } from '../../core/ids';
+import type { RotationStatus } from '../../core/status';
+import { statusQuery } from '../../workflows/definitions';
+import { kubeconfigFor, stackKubeconfig } from '../../test/helpers/kube';
+import { useStackEnv } from '../../test/helpers/stack-env';
+import { awsTestStore } from '../../test/helpers/stores';
+import { startWorkerProcess } from '../../test/helpers/worker-process';
+
+const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
+const { values: args } = parseArgs({
+  options: {
+    clusters: { type: 'string', default: '3,100,1000' },
+    parallel: { type: 'string' },
+    rotations: { type: 'string', default: '0' },
+  },
+});
+const sizes = (args.clusters ?? '')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+/** The parallelism of the issue's baseline table: 10 up to 30 clusters, 50 up to 100, then 100. */
+const parallelFor = (n: number) => (args.parallel ? Number(args.parallel) : n <= 30 ? 10 : n <= 100 ? 50 : 100);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+useStackEnv();
+const base = stackKubeconfig();
+const core = Object.fromEntries(contexts.map((c) => [c, kubeconfigFor(c, base).makeApiClient(CoreV1Api)]));
+const api = (context: string) => core[context] as CoreV1Api;
+
+interface Target {
+  context: string;
+  namespace: string;
+}
+
+async function createTargets(run: string, n: number): Promise<Target[]> {
+  const targets = Array.from({ length: n }, (_, i) => ({
+    context: contexts[i % 3] ?? 'cluster-a',
+    namespace: `bf-${run}-${i}`,
+  }));
+  const limit = pLimit(50);
+  await Promise.all(
+    targets.map((t) => limit(() => api(t.context).createNamespace({ body: { metadata: { name: t.namespace } } }))),
+  );
+  return targets;
+}
+
+async function deleteTargets(targets: Target[]): Promise<void> {
+  const limit = pLimit(50);
+  await Promise.all(
+    targets.map((t) =>
+      limit(() =>
+        api(t.context)
+          .deleteNamespace({ name: t.namespace })
+          .catch(() => undefined),
+      ),
+    ),
+  );
+}
+
+/** The same Kubernetes work the rotation needs, made directly: three applies and four reads per cluster. */
+async function irreducible(targets: Target[], parallel: number): Promise<number> {
+  const limit = pLimit(parallel);
+  const name = 'bench-direct';
+  const started = Date.now();
+  await Promise.all(
+    targets.map((t) =>
+      limit(async () => {
+        for (let step = 0; step < 3; step++) {
+          const data = { current: Buffer.from(`v${step}`).toString('base64') };
+          await api(t.context).patchNamespacedSecret(
+            {
+              name,
+              namespace: t.namespace,
+              body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data },
+              fieldManager: 'bench',
+              force: true,
+            },
+            serverSideApply,
+          );
+        }
+        for (let read = 0; read < 4; read++)
+          await api(t.context).readNamespacedSecret({ name, namespace: t.namespace });
+      }),
+    ),
+  );
+  return Date.now() - started;
+}
+
+function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['cli/rotor.js', ...argv], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('error', reject);
+    p.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function main(): Promise<void> {
+  const run = randomBytes(3).toString('hex');
+  const taskQueue = `bench-${run}`;
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
+  const worker = await startWorkerProcess({ taskQueue, logFile: join(dir, 'worker.log'), startTimeoutMs: 300_000 });
+  const client = await connectClient();
+  const env = { ...process.env, ROTOR_TASK_QUEUE: taskQueue };
+  const rows: string[] = [];
+  try {
+    for (const n of sizes) {
+      const parallel = parallelFor(n);
+      const targets = await createTargets(run, n);
+      try {
+        const ts = await awsTestStore(`bench-${randomBytes(12).toString('hex')}`);
+        const secret = `bf-${run}-${n}`;
+        const playbook = {
+          apiVersion: 'rotor.dev/v1',
+          kind: 'RotationPlaybook',
+          metadata: { name: secret },
+          spec: {
+            secret: { name: secret, store: ts.store },
+            credential: { kind: 'random', length: 32 },
+            soak: '0s',
+            maxParallelClusters: parallel,
+            clusters: targets.map((t, i) => ({
+              name: `c${i}`,
+              context: t.context,
+              delivery: 'push',
+              namespace: t.namespace,
+              secretName: 'app-secret',
+            })),
+          },
+        };
+        const file = join(dir, `${secret}.yaml`);
+        writeFileSync(file, stringify(playbook));
+        const t0 = Date.now();
+        const code = await cli(['rotate', file, '--wait', '--requested-by', 'bench'], env);
+        const wall = Date.now() - t0;
+        const h = client.workflow.getHandle(rotationWorkflowId(secret));
+        const status = await h.query<RotationStatus>(statusQuery);
+        const history = await h.fetchHistory();
+        const events = history.events?.length ?? 0;
+        const bytes = JSON.stringify(history).length;
+        const stages = status.stages
+          .filter((s) => s.startedAt !== undefined && s.endedAt !== undefined)
+          .map((s) => `${s.name} ${secs((s.endedAt ?? 0) - (s.startedAt ?? 0))}`)
+          .join(', ');
+        const direct = await irreducible(targets, parallel);
+        const line = `| ${n} | ${parallel} | ${secs(wall)} (exit ${code}, ${status.phase}) | ${events} events, ${(bytes / 1024).toFixed(0)} KB | ${secs(direct)} | ${(wall / direct).toFixed(1)}× |`;
+        rows.push(line);
+        process.stdout.write(`${line}\n  stages: ${stages}\n`);
+      } finally {
+        await deleteTargets(targets);
+      }
+    }
+    const count = Number(args.rotations);
+    if (count > 0) {
+      const stores = await Promise.all(
+        Array.from({ length: count }, (_, i) => awsTestStore(`tp-${i}-${randomBytes(12).toString('hex')}`)),
+      );
+      const t0 = Date.now();
+      const handles = await Promise.all(
+        stores.map((ts, i) => {
+          const name = `tp-${run}-${i}`;
+          return client.workflow.start('rotationWorkflow', {
+            taskQueue,
+            workflowId: rotationWorkflowId(name),
+            args: [
+              {
+                playbook: {
+                  apiVersion: 'rotor.dev/v1',
+                  kind: 'RotationPlaybook',
+                  metadata: { name },
+                  spec: { secret: { name, store: ts.store }, credential: { kind: 'random', length: 32 }, soak: '0s' },
+                },
+                trigger: 'manual',
+                requestedBy: 'bench',
+              },
+            ],
+          });
+        }),
+      );
+      const results = await Promise.allSettled(handles.map((h) => h.result()));
+      const wall = Date.now() - t0;
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      const line = `${count} rotations together: ${secs(wall)}, ${(count / (wall / 1000)).toFixed(1)} rotations/s, ${failed} failed`;
+      rows.push(line);
+      process.stdout.write(`${line}\n`);
+    }
+  } finally {
+    await worker.stop();
+    await client.connection.close();
+  }
+  process.stdout.write(
+    `\n| cluster targets | parallel | rotor wall (CLI) | parent history | irreducible | ratio |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:fanout: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
