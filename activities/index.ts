@@ -10,6 +10,7 @@ import { validatePlaybook } from '../core/playbook/validate';
 import type { CheckedPlaybook } from '../core/playbook/validate';
 import { fingerprint } from '../adapters/fingerprint';
 import { redact } from '../adapters/redact';
+import { holdSecret } from '../adapters/secret-scope';
 import { kindFor } from '../adapters/credentials/index';
 import type { CredentialKinds } from '../adapters/credentials/index';
 import { createKubeClients } from '../adapters/kubernetes/clients';
@@ -85,10 +86,9 @@ export function createActivities(deps: ActivityDeps) {
       // The credential is made real at its target only when the store has no version of this run
       // yet, so a retry after a lost reply does not change the target again.
       const version = await b.createPending(store, rotation, currentVersion, async () =>
-        kindFor(deps.credentialKinds, credential).create(credential, {
-          currentValue: await b.readValue(store, currentVersion),
-          rotation,
-        }),
+        kindFor(deps.credentialKinds, credential)
+          .create(credential, { currentValue: await b.readValue(store, currentVersion), rotation })
+          .then(holdSecret),
       );
       return { version, fingerprint: fp(await b.readValue(store, version)) };
     },

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '../core/playbook/schema';
 import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../core/failures';
 import type { SecretStoreBackend } from './store';
+import { holdSecret } from './secret-scope';
 
 type AwsStore = Extract<Store, { type: 'aws' }>;
 
@@ -77,7 +78,7 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
           ErrorTypes.invalidInput,
           `aws secret ${s.secretId}: version ${version} is binary; rotor rotates SecretString secrets`,
         );
-      return res.SecretString;
+      return holdSecret(res.SecretString);
     } catch (e) {
       if (e instanceof ApplicationFailure) throw e;
       throw awsFailure(e, `read version ${version}`, s);

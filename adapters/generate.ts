@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Credential } from '../core/playbook/schema';
+import { holdSecret } from './secret-scope';
 
 type RandomCredential = Extract<Credential, { kind: 'random' }>;
 
@@ -15,5 +16,5 @@ export function generateRandom(policy: Pick<RandomCredential, 'length' | 'charse
   const chars = charsets[policy.charset];
   let out = '';
   for (let i = 0; i < policy.length; i++) out += chars[randomInt(chars.length)];
-  return out;
+  return holdSecret(out);
 }

@@ -3,6 +3,7 @@ import type { Store } from '../core/playbook/schema';
 import { ErrorTypes, permanent } from '../core/failures';
 import { vaultFailure, vaultStatus } from './vault-client';
 import type { SecretStoreBackend } from './store';
+import { holdSecret } from './secret-scope';
 
 type VaultStore = Extract<Store, { type: 'vault' }>;
 
@@ -78,6 +79,8 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
     } catch (e) {
       throw kvFailure(e, `read version ${version}`, s);
     }
+    // Every string field of the entry may be secret, not only the rotated one.
+    for (const v of Object.values(data ?? {})) if (typeof v === 'string') holdSecret(v);
     const value = data?.[s.key];
     if (typeof value !== 'string') {
       throw permanent(

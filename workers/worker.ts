@@ -4,6 +4,7 @@ import type { InjectedSinks } from '@temporalio/worker';
 import type { RotorSinks } from '../workflows/audit';
 import type { RotationActivities } from '../activities/index';
 import { workerDataConverter } from '../adapters/temporal/data-converter';
+import { RedactingActivityInbound } from './redacting-interceptor';
 
 export interface RotorWorkerOptions {
   connection: NativeConnection;
@@ -28,6 +29,8 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     activities: o.activities,
     dataConverter: workerDataConverter(o.env),
     sinks: o.sinks ?? { audit: { record: { fn: () => undefined } } },
+    // Every activity error is redacted of the values the activity touched, whatever adapter threw it.
+    interceptors: { activity: [() => ({ inbound: new RedactingActivityInbound() })] },
   });
 }
 

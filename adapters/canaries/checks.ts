@@ -3,7 +3,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Canary } from '../../core/playbook/schema';
 import { tryPostgresLogin } from '../credentials/postgres';
 import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
-import { redact } from '../redact';
+import { redact, redactTail } from '../redact';
 import type { CanaryOutcome } from './outcome';
 
 type CommandCanary = Extract<Canary, { type: 'command' }>;
@@ -22,8 +22,11 @@ export function runCommand(c: CommandCanary, credential: string, signal: AbortSi
       killSignal: 'SIGKILL',
     });
     let output = '';
+    let cut = false;
+    // Keep a bounded tail; the cut is remembered so redaction drops what a split secret left there.
     const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-2000);
+      output += chunk.toString('utf8');
+      if (output.length > 8000) [output, cut] = [output.slice(-8000), true];
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
@@ -32,7 +35,10 @@ export function runCommand(c: CommandCanary, credential: string, signal: AbortSi
       if (code === 0) resolve({ ok: true, detail: 'exit 0' });
       else {
         const why = sig ? `killed by ${sig}${sig === 'SIGKILL' ? ` (timeout ${c.timeout}ms?)` : ''}` : `exit ${code}`;
-        resolve({ ok: false, detail: `${cmd} ${why}: ${redact(output.trim(), [credential]).slice(-500)}` });
+        resolve({
+          ok: false,
+          detail: `${cmd} ${why}: ${redactTail(output.trim(), [credential], 500, cut ? 'start' : undefined)}`,
+        });
       }
     });
     child.stdin.on('error', () => undefined);

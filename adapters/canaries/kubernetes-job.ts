@@ -6,7 +6,10 @@ import type { Canary } from '../../core/playbook/schema';
 import type { Clients, KubeClients } from '../kubernetes/clients';
 import { errorText } from '../kubernetes/errors';
 import { waitForObject } from '../kubernetes/watch';
-import { redact } from '../redact';
+import { redactTail } from '../redact';
+
+/** Bytes of a canary pod's log read for a failure report. */
+const logLimit = 4096;
 import type { CanaryOutcome } from './outcome';
 
 /** A canary that runs a Kubernetes Job with the credential mounted from a Secret. */
@@ -96,9 +99,16 @@ async function podSummary(core: CoreV1Api, c: KubernetesJobCanary, job: string, 
     if (scheduled?.status === 'False') part += ` unschedulable: ${scheduled.message ?? scheduled.reason ?? ''}`;
     else if (!pod.spec?.nodeName) part += ' not scheduled (is there a scheduler and a node?)';
     const log = await core
-      .readNamespacedPodLog({ name: pod.metadata?.name ?? '', namespace: c.namespace, tailLines: 20, limitBytes: 4096 })
+      .readNamespacedPodLog({
+        name: pod.metadata?.name ?? '',
+        namespace: c.namespace,
+        tailLines: 20,
+        limitBytes: logLimit,
+      })
       .catch(() => '');
-    if (log.trim()) part += `: ${redact(log.trim(), [credential]).slice(-500)}`;
+    // limitBytes keeps the head: a log that filled it was cut at its end.
+    const cut = Buffer.byteLength(log) >= logLimit ? 'end' : undefined;
+    if (log.trim()) part += `: ${redactTail(log.trim(), [credential], 500, cut)}`;
     parts.push(part);
   }
   return parts.join('; ');
@@ -163,7 +173,7 @@ export async function runKubernetesJob(
       detail: `${where} did not finish within ${c.timeout}ms: ${await podSummary(core, c, name, credential)}`,
     };
   } catch (e) {
-    return { ok: false, detail: `${where}: ${redact(errorText(e), [credential])}` };
+    return { ok: false, detail: `${where}: ${redactTail(errorText(e), [credential], 300)}` };
   } finally {
     if (created) {
       await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }).catch(() => undefined);

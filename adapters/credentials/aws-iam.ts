@@ -16,6 +16,7 @@ import type { CredentialKind } from './kind';
 import { parseAccessKeyPair, shortKeyId } from './values';
 import type { AccessKeyPair } from './values';
 import type { RevocationEvidence } from '../../core/status';
+import { holdSecret } from '../secret-scope';
 
 type IamKeyCredential = Extract<Credential, { kind: 'aws-iam-access-key' }>;
 
@@ -96,7 +97,7 @@ export function awsIamAccessKeyKind(deps: {
       const key = res.AccessKey;
       if (!key?.AccessKeyId || !key.SecretAccessKey)
         throw retryable(RetryableErrorTypes.aws, `IAM CreateAccessKey for '${p.userName}' answered without a key`);
-      return JSON.stringify({ accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+      return holdSecret(JSON.stringify({ accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey }));
     },
 
     async discard(p, { pendingValue, currentValue }) {

@@ -9,6 +9,7 @@ import type { PostgresTarget } from './postgres';
 import { parseUserPassword } from './values';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
+import { holdSecret } from '../secret-scope';
 
 type VaultDbCredential = Extract<Credential, { kind: 'vault-database-static-role' }>;
 
@@ -102,7 +103,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
       const data = (
         (await vault.read(`${p.mount}/static-creds/${p.role}`)) as { data: { username: string; password: string } }
       ).data;
-      return { username: data.username, password: data.password };
+      return { username: data.username, password: holdSecret(data.password) };
     } catch (e) {
       throw dbFailure(e, `read ${p.mount}/static-creds/${p.role}`);
     }

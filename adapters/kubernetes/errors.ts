@@ -20,7 +20,7 @@ export function serverMessage(e: unknown): string {
     }
   }
   const msg = typeof body === 'object' && body !== null && 'message' in body ? body.message : undefined;
-  return typeof msg === 'string' ? msg.slice(0, 300) : '';
+  return typeof msg === 'string' ? msg : '';
 }
 
 /** `HTTP 403: <server message>` for API errors, else the error's message and network code. */

@@ -169,7 +169,7 @@ export function syncState(es: ExternalSecret): SyncState {
   const name = es.metadata?.name ?? '?';
   const ready = es.status?.conditions?.find((c) => c.type === 'Ready');
   const cond = ready ? `Ready=${ready.status ?? '?'}${ready.reason ? ` ${ready.reason}` : ''}` : 'no Ready condition';
-  const detail = ready?.status !== 'True' && ready?.message ? ` (${ready.message.slice(0, 200)})` : '';
+  const detail = ready?.status !== 'True' && ready?.message ? ` (${ready.message})` : '';
   const generation = es.metadata?.generation;
   const forGeneration =
     generation === undefined || (es.status?.syncedResourceVersion ?? '').startsWith(`${generation}-`);
