@@ -42,6 +42,7 @@ program
         process.stdout.write(
           `${s.name.padEnd(10)} ${s.state.padEnd(10)} ${s.version.padEnd(12)} ${s.address.padEnd(40)} pids=${s.pids.join(',') || '-'}${s.detail ? `  (${s.detail})` : ''}\n`,
         );
+        for (const n of s.nodes ?? []) process.stdout.write(`  ${n.cluster} node ${n.node}: ${n.state}\n`);
       }
     }
     if (statuses.some((s) => s.state !== 'healthy')) process.exitCode = 1;

@@ -34,6 +34,9 @@ export const ports = {
   etcdPeer: 23800,
   kube: { 'cluster-a': 16443, 'cluster-b': 16444, 'cluster-c': 16445 },
   kubeControllerManager: { 'cluster-a': 17257, 'cluster-b': 17258, 'cluster-c': 17259 },
+  kubelet: { 'cluster-a': 17250, 'cluster-b': 17251, 'cluster-c': 17252 },
+  kubeletHealthz: { 'cluster-a': 17260, 'cluster-b': 17261, 'cluster-c': 17262 },
+  kubeScheduler: { 'cluster-a': 17267, 'cluster-b': 17268, 'cluster-c': 17269 },
   esoMetrics: { 'cluster-a': 18081, 'cluster-b': 18082, 'cluster-c': 18083 },
   esoHealth: { 'cluster-a': 18091, 'cluster-b': 18092, 'cluster-c': 18093 },
   codecServer: 8888,
@@ -42,6 +45,15 @@ export const ports = {
 
 export const clusterNames = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 export type ClusterName = (typeof clusterNames)[number];
+
+/**
+ * Images every node of the local stack has imported (built locally, no registry): pods use them
+ * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …) and a PostgreSQL client (`psql`).
+ */
+export const nodeImages = {
+  pause: 'rotor.local/pause:1',
+  tools: 'rotor.local/tools:1',
+} as const;
 
 /** Fixed dev credentials of the local stack. They guard loopback-only throwaway services. */
 export const devCredentials = {

@@ -49,15 +49,23 @@ export async function stackUp(ctx: StackContext, names: string[]): Promise<void>
   }
 }
 
-/** Stops, newest first, every process the stack recorded a pid for; nothing else. */
+/** The recorded process ids that belong to service `s` (`<name>` or `<name>-…`). */
+const idsOf = (s: StackService, ids: string[]) => ids.filter((id) => id === s.name || id.startsWith(`${s.name}-`));
+
+/**
+ * Stops, newest service first, every process the stack recorded a pid for; nothing else. A
+ * service's own `stop` runs first (nodes delete their pods and unmount while kubelets still run).
+ */
 export async function stackDown(ctx: StackContext): Promise<void> {
   const ids = recordedProcessIds(ctx);
-  const order = [...services].reverse();
-  const rank = (id: string) => {
-    const i = order.findIndex((s) => id === s.name || id.startsWith(`${s.name}-`));
-    return i === -1 ? order.length : i;
-  };
-  for (const id of ids.sort((a, b) => rank(a) - rank(b))) {
+  for (const s of [...services].reverse()) {
+    if (s.stop) await s.stop(ctx);
+    for (const id of idsOf(s, recordedProcessIds(ctx))) {
+      if (await stopProcess(ctx, id)) ctx.log(`stopped ${id}`);
+    }
+  }
+  const leftovers = ids.filter((id) => !services.some((s) => idsOf(s, [id]).length));
+  for (const id of leftovers) {
     if (await stopProcess(ctx, id)) ctx.log(`stopped ${id}`);
   }
 }
@@ -66,7 +74,7 @@ export async function stackStatus(ctx: StackContext): Promise<ServiceStatus[]> {
   const ids = recordedProcessIds(ctx);
   return Promise.all(
     services.map(async (s) => {
-      const own = ids.filter((id) => id === s.name || id.startsWith(`${s.name}-`));
+      const own = idsOf(s, ids);
       const pids = own.map((id) => runningPid(ctx, id)).filter((p): p is number => p !== undefined);
       const reason = await s.health(ctx).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
       const state: ServiceStatus['state'] = reason === undefined ? 'healthy' : pids.length ? 'unhealthy' : 'stopped';
@@ -78,6 +86,7 @@ export async function stackStatus(ctx: StackContext): Promise<ServiceStatus[]> {
         pids,
         logFiles: own.map((id) => logFileOf(ctx, id)),
         ...(reason === undefined ? {} : { detail: reason }),
+        ...(s.details ? await s.details(ctx).catch(() => ({})) : {}),
       };
     }),
   );

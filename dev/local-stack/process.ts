@@ -179,3 +179,23 @@ export async function waitHealthy(
   const tail = logFile ? `\n--- last lines of ${logFile} ---\n${tailOf(logFile)}` : '';
   throw new Error(`${name} failed its health check after ${Math.round(timeoutMs / 1000)}s: ${reason}${tail}`);
 }
+
+/** The command-line arguments (without argv[0]) a running process was started with. */
+export function argsOf(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the recorded process `id` runs with other arguments than `args`: a stack upgraded in
+ * place (e.g. more controllers) restarts it rather than keeping the old flags.
+ */
+export function runsWithOtherArgs(ctx: StackContext, id: string, args: string[]): boolean {
+  const pid = runningPid(ctx, id);
+  if (pid === undefined) return false;
+  const actual = argsOf(pid);
+  return actual !== undefined && actual.join('\0') !== args.join('\0');
+}

@@ -9,6 +9,8 @@ export interface ServiceStatus {
   pids: number[];
   logFiles: string[];
   detail?: string;
+  /** Per-cluster node states (`node` service): `Ready`, `NotReady: <why>`, `missing`. */
+  nodes?: { cluster: string; node: string; state: string }[];
 }
 
 export interface StackContext {
@@ -32,4 +34,8 @@ export interface StackService {
   install(ctx: StackContext): Promise<void>;
   start(ctx: StackContext): Promise<void>;
   health(ctx: StackContext): Promise<string | undefined>;
+  /** Runs before `down` stops the service's processes (e.g. deleting pods while kubelets still run). */
+  stop?(ctx: StackContext): Promise<void>;
+  /** Extra fields for `status --json`. */
+  details?(ctx: StackContext): Promise<Pick<ServiceStatus, 'nodes'>>;
 }

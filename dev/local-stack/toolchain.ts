@@ -115,3 +115,35 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   ctx.log(`built ${b.name} ${b.version} in ${Math.round((Date.now() - started) / 1000)}s`);
   return bin;
 }
+
+/**
+ * Installs Debian packages when `present()` says something is missing: as root through apt-get
+ * (as the stack installs PostgreSQL); otherwise fails naming the command to run.
+ */
+export async function ensureDebianPackages(
+  ctx: StackContext,
+  what: string,
+  packages: string[],
+  present: () => boolean,
+): Promise<void> {
+  if (present()) return;
+  // dpkg takes one installer at a time; services install concurrently.
+  const job = aptQueue.then(() => aptInstall(ctx, what, packages, present));
+  aptQueue = job.catch(() => undefined);
+  await job;
+}
+
+let aptQueue: Promise<unknown> = Promise.resolve();
+
+async function aptInstall(ctx: StackContext, what: string, packages: string[], present: () => boolean): Promise<void> {
+  if (present()) return;
+  const command = `apt-get install -y ${packages.join(' ')}`;
+  if (process.getuid?.() !== 0 || !which('apt-get')) {
+    throw new Error(`${what} is not installed; run 'sudo ${command}' (Debian/Ubuntu).`);
+  }
+  ctx.log(`installing ${what} from Debian packages (${packages.join(', ')})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update', '-qq'], '/', env);
+  await run('apt-get', ['install', '-y', '-qq', ...packages], '/', env);
+  if (!present()) throw new Error(`${what}: still missing after '${command}'`);
+}

@@ -7,6 +7,8 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import { nodeImages } from '../../dev/local-stack/config';
 import { useStackEnv } from './stack-env';
 
 /** The local stack's kubeconfig (contexts cluster-a/b/c), as the worker loads it. */
@@ -34,6 +36,28 @@ export async function statusOf(call: Promise<unknown>): Promise<number> {
   }
 }
 
+/**
+ * A pod template that runs on the stack's nodes: the locally built tools image (never pulled),
+ * a container that sleeps and exits at once on SIGTERM, so rollouts and deletions are quick.
+ */
+export function sleeperTemplate(labels: Record<string, string>): V1PodTemplateSpec {
+  return {
+    metadata: { labels },
+    spec: {
+      terminationGracePeriodSeconds: 5,
+      automountServiceAccountToken: false,
+      containers: [
+        {
+          name: 'app',
+          image: nodeImages.tools,
+          imagePullPolicy: 'Never',
+          command: ['/bin/sh', '-c', 'trap "exit 0" TERM; sleep 86400 & wait'],
+        },
+      ],
+    },
+  };
+}
+
 /** Creates a uniquely named namespace; returns its name. */
 export async function freshNamespace(kc: KubeConfig, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -44,9 +68,10 @@ export async function freshNamespace(kc: KubeConfig, prefix: string): Promise<st
 const esGroup = { group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets' };
 
 /**
- * Deletes a namespace and what the tests put in it. No controller-manager runs, so nothing empties
- * a Terminating namespace: ExternalSecrets go first (ESO drops its finalizer; a test strips it if
- * ESO is not running), then Secrets, then the namespace's own finalizer is removed.
+ * Deletes a namespace and what the tests put in it: ExternalSecrets first (ESO drops its finalizer;
+ * a test strips it if ESO is not running), then Secrets, then the namespace, which the
+ * controller-manager empties (the kubelet stops its pods). Only a namespace still terminating after
+ * 60 s has its pods force-deleted and its finalizer removed, so no test hangs on it.
  */
 export async function purgeNamespace(kc: KubeConfig, namespace: string): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
@@ -76,6 +101,12 @@ export async function purgeNamespace(kc: KubeConfig, namespace: string): Promise
   }
   await core.deleteCollectionNamespacedSecret({ namespace }).catch(() => undefined);
   if ((await statusOf(core.deleteNamespace({ name: namespace }))) === 404) return;
+  const gone = Date.now() + 60_000;
+  while (Date.now() < gone) {
+    if ((await statusOf(core.readNamespace({ name: namespace }))) === 404) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
   const ns = await core.readNamespace({ name: namespace });
   await core.replaceNamespaceFinalize({ name: namespace, body: { ...ns, spec: { finalizers: [] } } });
 }

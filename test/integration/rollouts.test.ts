@@ -1,8 +1,7 @@
 /**
- * Workload rollouts on a real cluster (kube-controller-manager reconciles Deployments and
- * StatefulSets; no kubelet, so the workloads have zero replicas and a rollout completes once the
- * controller observes the new generation). One rollout per workload per rotation, after the
- * Secret converged; a rollback after promote rolls them out once more.
+ * Workload rollouts on a real cluster with a real node: a Deployment and a StatefulSet with one
+ * running pod each. A rollout is complete when the new pods are Ready. One rollout per workload
+ * per rotation, after the Secret converged; a rollback after promote rolls them out once more.
  */
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -11,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
 import { abortUpdate } from '../../workflows/definitions';
-import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { kubeconfigFor, purgeNamespace, sleeperTemplate } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -24,30 +23,58 @@ useStackEnv();
 const kc = kubeconfigFor('cluster-b');
 const apps = kc.makeApiClient(AppsV1Api);
 const core = kc.makeApiClient(CoreV1Api);
-const labels = { app: 'payments' };
-const podTemplate = {
-  metadata: { labels },
-  spec: { containers: [{ name: 'app', image: 'registry.invalid/payments:1' }] },
-};
+const apiLabels = { app: 'payments-api' };
+const ledgerLabels = { app: 'payments-ledger' };
 
 async function workloads(namespace: string): Promise<void> {
   await apps.createNamespacedDeployment({
     namespace,
     body: {
       metadata: { name: 'payments-api' },
-      spec: { replicas: 0, selector: { matchLabels: labels }, template: podTemplate },
+      spec: { replicas: 1, selector: { matchLabels: apiLabels }, template: sleeperTemplate(apiLabels) },
     },
   });
   await apps.createNamespacedStatefulSet({
     namespace,
     body: {
       metadata: { name: 'payments-ledger' },
-      spec: { replicas: 0, serviceName: 'ledger', selector: { matchLabels: labels }, template: podTemplate },
+      spec: {
+        replicas: 1,
+        serviceName: 'ledger',
+        selector: { matchLabels: ledgerLabels },
+        template: sleeperTemplate(ledgerLabels),
+      },
     },
   });
 }
 
 const annotation = (w: V1Deployment | V1StatefulSet) => w.spec?.template.metadata?.annotations?.[rolloutAnnotation];
+
+/** The rollout annotation of each Ready pod with these labels, and how many pods there are at all. */
+async function readyPods(
+  namespace: string,
+  labels: Record<string, string>,
+): Promise<{ ready: string[]; total: number }> {
+  const pods = await core.listNamespacedPod({
+    namespace,
+    labelSelector: Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  });
+  const ready = pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  return { ready: ready.map((p) => p.metadata?.annotations?.[rolloutAnnotation] ?? ''), total: pods.items.length };
+}
+
+/** Waits until both workloads' first pods are Ready, so the rotation rolls out running workloads. */
+async function waitReady(namespace: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const [a, l] = await Promise.all([readyPods(namespace, apiLabels), readyPods(namespace, ledgerLabels)]);
+    if (a.ready.length === 1 && l.ready.length === 1) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`workloads in ${namespace} did not get Ready pods within 60s`);
+}
 
 describe('workload rollouts', () => {
   let tw: TestWorker;
@@ -63,6 +90,7 @@ describe('workload rollouts', () => {
     namespace = `ro-${randomBytes(4).toString('hex')}`;
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await workloads(namespace);
+    await waitReady(namespace);
     const ts = await awsTestStore('rollout-initial-value');
     const playbook = testPlaybook(ts.store, {
       clusters: [
@@ -102,6 +130,9 @@ describe('workload rollouts', () => {
       expect([d.metadata?.generation, s.metadata?.generation]).toEqual([2, 2]);
       expect(d.status?.observedGeneration).toBe(2);
       expect(s.status?.observedGeneration).toBe(2);
+      // Complete means the new pods run and are Ready, and the old ones are gone.
+      expect(await readyPods(namespace, apiLabels)).toEqual({ ready: [runId], total: 1 });
+      expect(await readyPods(namespace, ledgerLabels)).toEqual({ ready: [runId], total: 1 });
     } finally {
       await purgeNamespace(kc, namespace).catch(() => undefined);
     }
@@ -125,6 +156,7 @@ describe('workload rollouts', () => {
       expect(annotation(d)).toBe(`${runId}/rolled-back`);
       expect(d.metadata?.generation).toBe(3);
       expect(d.status?.observedGeneration).toBe(3);
+      expect(await readyPods(namespace, apiLabels)).toEqual({ ready: [`${runId}/rolled-back`], total: 1 });
     } finally {
       await purgeNamespace(kc, namespace).catch(() => undefined);
     }

@@ -49,3 +49,27 @@ export function writeKubeconfigs(stateDir: string, clusters: readonly [ClusterNa
   writeAtomic(kubePaths(stateDir).kubeconfig, kubeconfig(stateDir, clusters, clusters[0]));
   for (const c of clusters) writeAtomic(clusterPaths(stateDir, c).kubeconfig, kubeconfig(stateDir, [c], c));
 }
+
+/**
+ * A single-context kubeconfig for a node component of `cluster` that authenticates with a client
+ * certificate (`ensureClientCert`) instead of the admin token.
+ */
+export function writeClientKubeconfig(
+  stateDir: string,
+  cluster: ClusterName,
+  file: string,
+  user: string,
+  creds: { cert: string; key: string },
+): void {
+  const content = stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      { name: cluster, cluster: { server: serverUrl(cluster), 'certificate-authority': kubePaths(stateDir).caCert } },
+    ],
+    users: [{ name: user, user: { 'client-certificate': creds.cert, 'client-key': creds.key } }],
+    contexts: [{ name: cluster, context: { cluster, user } }],
+    'current-context': cluster,
+  });
+  writeAtomic(file, content);
+}

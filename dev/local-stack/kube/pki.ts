@@ -39,6 +39,10 @@ function opensslConfig(stateDir: string): string {
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
       'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
+      '[client]',
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=clientAuth',
       '',
     ].join('\n'),
   );
@@ -72,49 +76,52 @@ async function ensureCa(stateDir: string, cnf: string): Promise<boolean> {
   return true;
 }
 
+/** A key and a certificate signed by the CA for `subject`, with the config section `extensions`. */
+async function signedCert(
+  stateDir: string,
+  cnf: string,
+  out: { cert: string; key: string },
+  subject: string,
+  extensions: 'serving' | 'client',
+): Promise<void> {
+  const ca = kubePaths(stateDir);
+  const csr = `${out.cert}.csr`;
+  // prettier-ignore
+  await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', subject, '-config', cnf,
+    '-keyout', out.key, '-out', csr]);
+  // prettier-ignore
+  await openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey,
+    '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-sha256', '-days', days,
+    '-extfile', cnf, '-extensions', extensions, '-out', out.cert]);
+  rmSync(csr);
+}
+
 /** A serving certificate for 127.0.0.1/localhost signed by the CA. */
 async function servingCert(stateDir: string, cluster: ClusterName, cnf: string): Promise<void> {
-  const ca = kubePaths(stateDir);
   const c = clusterPaths(stateDir, cluster);
-  const csr = join(c.dir, 'serving.csr');
-  await openssl([
-    'req',
-    '-new',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-sha256',
-    '-subj',
+  await signedCert(
+    stateDir,
+    cnf,
+    { cert: c.servingCert, key: c.servingKey },
     `/CN=kube-apiserver-${cluster}`,
-    '-config',
-    cnf,
-    '-keyout',
-    c.servingKey,
-    '-out',
-    csr,
-  ]);
-  await openssl([
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    ca.caCert,
-    '-CAkey',
-    ca.caKey,
-    '-set_serial',
-    `0x${randomBytes(16).toString('hex')}`,
-    '-sha256',
-    '-days',
-    days,
-    '-extfile',
-    cnf,
-    '-extensions',
     'serving',
-    '-out',
-    c.servingCert,
-  ]);
-  rmSync(csr);
+  );
+}
+
+/**
+ * A client certificate signed by the cluster CA (which every API server trusts through
+ * `--client-ca-file`) for user `user` in group `group`, made once: node components authenticate as
+ * themselves (`system:node:<name>`, `system:kube-scheduler`) instead of as admin.
+ */
+export async function ensureClientCert(
+  stateDir: string,
+  out: { cert: string; key: string },
+  user: string,
+  group?: string,
+): Promise<void> {
+  if (existsSync(out.cert) && existsSync(out.key)) return;
+  const subject = `${group ? `/O=${group}` : ''}/CN=${user}`;
+  await signedCert(stateDir, opensslConfig(stateDir), out, subject, 'client');
 }
 
 /** The service-account token signing key pair (PKCS#8/SPKI PEM, both accepted by kube-apiserver). */

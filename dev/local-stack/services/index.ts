@@ -5,6 +5,7 @@ import { moto } from './moto';
 import { postgres } from './postgres';
 import { kube } from './kube';
 import { eso } from './eso';
+import { node } from './node';
 
 /** Every service of the local stack, in start order. */
-export const services: StackService[] = [temporal, vault, moto, postgres, kube, eso];
+export const services: StackService[] = [temporal, vault, moto, postgres, kube, node, eso];

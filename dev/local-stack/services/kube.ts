@@ -6,7 +6,16 @@ import { clusterPaths, kubePaths } from '../kube/paths';
 import { ensurePki, readAdminToken } from '../kube/pki';
 import { serverUrl, writeKubeconfigs } from '../kube/kubeconfig';
 import { notOk, probe } from '../kube/probe';
-import { ensurePortFree, logFileOf, portOpen, runningPid, startProcess, waitHealthy } from '../process';
+import {
+  ensurePortFree,
+  logFileOf,
+  portOpen,
+  runningPid,
+  runsWithOtherArgs,
+  startProcess,
+  stopProcess,
+  waitHealthy,
+} from '../process';
 import type { StackContext, StackService } from '../service';
 import { goBinary } from '../toolchain';
 import type { GoBuild } from '../toolchain';
@@ -19,10 +28,11 @@ export const etcdVersion = 'v3.5.35';
 const etcdId = 'kube-etcd';
 const etcdUrl = `http://127.0.0.1:${ports.etcd}`;
 const apiserverId = (cluster: ClusterName) => `kube-apiserver-${cluster}`;
-const goModule = (name: string) => fileURLToPath(new URL(`../../go/${name}`, import.meta.url));
+export const goModule = (name: string) => fileURLToPath(new URL(`../../go/${name}`, import.meta.url));
 
+/** Version ldflags for Kubernetes binaries. */
 // Without these ldflags /version reports v0.0.0-master, which clients and operators display.
-const versionLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+export const versionLdflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
   .flatMap((pkg) => {
     const [major, minor] = kubeVersion.slice(1).split('.');
     return [
@@ -61,14 +71,16 @@ const builds = {
 const controllerManagerId = (cluster: ClusterName) => `kube-controller-manager-${cluster}`;
 
 /**
- * Only the controllers rotor's behaviour depends on: Deployments and StatefulSets roll out (status
- * and generations move; no scheduler or kubelet, so pods never run — tests use zero replicas), and
- * deleted namespaces really terminate.
+ * The controllers real workloads need on the stack's nodes: Deployments, StatefulSets, DaemonSets
+ * and Jobs get pods, namespaces get their `default` ServiceAccount and `kube-root-ca.crt`, finished
+ * Jobs are cleaned up, and deleted namespaces really terminate.
  */
 function controllerManagerArgs(ctx: StackContext, cluster: ClusterName): string[] {
   return [
     `--kubeconfig=${clusterPaths(ctx.paths.stateDir, cluster).kubeconfig}`,
-    '--controllers=deployment,replicaset,statefulset,namespace,garbagecollector',
+    '--controllers=deployment,replicaset,statefulset,daemonset,job,ttl-after-finished,namespace,garbagecollector,serviceaccount,serviceaccount-token,root-ca-cert-publisher',
+    `--service-account-private-key-file=${clusterPaths(ctx.paths.stateDir, cluster).saSigningKey}`,
+    `--root-ca-file=${kubePaths(ctx.paths.stateDir).caCert}`,
     '--leader-elect=false',
     '--use-service-account-credentials=false',
     '--bind-address=127.0.0.1',
@@ -147,7 +159,10 @@ async function binaries(ctx: StackContext): Promise<{ etcd: string; apiserver: s
   return { etcd, apiserver, controllerManager };
 }
 
-async function controllerManagerHealth(cluster: ClusterName): Promise<string | undefined> {
+async function controllerManagerHealth(ctx: StackContext, cluster: ClusterName): Promise<string | undefined> {
+  if (runsWithOtherArgs(ctx, controllerManagerId(cluster), controllerManagerArgs(ctx, cluster))) {
+    return `${cluster}: kube-controller-manager runs with outdated flags ('dev/stack up kube' restarts it)`;
+  }
   return (await portOpen(ports.kubeControllerManager[cluster]))
     ? undefined
     : `${cluster}: kube-controller-manager not listening on ${ports.kubeControllerManager[cluster]}`;
@@ -162,8 +177,7 @@ async function prepare(ctx: StackContext): Promise<void> {
 /**
  * Three real Kubernetes API servers (cluster-a, cluster-b, cluster-c) sharing one etcd, each with
  * its own etcd prefix, CA-signed serving certificate, service-account issuer and admin token, and a
- * kube-controller-manager per cluster for rollouts and namespace deletion. No scheduler or kubelet:
- * pods never run, so workloads in tests have zero replicas.
+ * kube-controller-manager per cluster. Schedulers and kubelets are the `node` service.
  * Kubeconfigs: `stackEnv().KUBECONFIG` (contexts cluster-a/b/c) and `<stateDir>/kube/<cluster>.kubeconfig`.
  */
 export const kube: StackService = {
@@ -198,15 +212,20 @@ export const kube: StackService = {
       ),
     );
     for (const cluster of clusterNames) {
+      const args = controllerManagerArgs(ctx, cluster);
+      if (runsWithOtherArgs(ctx, controllerManagerId(cluster), args)) {
+        ctx.log(`${cluster}: restarting kube-controller-manager with the stack's current flags`);
+        await stopProcess(ctx, controllerManagerId(cluster));
+      }
       if (runningPid(ctx, controllerManagerId(cluster)) !== undefined) continue;
       await ensurePortFree(ports.kubeControllerManager[cluster], `kube ${cluster} controller-manager`);
-      startProcess(ctx, controllerManagerId(cluster), bin.controllerManager, controllerManagerArgs(ctx, cluster));
+      startProcess(ctx, controllerManagerId(cluster), bin.controllerManager, args);
     }
     await Promise.all(
       clusterNames.map((c) =>
         waitHealthy(
           `kube ${c} controller-manager`,
-          () => controllerManagerHealth(c),
+          () => controllerManagerHealth(ctx, c),
           logFileOf(ctx, controllerManagerId(c)),
           120_000,
         ),
@@ -218,7 +237,7 @@ export const kube: StackService = {
     const reasons = await Promise.all([
       etcdHealth(),
       ...clusterNames.map((c) => apiserverHealth(ctx, c)),
-      ...clusterNames.map((c) => controllerManagerHealth(c)),
+      ...clusterNames.map((c) => controllerManagerHealth(ctx, c)),
     ]);
     const failing = reasons.filter((r): r is string => r !== undefined);
     return failing.length ? failing.join('; ') : undefined;

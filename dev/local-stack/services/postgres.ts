@@ -6,7 +6,7 @@ import pg from 'pg';
 import { devCredentials, ports } from '../config';
 import { ensurePortFree, startProcess } from '../process';
 import type { StackContext, StackService } from '../service';
-import { which } from '../toolchain';
+import { ensureDebianPackages } from '../toolchain';
 
 const run = promisify(execFile);
 
@@ -45,17 +45,7 @@ export const postgres: StackService = {
   dependsOn: [],
   address: `postgres://127.0.0.1:${ports.postgres}`,
   async install(ctx) {
-    if (serverBinDir()) return;
-    if (process.getuid?.() !== 0 || !which('apt-get')) {
-      throw new Error(
-        "postgres: PostgreSQL server is not installed; run 'sudo apt-get install -y postgresql' (Debian/Ubuntu).",
-      );
-    }
-    ctx.log('installing PostgreSQL from Debian packages');
-    await run('apt-get', ['update', '-qq']);
-    await run('apt-get', ['install', '-y', '-qq', 'postgresql'], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    await ensureDebianPackages(ctx, 'PostgreSQL', ['postgresql'], () => serverBinDir() !== undefined);
   },
   async start(ctx) {
     await ensurePortFree(ports.postgres, 'postgres');
