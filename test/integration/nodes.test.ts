@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,8 @@ describe('real nodes in the local stack', () => {
       expect(runningPid(ctx, containerdId(node))).toBeUndefined();
       expect(shimPids(node)).toEqual([]);
       await expect(run('ip', ['link', 'show', node.bridge])).rejects.toThrow();
+      const links = existsSync('/var/log/containers') ? readdirSync('/var/log/containers') : [];
+      expect(links.filter((l) => l.startsWith('pinned_'))).toEqual([]);
     } finally {
       await stopNode(ctx, node).catch(() => undefined);
       await core.deleteNode({ name: node.name }).catch(() => undefined);

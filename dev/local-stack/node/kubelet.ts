@@ -70,7 +70,7 @@ export function kubeletArgs(node: NodeInstance): string[] {
     `--root-dir=${p.kubeletRoot}`,
     `--cert-dir=${p.kubeletRoot}/pki`,
     `--hostname-override=${node.name}`,
-    '--node-ip=127.0.0.1',
+
     '--v=1',
   ];
 }

@@ -9,7 +9,7 @@ import { importImages } from './images';
 import type { ImageArchive } from './images';
 import type { NodeInstance } from './instance';
 import { kubeletArgs, writeKubeletFiles } from './kubelet';
-import { deleteNodePods, killShims, removeBridge, unmountUnder, waitVolumesGone } from './teardown';
+import { deleteNodePods, killShims, removeBridge, removeLogLinks, unmountUnder, waitVolumesGone } from './teardown';
 
 export const containerdId = (node: NodeInstance) => `${node.id}-containerd`;
 export const kubeletId = (node: NodeInstance) => `${node.id}-kubelet`;
@@ -94,4 +94,5 @@ export async function stopNode(ctx: StackContext, node: NodeInstance): Promise<v
   await killShims(node);
   if (existsSync(node.paths.dir)) await unmountUnder(node.paths.dir);
   await removeBridge(node);
+  removeLogLinks(node);
 }

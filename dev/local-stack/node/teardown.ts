@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { StackContext } from '../service';
@@ -33,14 +34,15 @@ export async function unmountUnder(dir: string): Promise<void> {
  * Callers stop the scheduler first, so pods that controllers re-create stay Pending.
  */
 export async function deleteNodePods(ctx: StackContext, node: NodeInstance, timeoutMs = 60_000): Promise<void> {
-  const core = loadCluster(ctx.paths, node.cluster).makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${node.name}`;
-  const list = async () => (await core.listPodForAllNamespaces({ fieldSelector })).items;
+  let core: CoreV1Api | undefined;
+  const api = () => (core ??= loadCluster(ctx.paths, node.cluster).makeApiClient(CoreV1Api));
+  const list = async () => (await api().listPodForAllNamespaces({ fieldSelector })).items;
   const remove = (gracePeriodSeconds: number) =>
     list().then((pods) =>
       Promise.all(
         pods.map((p) =>
-          core
+          api()
             .deleteNamespacedPod({
               name: p.metadata?.name ?? '',
               namespace: p.metadata?.namespace ?? '',
@@ -106,4 +108,16 @@ export async function killShims(node: NodeInstance): Promise<void> {
 /** Removes the node's bridge interface, if it exists. */
 export async function removeBridge(node: NodeInstance): Promise<void> {
   await run('ip', ['link', 'delete', node.bridge]).catch(() => undefined);
+}
+
+/** The kubelet links every container's log into /var/log/containers whatever its flags say; drops the node's links. */
+export function removeLogLinks(node: NodeInstance, dir = '/var/log/containers'): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    try {
+      if (readlinkSync(join(dir, name)).startsWith(`${node.paths.dir}/`)) rmSync(join(dir, name));
+    } catch {
+      // Not a link, or gone already.
+    }
+  }
 }
