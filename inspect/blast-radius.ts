@@ -54,6 +54,10 @@ export function renderBlastRadius(b: BlastRadius): string {
         `  externalsecret ${es.name} store ${es.store}${es.refreshInterval ? ` refresh ${es.refreshInterval}` : ''}${es.problem ? ` — ${es.problem}` : ''}`,
       );
     for (const w of c.workloads) lines.push(`  ${w.kind.toLowerCase()} ${w.name}${w.found ? '' : ' (not found)'}`);
+    for (const k of c.consumers) {
+      const how = `${k.modes.join(', ')}${k.restartOnly ? ' (restart-only)' : ' (refreshed in place)'}`;
+      lines.push(`  consumer pod ${k.pod} of ${k.workload.kind} ${k.workload.name} reads it through ${how}`);
+    }
     for (const p of c.problems) lines.push(`  ! ${p}`);
   }
   for (const u of b.unlisted.consumers) {

@@ -4,6 +4,8 @@ import { contextOf } from '../adapters/kubernetes/clients';
 import { checkSecretStore, findExternalSecrets } from '../adapters/kubernetes/eso';
 import { forceSyncProblem } from '../adapters/kubernetes/eso-objects';
 import { errorText, statusCode } from '../adapters/kubernetes/errors';
+import { findConsumers, unrolledRestartOnly } from '../core/consumers';
+import type { PodConsumer } from '../core/consumers';
 import { managedByLabelKey } from '../core/ids';
 import type { ClusterTarget, Store } from '../core/playbook/schema';
 import { withTimeout } from './read-timeout';
@@ -18,6 +20,8 @@ export interface ClusterPlan {
   secret: { name: string; exists: boolean; keys: string[]; managedBy?: string };
   externalSecrets: { name: string; store: string; refreshInterval?: string; ready?: string; problem?: string }[];
   workloads: { kind: string; name: string; found: boolean }[];
+  /** Pods in the namespace that read the Secret, how, and their owning workloads. */
+  consumers: PodConsumer[];
   /** Anything that would make delivery fail or that could not be checked (unreachable, forbidden, ...). */
   problems: string[];
 }
@@ -47,6 +51,7 @@ export async function clusterPlan(
     secret: { name: secretName, exists: false, keys: [] },
     externalSecrets: [],
     workloads: [],
+    consumers: [],
     problems: [],
   };
   let clients: Clients;
@@ -126,6 +131,23 @@ export async function clusterPlan(
           : `cannot read ${w.kind} ${namespace}/${w.name}: ${errorText(e)}`,
       );
     }
+  }
+  try {
+    const [pods, replicaSets] = await Promise.all([
+      call('list pods', core.listNamespacedPod({ namespace })),
+      call('list ReplicaSets', apps.listNamespacedReplicaSet({ namespace })),
+    ]);
+    const deploymentOf = new Map(
+      replicaSets.items.flatMap((rs) => {
+        const d = rs.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment');
+        return d && rs.metadata?.name ? [[rs.metadata.name, d.name] as const] : [];
+      }),
+    );
+    plan.consumers = findConsumers(pods.items, secretName, deploymentOf);
+    const where = { cluster: cluster.name, namespace, secretName };
+    plan.problems.push(...unrolledRestartOnly(plan.consumers, cluster.workloads, where));
+  } catch (e) {
+    plan.problems.push(`cannot list the pods that read ${namespace}/${secretName}: ${errorText(e)}`);
   }
   return plan;
 }

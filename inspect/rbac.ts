@@ -58,6 +58,9 @@ export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
       resourceNames: statefulSets,
       verbs: ['get', 'watch', 'patch'],
     });
+  // Consumers: which pods read the Secret (names and specs only) and the Deployments owning them.
+  rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['list'] });
+  rules.push({ apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] });
   return rules;
 }
 

@@ -1,0 +1,76 @@
+/**
+ * `rotor plan` knows the consumers: real pods on the stack's node reading the Secret through a
+ * volume (refreshed in place) and through envFrom (restart-only); the restart-only one whose
+ * Deployment the playbook does not roll out is a plan problem naming pod, workload, how and the fix.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
+import { kubeconfigFor, purgeNamespace, sleeperTemplate, stackKubeconfig } from '../helpers/kube';
+import { testPlaybook } from '../helpers/playbooks';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+
+useStackEnv();
+const kc = kubeconfigFor('cluster-a');
+const namespace = `plan-consumers-${randomBytes(4).toString('hex')}`;
+const secretName = 'db-credential';
+
+function deployment(name: string, reads: 'volume' | 'envFrom') {
+  const template = sleeperTemplate({ app: name });
+  const [container] = template.spec?.containers ?? [];
+  if (!container) throw new Error('sleeperTemplate has no container');
+  if (reads === 'volume') {
+    container.volumeMounts = [{ name: 'cred', mountPath: '/var/run/cred' }];
+    template.spec = { ...template.spec, containers: [container], volumes: [{ name: 'cred', secret: { secretName } }] };
+  } else {
+    container.envFrom = [{ secretRef: { name: secretName } }];
+  }
+  return { metadata: { name }, spec: { replicas: 1, selector: { matchLabels: { app: name } }, template } };
+}
+
+afterAll(async () => {
+  await purgeNamespace(kc, namespace).catch(() => undefined);
+});
+
+describe('rotor plan: consumers of the Secret', () => {
+  it('lists volume and envFrom consumers with their Deployments, and flags the unlisted restart-only one', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: secretName }, stringData: { value: 'x' } },
+    });
+    const apps = kc.makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({ namespace, body: deployment('reader-volume', 'volume') });
+    await apps.createNamespacedDeployment({ namespace, body: deployment('reader-env', 'envFrom') });
+    // Pods exist once the ReplicaSets made them; the plan reads specs, so they need not be Ready.
+    const deadline = Date.now() + 60_000;
+    while ((await core.listNamespacedPod({ namespace })).items.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const ts = await awsTestStore('plan-consumers-initial');
+    const playbook = testPlaybook(ts.store, {
+      clusters: [{ name: 'cluster-a', delivery: 'push', namespace, secretName }],
+    });
+    const plan = await blastRadius(playbook, stackKubeconfig());
+    const cluster = plan.clusters[0];
+    expect(cluster?.consumers.map((c) => [c.workload.kind, c.workload.name, c.modes, c.restartOnly])).toEqual(
+      expect.arrayContaining([
+        ['Deployment', 'reader-volume', ['volume'], false],
+        ['Deployment', 'reader-env', ['envFrom'], true],
+      ]),
+    );
+    const problem = cluster?.problems.find((p) => p.includes('reader-env'));
+    expect(problem).toMatch(
+      new RegExp(
+        `^cluster-a: pod ${namespace}/reader-env-\\S+ \\(Deployment reader-env\\) reads Secret ${secretName} through envFrom, which only a restart refreshes; add \\{ kind: Deployment, name: reader-env \\} to spec.clusters\\[cluster-a\\].workloads$`,
+      ),
+    );
+    expect(cluster?.problems.some((p) => p.includes('reader-volume'))).toBe(false);
+    expect(renderBlastRadius(plan)).toMatch(
+      /consumer pod reader-volume-\S+ of Deployment reader-volume reads it through volume \(refreshed in place\)/,
+    );
+  });
+});
