@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
 import { runCanaryCheck } from '../adapters/canaries';
 import { ErrorTypes, permanent } from '../core/failures';
+import { restartOnlyProblems } from '../adapters/kubernetes/consumers';
 import { validatePlaybook } from '../core/playbook/validate';
 import type { CheckedPlaybook } from '../core/playbook/validate';
 import { fingerprint } from '../adapters/fingerprint';
@@ -60,6 +61,8 @@ export function createActivities(deps: ActivityDeps) {
     fingerprint: fp,
   };
 
+  const kube = createKubeClients(deps.kubeconfig);
+
   return {
     ...createClusterActivities(kube, values),
     ...createClusterBatchActivities(kube, values),
@@ -72,7 +75,13 @@ export function createActivities(deps: ActivityDeps) {
       return Promise.resolve(validatePlaybook(playbook, file));
     },
 
-    async planRotation({ store, rotation }: PlanInput): Promise<PlanResult> {
+    async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
+      // Before anything changes: a pod that reads the Secret only at start and whose workload the
+      // playbook does not roll out would keep the old value after revoke.
+      const unrolled = await restartOnlyProblems(kube, clusters ?? []);
+      if (unrolled.length) {
+        throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
+      }
       const p = await backend(store).plan(store, rotation);
       return {
         current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },

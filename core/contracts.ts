@@ -19,6 +19,8 @@ export interface VersionRef {
 export interface PlanInput {
   store: Store;
   rotation: RotationRef;
+  /** Clusters whose consumers are checked before anything changes (absent in histories before the check). */
+  clusters?: Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName' | 'workloads'>[];
 }
 
 export interface PlanResult {

@@ -13,6 +13,8 @@ export const ErrorTypes = {
   conflict: 'RotationConflict',
   clusterNotConverged: 'ClusterNotConverged',
   deliveryMisconfigured: 'DeliveryMisconfigured',
+  /** A pod reads the Secret through env/envFrom/subPath and its workload is not rolled out. */
+  consumerNotRolledOut: 'RestartOnlyConsumerNotRolledOut',
 } as const;
 
 /** Transient backend trouble, retried by the activity's retry policy. */

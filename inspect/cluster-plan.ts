@@ -4,7 +4,8 @@ import { contextOf } from '../adapters/kubernetes/clients';
 import { checkSecretStore, findExternalSecrets } from '../adapters/kubernetes/eso';
 import { forceSyncProblem } from '../adapters/kubernetes/eso-objects';
 import { errorText, statusCode } from '../adapters/kubernetes/errors';
-import { findConsumers, unrolledRestartOnly } from '../core/consumers';
+import { listConsumers } from '../adapters/kubernetes/consumers';
+import { unrolledRestartOnly } from '../core/consumers';
 import type { PodConsumer } from '../core/consumers';
 import { managedByLabelKey } from '../core/ids';
 import type { ClusterTarget, Store } from '../core/playbook/schema';
@@ -133,17 +134,7 @@ export async function clusterPlan(
     }
   }
   try {
-    const [pods, replicaSets] = await Promise.all([
-      call('list pods', core.listNamespacedPod({ namespace })),
-      call('list ReplicaSets', apps.listNamespacedReplicaSet({ namespace })),
-    ]);
-    const deploymentOf = new Map(
-      replicaSets.items.flatMap((rs) => {
-        const d = rs.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment');
-        return d && rs.metadata?.name ? [[rs.metadata.name, d.name] as const] : [];
-      }),
-    );
-    plan.consumers = findConsumers(pods.items, secretName, deploymentOf);
+    plan.consumers = await call("list the Secret's consumers", listConsumers(kube, cluster));
     const where = { cluster: cluster.name, namespace, secretName };
     plan.problems.push(...unrolledRestartOnly(plan.consumers, cluster.workloads, where));
   } catch (e) {

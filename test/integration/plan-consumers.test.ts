@@ -6,11 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index';
+import { rotationWorkflowId } from '../../core/ids';
 import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
+import { depsFromEnv } from '../../workers/deps';
 import { kubeconfigFor, purgeNamespace, sleeperTemplate, stackKubeconfig } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
+import { outcomeOf, startTestWorker } from '../helpers/worker';
 
 useStackEnv();
 const kc = kubeconfigFor('cluster-a');
@@ -72,5 +76,47 @@ describe('rotor plan: consumers of the Secret', () => {
     expect(renderBlastRadius(plan)).toMatch(
       /consumer pod reader-volume-\S+ of Deployment reader-volume reads it through volume \(refreshed in place\)/,
     );
+  });
+
+  it('stops the rotation at plan, before anything changes, when an env consumer is not rolled out', async () => {
+    const ts = await awsTestStore('plan-consumers-stop');
+    const before = await ts.snapshot();
+    const playbook = testPlaybook(ts.store, {
+      clusters: [
+        {
+          name: 'cluster-a',
+          delivery: 'push',
+          namespace,
+          secretName,
+          workloads: [{ kind: 'Deployment', name: 'reader-volume' }],
+        },
+      ],
+    });
+    const tw = await startTestWorker(createActivities(depsFromEnv()));
+    try {
+      const out = await tw.run(async () =>
+        outcomeOf(
+          await tw.client.workflow.start('rotationWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: rotationWorkflowId(playbook.spec.secret.name),
+            args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
+          }),
+        ),
+      );
+      expect(out.ok).toBe(false);
+      const chain: string[] = [];
+      for (let e: unknown = out.ok ? undefined : out.error; e instanceof Error; e = e.cause) {
+        chain.push(`${(e as { type?: string }).type ?? e.name}: ${e.message}`);
+      }
+      expect(chain.join('\n')).toMatch(
+        /RestartOnlyConsumerNotRolledOut: nothing was changed:\ncluster-a: pod \S+\/reader-env-\S+ \(Deployment reader-env\) reads Secret db-credential through envFrom/,
+      );
+      expect(await ts.snapshot()).toEqual(before);
+      expect(await ts.versionCount()).toBe(1);
+      const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: secretName, namespace });
+      expect(Object.keys(secret.data ?? {})).toEqual(['value']);
+    } finally {
+      await tw.close();
+    }
   });
 });

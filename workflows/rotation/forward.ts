@@ -42,6 +42,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
     callActivity(acts.planRotation, run.forward('plan'), 'plan: read the current version (fingerprint only)', {
       store,
       rotation,
+      clusters: run.spec.clusters,
     }),
   );
   const old = plan.current;
