@@ -72,13 +72,13 @@ const controllerManagerId = (cluster: ClusterName) => `kube-controller-manager-$
 
 /**
  * The controllers real workloads need on the stack's nodes: Deployments, StatefulSets, DaemonSets
- * and Jobs get pods, namespaces get their `default` ServiceAccount and `kube-root-ca.crt`, finished
+ * and Jobs get pods, Ready nodes lose the not-ready taint they register with, namespaces get their `default` ServiceAccount and `kube-root-ca.crt`, finished
  * Jobs are cleaned up, and deleted namespaces really terminate.
  */
 function controllerManagerArgs(ctx: StackContext, cluster: ClusterName): string[] {
   return [
     `--kubeconfig=${clusterPaths(ctx.paths.stateDir, cluster).kubeconfig}`,
-    '--controllers=deployment,replicaset,statefulset,daemonset,job,ttl-after-finished,namespace,garbagecollector,serviceaccount,serviceaccount-token,root-ca-cert-publisher',
+    '--controllers=deployment,replicaset,statefulset,daemonset,job,ttl-after-finished,namespace,garbagecollector,serviceaccount,serviceaccount-token,root-ca-cert-publisher,nodelifecycle',
     `--service-account-private-key-file=${clusterPaths(ctx.paths.stateDir, cluster).saSigningKey}`,
     `--root-ca-file=${kubePaths(ctx.paths.stateDir).caCert}`,
     '--leader-elect=false',
