@@ -61,8 +61,6 @@ export function createActivities(deps: ActivityDeps) {
     fingerprint: fp,
   };
 
-  const kube = createKubeClients(deps.kubeconfig);
-
   return {
     ...createClusterActivities(kube, values),
     ...createClusterBatchActivities(kube, values),
