@@ -27,7 +27,15 @@ describe('local stack smoke', () => {
     const status = JSON.parse(stdout) as {
       services: { name: string; state: string; version: string; address: string; pids: number[]; logFiles: string[] }[];
     };
-    expect(status.services.map((s) => s.name).sort()).toEqual(['eso', 'kube', 'moto', 'node', 'postgres', 'temporal', 'vault']);
+    expect(status.services.map((s) => s.name).sort()).toEqual([
+      'eso',
+      'kube',
+      'moto',
+      'node',
+      'postgres',
+      'temporal',
+      'vault',
+    ]);
     for (const s of status.services) {
       expect({ name: s.name, state: s.state }).toEqual({ name: s.name, state: 'healthy' });
       expect(s.pids.length).toBeGreaterThan(0);
