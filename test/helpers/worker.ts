@@ -70,7 +70,12 @@ export async function outcomeOf<T>(
 export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await h.query(statusQuery)).phase === phase) return;
+    // Before the first workflow task ran (a busy worker) the query has no handler yet: ask again.
+    const status = await h.query(statusQuery).catch((e: unknown) => {
+      if (e instanceof Error && e.name === 'QueryNotRegisteredError') return undefined;
+      throw e;
+    });
+    if (status?.phase === phase) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`rotation never reached phase ${phase} within ${timeoutMs / 1000}s`);
