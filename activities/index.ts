@@ -18,6 +18,9 @@ import { createKubeClients } from '../adapters/kubernetes/clients';
 import { createClusterActivities } from './cluster';
 import { createClusterBatchActivities } from './cluster-batch';
 import type { SecretStoreBackend } from '../adapters/store';
+import type { Policy } from '../core/policy/schema';
+import { createAdmissionActivities } from './admission';
+import type { AdmissionDeps } from './admission';
 import type {
   CanaryInput,
   CanaryResult,
@@ -44,6 +47,10 @@ export interface ActivityDeps {
   kubeconfig: KubeConfig;
   /** Administers what credentials open (database roles, IAM keys, Vault database roles). */
   credentialKinds: CredentialKinds;
+  /** The admin policy (ROTOR_POLICY_FILE) every rotation is checked against at plan. */
+  policy: Policy;
+  /** The worker's own defaults the policy resolves playbooks against (PGHOST/PGPORT, AWS_REGION). */
+  policyDefaults: AdmissionDeps['defaults'];
 }
 
 /**
@@ -62,6 +69,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults }),
     ...createClusterActivities(kube, values),
     ...createClusterBatchActivities(kube, values),
 

@@ -19,13 +19,17 @@ export type Outcome =
   | 'terminated'
   | 'cancelled'
   | 'timed-out'
-  | 'failed';
+  | 'failed'
+  /** Refused at plan by the admin policy or the store location's lock; nothing changed. */
+  | 'refused';
 
 /** Exit code per outcome: 0 rotated, 2 back on the old credential, 3 a human must look. */
 export function exitCodeOf(outcome: Outcome): ExitCode {
   switch (outcome) {
     case 'rotated':
       return ExitCode.ok;
+    case 'refused':
+      return ExitCode.usage;
     case 'rolled-back':
     case 'aborted':
       return ExitCode.rolledBack;
@@ -71,6 +75,9 @@ export function outcomeOfFailure(err: unknown): { outcome: Outcome; message: str
         return { outcome: 'aborted', message, chain };
       case WorkflowErrorTypes.compensationFailed:
         return { outcome: 'compensation-failed', message, chain };
+      case WorkflowErrorTypes.policyRefused:
+      case WorkflowErrorTypes.storeLocked:
+        return { outcome: 'refused', message, chain };
     }
   }
   if (cause instanceof TerminatedFailure) return { outcome: 'terminated', message, chain };

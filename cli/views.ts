@@ -47,6 +47,7 @@ function humanResult(r: FinalReport): void {
     cancelled: '⚠ cancelled — check the store',
     'timed-out': '⚠ timed out — compensation did not run; check the store',
     failed: '⚠ failed — check the store',
+    refused: '✘ refused — the admin policy or a lock on the store location refused it; nothing was changed',
   };
   err(headline[r.outcome]);
   const [first, ...causes] = r.failureChain ?? [];

@@ -15,6 +15,7 @@ export const ErrorTypes = {
   deliveryMisconfigured: 'DeliveryMisconfigured',
   /** A pod reads the Secret through env/envFrom/subPath and its workload is not rolled out. */
   consumerNotRolledOut: 'RestartOnlyConsumerNotRolledOut',
+  notARotation: 'ClusterStepWithoutRotation',
 } as const;
 
 /** Transient backend trouble, retried by the activity's retry policy. */
@@ -34,6 +35,11 @@ export const WorkflowErrorTypes = {
   invalidPlaybook: 'InvalidPlaybook',
   clusterStepFailed: 'ClusterStepFailed',
   revocationNotEffective: 'RevocationNotEffective',
+  policyRefused: 'PolicyRefused',
+  storeLocked: 'StoreLocationLocked',
+  selfApproval: 'SeparationOfDuties',
+  clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
+  storeLockWithoutRotation: 'StoreLockWithoutRotation',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

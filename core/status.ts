@@ -33,7 +33,15 @@ export const stageNames = [
 ] as const;
 export type StageName = (typeof stageNames)[number];
 
-export type Phase = StageName | 'compensating' | 'rotated' | 'rolled-back' | 'needs-attention' | 'compensation-failed';
+export type Phase =
+  | StageName
+  | 'compensating'
+  | 'rotated'
+  | 'rolled-back'
+  | 'needs-attention'
+  | 'compensation-failed'
+  /** The admin policy refused the playbook, or its store location was locked: nothing was changed. */
+  | 'refused';
 
 export interface StageState {
   name: StageName;

@@ -4,10 +4,12 @@ import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
 import { loadKey } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
+import { policyFromEnv } from '../adapters/policy-file';
 
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's
- * own chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for Secrets Manager.
+ * own chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for Secrets Manager; the admin policy from
+ * ROTOR_POLICY_FILE (missing or invalid: the worker does not start).
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
   return {
@@ -16,5 +18,10 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig: loadKubeconfig(),
     credentialKinds: createCredentialKinds(credentialDepsFromEnv(env)),
+    policy: policyFromEnv(env),
+    policyDefaults: {
+      defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
+      defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
+    },
   };
 }

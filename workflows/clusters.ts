@@ -1,7 +1,8 @@
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ClusterActivities } from '../activities/cluster';
 import type { ClusterInput, ClusterReport, VersionRef } from '../core/contracts';
 import type { ClusterTarget, Playbook } from '../core/playbook/schema';
+import type { RotationActivities } from '../activities/index';
 import { profiles } from './profiles';
 
 /** What a cluster sync makes true: which version is current in the cluster and which one sits beside it. */
@@ -18,6 +19,8 @@ export interface ClusterSyncInput extends ClusterInput {
  * `revoke` cannot give up: restore is an undo, revoke is past the point of no return.
  */
 export async function clusterSyncWorkflow(input: ClusterSyncInput): Promise<ClusterReport> {
+  // Only a rotation, which checked the playbook against the admin policy, may start cluster steps.
+  if (patched('cluster-step-needs-rotation-parent')) await requireRotationParent();
   const persistent = input.step === 'restore' || input.step === 'revoke';
   const deliver = proxyActivities<ClusterActivities>(persistent ? profiles.undo : profiles.store);
   const waiting = proxyActivities<ClusterActivities>(
@@ -25,6 +28,25 @@ export async function clusterSyncWorkflow(input: ClusterSyncInput): Promise<Clus
   );
   if (input.step !== 'verify') await deliver.deliverToCluster(input);
   return waiting.verifyCluster(input);
+}
+
+/**
+ * Fails, changing nothing, unless this workflow is the child of a running rotation on this task
+ * queue: started by hand, or by a workflow of another worker, it would skip the policy.
+ */
+async function requireRotationParent(): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent)
+    throw ApplicationFailure.create({
+      type: 'ClusterStepWithoutRotation',
+      message:
+        'clusterSyncWorkflow runs only as a child of a rotation; start the rotation instead (rotor rotate <playbook>)',
+      nonRetryable: true,
+    });
+  await proxyActivities<RotationActivities>(profiles.store).verifyRotationParent({
+    workflowId: parent.workflowId,
+    runId: parent.runId,
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; settles every item (deterministic order). */

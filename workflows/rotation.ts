@@ -6,6 +6,7 @@ import type { CheckedPlaybook } from '../core/playbook/validate';
 import type { RotationInput, RotationResult } from '../core/status';
 import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
+import { admissionPatch, admit, releaseStore } from './rotation/admission';
 import { forwardStages } from './rotation/forward';
 import { registerHandlers } from './rotation/handlers';
 import { finalizeStage, revokeStage } from './rotation/revoke';
@@ -53,6 +54,15 @@ async function rotate(run: RotationRun): Promise<RotationResult> {
     requestedBy: run.status.requestedBy,
   });
   run.audit('rotation-started');
+  const lock = patched(admissionPatch) ? await admit(run) : undefined;
+  try {
+    return await rotateAdmitted(run);
+  } finally {
+    if (lock) await releaseStore(lock);
+  }
+}
+
+async function rotateAdmitted(run: RotationRun): Promise<RotationResult> {
   let versions: { old: VersionRef; fresh: VersionRef };
   try {
     versions = await run.forwardScope.run(() => forwardStages(run));

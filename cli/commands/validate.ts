@@ -2,16 +2,25 @@ import { Command } from 'commander';
 import { PlaybookError, formatProblem, loadPlaybook } from '../../adapters/playbook-loader';
 import { ExitCode } from '../exit-codes';
 import type { ExitCode as Code } from '../exit-codes';
+import { defaultActor } from '../identity';
 import { out } from '../output';
+import { cliPolicy, policyRefusals } from '../policy-check';
 import { runAction } from './run';
 
-/** Validates each file; prints `ok <file>` or one `file: path: message` line per problem. */
-export async function validateFiles(files: string[]): Promise<Code> {
+/**
+ * Validates each file; prints `ok <file>` or one `file: path: message` line per problem. With a
+ * policy, also every refusal the worker would report at plan for `requestedBy`.
+ */
+export async function validateFiles(files: string[], opts: { policy?: string; as?: string } = {}): Promise<Code> {
+  const policy = cliPolicy(opts.policy, {});
   let code: Code = ExitCode.ok;
   for (const file of files) {
     try {
-      await loadPlaybook(file);
-      out(`ok ${file}`);
+      const playbook = await loadPlaybook(file);
+      const refused = policy ? policyRefusals(policy, playbook, file, opts.as ?? defaultActor()) : [];
+      for (const line of refused) out(line);
+      if (refused.length > 0) code = ExitCode.usage;
+      else out(`ok ${file}`);
     } catch (e) {
       if (!(e instanceof PlaybookError)) throw e;
       for (const p of e.problems) out(formatProblem(p));
@@ -24,7 +33,11 @@ export async function validateFiles(files: string[]): Promise<Code> {
 /** `rotor validate <files…>` */
 export function validateCommand(): Command {
   return new Command('validate')
-    .description('check playbooks against the schema; prints every problem as file: path: message')
+    .description(
+      'check playbooks against the schema (and with --policy, the admin policy); prints every problem as file: path: message',
+    )
     .argument('<files...>', 'playbook YAML files')
-    .action(runAction((files: string[]) => validateFiles(files)));
+    .option('--policy <file>', 'admin policy file: also report what the worker would refuse at plan')
+    .option('--as <requester>', 'requester the policy sees (default $USER@hostname)')
+    .action(runAction((files: string[], opts: { policy?: string; as?: string }) => validateFiles(files, opts)));
 }

@@ -186,7 +186,12 @@ export const playbookSchema = z
   .strictObject({
     apiVersion: z.literal('rotor.dev/v1'),
     kind: z.literal('RotationPlaybook'),
-    metadata: z.strictObject({ name, description: z.string().optional() }),
+    metadata: z.strictObject({
+      name,
+      description: z.string().optional(),
+      /** Free-form labels; an admin policy may select tenants by them. */
+      labels: z.record(z.string().min(1), z.string()).optional(),
+    }),
     spec: z.strictObject({
       secret: z.strictObject({ name, store: storeSchema }),
       credential: credentialSchema,

@@ -55,16 +55,19 @@ export type CheckedPlaybook = { playbook: Playbook } | { problems: PlaybookProbl
 export function validatePlaybook(doc: unknown, file: string): CheckedPlaybook {
   const result = playbookSchema.safeParse(doc);
   if (result.success) return { playbook: result.data };
-  return {
-    problems: result.error.issues.flatMap((issue) =>
-      // One problem per unknown field, at the field's own path (the top level has no path of its own).
-      issue.code === 'unrecognized_keys'
-        ? issue.keys.map((k) => ({
-            file,
-            path: formatPath([...issue.path, k]),
-            message: 'unknown field; remove it or fix the spelling',
-          }))
-        : [{ file, path: formatPath(issue.path), message: messageOf(issue, doc) }],
-    ),
-  };
+  return { problems: problemsOf(result.error.issues, doc, file) };
+}
+
+/** zod issues as problems with their document path, `Required` for missing fields. */
+export function problemsOf(issues: readonly z.core.$ZodIssue[], doc: unknown, file: string): PlaybookProblem[] {
+  return issues.flatMap((issue) =>
+    // One problem per unknown field, at the field's own path (the top level has no path of its own).
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({
+          file,
+          path: formatPath([...issue.path, k]),
+          message: 'unknown field; remove it or fix the spelling',
+        }))
+      : [{ file, path: formatPath(issue.path), message: messageOf(issue, doc) }],
+  );
 }

@@ -1,5 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The development policy: every playbook may touch everything (see README "Policy"). */
+export const devPolicyFile = fileURLToPath(new URL('../policy/allow-all.yaml', import.meta.url));
 
 /**
  * Where the local stack keeps builds, state and logs. Builds are cached per version under
@@ -89,5 +93,6 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     PGDATABASE: 'postgres',
     ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
     ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
+    ROTOR_POLICY_FILE: devPolicyFile,
   };
 }

@@ -27,6 +27,7 @@ const containerAddress: Record<string, string> = {
   AWS_ENDPOINT_URL: 'http://moto:5000',
   PGHOST: 'postgres',
   PGPORT: '5432',
+  ROTOR_POLICY_FILE: '/app/dev/policy/allow-all.yaml',
 };
 
 describe('docker-compose.yml matches the native stack', () => {

@@ -1,4 +1,6 @@
-import { setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { WorkflowErrorTypes } from '../../core/failures';
+import { sameActor } from '../../core/policy/actors';
 import type { OperatorAction } from '../../core/status';
 import {
   abortUpdate,
@@ -22,8 +24,14 @@ export function registerHandlers(run: RotationRun): void {
       return `approved by ${by}`;
     },
     {
-      validator: (_action: OperatorAction) => {
+      validator: (action: OperatorAction) => {
         if (!run.spec.approval.beforeRevoke) throw new Error('this rotation has no approval gate');
+        if (run.separationOfDuties && sameActor(action.by, run.input.requestedBy))
+          throw ApplicationFailure.create({
+            type: WorkflowErrorTypes.selfApproval,
+            message: `${action.by} requested this rotation and cannot approve it: the policy's separationOfDuties rule needs someone else to approve`,
+            nonRetryable: true,
+          });
         if (run.approvedBy) throw new Error(`already approved by ${run.approvedBy}`);
       },
     },

@@ -31,6 +31,8 @@ export class RotationRun {
   readonly rotation: RotationRef;
   readonly forwardScope = new CancellationScope();
   approvedBy: string | undefined;
+  /** From the admin policy: the requester may not approve their own rotation. */
+  separationOfDuties = false;
   skipSoak = false;
   retryRequested = false;
   abortedBy: string | undefined;

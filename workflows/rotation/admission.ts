@@ -1,0 +1,79 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, CancellationScope, startChild } from '@temporalio/workflow';
+import type { ChildWorkflowHandle } from '@temporalio/workflow';
+import { WorkflowErrorTypes } from '../../core/failures';
+import { storeLockWorkflowId } from '../../core/policy/lock';
+import { formatRefusal } from '../../core/policy/refusal';
+import { acts, callActivity } from '../activity-calls';
+import { profiles } from '../profiles';
+import { rootMessage } from '../saga';
+import { releaseLockSignal, storeLockWorkflow } from '../store-lock';
+import type { RotationRun } from './run';
+
+/** Runs recorded before the admin policy and the store-location lock existed replay without them. */
+export const admissionPatch = 'policy-admission-and-store-lock';
+
+export type StoreLock = ChildWorkflowHandle<typeof storeLockWorkflow>;
+
+/**
+ * The admin policy's verdict, then the lock on the store location, both at plan before anything
+ * changes. A refusal fails the run as PolicyRefused (or StoreLocationLocked) naming every field
+ * and rule; the phase becomes `refused`.
+ */
+export async function admit(run: RotationRun): Promise<StoreLock> {
+  try {
+    return await run.stage(
+      'plan',
+      async () => {
+        const verdict = await callActivity(
+          acts.admitRotation,
+          profiles.store,
+          'plan: check the playbook against the admin policy',
+          { playbook: run.input.playbook, playbookFile: run.input.playbookFile, requestedBy: run.input.requestedBy },
+        );
+        if (verdict.refusals.length > 0)
+          throw ApplicationFailure.create({
+            type: WorkflowErrorTypes.policyRefused,
+            message: `refused by the rotor policy, nothing was changed:\n${verdict.refusals.map(formatRefusal).join('\n')}`,
+            nonRetryable: true,
+            details: [verdict.refusals],
+          });
+        run.separationOfDuties = verdict.separationOfDuties;
+        return lockStore(run, verdict.lockKey);
+      },
+      'checking the admin policy and locking the store location',
+      false,
+    );
+  } catch (err) {
+    run.writer.failure(rootMessage(err));
+    run.setPhase('refused');
+    run.audit('rotation-rolled-back', { outcome: 'refused', detail: rootMessage(err) });
+    throw err;
+  }
+}
+
+async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
+  const workflowId = storeLockWorkflowId(key);
+  try {
+    return await startChild(storeLockWorkflow, {
+      workflowId,
+      args: [{ key, holder: run.rotation.workflowId }],
+      staticSummary: `lock on ${key} held by ${run.rotation.workflowId}`,
+    });
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.storeLocked,
+      message: `store location ${key} is being rotated by another rotation (lock ${workflowId}); nothing was changed — wait until it ends`,
+      nonRetryable: true,
+    });
+  }
+}
+
+/** Ends the lock before the rotation ends, so a rotation started right after finds the location free. */
+export function releaseStore(lock: StoreLock): Promise<void> {
+  return CancellationScope.nonCancellable(async () => {
+    await lock.signal(releaseLockSignal);
+    await lock.result();
+  });
+}
