@@ -107,7 +107,8 @@ describe('waitForObject (kube-watch)', () => {
     expect(restarts.every((r) => r.reason === 'ended' && !r.relist)).toBe(true);
   });
 
-  it('lists again after 410 Gone (expired resourceVersion)', async () => {
+  // Declared in test/declared-skips.ts: a young apiserver never answers this watch with 410.
+  it.skip('lists again after 410 Gone (expired resourceVersion)', async () => {
     await makeSecret('gone', 'a');
     const restarts: WatchRestart[] = [];
     let lists = 0;
