@@ -62,7 +62,13 @@ const fleet = (n: number) =>
 
 async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<typeof fakeFleet>) {
   const ts = await awsTestStore('batches-initial-value');
-  const tw = await startTestWorker({ ...createActivities(depsFromEnv()), syncClusterBatch: fakes.syncClusterBatch });
+  const real = createActivities(depsFromEnv());
+  const tw = await startTestWorker({
+    ...real,
+    syncClusterBatch: fakes.syncClusterBatch,
+    // The fake clusters have no apiserver to look for consumer pods in (plan-consumers.test.ts covers that).
+    planRotation: (input: Parameters<typeof real.planRotation>[0]) => real.planRotation({ ...input, clusters: [] }),
+  });
   const playbook = testPlaybook(ts.store, spec);
   try {
     return await tw.run(async () => {
@@ -73,8 +79,11 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
       });
       const o = await outcomeOf(h);
       const history = await h.fetchHistory();
+      // Batch children only: the store-location lock is a child workflow of its own.
       const started = (history.events ?? []).filter(
-        (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        (e) =>
+          e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED &&
+          e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name !== 'storeLockWorkflow',
       );
       return {
         o,

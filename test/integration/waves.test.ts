@@ -82,6 +82,8 @@ async function rotate(
   const tw = await startTestWorker({
     ...real,
     ...fakes.activities,
+    // The fake clusters have no apiserver to look for consumer pods in (plan-consumers.test.ts covers that).
+    planRotation: (input: Parameters<typeof real.planRotation>[0]) => real.planRotation({ ...input, clusters: [] }),
     runCanary: async (...args: Parameters<typeof real.runCanary>) => {
       canaryLog.push({ at: Date.now(), what: 'canary' });
       return real.runCanary(...args);
