@@ -1,8 +1,12 @@
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ClusterTarget } from '../core/playbook/schema';
 import { rulesFor } from './rbac';
 
 const base = { name: 'a', namespace: 'ns', secretName: 's', workloads: [] } as unknown as ClusterTarget;
+// Consumer lookup (pods and their owning ReplicaSets) is the same for every target.
+const isConsumerLookup = (r: V1PolicyRule) =>
+  !r.resourceNames && (r.resources?.includes('pods') || r.resources?.includes('replicasets'));
 const target = (extra: Partial<ClusterTarget>) => ({ ...base, ...extra });
 
 describe('rulesFor', () => {
@@ -31,11 +35,20 @@ describe('rulesFor', () => {
       ['/secrets[s] get,watch', 'apps/deployments[d] get,watch,patch', 'apps/statefulsets[st] get,watch,patch'],
     ],
   ])('%s', (_name, c, expected) => {
-    const text = rulesFor(c).map(
-      (r) =>
-        `${r.apiGroups?.join(',')}/${r.resources?.join(',')}[${r.resourceNames?.join(',') ?? '*'}] ${r.verbs.join(',')}`,
-    );
+    const text = rulesFor(c)
+      .filter((r) => !isConsumerLookup(r))
+      .map(
+        (r) =>
+          `${r.apiGroups?.join(',')}/${r.resources?.join(',')}[${r.resourceNames?.join(',') ?? '*'}] ${r.verbs.join(',')}`,
+      );
     expect(text).toEqual(expected);
+  });
+  it('lists pods and ReplicaSets to find consumers, and nothing else cluster-wide', () => {
+    const lookups = rulesFor(target({ delivery: 'push' })).filter((r) => !r.resourceNames);
+    expect(lookups).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+    ]);
   });
   it('never grants list on Secrets', () => {
     for (const delivery of ['push', 'eso', 'observe'] as const)
