@@ -156,9 +156,10 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       // Heartbeats let a restarted worker retry a canary whose worker died, within the heartbeat timeout.
       const beat = setInterval(() => ctx.heartbeat(), 2000);
-      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal, { kube }).finally(() =>
-        clearInterval(beat),
-      );
+      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal, {
+        kube,
+        commandEnv: deps.policy.canaryEnv,
+      }).finally(() => clearInterval(beat));
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
       return result;

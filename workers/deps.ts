@@ -12,13 +12,17 @@ import { policyFromEnv } from '../adapters/policy-file';
  * ROTOR_POLICY_FILE (missing or invalid: the worker does not start).
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
+  const policy = policyFromEnv(env);
   return {
     vault: vaultFromEnv(env),
     secretsManager: new SecretsManagerClient({}),
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig: loadKubeconfig(),
-    credentialKinds: createCredentialKinds(credentialDepsFromEnv(env)),
-    policy: policyFromEnv(env),
+    credentialKinds: createCredentialKinds({
+      ...credentialDepsFromEnv(env),
+      adminServers: policy.allowAll ? undefined : Object.values(policy.databaseServers),
+    }),
+    policy,
     policyDefaults: {
       defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
       defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],

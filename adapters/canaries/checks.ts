@@ -3,6 +3,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Canary } from '../../core/playbook/schema';
 import { tryPostgresLogin } from '../credentials/postgres';
 import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
+import { guardedRequest } from '../guarded-http';
 import { redact, redactTail } from '../redact';
 import type { CanaryOutcome } from './outcome';
 
@@ -11,11 +12,26 @@ type HttpCanary = Extract<Canary, { type: 'http' }>;
 type PostgresLoginCanary = Extract<Canary, { type: 'postgres-login' }>;
 type AwsStsCanary = Extract<Canary, { type: 'aws-sts' }>;
 
-/** Runs a hook with the credential on stdin only (argv and env are visible to other processes). */
-export function runCommand(c: CommandCanary, credential: string, signal: AbortSignal): Promise<CanaryOutcome> {
+/** The only worker variables a command hook sees: never VAULT_TOKEN, AWS keys, PGPASSWORD or rotor's keys. */
+export function scrubbedEnv(allowed: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const names = new Set(['PATH', 'HOME', 'LANG', 'TZ', ...allowed]);
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => names.has(k) && v !== undefined));
+}
+
+/**
+ * Runs a hook with the credential on stdin only (argv and env are visible to other processes), in
+ * a scrubbed environment: the hook does not inherit the worker's identities.
+ */
+export function runCommand(
+  c: CommandCanary,
+  credential: string,
+  signal: AbortSignal,
+  commandEnv?: readonly string[],
+): Promise<CanaryOutcome> {
   return new Promise((resolve) => {
     const [cmd, ...args] = c.command as [string, ...string[]];
     const child = spawn(cmd, args, {
+      env: scrubbedEnv(commandEnv),
       stdio: ['pipe', 'pipe', 'pipe'],
       signal,
       timeout: c.timeout,
@@ -46,18 +62,23 @@ export function runCommand(c: CommandCanary, credential: string, signal: AbortSi
   });
 }
 
+/**
+ * One request with the credential in its header: never to link-local or metadata addresses, and
+ * never following a redirect with the credential (a 3xx other than the expected status fails).
+ */
 export async function runHttp(c: HttpCanary, credential: string, signal: AbortSignal): Promise<CanaryOutcome> {
-  const timeout = AbortSignal.timeout(c.timeout);
   try {
-    const res = await fetch(c.url, {
+    const res = await guardedRequest(new URL(c.url), {
       method: c.method,
       headers: { [c.header]: c.valueTemplate.replace('{credential}', credential) },
-      signal: AbortSignal.any([signal, timeout]),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]),
     });
-    await res.body?.cancel();
-    return res.status === c.expectStatus
-      ? { ok: true, detail: `HTTP ${res.status}` }
-      : { ok: false, detail: `${c.method} ${c.url} answered ${res.status}, expected ${c.expectStatus}` };
+    if (res.status === c.expectStatus) return { ok: true, detail: `HTTP ${res.status}` };
+    const redirect =
+      res.status >= 300 && res.status < 400
+        ? ` (a redirect to ${res.location ?? '?'}; rotor does not follow redirects with the credential — point the canary at the final URL)`
+        : '';
+    return { ok: false, detail: `${c.method} ${c.url} answered ${res.status}, expected ${c.expectStatus}${redirect}` };
   } catch (e) {
     return { ok: false, detail: `${c.method} ${c.url} failed: ${redact((e as Error).message, [credential])}` };
   }

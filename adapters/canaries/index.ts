@@ -6,17 +6,22 @@ import { runKubernetesJob } from './kubernetes-job';
 import type { CanaryOutcome } from './outcome';
 
 export type { CanaryOutcome } from './outcome';
+export { scrubbedEnv } from './checks';
 
 /** Runs one canary check with the credential; the outcome's detail never contains it. */
 export function runCanaryCheck(
   c: Canary,
   credential: string,
   signal: AbortSignal,
-  deps: { kube?: KubeClients } = {},
+  deps: {
+    kube?: KubeClients;
+    /** Variables command hooks get besides PATH, HOME, LANG and TZ (the policy's `canaryEnv`). */
+    commandEnv?: readonly string[];
+  } = {},
 ): Promise<CanaryOutcome> {
   switch (c.type) {
     case 'command':
-      return runCommand(c, credential, signal);
+      return runCommand(c, credential, signal, deps.commandEnv);
     case 'http':
       return runHttp(c, credential, signal);
     case 'postgres-login':

@@ -44,6 +44,8 @@ export function buildCanaryJob(c: KubernetesJobCanary, name: string): V1Job {
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
+          // The restricted Pod Security profile: the canary gets no more than the credential.
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
           ...(c.serviceAccountName
             ? { serviceAccountName: c.serviceAccountName }
             : { automountServiceAccountToken: false }),
@@ -54,7 +56,13 @@ export function buildCanaryJob(c: KubernetesJobCanary, name: string): V1Job {
               command: c.command,
               env: [{ name: 'ROTOR_CREDENTIAL_FILE', value: file }],
               volumeMounts: [{ name: 'credential', mountPath: c.mountPath, readOnly: true }],
-              securityContext: { allowPrivilegeEscalation: false },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
             },
           ],
           volumes: [{ name: 'credential', secret: { secretName: name, defaultMode: 0o444 } }],

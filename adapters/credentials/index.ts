@@ -18,6 +18,8 @@ export type { AccessKeyPair, UserPassword } from './values';
 export interface CredentialKindDeps {
   /** Admin connection settings for PostgreSQL role changes (a fresh object per call). */
   pgAdmin: () => pg.ClientConfig;
+  /** Servers (besides pgAdmin's) admin credentials may go to; any when undefined (a development policy). */
+  adminServers?: { host: string; port: number }[] | undefined;
   /** IAM client allowed to list, create, update and delete the users' access keys. */
   iam: IAMClient;
   /** An STS client that signs with the given key, for proving which keys AWS accepts. */

@@ -104,6 +104,8 @@ const proofTimeoutMs = 10_000;
  */
 export function postgresAlternatingUsersKind(deps: {
   pgAdmin: () => pg.ClientConfig;
+  /** Servers besides the admin connection's own that admin credentials may go to; any when undefined (dev). */
+  adminServers?: { host: string; port: number }[] | undefined;
 }): CredentialKind<PostgresCredential> {
   const targetOf = (p: PostgresCredential): PostgresTarget => {
     const admin = deps.pgAdmin();
@@ -117,6 +119,16 @@ export function postgresAlternatingUsersKind(deps: {
 
   async function withAdmin<T>(p: PostgresCredential, fn: (c: pg.Client) => Promise<T>): Promise<T> {
     const t = targetOf(p);
+    const admin = deps.pgAdmin();
+    const known = (h: string | undefined, port: number | undefined) =>
+      (h === admin.host && (port ?? 5432) === (admin.port ?? 5432)) ||
+      deps.adminServers?.some((s) => s.host === h && s.port === (port ?? 5432));
+    // The playbook may name a host, but rotor's admin credentials only go to servers the worker knows.
+    if (deps.adminServers && !known(t.host, t.port))
+      throw permanent(
+        ErrorTypes.permissionDenied,
+        `PostgreSQL ${describeTarget(t)} is not a database server the worker is configured for (policy databaseServers); rotor's admin credentials are not sent there`,
+      );
     const client = new pg.Client({ ...deps.pgAdmin(), host: t.host, port: t.port, application_name: 'rotor' });
     client.on('error', () => undefined);
     try {

@@ -46,9 +46,21 @@ describe('kubernetes-job canary manifests', () => {
         command: ['/bin/check', '--file', '/var/run/rotor/credential'],
         env: [{ name: 'ROTOR_CREDENTIAL_FILE', value: '/var/run/rotor/credential' }],
         volumeMounts: [{ name: 'credential', mountPath: '/var/run/rotor', readOnly: true }],
-        securityContext: { allowPrivilegeEscalation: false },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
       },
     ]);
+    // The restricted Pod Security profile, at pod level too.
+    expect(pod?.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(pod?.volumes).toEqual([
       { name: 'credential', secret: { secretName: 'rotor-canary-db-smoke-abc123', defaultMode: 0o444 } },
     ]);
