@@ -18,6 +18,7 @@ import type { SecretStoreBackend } from '../adapters/store';
 import type {
   CanaryInput,
   CanaryResult,
+  ClusterReaders,
   CreateInput,
   DemoteInput,
   DiscardInput,
@@ -25,6 +26,7 @@ import type {
   PlanInput,
   PlanResult,
   PromoteInput,
+  ReadersTarget,
   RevokeInput,
   VersionRef,
 } from '../core/contracts';
@@ -41,6 +43,8 @@ export interface ActivityDeps {
   kubeconfig: KubeConfig;
   /** Administers what credentials open (database roles, IAM keys, Vault database roles). */
   credentialKinds: CredentialKinds;
+  /** Who can read the Secret in one cluster (inspect/who-can-read); plan lists none without it. */
+  whoCanRead?: (target: ReadersTarget) => Promise<ClusterReaders>;
 }
 
 /**
@@ -68,12 +72,18 @@ export function createActivities(deps: ActivityDeps) {
       return Promise.resolve(validatePlaybook(playbook, file));
     },
 
-    async planRotation({ store, rotation }: PlanInput): Promise<PlanResult> {
-      const p = await backend(store).plan(store, rotation);
+    /** Reads the current version (to fingerprint it) and, per cluster, who can read the Secret. */
+    async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
+      const { whoCanRead } = deps;
+      const [p, readers] = await Promise.all([
+        backend(store).plan(store, rotation),
+        clusters?.length && whoCanRead ? Promise.all(clusters.map((t) => whoCanRead(t))) : undefined,
+      ]);
       return {
         current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
         previousVersion: p.previousVersion,
         stalePendingVersion: p.stalePendingVersion,
+        ...(readers ? { readers } : {}),
       };
     },
 

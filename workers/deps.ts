@@ -4,17 +4,21 @@ import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
 import { loadKey } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
+import { whoCanRead } from '../inspect/who-can-read';
 
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's
  * own chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for Secrets Manager.
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
+  const kubeconfig = loadKubeconfig();
   return {
     vault: vaultFromEnv(env),
     secretsManager: new SecretsManagerClient({}),
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
-    kubeconfig: loadKubeconfig(),
+    kubeconfig,
     credentialKinds: createCredentialKinds(credentialDepsFromEnv(env)),
+    // Bounded: a cluster that does not answer is listed as unseen instead of failing plan.
+    whoCanRead: (target) => whoCanRead(kubeconfig, target, { timeoutMs: 10_000 }),
   };
 }

@@ -42,8 +42,18 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
     callActivity(acts.planRotation, run.forward('plan'), 'plan: read the current version (fingerprint only)', {
       store,
       rotation,
+      clusters: run.spec.clusters.map((c) => ({
+        name: c.name,
+        ...(c.context ? { context: c.context } : {}),
+        namespace: c.namespace,
+        secretName: c.secretName,
+      })),
     }),
   );
+  if (plan.readers?.length) {
+    run.writer.readers(plan.readers);
+    run.audit('readers-listed', { readers: plan.readers });
+  }
   const old = plan.current;
   run.original = old;
   run.writer.versions({ current: old });
