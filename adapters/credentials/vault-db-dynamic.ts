@@ -128,7 +128,7 @@ export interface VaultDynamicRoleSetup {
   role: string;
   /** Superuser connection Vault administers the server with. */
   admin: pg.ClientConfig;
-  /** Lease lifetimes; the max must outlast the rotation interval plus the overlap. */
+  /** Lease lifetimes (defaults 24h / 768h); the max must outlast the rotation interval plus the overlap. */
   defaultTtl?: string;
   maxTtl?: string;
   /** Extra SQL run after the user is created, e.g. grants (`{{name}}` is the new user). */
@@ -150,9 +150,12 @@ export async function ensureVaultPostgresDynamicRole(vault: NodeVault.client, s:
     ],
     revocation_statements: [
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}';`,
+      // Privileges granted to the user would block DROP ROLE; DROP OWNED also revokes them.
+      `DROP OWNED BY "{{name}}";`,
       `DROP ROLE IF EXISTS "{{name}}";`,
     ],
     default_ttl: s.defaultTtl ?? '24h',
-    max_ttl: s.maxTtl ?? '2160h',
+    // Vault caps leases at the mount's max TTL (768h by default).
+    max_ttl: s.maxTtl ?? '768h',
   });
 }

@@ -102,7 +102,7 @@ describe('rotor doctor on planted problems (cluster-b)', () => {
         kind: 'ExternalSecret',
         metadata: { name: 'db-feed' },
         spec: {
-          refreshInterval: '0',
+          refreshInterval: '0s',
           secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault' },
           target: { name: 'db', creationPolicy: 'Merge' },
           data: [{ secretKey: 'other', remoteRef: { key: `secret/doctor/none-${id}`, property: 'value' } }],
