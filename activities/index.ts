@@ -24,6 +24,7 @@ import type { AdmissionDeps } from './admission';
 import type {
   CanaryInput,
   CanaryResult,
+  ClusterReaders,
   CreateInput,
   DemoteInput,
   DiscardInput,
@@ -31,6 +32,7 @@ import type {
   PlanInput,
   PlanResult,
   PromoteInput,
+  ReadersTarget,
   RevokeInput,
   VersionRef,
 } from '../core/contracts';
@@ -51,6 +53,8 @@ export interface ActivityDeps {
   policy: Policy;
   /** The worker's own defaults the policy resolves playbooks against (PGHOST/PGPORT, AWS_REGION). */
   policyDefaults: AdmissionDeps['defaults'];
+  /** Who can read the Secret in one cluster (inspect/who-can-read); plan lists none without it. */
+  whoCanRead?: (target: ReadersTarget) => Promise<ClusterReaders>;
 }
 
 /**
@@ -81,6 +85,7 @@ export function createActivities(deps: ActivityDeps) {
       return Promise.resolve(validatePlaybook(playbook, file));
     },
 
+    /** Checks consumers, then reads the current version (to fingerprint it) and, per cluster, who can read the Secret. */
     async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
       // Before anything changes: a pod that reads the Secret only at start and whose workload the
       // playbook does not roll out would keep the old value after revoke.
@@ -88,11 +93,16 @@ export function createActivities(deps: ActivityDeps) {
       if (unrolled.length) {
         throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
       }
-      const p = await backend(store).plan(store, rotation);
+      const { whoCanRead } = deps;
+      const [p, readers] = await Promise.all([
+        backend(store).plan(store, rotation),
+        clusters?.length && whoCanRead ? Promise.all(clusters.map((t) => whoCanRead(t))) : undefined,
+      ]);
       return {
         current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
         previousVersion: p.previousVersion,
         stalePendingVersion: p.stalePendingVersion,
+        ...(readers ? { readers } : {}),
       };
     },
 

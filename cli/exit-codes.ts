@@ -8,6 +8,8 @@ export const ExitCode = {
   rolledBack: 2,
   /** A human must look: stuck past the point of no return, or compensation failed. */
   attention: 3,
+  /** `rotor doctor` found at least one high-severity problem. */
+  findings: 4,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -3,6 +3,7 @@
  * exit codes are in cli/exit-codes.ts.
  */
 import { Command } from 'commander';
+import { doctorCommand } from './commands/doctor';
 import { operatorCommands } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { rbacCommand } from './commands/rbac';
@@ -24,6 +25,7 @@ function program(): Command {
     .addCommand(watchCommand())
     .addCommand(planCommand())
     .addCommand(rbacCommand())
+    .addCommand(doctorCommand())
     .addCommand(scheduleCommand())
     .addCommand(statusCommand());
   for (const c of operatorCommands()) root.addCommand(c);

@@ -1,4 +1,5 @@
 import type { ClusterState, RotationStatus, StageState } from '../core/status';
+import { readerLines } from './readers';
 
 const marks: Record<StageState['state'], string> = { pending: '·', running: '▶', done: '✔', skipped: '–', failed: '✘' };
 
@@ -58,6 +59,7 @@ export function renderFrame(s: RotationStatus, now: number = Date.now()): string
   if (s.current) versions.push(['  current', `v${s.current.version}`, s.current.fingerprint]);
   if (s.pending) versions.push(['  pending', `v${s.pending.version}`, s.pending.fingerprint]);
   if (versions.length > 0) lines.push('', ...table(versions));
+  if (s.readers?.length) lines.push('', ...readerLines(s.readers).map((l) => `  ${l}`));
   for (const c of s.canaries)
     // Only passed canaries reach the status: a failed one fails its activity and the stage.
     lines.push(`  canary ${c.name}: ✔ ${c.durationMs}ms`);
@@ -99,6 +101,7 @@ export function changeLines(
     lines.push(`current v${next.current.version} ${next.current.fingerprint}`);
   if (next.pending && next.pending.version !== prev?.pending?.version)
     lines.push(`pending v${next.pending.version} ${next.pending.fingerprint}`);
+  if (next.readers && !prev?.readers) lines.push(...readerLines(next.readers));
   for (const c of next.canaries.slice(prev?.canaries.length ?? 0)) {
     lines.push(`canary ${c.name}: ok ${c.durationMs}ms`);
   }

@@ -29,6 +29,49 @@ export interface PlanResult {
   previousVersion: string | null;
   /** A pending version left by an earlier run that never finished; create supersedes it. */
   stalePendingVersion: string | null;
+  /** Per cluster, every identity that can read the Secret (absent in runs recorded before it existed). */
+  readers?: ClusterReaders[];
+}
+
+/** Where one cluster's copy of the rotated Secret lives. */
+export interface ReadersTarget {
+  name: string;
+  context?: string;
+  namespace: string;
+  secretName: string;
+}
+
+/** One identity that can read the Secret, and through which bindings. Names only. */
+export interface SecretReader {
+  /** `user:…`, `group:…` or `serviceaccount:<ns>/<name>`. */
+  identity: string;
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  /** Verbs the API server confirmed (SubjectAccessReview), or RBAC's when it could not be asked. */
+  verbs: ('get' | 'list' | 'watch')[];
+  /** `<binding> → <role> (<scope>)` for each grant. */
+  via: string[];
+  /** Built-in control-plane identity (system: names, kube-system service accounts). */
+  system: boolean;
+  /** Granted through a binding made by `rotor rbac` (the rotor worker itself). */
+  rotor: boolean;
+  /** The service account of a pod or workload that reads the Secret. */
+  consumer: boolean;
+  /** Can read it, but is neither a known consumer, rotor, nor system machinery. */
+  flagged: boolean;
+  /** The SubjectAccessReview confirmed it (false when rotor may not create SubjectAccessReviews). */
+  confirmed: boolean;
+}
+
+/** Who can read one cluster's copy of the Secret. */
+export interface ClusterReaders {
+  cluster: string;
+  namespace: string;
+  secretName: string;
+  readers: SecretReader[];
+  /** Service accounts (`serviceaccount:<ns>/<name>`) of pods and workloads reading the Secret. */
+  consumers: string[];
+  /** What could not be determined, and why (the list is then incomplete). */
+  unseen: string[];
 }
 
 export interface CreateInput {

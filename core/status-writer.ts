@@ -3,7 +3,7 @@
  * here (as ESO writes conditions only through one helper), so what the status query, the CLI and
  * the Temporal UI show is decided in one place. Pure: the caller passes the clock.
  */
-import type { CanaryResult, VersionRef } from './contracts';
+import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
 import type { ClusterPhase, Phase, RevocationEvidence, RotationStatus, StageName, StageState } from './status';
 
 /** One undo's outcome, as compensation reports it. */
@@ -103,6 +103,11 @@ export class StatusWriter {
 
   failure(cause: string): void {
     this.s.failure = cause;
+  }
+
+  /** Who could read the Secret at plan, per cluster. */
+  readers(readers: ClusterReaders[]): void {
+    this.s.readers = readers;
   }
 
   revocation(evidence: RevocationEvidence): void {

@@ -3,7 +3,7 @@
  * reports. Pure types and values, shared by workflows, the CLI and the worker.
  */
 import type { Playbook } from './playbook/schema';
-import type { CanaryResult, VersionRef } from './contracts';
+import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
 
 export type Trigger = 'manual' | 'schedule' | 'emergency';
 
@@ -81,6 +81,8 @@ export interface RotationStatus {
   failure?: string;
   /** How the old credential was proven refused after revoke. */
   revocation?: RevocationEvidence;
+  /** Per cluster, every identity that could read the Secret at plan (flagged: not a known consumer). */
+  readers?: ClusterReaders[];
 }
 
 /** The status of a rotation that has just started: every stage pending, nothing decided yet. */

@@ -5,6 +5,7 @@ import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/creden
 import { loadKey } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';
+import { whoCanRead } from '../inspect/who-can-read';
 
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's
@@ -13,11 +14,12 @@ import { policyFromEnv } from '../adapters/policy-file';
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
   const policy = policyFromEnv(env);
+  const kubeconfig = loadKubeconfig();
   return {
     vault: vaultFromEnv(env),
     secretsManager: new SecretsManagerClient({}),
     fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
-    kubeconfig: loadKubeconfig(),
+    kubeconfig,
     credentialKinds: createCredentialKinds({
       ...credentialDepsFromEnv(env),
       adminServers: policy.allowAll ? undefined : Object.values(policy.databaseServers),
@@ -27,5 +29,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
       defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
       defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
     },
+    // Bounded: a cluster that does not answer is listed as unseen instead of failing plan.
+    whoCanRead: (target) => whoCanRead(kubeconfig, target, { timeoutMs: 10_000 }),
   };
 }

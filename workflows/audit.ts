@@ -1,9 +1,10 @@
 import { proxySinks } from '@temporalio/workflow';
 import type { Sinks } from '@temporalio/workflow';
-import type { VersionRef } from '../core/contracts';
+import type { ClusterReaders, VersionRef } from '../core/contracts';
 
 export type AuditEventName =
   | 'rotation-started'
+  | 'readers-listed'
   | 'stage-started'
   | 'stage-completed'
   | 'stage-failed'
@@ -40,6 +41,8 @@ export interface AuditEvent {
   /** Milliseconds the stage or the rotation took, on completion events. */
   durationMs?: number;
   by?: string;
+  /** On `readers-listed`: per cluster, who could read the Secret before rotation (names only). */
+  readers?: ClusterReaders[];
 }
 
 /**

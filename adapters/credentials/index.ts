@@ -10,6 +10,7 @@ import { postgresAlternatingUsersKind } from './postgres';
 import { randomKind } from './random';
 import type { AccessKeyPair } from './values';
 import { vaultDatabaseStaticRoleKind } from './vault-db';
+import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
 
 export type { CredentialKind } from './kind';
 export type { AccessKeyPair, UserPassword } from './values';
@@ -37,6 +38,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'postgres-alternating-users': postgresAlternatingUsersKind(deps),
     'aws-iam-access-key': awsIamAccessKeyKind(deps),
     'vault-database-static-role': vaultDatabaseStaticRoleKind(deps),
+    'vault-database-dynamic-role': vaultDatabaseDynamicRoleKind(deps),
   };
 }
 

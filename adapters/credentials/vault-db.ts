@@ -24,7 +24,8 @@ interface ConnectionConfig {
   connection_details?: { connection_url?: string };
 }
 
-async function readOrNull<T>(vault: NodeVault.client, path: string): Promise<T | null> {
+/** Reads a Vault path's data, or null when it does not exist. */
+export async function readOrNull<T>(vault: NodeVault.client, path: string): Promise<T | null> {
   try {
     return ((await vault.read(path)) as { data: T }).data;
   } catch (e) {
@@ -34,7 +35,7 @@ async function readOrNull<T>(vault: NodeVault.client, path: string): Promise<T |
 }
 
 /** Maps Vault database-engine errors to failure types; a 404/400 means the role or connection is wrong. */
-function dbFailure(e: unknown, what: string): Error {
+export function dbFailure(e: unknown, what: string): Error {
   return vaultFailure(e, 'vault', what, {
     statuses: [404, 400],
     failure: (reason) => permanent(ErrorTypes.invalidInput, `vault: cannot ${what}: ${reason}`),
@@ -68,6 +69,28 @@ export function postgresTargetOf(connectionUrl: string): PostgresTarget {
         ? false
         : { rejectUnauthorized: sslmode.startsWith('verify') },
   };
+}
+
+/** Where a PostgreSQL connection of the database engine logs in, to prove logins against it. */
+export async function connectionTarget(
+  vault: NodeVault.client,
+  mount: string,
+  connection: string,
+): Promise<PostgresTarget> {
+  let config: ConnectionConfig | null;
+  try {
+    config = await readOrNull<ConnectionConfig>(vault, `${mount}/config/${connection}`);
+  } catch (e) {
+    throw dbFailure(e, `read ${mount}/config/${connection}`);
+  }
+  if (!config) throw permanent(ErrorTypes.invalidInput, `vault: no database connection ${mount}/config/${connection}`);
+  if (config.plugin_name !== 'postgresql-database-plugin') {
+    throw permanent(
+      ErrorTypes.invalidInput,
+      `vault: connection '${connection}' uses ${config.plugin_name}; rotor proves revocation for postgresql-database-plugin only`,
+    );
+  }
+  return postgresTargetOf(config.connection_details?.connection_url ?? '');
 }
 
 /**
@@ -117,24 +140,6 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     }
   }
 
-  async function targetOf(p: VaultDbCredential): Promise<PostgresTarget> {
-    let config: ConnectionConfig | null;
-    try {
-      config = await readOrNull<ConnectionConfig>(vault, `${p.mount}/config/${p.connection}`);
-    } catch (e) {
-      throw dbFailure(e, `read ${p.mount}/config/${p.connection}`);
-    }
-    if (!config)
-      throw permanent(ErrorTypes.invalidInput, `vault: no database connection ${p.mount}/config/${p.connection}`);
-    if (config.plugin_name !== 'postgresql-database-plugin') {
-      throw permanent(
-        ErrorTypes.invalidInput,
-        `vault: connection '${p.connection}' uses ${config.plugin_name}; rotor proves revocation for postgresql-database-plugin only`,
-      );
-    }
-    return postgresTargetOf(config.connection_details?.connection_url ?? '');
-  }
-
   return {
     async create(p) {
       await staticRole(p);
@@ -153,7 +158,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
     async revoke(p, { oldValue, currentValue }): Promise<RevocationEvidence> {
       const old = parseUserPassword(oldValue, 'the old value');
       const current = parseUserPassword(currentValue, 'the current value');
-      const target = await targetOf(p);
+      const target = await connectionTarget(vault, p.mount, p.connection);
       const where = describeTarget(target);
       const oldLogin = await tryPostgresLogin(target, old, { timeoutMs: 10_000 });
       if (!oldLogin.ok && !oldLogin.refused) {
@@ -200,6 +205,25 @@ export interface VaultStaticRoleSetup {
  */
 export async function ensureVaultPostgresStaticRole(vault: NodeVault.client, s: VaultStaticRoleSetup): Promise<void> {
   const mount = s.mount ?? 'database';
+  await ensureVaultPostgresConnection(vault, { ...s, mount });
+  const role = await readOrNull<StaticRole>(vault, `${mount}/static-roles/${s.role}`);
+  if (role?.username === s.username && role.db_name === s.connection) return;
+  await vault.write(`${mount}/static-roles/${s.role}`, {
+    db_name: s.connection,
+    username: s.username,
+    rotation_period: s.rotationPeriod ?? '24h',
+  });
+}
+
+/**
+ * (Re)writes a PostgreSQL connection of the database engine with `role` added to its allowed roles,
+ * keeping the roles already allowed.
+ */
+export async function ensureVaultPostgresConnection(
+  vault: NodeVault.client,
+  s: { mount: string; connection: string; role: string; admin: pg.ClientConfig },
+): Promise<void> {
+  const { mount } = s;
   const existing = await readOrNull<ConnectionConfig>(vault, `${mount}/config/${s.connection}`);
   const allowed = new Set(
     (Array.isArray(existing?.allowed_roles) ? existing.allowed_roles : (existing?.allowed_roles ?? '').split(','))
@@ -216,12 +240,5 @@ export async function ensureVaultPostgresStaticRole(vault: NodeVault.client, s: 
     allowed_roles: [...allowed].join(','),
     password_authentication: 'scram-sha-256',
     verify_connection: true,
-  });
-  const role = await readOrNull<StaticRole>(vault, `${mount}/static-roles/${s.role}`);
-  if (role?.username === s.username && role.db_name === s.connection) return;
-  await vault.write(`${mount}/static-roles/${s.role}`, {
-    db_name: s.connection,
-    username: s.username,
-    rotation_period: s.rotationPeriod ?? '24h',
   });
 }

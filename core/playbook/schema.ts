@@ -82,11 +82,25 @@ export const vaultDatabaseStaticRoleCredential = z.strictObject({
   connection: z.string().min(1),
 });
 
+/**
+ * A dynamic role of Vault's database secrets engine (PostgreSQL connections): each rotation reads
+ * `<mount>/creds/<role>`, which makes a new database user under a new lease. The stored value is
+ * `{"username","password","leaseId"}`; revoke revokes the old lease (Vault drops that user).
+ */
+export const vaultDatabaseDynamicRoleCredential = z.strictObject({
+  kind: z.literal('vault-database-dynamic-role'),
+  mount: z.string().min(1).default('database'),
+  role: z.string().min(1),
+  /** The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it. */
+  connection: z.string().min(1),
+});
+
 export const credentialSchema = z.discriminatedUnion('kind', [
   randomCredential,
   postgresAlternatingUsersCredential,
   awsIamAccessKeyCredential,
   vaultDatabaseStaticRoleCredential,
+  vaultDatabaseDynamicRoleCredential,
 ]);
 
 const delivery = z.enum(['eso', 'push', 'observe']);

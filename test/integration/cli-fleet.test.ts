@@ -3,7 +3,6 @@
  * nothing), `schedule list`, `status --json`, and sync of an emptied directory deleting the
  * schedule. Plus the worker's overdue gauge from the same fleet view.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,23 +13,13 @@ import type { SecretStatus } from '../../inspect/fleet';
 import { RotorMetrics } from '../../workers/metrics';
 import { connectClient } from '../../adapters/temporal/connection';
 import { testPlaybook } from '../helpers/playbooks';
+import { runRotor } from '../helpers/cli';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 
 const env = { ...process.env, ...useStackEnv() };
 
-function rotor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', ...args],
-      { env, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const rotor = (...args: string[]) => runRotor(env, ...args);
 
 describe('rotor schedule and status', () => {
   it('sync is idempotent, list shows the next run, status reports the secret overdue until rotated, and an emptied dir deletes the schedule', async () => {

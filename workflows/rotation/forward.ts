@@ -45,6 +45,10 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
       clusters: run.spec.clusters,
     }),
   );
+  if (plan.readers?.length) {
+    run.writer.readers(plan.readers);
+    run.audit('readers-listed', { readers: plan.readers });
+  }
   const old = plan.current;
   run.original = old;
   run.writer.versions({ current: old });

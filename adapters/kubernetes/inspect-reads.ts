@@ -1,0 +1,209 @@
+/**
+ * Read-only Kubernetes calls for `inspect/`: RBAC objects, SubjectAccessReviews, pod specs of pods
+ * and workloads, ServiceAccounts and ExternalSecrets. Secrets themselves are never read here.
+ */
+import {
+  AppsV1Api,
+  AuthorizationV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1PodSpec,
+  V1PodTemplateSpec,
+  V1Role,
+  V1RoleBinding,
+} from '@kubernetes/client-node';
+import { esoGroup, esoVersion, externalSecretsPlural } from '../../core/ids';
+import { pinContext } from './clients';
+import { statusCode } from './errors';
+import type { ExternalSecret } from './eso-objects';
+
+/** The RBAC objects an analysis needs (Roles and RoleBindings may cover one namespace or all). */
+export interface RbacSnapshot {
+  clusterRoles: V1ClusterRole[];
+  clusterRoleBindings: V1ClusterRoleBinding[];
+  roles: V1Role[];
+  roleBindings: V1RoleBinding[];
+}
+
+/** A user, group or service account, as RBAC subjects name them. */
+export interface Identity {
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  name: string;
+  namespace?: string;
+}
+
+/** The verbs that reveal a Secret's value: `list` and `watch` return the data just like `get`. */
+export const readVerbs = ['get', 'list', 'watch'] as const;
+export type ReadVerb = (typeof readVerbs)[number];
+
+/** A pod, or the pod template of a workload, with where it lives. */
+export interface PodSource {
+  kind: 'Pod' | 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
+  name: string;
+  namespace: string;
+  spec: V1PodSpec;
+  /** A pod or Job created by a controller; its owner's template is inspected instead. */
+  owned?: boolean;
+}
+
+/** The read-only clients of one kubeconfig context. */
+export interface InspectClients {
+  context: string;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  rbac: RbacAuthorizationV1Api;
+  authz: AuthorizationV1Api;
+  custom: CustomObjectsApi;
+}
+
+/** Clients for `context` of `base`; fails naming the contexts the kubeconfig has. */
+export function inspectClients(base: KubeConfig, context: string): InspectClients {
+  if (!base.getContextObject(context)) {
+    const known =
+      base
+        .getContexts()
+        .map((c) => c.name)
+        .join(', ') || 'none';
+    throw new Error(`kubeconfig has no context '${context}' (it has: ${known})`);
+  }
+  const kc = pinContext(base, context);
+  return {
+    context,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    authz: kc.makeApiClient(AuthorizationV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+  };
+}
+
+/**
+ * ClusterRoles, ClusterRoleBindings, and the Roles and RoleBindings of `namespaces` (every
+ * namespace when omitted).
+ */
+export async function readRbac(c: InspectClients, namespaces?: string[]): Promise<RbacSnapshot> {
+  const [clusterRoles, clusterRoleBindings] = await Promise.all([
+    c.rbac.listClusterRole(),
+    c.rbac.listClusterRoleBinding(),
+  ]);
+  const nsRoles = namespaces
+    ? await Promise.all(
+        namespaces.map(async (namespace) => {
+          const [r, b] = await Promise.all([
+            c.rbac.listNamespacedRole({ namespace }),
+            c.rbac.listNamespacedRoleBinding({ namespace }),
+          ]);
+          return { roles: r.items, bindings: b.items };
+        }),
+      )
+    : [
+        await Promise.all([c.rbac.listRoleForAllNamespaces(), c.rbac.listRoleBindingForAllNamespaces()]).then(
+          ([r, b]) => ({ roles: r.items, bindings: b.items }),
+        ),
+      ];
+  return {
+    clusterRoles: clusterRoles.items,
+    clusterRoleBindings: clusterRoleBindings.items,
+    roles: nsRoles.flatMap((n) => n.roles),
+    roleBindings: nsRoles.flatMap((n) => n.bindings),
+  };
+}
+
+/** The user and groups the API server would see for an identity (service accounts as their token does). */
+function asRequester(i: Identity): { user?: string; groups?: string[] } {
+  if (i.kind === 'User') return { user: i.name };
+  if (i.kind === 'Group') return { groups: [i.name] };
+  const ns = i.namespace ?? '';
+  return {
+    user: `system:serviceaccount:${ns}:${i.name}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+  };
+}
+
+/** Which of get/list/watch the API server allows `identity` on Secret `namespace/name` (SubjectAccessReview). */
+export async function reviewSecretAccess(
+  c: InspectClients,
+  identity: Identity,
+  namespace: string,
+  name: string,
+  verbs: readonly ReadVerb[],
+): Promise<ReadVerb[]> {
+  const allowed = await Promise.all(
+    verbs.map(async (verb) => {
+      const review = await c.authz.createSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { ...asRequester(identity), resourceAttributes: { namespace, verb, resource: 'secrets', name } },
+        },
+      });
+      return review.status?.allowed ? verb : undefined;
+    }),
+  );
+  return allowed.filter((v): v is ReadVerb => v !== undefined);
+}
+
+const template = (t: V1PodTemplateSpec | undefined): V1PodSpec | undefined => t?.spec;
+
+/** Pods and the pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in `namespace`. */
+export async function readPodSources(c: InspectClients, namespace: string): Promise<PodSource[]> {
+  const [pods, deployments, statefulSets, daemonSets, jobs, cronJobs] = await Promise.all([
+    c.core.listNamespacedPod({ namespace }),
+    c.apps.listNamespacedDeployment({ namespace }),
+    c.apps.listNamespacedStatefulSet({ namespace }),
+    c.apps.listNamespacedDaemonSet({ namespace }),
+    c.batch.listNamespacedJob({ namespace }),
+    c.batch.listNamespacedCronJob({ namespace }),
+  ]);
+  const sources: PodSource[] = [];
+  const add = (kind: PodSource['kind'], name: string | undefined, spec: V1PodSpec | undefined, owned = false) => {
+    if (spec) sources.push({ kind, name: name ?? '?', namespace, spec, ...(owned ? { owned } : {}) });
+  };
+  for (const p of pods.items)
+    add('Pod', p.metadata?.name, p.spec, !!p.metadata?.ownerReferences?.some((o) => o.controller));
+  for (const d of deployments.items) add('Deployment', d.metadata?.name, template(d.spec?.template));
+  for (const s of statefulSets.items) add('StatefulSet', s.metadata?.name, template(s.spec?.template));
+  for (const d of daemonSets.items) add('DaemonSet', d.metadata?.name, template(d.spec?.template));
+  for (const j of jobs.items)
+    add('Job', j.metadata?.name, template(j.spec?.template), !!j.metadata?.ownerReferences?.some((o) => o.controller));
+  for (const cj of cronJobs.items) add('CronJob', cj.metadata?.name, template(cj.spec?.jobTemplate.spec?.template));
+  return sources;
+}
+
+/** `automountServiceAccountToken` of the namespace's `default` ServiceAccount (undefined: not set, or missing). */
+export async function defaultServiceAccountAutomount(
+  c: InspectClients,
+  namespace: string,
+): Promise<boolean | undefined> {
+  try {
+    return (await c.core.readNamespacedServiceAccount({ name: 'default', namespace })).automountServiceAccountToken;
+  } catch (e) {
+    if (statusCode(e) === 404) return undefined;
+    throw e;
+  }
+}
+
+/** ExternalSecrets of `namespace`; none when the cluster has no ESO API. */
+export async function readExternalSecrets(c: InspectClients, namespace: string): Promise<ExternalSecret[]> {
+  try {
+    const list = (await c.custom.listNamespacedCustomObject({
+      group: esoGroup,
+      version: esoVersion,
+      namespace,
+      plural: externalSecretsPlural,
+    })) as { items?: ExternalSecret[] };
+    return list.items ?? [];
+  } catch (e) {
+    if (statusCode(e) === 404) return [];
+    throw e;
+  }
+}
