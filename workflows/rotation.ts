@@ -1,9 +1,11 @@
-import { ApplicationFailure, log, patched } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { VersionRef } from '../core/contracts';
 import { WorkflowErrorTypes } from '../core/failures';
 import { formatProblem, validatePlaybook } from '../core/playbook/validate';
 import type { CheckedPlaybook } from '../core/playbook/validate';
+import { initialStatus } from '../core/status';
 import type { RotationInput, RotationResult } from '../core/status';
+import { statusQuery } from './definitions';
 import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
 import { admissionPatch, admit, releaseStore } from './rotation/admission';
@@ -31,6 +33,17 @@ async function checkedPlaybook(input: RotationInput): Promise<CheckedPlaybook> {
  * workflow only ever sees version ids and keyed fingerprints.
  */
 export async function rotationWorkflow(input: RotationInput): Promise<RotationResult> {
+  // Answer status queries while the playbook is being checked (a query without a handler fails,
+  // and the CLI starts asking at once). The input is not validated yet: read it defensively.
+  const unchecked = input.playbook as Partial<RotationInput['playbook']> | undefined;
+  const early = initialStatus({
+    secret: unchecked?.spec?.secret?.name ?? workflowInfo().workflowId,
+    playbook: unchecked?.metadata?.name ?? '',
+    trigger: input.trigger,
+    requestedBy: input.requestedBy,
+    startedAt: Date.now(),
+  });
+  setHandler(statusQuery, () => early);
   // Whoever started the run (CLI, schedule, UI, another tool), the worker refuses an invalid
   // playbook with the same messages as `rotor validate`, before anything is changed.
   const checked = await checkedPlaybook(input);
