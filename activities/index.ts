@@ -8,6 +8,7 @@ import { runCanaryCheck } from '../adapters/canaries';
 import { ErrorTypes, permanent } from '../core/failures';
 import { restartOnlyProblems } from '../adapters/kubernetes/consumers';
 import { validatePlaybook } from '../core/playbook/validate';
+import { compactReaders } from '../core/readers';
 import type { CheckedPlaybook } from '../core/playbook/validate';
 import { fingerprint } from '../adapters/fingerprint';
 import { redact } from '../adapters/redact';
@@ -54,7 +55,7 @@ export interface ActivityDeps {
   /** The worker's own defaults the policy resolves playbooks against (PGHOST/PGPORT, AWS_REGION). */
   policyDefaults: AdmissionDeps['defaults'];
   /** Who can read the Secret in one cluster (inspect/who-can-read); plan lists none without it. */
-  whoCanRead?: (target: ReadersTarget) => Promise<ClusterReaders>;
+  whoCanRead?: (targets: readonly ReadersTarget[]) => Promise<ClusterReaders[]>;
 }
 
 /**
@@ -87,23 +88,30 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Checks consumers, then reads the current version (to fingerprint it) and, per cluster, who can read the Secret. */
     async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
-      // Before anything changes: a pod that reads the Secret only at start and whose workload the
-      // playbook does not roll out would keep the old value after revoke.
-      const unrolled = await restartOnlyProblems(kube, clusters ?? []);
-      if (unrolled.length) {
-        throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
+      // A fleet's plan reads every cluster: heartbeats keep a long one alive, a dead worker's noticed.
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 5000);
+      try {
+        // Before anything changes: a pod that reads the Secret only at start and whose workload the
+        // playbook does not roll out would keep the old value after revoke.
+        const unrolled = await restartOnlyProblems(kube, clusters ?? []);
+        if (unrolled.length) {
+          throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
+        }
+        const { whoCanRead } = deps;
+        const [p, readers] = await Promise.all([
+          backend(store).plan(store, rotation),
+          clusters?.length && whoCanRead ? whoCanRead(clusters) : undefined,
+        ]);
+        return {
+          current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
+          previousVersion: p.previousVersion,
+          stalePendingVersion: p.stalePendingVersion,
+          ...(readers ? { readers: compactReaders(readers) } : {}),
+        };
+      } finally {
+        clearInterval(beat);
       }
-      const { whoCanRead } = deps;
-      const [p, readers] = await Promise.all([
-        backend(store).plan(store, rotation),
-        clusters?.length && whoCanRead ? Promise.all(clusters.map((t) => whoCanRead(t))) : undefined,
-      ]);
-      return {
-        current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
-        previousVersion: p.previousVersion,
-        stalePendingVersion: p.stalePendingVersion,
-        ...(readers ? { readers } : {}),
-      };
     },
 
     async createPendingVersion({ store, credential, rotation, currentVersion }: CreateInput): Promise<VersionRef> {

@@ -72,6 +72,8 @@ export interface ClusterReaders {
   consumers: string[];
   /** What could not be determined, and why (the list is then incomplete). */
   unseen: string[];
+  /** `readers` is empty because it equals this cluster's list (see core/readers.ts). */
+  sameReadersAs?: string;
 }
 
 export interface CreateInput {

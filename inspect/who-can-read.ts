@@ -4,9 +4,17 @@
  * result holds names only, so it may go into Temporal history and the audit trail.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { inspectClients, readPodSources, readRbac, reviewSecretAccess } from '../adapters/kubernetes/inspect-reads';
+import pLimit from 'p-limit';
+import {
+  inspectClients,
+  readClusterRbac,
+  readPodSources,
+  readRbac,
+  readRunningPods,
+  reviewSecretAccess,
+} from '../adapters/kubernetes/inspect-reads';
 import { errorText } from '../adapters/kubernetes/errors';
-import type { InspectClients, ReadVerb } from '../adapters/kubernetes/inspect-reads';
+import type { ClusterRbac, InspectClients, ReadVerb } from '../adapters/kubernetes/inspect-reads';
 import type { ClusterReaders, ReadersTarget, SecretReader } from '../core/contracts';
 import { secretConsumers } from './consumers';
 import { identityKey, secretReaders } from './rbac-grants';
@@ -19,16 +27,50 @@ function byIdentity(grants: SecretGrant[]): Map<string, SecretGrant[]> {
   return map;
 }
 
+/**
+ * What one listing of many targets shares per cluster: clients, the cluster-scoped RBAC objects, and
+ * the SubjectAccessReviews of identities whose only grants are cluster-wide (the same answer in
+ * every namespace). Without it a fleet of namespaces on one apiserver repeats them per target.
+ */
+export interface ReadersSession {
+  clients: Map<string, InspectClients>;
+  clusterRbac: Map<string, Promise<ClusterRbac>>;
+  clusterWideReviews: Map<string, Promise<ReadVerb[]>>;
+  /** Consumers from running pods only (one list per target), not from every workload template. */
+  runningPodsOnly: boolean;
+}
+
+export const newReadersSession = (runningPodsOnly = false): ReadersSession => ({
+  clients: new Map(),
+  clusterRbac: new Map(),
+  clusterWideReviews: new Map(),
+  runningPodsOnly,
+});
+
+function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  if (!map.has(key)) {
+    const value = make();
+    // A shared promise may reject while no caller awaits it yet; each caller still sees the rejection.
+    if (value instanceof Promise) value.catch(() => undefined);
+    map.set(key, value);
+  }
+  return map.get(key) as V;
+}
+
 async function confirm(
   c: InspectClients,
   t: ReadersTarget,
   grants: SecretGrant[],
+  session: ReadersSession,
 ): Promise<{ verbs: ReadVerb[]; confirmed: boolean; error?: string }> {
   const first = grants[0] as SecretGrant;
   const rbacVerbs = [...new Set(grants.flatMap((g) => g.verbs))];
+  const review = () => reviewSecretAccess(c, first.identity, t.namespace, t.secretName, rbacVerbs);
+  const clusterWide = grants.every((g) => g.binding.startsWith('ClusterRoleBinding/') && g.scope === 'cluster');
+  const key = `${c.context}\0${identityKey(first.identity)}\0${rbacVerbs.join(',')}`;
   try {
     return {
-      verbs: await reviewSecretAccess(c, first.identity, t.namespace, t.secretName, rbacVerbs),
+      verbs: await (clusterWide ? memo(session.clusterWideReviews, key, review) : review()),
       confirmed: true,
     };
   } catch (e) {
@@ -43,7 +85,7 @@ async function confirm(
 export async function whoCanRead(
   kubeconfig: KubeConfig,
   t: ReadersTarget,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; session?: ReadersSession } = {},
 ): Promise<ClusterReaders> {
   const empty = (reason: string): ClusterReaders => ({
     cluster: t.name,
@@ -60,10 +102,27 @@ export async function whoCanRead(
       opts.timeoutMs ?? 30_000,
     );
   });
-  return Promise.race([listReaders(kubeconfig, t), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([listReaders(kubeconfig, t, opts.session ?? newReadersSession()), timeout]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
-async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget): Promise<ClusterReaders> {
+/**
+ * Who can read each target's Secret, sharing per-cluster reads (see {@link ReadersSession}) and at
+ * most `parallel` targets at a time; `timeoutMs` bounds each target once it starts. Known
+ * consumers come from running pods only (what a rotation's plan needs; doctor reads templates).
+ */
+export async function whoCanReadAll(
+  kubeconfig: KubeConfig,
+  targets: readonly ReadersTarget[],
+  opts: { timeoutMs?: number; parallel?: number } = {},
+): Promise<ClusterReaders[]> {
+  const session = newReadersSession(true);
+  const limit = pLimit(opts.parallel ?? 25);
+  return Promise.all(targets.map((t) => limit(() => whoCanRead(kubeconfig, t, { ...opts, session }))));
+}
+
+async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: ReadersSession): Promise<ClusterReaders> {
   const result: ClusterReaders = {
     cluster: t.name,
     namespace: t.namespace,
@@ -74,12 +133,20 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget): Promise<Cl
   };
   let c: InspectClients;
   try {
-    c = inspectClients(kubeconfig, t.context ?? t.name);
+    const context = t.context ?? t.name;
+    c = memo(session.clients, context, () => inspectClients(kubeconfig, context));
   } catch (e) {
     result.unseen.push(errorText(e));
     return result;
   }
-  const [snap, sources] = await Promise.allSettled([readRbac(c, [t.namespace]), readPodSources(c, t.namespace)]);
+  const [snap, sources] = await Promise.allSettled([
+    readRbac(
+      c,
+      [t.namespace],
+      memo(session.clusterRbac, c.context, () => readClusterRbac(c)),
+    ),
+    (session.runningPodsOnly ? readRunningPods : readPodSources)(c, t.namespace),
+  ]);
   if (sources.status === 'fulfilled') {
     const sas = secretConsumers(sources.value, t.secretName).map((s) =>
       identityKey({ kind: 'ServiceAccount', name: s.serviceAccount, namespace: t.namespace }),
@@ -94,7 +161,7 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget): Promise<Cl
   const unconfirmed = new Set<string>();
   const readers = await Promise.all(
     [...byIdentity(secretReaders(snap.value, t.namespace, t.secretName))].map(async ([key, grants]) => {
-      const { verbs, confirmed, error } = await confirm(c, t, grants);
+      const { verbs, confirmed, error } = await confirm(c, t, grants, session);
       if (error) unconfirmed.add(error);
       const system = grants.every((g) => g.system);
       const rotor = grants.some((g) => g.rotor);

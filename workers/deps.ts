@@ -5,7 +5,7 @@ import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/creden
 import { loadKey } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';
-import { whoCanRead } from '../inspect/who-can-read';
+import { whoCanReadAll } from '../inspect/who-can-read';
 
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's
@@ -30,6 +30,6 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
       defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
     },
     // Bounded: a cluster that does not answer is listed as unseen instead of failing plan.
-    whoCanRead: (target) => whoCanRead(kubeconfig, target, { timeoutMs: 10_000 }),
+    whoCanRead: (targets) => whoCanReadAll(kubeconfig, targets, { timeoutMs: 10_000 }),
   };
 }

@@ -1,4 +1,5 @@
 /** Reads which pods consume a cluster's Secret (pod specs and ReplicaSet owners only, never values). */
+import pLimit from 'p-limit';
 import { findConsumers, unrolledRestartOnly } from '../../core/consumers';
 import type { PodConsumer } from '../../core/consumers';
 import type { ClusterTarget } from '../../core/playbook/schema';
@@ -33,9 +34,11 @@ export async function restartOnlyProblems(
   kube: KubeClients,
   clusters: readonly Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName' | 'workloads'>[],
 ): Promise<string[]> {
+  // Bounded: a fleet of namespaces on one apiserver would otherwise be listed all at once.
+  const limit = pLimit(25);
   const perCluster = await Promise.all(
     clusters.map(async (c) =>
-      unrolledRestartOnly(await listConsumers(kube, c), c.workloads, {
+      unrolledRestartOnly(await limit(() => listConsumers(kube, c)), c.workloads, {
         cluster: c.name,
         namespace: c.namespace,
         secretName: c.secretName,

@@ -90,13 +90,13 @@ export function inspectClients(base: KubeConfig, context: string): InspectClient
  * ClusterRoles, ClusterRoleBindings, and the Roles and RoleBindings of `namespaces` (every
  * namespace when omitted).
  */
-export async function readRbac(c: InspectClients, namespaces?: string[]): Promise<RbacSnapshot> {
-  const [clusterRoles, clusterRoleBindings] = await Promise.all([
-    c.rbac.listClusterRole(),
-    c.rbac.listClusterRoleBinding(),
-  ]);
+export async function readRbac(
+  c: InspectClients,
+  namespaces?: string[],
+  clusterScoped: Promise<ClusterRbac> = readClusterRbac(c),
+): Promise<RbacSnapshot> {
   const nsRoles = namespaces
-    ? await Promise.all(
+    ? Promise.all(
         namespaces.map(async (namespace) => {
           const [r, b] = await Promise.all([
             c.rbac.listNamespacedRole({ namespace }),
@@ -105,17 +105,28 @@ export async function readRbac(c: InspectClients, namespaces?: string[]): Promis
           return { roles: r.items, bindings: b.items };
         }),
       )
-    : [
-        await Promise.all([c.rbac.listRoleForAllNamespaces(), c.rbac.listRoleBindingForAllNamespaces()]).then(
-          ([r, b]) => ({ roles: r.items, bindings: b.items }),
-        ),
-      ];
+    : Promise.all([c.rbac.listRoleForAllNamespaces(), c.rbac.listRoleBindingForAllNamespaces()]).then(([r, b]) => [
+        { roles: r.items, bindings: b.items },
+      ]);
+  // Awaited together: a rejection of either is never left unhandled while the other runs.
+  const [cluster, namespaced] = await Promise.all([clusterScoped, nsRoles]);
   return {
-    clusterRoles: clusterRoles.items,
-    clusterRoleBindings: clusterRoleBindings.items,
-    roles: nsRoles.flatMap((n) => n.roles),
-    roleBindings: nsRoles.flatMap((n) => n.bindings),
+    ...cluster,
+    roles: namespaced.flatMap((n) => n.roles),
+    roleBindings: namespaced.flatMap((n) => n.bindings),
   };
+}
+
+/** The cluster-scoped half of an RBAC snapshot: the same for every namespace of one cluster. */
+export type ClusterRbac = Pick<RbacSnapshot, 'clusterRoles' | 'clusterRoleBindings'>;
+
+/** ClusterRoles and ClusterRoleBindings of one cluster (read once per context when many namespaces are asked about). */
+export async function readClusterRbac(c: InspectClients): Promise<ClusterRbac> {
+  const [clusterRoles, clusterRoleBindings] = await Promise.all([
+    c.rbac.listClusterRole(),
+    c.rbac.listClusterRoleBinding(),
+  ]);
+  return { clusterRoles: clusterRoles.items, clusterRoleBindings: clusterRoleBindings.items };
 }
 
 /** The user and groups the API server would see for an identity (service accounts as their token does). */
@@ -155,6 +166,17 @@ export async function reviewSecretAccess(
 const template = (t: V1PodTemplateSpec | undefined): V1PodSpec | undefined => t?.spec;
 
 /** Pods and the pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in `namespace`. */
+/**
+ * Only the running pods of `namespace`, each as its own source (none marked owned): one request
+ * instead of six, for callers that need the service accounts actually in use, not the templates.
+ */
+export async function readRunningPods(c: InspectClients, namespace: string): Promise<PodSource[]> {
+  const pods = await c.core.listNamespacedPod({ namespace });
+  return pods.items.flatMap((p) =>
+    p.spec ? [{ kind: 'Pod' as const, name: p.metadata?.name ?? '?', namespace, spec: p.spec }] : [],
+  );
+}
+
 export async function readPodSources(c: InspectClients, namespace: string): Promise<PodSource[]> {
   const [pods, deployments, statefulSets, daemonSets, jobs, cronJobs] = await Promise.all([
     c.core.listNamespacedPod({ namespace }),

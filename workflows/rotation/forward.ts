@@ -39,11 +39,17 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
   const store = run.spec.secret.store;
   const rotation = run.rotation;
   const plan = await run.stage('plan', () =>
-    callActivity(acts.planRotation, run.forward('plan'), 'plan: read the current version (fingerprint only)', {
-      store,
-      rotation,
-      clusters: run.spec.clusters,
-    }),
+    callActivity(
+      acts.planRotation,
+      // Plan reads every cluster (consumers, readers): it heartbeats and may take the stage's whole timeout.
+      { ...run.forward('plan'), startToCloseTimeout: run.stageTimeout('plan'), heartbeatTimeout: '30s' },
+      'plan: read the current version (fingerprint only)',
+      {
+        store,
+        rotation,
+        clusters: run.spec.clusters,
+      },
+    ),
   );
   if (plan.readers?.length) {
     run.writer.readers(plan.readers);
