@@ -1,6 +1,7 @@
 import type NodeVault from 'node-vault';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '../core/playbook/schema';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
@@ -39,6 +40,12 @@ import type {
 } from '../core/contracts';
 import { vaultBackend } from '../adapters/vault';
 import type { RevocationEvidence } from '../core/status';
+
+/** `null` for a store's "not found"; every other error (transient or not) is rethrown. */
+function nothingWhenNotFound(e: unknown): null {
+  if (e instanceof ApplicationFailure && e.type === ErrorTypes.secretNotFound) return null;
+  throw e;
+}
 
 /** Clients the activities use; injected so workers, tests and tools build them from their own config. */
 export interface ActivityDeps {
@@ -130,8 +137,11 @@ export function createActivities(deps: ActivityDeps) {
       const { store, credential, rotation } = input;
       const b = backend(store);
       const pending = input.pendingVersion ?? (await b.runVersion(store, rotation));
-      // The target is undone first, while the pending value can still be read from the store.
-      const pendingValue = pending ? await b.readValue(store, pending).catch(() => null) : null;
+      // The target is undone first, while the pending value can still be read from the store. Only
+      // "not found" (never written, or already destroyed by an earlier attempt) means nothing to
+      // undo there; any other read error fails this attempt before the stored copy is destroyed,
+      // since a new IAM key or an unlocked role may still be alive.
+      const pendingValue = pending ? await b.readValue(store, pending).catch(nothingWhenNotFound) : null;
       if (pendingValue !== null) {
         const currentValue = await b.readValue(store, input.currentVersion);
         await kindFor(deps.credentialKinds, credential).discard(credential, { pendingValue, currentValue, rotation });

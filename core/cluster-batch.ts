@@ -19,6 +19,8 @@ export interface ClusterBatchInput {
   rolloutTokens: Record<string, string>;
   /** restore and revoke may not give up: transient failures fail the activity so Temporal retries the rest. */
   persistent: boolean;
+  /** Bound of one attempt of a persistent step (revoke: `timeouts.revoke`); none for restore, which never gives up. */
+  attemptTimeoutMs?: number;
 }
 
 /** One cluster's result; `error` is already redacted (it names resources, versions and key names only). */

@@ -38,6 +38,8 @@ export const WorkflowErrorTypes = {
   policyRefused: 'PolicyRefused',
   storeLocked: 'StoreLocationLocked',
   selfApproval: 'SeparationOfDuties',
+  /** The approval gate's `approval.timeout` passed without an approval: the run rolled back. */
+  approvalTimedOut: 'ApprovalTimedOut',
   clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
   storeLockWithoutRotation: 'StoreLockWithoutRotation',
 } as const;

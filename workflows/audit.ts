@@ -15,6 +15,8 @@ export type AuditEventName =
   | 'undo-completed'
   | 'undo-failed'
   | 'needs-attention'
+  | 'needs-attention-escalated'
+  | 'approval-timed-out'
   | 'rotation-completed'
   | 'rotation-rolled-back'
   | 'compensation-failed';

@@ -10,6 +10,7 @@ import {
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
 import type { ClusterBatchActivities } from '../activities/cluster-batch';
 import type { ClusterBatchInput, ClusterBatchReport, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
 import { batchSummary } from '../core/cluster-batch';
@@ -32,9 +33,13 @@ const namedInFailure = 10;
  * clusters as the child's current details, so an operator finds a failing cluster from the UI.
  */
 export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchReport> {
-  // restore and revoke cannot give up: restore is an undo, revoke is past the point of no return.
-  const options = input.persistent
-    ? { ...profiles.undo, startToCloseTimeout: '30m', heartbeatTimeout: '30s' }
+  // restore never gives up (an undo); revoke's attempt is bounded by timeouts.revoke, after which
+  // the rotation alerts (needs-attention) and tries again — it never rolls back.
+  const options: ActivityOptions = input.persistent
+    ? {
+        ...profiles.persistentWaiting,
+        ...(input.attemptTimeoutMs ? { scheduleToCloseTimeout: input.attemptTimeoutMs } : {}),
+      }
     : profiles.waiting;
   const acts = proxyActivities<ClusterBatchActivities>(options);
   setCurrentDetails(`${input.step} ${input.clusters.length} cluster(s): running`);
@@ -71,6 +76,16 @@ function split<T>(items: readonly T[], count: number): T[][] {
   return Array.from({ length: count }, (_, i) => items.slice(i * size, (i + 1) * size)).filter((b) => b.length > 0);
 }
 
+/** How one cluster step is bounded and named. */
+export interface BatchOptions {
+  /** Attempt of a step retried after needs-attention (revoke); attempts after the first get fresh child ids. */
+  attempt?: number;
+  /** Bound of each batch child of a forward step (distribute: `timeouts.distribute`). */
+  boundMs?: number;
+  /** Bound of one attempt of a persistent step (revoke: `timeouts.revoke`). */
+  attemptTimeoutMs?: number;
+}
+
 /**
  * Syncs `clusters` at `step` in batch children running side by side, with the playbook's
  * `maxParallelClusters` shared between them. Every cluster is marked touched before its batch
@@ -84,6 +99,7 @@ export async function syncClusterBatches(
   versions: { current: VersionRef; other: VersionRef | null },
   done: ClusterPhase,
   rolloutTokenOf: (cluster: string) => string | undefined,
+  opts: BatchOptions = {},
 ): Promise<void> {
   if (clusters.length === 0) return;
   const info = workflowInfo();
@@ -123,13 +139,16 @@ export async function syncClusterBatches(
         parallelism,
         rolloutTokens: tokensOf(batch, rolloutTokens),
         persistent,
+        ...(persistent && opts.attemptTimeoutMs ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
       };
       const first = batch[0]?.name ?? '';
       // Forward steps are bounded (an unreachable apiserver must fail the stage, not stall it): each
       // round of `parallelism` clusters may take up to the slowest cluster's timeout.
-      const bound = slowest * Math.ceil(batch.length / parallelism) + 60_000;
+      const rounds = slowest * Math.ceil(batch.length / parallelism) + 60_000;
+      const bound = opts.boundMs ? Math.min(rounds, opts.boundMs) : rounds;
+      const attempt = opts.attempt && opts.attempt > 1 ? `-${opts.attempt}` : '';
       return executeChild(clusterBatchWorkflow, {
-        workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}/batch-${first}+${batch.length}`,
+        workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}${attempt}/batch-${first}+${batch.length}`,
         ...(persistent ? {} : { workflowExecutionTimeout: bound }),
         args: [input],
         staticSummary: `${step} ${batch.length} cluster(s): ${first}${batch.length > 1 ? ` … ${batch[batch.length - 1]?.name ?? ''}` : ''}`,

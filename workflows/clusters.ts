@@ -10,21 +10,29 @@ export type ClusterStep = 'dual-read' | 'verify' | 'promote' | 'revoke' | 'resto
 
 export interface ClusterSyncInput extends ClusterInput {
   step: ClusterStep;
+  /** Bound of one revoke attempt (`timeouts.revoke`); restore has none: it never gives up. */
+  attemptTimeoutMs?: number;
 }
 
 /**
  * One cluster, one step, as its own child workflow so each cluster's progress is visible on its own
  * and the parent's history grows by a few events per cluster. `verify` only reads; every other step
- * delivers and then waits until the cluster reads back exactly the expected versions. `restore` and
- * `revoke` cannot give up: restore is an undo, revoke is past the point of no return.
+ * delivers and then waits until the cluster reads back exactly the expected versions. `restore` never
+ * gives up (an undo); `revoke` is past the point of no return: its attempt is bounded by
+ * `timeouts.revoke`, then the rotation alerts and tries again.
  */
 export async function clusterSyncWorkflow(input: ClusterSyncInput): Promise<ClusterReport> {
   // Only a rotation, which checked the playbook against the admin policy, may start cluster steps.
   if (patched('cluster-step-needs-rotation-parent')) await requireRotationParent();
   const persistent = input.step === 'restore' || input.step === 'revoke';
-  const deliver = proxyActivities<ClusterActivities>(persistent ? profiles.undo : profiles.store);
+  // Restore and revoke keep the waiting timeouts for verification (a convergence can take minutes)
+  // and retry without an overall bound, except revoke's attempt bound (then the rotation alerts).
+  const bound = input.attemptTimeoutMs ? { scheduleToCloseTimeout: input.attemptTimeoutMs } : {};
+  const deliver = proxyActivities<ClusterActivities>(
+    persistent ? { ...profiles.persistent, ...bound } : profiles.store,
+  );
   const waiting = proxyActivities<ClusterActivities>(
-    persistent ? { ...profiles.waiting, ...profiles.undo, heartbeatTimeout: '30s' } : profiles.waiting,
+    persistent ? { ...profiles.persistentWaiting, ...bound } : profiles.waiting,
   );
   if (input.step !== 'verify') await deliver.deliverToCluster(input);
   return waiting.verifyCluster(input);
@@ -88,6 +96,7 @@ export function syncCluster(
   step: ClusterStep,
   versions: { current: VersionRef; other: VersionRef | null },
   rolloutToken?: string,
+  opts: { attempt?: number; attemptTimeoutMs?: number } = {},
 ): Promise<ClusterReport> {
   const info = workflowInfo();
   const input: ClusterSyncInput = {
@@ -101,12 +110,14 @@ export function syncCluster(
       otherKey: spec.dualRead.otherKey,
     },
     ...(rolloutToken && cluster.workloads.length ? { rolloutToken } : {}),
+    ...(step === 'revoke' && opts.attemptTimeoutMs ? { attemptTimeoutMs: opts.attemptTimeoutMs } : {}),
   };
+  const attempt = opts.attempt && opts.attempt > 1 ? `-${opts.attempt}` : '';
   // Forward steps are bounded by the cluster's own timeout (an unreachable apiserver must fail the
   // stage, not stall it); restore and revoke may not give up, so they have none.
   const bounded = step !== 'restore' && step !== 'revoke';
   return executeChild(clusterSyncWorkflow, {
-    workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}/${cluster.name}`,
+    workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}${attempt}/${cluster.name}`,
     ...(bounded ? { workflowExecutionTimeout: cluster.timeout ?? spec.timeouts.verify } : {}),
     args: [input],
     staticSummary: `${step} ${cluster.name}: ${cluster.delivery} ${cluster.namespace}/${cluster.secretName}`,

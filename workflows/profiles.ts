@@ -30,6 +30,20 @@ export const profiles = {
     scheduleToCloseTimeout: '30m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   },
+  /**
+   * Cluster delivery during restore (an undo) and revoke (past the point of no return): no overall
+   * bound — restore never gives up, revoke gets its attempt bound from `timeouts.revoke` at the call.
+   */
+  persistent: {
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  },
+  /** Verification during restore and revoke: the waiting timeouts, retried without giving up. */
+  persistentWaiting: {
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '30s',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' },
+  },
   /** After the point of no return: keep trying; the workflow alerts while it does. */
   irreversible: {
     startToCloseTimeout: '1m',

@@ -223,7 +223,22 @@ export const playbookSchema = z
       maxParallelClusters: z.number().int().min(1).max(500).default(10),
       timeouts: stageTimeouts,
       soak: timerDuration({ zeroMeansNone: true }).default(0),
-      approval: z.strictObject({ beforeRevoke: z.boolean().default(false) }).prefault({}),
+      approval: z
+        .strictObject({
+          beforeRevoke: z.boolean().default(false),
+          /** How long the gate waits; then the run alerts and rolls back (nothing was revoked yet). */
+          timeout: timerDuration().default(7 * 86_400_000),
+        })
+        .prefault({}),
+      /** Past the point of no return a failing step retries and alerts instead of rolling back. */
+      needsAttention: z
+        .strictObject({
+          /** Automatic retry interval while a step keeps failing (`rotor retry` retries at once). */
+          retryEvery: timerDuration().default(15 * 60_000),
+          /** Unresolved this long: the run escalates (audit event `needs-attention-escalated`, status). */
+          escalateAfter: timerDuration().default(86_400_000),
+        })
+        .prefault({}),
       schedule: z
         .strictObject({
           /** A schedule interval, not a timer: may be longer than 24.8 days. */

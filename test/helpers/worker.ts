@@ -7,6 +7,8 @@ import { connectWorker, createRotorWorker } from '../../workers/worker';
 import { connectClient, temporalSettings } from '../../adapters/temporal/connection';
 import { useStackEnv } from './stack-env';
 import type { Phase } from '../../core/status';
+import type { Playbook } from '../../core/playbook/schema';
+import { rotationWorkflowId } from '../../core/ids';
 
 export interface TestWorker {
   client: Client;
@@ -79,4 +81,13 @@ export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`rotation never reached phase ${phase} within ${timeoutMs / 1000}s`);
+}
+
+/** Starts a manual rotation of `playbook` on the test worker's task queue, as `rotor rotate` would. */
+export function startRotation(tw: TestWorker, playbook: Playbook, requestedBy = 'test'): Promise<WorkflowHandle> {
+  return tw.client.workflow.start('rotationWorkflow', {
+    taskQueue: tw.taskQueue,
+    workflowId: rotationWorkflowId(playbook.spec.secret.name),
+    args: [{ playbook, trigger: 'manual', requestedBy }],
+  });
 }

@@ -4,6 +4,7 @@ import { WorkflowErrorTypes } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { ClusterPhase } from '../../core/status';
 import { syncClusterBatches } from '../cluster-batches';
+import type { BatchOptions } from '../cluster-batches';
 import { inWindow, syncCluster } from '../clusters';
 import type { ClusterStep } from '../clusters';
 import { rootMessage } from '../saga';
@@ -26,10 +27,11 @@ export async function syncClusters(
   step: ClusterStep,
   versions: { current: VersionRef; other: VersionRef | null },
   done: ClusterPhase,
+  opts: BatchOptions = {},
 ): Promise<void> {
   // Runs recorded before batching replay through one child per cluster below.
   if (patched('batched-cluster-steps'))
-    return syncClusterBatches(run, clusters, step, versions, done, (name) => rolloutTokenOf(run, name, step));
+    return syncClusterBatches(run, clusters, step, versions, done, (name) => rolloutTokenOf(run, name, step), opts);
   const mark = (name: string, phase: ClusterPhase, detail?: string) => {
     run.writer.clusterPhase(name, phase, Date.now(), detail);
     run.audit('cluster-phase', { cluster: name, phase, stage: step, ...(detail ? { detail } : {}) });
@@ -42,7 +44,7 @@ export async function syncClusters(
     const rolloutToken = rolloutTokenOf(run, c.name, step);
     mark(c.name, step === 'verify' ? 'dual-read' : 'delivering', step);
     try {
-      const report = await syncCluster(run.spec, c, step, versions, rolloutToken);
+      const report = await syncCluster(run.spec, c, step, versions, rolloutToken, opts);
       mark(c.name, done);
       return report;
     } catch (err) {

@@ -23,9 +23,16 @@ async function canaryStage(run: RotationRun, fresh: VersionRef): Promise<void> {
   const store = run.spec.secret.store;
   await run.stage('canary', async () => {
     for (const canary of run.spec.canaries) {
+      // An attempt outlives the check's own timeout (plus setup and cleanup), so a retry never
+      // starts a second canary (a kubernetes-job Job) while the first still runs.
+      const attempt = canary.timeout + 60_000;
       const result = await callActivity(
         acts.runCanary,
-        { ...profiles.canary, scheduleToCloseTimeout: run.stageTimeout('canary') },
+        {
+          ...profiles.canary,
+          startToCloseTimeout: attempt,
+          scheduleToCloseTimeout: Math.max(run.stageTimeout('canary'), attempt),
+        },
         `canary ${canary.name} with the new version`,
         { store, version: fresh.version, canary },
       );
@@ -100,7 +107,10 @@ async function distributeStages(run: RotationRun, old: VersionRef, fresh: Versio
   for (const [i, wave] of waves.entries()) {
     await run.stage(
       'distribute',
-      () => syncClusters(run, wave, 'dual-read', { current: old, other: fresh }, 'dual-read'),
+      () =>
+        syncClusters(run, wave, 'dual-read', { current: old, other: fresh }, 'dual-read', {
+          boundMs: run.stageTimeout('distribute'),
+        }),
       `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`,
       i === waves.length - 1,
     );

@@ -1,4 +1,5 @@
-import { condition } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched } from '@temporalio/workflow';
+import { WorkflowErrorTypes } from '../../core/failures';
 import type { RotationRun } from './run';
 
 /** soak: waits the configured time before revoking (skip-soak ends it early); none for emergencies. */
@@ -26,8 +27,21 @@ export async function approvalStage(run: RotationRun): Promise<void> {
   await run.stage('approval', async () => {
     run.writer.awaitingApproval(true);
     run.publish();
-    await condition(() => run.approvedBy !== undefined);
+    const approved = () => run.approvedBy !== undefined;
+    // Runs recorded before the approval timeout waited without a timer.
+    if (!patched('approval-timeout')) await condition(approved);
+    else if (!(await condition(approved, run.spec.approval.timeout))) approvalTimedOut(run);
     run.writer.awaitingApproval(false);
     run.writer.stageNote('approval', `approved by ${run.approvedBy}`);
   });
+}
+
+/** No approval within `approval.timeout`: alert, then fail into rollback (nothing was revoked yet). */
+function approvalTimedOut(run: RotationRun): never {
+  const hours = Math.round(run.spec.approval.timeout / 360_000) / 10;
+  const text = `no approval within ${hours}h (approval.timeout): rolling back; the old version stays current`;
+  run.writer.awaitingApproval(false);
+  run.writer.attention(text);
+  run.audit('approval-timed-out', { stage: 'approval', detail: text });
+  throw ApplicationFailure.create({ type: WorkflowErrorTypes.approvalTimedOut, message: text, nonRetryable: true });
 }

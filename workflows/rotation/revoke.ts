@@ -1,67 +1,95 @@
-import { ApplicationFailure, condition, log } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
 import type { VersionRef } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { acts, callActivity } from '../activity-calls';
 import { profiles } from '../profiles';
-import { rootMessage } from '../saga';
+import { untilDone } from './attention';
 import { syncClusters } from './clusters-stage';
 import type { RotationRun } from './run';
 
-/** Past this point the old credential is gone: failures retry and alert, never roll back. */
-export async function revokeStage(run: RotationRun, versions: { old: VersionRef; fresh: VersionRef }): Promise<void> {
-  run.writer.pointOfNoReturn();
-  run.saga.clear();
-  await run.stage('revoke', async () => {
-    if (run.spec.clusters.length > 0)
-      await syncClusters(run, run.spec.clusters, 'revoke', { current: versions.fresh, other: null }, 'revoked');
-    for (;;) {
-      try {
-        const evidence = await callActivity(
-          acts.revokeVersion,
-          profiles.irreversible,
-          `revoke: retire version ${versions.old.version} and prove it is refused`,
-          {
-            store: run.spec.secret.store,
-            credential: run.spec.credential,
-            rotation: run.rotation,
-            revokedVersion: versions.old.version,
-            currentVersion: versions.fresh.version,
-          },
-        );
-        // Runs recorded before revocation proof returned nothing here; they replay as before.
-        if (evidence) run.writer.revocation(evidence);
-        // A revoke that did not take is an alert, not a success: the old credential still opens the door.
-        if (evidence && !evidence.rejected)
-          throw ApplicationFailure.create({
-            type: WorkflowErrorTypes.revocationNotEffective,
-            message: `the old credential is still accepted: ${evidence.detail}`,
-            nonRetryable: true,
-          });
-        if (evidence) run.writer.stageNote('revoke', evidence.detail);
-        run.writer.attention(undefined);
-        return;
-      } catch (err) {
-        const attention = `revoke keeps failing: ${rootMessage(err)}; fix the cause and send retry, or wait for the automatic retry`;
-        run.writer.attention(attention);
-        log.error('revoke needs attention', { secret: run.status.secret, error: rootMessage(err) });
-        run.setPhase('needs-attention');
-        run.audit('needs-attention', { stage: 'revoke', detail: attention });
-        run.retryRequested = false;
-        await condition(() => run.retryRequested, '15m');
-        run.setPhase('revoke');
-      }
-    }
-  });
+type Versions = { old: VersionRef; fresh: VersionRef };
+
+/** One attempt of a post-revoke step: bounded by `timeouts.revoke`, retried inside it. */
+function attemptOptions(run: RotationRun, proofMs = 0): ActivityOptions {
+  return {
+    ...profiles.irreversible,
+    // A revoke proves the old credential refused, which may take the kind's proofTimeout.
+    startToCloseTimeout: 60_000 + proofMs,
+    scheduleToCloseTimeout: run.stageTimeout('revoke'),
+  };
 }
 
-/** finalize: the outcome is recorded in the store. */
+/**
+ * Past this point the old credential is gone: failures alert (needs-attention) and retry, never
+ * roll back. Clusters, the credential's target and finalize all retry in the same loop, so an
+ * unreachable cluster or a permanent 403 never abandons the revocation.
+ */
+export async function revokeStage(run: RotationRun, versions: Versions): Promise<void> {
+  run.writer.pointOfNoReturn();
+  run.saga.clear();
+  await run.stage('revoke', () => untilDone(run, 'revoke', (attempt) => revokeAttempt(run, versions, attempt)));
+}
+
+/**
+ * One attempt: the clusters not yet revoked drop the old version, then the old credential is
+ * revoked at its target and proven refused (unless an earlier attempt proved it). The target does
+ * not wait for a failing cluster: its consumers read the new version since promote.
+ */
+async function revokeAttempt(run: RotationRun, versions: Versions, attempt: number): Promise<void> {
+  const revoked = new Set(run.status.clusters.filter((c) => c.phase === 'revoked').map((c) => c.name));
+  const left = run.spec.clusters.filter((c) => !revoked.has(c.name));
+  let clusterFailure: Error | undefined;
+  if (left.length > 0) {
+    await syncClusters(run, left, 'revoke', { current: versions.fresh, other: null }, 'revoked', {
+      attempt,
+      attemptTimeoutMs: run.stageTimeout('revoke'),
+    }).catch((e: unknown) => {
+      clusterFailure = e instanceof Error ? e : new Error(String(e));
+    });
+  }
+  if (!run.status.revocation?.rejected) await revokeAtTarget(run, versions);
+  if (clusterFailure) throw clusterFailure;
+}
+
+async function revokeAtTarget(run: RotationRun, versions: Versions): Promise<void> {
+  const credential = run.spec.credential;
+  const proofMs = credential.kind === 'aws-iam-access-key' ? credential.proofTimeout : 0;
+  const evidence = await callActivity(
+    acts.revokeVersion,
+    attemptOptions(run, proofMs),
+    `revoke: retire version ${versions.old.version} and prove it is refused`,
+    {
+      store: run.spec.secret.store,
+      credential,
+      rotation: run.rotation,
+      revokedVersion: versions.old.version,
+      currentVersion: versions.fresh.version,
+    },
+  );
+  // Runs recorded before revocation proof returned nothing here; they replay as before.
+  if (!evidence) return;
+  run.writer.revocation(evidence);
+  // A revoke that did not take is an alert, not a success: the old credential still opens the door.
+  if (!evidence.rejected)
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.revocationNotEffective,
+      message: `the old credential is still accepted: ${evidence.detail}`,
+      nonRetryable: true,
+    });
+  run.writer.stageNote('revoke', evidence.detail);
+}
+
+/** finalize: the outcome is recorded in the store; past the point of no return it retries and alerts too. */
 export async function finalizeStage(run: RotationRun, current: VersionRef): Promise<void> {
   await run.stage('finalize', () =>
-    callActivity(acts.finalizeRotation, profiles.irreversible, 'finalize: record outcome in the store', {
-      store: run.spec.secret.store,
-      rotation: run.rotation,
-      outcome: 'rotated',
-      currentVersion: current.version,
-    }),
+    untilDone(run, 'finalize', () =>
+      callActivity(acts.finalizeRotation, attemptOptions(run), 'finalize: record outcome in the store', {
+        store: run.spec.secret.store,
+        rotation: run.rotation,
+        outcome: 'rotated',
+        currentVersion: current.version,
+      }),
+    ),
   );
 }

@@ -35,6 +35,10 @@ export class RotationRun {
   separationOfDuties = false;
   skipSoak = false;
   retryRequested = false;
+  /** When the current needs-attention episode began (undefined while nothing fails past the point of no return). */
+  attentionSince: number | undefined;
+  /** The current needs-attention episode has escalated (once per episode). */
+  escalated = false;
   abortedBy: string | undefined;
   /** The version that was current when the rotation began; current again after a rollback. */
   original: VersionRef | undefined;

@@ -1,0 +1,254 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { describe, expect, it } from 'vitest';
+import { runClusterBatch, syncOneOver } from '../../activities/cluster-batch';
+import { createActivities } from '../../activities/index';
+import type { RotationActivities } from '../../activities/index';
+import type { ClusterBatchInput } from '../../core/cluster-batch';
+import type { ClusterInput } from '../../core/contracts';
+import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
+import type { PlaybookInput } from '../../core/playbook/schema';
+import type { RotationStatus } from '../../core/status';
+import { depsFromEnv } from '../../workers/deps';
+import type { AuditEvent } from '../../workflows/audit';
+import { approveUpdate, retrySignal, statusQuery } from '../../workflows/definitions';
+import { testPlaybook } from '../helpers/playbooks';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import type { TestStore } from '../helpers/stores';
+import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
+
+useStackEnv();
+
+/**
+ * Failure paths at workflow level: store activities are real (moto), the clusters are fakes behind
+ * the real batch runner, so a fault can be switched on and off at a chosen step. The same paths
+ * against real apiservers are in failure-paths-kube.test.ts.
+ */
+type Fault = 'none' | 'forbidden' | 'unreachable';
+
+function fakeClusters() {
+  const serving = new Map<string, { current: string; other: string | null }>();
+  const state = { fault: 'none' as Fault, faultAt: 'revoke' as 'revoke' | 'restore', original: '' };
+  const stepOf = (i: ClusterInput) =>
+    i.versions.other === null ? (i.versions.current.version === state.original ? 'restore' : 'revoke') : 'other';
+  const steps = {
+    deliverToCluster(i: ClusterInput) {
+      state.original ||= i.versions.current.version;
+      if (i.cluster.name === 'c-bad' && stepOf(i) === state.faultAt && state.fault !== 'none') {
+        return Promise.reject(
+          state.fault === 'forbidden'
+            ? ApplicationFailure.create({
+                type: 'PermissionDenied',
+                message: `${i.cluster.name}: secrets "api-key" is forbidden (injected)`,
+                nonRetryable: true,
+              })
+            : ApplicationFailure.retryable(
+                `${i.cluster.name}: connect ECONNREFUSED (injected)`,
+                RetryableErrorTypes.kubernetes,
+              ),
+        );
+      }
+      serving.set(i.cluster.name, { current: i.versions.current.version, other: i.versions.other?.version ?? null });
+      return Promise.resolve();
+    },
+    verifyCluster: () => Promise.resolve(),
+  };
+  const syncClusterBatch = (input: ClusterBatchInput) => runClusterBatch(input, syncOneOver(input, steps), () => []);
+  return { serving, state, syncClusterBatch };
+}
+
+const clusters = ['c-good', 'c-bad'].map((name) => ({
+  name,
+  delivery: 'push' as const,
+  namespace: 'payments',
+  secretName: 'api-key',
+}));
+
+interface Run {
+  h: WorkflowHandle;
+  ts: TestStore;
+  audit: AuditEvent[];
+  real: RotationActivities;
+}
+
+/** Starts a rotation on a fresh worker, runs `drive` while it runs, and closes the worker. */
+async function withRotation<T>(
+  spec: Partial<PlaybookInput['spec']>,
+  fakes: ReturnType<typeof fakeClusters>,
+  drive: (r: Run) => Promise<T>,
+): Promise<T> {
+  const ts = await awsTestStore('failure-paths-initial');
+  const real = createActivities(depsFromEnv());
+  const audit: AuditEvent[] = [];
+  const tw = await startTestWorker(
+    {
+      ...real,
+      syncClusterBatch: fakes.syncClusterBatch,
+      planRotation: (input: Parameters<typeof real.planRotation>[0]) => real.planRotation({ ...input, clusters: [] }),
+    },
+    { audit: { record: { fn: (_info, e: AuditEvent) => void audit.push(e), callDuringReplay: false } } },
+  );
+  const playbook = testPlaybook(ts.store, spec);
+  try {
+    return await tw.run(async () => {
+      const h = await startRotation(tw, playbook);
+      return drive({ h, ts, audit, real });
+    });
+  } finally {
+    await tw.close();
+  }
+}
+
+const status = (h: WorkflowHandle) => h.query<RotationStatus>(statusQuery);
+
+/** Child workflow ids the run started, in order. */
+async function childIds(h: WorkflowHandle): Promise<string[]> {
+  const events = (await h.fetchHistory()).events ?? [];
+  return events.flatMap((e) =>
+    e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+      ? [e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '']
+      : [],
+  );
+}
+
+describe('revoke past the point of no return', () => {
+  it('a permanent 403 in one cluster: needs-attention, the old credential still revoked, forward after retry', async () => {
+    const fakes = fakeClusters();
+    fakes.state.fault = 'forbidden';
+    await withRotation({ clusters }, fakes, async ({ h, ts, audit }) => {
+      const before = await ts.snapshot();
+      await waitForPhase(h, 'needs-attention', 60_000);
+      const s = await status(h);
+      expect(s.attention).toContain('revoke keeps failing');
+      expect(s.attention).toContain('forbidden (injected)');
+      expect(s.pointOfNoReturn).toBe(true);
+      // The target's revocation did not wait for the failing cluster: the old version is revoked and proven.
+      expect(s.revocation?.rejected).toBe(true);
+      expect(new Map(s.clusters.map((c) => [c.name, c.phase]))).toEqual(
+        new Map([
+          ['c-good', 'revoked'],
+          ['c-bad', 'failed'],
+        ]),
+      );
+      expect(audit.filter((e) => e.event === 'needs-attention')).toHaveLength(1);
+      // The workflow did not fail: it waits, and a retry while the fault stays alerts again.
+      await h.signal(retrySignal, { by: 'oncall' });
+      for (let i = 0; i < 100 && audit.filter((e) => e.event === 'needs-attention').length < 2; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(audit.filter((e) => e.event === 'needs-attention')).toHaveLength(2);
+      fakes.state.fault = 'none';
+      await h.signal(retrySignal, { by: 'oncall' });
+      const o = await outcomeOf(h);
+      expect(o.ok).toBe(true);
+      const after = await ts.snapshot();
+      expect(after.previousVersion).toBe(before.currentVersion);
+      expect(after.pendingVersion).toBeNull();
+      for (const c of clusters)
+        expect(fakes.serving.get(c.name)).toEqual({ current: after.currentVersion, other: null });
+      const done = await status(h);
+      expect(done.phase).toBe('rotated');
+      expect(done.attention).toBeUndefined();
+      // Retries revoke only the clusters left, in children with fresh ids.
+      const revokes = (await childIds(h)).filter((id) => id.includes('/revoke'));
+      expect(revokes.map((id) => id.replace(/^.*\/(revoke[^/]*)\/(.*)$/, '$1 $2'))).toEqual([
+        'revoke batch-c-good+2',
+        'revoke-2 batch-c-bad+1',
+        'revoke-3 batch-c-bad+1',
+      ]);
+    });
+  }, 120_000);
+
+  it('an unreachable cluster: each attempt bounded by timeouts.revoke, retried on schedule until it is back', async () => {
+    const fakes = fakeClusters();
+    fakes.state.fault = 'unreachable';
+    await withRotation(
+      { clusters, timeouts: { revoke: '6s' }, needsAttention: { retryEvery: '2s' } },
+      fakes,
+      async ({ h, ts }) => {
+        await waitForPhase(h, 'needs-attention', 60_000);
+        const s = await status(h);
+        expect(s.attention).toMatch(/revoke keeps failing: .*c-bad/);
+        fakes.state.fault = 'none';
+        // No retry signal: the automatic retry finishes it.
+        const o = await outcomeOf(h);
+        expect(o.ok).toBe(true);
+        const after = await ts.snapshot();
+        expect(fakes.serving.get('c-bad')).toEqual({ current: after.currentVersion, other: null });
+      },
+    );
+  }, 120_000);
+
+  it('escalates once when needs-attention lasts longer than needsAttention.escalateAfter', async () => {
+    const fakes = fakeClusters();
+    fakes.state.fault = 'forbidden';
+    await withRotation(
+      { clusters, needsAttention: { retryEvery: '1h', escalateAfter: '2s' } },
+      fakes,
+      async ({ h, audit }) => {
+        await waitForPhase(h, 'needs-attention', 60_000);
+        for (let i = 0; i < 100 && !audit.some((e) => e.event === 'needs-attention-escalated'); i++)
+          await new Promise((r) => setTimeout(r, 100));
+        expect(audit.filter((e) => e.event === 'needs-attention-escalated')).toHaveLength(1);
+        const s = await status(h);
+        expect(s.phase).toBe('needs-attention');
+        expect(s.attention).toMatch(/^ESCALATED, unresolved for [\d.]+h: revoke keeps failing/);
+        fakes.state.fault = 'none';
+        await h.signal(retrySignal, { by: 'oncall' });
+        expect((await outcomeOf(h)).ok).toBe(true);
+      },
+    );
+  }, 120_000);
+});
+
+describe('approval gate', () => {
+  it('no approval within approval.timeout: alert, then a clean rollback', async () => {
+    const fakes = fakeClusters();
+    await withRotation(
+      { clusters, approval: { beforeRevoke: true, timeout: '3s' } },
+      fakes,
+      async ({ h, ts, audit }) => {
+        const before = await ts.snapshot();
+        const o = await outcomeOf(h);
+        expect(o.ok).toBe(false);
+        if (o.ok) return;
+        const failure = o.error.cause as ApplicationFailure;
+        expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
+        expect(failure.message).toContain('no approval within');
+        expect(audit.some((e) => e.event === 'approval-timed-out')).toBe(true);
+        const after = await ts.snapshot();
+        expect(after.currentVersion).toBe(before.currentVersion);
+        expect(after.pendingVersion).toBeNull();
+        for (const c of clusters)
+          expect(fakes.serving.get(c.name)).toEqual({ current: before.currentVersion, other: null });
+        await expect(h.executeUpdate(approveUpdate, { args: [{ by: 'late' }] })).rejects.toThrow();
+      },
+    );
+  }, 120_000);
+});
+
+describe('restore', () => {
+  it('verification during restore keeps the waiting timeouts and has no overall bound (it never gives up)', async () => {
+    const fakes = fakeClusters();
+    await withRotation(
+      { clusters, canaries: [{ type: 'command', name: 'no', command: ['false'] }] },
+      fakes,
+      async ({ h }) => {
+        const o = await outcomeOf(h);
+        expect(o.ok).toBe(false);
+        const restore = (await childIds(h)).find((id) => id.includes('/restore/'));
+        expect(restore).toBeDefined();
+        const child = h.client.getHandle(restore ?? '');
+        const scheduled = ((await child.fetchHistory()).events ?? []).find(
+          (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+        )?.activityTaskScheduledEventAttributes;
+        expect(Number(scheduled?.startToCloseTimeout?.seconds)).toBe(30 * 60);
+        expect(Number(scheduled?.heartbeatTimeout?.seconds)).toBe(30);
+        // No schedule-to-close bound: zero/unset means retried until it succeeds.
+        expect(Number(scheduled?.scheduleToCloseTimeout?.seconds ?? 0)).toBe(0);
+        expect(scheduled?.retryPolicy?.maximumAttempts ?? 0).toBe(0);
+      },
+    );
+  }, 120_000);
+});
