@@ -36,7 +36,7 @@ function cachedAccess(access: ValueAccess): ValueAccess & { seen: () => string[]
   const reads = new Map<string, Promise<string>>();
   const seen: string[] = [];
   return {
-    fingerprint: access.fingerprint,
+    fingerprints: access.fingerprints,
     readValue: (store, version) => {
       const key = `${store.type}/${JSON.stringify(store)}/${version}`;
       let read = reads.get(key);
@@ -173,7 +173,7 @@ export function createClusterBatchActivities(kube: KubeClients, access: ValueAcc
     if (input.step !== 'verify') {
       if (cluster.delivery === 'push') {
         const applied = await deliverPush(kube, values, one);
-        if (fromReply && applied && checkSecret(applied, input.versions, access.fingerprint).ok) return;
+        if (fromReply && applied && checkSecret(applied, input.versions, access.fingerprints).ok) return;
       } else if (cluster.delivery === 'eso') await deliverEso(kube, one);
     } else if (fromReply) {
       // One GET proves most clusters; a Secret not (yet) right falls through to the watch below.
@@ -181,9 +181,9 @@ export function createClusterBatchActivities(kube: KubeClients, access: ValueAcc
       const secret = await core
         .readNamespacedSecret({ name: cluster.secretName, namespace: cluster.namespace })
         .catch(() => undefined);
-      if (checkSecret(secret, input.versions, access.fingerprint).ok) return;
+      if (checkSecret(secret, input.versions, access.fingerprints).ok) return;
     }
-    await verifyCluster(kube, access.fingerprint, one, { heartbeat: () => undefined, cancellationSignal: signal });
+    await verifyCluster(kube, access.fingerprints, one, { heartbeat: () => undefined, cancellationSignal: signal });
   }
 
   return {

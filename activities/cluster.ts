@@ -32,7 +32,7 @@ export function createClusterActivities(kube: KubeClients, access: ValueAccess) 
      * (heartbeating, honouring cancellation); fails ClusterNotConverged after `cluster.timeout`.
      */
     async verifyCluster(input: ClusterInput): Promise<ClusterReport> {
-      return verifyCluster(kube, access.fingerprint, input, Context.current());
+      return verifyCluster(kube, access.fingerprints, input, Context.current());
     },
   };
 }

@@ -11,7 +11,8 @@ import { restartOnlyProblems } from '../adapters/kubernetes/consumers';
 import { validatePlaybook } from '../core/playbook/validate';
 import { compactReaders } from '../core/readers';
 import type { CheckedPlaybook } from '../core/playbook/validate';
-import { fingerprint } from '../adapters/fingerprint';
+import { fingerprinter } from '../adapters/fingerprint';
+import type { Keyring } from '../adapters/keys';
 import { redact } from '../adapters/redact';
 import { holdSecret } from '../adapters/secret-scope';
 import { kindFor } from '../adapters/credentials/index';
@@ -51,8 +52,8 @@ function nothingWhenNotFound(e: unknown): null {
 export interface ActivityDeps {
   vault: NodeVault.client;
   secretsManager: SecretsManagerClient;
-  /** HMAC key for fingerprints; only workers hold it. */
-  fingerprintKey: Buffer;
+  /** HMAC keys for fingerprints, newest first; only workers hold them. */
+  fingerprintKeys: Keyring;
   /** Every cluster context playbooks may name; the cluster activities need it. */
   kubeconfig: KubeConfig;
   /** Administers what credentials open (database roles, IAM keys, Vault database roles). */
@@ -72,12 +73,13 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const backends = { vault: vaultBackend(deps.vault), aws: awsBackend(deps.secretsManager) };
   const backend = (s: Store) => backends[s.type] as SecretStoreBackend;
-  const fp = (value: string) => fingerprint(value, deps.fingerprintKey);
+  const fingerprints = fingerprinter(deps.fingerprintKeys);
+  const fp = fingerprints.make;
   // One client cache for delivery, verification and kubernetes-job canaries.
   const kube = createKubeClients(deps.kubeconfig);
   const values = {
     readValue: (store: Store, version: string) => backend(store).readValue(store, version),
-    fingerprint: fp,
+    fingerprints,
   };
 
   return {

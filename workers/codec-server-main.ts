@@ -1,14 +1,13 @@
 /**
  * rotor codec server entry point: lets the Temporal UI and `temporal` CLI show rotor's encrypted
- * payloads to operators who may see them. Environment: ROTOR_CODEC_KEY(_FILE) (the workers' codec
- * key), ROTOR_CODEC_SERVER_TOKEN (bearer token required from callers; strongly recommended),
+ * payloads to operators who may see them. Environment: ROTOR_CODEC_KEYS / ROTOR_CODEC_KEY(_FILE) (the
+ * workers' codec keyring: every key still listed decodes), ROTOR_CODEC_SERVER_TOKEN (bearer token required from callers; strongly recommended),
  * ROTOR_CODEC_PORT (default 8888), ROTOR_CODEC_HOST (default 127.0.0.1), TEMPORAL_UI_URL (CORS origin).
  *
  * UI: Settings → Codec Server → endpoint `http://127.0.0.1:8888`, "pass access token" for the token.
  * CLI: `temporal workflow show -w <id> --codec-endpoint http://127.0.0.1:8888 --codec-auth "Bearer <token>"`.
  */
-import { loadKey } from '../adapters/keys';
-import { AesGcmCodec } from '../adapters/temporal/codec';
+import { rotorCodec } from '../adapters/temporal/data-converter';
 import { createCodecServer, uiOrigins } from './codec-server';
 import { temporalSettings } from '../adapters/temporal/connection';
 
@@ -20,7 +19,7 @@ function main(): void {
   const host = env['ROTOR_CODEC_HOST'] ?? '127.0.0.1';
   const token = env['ROTOR_CODEC_SERVER_TOKEN'] || undefined;
   const allowedOrigins = uiOrigins(temporalSettings(env).uiUrl);
-  const server = createCodecServer({ codec: new AesGcmCodec(loadKey('ROTOR_CODEC_KEY', env)), allowedOrigins, token });
+  const server = createCodecServer({ codec: rotorCodec(env), allowedOrigins, token });
   server.on('error', (e) => {
     process.stderr.write(`rotor codec server: ${e.message}\n`);
     process.exit(1);

@@ -2,7 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { vaultFromEnv } from '../adapters/vault-client';
 import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
-import { loadKey } from '../adapters/keys';
+import { loadKeyring } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';
 import { whoCanReadAll } from '../inspect/who-can-read';
@@ -18,7 +18,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
   return {
     vault: vaultFromEnv(env),
     secretsManager: new SecretsManagerClient({}),
-    fingerprintKey: loadKey('ROTOR_FINGERPRINT_KEY', env),
+    fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig,
     credentialKinds: createCredentialKinds({
       ...credentialDepsFromEnv(env),

@@ -6,6 +6,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../core/contracts';
 import { ErrorTypes, permanent } from '../../core/failures';
 import { esoApiVersion, esoGroup, esoVersion, externalSecretsPlural } from '../../core/ids';
+import type { Fingerprinter } from '../fingerprint';
 import type { KubeClients } from './clients';
 import { contextOf, whereOf } from './clients';
 import { findExternalSecrets } from './eso';
@@ -36,7 +37,7 @@ interface SecretCheck {
 export function checkSecret(
   secret: V1Secret | undefined,
   v: ClusterVersions,
-  fingerprint: (value: string) => string,
+  fingerprints: Fingerprinter,
 ): SecretCheck {
   if (!secret) return { ok: false, summary: 'Secret does not exist', observed: {} };
   const data = secret.data ?? {};
@@ -50,15 +51,16 @@ export function checkSecret(
       parts.push(`${key}: missing (expected version ${ref.version})`);
       return;
     }
-    const fp = fingerprint(Buffer.from(raw, 'base64').toString('utf8'));
-    observed[key] = fp;
-    if (fp === ref.fingerprint) {
+    const value = Buffer.from(raw, 'base64').toString('utf8');
+    observed[key] = fingerprints.make(value);
+    // Recomputed under each ref's own key: a run planned before a fingerprint-key rotation still verifies.
+    if (fingerprints.matches(value, ref.fingerprint)) {
       parts.push(`${key}: matches version ${ref.version}`);
       return;
     }
     ok = false;
     parts.push(
-      `${key}: does not match version ${ref.version}${alt && fp === alt.fingerprint ? ` (holds version ${alt.version})` : ''}`,
+      `${key}: does not match version ${ref.version}${alt && fingerprints.matches(value, alt.fingerprint) ? ` (holds version ${alt.version})` : ''}`,
     );
   };
   expect(v.currentKey, v.current, v.other);
@@ -79,7 +81,7 @@ export function checkSecret(
  */
 export async function verifyCluster(
   kube: KubeClients,
-  fingerprint: (value: string) => string,
+  fingerprints: Fingerprinter,
   input: ClusterInput,
   ctx?: ActivityHooks,
 ): Promise<ClusterReport> {
@@ -129,7 +131,7 @@ export async function verifyCluster(
         },
       },
       (secret) => {
-        const check = checkSecret(secret, versions, fingerprint);
+        const check = checkSecret(secret, versions, fingerprints);
         lastSecret = check.summary;
         return check.ok ? check : undefined;
       },

@@ -2,36 +2,47 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import type { Keyring } from '../keys';
+import { keyring, singleKeyId } from '../keys';
 
 // The proto package is CommonJS; Node's ESM loader exposes it as a default export only.
 const { temporal } = proto;
 
 const ENCODING = 'binary/encrypted';
-const KEY_ID = 'rotor-aes-256-gcm';
+const KEY_ID = 'encryption-key-id';
+
+function decrypt(key: Buffer, data: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
+  decipher.setAuthTag(data.subarray(data.length - 16));
+  return Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
+}
 
 /**
  * AES-256-GCM payload codec: defence in depth on top of "no secret values in Temporal". Every
  * payload (inputs, results, signals, queries, memos, and failure text) is encrypted before it
- * leaves the process; the key comes from ROTOR_CODEC_KEY(_FILE) and is held by workers, the CLI
- * and the codec server only.
+ * leaves the process, under the keyring's newest key, whose id travels in the payload's metadata;
+ * decoding picks the key by that id, so runs started under an older key stay readable while it is
+ * listed. Keys come from ROTOR_CODEC_KEYS / ROTOR_CODEC_KEY(_FILE), held by workers, the CLI and
+ * the codec server only.
  */
 export class AesGcmCodec implements PayloadCodec {
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('codec key must be 32 bytes');
+  private readonly ring: Keyring;
+
+  constructor(keys: Keyring | Buffer) {
+    this.ring = Buffer.isBuffer(keys) ? keyring([{ id: singleKeyId, key: keys }]) : keys;
+    if (this.ring.all.some((k) => k.key.length !== 32)) throw new Error('codec keys must be 32 bytes');
   }
 
   encode(payloads: Payload[]): Promise<Payload[]> {
+    const { id, key } = this.ring.newest;
     return Promise.resolve(
       payloads.map((p) => {
         const iv = randomBytes(12);
-        const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+        const cipher = createCipheriv('aes-256-gcm', key, iv);
         const plain = temporal.api.common.v1.Payload.encode(p).finish();
         const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
         return {
-          metadata: {
-            [METADATA_ENCODING_KEY]: Buffer.from(ENCODING),
-            'encryption-key-id': Buffer.from(KEY_ID),
-          },
+          metadata: { [METADATA_ENCODING_KEY]: Buffer.from(ENCODING), [KEY_ID]: Buffer.from(id) },
           data,
         };
       }),
@@ -39,18 +50,30 @@ export class AesGcmCodec implements PayloadCodec {
   }
 
   decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.resolve(
-      payloads.map((p) => {
-        const encoding = p.metadata?.[METADATA_ENCODING_KEY];
-        if (!encoding || Buffer.from(encoding).toString() !== ENCODING || !p.data) return p;
-        const data = Buffer.from(p.data);
-        const iv = data.subarray(0, 12);
-        const tag = data.subarray(data.length - 16);
-        const decipher = createDecipheriv('aes-256-gcm', this.key, iv);
-        decipher.setAuthTag(tag);
-        const plain = Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
-        return temporal.api.common.v1.Payload.decode(plain);
-      }),
+    // In an executor, so an undecryptable payload rejects rather than throws.
+    return new Promise((resolve) =>
+      resolve(
+        payloads.map((p) => {
+          const encoding = p.metadata?.[METADATA_ENCODING_KEY];
+          if (!encoding || Buffer.from(encoding).toString() !== ENCODING || !p.data) return p;
+          const rawId = p.metadata?.[KEY_ID];
+          const id = rawId ? Buffer.from(rawId).toString() : '(none)';
+          const named = this.ring.byId(id);
+          // Payloads written before keyrings carry one constant id (or one an operator has since
+          // renamed): GCM authenticates, so trying every listed key cannot decode to garbage.
+          const candidates = named ? [named] : this.ring.all.map((k) => k.key);
+          for (const key of candidates) {
+            try {
+              return temporal.api.common.v1.Payload.decode(decrypt(key, Buffer.from(p.data)));
+            } catch {
+              // Wrong key: the auth tag does not verify; try the next one.
+            }
+          }
+          throw new Error(
+            `payload encrypted with codec key '${id}' cannot be decrypted by any key in ${this.ring.source} (${this.ring.all.map((k) => k.id).join(', ')}); was that key retired while a run still used it?`,
+          );
+        }),
+      ),
     );
   }
 }

@@ -77,7 +77,7 @@ describe('audit trail and metrics', () => {
     }
     const done = records.at(-1);
     expect(done?.current?.version).toBe(after.currentVersion);
-    expect(done?.current?.fingerprint).toMatch(/^hmac:[0-9a-f]{24}$/);
+    expect(done?.current?.fingerprint).toMatch(/^hmac:[\w.-]+:[0-9a-f]{24}$/);
     const all = lines.join('');
     expect(containsValue(all, before.currentValue)).toBe(false);
     expect(containsValue(all, after.currentValue)).toBe(false);

@@ -15,7 +15,8 @@ import { DefaultLogger } from '@temporalio/worker';
 import vaultClient from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsBackend } from '../../adapters/aws';
-import { fingerprint } from '../../adapters/fingerprint';
+import { fingerprinter } from '../../adapters/fingerprint';
+import { keyring } from '../../adapters/keys';
 import { createKubeClients } from '../../adapters/kubernetes/clients';
 import { createClusterActivities } from '../../activities/cluster';
 import { clusterPlan } from '../../inspect/cluster-plan';
@@ -30,8 +31,8 @@ import { useStackEnv } from '../helpers/stack-env';
 
 const env = useStackEnv();
 const kubeconfig = stackKubeconfig();
-const fpKey = randomBytes(32);
-const fp = (v: string) => fingerprint(v, fpKey);
+const fingerprints = fingerprinter(keyring([{ id: 'test', key: randomBytes(32) }]));
+const fp = fingerprints.make;
 const vault = vaultClient({
   endpoint: env['VAULT_ADDR'],
   token: env['VAULT_TOKEN'],
@@ -42,7 +43,7 @@ const backends = { vault: vaultBackend(vault), aws: awsBackend(sm) };
 const readValue = (store: Store, version: string) =>
   store.type === 'vault' ? backends.vault.readValue(store, version) : backends.aws.readValue(store, version);
 const kube = createKubeClients(kubeconfig);
-const acts = createClusterActivities(kube, { readValue, fingerprint: fp });
+const acts = createClusterActivities(kube, { readValue, fingerprints });
 const rotation = { workflowId: 'test-kubernetes-delivery', runId: randomUUID() };
 const value = () => randomBytes(24).toString('base64url');
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
