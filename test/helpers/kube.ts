@@ -58,6 +58,14 @@ export function sleeperTemplate(labels: Record<string, string>): V1PodTemplateSp
   };
 }
 
+/** A Secret's data, decoded (compare values in tests; never print them). */
+export async function secretData(kc: KubeConfig, namespace: string, name: string): Promise<Record<string, string>> {
+  const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name, namespace });
+  return Object.fromEntries(
+    Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+}
+
 /** Creates a uniquely named namespace; returns its name. */
 export async function freshNamespace(kc: KubeConfig, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -26,10 +26,10 @@ export interface TestStore {
   readVersion(version: string): Promise<string | null>;
 }
 
-/** A Secrets Manager secret in moto, created with `initial` as AWSCURRENT. */
-export async function awsTestStore(initial: string): Promise<TestStore> {
+/** A Secrets Manager secret in moto (the stack's, or the one at `endpoint`), created with `initial` as AWSCURRENT. */
+export async function awsTestStore(initial: string, endpoint?: string): Promise<TestStore> {
   useStackEnv();
-  const sm = new SecretsManagerClient({});
+  const sm = new SecretsManagerClient(endpoint ? { endpoint } : {});
   const secretId = `rotor-test/${randomUUID()}`;
   await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: initial }));
   const stagesOf = async () =>

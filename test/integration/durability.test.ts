@@ -2,18 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../adapters/temporal/connection';
-import { statusQuery } from '../../workflows/definitions';
 import { activityCounts, eventTypes, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { startWorkerProcess } from '../helpers/worker-process';
+import { waitForEvent, waitForPhaseOf as waitForPhase } from '../helpers/rotation-wait';
 import { rotationWorkflowId } from '../../core/ids';
-import type { Phase, RotationInput, RotationResult, RotationStatus } from '../../core/status';
+import type { RotationInput, RotationResult } from '../../core/status';
 
 useStackEnv();
 
@@ -31,33 +31,6 @@ const forward = [
   'finalizeRotation',
 ] as const;
 const undos = ['discardPendingVersion', 'demoteVersion'] as const;
-
-/** Status of a running rotation; undefined while no worker can answer (it was just killed). */
-async function statusOf(client: Client, h: WorkflowHandle): Promise<RotationStatus | undefined> {
-  // Bounded: a query routed to a dead worker's sticky queue would otherwise wait for the server's timeout.
-  return client.connection.withDeadline(Date.now() + 3_000, () => h.query(statusQuery)).catch(() => undefined);
-}
-
-/** Polls the status query until the phase is one of `phases`; returns the phase seen. */
-async function waitForPhase(client: Client, h: WorkflowHandle, phases: Phase[], timeoutMs = 90_000): Promise<Phase> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const s = await statusOf(client, h);
-    if (s && phases.includes(s.phase)) return s.phase;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`rotation never reached ${phases.join('/')}`);
-}
-
-/** Waits until the history (read from the server, no worker needed) holds an event of `type`. */
-async function waitForEvent(h: WorkflowHandle, type: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (eventTypes(toHistoryJson(await h.fetchHistory())).includes(type)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`history never showed ${type}`);
-}
 
 /**
  * A real worker process is SIGKILLed mid-rotation and started again, several times. Temporal must

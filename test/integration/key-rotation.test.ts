@@ -18,10 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../adapters/temporal/connection';
 import { rotorCodec } from '../../adapters/temporal/data-converter';
 import { rotationWorkflowId } from '../../core/ids';
-import type { Phase, RotationInput, RotationResult } from '../../core/status';
+import type { RotationInput, RotationResult } from '../../core/status';
 import { createCodecServer } from '../../workers/codec-server';
 import { approveUpdate, statusQuery } from '../../workflows/definitions';
-import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { waitForPhaseOf } from '../helpers/rotation-wait';
+import { kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -62,18 +63,6 @@ async function storedPayloads(h: WorkflowHandle): Promise<Payload[]> {
 const keyIds = (ps: Payload[]) => [
   ...new Set(ps.map((p) => Buffer.from(p.metadata?.['encryption-key-id'] ?? []).toString())),
 ];
-
-async function waitForPhase(client: Client, h: WorkflowHandle, phase: Phase, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Phase | undefined;
-  while (Date.now() < deadline) {
-    last = (await client.connection.withDeadline(Date.now() + 3_000, () => h.query(statusQuery)).catch(() => undefined))
-      ?.phase;
-    if (last === phase) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`rotation never reached ${phase} (last seen: ${last ?? 'no answer'})`);
-}
 
 describe('rotating the codec and fingerprint keys while rotations are open', () => {
   let logDir: string;
@@ -117,8 +106,8 @@ describe('rotating the codec and fingerprint keys while rotations are open', () 
     const approvalRun = await start(approvalStore, { approval: { beforeRevoke: true } }, `${secretName}-a`);
     // Long enough to outlast the worker swap in most runs; a soak that fires while no worker runs is fine too.
     const soakRun = await start(soakStore, { soak: '20s' }, `${secretName}-s`);
-    await waitForPhase(oldClient, approvalRun, 'approval');
-    await waitForPhase(oldClient, soakRun, 'soak');
+    await waitForPhaseOf(oldClient, approvalRun, ['approval']);
+    await waitForPhaseOf(oldClient, soakRun, ['soak']);
     const [approvalBefore, soakBefore] = [await approvalRun.query(statusQuery), await soakRun.query(statusQuery)];
     expect(approvalBefore.current?.fingerprint).toMatch(/^hmac:f1:/);
     expect(soakBefore.current?.fingerprint).toMatch(/^hmac:f1:/);
@@ -146,10 +135,7 @@ describe('rotating the codec and fingerprint keys while rotations are open', () 
       const snap = await ts.snapshot();
       expect(snap.currentVersion).toBe(r?.current.version);
       expect(snap.pendingVersion).toBeNull();
-      const s = await core.readNamespacedSecret({ name: secret, namespace });
-      const data = Object.fromEntries(
-        Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
-      );
+      const data = await secretData(kubeconfigFor(context), namespace, secret);
       expect({ keys: Object.keys(data), isNew: data['value'] === snap.currentValue }).toEqual({
         keys: ['value'],
         isNew: true,

@@ -10,7 +10,8 @@ import { requireTool } from '../toolchain';
 const run = promisify(execFile);
 const version = '5.2.5';
 
-function venvDir(ctx: StackContext): string {
+/** The virtualenv moto is installed in. */
+export function motoVenv(ctx: StackContext): string {
   return join(ctx.paths.cacheDir, 'venv', `moto-${version}`);
 }
 
@@ -21,7 +22,7 @@ export const moto: StackService = {
   dependsOn: [],
   address: `http://127.0.0.1:${ports.moto}`,
   async install(ctx) {
-    const venv = venvDir(ctx);
+    const venv = motoVenv(ctx);
     if (existsSync(join(venv, 'bin', 'moto_server'))) return;
     const python = requireTool(
       'python3',
@@ -37,7 +38,7 @@ export const moto: StackService = {
   },
   async start(ctx) {
     await ensurePortFree(ports.moto, 'moto');
-    startProcess(ctx, 'moto', join(venvDir(ctx), 'bin', 'moto_server'), ['-H', '127.0.0.1', '-p', String(ports.moto)]);
+    startProcess(ctx, 'moto', join(motoVenv(ctx), 'bin', 'moto_server'), ['-H', '127.0.0.1', '-p', String(ports.moto)]);
   },
   async health() {
     const res = await fetch(`http://127.0.0.1:${ports.moto}/moto-api/data.json`).catch(() => undefined);

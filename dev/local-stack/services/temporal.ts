@@ -8,11 +8,48 @@ import { rotorSearchAttributes } from '../../../core/search-attributes';
 
 const version = 'v1.5.1';
 
-async function binary(ctx: Parameters<StackService['install']>[0]): Promise<string> {
+/** The Temporal CLI binary (installed at this version, or built into the cache). */
+export async function temporalBinary(ctx: Parameters<StackService['install']>[0]): Promise<string> {
   return (
     onPathAtVersion('temporal', ['--version'], version) ??
     (await goBinary(ctx, { name: 'temporal', version, pkg: 'github.com/temporalio/cli/cmd/temporal' }))
   );
+}
+
+/**
+ * Arguments of `temporal server start-dev` as rotor runs it: loopback, a SQLite file, rotor's
+ * search attributes; without `uiPort` headless. Fault-injection tests start private servers with them.
+ */
+export function devServerArgs(o: {
+  dbFile: string;
+  port: number;
+  uiPort?: number;
+  httpPort?: number;
+  metricsPort: number;
+  codecEndpoint?: string;
+}): string[] {
+  const attrs = Object.entries(rotorSearchAttributes).flatMap(([name, type]) => [
+    '--search-attribute',
+    `${name}=${type}`,
+  ]);
+  return [
+    'server',
+    'start-dev',
+    '--db-filename',
+    o.dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    ...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']),
+    ...(o.httpPort ? ['--http-port', String(o.httpPort)] : []),
+    '--metrics-port',
+    String(o.metricsPort),
+    ...(o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : []),
+    '--log-level',
+    'warn',
+    ...attrs,
+  ];
 }
 
 /**
@@ -25,35 +62,24 @@ export const temporal: StackService = {
   dependsOn: [],
   address: `127.0.0.1:${ports.temporal} (UI http://127.0.0.1:${ports.temporalUi})`,
   async install(ctx) {
-    await binary(ctx);
+    await temporalBinary(ctx);
   },
   async start(ctx) {
     for (const p of [ports.temporal, ports.temporalUi, ports.temporalMetrics]) await ensurePortFree(p, 'temporal');
     const dir = join(ctx.paths.stateDir, 'temporal');
     mkdirSync(dir, { recursive: true });
-    const attrs = Object.entries(rotorSearchAttributes).flatMap(([name, type]) => [
-      '--search-attribute',
-      `${name}=${type}`,
-    ]);
-    startProcess(ctx, 'temporal', await binary(ctx), [
-      'server',
-      'start-dev',
-      '--db-filename',
-      join(dir, 'temporal.db'),
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(ports.temporal),
-      '--ui-port',
-      String(ports.temporalUi),
-      '--metrics-port',
-      String(ports.temporalMetrics),
-      '--ui-codec-endpoint',
-      `http://127.0.0.1:${ports.codecServer}`,
-      '--log-level',
-      'warn',
-      ...attrs,
-    ]);
+    startProcess(
+      ctx,
+      'temporal',
+      await temporalBinary(ctx),
+      devServerArgs({
+        dbFile: join(dir, 'temporal.db'),
+        port: ports.temporal,
+        uiPort: ports.temporalUi,
+        metricsPort: ports.temporalMetrics,
+        codecEndpoint: `http://127.0.0.1:${ports.codecServer}`,
+      }),
+    );
   },
   async health() {
     if (!(await portOpen(ports.temporal))) return `frontend port ${ports.temporal} not accepting connections`;

@@ -1,0 +1,132 @@
+/**
+ * Private instances of the stack's real services for fault injection: own ports, own state under a
+ * temporary directory, started from the stack's cached binaries. Tests kill, freeze and restart
+ * these, never the shared stack's processes.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stackPaths } from '../../dev/local-stack/config';
+import { motoVenv } from '../../dev/local-stack/services/moto';
+import { devServerArgs, temporalBinary } from '../../dev/local-stack/services/temporal';
+
+/** A free loopback port (the kernel's choice). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** One private server process that a test may SIGKILL, freeze and start again with the same state. */
+export interface PrivateService {
+  /** What clients use: `host:port` or a URL. */
+  readonly address: string;
+  readonly pid: number | undefined;
+  /** Starts the process (again) and waits until `ready` says so. */
+  start(): Promise<void>;
+  /** SIGKILL: no shutdown; state is whatever reached disk. Resolves once it is gone. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the port stays open but nothing answers (a hung service). */
+  freeze(): void;
+  thaw(): void;
+  /** The last lines of its log, for failure messages. */
+  logTail(): string;
+}
+
+export interface ProcessSpec {
+  address: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  /** Resolves true once the service answers. */
+  ready: () => Promise<boolean>;
+  /** After `ready`, e.g. unsealing. */
+  afterStart?: () => Promise<void>;
+  startTimeoutMs?: number;
+}
+
+/** A private service from a spec; not started yet. */
+export function privateProcess(spec: ProcessSpec): PrivateService {
+  let child: ChildProcess | undefined;
+  const logTail = () => {
+    try {
+      return readFileSync(spec.logFile, 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
+  return {
+    address: spec.address,
+    get pid() {
+      return child?.pid;
+    },
+    async start() {
+      const fd = openSync(spec.logFile, 'a');
+      const c = spawn(spec.command, spec.args, { stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      child = c;
+      live.add(c);
+      c.once('exit', () => live.delete(c));
+      const deadline = Date.now() + (spec.startTimeoutMs ?? 60_000);
+      while (!(await spec.ready().catch(() => false))) {
+        if (c.exitCode !== null) throw new Error(`${spec.command} exited (${c.exitCode}):\n${logTail()}`);
+        if (Date.now() > deadline) throw new Error(`${spec.command} did not get ready in time:\n${logTail()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await spec.afterStart?.();
+    },
+    async kill() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+      await gone;
+    },
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
+    logTail,
+  };
+}
+
+const ctx = { paths: stackPaths(), log: () => undefined };
+
+/** A private Temporal dev server (headless) on its own ports with its SQLite file in `dir`. */
+export async function privateTemporal(dir: string): Promise<PrivateService> {
+  const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const address = `127.0.0.1:${port}`;
+  return privateProcess({
+    address,
+    command: await temporalBinary(ctx),
+    args: devServerArgs({ dbFile: join(dir, 'temporal.db'), port, httpPort, metricsPort }),
+    logFile: join(dir, 'temporal.log'),
+    // The HTTP API answers once the frontend serves the default namespace.
+    ready: async () =>
+      (await fetch(`http://127.0.0.1:${httpPort}/api/v1/namespaces/default`, { signal: AbortSignal.timeout(2_000) }))
+        .ok,
+  });
+}
+
+/** A private moto server (in memory, like the stack's) from the stack's virtualenv. */
+export async function privateMoto(dir: string): Promise<PrivateService> {
+  const port = await freePort();
+  const address = `http://127.0.0.1:${port}`;
+  return privateProcess({
+    address,
+    command: join(motoVenv(ctx), 'bin', 'moto_server'),
+    args: ['-H', '127.0.0.1', '-p', String(port)],
+    logFile: join(dir, 'moto.log'),
+    ready: async () => (await fetch(`${address}/moto-api/data.json`, { signal: AbortSignal.timeout(2_000) })).ok,
+  });
+}
