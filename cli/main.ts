@@ -3,37 +3,37 @@
  * exit codes are in cli/exit-codes.ts.
  */
 import { Command } from 'commander';
-import { doctorCommand } from './commands/doctor';
-import { operatorCommands } from './commands/operator';
-import { planCommand } from './commands/plan';
-import { rbacCommand } from './commands/rbac';
-import { scheduleCommand } from './commands/schedule';
-import { statusCommand } from './commands/status';
-import { rotateCommand } from './commands/rotate';
-import { validateCommand } from './commands/validate';
-import { watchCommand } from './commands/watch';
 import { CliError, ExitCode } from './exit-codes';
 import { err } from './output';
 
-/** The whole command tree. */
-function program(): Command {
+/**
+ * Each command's module, loaded only when needed: the modules pull in the Temporal, Kubernetes and
+ * AWS clients, and loading all of them for every invocation cost seconds per command.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  validate: async () => (await import('./commands/validate')).validateCommand(),
+  rotate: async () => (await import('./commands/rotate')).rotateCommand(),
+  watch: async () => (await import('./commands/watch')).watchCommand(),
+  plan: async () => (await import('./commands/plan')).planCommand(),
+  rbac: async () => (await import('./commands/rbac')).rbacCommand(),
+  doctor: async () => (await import('./commands/doctor')).doctorCommand(),
+  schedule: async () => (await import('./commands/schedule')).scheduleCommand(),
+  status: async () => (await import('./commands/status')).statusCommand(),
+};
+
+/** The command tree: only the invoked command when it is known, else all (help, operator commands). */
+async function program(invoked: string | undefined): Promise<Command> {
   const root = new Command('rotor')
     .description('Secret rotation on Temporal: validate playbooks, start, watch and steer rotations')
-    .showHelpAfterError('(run rotor --help for usage)')
-    .addCommand(validateCommand())
-    .addCommand(rotateCommand())
-    .addCommand(watchCommand())
-    .addCommand(planCommand())
-    .addCommand(rbacCommand())
-    .addCommand(doctorCommand())
-    .addCommand(scheduleCommand())
-    .addCommand(statusCommand());
-  for (const c of operatorCommands()) root.addCommand(c);
+    .showHelpAfterError('(run rotor --help for usage)');
+  const only = invoked !== undefined ? commands[invoked] : undefined;
+  for (const load of only ? [only] : Object.values(commands)) root.addCommand(await load());
+  if (!only) for (const c of (await import('./commands/operator')).operatorCommands()) root.addCommand(c);
   return root;
 }
 
-program()
-  .parseAsync(process.argv)
+program(process.argv[2])
+  .then((root) => root.parseAsync(process.argv))
   .catch((e: unknown) => {
     if (e instanceof CliError) {
       err(e.message);
