@@ -138,6 +138,8 @@ async function main(): Promise<void> {
             secret: { name: secret, store: ts.store },
             credential: { kind: 'random', length: 32 },
             soak: '0s',
+            // Plan reads every target (consumers, readers); the 60 s default is sized for tens of clusters.
+            timeouts: { plan: n > 300 ? '10m' : '60s' },
             maxParallelClusters: parallel,
             clusters: targets.map((t, i) => ({
               name: `c${i}`,
