@@ -4,7 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { uiLink } from '../adapters/temporal/connection';
 import { statusQuery } from '../workflows/definitions';
 import { CliError, ExitCode } from './exit-codes';
-import { exitCodeOf, outcomeOfFailure } from './outcome';
+import { exitCodeOf, innermostMessage, outcomeOfFailure } from './outcome';
 import { err, jsonLine, out } from './output';
 import { createView } from './views';
 import type { FinalReport } from './views';
@@ -21,9 +21,7 @@ async function queryStatus(client: Client, handle: WorkflowHandle, deadlineMs: n
 }
 
 function queryProblem(e: unknown, taskQueue: string): string {
-  let cur: unknown = e;
-  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
-  const text = cur instanceof Error ? cur.message : String(cur);
+  const text = innermostMessage(e);
   if (/deadline|timed? ?out/i.test(text))
     return `no answer from a worker on task queue '${taskQueue}' — is a rotor worker running (npm run worker)?`;
   return `status query failed: ${text}`;

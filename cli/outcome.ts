@@ -39,6 +39,16 @@ export function exitCodeOf(outcome: Outcome): ExitCode {
   }
 }
 
+/**
+ * The innermost cause's message: a rejected update's validator text, or the gRPC reason under a
+ * client error. (`rootCause` of @temporalio/common stops at errors that are not TemporalFailures.)
+ */
+export function innermostMessage(e: unknown): string {
+  let cur: unknown = e;
+  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
+  return cur instanceof Error ? cur.message : String(cur);
+}
+
 /** One line per link of a failure's cause chain, outermost first, without the generic wrapper. */
 export function failureChain(err: unknown): string[] {
   const lines: string[] = [];

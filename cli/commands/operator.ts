@@ -15,6 +15,7 @@ import {
 import { operatorOptionsSchema, parseArgs, targetSchema } from '../args';
 import type { OperatorOptions } from '../args';
 import { withClient } from '../client';
+import { innermostMessage } from '../outcome';
 import { CliError, ExitCode } from '../exit-codes';
 import { workflowIdOf } from '../identity';
 import { jsonLine, out } from '../output';
@@ -50,13 +51,6 @@ const actions: Record<string, { description: string; action: Action }> = {
   },
 };
 
-/** Text of the innermost cause: the workflow validator's own words for a rejected update. */
-function innermost(e: unknown): string {
-  let cur: unknown = e;
-  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
-  return cur instanceof Error ? cur.message : String(cur);
-}
-
 async function send(handle: WorkflowHandle, action: Action, args: OperatorAction): Promise<string> {
   if (action.kind === 'signal') {
     await handle.signal(action.def, args);
@@ -65,7 +59,7 @@ async function send(handle: WorkflowHandle, action: Action, args: OperatorAction
   try {
     return await handle.executeUpdate(action.def, { args: [args] });
   } catch (e) {
-    if (e instanceof WorkflowUpdateFailedError) throw new CliError(`rotor: rejected: ${innermost(e)}`);
+    if (e instanceof WorkflowUpdateFailedError) throw new CliError(`rotor: rejected: ${innermostMessage(e)}`);
     throw e;
   }
 }
@@ -82,7 +76,7 @@ async function operate(name: string, action: Action, target: string, raw: Record
     } catch (e) {
       if (e instanceof WorkflowNotFoundError)
         throw new CliError(
-          `rotor: ${name}: no running rotation ${workflowId} (${innermost(e)})\n  ${uiLink(workflowId)}`,
+          `rotor: ${name}: no running rotation ${workflowId} (${innermostMessage(e)})\n  ${uiLink(workflowId)}`,
         );
       if (e instanceof CliError) throw new CliError(`${e.message}\n  ${uiLink(workflowId)}`);
       throw e;
