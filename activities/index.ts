@@ -101,17 +101,17 @@ export function createActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 5000);
       try {
-        // Before anything changes: a pod that reads the Secret only at start and whose workload the
-        // playbook does not roll out would keep the old value after revoke.
-        const unrolled = await restartOnlyProblems(kube, clusters ?? []);
-        if (unrolled.length) {
-          throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
-        }
+        // All reads, side by side. Before anything changes: a pod that reads the Secret only at start
+        // and whose workload the playbook does not roll out would keep the old value after revoke.
         const { whoCanRead } = deps;
-        const [p, readers] = await Promise.all([
+        const [unrolled, p, readers] = await Promise.all([
+          restartOnlyProblems(kube, clusters ?? []),
           backend(store).plan(store, rotation),
           clusters?.length && whoCanRead ? whoCanRead(clusters) : undefined,
         ]);
+        if (unrolled.length) {
+          throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
+        }
         return {
           current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
           previousVersion: p.previousVersion,
