@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CliError } from './exit-codes';
 import { defaultActor } from './identity';
+import { duration } from '../core/playbook/duration';
 
 const text = (flag: string) => z.string().trim().min(1, `${flag} must not be empty`);
 
@@ -13,6 +14,8 @@ export const rotateOptionsSchema = z
     emergency: z.boolean().default(false),
     compromised: z.boolean().default(false),
     requestedBy: text('--requested-by').default(() => defaultActor()),
+    /** How long an emergency waits for a running rotation it supersedes. */
+    supersedeWait: duration.refine((ms) => ms > 0, '--supersede-wait must be longer than 0, e.g. 10m').optional(),
   })
   .superRefine((o, ctx) => {
     if (o.emergency && !o.reason) {

@@ -78,7 +78,12 @@ async function rotate(file: string, raw: Record<string, unknown>): Promise<ExitC
       note(
         `a rotation of ${secret} is running; superseding it for this emergency (its compensation runs to the end first)`,
       );
-      const done = await supersede(client, workflowId, o.requestedBy, o.reason ?? 'emergency');
+      const done = await supersede(
+        client,
+        workflowId,
+        { by: o.requestedBy, reason: o.reason ?? 'emergency' },
+        o.supersedeWait,
+      );
       note(`previous ${done.trigger || ''} run ${done.runId}: ${done.action}`);
       runId = await start();
     }
@@ -117,5 +122,9 @@ export function rotateCommand(): Command {
     .option('--emergency', 'emergency rotation: tighter timeouts, no soak')
     .option('--compromised', 'with --emergency: the credential leaked, revoke without waiting for approval')
     .option('--requested-by <who>', 'who asked for it (default $USER@hostname)')
+    .option(
+      '--supersede-wait <duration>',
+      'with --emergency: how long to wait for a running rotation to finish or roll back (default 10m); then exit 3',
+    )
     .action(runAction((file: string, opts: Record<string, unknown>) => rotate(file, opts)));
 }

@@ -10,6 +10,9 @@ import type { ClusterInput } from '../../core/contracts';
 import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
+import { connectClient } from '../../adapters/temporal/connection';
+import { CliError, ExitCode } from '../../cli/exit-codes';
+import { supersede } from '../../cli/supersede';
 import { depsFromEnv } from '../../workers/deps';
 import type { AuditEvent } from '../../workflows/audit';
 import { approveUpdate, retrySignal, statusQuery } from '../../workflows/definitions';
@@ -199,6 +202,36 @@ describe('revoke past the point of no return', () => {
         expect((await outcomeOf(h)).ok).toBe(true);
       },
     );
+  }, 120_000);
+});
+
+describe('an emergency meeting a run stuck in needs-attention', () => {
+  it('retries it, waits at most --supersede-wait, and then refuses with exit 3 naming why; once it clears it goes on', async () => {
+    const fakes = fakeClusters();
+    fakes.state.fault = 'forbidden';
+    await withRotation({ clusters }, fakes, async ({ h, audit }) => {
+      await waitForPhase(h, 'needs-attention', 60_000);
+      const client = await connectClient();
+      try {
+        const by = { by: 'oncall@example', reason: 'key leaked' };
+        const refused = await supersede(client, h.workflowId, by, 3_000).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(refused).toBeInstanceOf(CliError);
+        expect((refused as CliError).exitCode).toBe(ExitCode.attention);
+        expect((refused as CliError).message).toMatch(/past the point of no return .*forbidden \(injected\)/);
+        expect((refused as CliError).message).toContain('the emergency rotation was NOT started');
+        // It asked the stuck run to retry now, which alerted again.
+        expect(audit.some((e) => e.event === 'operator-action' && e.by === 'oncall@example')).toBe(true);
+        fakes.state.fault = 'none';
+        const done = await supersede(client, h.workflowId, by, 60_000);
+        expect(done.action).toBe('waited-past-point-of-no-return');
+        expect((await status(h)).phase).toBe('rotated');
+      } finally {
+        await client.connection.close();
+      }
+    });
   }, 120_000);
 });
 
