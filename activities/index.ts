@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
 import { runCanaryCheck } from '../adapters/canaries';
 import { ErrorTypes, permanent } from '../core/failures';
-import { restartOnlyProblems } from '../adapters/kubernetes/consumers';
+import { planConsumers } from '../adapters/kubernetes/consumers';
 import { validatePlaybook } from '../core/playbook/validate';
 import { compactReaders } from '../core/readers';
 import type { CheckedPlaybook } from '../core/playbook/validate';
@@ -20,6 +20,7 @@ import type { CredentialKinds } from '../adapters/credentials/index';
 import { createKubeClients } from '../adapters/kubernetes/clients';
 import { createClusterActivities } from './cluster';
 import { createClusterBatchActivities } from './cluster-batch';
+import { createGateActivities } from './consumer-gate';
 import type { SecretStoreBackend } from '../adapters/store';
 import type { Policy } from '../core/policy/schema';
 import { createAdmissionActivities } from './admission';
@@ -86,6 +87,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults }),
     ...createClusterActivities(kube, values),
     ...createClusterBatchActivities(kube, values),
+    ...createGateActivities(kube, values),
 
     /**
      * Validates a playbook as the workflow received it, so the parsed result (defaults applied,
@@ -104,19 +106,20 @@ export function createActivities(deps: ActivityDeps) {
         // All reads, side by side. Before anything changes: a pod that reads the Secret only at start
         // and whose workload the playbook does not roll out would keep the old value after revoke.
         const { whoCanRead } = deps;
-        const [unrolled, p, readers] = await Promise.all([
-          restartOnlyProblems(kube, clusters ?? []),
+        const [consumers, p, readers] = await Promise.all([
+          planConsumers(kube, clusters ?? []),
           backend(store).plan(store, rotation),
           clusters?.length && whoCanRead ? whoCanRead(clusters) : undefined,
         ]);
-        if (unrolled.length) {
-          throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${unrolled.join('\n')}`);
+        if (consumers.problems.length) {
+          throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${consumers.problems.join('\n')}`);
         }
         return {
           current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
           previousVersion: p.previousVersion,
           stalePendingVersion: p.stalePendingVersion,
           ...(readers ? { readers: compactReaders(readers) } : {}),
+          ...(clusters?.length ? { consumers: consumers.consumers } : {}),
         };
       } finally {
         clearInterval(beat);

@@ -1,4 +1,5 @@
 import type { ClusterState, RotationStatus, StageState } from '../core/status';
+import { consumerLine } from '../core/consumers';
 import { readerLines } from './readers';
 
 const marks: Record<StageState['state'], string> = { pending: '·', running: '▶', done: '✔', skipped: '–', failed: '✘' };
@@ -41,7 +42,7 @@ function waiting(s: RotationStatus): string[] {
 function clusterRows(clusters: ClusterState[]): string[] {
   return table([
     ['cluster', 'wave', 'phase', 'detail'],
-    ...clusters.map((c) => [c.name, String(c.wave + 1), c.phase, c.detail ?? '']),
+    ...clusters.map((c) => [c.name, String(c.wave + 1), c.phase, [c.detail, c.gate].filter(Boolean).join(' · ')]),
   ]);
 }
 
@@ -59,6 +60,7 @@ export function renderFrame(s: RotationStatus, now: number = Date.now()): string
   if (s.current) versions.push(['  current', `v${s.current.version}`, s.current.fingerprint]);
   if (s.pending) versions.push(['  pending', `v${s.pending.version}`, s.pending.fingerprint]);
   if (versions.length > 0) lines.push('', ...table(versions));
+  if (s.consumers?.length) lines.push('', ...s.consumers.map((c) => `  consumers in ${consumerLine(c)}`));
   if (s.readers?.length) lines.push('', ...readerLines(s.readers).map((l) => `  ${l}`));
   for (const c of s.canaries)
     // Only passed canaries reach the status: a failed one fails its activity and the stage.
@@ -94,13 +96,15 @@ export function changeLines(
   }
   for (const c of next.clusters) {
     const before = prev?.clusters.find((x) => x.name === c.name);
-    if (before && before.phase === c.phase && before.detail === c.detail) continue;
-    lines.push(`cluster ${c.name} (wave ${c.wave + 1}): ${c.phase}${c.detail ? ` — ${c.detail}` : ''}`);
+    if (before && before.phase === c.phase && before.detail === c.detail && before.gate === c.gate) continue;
+    const gate = c.gate && c.gate !== before?.gate ? ` — ${c.gate}` : '';
+    lines.push(`cluster ${c.name} (wave ${c.wave + 1}): ${c.phase}${c.detail ? ` — ${c.detail}` : ''}${gate}`);
   }
   if (next.current && next.current.version !== prev?.current?.version)
     lines.push(`current v${next.current.version} ${next.current.fingerprint}`);
   if (next.pending && next.pending.version !== prev?.pending?.version)
     lines.push(`pending v${next.pending.version} ${next.pending.fingerprint}`);
+  if (next.consumers && !prev?.consumers) lines.push(...next.consumers.map((c) => `consumers in ${consumerLine(c)}`));
   if (next.readers && !prev?.readers) lines.push(...readerLines(next.readers));
   for (const c of next.canaries.slice(prev?.canaries.length ?? 0)) {
     lines.push(`canary ${c.name}: ok ${c.durationMs}ms`);

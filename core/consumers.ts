@@ -4,6 +4,7 @@
  * kubelet; an env var, `envFrom` or a `subPath` mount never changes until the pod restarts.
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { reportsReadsAnnotation } from './ids';
 
 /** How a pod reads the Secret. */
 export type ConsumerMode = 'volume' | 'projected' | 'env' | 'envFrom' | 'subPath';
@@ -25,6 +26,44 @@ export interface PodConsumer {
   modes: ConsumerMode[];
   /** True when any mode is restart-only. */
   restartOnly: boolean;
+  /** The container that reports what it read (opt-in, `rotor.dev/reports-reads`), when the pod opts in. */
+  reportsReads?: string;
+}
+
+/** One cluster's consumers as the run's status shows them: the first pods and the counts. */
+export interface ClusterConsumers {
+  cluster: string;
+  namespace: string;
+  secretName: string;
+  /** The first `consumersShownPerCluster` pods, sorted by name. */
+  pods: PodConsumer[];
+  total: number;
+  restartOnly: number;
+  reporting: number;
+}
+
+/** Pods per cluster carried in the plan's result and the status (history stays small for big namespaces). */
+export const consumersShownPerCluster = 20;
+
+/** The status's view of one cluster's consumers. */
+export function clusterConsumers(
+  where: { cluster: string; namespace: string; secretName: string },
+  pods: readonly PodConsumer[],
+): ClusterConsumers {
+  return {
+    ...where,
+    pods: pods.slice(0, consumersShownPerCluster),
+    total: pods.length,
+    restartOnly: pods.filter((p) => p.restartOnly).length,
+    reporting: pods.filter((p) => p.reportsReads !== undefined).length,
+  };
+}
+
+/** One line per cluster, e.g. `cluster-a: 3 pod(s) read db/creds — 2 refreshed in place (1 reporting), 1 restart-only`. */
+export function consumerLine(c: ClusterConsumers): string {
+  if (c.total === 0) return `${c.cluster}: no pod reads ${c.namespace}/${c.secretName}`;
+  const inPlace = c.total - c.restartOnly;
+  return `${c.cluster}: ${c.total} pod(s) read ${c.namespace}/${c.secretName} — ${inPlace} refreshed in place${c.reporting ? ` (${c.reporting} reporting what they read)` : ''}, ${c.restartOnly} restart-only`;
 }
 
 const containersOf = (pod: V1Pod): V1Container[] => [
@@ -74,12 +113,16 @@ export function findConsumers(
   return pods
     .map((pod) => ({ pod, modes: consumerModes(pod, secretName) }))
     .filter(({ modes }) => modes.length > 0)
-    .map(({ pod, modes }) => ({
-      pod: pod.metadata?.name ?? '',
-      workload: owningWorkload(pod, replicaSetOwners),
-      modes,
-      restartOnly: modes.some((m) => restartOnlyModes.includes(m)),
-    }))
+    .map(({ pod, modes }) => {
+      const reporter = pod.metadata?.annotations?.[reportsReadsAnnotation];
+      return {
+        pod: pod.metadata?.name ?? '',
+        workload: owningWorkload(pod, replicaSetOwners),
+        modes,
+        restartOnly: modes.some((m) => restartOnlyModes.includes(m)),
+        ...(reporter ? { reportsReads: reporter } : {}),
+      };
+    })
     .sort((a, b) => a.pod.localeCompare(b.pod));
 }
 

@@ -2,6 +2,7 @@
  * Shapes that cross the workflow/activity boundary. They carry version ids and keyed fingerprints
  * only — never a secret value — because everything here is recorded in Temporal history.
  */
+import type { ClusterConsumers } from './consumers';
 import type { Canary, ClusterTarget, Credential, Store } from './playbook/schema';
 
 /** Identifies one rotation run; activities derive idempotency tokens from it. */
@@ -31,6 +32,8 @@ export interface PlanResult {
   stalePendingVersion: string | null;
   /** Per cluster, every identity that can read the Secret (absent in runs recorded before it existed). */
   readers?: ClusterReaders[];
+  /** Per cluster, the pods reading the Secret and how (absent in runs recorded before it existed). */
+  consumers?: ClusterConsumers[];
 }
 
 /** Where one cluster's copy of the rotated Secret lives. */

@@ -34,6 +34,8 @@ export const WorkflowErrorTypes = {
   aborted: 'RotationAborted',
   invalidPlaybook: 'InvalidPlaybook',
   clusterStepFailed: 'ClusterStepFailed',
+  /** A consumer could not be shown to read the version it is about to need, within the gate's timeout. */
+  consumerGateFailed: 'ConsumerGateFailed',
   revocationNotEffective: 'RevocationNotEffective',
   policyRefused: 'PolicyRefused',
   storeLocked: 'StoreLocationLocked',

@@ -30,6 +30,18 @@ export const managedByLabel = { [managedByLabelKey]: 'rotor' } as const;
 /** Pod-template annotation whose change rolls a workload out; its value is the rotation's token. */
 export const rolloutAnnotation = 'rotor.dev/rotation';
 
+/**
+ * Pod annotation a consumer sets in its pod template to opt in to reporting what it read: the
+ * value names the container whose log carries `rotor.dev/reads` lines (see README, the gate).
+ */
+export const reportsReadsAnnotation = 'rotor.dev/reports-reads';
+
+/** Prefix of the log line a reporting consumer prints after each read of the mounted Secret. */
+export const readsLinePrefix = 'rotor.dev/reads';
+
+/** Pod annotation the consumer gate sets to touch a pod, so its kubelet resyncs the mounted Secret now. */
+export const resyncAnnotation = 'rotor.dev/resync';
+
 /** Label naming the canary a canary Job/Secret belongs to. */
 export const canaryLabelKey = 'rotor.dev/canary';
 

@@ -3,6 +3,7 @@
  * here (as ESO writes conditions only through one helper), so what the status query, the CLI and
  * the Temporal UI show is decided in one place. Pure: the caller passes the clock.
  */
+import type { ClusterConsumers } from './consumers';
 import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
 import type { ClusterPhase, Phase, RevocationEvidence, RotationStatus, StageName, StageState } from './status';
 
@@ -72,6 +73,12 @@ export class StatusWriter {
     if (c) Object.assign(c, { phase, updatedAt: now, detail });
   }
 
+  /** A cluster's consumer-gate verdict (kept beside its phase, which the cluster steps own). */
+  clusterGate(name: string, text: string): void {
+    const c = this.s.clusters.find((x) => x.name === name);
+    if (c) c.gate = text;
+  }
+
   versions(v: { current?: VersionRef | undefined; pending?: VersionRef | undefined }): void {
     if ('current' in v) this.s.current = v.current;
     if ('pending' in v) this.s.pending = v.pending;
@@ -108,6 +115,11 @@ export class StatusWriter {
   /** Who could read the Secret at plan, per cluster. */
   readers(readers: ClusterReaders[]): void {
     this.s.readers = readers;
+  }
+
+  /** Which pods read the Secret at plan, per cluster. */
+  consumers(consumers: ClusterConsumers[]): void {
+    this.s.consumers = consumers;
   }
 
   revocation(evidence: RevocationEvidence): void {

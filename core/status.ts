@@ -3,6 +3,7 @@
  * reports. Pure types and values, shared by workflows, the CLI and the worker.
  */
 import type { Playbook } from './playbook/schema';
+import type { ClusterConsumers } from './consumers';
 import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
 
 export type Trigger = 'manual' | 'schedule' | 'emergency';
@@ -25,9 +26,11 @@ export const stageNames = [
   'distribute',
   'verify',
   'canary',
+  'promote-gate',
   'promote',
   'soak',
   'approval',
+  'revoke-gate',
   'revoke',
   'finalize',
 ] as const;
@@ -57,6 +60,8 @@ export interface ClusterState {
   phase: ClusterPhase;
   updatedAt: number;
   detail?: string;
+  /** The latest consumer gate's verdict for this cluster, e.g. `promote gate ✔ 1.2s: 2 reported`. */
+  gate?: string;
 }
 
 /** The status query's answer: everything an operator or the CLI shows. Never values. */
@@ -83,6 +88,8 @@ export interface RotationStatus {
   revocation?: RevocationEvidence;
   /** Per cluster, every identity that could read the Secret at plan (flagged: not a known consumer). */
   readers?: ClusterReaders[];
+  /** Per cluster, the pods that read the Secret at plan and how. */
+  consumers?: ClusterConsumers[];
 }
 
 /** The status of a rotation that has just started: every stage pending, nothing decided yet. */

@@ -56,7 +56,8 @@ export function renderBlastRadius(b: BlastRadius): string {
     for (const w of c.workloads) lines.push(`  ${w.kind.toLowerCase()} ${w.name}${w.found ? '' : ' (not found)'}`);
     for (const k of c.consumers) {
       const how = `${k.modes.join(', ')}${k.restartOnly ? ' (restart-only)' : ' (refreshed in place)'}`;
-      lines.push(`  consumer pod ${k.pod} of ${k.workload.kind} ${k.workload.name} reads it through ${how}`);
+      const reports = k.reportsReads ? `; reports what it read (container ${k.reportsReads})` : '';
+      lines.push(`  consumer pod ${k.pod} of ${k.workload.kind} ${k.workload.name} reads it through ${how}${reports}`);
     }
     for (const p of c.problems) lines.push(`  ! ${p}`);
   }

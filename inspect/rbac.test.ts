@@ -6,7 +6,8 @@ import { rulesFor } from './rbac';
 const base = { name: 'a', namespace: 'ns', secretName: 's', workloads: [] } as unknown as ClusterTarget;
 // Consumer lookup (pods and their owning ReplicaSets) is the same for every target.
 const isConsumerLookup = (r: V1PolicyRule) =>
-  !r.resourceNames && (r.resources?.includes('pods') || r.resources?.includes('replicasets'));
+  !r.resourceNames &&
+  (r.resources?.includes('pods') || r.resources?.includes('pods/log') || r.resources?.includes('replicasets'));
 const target = (extra: Partial<ClusterTarget>) => ({ ...base, ...extra });
 
 describe('rulesFor', () => {
@@ -43,8 +44,17 @@ describe('rulesFor', () => {
       );
     expect(text).toEqual(expected);
   });
-  it('lists pods and ReplicaSets to find consumers, and nothing else cluster-wide', () => {
+  it('lists pods and ReplicaSets to find consumers, touches pods and reads opted-in logs for the gate, nothing else', () => {
     const lookups = rulesFor(target({ delivery: 'push' })).filter((r) => !r.resourceNames);
+    expect(lookups).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+    ]);
+  });
+  it('grants nothing for the gate when the playbook turns it off', () => {
+    const lookups = rulesFor(target({ delivery: 'push' }), false).filter((r) => !r.resourceNames);
     expect(lookups).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },

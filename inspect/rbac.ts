@@ -20,7 +20,7 @@ export interface ClusterRbac {
  * `list` on Secrets (rotor reads its one Secret with get+watch by name); `list` on ExternalSecrets
  * only when the playbook does not name them and rotor has to discover them by target.
  */
-export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
+export function rulesFor(c: ClusterTarget, gate = true): V1PolicyRule[] {
   const rules: V1PolicyRule[] = [];
   const secret = { apiGroups: [''], resources: ['secrets'], resourceNames: [c.secretName] };
   if (c.delivery === 'push') {
@@ -61,6 +61,12 @@ export function rulesFor(c: ClusterTarget): V1PolicyRule[] {
   // Consumers: which pods read the Secret (names and specs only) and the Deployments owning them.
   rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['list'] });
   rules.push({ apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] });
+  // The consumer gate: touch consumer pods (one annotation, so kubelets resync the Secret now) and
+  // read the log of consumers that opted in to reporting what they read.
+  if (gate) {
+    rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['patch'] });
+    rules.push({ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] });
+  }
   return rules;
 }
 
@@ -74,7 +80,7 @@ export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[]
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name, namespace: c.namespace, labels: managedByLabel },
-      rules: rulesFor(c),
+      rules: rulesFor(c, playbook.spec.consumerGate.enabled),
     },
     binding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -10,6 +10,7 @@ export type AuditEventName =
   | 'stage-failed'
   | 'stage-skipped'
   | 'cluster-phase'
+  | 'consumer-gate'
   | 'operator-action'
   | 'compensation-started'
   | 'undo-completed'

@@ -1,3 +1,4 @@
+import { consumerLine } from '../core/consumers';
 import type { RotationStatus } from '../core/status';
 
 const mark: Record<string, string> = { pending: '·', running: '▶', done: '✔', skipped: '–', failed: '✘' };
@@ -13,8 +14,8 @@ const problemRows = 50;
 /** The per-cluster table; with a large fleet, a phase count and the failed clusters first. */
 function clusterLines(clusters: RotationStatus['clusters']): string[] {
   const row = (c: RotationStatus['clusters'][number]) =>
-    `| ${c.name} | ${c.wave + 1} | ${c.phase} | ${c.detail ?? ''} |`;
-  const head = ['| cluster | wave | phase | detail |', '|---|---|---|---|'];
+    `| ${c.name} | ${c.wave + 1} | ${c.phase} | ${c.detail ?? ''} | ${c.gate ?? ''} |`;
+  const head = ['| cluster | wave | phase | detail | consumer gate |', '|---|---|---|---|---|'];
   if (clusters.length <= fullTableUpTo) return [...head, ...clusters.map(row)];
   const counts = new Map<string, number>();
   for (const c of clusters) counts.set(c.phase, (counts.get(c.phase) ?? 0) + 1);
@@ -47,6 +48,8 @@ export function renderDetails(s: RotationStatus): string {
     ),
   ];
   if (s.clusters.length > 0) lines.push('', ...clusterLines(s.clusters));
+  if (s.consumers?.length)
+    lines.push('', ...s.consumers.slice(0, fullTableUpTo).map((c) => `consumers in ${consumerLine(c)}`));
   if (s.current) lines.push('', `current: v${s.current.version} (${s.current.fingerprint})`);
   if (s.pending) lines.push(`pending: v${s.pending.version} (${s.pending.fingerprint})`);
   if (s.attention) lines.push('', `⚠ ${s.attention}`);

@@ -1,16 +1,24 @@
 /** Reads which pods consume a cluster's Secret (pod specs and ReplicaSet owners only, never values). */
+import type { V1Pod } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
-import { findConsumers, unrolledRestartOnly } from '../../core/consumers';
-import type { PodConsumer } from '../../core/consumers';
+import { clusterConsumers, consumersShownPerCluster, findConsumers, unrolledRestartOnly } from '../../core/consumers';
+import type { ClusterConsumers, PodConsumer } from '../../core/consumers';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
 import { contextOf } from './clients';
 
+type Where = Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName'>;
+
 /** The pods in the cluster's namespace that read its Secret, how, and their owning workloads. */
-export async function listConsumers(
+export async function listConsumers(kube: KubeClients, cluster: Where): Promise<PodConsumer[]> {
+  return (await listConsumerPods(kube, cluster)).map((c) => c.consumer);
+}
+
+/** As `listConsumers`, each with its pod object (for its uid, annotations and state). */
+export async function listConsumerPods(
   kube: KubeClients,
-  cluster: Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName'>,
-): Promise<PodConsumer[]> {
+  cluster: Where,
+): Promise<{ pod: V1Pod; consumer: PodConsumer }[]> {
   const { core, apps } = kube.forContext(contextOf(cluster));
   const { namespace, secretName } = cluster;
   const [pods, replicaSets] = await Promise.all([
@@ -23,27 +31,33 @@ export async function listConsumers(
       return d && rs.metadata?.name ? [[rs.metadata.name, d.name] as const] : [];
     }),
   );
-  return findConsumers(pods.items, secretName, deploymentOf);
+  const byName = new Map(pods.items.map((p) => [p.metadata?.name ?? '', p]));
+  return findConsumers(pods.items, secretName, deploymentOf).flatMap((consumer) => {
+    const pod = byName.get(consumer.pod);
+    return pod ? [{ pod, consumer }] : [];
+  });
 }
 
 /**
- * For each cluster, the restart-only consumers whose workloads it does not list for rollout, as
- * messages naming pod, workload, how it reads the Secret and what to add to the playbook.
+ * For each cluster, its consumers (for the status) and the restart-only consumers whose workloads
+ * it does not list for rollout, as messages naming pod, workload, how it reads the Secret and what
+ * to add to the playbook.
  */
-export async function restartOnlyProblems(
+export async function planConsumers(
   kube: KubeClients,
   clusters: readonly Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName' | 'workloads'>[],
-): Promise<string[]> {
+): Promise<{ consumers: ClusterConsumers[]; problems: string[] }> {
   // Bounded: a fleet of namespaces on one apiserver would otherwise be listed all at once.
   const limit = pLimit(25);
   const perCluster = await Promise.all(
-    clusters.map(async (c) =>
-      unrolledRestartOnly(await limit(() => listConsumers(kube, c)), c.workloads, {
-        cluster: c.name,
-        namespace: c.namespace,
-        secretName: c.secretName,
-      }),
-    ),
+    clusters.map(async (c) => {
+      const where = { cluster: c.name, namespace: c.namespace, secretName: c.secretName };
+      const pods = await limit(() => listConsumers(kube, c));
+      return { consumers: clusterConsumers(where, pods), problems: unrolledRestartOnly(pods, c.workloads, where) };
+    }),
   );
-  return perCluster.flat();
+  // Only clusters with consumers, and at fleet scale counts only: the plan's result stays small in history.
+  const withPods = perCluster.map((p) => p.consumers).filter((c) => c.total > 0);
+  const consumers = withPods.length > consumersShownPerCluster ? withPods.map((c) => ({ ...c, pods: [] })) : withPods;
+  return { consumers, problems: perCluster.flatMap((p) => p.problems) };
 }

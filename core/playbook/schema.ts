@@ -189,6 +189,18 @@ const stageTimeouts = z
     canary: timerDuration().default(300_000),
     promote: timerDuration().default(300_000),
     revoke: timerDuration().default(300_000),
+    /** Each consumer gate (before promote, before revoke): how long every cluster's consumers may take. */
+    gate: timerDuration().default(300_000),
+  })
+  .prefault({});
+
+/** The consumer gate before promote and before revoke (README: "The consumer gate"). */
+const consumerGate = z
+  .strictObject({
+    /** Off only to measure what the gate prevents (bench:zero-downtime): revoke may then cut off consumers. */
+    enabled: z.boolean().default(true),
+    /** After a pod is touched, how long a consumer that does not report what it read is given to resync. */
+    settle: timerDuration().default(10_000),
   })
   .prefault({});
 
@@ -222,6 +234,7 @@ export const playbookSchema = z
       /** Clusters synced at once within a wave; bounds load on the apiservers and on Temporal. */
       maxParallelClusters: z.number().int().min(1).max(500).default(10),
       timeouts: stageTimeouts,
+      consumerGate,
       soak: timerDuration({ zeroMeansNone: true }).default(0),
       approval: z
         .strictObject({

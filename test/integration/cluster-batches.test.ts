@@ -68,6 +68,8 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
     syncClusterBatch: fakes.syncClusterBatch,
     // The fake clusters have no apiserver to look for consumer pods in (plan-consumers.test.ts covers that).
     planRotation: (input: Parameters<typeof real.planRotation>[0]) => real.planRotation({ ...input, clusters: [] }),
+    // Nor pods for the consumer gate (consumer-gate.test.ts gates real pods).
+    consumerGate: (input: Parameters<typeof real.consumerGate>[0]) => real.consumerGate({ ...input, clusters: [] }),
   });
   const playbook = testPlaybook(ts.store, spec);
   try {

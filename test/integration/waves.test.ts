@@ -84,6 +84,8 @@ async function rotate(
     ...fakes.activities,
     // The fake clusters have no apiserver to look for consumer pods in (plan-consumers.test.ts covers that).
     planRotation: (input: Parameters<typeof real.planRotation>[0]) => real.planRotation({ ...input, clusters: [] }),
+    // Nor pods for the consumer gate (consumer-gate.test.ts gates real pods).
+    consumerGate: (input: Parameters<typeof real.consumerGate>[0]) => real.consumerGate({ ...input, clusters: [] }),
     runCanary: async (...args: Parameters<typeof real.runCanary>) => {
       canaryLog.push({ at: Date.now(), what: 'canary' });
       return real.runCanary(...args);

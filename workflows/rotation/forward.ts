@@ -5,6 +5,7 @@ import { wavesOf } from '../clusters';
 import { profiles } from '../profiles';
 import { msUntilWindow } from '../window';
 import { syncClusters } from './clusters-stage';
+import { consumerGateStage, gateApplies, resyncConsumers } from './consumer-gate';
 import { approvalStage, soakStage } from './gates';
 import type { RotationRun } from './run';
 
@@ -62,6 +63,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
     run.writer.readers(plan.readers);
     run.audit('readers-listed', { readers: plan.readers });
   }
+  if (plan.consumers) run.writer.consumers(plan.consumers);
   const old = plan.current;
   run.original = old;
   run.writer.versions({ current: old });
@@ -100,6 +102,8 @@ async function distributeStages(run: RotationRun, old: VersionRef, fresh: Versio
     await canaryStage(run, fresh);
     return;
   }
+  // Runs after the clusters are restored (undos run last-first): consumers resync onto the old version now.
+  if (gateApplies()) run.saga.add('resync consumers to the old version', () => resyncConsumers(run, old));
   // One undo for every cluster step before revoke: back to serving only the old version.
   run.saga.add('restore clusters to the old version', () =>
     syncClusters(run, run.touchedClusters(), 'restore', { current: old, other: null }, 'rolled-back'),
@@ -137,6 +141,8 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
       previousVersion: plan.previousVersion,
     }),
   );
+  // Before the keys swap, every consumer reads the new version beside the old one.
+  await consumerGateStage(run, 'promote', { current: old, other: fresh });
   const clusters = run.spec.clusters.length > 0;
   await run.stage(
     'promote',
@@ -157,6 +163,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
       'swapping keys in every cluster',
     );
   }
+  run.swappedAt = Date.now();
   run.writer.versions({ current: fresh, pending: undefined });
 }
 
@@ -169,5 +176,15 @@ export async function forwardStages(run: RotationRun): Promise<{ old: VersionRef
   await promoteStage(run, plan, fresh);
   await soakStage(run);
   await approvalStage(run);
+  // Last step before the point of no return: every consumer reads the new version as current.
+  await consumerGateStage(
+    run,
+    'revoke',
+    { current: fresh, other: old },
+    {
+      rolloutToken: run.rotation.runId,
+      ...(run.swappedAt !== undefined ? { swappedAt: run.swappedAt } : {}),
+    },
+  );
   return { old, fresh };
 }

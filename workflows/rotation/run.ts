@@ -44,6 +44,8 @@ export class RotationRun {
   original: VersionRef | undefined;
   /** Clusters a step may have changed; restored on rollback. */
   readonly touched = new Set<string>();
+  /** When every cluster served the new version as current (promote done); restart-only pods started later read it. */
+  swappedAt: number | undefined;
   /** Clusters whose workloads may have rolled out onto the new version (promote began there). */
   readonly rolledOut = new Set<string>();
 

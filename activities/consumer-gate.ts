@@ -1,0 +1,73 @@
+/**
+ * The consumer gate as one activity over every cluster of the rotation (bounded parallelism,
+ * heartbeating what each cluster still waits for). Values are read from the store once, checked
+ * against the planned fingerprints, and only used to compute digests in memory.
+ */
+import { Context } from '@temporalio/activity';
+import pLimit from 'p-limit';
+import type { KubeClients } from '../adapters/kubernetes/clients';
+import { gateCluster } from '../adapters/kubernetes/consumer-gate';
+import type { GateValues } from '../adapters/kubernetes/consumer-gate';
+import { errorText } from '../adapters/kubernetes/errors';
+import type { ValueAccess } from '../adapters/kubernetes/values';
+import { versionValues } from '../adapters/kubernetes/values';
+import { redact } from '../adapters/redact';
+import type { GateInput, GateOutcome, GateReport } from '../core/gate';
+
+/** Builds the consumer-gate activity over injected Kubernetes clients and store access. */
+export function createGateActivities(kube: KubeClients, access: ValueAccess) {
+  const values = versionValues(access);
+  return {
+    /**
+     * Gates every cluster of `input` (see adapters/kubernetes/consumer-gate) and reports each one
+     * ok or not, naming the pods still waited for; never throws for a cluster that did not pass.
+     */
+    async consumerGate(input: GateInput): Promise<GateReport> {
+      const ctx = Context.current();
+      const { store, current, other } = input.versions;
+      const held: GateValues = {
+        current: { version: current.version, value: await values.valueOf(store, current, 'consumer gate') },
+        other: other ? { version: other.version, value: await values.valueOf(store, other, 'consumer gate') } : null,
+      };
+      const secrets = [held.current.value, ...(held.other ? [held.other.value] : [])];
+      const waiting = new Map<string, string>();
+      const beat = setInterval(() => ctx.heartbeat({ waiting: Object.fromEntries(waiting) }), 1000);
+      const limit = pLimit(Math.max(1, input.parallelism));
+      try {
+        const outcomes = await Promise.all(
+          input.clusters.map((cluster) =>
+            limit(async (): Promise<GateOutcome> => {
+              const started = Date.now();
+              try {
+                return await gateCluster(kube, input, cluster, held, ctx.cancellationSignal, (w) =>
+                  waiting.set(cluster.name, w),
+                );
+              } catch (e) {
+                if (ctx.cancellationSignal.aborted) throw e;
+                const error = redact(e instanceof Error ? e.message : errorText(e), secrets);
+                return {
+                  cluster: cluster.name,
+                  ok: false,
+                  pods: 0,
+                  reported: 0,
+                  settled: 0,
+                  restarted: 0,
+                  waitedMs: Date.now() - started,
+                  detail: `${cluster.name}: ${error}`,
+                };
+              } finally {
+                waiting.delete(cluster.name);
+              }
+            }),
+          ),
+        );
+        return { step: input.step, outcomes };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}
+
+/** The consumer-gate activity, as the rotation workflow calls it. */
+export type GateActivities = ReturnType<typeof createGateActivities>;
