@@ -3,23 +3,24 @@ import { readsLinePrefix, reportsReadsAnnotation } from '../../core/ids';
 import { sleeperTemplate } from './kube';
 
 /**
- * Shell for a consumer container that reads the mounted Secret every second and prints what it
- * read in rotor's convention: `rotor.dev/reads <key>=<sha256("<pod uid>:<value>")[:32]>`, `-` when
- * the key's file does not exist. Needs POD_UID from the downward API.
+ * Shell that prints what a consumer read from the Secret mounted at `dir`, in rotor's convention:
+ * `rotor.dev/reads <key>=<sha256("<pod uid>:<value>")[:32]>`, `-` when the key's file does not
+ * exist. Needs POD_UID from the downward API.
  */
-export function readsReporterScript(dir: string, keys: readonly string[]): string {
+export function readsReportOnce(dir: string, keys: readonly string[]): string {
   return [
-    'trap "exit 0" TERM',
-    'while :; do',
-    `  l="${readsLinePrefix}"`,
-    `  for k in ${keys.join(' ')}; do`,
-    `    if [ -f ${dir}/$k ]; then d=$({ printf "%s:" "$POD_UID"; cat ${dir}/$k; } | sha256sum | cut -c1-32); else d=-; fi`,
-    '    l="$l $k=$d"',
-    '  done',
-    '  echo "$l"',
-    '  sleep 1',
+    `l="${readsLinePrefix}"`,
+    `for k in ${keys.join(' ')}; do`,
+    `  if [ -f ${dir}/$k ]; then d=$({ printf "%s:" "$POD_UID"; cat ${dir}/$k; } | sha256sum | cut -c1-32); else d=-; fi`,
+    '  l="$l $k=$d"',
     'done',
+    'echo "$l"',
   ].join('\n');
+}
+
+/** A consumer container's whole script: read and report every second until TERM. */
+export function readsReporterScript(dir: string, keys: readonly string[]): string {
+  return ['trap "exit 0" TERM', 'while :; do', readsReportOnce(dir, keys), '  sleep 1', 'done'].join('\n');
 }
 
 /**
