@@ -102,6 +102,8 @@ export async function gateCluster(
         if (input.step === 'revoke') waiting.push(`${name}: terminating`);
         continue;
       }
+      // A pod not yet running reads the Secret as it is when its containers start; a finished one reads nothing.
+      if (pod.status?.phase !== 'Running') continue;
       if (consumer.restartOnly) {
         if (input.step !== 'revoke' || restartedWithNew(pod, input)) counts.restarted++;
         else waiting.push(`${name}: ${modesOf(consumer)}, not yet restarted with the new Secret`);
