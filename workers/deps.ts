@@ -15,13 +15,15 @@ import { whoCanReadAll } from '../inspect/who-can-read';
 export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
   const policy = policyFromEnv(env);
   const kubeconfig = loadKubeconfig();
+  // One client for the store and the credential kinds, so one AppRole login keeps both authenticated.
+  const vault = vaultFromEnv(env);
   return {
-    vault: vaultFromEnv(env),
+    vault,
     secretsManager: new SecretsManagerClient({}),
     fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig,
     credentialKinds: createCredentialKinds({
-      ...credentialDepsFromEnv(env),
+      ...credentialDepsFromEnv(env, vault),
       adminServers: policy.allowAll ? undefined : Object.values(policy.databaseServers),
     }),
     policy,

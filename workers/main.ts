@@ -12,6 +12,7 @@ import { loadPlaybookDir } from '../adapters/playbook-files';
 import { auditSinks } from './audit-sink';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
+import { vaultLogin } from '../adapters/vault-login';
 import { createLogger, installRuntimeLogger } from './logger';
 import { connectClient, temporalSettings } from '../adapters/temporal/connection';
 import { connectWorker, createRotorWorker } from './worker';
@@ -59,18 +60,22 @@ async function main(): Promise<void> {
         return undefined;
       })
     : undefined;
+  const deps = depsFromEnv();
+  // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
+  const vaultSession = await vaultLogin([deps.vault]);
   const connection = await connectWorker(settings.address);
   const worker = await createRotorWorker({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    activities: createActivities(depsFromEnv()),
+    activities: createActivities(deps),
     sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics }),
   });
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info({ taskQueue: settings.taskQueue, address: settings.address, metricsPort }, 'rotor worker started');
   await worker.run();
   stopOverdue();
+  vaultSession?.stop();
   server?.close();
   await connection.close();
 }

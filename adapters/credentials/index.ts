@@ -51,7 +51,10 @@ export function kindFor<C extends Credential>(kinds: CredentialKinds, policy: C)
  * Clients from the standard environment: PG* for the PostgreSQL admin connection, the AWS SDK's own
  * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN.
  */
-export function credentialDepsFromEnv(env: NodeJS.ProcessEnv = process.env): CredentialKindDeps {
+export function credentialDepsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  vault: NodeVault.client = vaultFromEnv(env),
+): CredentialKindDeps {
   return {
     pgAdmin: () => ({
       host: env['PGHOST'],
@@ -62,6 +65,6 @@ export function credentialDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Cre
     }),
     iam: new IAMClient({}),
     stsFor: (creds) => new STSClient({ credentials: creds }),
-    vault: vaultFromEnv(env),
+    vault,
   };
 }

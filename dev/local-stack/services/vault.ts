@@ -14,7 +14,8 @@ const moduleDir = fileURLToPath(new URL('../../go/vault', import.meta.url));
 /** The binary `install` resolved; `start` falls back to resolving it itself. */
 let binary: string | undefined;
 
-async function resolveBinary(ctx: StackContext): Promise<string> {
+/** The Vault binary (installed at this release, or built into the cache). */
+export async function resolveBinary(ctx: StackContext): Promise<string> {
   binary ??=
     // An installed `vault` whose `vault version` names this release (e.g. from HashiCorp's packages).
     onPathAtVersion('vault', ['version'], version) ??
