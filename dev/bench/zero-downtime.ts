@@ -1,0 +1,253 @@
+/**
+ * Zero-downtime benchmark (a script, not a test): `npm run bench:zero-downtime -- [--rotations 20]
+ * [--off-rotations N] [--settle 10s]`. Per cluster (cluster-a/b/c) it runs two consumer
+ * Deployments on the stack's real nodes: one reads the Secret from a mounted volume (and reports
+ * what it read, rotor's opt-in convention), one from env vars (listed for rollout). Every 100 ms
+ * each tries to log in to the stack's PostgreSQL with the current key, then the other key, and
+ * appends `o` or `f` to a file of its own. Then it rotates a postgres-alternating-users credential
+ * across the three clusters back to back, first with the consumer gate on, then off, and prints
+ * failed and attempted logins, time per rotation and the gate's share. Pods use hostNetwork:
+ * PostgreSQL listens on the host's 127.0.0.1, which pod networks cannot reach. Cleans up.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import pg from 'pg';
+import { createActivities } from '../../activities/index';
+import { nodeImages } from '../local-stack/config';
+import { reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
+import type { RotationStatus, StageName } from '../../core/status';
+import { depsFromEnv } from '../../workers/deps';
+import { statusQuery } from '../../workflows/definitions';
+import { readsReportOnce } from '../../test/helpers/consumers';
+import { kubeconfigFor, purgeNamespace } from '../../test/helpers/kube';
+import { testPlaybook } from '../../test/helpers/playbooks';
+import { createRolePair, withPgAdmin } from '../../test/helpers/postgres';
+import { useStackEnv } from '../../test/helpers/stack-env';
+import { awsTestStore } from '../../test/helpers/stores';
+import { outcomeOf, startTestWorker } from '../../test/helpers/worker';
+
+const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
+const { values: args } = parseArgs({
+  options: {
+    rotations: { type: 'string', default: '20' },
+    'off-rotations': { type: 'string' },
+    settle: { type: 'string', default: '10s' },
+  },
+});
+const rotations = Number(args.rotations);
+const offRotations = Number(args['off-rotations'] ?? args.rotations);
+const secretName = 'db-login';
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+useStackEnv();
+const pgEnv = {
+  host: process.env.PGHOST ?? '127.0.0.1',
+  port: process.env.PGPORT ?? '55432',
+  db: process.env.PGDATABASE ?? 'postgres',
+};
+
+/** Logs in with `$1` (the stored JSON) and prints nothing; exit status says whether it worked. */
+const loginFn = [
+  'login() {',
+  '  u=$(printf "%s" "$1" | sed -n \'s/.*"username":"\\([^"]*\\)".*/\\1/p\')',
+  '  p=$(printf "%s" "$1" | sed -n \'s/.*"password":"\\([^"]*\\)".*/\\1/p\')',
+  '  [ -n "$u" ] || return 1',
+  `  PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`,
+  '}',
+].join('\n');
+
+/** Every 100 ms: current key, then the other; `o` or `f` appended to the pod's own result file. */
+function consumerScript(read: { current: string; other: string }, reportEvery: string | undefined): string {
+  return [
+    'trap "exit 0" TERM',
+    loginFn,
+    'out=/results/$HOSTNAME',
+    'i=0',
+    'while :; do',
+    `  if login "${read.current}" || login "${read.other}"; then echo o >>$out; else echo f >>$out; fi`,
+    ...(reportEvery ? ['  i=$((i+1)); [ $((i % 5)) -eq 0 ] && report'] : []),
+    '  sleep 0.1',
+    'done',
+  ].join('\n');
+}
+
+function deployment(name: string, mode: 'volume' | 'env', resultsDir: string): V1Deployment {
+  const labels = { app: name };
+  const container: V1Container = {
+    name: 'app',
+    image: nodeImages.tools,
+    imagePullPolicy: 'Never',
+    env: [{ name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }],
+    volumeMounts: [{ name: 'results', mountPath: '/results' }],
+  };
+  const volumes = [{ name: 'results', hostPath: { path: resultsDir, type: 'Directory' } }];
+  if (mode === 'volume') {
+    // What it read, in rotor's convention (opt-in below), every 5 attempts.
+    const once = readsReportOnce('/cred', ['value', 'value-other']);
+    container.command = [
+      '/bin/sh',
+      '-c',
+      `report() {\n${once}\n}\n${consumerScript({ current: '$(cat /cred/value 2>/dev/null)', other: '$(cat /cred/value-other 2>/dev/null)' }, 'yes')}`,
+    ];
+    container.volumeMounts?.push({ name: 'cred', mountPath: '/cred', readOnly: true });
+    volumes.push({ name: 'cred', secret: { secretName } } as never);
+  } else {
+    container.env?.push(
+      { name: 'CUR', valueFrom: { secretKeyRef: { name: secretName, key: 'value' } } },
+      { name: 'OTHER', valueFrom: { secretKeyRef: { name: secretName, key: 'value-other', optional: true } } },
+    );
+    container.command = ['/bin/sh', '-c', consumerScript({ current: '$CUR', other: '$OTHER' }, undefined)];
+  }
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, ...(mode === 'volume' ? { annotations: { [reportsReadsAnnotation]: 'app' } } : {}) },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 5,
+          automountServiceAccountToken: false,
+          containers: [container],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+/** `o` and `f` counts over every result file so far. */
+function tally(dir: string): { attempts: number; failed: number } {
+  let attempts = 0;
+  let failed = 0;
+  for (const f of readdirSync(dir)) {
+    for (const c of readFileSync(join(dir, f), 'utf8')) {
+      if (c === 'o' || c === 'f') attempts++;
+      if (c === 'f') failed++;
+    }
+  }
+  return { attempts, failed };
+}
+
+const stageMs = (s: RotationStatus, name: StageName) => {
+  const st = s.stages.find((x) => x.name === name);
+  return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
+};
+
+async function main(): Promise<void> {
+  const run = randomBytes(3).toString('hex');
+  const namespace = `bench-zd-${run}`;
+  const resultsDir = mkdtempSync(join(tmpdir(), 'rotor-bench-zd-'));
+  const table = `bench_zd_${run}`;
+  await withPgAdmin((c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(table)} (x int)`));
+  const roles: [string, string] = [`bench_zd_${run}_a`, `bench_zd_${run}_b`];
+  const { initial } = await createRolePair(roles[0], roles[1], table);
+  const ts = await awsTestStore(initial);
+  const tw = await startTestWorker(createActivities(depsFromEnv()));
+  const kcs = contexts.map((c) => kubeconfigFor(c));
+  try {
+    for (const kc of kcs) {
+      const core = kc.makeApiClient(CoreV1Api);
+      const apps = kc.makeApiClient(AppsV1Api);
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: secretName }, stringData: { value: initial } },
+      });
+      await apps.createNamespacedDeployment({ namespace, body: deployment('volume-consumer', 'volume', resultsDir) });
+      await apps.createNamespacedDeployment({ namespace, body: deployment('env-consumer', 'env', resultsDir) });
+    }
+    // Wait until every consumer logged in at least once.
+    for (let deadline = Date.now() + 120_000; readdirSync(resultsDir).length < 6;) {
+      if (Date.now() > deadline) throw new Error(`consumer pods did not start within 120s (results in ${resultsDir})`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const before = tally(resultsDir);
+    if (before.failed > 0)
+      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check PostgreSQL`);
+    const basePlaybook = testPlaybook(ts.store, {
+      credential: { kind: 'postgres-alternating-users', roles },
+      clusters: contexts.map((name) => ({
+        name,
+        delivery: 'push' as const,
+        namespace,
+        secretName,
+        workloads: [{ kind: 'Deployment' as const, name: 'env-consumer' }],
+      })),
+      consumerGate: { settle: args.settle },
+    });
+    const results: string[] = [];
+    for (const [gate, n] of [
+      [true, rotations],
+      [false, offRotations],
+    ] as const) {
+      if (n <= 0) continue;
+      const playbook = {
+        ...basePlaybook,
+        spec: { ...basePlaybook.spec, consumerGate: { ...basePlaybook.spec.consumerGate, enabled: gate } },
+      };
+      const start = tally(resultsDir);
+      const times: number[] = [];
+      const gateTimes: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = Date.now();
+        const status = await tw.run(async () => {
+          const h = await tw.client.workflow.start('rotationWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: rotationWorkflowId(playbook.spec.secret.name),
+            args: [{ playbook, trigger: 'manual', requestedBy: 'bench' }],
+          });
+          const o = await outcomeOf(h);
+          if (!o.ok) throw new Error(`rotation ${i + 1} (gate ${gate ? 'on' : 'off'}) failed: ${o.error.message}`);
+          return h.query<RotationStatus>(statusQuery);
+        });
+        times.push(Date.now() - t0);
+        gateTimes.push(stageMs(status, 'promote-gate') + stageMs(status, 'revoke-gate'));
+        const now = tally(resultsDir);
+        console.log(
+          `gate ${gate ? 'on ' : 'off'} rotation ${i + 1}/${n}: ${secs(times[i] ?? 0)} (gate ${secs(gateTimes[i] ?? 0)}), failed logins so far ${now.failed - start.failed}/${now.attempts - start.attempts}`,
+        );
+      }
+      // Consumers keep running a little after the last revoke: failures show up late.
+      await new Promise((r) => setTimeout(r, gate ? 5_000 : 80_000));
+      const end = tally(resultsDir);
+      const total = times.reduce((a, b) => a + b, 0);
+      const gateTotal = gateTimes.reduce((a, b) => a + b, 0);
+      results.push(
+        `gate ${gate ? 'on ' : 'off'}: ${n} rotations × 3 clusters — failed logins ${end.failed - start.failed} of ${end.attempts - start.attempts}; per rotation mean ${secs(total / n)}, max ${secs(Math.max(...times))}; gate mean ${secs(gateTotal / n)} (${((100 * gateTotal) / total).toFixed(0)}% of rotation time)`,
+      );
+    }
+    console.log(
+      `\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    console.log(
+      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a login every 100 ms each`,
+    );
+    for (const r of results) console.log(r);
+  } finally {
+    await tw.close();
+    await Promise.all(kcs.map((kc) => purgeNamespace(kc, namespace).catch(() => undefined)));
+    await withPgAdmin(async (c) => {
+      for (const r of roles) await c.query(`DROP OWNED BY ${pg.escapeIdentifier(r)}`).catch(() => undefined);
+      await c.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(table)}`);
+      for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`);
+    }).catch(() => undefined);
+    rmSync(resultsDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);
