@@ -66,7 +66,8 @@ function consumerScript(read: { current: string; other: string }, reportEvery: s
   return [
     'trap "exit 0" TERM',
     loginFn,
-    'out=/results/$HOSTNAME',
+    // hostNetwork pods carry the node's hostname, so the file is named by the pod (downward API).
+    'out=/results/$POD_NAME',
     'i=0',
     'while :; do',
     `  if login "${read.current}" || login "${read.other}"; then echo o >>$out; else echo f >>$out; fi`,
@@ -82,7 +83,10 @@ function deployment(name: string, mode: 'volume' | 'env', resultsDir: string): V
     name: 'app',
     image: nodeImages.tools,
     imagePullPolicy: 'Never',
-    env: [{ name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }],
+    env: [
+      { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ],
     volumeMounts: [{ name: 'results', mountPath: '/results' }],
   };
   const volumes = [{ name: 'results', hostPath: { path: resultsDir, type: 'Directory' } }];
