@@ -152,9 +152,11 @@ describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rot
         distribute: 'skipped',
         verify: 'skipped',
         canary: 'done',
+        'promote-gate': 'skipped',
         promote: 'done',
         soak: 'done',
         approval: 'skipped',
+        'revoke-gate': 'skipped',
         revoke: 'done',
         finalize: 'done',
       });
