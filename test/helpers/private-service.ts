@@ -7,10 +7,13 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { stackPaths } from '../../dev/local-stack/config';
 import { motoVenv } from '../../dev/local-stack/services/moto';
+import { resolveBinary as resolveVaultBinary } from '../../dev/local-stack/services/vault';
+import { unsealVault, vaultServerArgs } from '../../dev/local-stack/services/vault-server';
 import { devServerArgs, temporalBinary } from '../../dev/local-stack/services/temporal';
 
 /** A free loopback port (the kernel's choice). */
@@ -128,5 +131,63 @@ export async function privateMoto(dir: string): Promise<PrivateService> {
     args: ['-H', '127.0.0.1', '-p', String(port)],
     logFile: join(dir, 'moto.log'),
     ready: async () => (await fetch(`${address}/moto-api/data.json`, { signal: AbortSignal.timeout(2_000) })).ok,
+  });
+}
+
+/** A TCP proxy in front of a service that a test can cut (connections reset, new ones refused) and restore. */
+export interface CutProxy {
+  /** `http://127.0.0.1:<port>` of the proxy. */
+  readonly url: string;
+  /** Unreachable: open connections are reset and the port refuses new ones. */
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A proxy on a free loopback port forwarding to `target` (`host:port`). */
+export async function cutProxy(target: { host: string; port: number }): Promise<CutProxy> {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createServer((inbound) => {
+        const outbound = connect(target.port, target.host);
+        for (const [a, b] of [
+          [inbound, outbound],
+          [outbound, inbound],
+        ] as const) {
+          sockets.add(a);
+          a.pipe(b);
+          a.on('error', () => b.destroy());
+          a.on('close', () => (sockets.delete(a), b.destroy()));
+        }
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+      server = s;
+    });
+  const cut = async () => {
+    const s = server;
+    server = undefined;
+    for (const c of sockets) c.resetAndDestroy();
+    if (s) await new Promise((r) => s.close(r));
+  };
+  await listen();
+  return { url: `http://127.0.0.1:${port}`, cut, restore: listen, close: cut };
+}
+
+/** A private Vault with the stack's persistent configuration (file storage in `dir`), unsealed on every start. */
+export async function privateVault(dir: string): Promise<PrivateService> {
+  const spec = { dir: join(dir, 'vault'), port: await freePort() };
+  const address = `http://127.0.0.1:${spec.port}`;
+  return privateProcess({
+    address,
+    command: await resolveVaultBinary(ctx),
+    args: vaultServerArgs(spec),
+    logFile: join(dir, 'vault.log'),
+    // Answers (sealed or not) once listening; `afterStart` unseals it as the stack does.
+    ready: async () => (await fetch(`${address}/v1/sys/seal-status`, { signal: AbortSignal.timeout(2_000) })).ok,
+    afterStart: () => unsealVault(spec),
   });
 }

@@ -5,7 +5,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Phase, RotationStatus } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
-import { eventTypes, toHistoryJson } from './history';
+import { activityCounts, eventTypes, toHistoryJson } from './history';
 
 /** Status of a running rotation; undefined while nothing can answer (worker or server just killed). */
 export async function statusOf(client: Client, h: WorkflowHandle): Promise<RotationStatus | undefined> {
@@ -40,3 +40,25 @@ export async function waitForEvent(h: WorkflowHandle, type: string, timeoutMs = 
   }
   throw new Error(`history never showed ${type}`);
 }
+
+/** How many times each store-changing step (forward, and the create undo) completed in a run's history. */
+export async function forwardCompletions(h: WorkflowHandle): Promise<Record<string, number | undefined>> {
+  const counts = activityCounts(toHistoryJson(await h.fetchHistory()));
+  const steps = [
+    'createPendingVersion',
+    'promoteVersion',
+    'revokeVersion',
+    'finalizeRotation',
+    'discardPendingVersion',
+  ];
+  return Object.fromEntries(steps.map((t) => [t, counts[t]?.completed]));
+}
+
+/** What `forwardCompletions` shows for a run that rotated once, with no undo. */
+export const eachForwardStepOnce = {
+  createPendingVersion: 1,
+  promoteVersion: 1,
+  revokeVersion: 1,
+  finalizeRotation: 1,
+  discardPendingVersion: undefined,
+};

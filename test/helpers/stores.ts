@@ -60,10 +60,10 @@ export async function awsTestStore(initial: string, endpoint?: string): Promise<
   };
 }
 
-/** A Vault KV v2 entry under secret/, written once with `initial`. */
-export async function vaultTestStore(initial: string): Promise<TestStore> {
+/** A Vault KV v2 entry under secret/ (the stack's Vault, or the one at `endpoint`), written once with `initial`. */
+export async function vaultTestStore(initial: string, endpoint?: string): Promise<TestStore> {
   const env = useStackEnv();
-  const vault = vaultClient({ endpoint: env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
+  const vault = vaultClient({ endpoint: endpoint ?? env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
   const path = `rotor-test/${randomUUID()}`;
   await vault.write(`secret/data/${path}`, { data: { value: initial } });
   const metadata = async () =>
@@ -93,5 +93,24 @@ export async function vaultTestStore(initial: string): Promise<TestStore> {
       return (await metadata()).current_version;
     },
     readVersion,
+  };
+}
+
+/**
+ * The store after one rotation from `before` to `current`: two versions in all, the new one
+ * current with a new value, the old one previous, nothing pending. Values are compared, never shown.
+ */
+export async function rotatedOnce(ts: TestStore, before: StoreSnapshot, current: string) {
+  const after = await ts.snapshot();
+  return {
+    state: {
+      versions: await ts.versionCount(),
+      current: after.currentVersion,
+      previous: after.previousVersion,
+      pending: after.pendingVersion,
+      newValue: after.currentValue !== before.currentValue,
+    },
+    expected: { versions: 2, current, previous: before.currentVersion, pending: null, newValue: true },
+    after,
   };
 }

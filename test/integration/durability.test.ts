@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../adapters/temporal/connection';
 import { activityCounts, eventTypes, toHistoryJson } from '../helpers/history';
+import { kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
@@ -166,4 +168,114 @@ describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rot
       await wp.stop();
     }
   });
+});
+
+/**
+ * The worker SIGKILLed during compensation (a failed canary rolls back a cluster and the store) and
+ * during finalize: each run must end as its history says — rolled back to exactly the old state, or
+ * rotated — with the cluster's Secret to match.
+ */
+describe('durability: the worker process is SIGKILLed during compensation and during finalize', () => {
+  const context = 'cluster-c';
+  const kc = kubeconfigFor(context);
+  let client: Client;
+  let logDir: string;
+  let namespace: string;
+  beforeAll(async () => {
+    client = await connectClient();
+    logDir = mkdtempSync(join(tmpdir(), 'rotor-durability-undo-'));
+    namespace = `durable-${randomUUID().slice(0, 8)}`;
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  });
+  afterAll(async () => {
+    await client?.connection.close();
+    await purgeNamespace(kc, namespace).catch(() => undefined);
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('a rollback resumes its undos on a new worker; a run killed at finalize ends rotated', async () => {
+    const taskQueue = `durability-undo-${randomUUID()}`;
+    const wp = await startWorkerProcess({ taskQueue, logFile: join(logDir, 'worker.log') });
+    const start = async (ts: TestStore, secretName: string, canary: string) => {
+      const playbook = testPlaybook(ts.store, {
+        clusters: [{ name: context, delivery: 'push', namespace, secretName, workloads: [] }],
+        canaries: [{ type: 'command', name: 'check', command: ['sh', '-c', `cat >/dev/null; ${canary}`] }],
+      });
+      const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'durability-test' };
+      return client.workflow.start('rotationWorkflow', {
+        taskQueue,
+        workflowId: rotationWorkflowId(playbook.spec.secret.name),
+        args: [input],
+      });
+    };
+    const inFlight = async (h: WorkflowHandle, types: string[]) => {
+      const counts = activityCounts(toHistoryJson(await h.fetchHistory()));
+      return types.filter((t) => (counts[t]?.scheduled ?? 0) > (counts[t]?.completed ?? 0));
+    };
+    const timeline: string[] = [];
+    const t0 = Date.now();
+    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+    try {
+      // 1. The canary fails after the cluster serves both versions: kill as soon as compensation starts.
+      const undone = await vaultTestStore(`durable-undo-${randomUUID()}`);
+      const before = await undone.snapshot();
+      const rollback = await start(undone, 'app-undo', 'exit 1');
+      await waitForPhase(client, rollback, ['compensating']);
+      await wp.kill();
+      timeline.push(
+        `killed while compensating (undos in flight: ${(await inFlight(rollback, [...undos])).join(', ') || 'none recorded'})`,
+      );
+      await wp.restart();
+      mark('worker restarted');
+      const failure = await rollback.result().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(String((failure?.cause as { type?: string } | undefined)?.type ?? failure)).toContain(
+        'RotationRolledBack',
+      );
+      const restored = await undone.snapshot();
+      expect(restored.currentVersion).toBe(before.currentVersion);
+      expect(restored.currentValue === before.currentValue).toBe(true);
+      expect(restored.pendingVersion).toBeNull();
+      const undoneData = await secretData(kc, namespace, 'app-undo');
+      expect({ keys: Object.keys(undoneData), isOld: undoneData['value'] === before.currentValue }).toEqual({
+        keys: ['value'],
+        isOld: true,
+      });
+      mark('rolled back');
+      const undoCounts = activityCounts(toHistoryJson(await rollback.fetchHistory()));
+      expect(undoCounts['discardPendingVersion']?.completed).toBe(1);
+
+      // 2. A run killed once it reaches finalize (the store's bookkeeping step) completes rotated.
+      const rotated = await vaultTestStore(`durable-final-${randomUUID()}`);
+      const was = await rotated.snapshot();
+      const forwardRun = await start(rotated, 'app-final', 'true');
+      await waitForPhase(client, forwardRun, ['finalize']);
+      await wp.kill();
+      timeline.push(
+        `killed at finalize (in flight: ${(await inFlight(forwardRun, ['finalizeRotation'])).join(', ') || 'none recorded'})`,
+      );
+      await wp.restart();
+      mark('worker restarted');
+      const result = (await forwardRun.result()) as RotationResult;
+      expect(result.outcome).toBe('rotated');
+      const after = await rotated.snapshot();
+      expect(after.currentVersion).toBe(result.current.version);
+      expect(after.previousVersion).toBe(was.currentVersion);
+      expect(after.pendingVersion).toBeNull();
+      expect(await rotated.versionCount()).toBe(2);
+      const data = await secretData(kc, namespace, 'app-final');
+      expect({ keys: Object.keys(data), isNew: data['value'] === after.currentValue }).toEqual({
+        keys: ['value'],
+        isNew: true,
+      });
+      expect(activityCounts(toHistoryJson(await forwardRun.fetchHistory()))['finalizeRotation']?.completed).toBe(1);
+      expect(wp.starts).toBe(3);
+    } finally {
+      console.info(`durability (undo/finalize): ${timeline.join(' → ')}`);
+      await wp.stop();
+    }
+    // Three worker starts (each bundles the workflows): minutes on a loaded 2-core machine.
+  }, 420_000);
 });

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devCredentials, ports } from '../config';
-import { ensurePortFree, logFileOf, runningPid, sleep, startProcess, waitHealthy } from '../process';
+import { ensurePortFree, runningPid, startProcess, tailOf, waitHealthy } from '../process';
+import { unsealVault, vaultServerArgs } from './vault-server';
 import type { StackContext, StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
 
@@ -78,40 +79,10 @@ async function ensureMounts(): Promise<void> {
 }
 
 /**
- * Dev mode prints its (throwaway, in-memory) unseal key into the startup banner, which lands in
- * our log file. Overwrite it in place with same-length filler so offsets of the appending server
- * stay valid; the fixed dev root token is all the log should reveal.
- */
-async function redactUnsealKey(logFile: string, timeoutMs = 15_000): Promise<void> {
-  const marker = Buffer.from('Unseal Key: ');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(logFile)) {
-      const content = readFileSync(logFile);
-      let found = false;
-      for (let at = content.indexOf(marker); at !== -1; at = content.indexOf(marker, at + 1)) {
-        found = true;
-        const start = at + marker.length;
-        let end = start;
-        while (end < content.length && content[end] !== 0x0a && content[end] !== 0x0d) end++;
-        if (content.subarray(start, end).every((c) => c === 0x2a)) continue;
-        const fd = openSync(logFile, 'r+');
-        try {
-          writeSync(fd, Buffer.alloc(end - start, '*'), 0, end - start, start);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      if (found) return;
-    }
-    await sleep(200);
-  }
-}
-
-/**
- * HashiCorp Vault in dev mode (in-memory storage, unsealed, KV v2 at `secret/`, root token
- * `devCredentials.vaultToken`), built from Go modules via dev/go/vault. `start` also enables the
- * database secrets engine at `database/`.
+ * HashiCorp Vault with persistent file storage (`<state>/vault`), built from Go modules via
+ * dev/go/vault: initialised once, unsealed by `start` on every start (a restart keeps its data, as
+ * in production), root token `devCredentials.vaultToken`. `start` also mounts KV v2 at `secret/`
+ * and the database secrets engine at `database/`.
  */
 export const vault: StackService = {
   name: 'vault',
@@ -125,17 +96,13 @@ export const vault: StackService = {
     const bin = await resolveBinary(ctx);
     // Our own server still starting holds the port; startProcess then returns it as is.
     if (runningPid(ctx, 'vault') === undefined) await ensurePortFree(ports.vault, 'vault');
-    const proc = startProcess(ctx, 'vault', bin, [
-      'server',
-      '-dev',
-      `-dev-root-token-id=${devCredentials.vaultToken}`,
-      `-dev-listen-address=127.0.0.1:${ports.vault}`,
-      // Keep ~/.vault-token (the operator's own Vault login) untouched.
-      '-dev-no-store-token',
-    ]);
+    const spec = { dir: join(ctx.paths.stateDir, 'vault'), port: ports.vault };
+    const proc = startProcess(ctx, 'vault', bin, vaultServerArgs(spec));
+    await unsealVault(spec).catch((e: Error) => {
+      throw new Error(`${e.message}\n${tailOf(proc.logFile)}`);
+    });
     await waitHealthy('vault', () => vault.health(ctx), proc.logFile, 60_000);
     await ensureMounts();
-    await redactUnsealKey(logFileOf(ctx, 'vault'));
   },
   async health() {
     // sys/health needs no token: 200 = initialized, unsealed and active.
