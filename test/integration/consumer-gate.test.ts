@@ -13,6 +13,8 @@ import { readsDigest } from '../../adapters/kubernetes/consumer-gate';
 import { parseReadsLine } from '../../core/gate';
 import { readsLinePrefix, rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
+import type { AuditRecord } from '../../workers/audit-sink';
+import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { abortUpdate, statusQuery } from '../../workflows/definitions';
 import { volumeConsumer } from '../helpers/consumers';
@@ -83,6 +85,7 @@ describe('consumer gate (real pods)', () => {
   let ts: TestStore;
   let playbook: ReturnType<typeof testPlaybook>;
   const initial = `gate-initial-${Date.now()}`;
+  const audit: string[] = [];
 
   beforeAll(async () => {
     namespace = await freshNamespace(kc, 'gate');
@@ -116,7 +119,7 @@ describe('consumer gate (real pods)', () => {
       ],
       consumerGate: { settle: '5s' },
     });
-    tw = await startTestWorker(createActivities(depsFromEnv()));
+    tw = await startTestWorker(createActivities(depsFromEnv()), auditSinks({ write: (l) => audit.push(l) }));
   }, 120_000);
   afterAll(async () => {
     await tw.close();
@@ -190,4 +193,34 @@ describe('consumer gate (real pods)', () => {
       expect(last && shown(last.reads), app).toBe(expected(pod, old, null));
     }
   }, 300_000);
+
+  it('a compromised rotation shortens the settle time and says so in the audit trail', async () => {
+    audit.length = 0;
+    const out = await tw.run(async () =>
+      outcomeOf(
+        await tw.client.workflow.start('rotationWorkflow', {
+          taskQueue: tw.taskQueue,
+          workflowId: rotationWorkflowId(playbook.spec.secret.name),
+          args: [
+            {
+              playbook,
+              trigger: 'emergency',
+              requestedBy: 'test',
+              reason: 'leaked',
+              emergency: { compromised: true },
+            },
+          ],
+        }),
+      ),
+    );
+    expect(out.ok).toBe(true);
+    const gates = audit.map((l) => JSON.parse(l) as AuditRecord).filter((r) => r.event === 'consumer-gate');
+    const shortened = gates.filter((r) => r.detail?.startsWith('shortened for a compromised rotation'));
+    expect(shortened.map((r) => r.stage)).toEqual(['promote-gate', 'revoke-gate']);
+    expect(shortened[0]?.detail).toContain('2s after the touch instead of 5s');
+    expect(gates.filter((r) => r.cluster === 'cluster-a').map((r) => r.detail)).toEqual([
+      expect.stringMatching(/^promote gate ✔ [\d.]+s: 1 reported, 1 settled, 1 restart-only ok$/),
+      expect.stringMatching(/^revoke gate ✔ [\d.]+s: 1 reported, 1 settled, 1 restart-only ok$/),
+    ]);
+  }, 240_000);
 });
