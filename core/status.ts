@@ -4,7 +4,7 @@
  */
 import type { Playbook } from './playbook/schema';
 import type { ClusterConsumers } from './consumers';
-import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
+import type { CanaryResult, ClusterReaders, RotationRef, VersionRef } from './contracts';
 
 export type Trigger = 'manual' | 'schedule' | 'emergency';
 
@@ -18,6 +18,21 @@ export interface RotationInput {
   reason?: string;
   /** Emergency rotation: tighter timeouts, no soak; `compromised` also skips the approval gate. */
   emergency?: { compromised: boolean };
+  /** Set when a run stuck past the point of no return continued as new: where it carries on. */
+  resume?: RotationResume;
+}
+
+/** What a run past the point of no return carries into its continuation (names and versions only). */
+export interface RotationResume {
+  stage: 'revoke' | 'finalize';
+  /** The first run's identity: store bookkeeping and idempotency tokens stay those of that run. */
+  rotation: RotationRef;
+  versions: { old: VersionRef; fresh: VersionRef };
+  status: RotationStatus;
+  /** The store location lock's key, taken again by the continuation. */
+  lockKey?: string;
+  attentionSince?: number;
+  escalated: boolean;
 }
 
 export const stageNames = [

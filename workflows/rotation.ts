@@ -4,11 +4,11 @@ import { WorkflowErrorTypes } from '../core/failures';
 import { formatProblem, validatePlaybook } from '../core/playbook/validate';
 import type { CheckedPlaybook } from '../core/playbook/validate';
 import { initialStatus } from '../core/status';
-import type { RotationInput, RotationResult } from '../core/status';
+import type { RotationInput, RotationResult, RotationResume } from '../core/status';
 import { statusQuery } from './definitions';
 import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
-import { admissionPatch, admit, releaseStore } from './rotation/admission';
+import { admissionPatch, admit, releaseStore, relock } from './rotation/admission';
 import { forwardStages } from './rotation/forward';
 import { registerHandlers } from './rotation/handlers';
 import { finalizeStage, revokeStage } from './rotation/revoke';
@@ -36,13 +36,16 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
   // Answer status queries while the playbook is being checked (a query without a handler fails,
   // and the CLI starts asking at once). The input is not validated yet: read it defensively.
   const unchecked = input.playbook as Partial<RotationInput['playbook']> | undefined;
-  const early = initialStatus({
-    secret: unchecked?.spec?.secret?.name ?? workflowInfo().workflowId,
-    playbook: unchecked?.metadata?.name ?? '',
-    trigger: input.trigger,
-    requestedBy: input.requestedBy,
-    startedAt: Date.now(),
-  });
+  // A continuation answers with the status it carries.
+  const early =
+    input.resume?.status ??
+    initialStatus({
+      secret: unchecked?.spec?.secret?.name ?? workflowInfo().workflowId,
+      playbook: unchecked?.metadata?.name ?? '',
+      trigger: input.trigger,
+      requestedBy: input.requestedBy,
+      startedAt: Date.now(),
+    });
   setHandler(statusQuery, () => early);
   // Whoever started the run (CLI, schedule, UI, another tool), the worker refuses an invalid
   // playbook with the same messages as `rotor validate`, before anything is changed.
@@ -56,7 +59,18 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
   }
   const run = new RotationRun({ ...input, playbook: checked.playbook });
   registerHandlers(run);
-  return rotate(run);
+  return input.resume ? resume(run, input.resume) : rotate(run);
+}
+
+/** A continuation of a run past the point of no return: store lock again, then on with its stage. */
+async function resume(run: RotationRun, from: RotationResume): Promise<RotationResult> {
+  log.info('rotation continued as new', { secret: run.status.secret, stage: from.stage });
+  const lock = await relock(run);
+  try {
+    return await finishForward(run, from.versions, from.stage);
+  } finally {
+    if (lock) await releaseStore(lock);
+  }
 }
 
 async function rotate(run: RotationRun): Promise<RotationResult> {
@@ -82,8 +96,17 @@ async function rotateAdmitted(run: RotationRun): Promise<RotationResult> {
   } catch (err) {
     return rollBack(run, err);
   }
-  await revokeStage(run, versions);
-  await finalizeStage(run, versions.fresh);
+  return finishForward(run, versions, 'revoke');
+}
+
+/** revoke (unless the run resumes at finalize) and finalize: they retry and alert, never roll back. */
+async function finishForward(
+  run: RotationRun,
+  versions: { old: VersionRef; fresh: VersionRef },
+  from: RotationResume['stage'],
+): Promise<RotationResult> {
+  if (from === 'revoke') await revokeStage(run, versions);
+  await finalizeStage(run, versions);
   run.setPhase('rotated');
   run.audit('rotation-completed', {
     outcome: 'rotated',

@@ -250,6 +250,8 @@ export const playbookSchema = z
           retryEvery: timerDuration().default(15 * 60_000),
           /** Unresolved this long: the run escalates (audit event `needs-attention-escalated`, status). */
           escalateAfter: timerDuration().default(86_400_000),
+          /** The waiting run continues as new (carrying its state) past this many history events. */
+          maxHistoryEvents: z.number().int().min(100).max(40_000).default(5_000),
         })
         .prefault({}),
       schedule: z

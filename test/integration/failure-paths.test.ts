@@ -205,6 +205,51 @@ describe('revoke past the point of no return', () => {
   }, 120_000);
 });
 
+describe('a long needs-attention', () => {
+  it('continues as new past needsAttention.maxHistoryEvents, carrying its state, and finishes forward', async () => {
+    const fakes = fakeClusters();
+    fakes.state.fault = 'forbidden';
+    await withRotation(
+      { clusters, needsAttention: { retryEvery: '1s', maxHistoryEvents: 150 } },
+      fakes,
+      async ({ h, ts, audit }) => {
+        const before = await ts.snapshot();
+        await waitForPhase(h, 'needs-attention', 60_000);
+        const firstRunId = (await h.describe()).runId;
+        let latest = firstRunId;
+        for (let i = 0; i < 900 && latest === firstRunId; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          latest = (await h.describe()).runId;
+        }
+        expect(latest).not.toBe(firstRunId);
+        const first = await h.client.getHandle(h.workflowId, firstRunId).describe();
+        expect(first.status.name).toBe('CONTINUED_AS_NEW');
+        expect(first.historyLength).toBeLessThan(400);
+        // The continuation carries the status: past the point of no return, what is revoked and what failed.
+        const carried = await status(h);
+        expect(carried.pointOfNoReturn).toBe(true);
+        expect(carried.revocation?.rejected).toBe(true);
+        expect(new Map(carried.clusters.map((c) => [c.name, c.phase])).get('c-good')).toBe('revoked');
+        expect(carried.stages.find((st) => st.name === 'revoke')?.detail).toMatch(
+          /continued as new after \d+ history events/,
+        );
+        fakes.state.fault = 'none';
+        await h.signal(retrySignal, { by: 'oncall' });
+        expect((await outcomeOf(h)).ok).toBe(true);
+        const after = await ts.snapshot();
+        expect(after.previousVersion).toBe(before.currentVersion);
+        expect(after.pendingVersion).toBeNull();
+        for (const c of clusters)
+          expect(fakes.serving.get(c.name)).toEqual({ current: after.currentVersion, other: null });
+        // The store's bookkeeping names the first run, whose id made the new version.
+        const completed = audit.filter((e) => e.event === 'rotation-completed');
+        expect(completed).toHaveLength(1);
+        expect(after.currentVersion).toBe(firstRunId);
+      },
+    );
+  }, 240_000);
+});
+
 describe('an emergency meeting a run stuck in needs-attention', () => {
   it('retries it, waits at most --supersede-wait, and then refuses with exit 3 naming why; once it clears it goes on', async () => {
     const fakes = fakeClusters();

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, CancellationScope, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, startChild } from '@temporalio/workflow';
 import type { ChildWorkflowHandle } from '@temporalio/workflow';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { storeLockWorkflowId } from '../../core/policy/lock';
@@ -39,6 +39,7 @@ export async function admit(run: RotationRun): Promise<StoreLock> {
             details: [verdict.refusals],
           });
         run.separationOfDuties = verdict.separationOfDuties;
+        run.lockKey = verdict.lockKey;
         return lockStore(run, verdict.lockKey);
       },
       'checking the admin policy and locking the store location',
@@ -76,4 +77,19 @@ export function releaseStore(lock: StoreLock): Promise<void> {
     await lock.signal(releaseLockSignal);
     await lock.result();
   });
+}
+
+/**
+ * A continuation (past the point of no return) takes its store lock again. If another rotation
+ * took the location in between, revocation goes on without the lock: it only retires a version
+ * that is no longer current, which the other rotation does not touch.
+ */
+export async function relock(run: RotationRun): Promise<StoreLock | undefined> {
+  if (!run.lockKey) return undefined;
+  try {
+    return await lockStore(run, run.lockKey);
+  } catch (e) {
+    log.warn('continuation without the store lock', { secret: run.status.secret, error: rootMessage(e) });
+    return undefined;
+  }
 }

@@ -5,9 +5,13 @@ import { rootMessage } from '../saga';
 import type { RotationRun } from './run';
 
 /** Runs recorded before `needsAttention` was a playbook setting carry no value: the old fixed 15 minutes. */
-const defaults: Playbook['spec']['needsAttention'] = { retryEvery: 15 * 60_000, escalateAfter: 86_400_000 };
+const defaults: Playbook['spec']['needsAttention'] = {
+  retryEvery: 15 * 60_000,
+  escalateAfter: 86_400_000,
+  maxHistoryEvents: 5_000,
+};
 
-function settingsOf(run: RotationRun): Playbook['spec']['needsAttention'] {
+export function settingsOf(run: RotationRun): Playbook['spec']['needsAttention'] {
   const given = run.spec.needsAttention as Partial<Playbook['spec']['needsAttention']> | undefined;
   return { ...defaults, ...given };
 }

@@ -5,6 +5,7 @@ import { WorkflowErrorTypes } from '../../core/failures';
 import { acts, callActivity } from '../activity-calls';
 import { profiles } from '../profiles';
 import { untilDone } from './attention';
+import { continueIfLong } from './continuation';
 import { syncClusters } from './clusters-stage';
 import type { RotationRun } from './run';
 
@@ -28,7 +29,14 @@ function attemptOptions(run: RotationRun, proofMs = 0): ActivityOptions {
 export async function revokeStage(run: RotationRun, versions: Versions): Promise<void> {
   run.writer.pointOfNoReturn();
   run.saga.clear();
-  await run.stage('revoke', () => untilDone(run, 'revoke', (attempt) => revokeAttempt(run, versions, attempt)));
+  await run.stage('revoke', () =>
+    untilDone(
+      run,
+      'revoke',
+      (attempt) => revokeAttempt(run, versions, attempt),
+      () => continueIfLong(run, 'revoke', versions),
+    ),
+  );
 }
 
 /**
@@ -81,15 +89,19 @@ async function revokeAtTarget(run: RotationRun, versions: Versions): Promise<voi
 }
 
 /** finalize: the outcome is recorded in the store; past the point of no return it retries and alerts too. */
-export async function finalizeStage(run: RotationRun, current: VersionRef): Promise<void> {
+export async function finalizeStage(run: RotationRun, versions: Versions): Promise<void> {
   await run.stage('finalize', () =>
-    untilDone(run, 'finalize', () =>
-      callActivity(acts.finalizeRotation, attemptOptions(run), 'finalize: record outcome in the store', {
-        store: run.spec.secret.store,
-        rotation: run.rotation,
-        outcome: 'rotated',
-        currentVersion: current.version,
-      }),
+    untilDone(
+      run,
+      'finalize',
+      () =>
+        callActivity(acts.finalizeRotation, attemptOptions(run), 'finalize: record outcome in the store', {
+          store: run.spec.secret.store,
+          rotation: run.rotation,
+          outcome: 'rotated',
+          currentVersion: versions.fresh.version,
+        }),
+      () => continueIfLong(run, 'finalize', versions),
     ),
   );
 }

@@ -1,5 +1,6 @@
 import {
   CancellationScope,
+  ContinueAsNew,
   condition,
   setCurrentDetails,
   upsertSearchAttributes,
@@ -49,19 +50,27 @@ export class RotationRun {
   /** Clusters whose workloads may have rolled out onto the new version (promote began there). */
   readonly rolledOut = new Set<string>();
 
+  /** The store location lock's key, once admitted (carried into a continuation). */
+  lockKey: string | undefined;
+
   constructor(readonly input: RotationInput) {
     this.spec = input.playbook.spec;
     const info = workflowInfo();
-    this.rotation = { workflowId: info.workflowId, runId: info.runId };
+    const resume = input.resume;
+    this.rotation = resume?.rotation ?? { workflowId: info.workflowId, runId: info.runId };
+    this.attentionSince = resume?.attentionSince;
+    this.escalated = resume?.escalated ?? false;
+    this.lockKey = resume?.lockKey;
     this.writer = new StatusWriter(
-      initialStatus({
-        secret: this.spec.secret.name,
-        playbook: input.playbook.metadata.name,
-        trigger: input.trigger,
-        requestedBy: input.requestedBy,
-        reason: input.reason,
-        startedAt: Date.now(),
-      }),
+      resume?.status ??
+        initialStatus({
+          secret: this.spec.secret.name,
+          playbook: input.playbook.metadata.name,
+          trigger: input.trigger,
+          requestedBy: input.requestedBy,
+          reason: input.reason,
+          startedAt: Date.now(),
+        }),
     );
   }
 
@@ -131,6 +140,8 @@ export class RotationRun {
       if (last) this.audit('stage-completed', { stage: name, durationMs: Date.now() - began });
       return result;
     } catch (err) {
+      // Continuing as new is not a failure: the continuation carries on with this stage.
+      if (err instanceof ContinueAsNew) throw err;
       this.writer.stageFailed(name, Date.now(), rootMessage(err));
       this.audit('stage-failed', { stage: name, detail: rootMessage(err), durationMs: Date.now() - began });
       throw err;
