@@ -90,6 +90,8 @@ async function withRotation<T>(
       ...real,
       syncClusterBatch: fakes.syncClusterBatch,
       planRotation: (input: Parameters<typeof real.planRotation>[0]) => real.planRotation({ ...input, clusters: [] }),
+      // Nor pods for the consumer gate (consumer-gate.test.ts gates real pods).
+      consumerGate: (input: Parameters<typeof real.consumerGate>[0]) => real.consumerGate({ ...input, clusters: [] }),
     },
     { audit: { record: { fn: (_info, e: AuditEvent) => void audit.push(e), callDuringReplay: false } } },
   );
