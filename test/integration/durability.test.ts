@@ -216,15 +216,21 @@ describe('durability: the worker process is SIGKILLed during compensation and du
     const t0 = Date.now();
     const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
     try {
-      // 1. The canary fails after the cluster serves both versions: kill as soon as compensation starts.
+      // 1. The canary fails after the cluster serves both versions. Once compensation starts, the worker
+      // runs in short slices until the store undo (after the cluster's restore) is scheduled, then dies.
       const undone = await vaultTestStore(`durable-undo-${randomUUID()}`);
       const before = await undone.snapshot();
       const rollback = await start(undone, 'app-undo', 'exit 1');
       await waitForPhase(client, rollback, ['compensating']);
+      wp.freeze();
+      const until = Date.now() + 30_000;
+      while (!(await inFlight(rollback, ['discardPendingVersion'])).length && Date.now() < until) {
+        wp.thaw();
+        await new Promise((r) => setTimeout(r, 20));
+        wp.freeze();
+      }
       await wp.kill();
-      timeline.push(
-        `killed while compensating (undos in flight: ${(await inFlight(rollback, [...undos])).join(', ') || 'none recorded'})`,
-      );
+      mark(`killed while compensating (in flight: ${(await inFlight(rollback, [...undos])).join(', ') || 'none'})`);
       await wp.restart();
       mark('worker restarted');
       const failure = await rollback.result().then(
@@ -253,7 +259,7 @@ describe('durability: the worker process is SIGKILLed during compensation and du
       const forwardRun = await start(rotated, 'app-final', 'true');
       await waitForPhase(client, forwardRun, ['finalize']);
       await wp.kill();
-      timeline.push(
+      mark(
         `killed at finalize (in flight: ${(await inFlight(forwardRun, ['finalizeRotation'])).join(', ') || 'none recorded'})`,
       );
       await wp.restart();
