@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { AuditEvent, RotorSinks } from '../workflows/audit';
 import type { RotorMetrics } from './metrics';
+import type { OtelAudit } from './otel-audit';
 
 /** One line of the audit trail: the workflow's event plus where and when it happened. */
 export interface AuditRecord extends AuditEvent {
@@ -13,11 +14,13 @@ export interface AuditRecord extends AuditEvent {
 
 /**
  * The worker side of the audit sink: JSON lines to ROTOR_AUDIT_FILE (or stdout when unset),
- * ready to ship to a SIEM, and the same events into Prometheus metrics. Not called on replay.
+ * ready to ship to a SIEM, the same events into Prometheus metrics and, with `otel`, over OTLP as
+ * log records and spans. Not called on replay.
  */
 export function auditSinks(opts: {
   file?: string;
   metrics?: RotorMetrics;
+  otel?: OtelAudit;
   write?: (line: string) => void;
 }): InjectedSinks<RotorSinks> {
   if (opts.file) mkdirSync(dirname(opts.file), { recursive: true });
@@ -36,6 +39,7 @@ export function auditSinks(opts: {
           };
           write(`${JSON.stringify(record)}\n`);
           opts.metrics?.observe(event, now);
+          opts.otel?.record(record, now);
         },
         callDuringReplay: false,
       },

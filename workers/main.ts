@@ -1,7 +1,8 @@
 /**
  * rotor worker entry point: runs the rotation workflows and activities on ROTOR_TASK_QUEUE
  * (default `rotor`) against TEMPORAL_ADDRESS, with clients from the standard environment.
- * Audit trail: JSON lines to ROTOR_AUDIT_FILE (stdout when unset). Metrics: rotor's on
+ * Audit trail: JSON lines to ROTOR_AUDIT_FILE (stdout when unset), and over OTLP/HTTP when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set. Metrics: rotor's on
  * ROTOR_METRICS_PORT (default 9464, `/metrics`), the Temporal SDK's on the port after it; with
  * ROTOR_PLAYBOOK_DIR the overdue-secrets gauge is kept current.
  */
@@ -10,6 +11,7 @@ import { createActivities } from '../activities/index';
 import { refreshOverdue } from '../inspect/overdue';
 import { loadPlaybookDir } from '../adapters/playbook-files';
 import { auditSinks } from './audit-sink';
+import { otelAuditFromEnv } from './otel-audit';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
 import { vaultLogin } from '../adapters/vault-login';
@@ -64,18 +66,21 @@ async function main(): Promise<void> {
   // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
   const vaultSession = await vaultLogin([deps.vault]);
   const connection = await connectWorker(settings.address);
+  const otel = otelAuditFromEnv();
   const worker = await createRotorWorker({
     connection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     activities: createActivities(deps),
-    sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics }),
+    sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics, otel }),
   });
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info({ taskQueue: settings.taskQueue, address: settings.address, metricsPort }, 'rotor worker started');
   await worker.run();
   stopOverdue();
   vaultSession?.stop();
+  // What is still buffered goes out before the process ends.
+  await otel?.shutdown().catch((e: Error) => logger.error({}, `OTLP export at shutdown failed: ${e.message}`));
   server?.close();
   await connection.close();
 }

@@ -45,6 +45,7 @@ export const ports = {
   esoHealth: { 'cluster-a': 18091, 'cluster-b': 18092, 'cluster-c': 18093 },
   codecServer: 8888,
   workerMetrics: 9464,
+  otlpHttp: 4318,
 } as const;
 
 export const clusterNames = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
@@ -94,5 +95,7 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
     ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
     ROTOR_POLICY_FILE: devPolicyFile,
+    // The stack's OpenTelemetry Collector: the worker exports its audit trail and traces there.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.otlpHttp}`,
   };
 }

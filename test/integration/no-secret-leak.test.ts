@@ -16,6 +16,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
+import { waitForOtelOfRun } from '../helpers/otel';
 import { outcomeOf } from '../helpers/worker';
 import { startWorkerProcess } from '../helpers/worker-process';
 import type { WorkerProcess } from '../helpers/worker-process';
@@ -79,7 +80,10 @@ function errorText(e: unknown): string {
 
 const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
 
-/** Every surface a value could reach: raw history, decoded payloads, the worker's log and stderr, and what the CLI shows. */
+/**
+ * Every surface a value could reach: raw history, decoded payloads, the worker's log, stderr and
+ * audit trail, what the stack's OpenTelemetry Collector received from it, and what the CLI shows.
+ */
 async function surfacesOf(
   h: WorkflowHandle,
   wp: WorkerProcess,
@@ -101,6 +105,7 @@ async function surfacesOf(
       'worker log': readFileSync(wp.logFile, 'utf8'),
       'audit trail': existsSync(wp.auditFile) ? readFileSync(wp.auditFile, 'utf8') : '',
       'worker stderr': wp.stderr(),
+      'OTLP export (collector files)': (await waitForOtelOfRun((await h.describe()).runId)).text,
       'status query': JSON.stringify(await h.query(statusQuery)),
       // What `rotor status` and the UI show besides the status: description and the current-details markdown.
       describe: JSON.stringify(await h.describe(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),

@@ -28,6 +28,7 @@ const containerAddress: Record<string, string> = {
   PGHOST: 'postgres',
   PGPORT: '5432',
   ROTOR_POLICY_FILE: '/app/dev/policy/allow-all.yaml',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otelcol:4318',
 };
 
 describe('docker-compose.yml matches the native stack', () => {
@@ -36,6 +37,7 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(hostPorts('vault')).toEqual([ports.vault]);
     expect(hostPorts('moto')).toEqual([ports.moto]);
     expect(hostPorts('postgres')).toEqual([ports.postgres]);
+    expect(hostPorts('otelcol')).toEqual([ports.otlpHttp]);
   });
 
   it('gives the worker every stack variable, with the same values except container addresses', () => {

@@ -6,6 +6,7 @@ import { postgres } from './postgres';
 import { kube } from './kube';
 import { eso } from './eso';
 import { node } from './node';
+import { otelcol } from './otelcol';
 
 /** Every service of the local stack, in start order. */
-export const services: StackService[] = [temporal, vault, moto, postgres, kube, node, eso];
+export const services: StackService[] = [temporal, vault, moto, postgres, kube, node, eso, otelcol];
