@@ -100,7 +100,7 @@ export class OtelAudit {
     });
     this.loggerProvider = new LoggerProvider({
       resource,
-      processors: [new BatchLogRecordProcessor(new OTLPLogExporter())],
+      processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })],
     });
   }
 
