@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
-import type { Attributes, Context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -40,6 +40,9 @@ class ChosenIds implements IdGenerator {
     return id;
   }
 }
+
+/** Flat string/number attributes: valid both on spans and on log records. */
+type Attributes = Record<string, string | number>;
 
 /** Audit fields as OTLP attributes: names, version ids and fingerprints, as the JSON-lines trail has them. */
 function attributesOf(r: AuditRecord): Attributes {
