@@ -232,9 +232,8 @@ describe('a long needs-attention', () => {
         expect(carried.pointOfNoReturn).toBe(true);
         expect(carried.revocation?.rejected).toBe(true);
         expect(new Map(carried.clusters.map((c) => [c.name, c.phase])).get('c-good')).toBe('revoked');
-        expect(carried.stages.find((st) => st.name === 'revoke')?.detail).toMatch(
-          /continued as new after \d+ history events/,
-        );
+        // (The stage note "continued as new after N history events" is not asserted: the new run's
+        // next retry may replace it before the query lands — it raced in a fresh-clone CI run.)
         fakes.state.fault = 'none';
         await h.signal(retrySignal, { by: 'oncall' });
         expect((await outcomeOf(h)).ok).toBe(true);

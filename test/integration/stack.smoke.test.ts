@@ -32,6 +32,7 @@ describe('local stack smoke', () => {
       'kube',
       'moto',
       'node',
+      'otelcol',
       'postgres',
       'temporal',
       'vault',
