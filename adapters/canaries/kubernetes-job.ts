@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, V1Job, V1Secret } from '@kubernetes/client-node';
 import { canaryLabelKey, managedByLabel } from '../../core/ids';
 import type { Canary } from '../../core/playbook/schema';
+import { contextNames } from '../kubernetes/clients';
 import type { Clients, KubeClients } from '../kubernetes/clients';
 import { errorText } from '../kubernetes/errors';
 import { waitForObject } from '../kubernetes/watch';
@@ -137,12 +138,7 @@ export async function runKubernetesJob(
   try {
     clients = kube.forContext(c.cluster);
   } catch {
-    const known =
-      kube.kubeconfig
-        .getContexts()
-        .map((x) => x.name)
-        .join(', ') || 'none';
-    return { ok: false, detail: `kubeconfig has no context '${c.cluster}' (it has: ${known})` };
+    return { ok: false, detail: `kubeconfig has no context '${c.cluster}' (it has: ${contextNames(kube.kubeconfig)})` };
   }
   const { batch, core, kc } = clients;
   const { namespace } = c;

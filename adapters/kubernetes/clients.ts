@@ -52,6 +52,16 @@ export interface KubeClients {
   forContext(context: string): Clients;
 }
 
+/** The kubeconfig's context names, for errors that name what the user could have meant. */
+export function contextNames(kubeconfig: KubeConfig): string {
+  return (
+    kubeconfig
+      .getContexts()
+      .map((c) => c.name)
+      .join(', ') || 'none'
+  );
+}
+
 /** Builds the per-context client cache over a kubeconfig. */
 export function createKubeClients(kubeconfig: KubeConfig): KubeClients {
   const cache = new Map<string, Clients>();
@@ -61,14 +71,9 @@ export function createKubeClients(kubeconfig: KubeConfig): KubeClients {
       const cached = cache.get(context);
       if (cached) return cached;
       if (!kubeconfig.getContextObject(context)) {
-        const known =
-          kubeconfig
-            .getContexts()
-            .map((c) => c.name)
-            .join(', ') || 'none';
         throw permanent(
           ErrorTypes.deliveryMisconfigured,
-          `kubeconfig has no context '${context}' (it has: ${known}); set clusters[].context or point KUBECONFIG at the right file`,
+          `kubeconfig has no context '${context}' (it has: ${contextNames(kubeconfig)}); set clusters[].context or point KUBECONFIG at the right file`,
         );
       }
       const kc = pinContext(kubeconfig, context);

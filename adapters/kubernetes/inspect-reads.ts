@@ -20,7 +20,7 @@ import type {
   V1RoleBinding,
 } from '@kubernetes/client-node';
 import { esoGroup, esoVersion, externalSecretsPlural } from '../../core/ids';
-import { pinContext } from './clients';
+import { contextNames, pinContext } from './clients';
 import { statusCode } from './errors';
 import type { ExternalSecret } from './eso-objects';
 
@@ -66,14 +66,8 @@ export interface InspectClients {
 
 /** Clients for `context` of `base`; fails naming the contexts the kubeconfig has. */
 export function inspectClients(base: KubeConfig, context: string): InspectClients {
-  if (!base.getContextObject(context)) {
-    const known =
-      base
-        .getContexts()
-        .map((c) => c.name)
-        .join(', ') || 'none';
-    throw new Error(`kubeconfig has no context '${context}' (it has: ${known})`);
-  }
+  if (!base.getContextObject(context))
+    throw new Error(`kubeconfig has no context '${context}' (it has: ${contextNames(base)})`);
   const kc = pinContext(base, context);
   return {
     context,
