@@ -1,20 +1,25 @@
 /**
- * The watch helper (activities/kube-watch.ts) against a real kube-apiserver of the local stack
+ * The watch helper (adapters/kubernetes/watch.ts) against a real kube-apiserver of the local stack
  * (`dev/stack up kube`): it sees another client's change quickly, and keeps watching
- * across watches the server ends, an expired resourceVersion and connections reset under it.
+ * across watches the server ends, connections reset under it and, on a private etcd + apiserver
+ * whose history the test compacts, an expired resourceVersion.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForObject } from '../../adapters/kubernetes/watch';
 import type { WatchRestart, WatchTarget } from '../../adapters/kubernetes/watch';
 import { freshNamespace, kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { privateKube } from '../helpers/private-kube';
+import type { PrivateKube } from '../helpers/private-kube';
 
 const context = 'cluster-c';
 const kc = kubeconfigFor(context);
-const core = kc.makeApiClient(CoreV1Api);
 // A second client, as another writer would have: the watch must not depend on its own writes.
 const writer = kubeconfigFor(context).makeApiClient(CoreV1Api);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -22,13 +27,18 @@ let namespace = '';
 
 const encode = (s: string) => Buffer.from(s).toString('base64');
 
-function secretTarget(config: KubeConfig, name: string, list?: WatchTarget<V1Secret>['list']): WatchTarget<V1Secret> {
+function secretTarget(
+  config: KubeConfig,
+  name: string,
+  list?: WatchTarget<V1Secret>['list'],
+  ns = namespace,
+): WatchTarget<V1Secret> {
   const api = config.makeApiClient(CoreV1Api);
   return {
     kubeconfig: config,
-    path: `/api/v1/namespaces/${namespace}/secrets`,
+    path: `/api/v1/namespaces/${ns}/secrets`,
     name,
-    list: list ?? (() => api.listNamespacedSecret({ namespace, fieldSelector: `metadata.name=${name}` })),
+    list: list ?? (() => api.listNamespacedSecret({ namespace: ns, fieldSelector: `metadata.name=${name}` })),
   };
 }
 
@@ -107,27 +117,6 @@ describe('waitForObject (kube-watch)', () => {
     expect(restarts.every((r) => r.reason === 'ended' && !r.relist)).toBe(true);
   });
 
-  // Declared in test/declared-skips.ts: a young apiserver never answers this watch with 410.
-  it.skip('lists again after 410 Gone (expired resourceVersion)', async () => {
-    await makeSecret('gone', 'a');
-    const restarts: WatchRestart[] = [];
-    let lists = 0;
-    // The first list reports a long-compacted resourceVersion, so the first watch is answered with 410.
-    const list = async () => {
-      const real = await core.listNamespacedSecret({ namespace, fieldSelector: 'metadata.name=gone' });
-      return ++lists === 1 ? { ...real, metadata: { ...real.metadata, resourceVersion: '1' } } : real;
-    };
-    const seen = waitForObject(secretTarget(kc, 'gone', list), hasMarker('b'), {
-      signal: AbortSignal.timeout(15_000),
-      onRestart: (r) => restarts.push(r),
-    });
-    await new Promise((r) => setTimeout(r, 1000));
-    await setMarker('gone', 'b');
-    await seen;
-    expect(restarts[0]).toMatchObject({ reason: 'gone', relist: true });
-    expect(lists).toBe(2);
-  });
-
   describe('through a TCP proxy that resets connections', () => {
     let proxy: Server;
     const sockets = new Set<Socket>();
@@ -178,6 +167,65 @@ describe('waitForObject (kube-watch)', () => {
         `kube-watch: after a connection reset (${restarts.map((r) => `${r.reason}: ${r.detail ?? ''}`).join('; ')}), change seen ${(at - written).toFixed(1)}ms after the write was sent`,
       );
       expect(restarts.some((r) => r.reason === 'error' && r.relist)).toBe(true);
+    });
+  });
+
+  // The shared apiservers serve watches from their watch cache, which answers an old resourceVersion
+  // without 410 on a young stack. A private apiserver without one watches etcd itself, so compacting
+  // etcd expires a version at once.
+  describe('on a private apiserver without a watch cache, after etcd compacted', () => {
+    let dir = '';
+    let pk: PrivateKube | undefined;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'rotor-kube-watch-'));
+      pk = await privateKube(dir, ['--watch-cache=false']);
+    });
+    afterAll(async () => {
+      await pk?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('lists again after 410 Gone (expired resourceVersion) and sees the change made meanwhile', async () => {
+      if (!pk) throw new Error('private apiserver did not start');
+      const plane = pk;
+      const { kubeconfig } = plane;
+      const api = kubeconfig.makeApiClient(CoreV1Api);
+      const ns = 'default';
+      const put = (name: string, marker: string) =>
+        api.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, data: { marker: encode(marker) } } });
+      await put('gone', 'a');
+      const restarts: WatchRestart[] = [];
+      const listedVersions: string[] = [];
+      let compactedAt = 0;
+      // After the first list, the object changes and etcd compacts past the listed version before
+      // the watch starts: the change is only in compacted history, so a watch can never deliver it.
+      const list = async () => {
+        const listed = await api.listNamespacedSecret({ namespace: ns, fieldSelector: 'metadata.name=gone' });
+        listedVersions.push(listed.metadata?.resourceVersion ?? '');
+        if (listedVersions.length === 1) {
+          await api.patchNamespacedSecret(
+            { name: 'gone', namespace: ns, body: { data: { marker: encode('b') } } },
+            mergePatch,
+          );
+          await put('other', 'x');
+          compactedAt = await plane.revision();
+          await plane.compact(compactedAt);
+        }
+        return listed;
+      };
+      await expect(
+        waitForObject(secretTarget(kubeconfig, 'gone', list, ns), hasMarker('b'), {
+          signal: AbortSignal.timeout(30_000),
+          onRestart: (r) => restarts.push(r),
+        }),
+      ).resolves.toBeTypeOf('number');
+      console.log(
+        `kube-watch: listed at ${listedVersions.join(', ')}; etcd compacted at ${compactedAt}; restarts: ${restarts.map((r) => r.reason).join(', ')}`,
+      );
+      expect(Number(listedVersions[0])).toBeLessThan(compactedAt);
+      expect(restarts).toEqual([{ reason: 'gone', relist: true }]);
+      expect(listedVersions).toHaveLength(2);
     });
   });
 

@@ -90,47 +90,83 @@ function controllerManagerArgs(ctx: StackContext, cluster: ClusterName): string[
   ];
 }
 
-function etcdArgs(ctx: StackContext): string[] {
-  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+/** One etcd member on loopback: the stack's, or a test's private one (own ports and data directory). */
+export interface EtcdSpec {
+  name: string;
+  dataDir: string;
+  clientPort: number;
+  peerPort: number;
+}
+
+/** `etcd` arguments for a single-member cluster on loopback. */
+export function etcdArgs(s: EtcdSpec): string[] {
+  const client = `http://127.0.0.1:${s.clientPort}`;
+  const peer = `http://127.0.0.1:${s.peerPort}`;
   return [
-    '--name=rotor-kube',
-    `--data-dir=${kubePaths(ctx.paths.stateDir).etcdData}`,
-    `--listen-client-urls=${etcdUrl}`,
-    `--advertise-client-urls=${etcdUrl}`,
+    `--name=${s.name}`,
+    `--data-dir=${s.dataDir}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
     `--listen-peer-urls=${peer}`,
     `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=rotor-kube=${peer}`,
+    `--initial-cluster=${s.name}=${peer}`,
     '--log-level=warn',
   ];
 }
 
-function apiserverArgs(ctx: StackContext, cluster: ClusterName, index: number): string[] {
-  const k = kubePaths(ctx.paths.stateDir);
-  const c = clusterPaths(ctx.paths.stateDir, cluster);
+const stackEtcd = (ctx: StackContext): EtcdSpec => ({
+  name: 'rotor-kube',
+  dataDir: kubePaths(ctx.paths.stateDir).etcdData,
+  clientPort: ports.etcd,
+  peerPort: ports.etcdPeer,
+});
+
+/** One kube-apiserver: certificates and tokens from `ensurePki(stateDir, [cluster])`. */
+export interface ApiserverSpec {
+  stateDir: string;
+  cluster: ClusterName;
+  port: number;
+  etcdUrl: string;
+  /** Distinct per server sharing the machine. */
+  serviceClusterIpRange: string;
+}
+
+/** `kube-apiserver` arguments (RBAC, token auth, service-account issuer = its own URL). */
+export function apiserverArgs(s: ApiserverSpec): string[] {
+  const k = kubePaths(s.stateDir);
+  const c = clusterPaths(s.stateDir, s.cluster);
   return [
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
-    `--secure-port=${ports.kube[cluster]}`,
+    `--secure-port=${s.port}`,
     `--cert-dir=${c.dir}`,
     `--tls-cert-file=${c.servingCert}`,
     `--tls-private-key-file=${c.servingKey}`,
     `--client-ca-file=${k.caCert}`,
     `--token-auth-file=${c.tokenFile}`,
     '--authorization-mode=Node,RBAC',
-    `--etcd-servers=${etcdUrl}`,
+    `--etcd-servers=${s.etcdUrl}`,
     // One etcd, three clusters: each keeps its objects under its own key prefix.
-    `--etcd-prefix=/registry-${cluster}`,
+    `--etcd-prefix=/registry-${s.cluster}`,
     // The issuer is the server URL, so OIDC discovery (/.well-known/openid-configuration) works for token verifiers.
-    `--service-account-issuer=${serverUrl(cluster)}`,
+    `--service-account-issuer=https://127.0.0.1:${s.port}`,
     `--service-account-key-file=${c.saPublicKey}`,
     `--service-account-signing-key-file=${c.saSigningKey}`,
-    `--service-cluster-ip-range=10.${96 + index}.0.0/16`,
+    `--service-cluster-ip-range=${s.serviceClusterIpRange}`,
     // The `kubernetes` Service's endpoints may not be loopback addresses; nothing in-cluster needs them.
     '--endpoint-reconciler-type=none',
     '--allow-privileged=true',
     '--profiling=false',
   ];
 }
+
+const stackApiserver = (ctx: StackContext, cluster: ClusterName, index: number): ApiserverSpec => ({
+  stateDir: ctx.paths.stateDir,
+  cluster,
+  port: ports.kube[cluster],
+  etcdUrl,
+  serviceClusterIpRange: `10.${96 + index}.0.0/16`,
+});
 
 async function etcdHealth(): Promise<string | undefined> {
   const reason = notOk(await probe(`${etcdUrl}/health`));
@@ -149,8 +185,10 @@ async function apiserverHealth(ctx: StackContext, cluster: ClusterName): Promise
   return reason === undefined ? undefined : `${cluster}: kube-apiserver ${url}: ${reason}`;
 }
 
-/** Builds (cached) etcd and kube-apiserver; returns their paths. */
-async function binaries(ctx: StackContext): Promise<{ etcd: string; apiserver: string; controllerManager: string }> {
+/** Builds (cached) etcd, kube-apiserver and kube-controller-manager; returns their paths. */
+export async function kubeBinaries(
+  ctx: StackContext,
+): Promise<{ etcd: string; apiserver: string; controllerManager: string }> {
   const [etcd, apiserver, controllerManager] = await Promise.all([
     goBinary(ctx, builds.etcd),
     goBinary(ctx, builds.apiserver),
@@ -187,23 +225,23 @@ export const kube: StackService = {
   address: clusterNames.map(serverUrl).join(' '),
 
   async install(ctx) {
-    await binaries(ctx);
+    await kubeBinaries(ctx);
     await prepare(ctx);
   },
 
   async start(ctx) {
-    const bin = await binaries(ctx);
+    const bin = await kubeBinaries(ctx);
     await prepare(ctx);
     if (runningPid(ctx, etcdId) === undefined) {
       await ensurePortFree(ports.etcd, 'kube etcd');
       await ensurePortFree(ports.etcdPeer, 'kube etcd (peer port)');
-      startProcess(ctx, etcdId, bin.etcd, etcdArgs(ctx));
+      startProcess(ctx, etcdId, bin.etcd, etcdArgs(stackEtcd(ctx)));
     }
     await waitHealthy('kube etcd', etcdHealth, logFileOf(ctx, etcdId), 60_000);
     for (const [i, cluster] of clusterNames.entries()) {
       if (runningPid(ctx, apiserverId(cluster)) !== undefined) continue;
       await ensurePortFree(ports.kube[cluster], `kube ${cluster}`);
-      startProcess(ctx, apiserverId(cluster), bin.apiserver, apiserverArgs(ctx, cluster, i));
+      startProcess(ctx, apiserverId(cluster), bin.apiserver, apiserverArgs(stackApiserver(ctx, cluster, i)));
     }
     // Waited for here, per server, so a failure shows that server's log rather than none.
     await Promise.all(
