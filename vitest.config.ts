@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', '{core,adapters,inspect,activities,workflows,cli,workers}/**/*.test.ts'],
+          include: ['{core,adapters,inspect,activities,workflows,cli,workers,dev,playbooks}/**/*.test.ts'],
           testTimeout: 60_000,
         },
       },

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { fingerprint, fingerprinter } from '../../adapters/fingerprint';
-import { loadKeyring } from '../../adapters/keys';
-import { AesGcmCodec } from '../../adapters/temporal/codec';
+import { fingerprint, fingerprinter } from './fingerprint';
+import { loadKeyring } from './keys';
+import { AesGcmCodec } from './temporal/codec';
 
 const { temporal } = proto;
 const k = () => randomBytes(32);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlaybookError, loadPlaybook, parsePlaybook } from '../../adapters/playbook-loader';
+import { PlaybookError, loadPlaybook, parsePlaybook } from './playbook-loader';
 
 const run = promisify(execFile);
 

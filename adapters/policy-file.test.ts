@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyFileError, loadPolicyFile, parsePolicy, policyFromEnv } from '../../adapters/policy-file';
-import { isForbiddenAddress } from '../../core/policy/addresses';
-import { evaluatePolicy, formatRefusal } from '../../core/policy/evaluate';
-import type { PolicyContext } from '../../core/policy/evaluate';
-import { storeLockKey } from '../../core/policy/lock';
-import type { PlaybookInput } from '../../core/playbook/schema';
-import { playbookSchema } from '../../core/playbook/schema';
-import { sameActor } from '../../core/policy/actors';
+import { PolicyFileError, loadPolicyFile, parsePolicy, policyFromEnv } from './policy-file';
+import { isForbiddenAddress } from '../core/policy/addresses';
+import { evaluatePolicy, formatRefusal } from '../core/policy/evaluate';
+import type { PolicyContext } from '../core/policy/evaluate';
+import { storeLockKey } from '../core/policy/lock';
+import type { PlaybookInput } from '../core/playbook/schema';
+import { playbookSchema } from '../core/playbook/schema';
+import { sameActor } from '../core/policy/actors';
 
 const policy = loadPolicyFile('dev/policy/two-teams.yaml');
 const payments: PolicyContext = {

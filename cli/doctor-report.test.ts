@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readerLines } from '../../cli/readers';
-import { renderReport, report } from '../../inspect/findings';
-import type { Finding } from '../../inspect/findings';
+import { readerLines } from './readers';
+import { renderReport, report } from '../inspect/findings';
+import type { Finding } from '../inspect/findings';
 
 const finding = (severity: Finding['severity'], cluster: string, resource: string): Finding => ({
   severity,

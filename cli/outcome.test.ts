@@ -1,13 +1,13 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState, TerminatedFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { rotateOptionsSchema } from '../../cli/args';
-import { ExitCode } from '../../cli/exit-codes';
-import { exitCodeOf, outcomeOfFailure } from '../../cli/outcome';
-import { changeLines, renderFrame } from '../../cli/progress';
-import { WorkflowErrorTypes } from '../../core/failures';
-import { initialStatus, stageNames } from '../../core/status';
-import type { RotationStatus } from '../../core/status';
+import { rotateOptionsSchema } from './args';
+import { ExitCode } from './exit-codes';
+import { exitCodeOf, outcomeOfFailure } from './outcome';
+import { changeLines, renderFrame } from './progress';
+import { WorkflowErrorTypes } from '../core/failures';
+import { initialStatus, stageNames } from '../core/status';
+import type { RotationStatus } from '../core/status';
 
 const t0 = 1_700_000_000_000;
 

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { consumerModes, findConsumers, unrolledRestartOnly } from '../../core/consumers';
+import { consumerModes, findConsumers, unrolledRestartOnly } from './consumers';
 
 const pod = (name: string, spec: V1Pod['spec'], owner?: { kind: string; name: string }): V1Pod => ({
   metadata: {

@@ -1,6 +1,6 @@
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { automountsDefaultToken, consumeModes, secretConsumers } from '../../inspect/consumers';
+import { automountsDefaultToken, consumeModes, secretConsumers } from './consumers';
 
 const spec = (c: Partial<V1PodSpec['containers'][number]>, extra: Partial<V1PodSpec> = {}): V1PodSpec => ({
   containers: [{ name: 'app', ...c }],

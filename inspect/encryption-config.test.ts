@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EncryptionConfigError, checkEncryptionConfig } from '../../inspect/encryption-config';
+import { EncryptionConfigError, checkEncryptionConfig } from './encryption-config';
 
 const key = 'c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy1sb25nISE=';
 const config = (resources: string) => `apiVersion: apiserver.config.k8s.io/v1

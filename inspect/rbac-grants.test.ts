@@ -1,7 +1,7 @@
 import type { V1ClusterRole, V1PolicyRule } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { RbacSnapshot } from '../../adapters/kubernetes/inspect-reads';
-import { broadSecretGrants, escalationGrants, identityKey, secretReaders } from '../../inspect/rbac-grants';
+import type { RbacSnapshot } from '../adapters/kubernetes/inspect-reads';
+import { broadSecretGrants, escalationGrants, identityKey, secretReaders } from './rbac-grants';
 
 const clusterRole = (name: string, rules: V1PolicyRule[]): V1ClusterRole => ({ metadata: { name }, rules });
 const crb = (name: string, role: string, subjects: { kind: string; name: string; namespace?: string }[]) => ({

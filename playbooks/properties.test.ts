@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validatePlaybook } from '../../core/playbook/validate';
+import { validatePlaybook } from '../core/playbook/validate';
 
 const shipped = readdirSync('playbooks')
   .filter((f) => f.endsWith('.yaml'))

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityExecuteInput } from '@temporalio/worker';
-import { redact, redactTail } from '../../adapters/redact';
-import { holdSecret } from '../../adapters/secret-scope';
-import { RedactingActivityInbound } from '../../workers/redacting-interceptor';
+import { redact, redactTail } from '../adapters/redact';
+import { holdSecret } from '../adapters/secret-scope';
+import { RedactingActivityInbound } from './redacting-interceptor';
 
 const secret = 'S3cr3t-Value_0123456789';
 const b64 = (s: string) => Buffer.from(s).toString('base64');

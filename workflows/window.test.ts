@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { msUntilWindow } from '../../workflows/window';
+import { msUntilWindow } from './window';
 
 const at = (hhmm: string) => Date.parse(`2026-03-10T${hhmm}:00Z`);
 const H = 3_600_000;

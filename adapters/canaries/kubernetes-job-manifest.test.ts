@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCanaryJob, buildCanarySecret, canaryJobName } from '../../adapters/canaries/kubernetes-job';
-import type { KubernetesJobCanary } from '../../adapters/canaries/kubernetes-job';
+import { buildCanaryJob, buildCanarySecret, canaryJobName } from './kubernetes-job';
+import type { KubernetesJobCanary } from './kubernetes-job';
 import { canarySchema } from '../../core/playbook/schema';
 
 const canary = canarySchema.parse({

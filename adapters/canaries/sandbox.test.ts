@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardedLookup } from '../../adapters/guarded-http';
-import { runCanaryCheck, scrubbedEnv } from '../../adapters/canaries';
+import { guardedLookup } from '../guarded-http';
+import { runCanaryCheck, scrubbedEnv } from '.';
 import type { Canary } from '../../core/playbook/schema';
 import { canarySchema } from '../../core/playbook/schema';
 

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  forceSyncProblem,
-  isZeroDuration,
-  pinnedData,
-  pinnedRemoteRef,
-  storeMismatch,
-  syncState,
-} from '../../adapters/kubernetes/eso-objects';
-import type { ExternalSecret } from '../../adapters/kubernetes/eso-objects';
+import { forceSyncProblem, isZeroDuration, pinnedData, pinnedRemoteRef, storeMismatch, syncState } from './eso-objects';
+import type { ExternalSecret } from './eso-objects';
 import type { ClusterVersions } from '../../core/contracts';
 
 const vault = { type: 'vault' as const, mount: 'secret', path: 'apps/api', key: 'value' };

@@ -4,8 +4,8 @@
  * names the field's path and what to write instead.
  */
 import { describe, expect, it } from 'vitest';
-import { maxTimerMs } from '../../core/playbook/duration';
-import { validatePlaybook } from '../../core/playbook/validate';
+import { maxTimerMs } from './duration';
+import { validatePlaybook } from './validate';
 
 const base = () => ({
   apiVersion: 'rotor.dev/v1',

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { devCredentials, ports, stackEnv } from '../../dev/local-stack/config';
-import { moto } from '../../dev/local-stack/services/moto';
-import { vault } from '../../dev/local-stack/services/vault';
+import { devCredentials, ports, stackEnv } from './config';
+import { moto } from './services/moto';
+import { vault } from './services/vault';
 import { rotorSearchAttributes } from '../../core/search-attributes';
 
 interface ComposeService {

@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensurePortFree, waitHealthy } from '../../dev/local-stack/process';
-import { requireTool } from '../../dev/local-stack/toolchain';
+import { ensurePortFree, waitHealthy } from './process';
+import { requireTool } from './toolchain';
 
 describe('local stack errors say what to do', () => {
   it('a taken port names the port and the process holding it', async () => {
