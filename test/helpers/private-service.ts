@@ -5,13 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
-import { stackPaths } from '../../dev/local-stack/config';
+import pg from 'pg';
+import { devCredentials, stackPaths } from '../../dev/local-stack/config';
 import { motoVenv } from '../../dev/local-stack/services/moto';
+import { initPostgres, postgresArgs, runAs, serverBinDir } from '../../dev/local-stack/services/postgres';
 import { resolveBinary as resolveVaultBinary } from '../../dev/local-stack/services/vault';
 import { unsealVault, vaultServerArgs } from '../../dev/local-stack/services/vault-server';
 import { devServerArgs, temporalBinary } from '../../dev/local-stack/services/temporal';
@@ -39,6 +41,8 @@ export interface PrivateService {
   start(): Promise<void>;
   /** SIGKILL: no shutdown; state is whatever reached disk. Resolves once it is gone. */
   kill(): Promise<void>;
+  /** Sends `signal` (the service's own shutdown, e.g. SIGINT for PostgreSQL's fast shutdown); resolves once it is gone. */
+  stop(signal: NodeJS.Signals): Promise<void>;
   /** SIGSTOP: the port stays open but nothing answers (a hung service). */
   freeze(): void;
   thaw(): void;
@@ -56,6 +60,8 @@ export interface ProcessSpec {
   /** After `ready`, e.g. unsealing. */
   afterStart?: () => Promise<void>;
   startTimeoutMs?: number;
+  /** Run as this user (PostgreSQL refuses root). */
+  runAs?: { uid: number; gid: number } | undefined;
 }
 
 /** A private service from a spec; not started yet. */
@@ -75,7 +81,7 @@ export function privateProcess(spec: ProcessSpec): PrivateService {
     },
     async start() {
       const fd = openSync(spec.logFile, 'a');
-      const c = spawn(spec.command, spec.args, { stdio: ['ignore', fd, fd] });
+      const c = spawn(spec.command, spec.args, { stdio: ['ignore', fd, fd], ...spec.runAs });
       closeSync(fd);
       child = c;
       live.add(c);
@@ -88,14 +94,17 @@ export function privateProcess(spec: ProcessSpec): PrivateService {
       }
       await spec.afterStart?.();
     },
-    async kill() {
+    async stop(signal) {
       const c = child;
       child = undefined;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
       const gone = new Promise((r) => c.once('exit', r));
       c.kill('SIGCONT');
-      c.kill('SIGKILL');
+      c.kill(signal);
       await gone;
+    },
+    kill() {
+      return this.stop('SIGKILL');
     },
     freeze: () => void child?.kill('SIGSTOP'),
     thaw: () => void child?.kill('SIGCONT'),
@@ -190,4 +199,46 @@ export async function privateVault(dir: string): Promise<PrivateService> {
     ready: async () => (await fetch(`${address}/v1/sys/seal-status`, { signal: AbortSignal.timeout(2_000) })).ok,
     afterStart: () => unsealVault(spec),
   });
+}
+
+/** Superuser connection settings of a private PostgreSQL (the stack's user and password). */
+export interface PostgresAddress {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** A private PostgreSQL (Debian's server binaries, the stack's superuser) with its data in `dir`. */
+export async function privatePostgres(dir: string): Promise<PrivateService & { connection: PostgresAddress }> {
+  const bin = serverBinDir();
+  if (!bin) throw new Error("PostgreSQL server binaries missing: run 'dev/stack up postgres' to install them");
+  // The server runs as `postgres` when the test runs as root: it must reach its directory.
+  chmodSync(dir, 0o711);
+  const spec = { base: join(dir, 'postgres'), port: await freePort() };
+  await initPostgres(bin, spec);
+  const connection = {
+    host: '127.0.0.1',
+    port: spec.port,
+    user: devCredentials.postgresUser,
+    password: devCredentials.postgresPassword,
+  };
+  const service = privateProcess({
+    address: `${connection.host}:${connection.port}`,
+    command: join(bin, 'postgres'),
+    args: postgresArgs(spec),
+    logFile: join(dir, 'postgres.log'),
+    runAs: runAs(),
+    ready: async () => {
+      const c = new pg.Client({ ...connection, database: 'postgres', connectionTimeoutMillis: 2_000 });
+      try {
+        await c.connect();
+        await c.query('select 1');
+        return true;
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    },
+  });
+  return Object.assign(service, { connection });
 }
