@@ -14,6 +14,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
           // Tests share one local stack and a 2-core machine; files run one at a time.
           fileParallelism: false,
           testTimeout: 180_000,

@@ -17,6 +17,7 @@ import { depsFromEnv } from './deps';
 import { vaultLogin } from '../adapters/vault-login';
 import { createLogger, installRuntimeLogger } from './logger';
 import { connectClient, temporalSettings } from '../adapters/temporal/connection';
+import { workflowBundleFromEnv } from './bundle';
 import { connectWorker, createRotorWorker } from './worker';
 
 /**
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   const deps = depsFromEnv();
+  const workflowBundlePath = workflowBundleFromEnv();
   // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
   const vaultSession = await vaultLogin([deps.vault]);
   const connection = await connectWorker(settings.address);
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     taskQueue: settings.taskQueue,
     activities: createActivities(deps),
     sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics, otel }),
+    workflowBundlePath,
   });
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info({ taskQueue: settings.taskQueue, address: settings.address, metricsPort }, 'rotor worker started');

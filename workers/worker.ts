@@ -1,9 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { InjectedSinks } from '@temporalio/worker';
 import type { RotorSinks } from '../workflows/audit';
 import type { RotationActivities } from '../activities/index';
 import { workerDataConverter } from '../adapters/temporal/data-converter';
+import { workflowsPath } from './bundle';
 import { RedactingActivityInbound } from './redacting-interceptor';
 
 export interface RotorWorkerOptions {
@@ -14,10 +14,9 @@ export interface RotorWorkerOptions {
   env?: NodeJS.ProcessEnv;
   /** Audit/metrics sink; without it audit events are dropped (tests that do not look at them). */
   sinks?: InjectedSinks<RotorSinks>;
+  /** A bundle from `writeWorkflowBundle` of this same source; without it the worker bundles at start. */
+  workflowBundlePath?: string;
 }
-
-/** rotor's workflows, bundled from source. */
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 /** A worker that runs rotor's workflows and the given activities on one task queue. */
 export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
@@ -25,7 +24,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    workflowsPath,
+    ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath }),
     activities: o.activities,
     dataConverter: workerDataConverter(o.env),
     sinks: o.sinks ?? { audit: { record: { fn: () => undefined } } },

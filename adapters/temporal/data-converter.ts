@@ -16,10 +16,10 @@ export function rotorDataConverter(env: NodeJS.ProcessEnv = process.env): DataCo
   return { payloadCodecs: [rotorCodec(env)] };
 }
 
+/** The failure converter module; workflow bundles must include it (see workers/bundle.ts). */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+
 /** Worker side: the codec plus a failure converter that encrypts failure messages as well. */
 export function workerDataConverter(env: NodeJS.ProcessEnv = process.env): DataConverter {
-  return {
-    ...rotorDataConverter(env),
-    failureConverterPath: fileURLToPath(new URL('./failure-converter.ts', import.meta.url)),
-  };
+  return { ...rotorDataConverter(env), failureConverterPath };
 }

@@ -3,6 +3,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { statusQuery } from '../../workflows/definitions';
 import type { RotorWorkerOptions } from '../../workers/worker';
+import { workflowBundleFromEnv } from '../../workers/bundle';
 import { connectWorker, createRotorWorker } from '../../workers/worker';
 import { connectClient, temporalSettings } from '../../adapters/temporal/connection';
 import { useStackEnv } from './stack-env';
@@ -37,6 +38,7 @@ export async function startTestWorker(
     taskQueue,
     activities,
     ...(sinks ? { sinks } : {}),
+    workflowBundlePath: workflowBundleFromEnv(),
   });
   const client = await connectClient();
   const running = worker.run();

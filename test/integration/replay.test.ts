@@ -4,7 +4,7 @@ import type { ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workerDataConverter } from '../../adapters/temporal/data-converter';
-import { workflowsPath } from '../../workers/worker';
+import { workflowsPath } from '../../workers/bundle';
 import type { HistoryJson } from '../helpers/history';
 import { fromHistoryJson } from '../helpers/history';
 import { useStackEnv } from '../helpers/stack-env';
