@@ -6,18 +6,15 @@
  * the new one as current before revoke, and a rollback puts the old version back in their files.
  */
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { readsDigest } from '../../adapters/kubernetes/consumer-gate';
-import { parseReadsLine } from '../../core/gate';
-import { readsLinePrefix, rotationWorkflowId } from '../../core/ids';
+import { rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
 import type { AuditRecord } from '../../workers/audit-sink';
 import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { abortUpdate, statusQuery } from '../../workflows/definitions';
-import { volumeConsumer } from '../helpers/consumers';
+import { expectedReads, readsLog, runningPodOf, shownReads, volumeConsumer, waitRunning } from '../helpers/consumers';
 import { freshNamespace, kubeconfigFor, purgeNamespace, sleeperTemplate } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
@@ -31,53 +28,6 @@ const kc = kubeconfigFor('cluster-a');
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
 const secretName = 'gate-credential';
-
-/** The Running pod of Deployment `app`. */
-async function podOf(namespace: string, app: string): Promise<V1Pod> {
-  const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });
-  const pod = pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
-  if (!pod) throw new Error(`no running pod of ${app} in ${namespace}`);
-  return pod;
-}
-
-/** The pod's `rotor.dev/reads` lines with their kubelet timestamps (epoch ms). */
-async function readsLog(namespace: string, pod: V1Pod): Promise<{ at: number; reads: Map<string, string> }[]> {
-  const log = await core.readNamespacedPodLog({
-    name: pod.metadata?.name ?? '',
-    namespace,
-    container: 'app',
-    timestamps: true,
-  });
-  return log.split('\n').flatMap((line) => {
-    const space = line.indexOf(' ');
-    const reads = parseReadsLine(line.slice(space + 1), readsLinePrefix);
-    return reads ? [{ at: Date.parse(line.slice(0, space)), reads }] : [];
-  });
-}
-
-/** `value=<digest> value-other=<digest or ->` as the pod prints it for these values. */
-function expected(pod: V1Pod, value: string, other: string | null): string {
-  const uid = pod.metadata?.uid ?? '';
-  return `value=${readsDigest(uid, value)} value-other=${other === null ? '-' : readsDigest(uid, other)}`;
-}
-const shown = (reads: Map<string, string>) => [...reads].map(([k, v]) => `${k}=${v}`).join(' ');
-
-async function waitRunning(namespace: string, apps: string[]): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const ok = await Promise.all(
-      apps.map((a) =>
-        podOf(namespace, a).then(
-          () => true,
-          () => false,
-        ),
-      ),
-    );
-    if (ok.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`consumer pods in ${namespace} not running within 90s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe('consumer gate (real pods)', () => {
   let tw: TestWorker;
@@ -106,7 +56,7 @@ describe('consumer gate (real pods)', () => {
         spec: { replicas: 1, selector: { matchLabels: { app: 'envreader' } }, template: envTemplate },
       },
     });
-    await waitRunning(namespace, ['reporter', 'quiet', 'envreader']);
+    await waitRunning(core, namespace, ['reporter', 'quiet', 'envreader']);
     playbook = testPlaybook(ts.store, {
       clusters: [
         {
@@ -151,13 +101,13 @@ describe('consumer gate (real pods)', () => {
     expect(status.consumers?.[0]).toMatchObject({ cluster: 'cluster-a', total: 3, restartOnly: 1, reporting: 1 });
 
     for (const app of ['reporter', 'quiet']) {
-      const pod = await podOf(namespace, app);
-      const lines = await readsLog(namespace, pod);
-      const before = (t: number) => lines.filter((l) => l.at < t).map((l) => shown(l.reads));
+      const pod = await runningPodOf(core, namespace, app);
+      const lines = await readsLog(core, namespace, pod);
+      const before = (t: number) => lines.filter((l) => l.at < t).map((l) => shownReads(l.reads));
       // Before promote swapped the keys, the pod's own files held the old version and the new one beside it.
-      expect(before(promoteAt), app).toContain(expected(pod, initial, fresh));
+      expect(before(promoteAt), app).toContain(expectedReads(pod, initial, fresh));
       // Before revoke, the new version as current and the old one beside it.
-      expect(before(revokeAt), app).toContain(expected(pod, fresh, initial));
+      expect(before(revokeAt), app).toContain(expectedReads(pod, fresh, initial));
     }
   }, 240_000);
 
@@ -187,10 +137,10 @@ describe('consumer gate (real pods)', () => {
     // The rollback ended only once the reporting consumer read the old version alone; the quiet one
     // was touched too, so its kubelet resynced well within its settle time.
     for (const app of ['reporter', 'quiet']) {
-      const pod = await podOf(namespace, app);
-      const lines = await readsLog(namespace, pod);
+      const pod = await runningPodOf(core, namespace, app);
+      const lines = await readsLog(core, namespace, pod);
       const last = lines[lines.length - 1];
-      expect(last && shown(last.reads), app).toBe(expected(pod, old, null));
+      expect(last && shownReads(last.reads), app).toBe(expectedReads(pod, old, null));
     }
   }, 300_000);
 
