@@ -26,11 +26,14 @@ export interface TestStore {
   readVersion(version: string): Promise<string | null>;
 }
 
-/** A Secrets Manager secret in moto (the stack's, or the one at `endpoint`), created with `initial` as AWSCURRENT. */
-export async function awsTestStore(initial: string, endpoint?: string): Promise<TestStore> {
+/**
+ * A Secrets Manager secret in moto (the stack's, or the one at `endpoint`), created with `initial`
+ * as AWSCURRENT, under `prefix` (a policy's secretIdPrefix, say).
+ */
+export async function awsTestStore(initial: string, endpoint?: string, prefix = 'rotor-test/'): Promise<TestStore> {
   useStackEnv();
   const sm = new SecretsManagerClient(endpoint ? { endpoint } : {});
-  const secretId = `rotor-test/${randomUUID()}`;
+  const secretId = `${prefix}${randomUUID()}`;
   await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: initial }));
   const stagesOf = async () =>
     (await sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {};
@@ -60,11 +63,14 @@ export async function awsTestStore(initial: string, endpoint?: string): Promise<
   };
 }
 
-/** A Vault KV v2 entry under secret/ (the stack's Vault, or the one at `endpoint`), written once with `initial`. */
-export async function vaultTestStore(initial: string, endpoint?: string): Promise<TestStore> {
+/**
+ * A Vault KV v2 entry under secret/ (the stack's Vault, or the one at `endpoint`), written once with
+ * `initial`, under `prefix` (a policy's pathPrefix, say).
+ */
+export async function vaultTestStore(initial: string, endpoint?: string, prefix = 'rotor-test/'): Promise<TestStore> {
   const env = useStackEnv();
   const vault = vaultClient({ endpoint: endpoint ?? env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
-  const path = `rotor-test/${randomUUID()}`;
+  const path = `${prefix}${randomUUID()}`;
   await vault.write(`secret/data/${path}`, { data: { value: initial } });
   const metadata = async () =>
     (

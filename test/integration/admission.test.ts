@@ -19,7 +19,7 @@ import type { TestWorker } from '../helpers/worker';
  * The workflow's side of the policy: refusal types, the store-location lock, cluster steps only
  * under a rotation, separation of duties. The store activities are fakes that record every call
  * (the world only changes through activities); admission is the real activity over the example
- * two-team policy. policy-abuse.test.ts runs the same refusals against the real stores.
+ * two-team policy. policy-abuse.test.ts runs the abuses against the real stores.
  */
 const admission = createAdmissionActivities({
   policy: loadPolicyFile('dev/policy/two-teams.yaml'),
