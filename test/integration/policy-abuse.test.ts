@@ -226,7 +226,7 @@ describe('under the same policy, what it allows', () => {
       args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
     });
     const out = await tw.run(() => outcomeOf(h));
-    expect(out.ok ? undefined : (out.error).cause).toBeUndefined();
+    expect(out.ok ? undefined : out.error.cause).toBeUndefined();
     const after = await own.snapshot();
     expect(after.previousVersion).toBe(before.get(own)?.currentVersion);
     expect(after.currentValue).not.toBe(before.get(own)?.currentValue);
