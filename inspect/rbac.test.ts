@@ -1,7 +1,8 @@
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ClusterTarget } from '../core/playbook/schema';
-import { rulesFor } from './rbac';
+import { playbookSchema } from '../core/playbook/schema';
+import { rbacFor, rulesFor } from './rbac';
 
 const base = { name: 'a', namespace: 'ns', secretName: 's', workloads: [] } as unknown as ClusterTarget;
 // Consumer lookup (pods and their owning ReplicaSets) is the same for every target.
@@ -65,5 +66,34 @@ describe('rulesFor', () => {
       expect(
         rulesFor(target({ delivery })).some((r) => r.resources?.includes('secrets') && r.verbs.includes('list')),
       ).toBe(false);
+  });
+});
+
+describe('rbacFor', () => {
+  const subject = { serviceAccount: 'rotor', namespace: 'rotor-system' };
+  const playbook = (enabled: boolean) =>
+    playbookSchema.parse({
+      apiVersion: 'rotor.dev/v1',
+      kind: 'RotationPlaybook',
+      metadata: { name: 'p' },
+      spec: {
+        secret: { name: 'p', store: { type: 'aws', secretId: 'p' } },
+        credential: { kind: 'random' },
+        clusters: [{ name: 'a', delivery: 'push', namespace: 'ns', secretName: 's' }],
+        consumerGate: { enabled },
+      },
+    });
+  it('ships the pod patch policy, bound to the worker identity only, whenever the gate patches pods', () => {
+    const [a] = rbacFor(playbook(true), subject);
+    const policy = a?.podPatchPolicy;
+    expect(policy?.policy.metadata?.name).toBe('rotor-pod-resync-only.rotor-system.rotor');
+    expect(policy?.binding.spec?.policyName).toBe(policy?.policy.metadata?.name);
+    expect(policy?.binding.spec?.validationActions).toEqual(['Deny']);
+    expect(policy?.policy.spec?.matchConditions).toEqual([
+      { name: 'rotor-identity', expression: "request.userInfo.username == 'system:serviceaccount:rotor-system:rotor'" },
+    ]);
+  });
+  it('ships none when the gate is off (no pod patch granted)', () => {
+    expect(rbacFor(playbook(false), subject)[0]?.podPatchPolicy).toBeUndefined();
   });
 });

@@ -1,6 +1,8 @@
 import type { V1PolicyRule, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { esoGroup, managedByLabel } from '../core/ids';
 import type { ClusterTarget, Playbook } from '../core/playbook/schema';
+import { podPatchPolicy } from './pod-patch-policy';
+import type { PodPatchPolicy } from './pod-patch-policy';
 
 export interface RbacSubject {
   /** ServiceAccount the worker runs as in each cluster (or authenticates with). */
@@ -13,6 +15,8 @@ export interface ClusterRbac {
   context: string;
   role: V1Role;
   binding: V1RoleBinding;
+  /** With the consumer gate: the cluster-wide admission policy that narrows `patch` on pods to the resync annotation. */
+  podPatchPolicy?: PodPatchPolicy;
 }
 
 /**
@@ -62,7 +66,8 @@ export function rulesFor(c: ClusterTarget, gate = true): V1PolicyRule[] {
   rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['list'] });
   rules.push({ apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] });
   // The consumer gate: touch consumer pods (one annotation, so kubelets resync the Secret now) and
-  // read the log of consumers that opted in to reporting what they read.
+  // read the log of consumers that opted in to reporting what they read. RBAC cannot narrow a
+  // patch to one annotation: the admission policy beside the Role does (pod-patch-policy.ts).
   if (gate) {
     rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['patch'] });
     rules.push({ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] });
@@ -89,5 +94,6 @@ export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[]
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name: subject.serviceAccount, namespace: subject.namespace }],
     },
+    ...(playbook.spec.consumerGate.enabled ? { podPatchPolicy: podPatchPolicy(subject) } : {}),
   }));
 }

@@ -19,11 +19,14 @@ const rbacOptions = z.object({
     .default('rotor-system'),
 });
 
-/** `rotor rbac <playbook>`: per cluster, the Role and RoleBinding rotor needs, as YAML to apply there. */
+/**
+ * `rotor rbac <playbook>`: per cluster, the Role and RoleBinding rotor needs and (consumer gate on)
+ * the ValidatingAdmissionPolicy and binding limiting its pod patches, as YAML to apply there.
+ */
 export function rbacCommand(): Command {
   return new Command('rbac')
     .description(
-      'print, per cluster, the least-privilege Role and RoleBinding the rotor worker needs (no list on Secrets)',
+      'print, per cluster, the least-privilege Role and RoleBinding the rotor worker needs (no list on Secrets), and the admission policy that narrows its pod patches to the resync annotation',
     )
     .argument('<playbook>', 'playbook YAML file')
     .option('--service-account <name>', 'ServiceAccount the worker uses in each cluster', 'rotor')
@@ -38,6 +41,12 @@ export function rbacCommand(): Command {
           out(stringify(c.role).trimEnd());
           out('---');
           out(stringify(c.binding).trimEnd());
+          if (c.podPatchPolicy) {
+            out('---');
+            out(stringify(c.podPatchPolicy.policy).trimEnd());
+            out('---');
+            out(stringify(c.podPatchPolicy.binding).trimEnd());
+          }
         }
         return ExitCode.ok;
       }),
