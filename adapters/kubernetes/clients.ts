@@ -5,14 +5,25 @@
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { ErrorTypes, permanent } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
+import { tokenFileAuthenticator, tokenFilesOf, withTokenFiles } from './token-file';
 
 /**
  * The kubeconfig the worker uses: `KUBECONFIG` (one file or a colon-separated list, merged), else
- * ~/.kube/config or the in-cluster service account, as kubectl resolves it.
+ * ~/.kube/config or the in-cluster service account, as kubectl resolves it. Credentials that rotate
+ * are read again: token files when they change (token-file.ts), client certificate files and the
+ * in-cluster token by client-node on use, exec plugins when their credential expires.
  */
 export function loadKubeconfig(): KubeConfig {
+  const loaded = new KubeConfig();
+  loaded.loadFromDefault();
   const kc = new KubeConfig();
-  kc.loadFromDefault();
+  kc.loadFromOptions({
+    clusters: loaded.clusters,
+    users: withTokenFiles(loaded.users, tokenFilesOf(process.env)),
+    contexts: loaded.contexts,
+    currentContext: loaded.getCurrentContext(),
+  });
+  kc.addAuthenticator(tokenFileAuthenticator);
   return kc;
 }
 
@@ -20,6 +31,7 @@ export function loadKubeconfig(): KubeConfig {
 export function pinContext(base: KubeConfig, context: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
+  kc.addAuthenticator(tokenFileAuthenticator);
   return kc;
 }
 
