@@ -12,6 +12,18 @@ export default defineConfig({
       },
       {
         test: {
+          // Workflows on Temporal's time-skipping test server (hours of workflow time in seconds);
+          // each file starts its own server (a JVM): one file at a time on a 2-core machine.
+          name: 'workflow',
+          include: ['test/workflow/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],

@@ -1,10 +1,12 @@
 /**
- * `dev/stack up [service…] | down | status [--json]` — the local stack of real services as
- * native processes on loopback (no Docker). See README "Local stack".
+ * `dev/stack up [service…] | down | status [--json] | env | test-server` — the local stack of real
+ * services as native processes on loopback (no Docker), and the test server of the workflow tests.
+ * See README "Local stack".
  */
 import { Command } from 'commander';
 import { stackEnv, stackPaths } from './local-stack/config';
 import { stackStatus, stackDown, stackUp } from './local-stack/manager';
+import { temporalTestServer } from './local-stack/test-server';
 import type { StackContext } from './local-stack/service';
 
 const ctx: StackContext = {
@@ -54,6 +56,13 @@ program
   .action(() => {
     const lines = Object.entries(stackEnv(ctx.paths)).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
     process.stdout.write(lines.join(''));
+  });
+
+program
+  .command('test-server')
+  .description("fetch (cached) Temporal's time-skipping test server for the workflow tests; print its path")
+  .action(async () => {
+    process.stdout.write(`${await temporalTestServer(ctx)}\n`);
   });
 
 program.parseAsync().catch((e: unknown) => {

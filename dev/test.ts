@@ -1,6 +1,7 @@
 /**
  * `npm test`: brings the local stack up when it is down (cached builds; the first run on a machine
- * builds Temporal, Vault, kube-apiserver, etcd and ESO from Go modules), then typechecks, lints and
+ * builds Temporal, Vault, kube-apiserver, etcd and ESO from Go modules) and fetches Temporal's
+ * time-skipping test server (dev/local-stack/test-server.ts), then typechecks, lints and
  * runs every vitest project. A load error, a failing hook or an undeclared skip fails it (dev/vitest-run.ts).
  * Ends with one summary line `tests: N passed, N failed, N skipped (declared)`.
  */
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
+import { temporalTestServer } from './local-stack/test-server';
 import { printVerdict, runVitest } from './vitest-run';
 
 function step(name: string, cmd: string, args: string[]): boolean {
@@ -37,7 +39,10 @@ function ensureChromium(): void {
 async function main(): Promise<number> {
   const started = Date.now();
   ensureChromium();
-  await stackUp({ paths: stackPaths(), log: (l) => process.stderr.write(`[stack] ${l}\n`) }, []);
+  const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
+  await stackUp(ctx, []);
+  // The workflow tests' time-skipping server (Java, from Maven Central): fetched once, like the stack's builds.
+  await temporalTestServer(ctx);
   process.stderr.write(`stack ready after ${Math.round((Date.now() - started) / 1000)}s\n`);
   const typecheck = step('typecheck', 'npx', ['tsc', '--noEmit']);
   const lint = step('lint', 'npx', ['eslint', '.']) && step('format', 'npx', ['prettier', '--check', '.']);

@@ -7,7 +7,7 @@ import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import type { ClusterBatchInput } from '../../core/cluster-batch';
 import type { ClusterInput } from '../../core/contracts';
-import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
+import { RetryableErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { connectClient } from '../../adapters/temporal/connection';
@@ -15,7 +15,7 @@ import { CliError, ExitCode } from '../../cli/exit-codes';
 import { supersede } from '../../cli/supersede';
 import { depsFromEnv } from '../../workers/deps';
 import type { AuditEvent } from '../../workflows/audit';
-import { approveUpdate, retrySignal, statusQuery } from '../../workflows/definitions';
+import { retrySignal, statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -184,27 +184,6 @@ describe('revoke past the point of no return', () => {
       },
     );
   }, 120_000);
-
-  it('escalates once when needs-attention lasts longer than needsAttention.escalateAfter', async () => {
-    const fakes = fakeClusters();
-    fakes.state.fault = 'forbidden';
-    await withRotation(
-      { clusters, needsAttention: { retryEvery: '1h', escalateAfter: '2s' } },
-      fakes,
-      async ({ h, audit }) => {
-        await waitForPhase(h, 'needs-attention', 60_000);
-        for (let i = 0; i < 100 && !audit.some((e) => e.event === 'needs-attention-escalated'); i++)
-          await new Promise((r) => setTimeout(r, 100));
-        expect(audit.filter((e) => e.event === 'needs-attention-escalated')).toHaveLength(1);
-        const s = await status(h);
-        expect(s.phase).toBe('needs-attention');
-        expect(s.attention).toMatch(/^ESCALATED, unresolved for [\d.]+h: revoke keeps failing/);
-        fakes.state.fault = 'none';
-        await h.signal(retrySignal, { by: 'oncall' });
-        expect((await outcomeOf(h)).ok).toBe(true);
-      },
-    );
-  }, 120_000);
 });
 
 describe('a long needs-attention', () => {
@@ -278,32 +257,6 @@ describe('an emergency meeting a run stuck in needs-attention', () => {
         await client.connection.close();
       }
     });
-  }, 120_000);
-});
-
-describe('approval gate', () => {
-  it('no approval within approval.timeout: alert, then a clean rollback', async () => {
-    const fakes = fakeClusters();
-    await withRotation(
-      { clusters, approval: { beforeRevoke: true, timeout: '3s' } },
-      fakes,
-      async ({ h, ts, audit }) => {
-        const before = await ts.snapshot();
-        const o = await outcomeOf(h);
-        expect(o.ok).toBe(false);
-        if (o.ok) return;
-        const failure = o.error.cause as ApplicationFailure;
-        expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
-        expect(failure.message).toContain('no approval within');
-        expect(audit.some((e) => e.event === 'approval-timed-out')).toBe(true);
-        const after = await ts.snapshot();
-        expect(after.currentVersion).toBe(before.currentVersion);
-        expect(after.pendingVersion).toBeNull();
-        for (const c of clusters)
-          expect(fakes.serving.get(c.name)).toEqual({ current: before.currentVersion, other: null });
-        await expect(h.executeUpdate(approveUpdate, { args: [{ by: 'late' }] })).rejects.toThrow();
-      },
-    );
   }, 120_000);
 });
 

@@ -1,0 +1,129 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
+import { rotorDataConverter } from '../../adapters/temporal/data-converter';
+import { stackPaths } from '../../dev/local-stack/config';
+import { temporalTestServer } from '../../dev/local-stack/test-server';
+import { rotationWorkflowId } from '../../core/ids';
+import type { Playbook } from '../../core/playbook/schema';
+import { rotorSearchAttributes } from '../../core/search-attributes';
+import type { Phase, RotationInput, RotationStatus } from '../../core/status';
+import { statusQuery } from '../../workflows/definitions';
+import type { AuditEvent } from '../../workflows/audit';
+import { createRotorWorker } from '../../workers/worker';
+import { fakeStores } from './fake-store';
+import type { FakeStore } from './fake-store';
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/** The store the playbooks of these tests name; the fake store activities stand for it. */
+export const fakeStoreRef = { type: 'aws' as const, secretId: 'rotor-test/time-skipping' };
+
+/** Payloads of these tests are encrypted as in production, with a key made for the test run. */
+const codecEnv = { ROTOR_CODEC_KEYS: `time-skipping=${randomBytes(32).toString('base64')}` };
+
+/**
+ * Temporal's time-skipping test server (dev/local-stack/test-server.ts, fetched once into the cache)
+ * with rotor's search attributes. A server that cannot be fetched or started fails the test file.
+ */
+async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
+  const path = await temporalTestServer({
+    paths: stackPaths(),
+    log: (line) => process.stderr.write(`[test-server] ${line}\n`),
+  });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path } },
+    client: { dataConverter: rotorDataConverter(codecEnv) },
+  });
+  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(Object.keys(rotorSearchAttributes).map((name) => [name, keyword])),
+  });
+  return env;
+}
+
+/** One rotation on the time-skipping server: its handle, its fake store and its audit trail. */
+export interface TimedRotation {
+  h: WorkflowHandle;
+  store: FakeStore;
+  audit: AuditEvent[];
+}
+
+/**
+ * For one test file: the time-skipping server and one rotor worker (the production worker's
+ * options: bundle, codec, failure converter, redaction) whose store activities are fakes per rotation.
+ * The worker bundles the workflows once per file; each rotation gets its own secret and store.
+ */
+export function useTimeSkipping() {
+  let env: TestWorkflowEnvironment | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const taskQueue = `ts-${randomUUID()}`;
+  const stores = fakeStores();
+  const audits = new Map<string, AuditEvent[]>();
+  const auditOf = (workflowId: string) => audits.get(workflowId) ?? audits.set(workflowId, []).get(workflowId) ?? [];
+  beforeAll(async () => {
+    env = await startTimeSkipping();
+    worker = await createRotorWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activities: stores.activities,
+      env: codecEnv,
+      sinks: {
+        audit: {
+          record: { fn: (info, e: AuditEvent) => void auditOf(info.workflowId).push(e), callDuringReplay: false },
+        },
+      },
+    });
+    running = worker.run();
+  });
+  afterAll(async () => {
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await env?.teardown();
+  });
+  const server = (): TestWorkflowEnvironment => {
+    if (!env) throw new Error('the time-skipping server is not running (beforeAll failed)');
+    return env;
+  };
+  return {
+    server,
+    /** Starts a rotation of `playbook` as `rotor rotate` (or a schedule, with `trigger`) would. */
+    async start(playbook: Playbook, trigger: RotationInput['trigger'] = 'manual'): Promise<TimedRotation> {
+      const workflowId = rotationWorkflowId(playbook.spec.secret.name);
+      // Set up before the run starts: its first activities run at once.
+      const store = stores.of(workflowId);
+      const input: RotationInput = { playbook, trigger, requestedBy: 'test' };
+      const h = await server().client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args: [input] });
+      return { h, store, audit: auditOf(workflowId) };
+    },
+  };
+}
+
+/** The run's status query. */
+export const statusOf = (h: WorkflowHandle) => h.query<RotationStatus>(statusQuery);
+
+/**
+ * Polls in real time until the run's status satisfies `ok` (the server's clock stands still
+ * meanwhile: time skips only while a test awaits a result or sleeps).
+ */
+export async function until(h: WorkflowHandle, what: string, ok: (s: RotationStatus) => boolean): Promise<void> {
+  let last: RotationStatus | undefined;
+  for (let i = 0; i < 300; i++) {
+    // Before its first workflow task the run has no query handler yet.
+    last = await statusOf(h).catch(() => undefined);
+    if (last && ok(last)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the rotation never reached ${what}; last phase ${last?.phase ?? '(no status)'}`);
+}
+
+/** Until the run is in `phase`. */
+export const reach = (h: WorkflowHandle, phase: Phase) => until(h, `phase ${phase}`, (s) => s.phase === phase);
