@@ -13,6 +13,7 @@ import { rotorSearchAttributes } from '../../core/search-attributes';
 import type { Phase, RotationInput, RotationStatus } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
 import type { AuditEvent } from '../../workflows/audit';
+import { workflowBundleFromEnv } from '../../workers/bundle';
 import { createRotorWorker } from '../../workers/worker';
 import { fakeStores } from './fake-store';
 import type { FakeStore } from './fake-store';
@@ -76,6 +77,8 @@ export function useTimeSkipping() {
       taskQueue,
       activities: stores.activities,
       env: codecEnv,
+      // Built once per run by test/global-setup.ts; bundled here when the variable is unset.
+      workflowBundlePath: workflowBundleFromEnv(),
       sinks: {
         audit: {
           record: { fn: (info, e: AuditEvent) => void auditOf(info.workflowId).push(e), callDuringReplay: false },
