@@ -17,6 +17,7 @@ import { depsFromEnv } from './deps';
 import { vaultLogin } from '../adapters/vault-login';
 import { createLogger, installRuntimeLogger } from './logger';
 import { connectClient, temporalSettings } from '../adapters/temporal/connection';
+import { temporalEndpoint } from '../adapters/temporal/envconfig';
 import { workflowBundleFromEnv } from './bundle';
 import { connectWorker, createRotorWorker } from './worker';
 
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   const workflowBundlePath = workflowBundleFromEnv();
   // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
   const vaultSession = await vaultLogin([deps.vault]);
-  const connection = await connectWorker(settings.address);
+  const connection = await connectWorker();
   const otel = otelAuditFromEnv();
   const worker = await createRotorWorker({
     connection,
@@ -78,7 +79,10 @@ async function main(): Promise<void> {
     workflowBundlePath,
   });
   const stopOverdue = watchOverdue(metrics, logger);
-  logger.info({ taskQueue: settings.taskQueue, address: settings.address, metricsPort }, 'rotor worker started');
+  logger.info(
+    { taskQueue: settings.taskQueue, temporal: temporalEndpoint().describe, metricsPort },
+    'rotor worker started',
+  );
   await worker.run();
   stopOverdue();
   vaultSession?.stop();

@@ -3,6 +3,8 @@ import type { InjectedSinks } from '@temporalio/worker';
 import type { RotorSinks } from '../workflows/audit';
 import type { RotationActivities } from '../activities/index';
 import { workerDataConverter } from '../adapters/temporal/data-converter';
+import { temporalEndpoint } from '../adapters/temporal/envconfig';
+import { connectFailure } from '../adapters/temporal/connect-failure';
 import { workflowsPath } from './bundle';
 import { RedactingActivityInbound } from './redacting-interceptor';
 
@@ -33,10 +35,17 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
   });
 }
 
-export async function connectWorker(address: string): Promise<NativeConnection> {
+/** The worker's connection, with the TLS, client certificate and API key the environment configures. */
+export async function connectWorker(env: NodeJS.ProcessEnv = process.env): Promise<NativeConnection> {
+  const ep = temporalEndpoint(env);
   try {
-    return await NativeConnection.connect({ address });
+    return await NativeConnection.connect({
+      address: ep.address,
+      tls: ep.tls,
+      ...(ep.apiKey ? { apiKey: ep.apiKey } : {}),
+      ...(ep.metadata ? { metadata: ep.metadata } : {}),
+    });
   } catch (e) {
-    throw new Error(`worker cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${(e as Error).message}`);
+    throw await connectFailure('worker', ep, e);
   }
 }

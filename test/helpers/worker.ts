@@ -30,7 +30,7 @@ export async function startTestWorker(
 ): Promise<TestWorker> {
   useStackEnv();
   const settings = temporalSettings();
-  connection ??= await connectWorker(settings.address);
+  connection ??= await connectWorker();
   const taskQueue = `test-${randomUUID()}`;
   const worker = await createRotorWorker({
     connection,

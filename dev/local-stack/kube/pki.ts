@@ -1,99 +1,41 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { ClusterName } from '../config';
+import { makeCa, signCert, writeOpensslConfig } from '../pki';
+import type { CertFiles } from '../pki';
 import { requireTool } from '../toolchain';
 import { clusterPaths, kubePaths } from './paths';
 
-const run = promisify(execFile);
-const days = '3650';
-
-async function openssl(args: string[]): Promise<void> {
-  try {
-    await run('openssl', args);
-  } catch (e) {
-    const stderr = (e as { stderr?: string }).stderr ?? String(e);
-    throw new Error(`openssl ${args[0] ?? ''} failed: ${stderr.trim()}`);
-  }
-}
-
-/**
- * One openssl config for the CA and the serving certificates: distributions' default openssl.cnf
- * differ, and `-extfile` (unlike `req -x509 -CA`) works on OpenSSL 1.1 and 3.x alike.
- */
+/** The kube stack's openssl config: serving certificates also name the in-cluster service. */
 function opensslConfig(stateDir: string): string {
-  const file = join(kubePaths(stateDir).dir, 'openssl.cnf');
-  writeFileSync(
-    file,
-    [
-      '[req]',
-      'distinguished_name=dn',
-      '[dn]',
-      '[ca]',
-      'basicConstraints=critical,CA:TRUE',
-      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-      '[serving]',
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
-      '[client]',
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=clientAuth',
-      '',
-    ].join('\n'),
-  );
-  return file;
+  return writeOpensslConfig(join(kubePaths(stateDir).dir, 'openssl.cnf'), [
+    'IP:127.0.0.1',
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+  ]);
 }
 
 /** Creates the CA once; returns true when it was (re)created, so certificates it signed are stale. */
 async function ensureCa(stateDir: string, cnf: string): Promise<boolean> {
   const p = kubePaths(stateDir);
   if (existsSync(p.caCert) && existsSync(p.caKey)) return false;
-  await openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-sha256',
-    '-days',
-    days,
-    '-subj',
-    '/CN=rotor-dev-kube-ca',
-    '-config',
-    cnf,
-    '-extensions',
-    'ca',
-    '-keyout',
-    p.caKey,
-    '-out',
-    p.caCert,
-  ]);
+  await makeCa(cnf, { cert: p.caCert, key: p.caKey }, 'rotor-dev-kube-ca');
   return true;
 }
 
-/** A key and a certificate signed by the CA for `subject`, with the config section `extensions`. */
-async function signedCert(
+/** A key and a certificate signed by the cluster CA. */
+function signedCert(
   stateDir: string,
   cnf: string,
-  out: { cert: string; key: string },
+  out: CertFiles,
   subject: string,
   extensions: 'serving' | 'client',
 ): Promise<void> {
   const ca = kubePaths(stateDir);
-  const csr = `${out.cert}.csr`;
-  // prettier-ignore
-  await openssl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', subject, '-config', cnf,
-    '-keyout', out.key, '-out', csr]);
-  // prettier-ignore
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey,
-    '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-sha256', '-days', days,
-    '-extfile', cnf, '-extensions', extensions, '-out', out.cert]);
-  rmSync(csr);
+  return signCert(cnf, { cert: ca.caCert, key: ca.caKey }, out, subject, extensions);
 }
 
 /** A serving certificate for 127.0.0.1/localhost signed by the CA. */
