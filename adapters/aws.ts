@@ -24,7 +24,9 @@ function awsFailure(e: unknown, what: string, s: AwsStore): Error {
   if (name === 'ResourceNotFoundException')
     return permanent(
       ErrorTypes.secretNotFound,
-      `${where}: not found while trying to ${what}; create it first or fix spec.secret.store.secretId`,
+      // Also what a store that lost its data says (an in-memory emulator restarted, a deleted secret).
+      `${where}: not found while trying to ${what}; create it first or fix spec.secret.store.secretId ` +
+        '(if it existed before, it was deleted or the store lost its data: restore it with its version ids)',
     );
   if (name === 'AccessDeniedException' || name === 'AccessDenied')
     return permanent(
