@@ -180,7 +180,8 @@ describe('waitForObject (kube-watch)', () => {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'rotor-kube-watch-'));
       pk = await privateKube(dir, ['--watch-cache=false']);
-    });
+      // A cold apiserver on a loaded 2-core machine may need most of privateKube's own 4-minute bound.
+    }, 300_000);
     afterAll(async () => {
       await pk?.stop();
       if (dir) rmSync(dir, { recursive: true, force: true });
