@@ -14,12 +14,13 @@ import type {
   RevokeInput,
   VersionRef,
 } from '../../core/contracts';
+import { RetryableErrorTypes } from '../../core/failures';
 import { validatePlaybook } from '../../core/playbook/validate';
 import type { CheckedPlaybook } from '../../core/playbook/validate';
 import type { RevocationEvidence } from '../../core/status';
 import { devPolicyFile } from '../../dev/local-stack/config';
 
-/** One activity call, stamped with the workflow-time (test server clock) it was scheduled at. */
+/** One activity attempt, stamped with the test server's clock (workflow time) when it ran. */
 export interface StoreCall {
   name: string;
   at: number;
@@ -29,11 +30,23 @@ export interface StoreCall {
  * An in-memory store for one rotation, for workflow tests on the time-skipping server: what is
  * current, pending, previous and revoked, and when (in workflow time) each store call came. The
  * real store activities run against Vault and moto in the integration tests; here timing matters.
- * `failRevokeUntil` makes revoke fail (a permanent 403) for calls scheduled before that instant.
+ * `failRevokeUntil` makes revoke fail (a permanent 403) for calls scheduled before that instant;
+ * `outages[activity]` makes that activity fail as a store outage (retryable) until its instant.
  */
 export type FakeStore = ReturnType<typeof fakeStore>;
 
-function fakeStore() {
+type StoreActivities = Pick<
+  RotationActivities,
+  | 'planRotation'
+  | 'createPendingVersion'
+  | 'discardPendingVersion'
+  | 'promoteVersion'
+  | 'demoteVersion'
+  | 'revokeVersion'
+  | 'finalizeRotation'
+>;
+
+function fakeStore(clock: () => Promise<number>) {
   const state = {
     current: 'v1',
     pending: null as string | null,
@@ -41,74 +54,66 @@ function fakeStore() {
     revoked: [] as string[],
     finalized: false,
     failRevokeUntil: 0,
+    outages: {} as Partial<Record<keyof StoreActivities, number>>,
   };
   const calls: StoreCall[] = [];
   let next = 2;
   const ref = (version: string): VersionRef => ({ version, fingerprint: `hmac:test:${version}` });
-  const called = (name: string) => {
-    const at = Context.current().info.currentAttemptScheduledTimestampMs;
+  /** Records the attempt at the server's clock (it stands still while an activity runs) and injects outages. */
+  const called = async (name: keyof StoreActivities): Promise<number> => {
+    const at = await clock();
     calls.push({ name, at });
+    if (at < (state.outages[name] ?? 0))
+      throw ApplicationFailure.retryable(`${name}: connect ECONNREFUSED (injected outage)`, RetryableErrorTypes.aws);
     return at;
   };
 
   const activities = {
-    planRotation(_: PlanInput): Promise<PlanResult> {
-      called('planRotation');
-      return Promise.resolve({
-        current: ref(state.current),
-        previousVersion: state.previous,
-        stalePendingVersion: null,
-      });
+    async planRotation(_: PlanInput): Promise<PlanResult> {
+      await called('planRotation');
+      return { current: ref(state.current), previousVersion: state.previous, stalePendingVersion: null };
     },
-    createPendingVersion(_: CreateInput): Promise<VersionRef> {
-      called('createPendingVersion');
+    async createPendingVersion(_: CreateInput): Promise<VersionRef> {
+      await called('createPendingVersion');
       state.pending ??= `v${next++}`;
-      return Promise.resolve(ref(state.pending));
+      return ref(state.pending);
     },
-    discardPendingVersion(_: DiscardInput): Promise<void> {
-      called('discardPendingVersion');
+    async discardPendingVersion(_: DiscardInput): Promise<void> {
+      await called('discardPendingVersion');
       state.pending = null;
-      return Promise.resolve();
     },
-    promoteVersion(i: PromoteInput): Promise<void> {
-      called('promoteVersion');
-      if (state.current === i.currentVersion) {
-        state.previous = state.current;
-        state.current = i.pendingVersion;
-        state.pending = null;
-      }
-      return Promise.resolve();
+    async promoteVersion(i: PromoteInput): Promise<void> {
+      await called('promoteVersion');
+      if (state.current !== i.currentVersion) return;
+      state.previous = state.current;
+      state.current = i.pendingVersion;
+      state.pending = null;
     },
-    demoteVersion(i: DemoteInput): Promise<void> {
-      called('demoteVersion');
-      if (state.current === i.pendingVersion) {
-        state.current = i.currentVersion;
-        state.previous = i.previousVersion;
-        state.pending = i.pendingVersion;
-      }
-      return Promise.resolve();
+    async demoteVersion(i: DemoteInput): Promise<void> {
+      await called('demoteVersion');
+      if (state.current !== i.pendingVersion) return;
+      state.current = i.currentVersion;
+      state.previous = i.previousVersion;
+      state.pending = i.pendingVersion;
     },
-    revokeVersion(i: RevokeInput): Promise<RevocationEvidence> {
-      const at = called('revokeVersion');
+    async revokeVersion(i: RevokeInput): Promise<RevocationEvidence> {
+      const at = await called('revokeVersion');
       if (at < state.failRevokeUntil)
-        return Promise.reject(
-          ApplicationFailure.create({
-            type: 'PermissionDenied',
-            message: `revoke ${i.revokedVersion}: access denied (injected)`,
-            nonRetryable: true,
-          }),
-        );
+        throw ApplicationFailure.create({
+          type: 'PermissionDenied',
+          message: `revoke ${i.revokedVersion}: access denied (injected)`,
+          nonRetryable: true,
+        });
       if (!state.revoked.includes(i.revokedVersion)) state.revoked.push(i.revokedVersion);
-      return Promise.resolve({ rejected: true, detail: `version ${i.revokedVersion} refused (fake store)` });
+      return { rejected: true, detail: `version ${i.revokedVersion} refused (fake store)` };
     },
-    finalizeRotation(_: FinalizeInput): Promise<void> {
-      called('finalizeRotation');
+    async finalizeRotation(_: FinalizeInput): Promise<void> {
+      await called('finalizeRotation');
       state.finalized = true;
-      return Promise.resolve();
     },
-  } satisfies Partial<RotationActivities>;
+  } satisfies StoreActivities;
 
-  /** When (workflow time) activity `name` was first scheduled; throws when it never was. */
+  /** When (workflow time) activity `name` first ran; throws when it never did. */
   const firstAt = (name: string): number => {
     const call = calls.find((c) => c.name === name);
     if (!call) throw new Error(`${name} was never called; calls: ${calls.map((c) => c.name).join(', ')}`);
@@ -122,11 +127,11 @@ function fakeStore() {
  * rotation (workflow id) that scheduled it. Playbook checks and admission are the real activities
  * (with the development allow-all policy).
  */
-export function fakeStores() {
+export function fakeStores(clock: () => Promise<number>) {
   const stores = new Map<string, FakeStore>();
   const of = (workflowId: string): FakeStore => {
     let s = stores.get(workflowId);
-    if (!s) stores.set(workflowId, (s = fakeStore()));
+    if (!s) stores.set(workflowId, (s = fakeStore(clock)));
     return s;
   };
   // The fake store of the rotation whose workflow scheduled the running activity.

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -66,7 +68,7 @@ export function useTimeSkipping() {
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const taskQueue = `ts-${randomUUID()}`;
-  const stores = fakeStores();
+  const stores = fakeStores(() => server().currentTimeMs());
   const audits = new Map<string, AuditEvent[]>();
   const auditOf = (workflowId: string) => audits.get(workflowId) ?? audits.set(workflowId, []).get(workflowId) ?? [];
   beforeAll(async () => {
@@ -98,13 +100,13 @@ export function useTimeSkipping() {
   };
   return {
     server,
-    /** Starts a rotation of `playbook` as `rotor rotate` (or a schedule, with `trigger`) would. */
-    async start(playbook: Playbook, trigger: RotationInput['trigger'] = 'manual'): Promise<TimedRotation> {
+    /** Starts a rotation of `playbook` as `rotor rotate` would; `input` overrides (a schedule's trigger, an emergency). */
+    async start(playbook: Playbook, input: Partial<RotationInput> = {}): Promise<TimedRotation> {
       const workflowId = rotationWorkflowId(playbook.spec.secret.name);
       // Set up before the run starts: its first activities run at once.
       const store = stores.of(workflowId);
-      const input: RotationInput = { playbook, trigger, requestedBy: 'test' };
-      const h = await server().client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args: [input] });
+      const args: [RotationInput] = [{ playbook, trigger: 'manual', requestedBy: 'test', ...input }];
+      const h = await server().client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args });
       return { h, store, audit: auditOf(workflowId) };
     },
   };
@@ -130,3 +132,14 @@ export async function until(h: WorkflowHandle, what: string, ok: (s: RotationSta
 
 /** Until the run is in `phase`. */
 export const reach = (h: WorkflowHandle, phase: Phase) => until(h, `phase ${phase}`, (s) => s.phase === phase);
+
+/** The failure a run ended with (its cause, as the CLI shows it); fails the test when the run did not fail. */
+export async function failureOf(h: WorkflowHandle): Promise<ApplicationFailure> {
+  const error = await h.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof WorkflowFailedError))
+    throw new Error(`expected the run to fail; it ended with ${String(error)}`);
+  return error.cause as ApplicationFailure;
+}

@@ -5,12 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { RotationResult } from '../../core/status';
 import { approveUpdate } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
-import { DAY, fakeStoreRef, MINUTE, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
+import { DAY, failureOf, fakeStoreRef, MINUTE, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
 
 const ts = useTimeSkipping();
 
@@ -23,12 +22,7 @@ describe('approval gate timeout (approval.timeout, default 7 days)', () => {
     expect((await statusOf(h)).awaitingApproval).toBe(true);
     expect(fake.names()).not.toContain('demoteVersion');
 
-    const error = await h.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(WorkflowFailedError);
-    const failure = (error as WorkflowFailedError).cause as ApplicationFailure;
+    const failure = await failureOf(h);
     expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
     expect(failure.message).toContain('no approval within 168h (approval.timeout): rolling back');
     expect((failure.cause as ApplicationFailure).type).toBe(WorkflowErrorTypes.approvalTimedOut);

@@ -58,7 +58,7 @@ describe('rotation window', () => {
   it('a scheduled run waits for the window to open before it reads or changes anything', async () => {
     const { start, end, opensAt } = windowAhead(await ts.server().currentTimeMs(), 3);
     const playbook = testPlaybook(fakeStoreRef, { schedule: { every: '30d', window: { start, end } } });
-    const { h, store: fake } = await ts.start(playbook, 'schedule');
+    const { h, store: fake } = await ts.start(playbook, { trigger: 'schedule' });
     const plan = (s: RotationStatus) => s.stages.find((x) => x.name === 'plan')?.detail;
     await until(h, 'the window wait', (s) => plan(s)?.startsWith('waiting') === true);
     expect(plan(await status(h))).toBe(`waiting for the rotation window ${start}–${end} UTC`);
@@ -74,7 +74,7 @@ describe('rotation window', () => {
     const now = await ts.server().currentTimeMs();
     const { start, end } = windowAhead(now, 3);
     const playbook = testPlaybook(fakeStoreRef, { schedule: { every: '30d', window: { start, end } } });
-    const { h, store: fake } = await ts.start(playbook, 'manual');
+    const { h, store: fake } = await ts.start(playbook, { trigger: 'manual' });
     expect(((await h.result()) as RotationResult).outcome).toBe('rotated');
     expect(fake.firstAt('planRotation') - now).toBeLessThan(MINUTE);
   });
