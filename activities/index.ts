@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '../core/playbook/schema';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
+import { secretsManagerPerStore } from '../adapters/aws-role';
 import { runCanaryCheck } from '../adapters/canaries';
 import { ErrorTypes, permanent } from '../core/failures';
 import { planConsumers } from '../adapters/kubernetes/consumers';
@@ -53,6 +54,8 @@ function nothingWhenNotFound(e: unknown): null {
 export interface ActivityDeps {
   vault: NodeVault.client;
   secretsManager: SecretsManagerClient;
+  /** The client for one AWS store; default: `secretsManager`, or the store's `roleArn` assumed through STS. */
+  secretsManagerFor?: (store: Extract<Store, { type: 'aws' }>) => SecretsManagerClient;
   /** HMAC keys for fingerprints, newest first; only workers hold them. */
   fingerprintKeys: Keyring;
   /** Every cluster context playbooks may name; the cluster activities need it. */
@@ -72,7 +75,10 @@ export interface ActivityDeps {
  * fingerprints only: values move between stores, targets and clusters inside the activity.
  */
 export function createActivities(deps: ActivityDeps) {
-  const backends = { vault: vaultBackend(deps.vault), aws: awsBackend(deps.secretsManager) };
+  const backends = {
+    vault: vaultBackend(deps.vault),
+    aws: awsBackend(deps.secretsManagerFor ?? secretsManagerPerStore(deps.secretsManager)),
+  };
   const backend = (s: Store) => backends[s.type] as SecretStoreBackend;
   const fingerprints = fingerprinter(deps.fingerprintKeys);
   const fp = fingerprints.make;

@@ -20,7 +20,7 @@ const PREVIOUS = 'AWSPREVIOUS';
 
 function awsFailure(e: unknown, what: string, s: AwsStore): Error {
   const name = (e as { name?: string }).name ?? 'Error';
-  const where = `aws secret ${s.secretId}`;
+  const where = `aws secret ${s.secretId}${s.roleArn ? ` (as ${s.roleArn})` : ''}`;
   if (name === 'ResourceNotFoundException')
     return permanent(
       ErrorTypes.secretNotFound,
@@ -31,7 +31,7 @@ function awsFailure(e: unknown, what: string, s: AwsStore): Error {
   if (name === 'AccessDeniedException' || name === 'AccessDenied')
     return permanent(
       ErrorTypes.permissionDenied,
-      `${where}: access denied to ${what}; grant the worker's IAM identity that action`,
+      `${where}: access denied to ${what}; grant ${s.roleArn ? 'that role' : "the worker's IAM identity"} that action`,
     );
   if (name === 'InvalidParameterException' || name === 'InvalidRequestException') {
     return permanent(ErrorTypes.invalidInput, `${where}: ${name} while trying to ${what}`);
@@ -44,10 +44,14 @@ function awsFailure(e: unknown, what: string, s: AwsStore): Error {
  * AWS Secrets Manager store: versions are VersionIds, state is the AWSCURRENT/AWSPENDING/AWSPREVIOUS
  * staging labels — the same model AWS's own rotation Lambdas use.
  */
-export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStore> {
+export function awsBackend(
+  clients: SecretsManagerClient | ((s: AwsStore) => SecretsManagerClient),
+): SecretStoreBackend<AwsStore> {
+  // One client for every store, or one per store (a store's `roleArn` is assumed through STS).
+  const sm = (s: AwsStore) => (typeof clients === 'function' ? clients(s) : clients);
   async function stages(s: AwsStore): Promise<Record<string, string[]>> {
     try {
-      const d = await sm.send(new DescribeSecretCommand({ SecretId: s.secretId }));
+      const d = await sm(s).send(new DescribeSecretCommand({ SecretId: s.secretId }));
       return d.VersionIdsToStages ?? {};
     } catch (e) {
       throw awsFailure(e, 'describe it', s);
@@ -59,7 +63,7 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
   async function moveLabel(s: AwsStore, label: string, to: string | null, from: string | null): Promise<void> {
     if (to === from) return;
     try {
-      await sm.send(
+      await sm(s).send(
         new UpdateSecretVersionStageCommand({
           SecretId: s.secretId,
           VersionStage: label,
@@ -74,7 +78,7 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
 
   async function getString(s: AwsStore, version: string): Promise<string> {
     try {
-      const res = await sm.send(new GetSecretValueCommand({ SecretId: s.secretId, VersionId: version }));
+      const res = await sm(s).send(new GetSecretValueCommand({ SecretId: s.secretId, VersionId: version }));
       if (res.SecretString === undefined)
         throw permanent(
           ErrorTypes.invalidInput,
@@ -109,7 +113,7 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
 
   async function tag(s: AwsStore, key: string, value: string): Promise<void> {
     try {
-      await sm.send(new TagResourceCommand({ SecretId: s.secretId, Tags: [{ Key: key, Value: value }] }));
+      await sm(s).send(new TagResourceCommand({ SecretId: s.secretId, Tags: [{ Key: key, Value: value }] }));
     } catch (e) {
       throw awsFailure(e, `tag ${key}`, s);
     }
@@ -153,7 +157,7 @@ export function awsBackend(sm: SecretsManagerClient): SecretStoreBackend<AwsStor
         secretString = JSON.stringify({ ...doc, [s.key]: secretString });
       }
       try {
-        await sm.send(
+        await sm(s).send(
           new PutSecretValueCommand({
             SecretId: s.secretId,
             ClientRequestToken: token,

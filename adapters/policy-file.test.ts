@@ -109,6 +109,27 @@ describe('evaluatePolicy', () => {
     expect(refusals({ secret: { name: 'p', store: { type: 'aws', secretId: arn } } })).toEqual([]);
   });
 
+  it('lets a store assume only the IAM roles the admin listed for that secret', () => {
+    const store = (secretId: string, roleArn: string) => ({
+      secret: { name: 'p', store: { type: 'aws' as const, secretId, roleArn } },
+    });
+    const own = 'arn:aws:iam::123456789012:role/rotor-payments-secrets';
+    expect(refusals(store('payments/api', own))).toEqual([]);
+    const admin = 'arn:aws:iam::123456789012:role/admin';
+    const r = evaluatePolicy(policy, playbook(store('payments/api', admin)), payments);
+    expect(r.map((x) => ({ path: x.path, rule: x.rule }))).toEqual([
+      { path: 'spec.secret.store.roleArn', rule: 'tenants[payments].allow.aws[].roleArns' },
+    ]);
+    expect(formatRefusal(r[0]!)).toContain(
+      `IAM role '${admin}' is not one the tenant may assume for Secrets Manager secret 'payments/api'`,
+    );
+    // The payments role is no key to the orders team's secrets: that store is refused on its own.
+    expect(refusals(store('orders/db', own))).toEqual([
+      { path: 'spec.secret.store.secretId', rule: 'tenants[payments].allow.aws' },
+    ]);
+    expect(() => playbook(store('payments/api', 'arn:aws:iam::123:user/x'))).toThrow(/must be an IAM role ARN/);
+  });
+
   it('refuses foreign contexts, namespaces, roles, users and database hosts', () => {
     expect(
       refusals({

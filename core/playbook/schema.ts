@@ -24,6 +24,17 @@ const awsStore = z.strictObject({
   /** When set, the secret string is a JSON object and the credential is this field; else the whole string. */
   key: z.string().min(1).optional(),
   region: z.string().min(1).optional(),
+  /**
+   * IAM role the worker assumes (STS AssumeRole, session `rotor-<secretId>`) for this store's calls,
+   * instead of using its own identity; the admin policy must list it for the tenant.
+   */
+  roleArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+      'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    )
+    .optional(),
 });
 
 export const storeSchema = z.discriminatedUnion('type', [vaultStore, awsStore]);

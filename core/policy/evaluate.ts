@@ -92,13 +92,24 @@ export function evaluatePolicy(policy: Policy, playbook: Playbook, ctx: PolicyCo
   } else {
     const name = awsSecretName(store.secretId);
     const region = store.region ?? awsSecretRegion(store.secretId) ?? ctx.defaultRegion;
-    const ok = tenant.allow.aws.some((a) => name.startsWith(a.secretIdPrefix) && (!a.region || a.region === region));
-    if (!ok)
+    const entries = tenant.allow.aws.filter(
+      (a) => name.startsWith(a.secretIdPrefix) && (!a.region || a.region === region),
+    );
+    const roleArn = store.roleArn;
+    if (entries.length === 0)
       refuse(
         'spec.secret.store.secretId',
         'allow.aws',
         `Secrets Manager secret '${store.secretId}' (region ${region ?? 'default'}) is not one of the tenant's store locations`,
         `add { secretIdPrefix: ${name} } to allow.aws`,
+      );
+    // A role is another identity: the playbook may only name one the admin gave the tenant for this secret.
+    else if (roleArn && !entries.some((a) => a.roleArns.some((p) => globMatches(roleArn, p))))
+      refuse(
+        'spec.secret.store.roleArn',
+        'allow.aws[].roleArns',
+        `IAM role '${roleArn}' is not one the tenant may assume for Secrets Manager secret '${store.secretId}'`,
+        `add ${roleArn} to roleArns of the allow.aws entry with secretIdPrefix ${entries[0]?.secretIdPrefix ?? name}`,
       );
   }
 

@@ -50,7 +50,16 @@ const tenantAllow = z.strictObject({
   /** Vault KV locations: `pathPrefix` matches whole path segments (`apps/payments` allows `apps/payments/x`). */
   vault: z.array(z.strictObject({ mount: nonEmpty.default('secret'), pathPrefix: nonEmpty })).default([]),
   /** Secrets Manager secret names (or the name inside an ARN) starting with `secretIdPrefix`. */
-  aws: z.array(z.strictObject({ secretIdPrefix: nonEmpty, region: nonEmpty.optional() })).default([]),
+  aws: z
+    .array(
+      z.strictObject({
+        secretIdPrefix: nonEmpty,
+        region: nonEmpty.optional(),
+        /** IAM roles a store's `roleArn` may name for these secrets (exact, or a prefix ending in `*`); none when empty. */
+        roleArns: list.default([]),
+      }),
+    )
+    .default([]),
   /** kubeconfig contexts and the namespaces in them. */
   clusters: z.array(z.strictObject({ context: nonEmpty, namespaces: list.min(1) })).default([]),
   /** `postgres-alternating-users` roles per database server (policy `databaseServers`). */
