@@ -4,7 +4,9 @@
  * Audit trail: JSON lines to ROTOR_AUDIT_FILE (stdout when unset), and over OTLP/HTTP when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set. Metrics: rotor's on
  * ROTOR_METRICS_PORT (default 9464, `/metrics`), the Temporal SDK's on the port after it; with
- * ROTOR_PLAYBOOK_DIR the overdue-secrets gauge is kept current.
+ * ROTOR_PLAYBOOK_DIR the overdue-secrets gauge is kept current. Capacity (slots, sticky cache,
+ * pollers): ROTOR_MAX_CONCURRENT_ACTIVITIES, ROTOR_MAX_CONCURRENT_WORKFLOW_TASKS,
+ * ROTOR_MAX_CACHED_WORKFLOWS, ROTOR_WORKFLOW_TASK_POLLERS, ROTOR_ACTIVITY_TASK_POLLERS (workers/tuning.ts).
  */
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index';
@@ -20,6 +22,7 @@ import { connectClient, temporalSettings } from '../adapters/temporal/connection
 import { temporalEndpoint } from '../adapters/temporal/envconfig';
 import { workflowBundleFromEnv } from './bundle';
 import { connectWorker, createRotorWorker } from './worker';
+import { workerTuningFromEnv } from './tuning';
 
 /**
  * With ROTOR_PLAYBOOK_DIR set, refreshes the overdue-secrets gauge every ROTOR_OVERDUE_INTERVAL_S
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
   // Port 0 turns both metrics endpoints off (several workers on one machine, e.g. in tests).
   installRuntimeLogger(logger, metricsPort ? `127.0.0.1:${metricsPort + 1}` : undefined);
   const settings = temporalSettings();
+  // Bad tuning fails here, before anything is started or connected.
+  const tuning = workerTuningFromEnv();
   const metrics = new RotorMetrics();
   // Rotations matter more than their metrics: a taken port is logged loudly, not fatal.
   const server = metricsPort
@@ -77,10 +82,11 @@ async function main(): Promise<void> {
     activities: createActivities(deps),
     sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics, otel }),
     workflowBundlePath,
+    tuning,
   });
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info(
-    { taskQueue: settings.taskQueue, temporal: temporalEndpoint().describe, metricsPort },
+    { taskQueue: settings.taskQueue, temporal: temporalEndpoint().describe, metricsPort, ...tuning },
     'rotor worker started',
   );
   await worker.run();

@@ -7,6 +7,8 @@ import { temporalEndpoint } from '../adapters/temporal/envconfig';
 import { connectFailure } from '../adapters/temporal/connect-failure';
 import { workflowsPath } from './bundle';
 import { RedactingActivityInbound } from './redacting-interceptor';
+import { defaultWorkerTuning } from './tuning';
+import type { WorkerTuning } from './tuning';
 
 export interface RotorWorkerOptions {
   connection: NativeConnection;
@@ -18,6 +20,8 @@ export interface RotorWorkerOptions {
   sinks?: InjectedSinks<RotorSinks>;
   /** A bundle from `writeWorkflowBundle` of this same source; without it the worker bundles at start. */
   workflowBundlePath?: string;
+  /** Slots, cache and pollers (`workerTuningFromEnv`); rotor's defaults when absent. */
+  tuning?: WorkerTuning;
 }
 
 /** A worker that runs rotor's workflows and the given activities on one task queue. */
@@ -32,6 +36,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     sinks: o.sinks ?? { audit: { record: { fn: () => undefined } } },
     // Every activity error is redacted of the values the activity touched, whatever adapter threw it.
     interceptors: { activity: [() => ({ inbound: new RedactingActivityInbound() })] },
+    ...(o.tuning ?? defaultWorkerTuning),
   });
 }
 

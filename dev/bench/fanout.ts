@@ -5,7 +5,8 @@
  * own, and prints wall time, per-stage times, the parent's history events and bytes, and — in the
  * same run — the irreducible Kubernetes work: per cluster three server-side applies and four reads
  * made directly with the client at the same parallelism. With --rotations N it then starts N
- * rotations of different secrets together on the one worker and reports throughput. Cleans up.
+ * rotations of different secrets together on the one worker and reports throughput (dev/bench/throughput.ts);
+ * the worker takes its tuning (ROTOR_MAX_CONCURRENT_* …) from this process's environment. Cleans up.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +26,7 @@ import { kubeconfigFor, stackKubeconfig } from '../../test/helpers/kube';
 import { useStackEnv } from '../../test/helpers/stack-env';
 import { awsTestStore } from '../../test/helpers/stores';
 import { startWorkerProcess } from '../../test/helpers/worker-process';
+import { rotationsTogether } from './throughput';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 const { values: args } = parseArgs({
@@ -32,6 +34,8 @@ const { values: args } = parseArgs({
     clusters: { type: 'string', default: '3,100,1000' },
     parallel: { type: 'string' },
     rotations: { type: 'string', default: '0' },
+    // Seconds to wait for the --rotations run; rotations still open then are terminated and counted.
+    deadline: { type: 'string', default: '540' },
   },
 });
 const sizes = (args.clusters ?? '')
@@ -177,35 +181,7 @@ async function main(): Promise<void> {
     }
     const count = Number(args.rotations);
     if (count > 0) {
-      const stores = await Promise.all(
-        Array.from({ length: count }, (_, i) => awsTestStore(`tp-${i}-${randomBytes(12).toString('hex')}`)),
-      );
-      const t0 = Date.now();
-      const handles = await Promise.all(
-        stores.map((ts, i) => {
-          const name = `tp-${run}-${i}`;
-          return client.workflow.start('rotationWorkflow', {
-            taskQueue,
-            workflowId: rotationWorkflowId(name),
-            args: [
-              {
-                playbook: {
-                  apiVersion: 'rotor.dev/v1',
-                  kind: 'RotationPlaybook',
-                  metadata: { name },
-                  spec: { secret: { name, store: ts.store }, credential: { kind: 'random', length: 32 }, soak: '0s' },
-                },
-                trigger: 'manual',
-                requestedBy: 'bench',
-              },
-            ],
-          });
-        }),
-      );
-      const results = await Promise.allSettled(handles.map((h) => h.result()));
-      const wall = Date.now() - t0;
-      const failed = results.filter((r) => r.status === 'rejected').length;
-      const line = `${count} rotations together: ${secs(wall)}, ${(count / (wall / 1000)).toFixed(1)} rotations/s, ${failed} failed`;
+      const line = await rotationsTogether(client, taskQueue, run, count, Number(args.deadline) * 1000);
       rows.push(line);
       process.stdout.write(`${line}\n`);
     }
