@@ -8,7 +8,7 @@
  * rotations of different secrets together on the one worker and reports throughput (dev/bench/throughput.ts);
  * the worker takes its tuning (ROTOR_MAX_CONCURRENT_* …) from this process's environment. Cleans up.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     clusters: { type: 'string', default: '3,100,1000' },
     parallel: { type: 'string' },
     rotations: { type: 'string', default: '0' },
+    // Run the CLI's TypeScript through tsx, as without `npm run build:cli` (the default builds it first).
+    'tsx-cli': { type: 'boolean', default: false },
     // Seconds to wait for the --rotations run; rotations still open then are terminated and counted.
     deadline: { type: 'string', default: '540' },
   },
@@ -112,8 +114,9 @@ async function irreducible(targets: Target[], parallel: number): Promise<number>
 }
 
 function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const entry = args['tsx-cli'] ? ['--import', 'tsx', 'cli/main.ts'] : ['cli/rotor.js'];
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['cli/rotor.js', ...argv], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const p = spawn(process.execPath, [...entry, ...argv], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     p.on('error', reject);
     p.on('exit', (code) => resolve(code ?? 1));
   });
@@ -121,6 +124,7 @@ function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 
 async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
+  if (!args['tsx-cli']) execFileSync(process.execPath, ['--import', 'tsx', 'dev/build-cli.ts'], { stdio: 'inherit' });
   const taskQueue = `bench-${run}`;
   const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
   const worker = await startWorkerProcess({ taskQueue, logFile: join(dir, 'worker.log'), startTimeoutMs: 300_000 });
@@ -128,12 +132,13 @@ async function main(): Promise<void> {
   const env = { ...process.env, ROTOR_TASK_QUEUE: taskQueue };
   const rows: string[] = [];
   try {
-    for (const n of sizes) {
+    for (const [k, n] of sizes.entries()) {
       const parallel = parallelFor(n);
-      const targets = await createTargets(run, n);
+      // A size may repeat (--clusters 3,3,3): each pass gets names of its own.
+      const targets = await createTargets(`${run}${k}`, n);
       try {
         const ts = await awsTestStore(`bench-${randomBytes(12).toString('hex')}`);
-        const secret = `bf-${run}-${n}`;
+        const secret = `bf-${run}${k}-${n}`;
         const playbook = {
           apiVersion: 'rotor.dev/v1',
           kind: 'RotationPlaybook',
