@@ -16,13 +16,18 @@ export const workerTuningVars = {
 /** The SDK Worker options rotor sets from the environment. */
 export type WorkerTuning = { -readonly [K in keyof typeof workerTuningVars as (typeof workerTuningVars)[K]]: number };
 
-/** rotor's defaults (see the README's "Fleet scale" for the measurements behind them). */
+/**
+ * rotor's defaults, from `bench:fanout --rotations 200` on a 2-core machine (README "Fleet scale"):
+ * fewer workflow tasks at once than the SDK's 40 finished 200 rotations in 278 s instead of 475 s;
+ * 100 at once made workflow tasks wait past their 10 s timeout and replay, and 192 of 200 did not
+ * finish in 8 minutes. The cache holds far more than the slots, so a busy rotation is not evicted.
+ */
 export const defaultWorkerTuning: WorkerTuning = {
-  maxConcurrentActivityTaskExecutions: 100,
-  maxConcurrentWorkflowTaskExecutions: 40,
+  maxConcurrentActivityTaskExecutions: 20,
+  maxConcurrentWorkflowTaskExecutions: 10,
   maxCachedWorkflows: 1000,
-  maxConcurrentWorkflowTaskPolls: 10,
-  maxConcurrentActivityTaskPolls: 10,
+  maxConcurrentWorkflowTaskPolls: 4,
+  maxConcurrentActivityTaskPolls: 4,
 };
 
 const count = (min: number) => z.coerce.number().int().min(min).max(100_000);
