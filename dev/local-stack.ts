@@ -8,6 +8,7 @@ import { stackEnv, stackPaths } from './local-stack/config';
 import { stackStatus, stackDown, stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import type { StackContext } from './local-stack/service';
+import { temporalTlsFiles } from './local-stack/services/temporal-tls';
 
 const ctx: StackContext = {
   paths: stackPaths(),
@@ -55,6 +56,10 @@ program
   .description('print the stack\'s client environment as shell exports: eval "$(dev/stack env)"')
   .action(() => {
     const lines = Object.entries(stackEnv(ctx.paths)).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
+    const tls = temporalTlsFiles(ctx.paths);
+    lines.push(
+      `# Temporal over mTLS (service temporal-tls): unset TEMPORAL_ADDRESS; export TEMPORAL_CONFIG_FILE='${tls.configFile}' TEMPORAL_PROFILE='${tls.profile}'\n`,
+    );
     process.stdout.write(lines.join(''));
   });
 

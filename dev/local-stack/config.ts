@@ -31,6 +31,8 @@ export const ports = {
   temporal: 7233,
   temporalUi: 8233,
   temporalMetrics: 7234,
+  /** The mTLS front of the Temporal frontend (service temporal-tls). */
+  temporalTls: 7243,
   vault: 8200,
   moto: 5000,
   postgres: 55432,

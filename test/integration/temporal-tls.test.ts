@@ -20,11 +20,14 @@ import { parse, stringify } from 'yaml';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import { connectClient } from '../../adapters/temporal/connection';
 import { connectWorker } from '../../workers/worker';
-import { ensureTlsFrontPki, startTlsFront } from '../../dev/local-stack/tls-front';
+import { ensureTlsFrontPki, startTlsFront, tlsFrontPki } from '../../dev/local-stack/tls-front';
 import type { TlsFrontPki } from '../../dev/local-stack/tls-front';
 import { rotationWorkflowId } from '../../core/ids';
 import { statusQuery } from '../../workflows/definitions';
 import { useStackEnv } from '../helpers/stack-env';
+import { ports, stackPaths } from '../../dev/local-stack/config';
+import { temporalEndpoint } from '../../adapters/temporal/envconfig';
+import { temporalTlsFiles } from '../../dev/local-stack/services/temporal-tls';
 import { awsTestStore } from '../helpers/stores';
 import { runRotor } from '../helpers/cli';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -171,6 +174,31 @@ describe('Temporal over mTLS (envconfig variables and temporal.toml)', () => {
         startTimeoutMs: 60_000,
       }),
     ).rejects.toThrow(`TEMPORAL_TLS_CLIENT_CERT_PATH names ${missing}, which cannot be read`);
+  });
+});
+
+describe("the stack's temporal-tls service", () => {
+  it('serves Temporal over mTLS with the profile `dev/stack env` names, and refuses a client without a certificate', async () => {
+    const f = temporalTlsFiles(stackPaths());
+    const env = {
+      ...without(process.env, 'TEMPORAL_ADDRESS'),
+      TEMPORAL_CONFIG_FILE: f.configFile,
+      TEMPORAL_PROFILE: f.profile,
+    };
+    expect(temporalEndpoint(env).address).toBe(`127.0.0.1:${ports.temporalTls}`);
+    const client = await connectClient(env);
+    try {
+      const info = await client.workflowService.getSystemInfo({});
+      expect(info.serverVersion).toBeTruthy();
+    } finally {
+      await client.connection.close();
+    }
+    const noCert = {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporalTls}`,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: tlsFrontPki(f.dir).ca.cert,
+    };
+    await expect(connectClient(noCert)).rejects.toThrow(/TLS handshake: tlsv13 alert certificate required/);
   });
 });
 

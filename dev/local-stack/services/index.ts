@@ -7,6 +7,7 @@ import { kube } from './kube';
 import { eso } from './eso';
 import { node } from './node';
 import { otelcol } from './otelcol';
+import { temporalTls } from './temporal-tls';
 
 /** Every service of the local stack, in start order. */
-export const services: StackService[] = [temporal, vault, moto, postgres, kube, node, eso, otelcol];
+export const services: StackService[] = [temporal, vault, moto, postgres, kube, node, eso, otelcol, temporalTls];
