@@ -35,6 +35,7 @@ describe('local stack smoke', () => {
       'otelcol',
       'postgres',
       'temporal',
+      'temporal-tls',
       'vault',
     ]);
     for (const s of status.services) {
