@@ -4,13 +4,13 @@
  * must be refused everything else (other Secrets, listing Secrets).
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { rbacFor } from '../../inspect/rbac';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { createExternalSecret, kubeconfigFor, purgeNamespace, stackKubeconfig, statusOf } from '../helpers/kube';
+import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -21,18 +21,6 @@ useStackEnv();
 const base = stackKubeconfig();
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 const subject = { serviceAccount: 'rotor', namespace: 'rotor-system' };
-
-/** A kubeconfig with the same clusters but the given bearer token per context. */
-function withTokens(tokens: Record<string, string>): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: base.clusters,
-    users: Object.entries(tokens).map(([context, token]) => ({ name: `${context}-rotor`, token })),
-    contexts: base.contexts.map((c) => ({ ...c, user: `${c.name}-rotor` })),
-    currentContext: 'cluster-a',
-  });
-  return kc;
-}
 
 describe('least privilege', () => {
   it('a rotation succeeds with the generated Role, and that identity is denied any other Secret', async () => {
@@ -45,40 +33,16 @@ describe('least privilege', () => {
       { name: 'cluster-c', delivery: 'push', namespace, secretName, workloads: [] },
     ];
     const playbook = testPlaybook(ts.store, { clusters });
-    const tokens: Record<string, string> = {};
     try {
-      for (const [i, context] of contexts.entries()) {
-        const kc = kubeconfigFor(context, base);
-        const core = kc.makeApiClient(CoreV1Api);
-        const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+      for (const context of contexts) {
+        const core = kubeconfigFor(context, base).makeApiClient(CoreV1Api);
         await core.createNamespace({ body: { metadata: { name: namespace } } });
-        if ((await statusOf(core.readNamespace({ name: subject.namespace }))) === 404)
-          await core.createNamespace({ body: { metadata: { name: subject.namespace } } });
-        if (
-          (await statusOf(
-            core.readNamespacedServiceAccount({ name: subject.serviceAccount, namespace: subject.namespace }),
-          )) === 404
-        ) {
-          await core.createNamespacedServiceAccount({
-            namespace: subject.namespace,
-            body: { metadata: { name: subject.serviceAccount } },
-          });
-        }
-        const generated = rbacFor(playbook, subject)[i];
-        if (!generated) throw new Error('no rbac for cluster');
-        await rbac.createNamespacedRole({ namespace, body: generated.role });
-        await rbac.createNamespacedRoleBinding({ namespace, body: generated.binding });
         await core.createNamespacedSecret({
           namespace,
           body: { metadata: { name: 'other-team-secret' }, stringData: { password: 'not-for-rotor' } },
         });
-        const tr = await core.createNamespacedServiceAccountToken({
-          name: subject.serviceAccount,
-          namespace: subject.namespace,
-          body: { spec: { audiences: [], expirationSeconds: 3600 } },
-        });
-        tokens[context] = tr.status?.token ?? '';
       }
+      const restricted = await asGeneratedIdentity(playbook, subject);
       await createExternalSecret(kubeconfigFor('cluster-a', base), namespace, {
         name: secretName,
         targetSecret: secretName,
@@ -86,7 +50,6 @@ describe('least privilege', () => {
         remoteKey: ts.store.type === 'aws' ? ts.store.secretId : '',
       });
 
-      const restricted = withTokens(tokens);
       const tw = await startTestWorker(createActivities({ ...depsFromEnv(), kubeconfig: restricted }));
       try {
         const out = await tw.run(async () =>

@@ -3,13 +3,14 @@
  * policy (dev/policy/two-teams.yaml), against the stack's Vault, moto, PostgreSQL and clusters.
  * A playbook of the payments team tries to reach what only the orders team, or nobody, may touch.
  * Each is refused at plan with the field and the rule, and the store, the victim's store, the
- * clusters and the database are as they were. The happy path still rotates under the same policy.
+ * clusters and the database are as they were. The happy path still rotates under the same policy,
+ * as the narrowest Kubernetes identity that works: the one `rotor rbac` prints.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { WorkflowErrorTypes } from '../../core/failures';
@@ -19,6 +20,7 @@ import { depsFromEnv } from '../../workers/deps';
 import { kubeconfigFor, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { withPgAdmin } from '../helpers/postgres';
+import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
@@ -217,20 +219,36 @@ describe('under the same policy, what it allows', () => {
     if (createdNamespace) await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   });
 
-  it("rotates the team's own secret into its own namespace", async () => {
+  it("rotates the team's own secret into its own namespace, as exactly the identity `rotor rbac` prints", async () => {
     const secretName = `ok-${randomUUID().slice(0, 8)}`;
     const playbook = testPlaybook(own.store, { clusters: [cluster('cluster-a', namespace, secretName)] });
-    const h = await tw.client.workflow.start('rotationWorkflow', {
-      taskQueue: tw.taskQueue,
-      workflowId: rotationWorkflowId(playbook.spec.secret.name),
-      args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-    });
-    const out = await tw.run(() => outcomeOf(h));
-    expect(out.ok ? undefined : out.error.cause).toBeUndefined();
+    // The narrowest access: the admin policy admits the playbook, the generated Role lets it work.
+    const restricted = await asGeneratedIdentity(playbook, { serviceAccount: 'rotor', namespace: 'rotor-system' });
+    const env = useStackEnv();
+    const narrow = await startTestWorker(
+      createActivities({
+        ...depsFromEnv({ ...env, ROTOR_POLICY_FILE: 'dev/policy/two-teams.yaml' }),
+        kubeconfig: restricted,
+      }),
+    );
+    try {
+      const h = await narrow.client.workflow.start('rotationWorkflow', {
+        taskQueue: narrow.taskQueue,
+        workflowId: rotationWorkflowId(playbook.spec.secret.name),
+        args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
+      });
+      const out = await narrow.run(() => outcomeOf(h));
+      expect(out.ok ? undefined : (out.error).cause).toBeUndefined();
+    } finally {
+      await narrow.close();
+    }
     const after = await own.snapshot();
     expect(after.previousVersion).toBe(before.get(own)?.currentVersion);
     expect(after.currentValue).not.toBe(before.get(own)?.currentValue);
     expect((await secretData(kc, namespace, secretName))['value']).toBe(after.currentValue);
     await core.deleteNamespacedSecret({ namespace, name: secretName });
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.deleteNamespacedRoleBinding({ namespace, name: `rotor-${playbook.spec.secret.name}` });
+    await rbac.deleteNamespacedRole({ namespace, name: `rotor-${playbook.spec.secret.name}` });
   });
 });

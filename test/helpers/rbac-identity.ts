@@ -1,0 +1,52 @@
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import type { Playbook } from '../../core/playbook/schema';
+import { rbacFor } from '../../inspect/rbac';
+import type { RbacSubject } from '../../inspect/rbac';
+import { kubeconfigFor, stackKubeconfig, statusOf } from './kube';
+
+/** Creates something shared; 409 means another test made it meanwhile, which is as good. */
+async function ignoreConflict(call: Promise<unknown>): Promise<void> {
+  const status = await statusOf(call);
+  if (status !== 200 && status !== 409) throw new Error(`creating a shared test identity failed: HTTP ${status}`);
+}
+
+/**
+ * Applies what `rotor rbac` prints for `playbook` (its Role and RoleBinding per cluster; the
+ * playbook's namespaces must exist) and returns a kubeconfig of the stack's clusters whose every
+ * context authenticates as the ServiceAccount `subject`, with a token from the TokenRequest API.
+ * The ServiceAccount and its namespace are created when missing and left in place (shared by tests).
+ */
+export async function asGeneratedIdentity(playbook: Playbook, subject: RbacSubject): Promise<KubeConfig> {
+  const base = stackKubeconfig();
+  const tokens = new Map<string, string>();
+  for (const generated of rbacFor(playbook, subject)) {
+    const kc = kubeconfigFor(generated.context, base);
+    const core = kc.makeApiClient(CoreV1Api);
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    if ((await statusOf(core.readNamespace({ name: subject.namespace }))) === 404)
+      await ignoreConflict(core.createNamespace({ body: { metadata: { name: subject.namespace } } }));
+    const sa = { name: subject.serviceAccount, namespace: subject.namespace };
+    if ((await statusOf(core.readNamespacedServiceAccount(sa))) === 404)
+      await ignoreConflict(
+        core.createNamespacedServiceAccount({ namespace: sa.namespace, body: { metadata: { name: sa.name } } }),
+      );
+    const namespace = generated.role.metadata?.namespace ?? '';
+    await rbac.createNamespacedRole({ namespace, body: generated.role });
+    await rbac.createNamespacedRoleBinding({ namespace, body: generated.binding });
+    const tr = await core.createNamespacedServiceAccountToken({
+      ...sa,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    tokens.set(generated.context, tr.status?.token ?? '');
+  }
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: base.clusters,
+    users: [...tokens].map(([context, token]) => ({ name: `${context}-${subject.serviceAccount}`, token })),
+    contexts: base.contexts
+      .filter((c) => tokens.has(c.name))
+      .map((c) => ({ ...c, user: `${c.name}-${subject.serviceAccount}` })),
+    currentContext: [...tokens.keys()][0] ?? '',
+  });
+  return kc;
+}
