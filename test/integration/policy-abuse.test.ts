@@ -238,7 +238,7 @@ describe('under the same policy, what it allows', () => {
         args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
       });
       const out = await narrow.run(() => outcomeOf(h));
-      expect(out.ok ? undefined : (out.error).cause).toBeUndefined();
+      expect(out.ok ? undefined : out.error.cause).toBeUndefined();
     } finally {
       await narrow.close();
     }
