@@ -6,6 +6,8 @@
 import { Context } from '@temporalio/activity';
 import pLimit from 'p-limit';
 import type { KubeClients } from '../adapters/kubernetes/clients';
+import { contextOf } from '../adapters/kubernetes/clients';
+import { fleetLists } from '../adapters/kubernetes/fleet-lists';
 import { gateCluster } from '../adapters/kubernetes/consumer-gate';
 import type { GateValues } from '../adapters/kubernetes/consumer-gate';
 import { errorText } from '../adapters/kubernetes/errors';
@@ -33,14 +35,26 @@ export function createGateActivities(kube: KubeClients, access: ValueAccess) {
       const waiting = new Map<string, string>();
       const beat = setInterval(() => ctx.heartbeat({ waiting: Object.fromEntries(waiting) }), 1000);
       const limit = pLimit(Math.max(1, input.parallelism));
+      // The first look at every cluster comes from lists shared per apiserver; only clusters with
+      // consumer pods to wait for list their namespace again.
+      const lists = fleetLists(
+        (context) => kube.forContext(context),
+        input.clusters.map((c) => ({ context: contextOf(c), namespace: c.namespace })),
+      );
       try {
         const outcomes = await Promise.all(
           input.clusters.map((cluster) =>
             limit(async (): Promise<GateOutcome> => {
               const started = Date.now();
               try {
-                return await gateCluster(kube, input, cluster, held, ctx.cancellationSignal, (w) =>
-                  waiting.set(cluster.name, w),
+                return await gateCluster(
+                  kube,
+                  input,
+                  cluster,
+                  held,
+                  ctx.cancellationSignal,
+                  (w) => waiting.set(cluster.name, w),
+                  lists,
                 );
               } catch (e) {
                 if (ctx.cancellationSignal.aborted) throw e;

@@ -9,6 +9,8 @@ import { secretsManagerPerStore } from '../adapters/aws-role';
 import { runCanaryCheck } from '../adapters/canaries';
 import { ErrorTypes, permanent } from '../core/failures';
 import { planConsumers } from '../adapters/kubernetes/consumers';
+import { fleetLists } from '../adapters/kubernetes/fleet-lists';
+import type { FleetLists } from '../adapters/kubernetes/fleet-lists';
 import { validatePlaybook } from '../core/playbook/validate';
 import { compactReaders } from '../core/readers';
 import type { CheckedPlaybook } from '../core/playbook/validate';
@@ -18,7 +20,7 @@ import { redact } from '../adapters/redact';
 import { holdSecret } from '../adapters/secret-scope';
 import { kindFor } from '../adapters/credentials/index';
 import type { CredentialKinds } from '../adapters/credentials/index';
-import { createKubeClients } from '../adapters/kubernetes/clients';
+import { contextOf, createKubeClients } from '../adapters/kubernetes/clients';
 import { createClusterActivities } from './cluster';
 import { createClusterBatchActivities } from './cluster-batch';
 import { createGateActivities } from './consumer-gate';
@@ -67,7 +69,8 @@ export interface ActivityDeps {
   /** The worker's own defaults the policy resolves playbooks against (PGHOST/PGPORT, AWS_REGION). */
   policyDefaults: AdmissionDeps['defaults'];
   /** Who can read the Secret in one cluster (inspect/who-can-read); plan lists none without it. */
-  whoCanRead?: (targets: readonly ReadersTarget[]) => Promise<ClusterReaders[]>;
+  /** Who can read each target's Secret; `lists` are the plan's shared namespaced lists. */
+  whoCanRead?: (targets: readonly ReadersTarget[], lists?: FleetLists) => Promise<ClusterReaders[]>;
 }
 
 /**
@@ -112,10 +115,16 @@ export function createActivities(deps: ActivityDeps) {
         // All reads, side by side. Before anything changes: a pod that reads the Secret only at start
         // and whose workload the playbook does not roll out would keep the old value after revoke.
         const { whoCanRead } = deps;
+        const targets = clusters ?? [];
+        // Pods, ReplicaSets and RBAC objects listed once per apiserver when many targets share one.
+        const lists = fleetLists(
+          (context) => kube.forContext(context),
+          targets.map((c) => ({ context: contextOf(c), namespace: c.namespace })),
+        );
         const [consumers, p, readers] = await Promise.all([
-          planConsumers(kube, clusters ?? []),
+          planConsumers(kube, targets, lists),
           backend(store).plan(store, rotation),
-          clusters?.length && whoCanRead ? whoCanRead(clusters) : undefined,
+          targets.length && whoCanRead ? whoCanRead(targets, lists) : undefined,
         ]);
         if (consumers.problems.length) {
           throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${consumers.problems.join('\n')}`);

@@ -10,11 +10,18 @@ import {
   readClusterRbac,
   readPodSources,
   readRbac,
-  readRunningPods,
   reviewSecretAccess,
 } from '../adapters/kubernetes/inspect-reads';
 import { errorText } from '../adapters/kubernetes/errors';
-import type { ClusterRbac, InspectClients, ReadVerb } from '../adapters/kubernetes/inspect-reads';
+import { fleetLists } from '../adapters/kubernetes/fleet-lists';
+import type { FleetLists } from '../adapters/kubernetes/fleet-lists';
+import type {
+  ClusterRbac,
+  InspectClients,
+  PodSource,
+  RbacSnapshot,
+  ReadVerb,
+} from '../adapters/kubernetes/inspect-reads';
 import type { ClusterReaders, ReadersTarget, SecretReader } from '../core/contracts';
 import { secretConsumers } from './consumers';
 import { identityKey, secretReaders } from './rbac-grants';
@@ -36,15 +43,18 @@ export interface ReadersSession {
   clients: Map<string, InspectClients>;
   clusterRbac: Map<string, Promise<ClusterRbac>>;
   clusterWideReviews: Map<string, Promise<ReadVerb[]>>;
-  /** Consumers from running pods only (one list per target), not from every workload template. */
-  runningPodsOnly: boolean;
+  /**
+   * Consumers from running pods only, not from every workload template; Roles, RoleBindings and
+   * pods then come from the fleet's shared lists (one list per apiserver when many targets share it).
+   */
+  running?: FleetLists;
 }
 
-export const newReadersSession = (runningPodsOnly = false): ReadersSession => ({
+export const newReadersSession = (running?: FleetLists): ReadersSession => ({
   clients: new Map(),
   clusterRbac: new Map(),
   clusterWideReviews: new Map(),
-  runningPodsOnly,
+  ...(running ? { running } : {}),
 });
 
 function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
@@ -111,13 +121,17 @@ export async function whoCanRead(
  * Who can read each target's Secret, sharing per-cluster reads (see {@link ReadersSession}) and at
  * most `parallel` targets at a time; `timeoutMs` bounds each target once it starts. Known
  * consumers come from running pods only (what a rotation's plan needs; doctor reads templates).
+ * `lists` shares the namespaced lists with the caller's other reads of the same targets.
  */
 export async function whoCanReadAll(
   kubeconfig: KubeConfig,
   targets: readonly ReadersTarget[],
-  opts: { timeoutMs?: number; parallel?: number } = {},
+  opts: { timeoutMs?: number; parallel?: number; lists?: FleetLists } = {},
 ): Promise<ClusterReaders[]> {
-  const session = newReadersSession(true);
+  const clients = new Map<string, InspectClients>();
+  const clientsOf = (context: string) => memo(clients, context, () => inspectClients(kubeconfig, context));
+  const lists = opts.lists ?? fleetLists(clientsOf, targets.map(readersWhere));
+  const session = { ...newReadersSession(lists), clients };
   const limit = pLimit(opts.parallel ?? 25);
   return Promise.all(targets.map((t) => limit(() => whoCanRead(kubeconfig, t, { ...opts, session }))));
 }
@@ -139,13 +153,11 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
     result.unseen.push(errorText(e));
     return result;
   }
+  const clusterRbac = memo(session.clusterRbac, c.context, () => readClusterRbac(c));
+  const running = session.running;
   const [snap, sources] = await Promise.allSettled([
-    readRbac(
-      c,
-      [t.namespace],
-      memo(session.clusterRbac, c.context, () => readClusterRbac(c)),
-    ),
-    (session.runningPodsOnly ? readRunningPods : readPodSources)(c, t.namespace),
+    running ? listedRbac(running, c.context, t.namespace, clusterRbac) : readRbac(c, [t.namespace], clusterRbac),
+    running ? listedPods(running, c.context, t.namespace) : readPodSources(c, t.namespace),
   ]);
   if (sources.status === 'fulfilled') {
     const sas = secretConsumers(sources.value, t.secretName).map((s) =>
@@ -184,4 +196,29 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
     result.unseen.push(`SubjectAccessReview failed (${e}); readers are from RBAC objects only`);
   result.readers = readers.filter((r) => r.verbs.length).sort((a, b) => a.identity.localeCompare(b.identity));
   return result;
+}
+
+const readersWhere = (t: ReadersTarget) => ({ context: t.context ?? t.name, namespace: t.namespace });
+
+/** As `readRbac` for one namespace, its Roles and RoleBindings from the fleet's lists. */
+async function listedRbac(
+  lists: FleetLists,
+  context: string,
+  namespace: string,
+  clusterRbac: Promise<ClusterRbac>,
+): Promise<RbacSnapshot> {
+  const [cluster, roles, roleBindings] = await Promise.all([
+    clusterRbac,
+    lists.list('roles', context, namespace),
+    lists.list('roleBindings', context, namespace),
+  ]);
+  return { ...cluster, roles, roleBindings };
+}
+
+/** As `readRunningPods`, from the fleet's lists. */
+async function listedPods(lists: FleetLists, context: string, namespace: string): Promise<PodSource[]> {
+  const pods = await lists.list('pods', context, namespace);
+  return pods.flatMap((p) =>
+    p.spec ? [{ kind: 'Pod' as const, name: p.metadata?.name ?? '?', namespace, spec: p.spec }] : [],
+  );
 }

@@ -32,6 +32,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
       defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
     },
     // Bounded: a cluster that does not answer is listed as unseen instead of failing plan.
-    whoCanRead: (targets) => whoCanReadAll(kubeconfig, targets, { timeoutMs: 10_000 }),
+    whoCanRead: (targets, lists) =>
+      whoCanReadAll(kubeconfig, targets, { timeoutMs: 10_000, ...(lists ? { lists } : {}) }),
   };
 }

@@ -2,7 +2,14 @@
  * Kubernetes clients per kubeconfig context. Each playbook cluster names a context (its `context`,
  * else its name); clients per context are made once and reused.
  */
-import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
 import { ErrorTypes, permanent } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import { tokenFileAuthenticator, tokenFilesOf, withTokenFiles } from './token-file';
@@ -43,6 +50,7 @@ export interface Clients {
   custom: CustomObjectsApi;
   apps: AppsV1Api;
   batch: BatchV1Api;
+  rbac: RbacAuthorizationV1Api;
 }
 
 /** The kubeconfig context a playbook cluster is reached through. */
@@ -96,6 +104,7 @@ export function createKubeClients(kubeconfig: KubeConfig): KubeClients {
         custom: kc.makeApiClient(CustomObjectsApi),
         apps: kc.makeApiClient(AppsV1Api),
         batch: kc.makeApiClient(BatchV1Api),
+        rbac: kc.makeApiClient(RbacAuthorizationV1Api),
       };
       cache.set(context, clients);
       return clients;

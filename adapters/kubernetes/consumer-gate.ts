@@ -15,6 +15,7 @@ import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
 import { contextOf, whereOf } from './clients';
 import { listConsumerPods } from './consumers';
+import type { FleetLists } from './fleet-lists';
 import { errorText, statusCode } from './errors';
 import { mergePatch } from './patch';
 
@@ -76,6 +77,8 @@ function restartedWithNew(pod: V1Pod, input: GateInput): boolean {
 /**
  * Gates one cluster (see the file comment). Returns ok, or, after `input.boundMs`, not ok naming
  * every pod still waited for and why. Re-lists pods each round: a rollout's new pods are gated too.
+ * The first round may come from `firstLists`, the fleet's lists shared per apiserver: a pod that
+ * started after they were taken read the Secret as delivered by then, so it needs no wait.
  */
 export async function gateCluster(
   kube: KubeClients,
@@ -84,14 +87,15 @@ export async function gateCluster(
   values: GateValues,
   signal: AbortSignal,
   note: (waitingFor: string) => void,
+  firstLists?: FleetLists,
 ): Promise<GateOutcome> {
   const started = Date.now();
   const token = `${input.rotation.runId}/${input.step}`;
   const touchedAt = new Map<string, number>();
   const { core } = kube.forContext(contextOf(cluster));
   const { currentKey, otherKey } = input.versions;
-  for (;;) {
-    const pods = await listConsumerPods(kube, cluster);
+  for (let round = 0; ; round++) {
+    const pods = await listConsumerPods(kube, cluster, round === 0 ? firstLists : undefined);
     const waiting: string[] = [];
     const counts = { reported: 0, settled: 0, restarted: 0 };
     for (const { pod, consumer } of pods) {

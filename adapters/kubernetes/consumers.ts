@@ -6,33 +6,41 @@ import type { ClusterConsumers, PodConsumer } from '../../core/consumers';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
 import { contextOf } from './clients';
+import type { FleetLists } from './fleet-lists';
 
 type Where = Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName'>;
 
 /** The pods in the cluster's namespace that read its Secret, how, and their owning workloads. */
-export async function listConsumers(kube: KubeClients, cluster: Where): Promise<PodConsumer[]> {
-  return (await listConsumerPods(kube, cluster)).map((c) => c.consumer);
+export async function listConsumers(kube: KubeClients, cluster: Where, lists?: FleetLists): Promise<PodConsumer[]> {
+  return (await listConsumerPods(kube, cluster, lists)).map((c) => c.consumer);
 }
 
-/** As `listConsumers`, each with its pod object (for its uid, annotations and state). */
+/**
+ * As `listConsumers`, each with its pod object (for its uid, annotations and state). With `lists`,
+ * pods and ReplicaSets come from the fleet's shared lists (see fleet-lists.ts).
+ */
 export async function listConsumerPods(
   kube: KubeClients,
   cluster: Where,
+  lists?: FleetLists,
 ): Promise<{ pod: V1Pod; consumer: PodConsumer }[]> {
-  const { core, apps } = kube.forContext(contextOf(cluster));
+  const context = contextOf(cluster);
+  const { core, apps } = kube.forContext(context);
   const { namespace, secretName } = cluster;
-  const [pods, replicaSets] = await Promise.all([
-    core.listNamespacedPod({ namespace }),
-    apps.listNamespacedReplicaSet({ namespace }),
-  ]);
+  const [pods, replicaSets] = lists
+    ? await Promise.all([lists.list('pods', context, namespace), lists.list('replicaSets', context, namespace)])
+    : await Promise.all([
+        core.listNamespacedPod({ namespace }).then((l) => l.items),
+        apps.listNamespacedReplicaSet({ namespace }).then((l) => l.items),
+      ]);
   const deploymentOf = new Map(
-    replicaSets.items.flatMap((rs) => {
+    replicaSets.flatMap((rs) => {
       const d = rs.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment');
       return d && rs.metadata?.name ? [[rs.metadata.name, d.name] as const] : [];
     }),
   );
-  const byName = new Map(pods.items.map((p) => [p.metadata?.name ?? '', p]));
-  return findConsumers(pods.items, secretName, deploymentOf).flatMap((consumer) => {
+  const byName = new Map(pods.map((p) => [p.metadata?.name ?? '', p]));
+  return findConsumers(pods, secretName, deploymentOf).flatMap((consumer) => {
     const pod = byName.get(consumer.pod);
     return pod ? [{ pod, consumer }] : [];
   });
@@ -46,13 +54,14 @@ export async function listConsumerPods(
 export async function planConsumers(
   kube: KubeClients,
   clusters: readonly Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName' | 'workloads'>[],
+  lists?: FleetLists,
 ): Promise<{ consumers: ClusterConsumers[]; problems: string[] }> {
   // Bounded: a fleet of namespaces on one apiserver would otherwise be listed all at once.
   const limit = pLimit(25);
   const perCluster = await Promise.all(
     clusters.map(async (c) => {
       const where = { cluster: c.name, namespace: c.namespace, secretName: c.secretName };
-      const pods = await limit(() => listConsumers(kube, c));
+      const pods = await limit(() => listConsumers(kube, c, lists));
       return { consumers: clusterConsumers(where, pods), problems: unrolledRestartOnly(pods, c.workloads, where) };
     }),
   );

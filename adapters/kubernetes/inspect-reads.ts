@@ -160,17 +160,6 @@ export async function reviewSecretAccess(
 const template = (t: V1PodTemplateSpec | undefined): V1PodSpec | undefined => t?.spec;
 
 /** Pods and the pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in `namespace`. */
-/**
- * Only the running pods of `namespace`, each as its own source (none marked owned): one request
- * instead of six, for callers that need the service accounts actually in use, not the templates.
- */
-export async function readRunningPods(c: InspectClients, namespace: string): Promise<PodSource[]> {
-  const pods = await c.core.listNamespacedPod({ namespace });
-  return pods.items.flatMap((p) =>
-    p.spec ? [{ kind: 'Pod' as const, name: p.metadata?.name ?? '?', namespace, spec: p.spec }] : [],
-  );
-}
-
 export async function readPodSources(c: InspectClients, namespace: string): Promise<PodSource[]> {
   const [pods, deployments, statefulSets, daemonSets, jobs, cronJobs] = await Promise.all([
     c.core.listNamespacedPod({ namespace }),
