@@ -4,7 +4,7 @@
  * See README "Local stack".
  */
 import { Command } from 'commander';
-import { stackEnv, stackPaths } from './local-stack/config';
+import { stackEnv, stackPaths, stackTlsEnv } from './local-stack/config';
 import { stackStatus, stackDown, stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import type { StackContext } from './local-stack/service';
@@ -55,9 +55,11 @@ program
   .command('env')
   .description('print the stack\'s client environment as shell exports: eval "$(dev/stack env)"')
   .action(() => {
-    const lines = Object.entries(stackEnv(ctx.paths)).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
+    const exports = { ...stackEnv(ctx.paths), ...stackTlsEnv(ctx.paths) };
+    const lines = Object.entries(exports).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`);
     const tls = temporalTlsFiles(ctx.paths);
     lines.push(
+      '# Vault over TLS (listener of service vault): export VAULT_ADDR="$ROTOR_VAULT_TLS_ADDR" VAULT_CACERT="$ROTOR_VAULT_TLS_CACERT"\n',
       `# Temporal over mTLS (service temporal-tls): unset TEMPORAL_ADDRESS; export TEMPORAL_CONFIG_FILE='${tls.configFile}' TEMPORAL_PROFILE='${tls.profile}'\n`,
     );
     process.stdout.write(lines.join(''));

@@ -17,6 +17,7 @@ import { otelAuditFromEnv } from './otel-audit';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
 import { vaultLogin } from '../adapters/vault-login';
+import { checkVaultTls } from '../adapters/vault-tls';
 import { createLogger, installRuntimeLogger } from './logger';
 import { connectClient, temporalSettings } from '../adapters/temporal/connection';
 import { temporalEndpoint } from '../adapters/temporal/envconfig';
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     : undefined;
   const deps = depsFromEnv();
   const workflowBundlePath = workflowBundleFromEnv();
+  // A Vault certificate the worker cannot verify stops it here, naming VAULT_CACERT, before any work.
+  await checkVaultTls(deps.vault);
   // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
   const vaultSession = await vaultLogin([deps.vault]);
   const connection = await connectWorker();

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loopbackPki } from './pki';
 
 /** The development policy: every playbook may touch everything (see README "Policy"). */
 export const devPolicyFile = fileURLToPath(new URL('../policy/allow-all.yaml', import.meta.url));
@@ -34,6 +35,8 @@ export const ports = {
   /** The mTLS front of the Temporal frontend (service temporal-tls). */
   temporalTls: 7243,
   vault: 8200,
+  /** The stack's Vault also listens with TLS here (certificate from the stack's CA, `vaultTlsDir`). */
+  vaultTls: 8210,
   moto: 5000,
   postgres: 55432,
   etcd: 23790,
@@ -99,5 +102,22 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     ROTOR_POLICY_FILE: devPolicyFile,
     // The stack's OpenTelemetry Collector: the worker exports its audit trail and traces there.
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.otlpHttp}`,
+  };
+}
+
+/** Where the stack keeps its Vault TLS listener's CA and serving certificate. */
+export function vaultTlsDir(paths: StackPaths): string {
+  return join(paths.stateDir, 'vault-tls');
+}
+
+/**
+ * The stack's TLS endpoints, beside (never instead of) `stackEnv`'s plaintext ones: the worker does
+ * not read these; a shell or test points rotor at Vault over TLS with
+ * `VAULT_ADDR=$ROTOR_VAULT_TLS_ADDR VAULT_CACERT=$ROTOR_VAULT_TLS_CACERT`.
+ */
+export function stackTlsEnv(paths: StackPaths = stackPaths()): Record<string, string> {
+  return {
+    ROTOR_VAULT_TLS_ADDR: `https://127.0.0.1:${ports.vaultTls}`,
+    ROTOR_VAULT_TLS_CACERT: loopbackPki(vaultTlsDir(paths)).ca.cert,
   };
 }

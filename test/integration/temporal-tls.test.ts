@@ -20,8 +20,9 @@ import { parse, stringify } from 'yaml';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import { connectClient } from '../../adapters/temporal/connection';
 import { connectWorker } from '../../workers/worker';
-import { ensureTlsFrontPki, startTlsFront, tlsFrontPki } from '../../dev/local-stack/tls-front';
-import type { TlsFrontPki } from '../../dev/local-stack/tls-front';
+import { startTlsFront } from '../../dev/local-stack/tls-front';
+import { ensureLoopbackPki, loopbackPki } from '../../dev/local-stack/pki';
+import type { LoopbackPki } from '../../dev/local-stack/pki';
 import { rotationWorkflowId } from '../../core/ids';
 import { statusQuery } from '../../workflows/definitions';
 import { useStackEnv } from '../helpers/stack-env';
@@ -35,8 +36,8 @@ import type { WorkerProcess } from '../helpers/worker-process';
 
 const stack = useStackEnv();
 let dir: string;
-let pki: TlsFrontPki;
-let other: TlsFrontPki;
+let pki: LoopbackPki;
+let other: LoopbackPki;
 let front: { server: Server; port: number };
 let handshakes = 0;
 let worker: WorkerProcess | undefined;
@@ -62,8 +63,8 @@ function without(env: NodeJS.ProcessEnv, ...names: string[]): NodeJS.ProcessEnv 
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rotor-temporal-tls-'));
-  pki = await ensureTlsFrontPki(join(dir, 'pki'), 'rotor-test-temporal-ca', 'rotor-test-worker');
-  other = await ensureTlsFrontPki(join(dir, 'other'), 'rotor-test-other-ca', 'rotor-test-stranger');
+  pki = await ensureLoopbackPki(join(dir, 'pki'), 'rotor-test-temporal-ca', 'rotor-test-worker');
+  other = await ensureLoopbackPki(join(dir, 'other'), 'rotor-test-other-ca', 'rotor-test-stranger');
   front = await startTlsFront({
     port: 0,
     target: stack['TEMPORAL_ADDRESS'] ?? '127.0.0.1:7233',
@@ -196,7 +197,7 @@ describe("the stack's temporal-tls service", () => {
     const noCert = {
       ...process.env,
       TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporalTls}`,
-      TEMPORAL_TLS_SERVER_CA_CERT_PATH: tlsFrontPki(f.dir).ca.cert,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: loopbackPki(f.dir).ca.cert,
     };
     await expect(connectClient(noCert)).rejects.toThrow(/TLS handshake: tlsv13 alert certificate required/);
   });

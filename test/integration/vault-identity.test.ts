@@ -1,7 +1,7 @@
 /**
  * The worker's Vault connection against a private Vault dev server with TLS (`-dev-tls`): TLS is
- * verified unless VAULT_SKIP_VERIFY is explicitly true, VAULT_CACERT is honoured, and an AppRole
- * identity logs in and stays logged in past its token's maximum TTL.
+ * verified unless VAULT_SKIP_VERIFY is explicitly true (for this loopback Vault), VAULT_CACERT is
+ * honoured, and an AppRole identity logs in and stays logged in past its token's maximum TTL.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

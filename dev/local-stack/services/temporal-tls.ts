@@ -5,7 +5,7 @@ import { ports } from '../config';
 import type { StackPaths } from '../config';
 import { ensurePortFree, portOpen, startProcess } from '../process';
 import type { StackService } from '../service';
-import { ensureTlsFrontPki, tlsFrontPki } from '../tls-front';
+import { ensureLoopbackPki, loopbackPki } from '../pki';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -18,7 +18,7 @@ export function temporalTlsFiles(paths: StackPaths): { dir: string; configFile: 
 /** The profile `tls`: the front's address, its CA and the client certificate it requires. */
 function writeProfile(paths: StackPaths): void {
   const f = temporalTlsFiles(paths);
-  const pki = tlsFrontPki(f.dir);
+  const pki = loopbackPki(f.dir);
   writeFileSync(
     f.configFile,
     [
@@ -49,7 +49,7 @@ export const temporalTls: StackService = {
   async start(ctx) {
     await ensurePortFree(ports.temporalTls, 'temporal-tls');
     const f = temporalTlsFiles(ctx.paths);
-    const pki = await ensureTlsFrontPki(f.dir, 'rotor-dev-temporal-ca', 'rotor-dev-worker');
+    const pki = await ensureLoopbackPki(f.dir, 'rotor-dev-temporal-ca', 'rotor-dev-worker');
     writeProfile(ctx.paths);
     // prettier-ignore
     startProcess(ctx, 'temporal-tls', process.execPath, [

@@ -1,17 +1,23 @@
 /**
  * Vault with persistent file storage, as in production: initialised once (one unseal key, kept
  * 0600 in its state directory), unsealed on every start, with the stack's fixed root token id so
- * VAULT_TOKEN never changes. Used by the stack and by fault-injection tests (their own dir and port).
+ * VAULT_TOKEN never changes; optionally a second listener with TLS. Used by the stack and by
+ * fault-injection tests (their own dir and ports).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { join } from 'node:path';
 import { devCredentials } from '../config';
+import type { CertFiles } from '../pki';
 import { sleep } from '../process';
 
-/** Where one persistent Vault keeps its config, data and unseal material. */
+/** Where one persistent Vault keeps its config, data and unseal material, and where it listens. */
 export interface VaultServerSpec {
   dir: string;
+  /** The plaintext listener (unseal and the stack's own calls use it). */
   port: number;
+  /** A second listener with TLS: its port, serving certificate and the CA that signed it. */
+  tls?: { port: number; server: CertFiles; caFile: string };
 }
 
 const addressOf = (s: VaultServerSpec) => `http://127.0.0.1:${s.port}`;
@@ -26,6 +32,11 @@ export function vaultServerArgs(s: VaultServerSpec): string[] {
     [
       `storage "file" { path = "${join(s.dir, 'data')}" }`,
       `listener "tcp" {\n  address = "127.0.0.1:${s.port}"\n  tls_disable = true\n}`,
+      ...(s.tls
+        ? [
+            `listener "tcp" {\n  address = "127.0.0.1:${s.tls.port}"\n  tls_cert_file = "${s.tls.server.cert}"\n  tls_key_file = "${s.tls.server.key}"\n}`,
+          ]
+        : []),
       `api_addr = "${addressOf(s)}"`,
       // No swap protection needed on a loopback dev box, and mlock needs CAP_IPC_LOCK.
       'disable_mlock = true',
@@ -93,4 +104,28 @@ export async function unsealVault(s: VaultServerSpec, timeoutMs = 60_000): Promi
     saved.rootToken,
   );
   if (created.status !== 200) throw new Error(`vault: creating the stack's root token failed (HTTP ${created.status})`);
+}
+
+/**
+ * Why the TLS listener of `s` does not serve a certificate its CA verifies (absent, still the old
+ * certificate after the CA was made again, expired); undefined when it does. Any HTTP answer counts:
+ * a sealed Vault still serves TLS.
+ */
+export async function tlsListenerProblem(s: VaultServerSpec): Promise<string | undefined> {
+  if (!s.tls) return undefined;
+  const url = `https://127.0.0.1:${s.tls.port}/v1/sys/health`;
+  let ca: Buffer;
+  try {
+    ca = readFileSync(s.tls.caFile);
+  } catch {
+    return `TLS listener ${url}: no CA at ${s.tls.caFile}`;
+  }
+  return new Promise((resolve) => {
+    const req = get(url, { ca, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(undefined);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.on('error', (e) => resolve(`TLS listener ${url}: ${e.message}`));
+  });
 }

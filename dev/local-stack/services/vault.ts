@@ -1,14 +1,16 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { devCredentials, ports } from '../config';
-import { ensurePortFree, runningPid, startProcess, tailOf, waitHealthy } from '../process';
-import { unsealVault, vaultServerArgs } from './vault-server';
+import { devCredentials, ports, vaultTlsDir } from '../config';
+import type { StackPaths } from '../config';
+import { ensureLoopbackPki, loopbackPki } from '../pki';
+import { ensurePortFree, portOwner, runningPid, startProcess, stopProcess, tailOf, waitHealthy } from '../process';
+import { tlsListenerProblem, unsealVault, vaultServerArgs } from './vault-server';
+import type { VaultServerSpec } from './vault-server';
 import type { StackContext, StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
 
 /** Vault release built from dev/go/vault (its go.mod pins the same tag; README says why this one). */
 const version = '1.21.1';
-const address = `http://127.0.0.1:${ports.vault}`;
 // Absolute, so `dev/stack` works from any working directory.
 const moduleDir = fileURLToPath(new URL('../../go/vault', import.meta.url));
 
@@ -33,7 +35,12 @@ export async function resolveBinary(ctx: StackContext): Promise<string> {
 }
 
 /** One authenticated Vault API call with the dev root token; the JSON body (if any) and status. */
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+async function api(
+  address: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`${address}/v1/${path}`, {
     method,
     headers: { 'X-Vault-Token': devCredentials.vaultToken, 'Content-Type': 'application/json' },
@@ -50,8 +57,13 @@ function errorsOf(json: unknown): string {
 }
 
 /** Enables a secrets engine at `path`; an existing mount there is fine (start must be idempotent). */
-async function enableSecretsEngine(path: string, type: string, options?: Record<string, string>): Promise<void> {
-  const res = await api('POST', `sys/mounts/${path}`, { type, ...(options ? { options } : {}) });
+async function enableSecretsEngine(
+  address: string,
+  path: string,
+  type: string,
+  options?: Record<string, string>,
+): Promise<void> {
+  const res = await api(address, 'POST', `sys/mounts/${path}`, { type, ...(options ? { options } : {}) });
   if (res.status < 300) return;
   const reason = errorsOf(res.json);
   if (res.status === 400 && reason.includes('path is already in use')) return;
@@ -62,60 +74,107 @@ async function enableSecretsEngine(path: string, type: string, options?: Record<
  * The mounts rotor relies on: KV v2 at `secret/` (dev mode mounts it; checked in case it was
  * started with other flags) and the database engine at `database/` for database static roles.
  */
-async function ensureMounts(): Promise<void> {
-  const mounts = await api('GET', 'sys/mounts');
+async function ensureMounts(address: string): Promise<void> {
+  const mounts = await api(address, 'GET', 'sys/mounts');
   if (mounts.status !== 200)
     throw new Error(`vault: listing mounts failed (HTTP ${mounts.status}): ${errorsOf(mounts.json)}`);
   const data =
     (mounts.json as { data?: Record<string, { type?: string; options?: { version?: string } | null }> }).data ?? {};
   const secret = data['secret/'];
-  if (secret === undefined) await enableSecretsEngine('secret', 'kv', { version: '2' });
+  if (secret === undefined) await enableSecretsEngine(address, 'secret', 'kv', { version: '2' });
   else if (secret.type !== 'kv' || secret.options?.version !== '2') {
     throw new Error(
       `vault: secret/ is mounted as ${secret.type ?? '?'} v${secret.options?.version ?? '1'}, rotor needs KV v2`,
     );
   }
-  if (data['database/'] === undefined) await enableSecretsEngine('database', 'database');
+  if (data['database/'] === undefined) await enableSecretsEngine(address, 'database', 'database');
+}
+
+/** Where one stack Vault listens: plaintext on `port`, TLS on `tlsPort`. */
+export interface VaultPorts {
+  port: number;
+  tlsPort: number;
+}
+
+/** The server spec of the stack's Vault under `paths`: data in `<state>/vault`, PKI in `vaultTlsDir`. */
+function serverSpec(paths: StackPaths, p: VaultPorts): VaultServerSpec & { tls: NonNullable<VaultServerSpec['tls']> } {
+  const pki = loopbackPki(vaultTlsDir(paths));
+  return {
+    dir: join(paths.stateDir, 'vault'),
+    port: p.port,
+    tls: { port: p.tlsPort, server: pki.server, caFile: pki.ca.cert },
+  };
+}
+
+/** Plaintext health: sys/health needs no token; 200 = initialized, unsealed and active. */
+async function plainHealth(address: string): Promise<string | undefined> {
+  const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  if (res === undefined) return `vault does not answer at ${address}`;
+  await res.body?.cancel(); // release the connection; the status says it all
+  const why: Record<number, string> = {
+    429: 'unsealed but standby',
+    472: 'disaster-recovery secondary',
+    473: 'performance standby',
+    501: 'not initialized',
+    503: 'sealed',
+  };
+  return res.status === 200 ? undefined : `vault health: HTTP ${res.status} (${why[res.status] ?? 'unexpected'})`;
 }
 
 /**
  * HashiCorp Vault with persistent file storage (`<state>/vault`), built from Go modules via
  * dev/go/vault: initialised once, unsealed by `start` on every start (a restart keeps its data, as
- * in production), root token `devCredentials.vaultToken`. `start` also mounts KV v2 at `secret/`
- * and the database secrets engine at `database/`.
+ * in production), root token `devCredentials.vaultToken`. It listens plaintext on `port` and with TLS
+ * on `tlsPort`, its certificate from a CA the stack makes in `vaultTlsDir` (made again when missing
+ * or expired). `start` restarts a running Vault whose TLS listener is missing or serves a stale
+ * certificate (a stack from before the listener), and mounts KV v2 at `secret/` and the database
+ * secrets engine at `database/`. Tests run it on private ports and state.
  */
-export const vault: StackService = {
-  name: 'vault',
-  version,
-  dependsOn: [],
-  address,
-  async install(ctx) {
-    await resolveBinary(ctx);
-  },
-  async start(ctx) {
-    const bin = await resolveBinary(ctx);
-    // Our own server still starting holds the port; startProcess then returns it as is.
-    if (runningPid(ctx, 'vault') === undefined) await ensurePortFree(ports.vault, 'vault');
-    const spec = { dir: join(ctx.paths.stateDir, 'vault'), port: ports.vault };
-    const proc = startProcess(ctx, 'vault', bin, vaultServerArgs(spec));
-    await unsealVault(spec).catch((e: Error) => {
-      throw new Error(`${e.message}\n${tailOf(proc.logFile)}`);
-    });
-    await waitHealthy('vault', () => vault.health(ctx), proc.logFile, 60_000);
-    await ensureMounts();
-  },
-  async health() {
-    // sys/health needs no token: 200 = initialized, unsealed and active.
-    const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    if (res === undefined) return `vault does not answer at ${address}`;
-    await res.body?.cancel(); // release the connection; the status says it all
-    const why: Record<number, string> = {
-      429: 'unsealed but standby',
-      472: 'disaster-recovery secondary',
-      473: 'performance standby',
-      501: 'not initialized',
-      503: 'sealed',
-    };
-    return res.status === 200 ? undefined : `vault health: HTTP ${res.status} (${why[res.status] ?? 'unexpected'})`;
-  },
-};
+export function vaultService(p: VaultPorts): StackService {
+  const address = `http://127.0.0.1:${p.port}`;
+  const tlsAddress = `https://127.0.0.1:${p.tlsPort}`;
+  const service: StackService = {
+    name: 'vault',
+    version,
+    dependsOn: [],
+    address: `${address}, ${tlsAddress} (TLS)`,
+    async install(ctx) {
+      await resolveBinary(ctx);
+    },
+    async start(ctx) {
+      const bin = await resolveBinary(ctx);
+      await ensureLoopbackPki(vaultTlsDir(ctx.paths), 'rotor-dev-vault-ca');
+      const spec = serverSpec(ctx.paths, p);
+      const pid = runningPid(ctx, 'vault');
+      if (pid !== undefined) {
+        const stale = await tlsListenerProblem(spec);
+        if (stale !== undefined) {
+          // Another process on the TLS port would keep the restarted Vault down: refuse before stopping it.
+          if (!(portOwner(p.tlsPort) ?? `(pid ${pid})`).endsWith(`(pid ${pid})`))
+            await ensurePortFree(p.tlsPort, 'vault');
+          // The listener set is read at start: restart; file storage keeps data and tokens, unseal below.
+          ctx.log(`vault: restarting to serve ${tlsAddress} (${stale})`);
+          await stopProcess(ctx, 'vault');
+        }
+      }
+      // Our own server still starting holds the ports; startProcess then returns it as is.
+      if (runningPid(ctx, 'vault') === undefined) {
+        await ensurePortFree(p.port, 'vault');
+        await ensurePortFree(p.tlsPort, 'vault');
+      }
+      const proc = startProcess(ctx, 'vault', bin, vaultServerArgs(spec));
+      await unsealVault(spec).catch((e: Error) => {
+        throw new Error(`${e.message}\n${tailOf(proc.logFile)}`);
+      });
+      await waitHealthy('vault', () => service.health(ctx), proc.logFile, 60_000);
+      await ensureMounts(address);
+    },
+    async health(ctx) {
+      return (await plainHealth(address)) ?? (await tlsListenerProblem(serverSpec(ctx.paths, p)));
+    },
+  };
+  return service;
+}
+
+/** The stack's Vault: http://127.0.0.1:8200 and https://127.0.0.1:8210. */
+export const vault = vaultService({ port: ports.vault, tlsPort: ports.vaultTls });
