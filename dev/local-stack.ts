@@ -4,8 +4,8 @@
  * See README "Local stack".
  */
 import { Command } from 'commander';
-import { stackEnv, stackPaths, stackTlsEnv } from './local-stack/config';
-import { stackStatus, stackDown, stackUp } from './local-stack/manager';
+import { ports, stackEnv, stackPaths, stackTlsEnv } from './local-stack/config';
+import { enabledOptional, stackStatus, stackDown, stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import type { StackContext } from './local-stack/service';
 import { temporalTlsFiles } from './local-stack/services/temporal-tls';
@@ -20,16 +20,18 @@ const program = new Command('stack').description('Local rotor stack: real servic
 program
   .command('up')
   .argument('[services...]', 'only these services (and what they depend on)')
+  .option('--temporal-postgres', 'also Temporal server on PostgreSQL, 127.0.0.1:7235 (or ROTOR_TEMPORAL_POSTGRES=1)')
   .description('install (cached), start and health-check the services; idempotent')
-  .action(async (services: string[]) => {
-    await stackUp(ctx, services);
+  .action(async (services: string[], opts: { temporalPostgres?: boolean }) => {
+    await stackUp(ctx, services, enabledOptional(process.env, opts.temporalPostgres ? ['temporal-postgres'] : []));
   });
 
 program
   .command('down')
+  .argument('[services...]', 'only these services (not what depends on them)')
   .description('stop the processes this stack started, by pid')
-  .action(async () => {
-    await stackDown(ctx);
+  .action(async (services: string[]) => {
+    await stackDown(ctx, services);
   });
 
 program
@@ -60,6 +62,7 @@ program
     const tls = temporalTlsFiles(ctx.paths);
     lines.push(
       '# Vault over TLS (listener of service vault): export VAULT_ADDR="$ROTOR_VAULT_TLS_ADDR" VAULT_CACERT="$ROTOR_VAULT_TLS_CACERT"\n',
+      `# Temporal on PostgreSQL (optional service temporal-postgres): export TEMPORAL_ADDRESS='127.0.0.1:${ports.temporalPostgres.frontend.grpc}'\n`,
       `# Temporal over mTLS (service temporal-tls): unset TEMPORAL_ADDRESS; export TEMPORAL_CONFIG_FILE='${tls.configFile}' TEMPORAL_PROFILE='${tls.profile}'\n`,
     );
     process.stdout.write(lines.join(''));

@@ -34,6 +34,17 @@ export const ports = {
   temporalMetrics: 7234,
   /** The mTLS front of the Temporal frontend (service temporal-tls). */
   temporalTls: 7243,
+  /**
+   * The optional Temporal server on PostgreSQL (service temporal-postgres): gRPC and membership
+   * (ringpop) port of each of its four services, and the frontend's HTTP API.
+   */
+  temporalPostgres: {
+    frontend: { grpc: 7235, membership: 6935 },
+    frontendHttp: 7236,
+    history: { grpc: 7237, membership: 6937 },
+    matching: { grpc: 7238, membership: 6938 },
+    worker: { grpc: 7239, membership: 6939 },
+  },
   vault: 8200,
   /** The stack's Vault also listens with TLS here (certificate from the stack's CA, `vaultTlsDir`). */
   vaultTls: 8210,

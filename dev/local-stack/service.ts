@@ -31,6 +31,12 @@ export interface StackService {
   /** Names of services that must be healthy before this one starts. */
   dependsOn: string[];
   address: string;
+  /**
+   * An optional service is left out of `up` and `status` unless enabled: by the environment
+   * variable `enabledBy` set to `1`, by a flag of `up`, or by naming it (`dev/stack up <name>`).
+   * `status` also lists it while it has processes.
+   */
+  optional?: { enabledBy: string };
   install(ctx: StackContext): Promise<void>;
   start(ctx: StackContext): Promise<void>;
   health(ctx: StackContext): Promise<string | undefined>;

@@ -8,6 +8,18 @@ import { eso } from './eso';
 import { node } from './node';
 import { otelcol } from './otelcol';
 import { temporalTls } from './temporal-tls';
+import { temporalPostgres } from './temporal-postgres';
 
-/** Every service of the local stack, in start order. */
-export const services: StackService[] = [temporal, vault, moto, postgres, kube, node, eso, otelcol, temporalTls];
+/** Every service of the local stack, in start order; `optional` ones only when enabled. */
+export const services: StackService[] = [
+  temporal,
+  vault,
+  moto,
+  postgres,
+  kube,
+  node,
+  eso,
+  otelcol,
+  temporalTls,
+  temporalPostgres,
+];
