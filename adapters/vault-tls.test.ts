@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vaultTlsFromEnv, vaultTlsHint } from './vault-tls';
+import { describeVaultTls, vaultTlsFromEnv, vaultTlsHint } from './vault-tls';
 
 const dir = mkdtempSync(join(tmpdir(), 'rotor-vault-tls-unit-'));
 // Reading only: whether Node accepts them is the integration test's job (test/integration/stack-tls.test.ts).
@@ -83,5 +83,17 @@ describe('vaultTlsHint', () => {
     );
     expect(vaultTlsHint(e, {})).toContain('against the system CAs');
     expect(vaultTlsHint(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), {})).toBeUndefined();
+  });
+});
+
+describe('describeVaultTls', () => {
+  it('says how the worker reaches Vault, for its start log', () => {
+    expect(describeVaultTls({}, 'http://127.0.0.1:8200')).toBe('http://127.0.0.1:8200 (plaintext)');
+    expect(describeVaultTls({ VAULT_CAPATH: '/etc/cas' }, 'https://v:8200')).toBe(
+      'https://v:8200 (TLS, verified against VAULT_CAPATH=/etc/cas)',
+    );
+    expect(describeVaultTls({ VAULT_SKIP_VERIFY: 'true' }, 'https://127.0.0.1:8210')).toBe(
+      'https://127.0.0.1:8210 (TLS, verification off: VAULT_SKIP_VERIFY, loopback)',
+    );
   });
 });

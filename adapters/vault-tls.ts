@@ -91,6 +91,13 @@ function trustedBy(env: NodeJS.ProcessEnv): string {
   return 'the system CAs (neither VAULT_CACERT nor VAULT_CAPATH is set)';
 }
 
+/** One line for logs: Vault's address and how its certificate is verified (no secret in it). */
+export function describeVaultTls(env: NodeJS.ProcessEnv, endpoint: string): string {
+  if (!endpoint.startsWith('https:')) return `${endpoint} (plaintext)`;
+  if (skipVerify(env, endpoint)) return `${endpoint} (TLS, verification off: VAULT_SKIP_VERIFY, loopback)`;
+  return `${endpoint} (TLS, verified against ${trustedBy(env)})`;
+}
+
 /**
  * When `e` is a failed verification of Vault's certificate: what failed, against which CAs, and what
  * to do; else undefined.

@@ -17,7 +17,7 @@ import { otelAuditFromEnv } from './otel-audit';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
 import { vaultLogin } from '../adapters/vault-login';
-import { checkVaultTls } from '../adapters/vault-tls';
+import { checkVaultTls, describeVaultTls } from '../adapters/vault-tls';
 import { createLogger, installRuntimeLogger } from './logger';
 import { connectClient, temporalSettings } from '../adapters/temporal/connection';
 import { temporalEndpoint } from '../adapters/temporal/envconfig';
@@ -89,7 +89,13 @@ async function main(): Promise<void> {
   });
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info(
-    { taskQueue: settings.taskQueue, temporal: temporalEndpoint().describe, metricsPort, ...tuning },
+    {
+      taskQueue: settings.taskQueue,
+      temporal: temporalEndpoint().describe,
+      vault: describeVaultTls(process.env, deps.vault.endpoint),
+      metricsPort,
+      ...tuning,
+    },
     'rotor worker started',
   );
   await worker.run();

@@ -73,6 +73,7 @@ describe("the stack's Vault and Temporal over TLS", () => {
     worker = await startWorkerProcess({ taskQueue, logFile: join(dir, 'worker.log'), env: tlsEnv() });
     const started = (await readFile(join(dir, 'worker.log'), 'utf8')).split('\n').find((l) => l.includes('started'));
     expect(started).toContain(`127.0.0.1:${ports.temporalTls} (namespace default; TLS`);
+    expect(started).toContain(`"vault":"${vaultTlsAddr} (TLS, verified against VAULT_CACERT=${vaultCa})"`);
 
     // Seeded and inspected over the plaintext listener: the same Vault, another door.
     const ts = await vaultTestStore(`stack-tls-initial-${randomUUID()}`);
@@ -102,6 +103,15 @@ describe("the stack's Vault and Temporal over TLS", () => {
     ).rejects.toThrow(
       `rotor refuses Vault at ${vaultTlsAddr}: Vault's certificate does not verify against VAULT_CACERT=${otherCa.ca.cert}`,
     );
+
+    // Node's process-wide switch does not turn it off either: rotor's Vault agent verifies explicitly.
+    await expect(
+      startWorkerProcess({
+        taskQueue: `${taskQueue}-node-tls`,
+        logFile: join(dir, 'node-tls.log'),
+        env: { ...wrong, NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+      }),
+    ).rejects.toThrow(`rotor refuses Vault at ${vaultTlsAddr}`);
 
     // What the worker's activities would do with that client: refused before any request reaches Vault.
     const store = vaultBackend(vaultFromEnv(wrong));
