@@ -4,8 +4,12 @@ import type { ActivityFunctionWithOptions, ActivityOptions } from '@temporalio/w
 import type { RotationActivities } from '../activities/index';
 import { profiles } from './profiles';
 
-/** rotor's activities as the workflow calls them; every call passes its own options (`callActivity`). */
-export const acts = proxyActivities<RotationActivities>(profiles.store);
+/**
+ * rotor's activities as the workflow calls them; every call passes its own profile (`callActivity`).
+ * The proxy itself has no retry policy: the SDK deep-merges call options over the proxy's, so a
+ * proxy `maximumAttempts` would leak into profiles meant never to give up (undo, persistent).
+ */
+export const acts = proxyActivities<RotationActivities>({ startToCloseTimeout: profiles.store.startToCloseTimeout });
 
 /**
  * Calls one activity with call-site options and a summary for the Temporal UI. The argument and

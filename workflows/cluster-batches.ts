@@ -6,6 +6,7 @@
 import {
   ApplicationFailure,
   executeChild,
+  patched,
   proxyActivities,
   setCurrentDetails,
   workflowInfo,
@@ -18,7 +19,7 @@ import type { VersionRef } from '../core/contracts';
 import { WorkflowErrorTypes } from '../core/failures';
 import type { ClusterTarget } from '../core/playbook/schema';
 import type { ClusterPhase } from '../core/status';
-import { callActivity } from './activity-calls';
+import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
 import type { RotationRun } from './rotation/run';
 import { rootMessage } from './saga';
@@ -27,6 +28,27 @@ import { rootMessage } from './saga';
 export const maxBatch = 250;
 /** Failed clusters named in a stage failure's message; the status names all of them. */
 const namedInFailure = 10;
+/**
+ * Up to this many clusters a step runs its batched activity in the rotation itself, not in a batch
+ * child: a child costs a start and a completion in the parent and a workflow task of its own (about
+ * 0.25 s per step), and the parent's table already shows every cluster of a fleet this small.
+ */
+export const inlineUpTo = 10;
+/** Runs recorded before small fleets ran their steps inline replay through a batch child. */
+export const inlinePatch = 'inline-small-cluster-steps';
+
+/** The batched activity's options: restore and revoke persist (revoke bounded per attempt), the rest wait. */
+function batchActivityOptions(input: ClusterBatchInput): ActivityOptions {
+  return input.persistent
+    ? {
+        ...profiles.persistentWaiting,
+        ...(input.attemptTimeoutMs ? { scheduleToCloseTimeout: input.attemptTimeoutMs } : {}),
+      }
+    : profiles.waiting;
+}
+
+const batchSummaryOf = (input: ClusterBatchInput) =>
+  `${input.step} ${input.clusters.length} cluster(s), ${input.parallelism} at a time`;
 
 /**
  * One batch of clusters, one step: runs the batched activity and shows its summary and failed
@@ -35,20 +57,10 @@ const namedInFailure = 10;
 export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchReport> {
   // restore never gives up (an undo); revoke's attempt is bounded by timeouts.revoke, after which
   // the rotation alerts (needs-attention) and tries again — it never rolls back.
-  const options: ActivityOptions = input.persistent
-    ? {
-        ...profiles.persistentWaiting,
-        ...(input.attemptTimeoutMs ? { scheduleToCloseTimeout: input.attemptTimeoutMs } : {}),
-      }
-    : profiles.waiting;
-  const acts = proxyActivities<ClusterBatchActivities>(options);
+  const options = batchActivityOptions(input);
+  const batchActs = proxyActivities<ClusterBatchActivities>(options);
   setCurrentDetails(`${input.step} ${input.clusters.length} cluster(s): running`);
-  const report = await callActivity(
-    acts.syncClusterBatch,
-    options,
-    `${input.step} ${input.clusters.length} cluster(s), ${input.parallelism} at a time`,
-    input,
-  );
+  const report = await callActivity(batchActs.syncClusterBatch, options, batchSummaryOf(input), input);
   const failed = report.outcomes.filter((o) => !o.ok);
   setCurrentDetails(
     [
@@ -123,6 +135,7 @@ export async function syncClusterBatches(
   run.publish();
 
   const persistent = step === 'restore' || step === 'revoke';
+  const inline = clusters.length <= inlineUpTo && patched(inlinePatch);
   const slowest = Math.max(...clusters.map((c) => c.timeout ?? spec.timeouts.verify));
   const settled = await Promise.allSettled(
     batches.map((batch) => {
@@ -146,6 +159,16 @@ export async function syncClusterBatches(
       // round of `parallelism` clusters may take up to the slowest cluster's timeout.
       const rounds = slowest * Math.ceil(batch.length / parallelism) + 60_000;
       const bound = opts.boundMs ? Math.min(rounds, opts.boundMs) : rounds;
+      if (inline) {
+        // As the child's execution timeout bounds a forward step, the activity's whole schedule does.
+        const options = batchActivityOptions(input);
+        return callActivity(
+          acts.syncClusterBatch,
+          persistent ? options : { ...options, scheduleToCloseTimeout: bound },
+          batchSummaryOf(input),
+          input,
+        );
+      }
       const attempt = opts.attempt && opts.attempt > 1 ? `-${opts.attempt}` : '';
       return executeChild(clusterBatchWorkflow, {
         workflowId: `${info.workflowId}/${info.runId.slice(0, 8)}/${step}${attempt}/batch-${first}+${batch.length}`,

@@ -4,7 +4,8 @@
  * does not depend on this machine's codec key. `incompatible.json` is derived from the success
  * history; see README.md. Run: `npx tsx test/histories/record.ts` (stack up).
  * `--clusters` records only the fixtures with clusters (waves over two push clusters, revocation
- * proof), leaving the older fixtures as they are: they guard runs recorded by older code.
+ * proof), leaving the older fixtures as they are: they guard runs recorded by older code;
+ * `--clusters --as <base>` writes them as `<base>-success.json` and `<base>-rolled-back.json`.
  */
 import { writeFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -62,18 +63,21 @@ async function main(): Promise<void> {
     };
 
     if (process.argv.includes('--clusters')) {
+      // `--as <base>` names the pair of fixtures (default rotation-clusters), so a later code path gets its own.
+      const asAt = process.argv.indexOf('--as');
+      const base = asAt > 0 ? (process.argv[asAt + 1] ?? 'rotation-clusters') : 'rotation-clusters';
       const namespace = `replay-${Date.now()}`;
       for (const c of ['cluster-a', 'cluster-b']) await kubeconfigFor(c).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
       const clusters = ['cluster-a', 'cluster-b'].map((name) => ({ name, delivery: 'push' as const, namespace, secretName: 'replay-key' }));
       const waves = [['cluster-a'], ['cluster-b']];
       const good = await run({ clusters, waves, canaries: [{ type: 'command', name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] }] });
       if (!good.out.ok) throw new Error(`cluster rotation failed: ${good.out.error.message}`);
-      await save('rotation-clusters-success.json', good.h);
+      await save(`${base}-success.json`, good.h);
       const failed = await run({ clusters, waves, canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; exit 3'] }] });
       if (failed.out.ok) throw new Error('cluster rollback rotation unexpectedly succeeded');
-      await save('rotation-clusters-rolled-back.json', failed.h);
+      await save(`${base}-rolled-back.json`, failed.h);
       for (const c of ['cluster-a', 'cluster-b']) await purgeNamespace(kubeconfigFor(c), namespace);
-      process.stdout.write('recorded rotation-clusters-success.json, rotation-clusters-rolled-back.json\n');
+      process.stdout.write(`recorded ${base}-success.json, ${base}-rolled-back.json\n`);
       return;
     }
 

@@ -14,6 +14,7 @@ import { connectClient } from '../../adapters/temporal/connection';
 import { CliError, ExitCode } from '../../cli/exit-codes';
 import { supersede } from '../../cli/supersede';
 import { depsFromEnv } from '../../workers/deps';
+import { inlineUpTo } from '../../workflows/cluster-batches';
 import type { AuditEvent } from '../../workflows/audit';
 import { retrySignal, statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
@@ -58,16 +59,20 @@ function fakeClusters() {
     },
     verifyCluster: () => Promise.resolve(),
   };
-  const syncClusterBatch = (input: ClusterBatchInput) => runClusterBatch(input, syncOneOver(input, steps), () => []);
-  return { serving, state, syncClusterBatch };
+  /** Each batch activity attempt: its step and clusters. */
+  const calls: { step: string; clusters: string[] }[] = [];
+  const syncClusterBatch = (input: ClusterBatchInput) => {
+    calls.push({ step: input.step, clusters: input.clusters.map((c) => c.name) });
+    return runClusterBatch(input, syncOneOver(input, steps), () => []);
+  };
+  return { serving, state, calls, syncClusterBatch };
 }
 
-const clusters = ['c-good', 'c-bad'].map((name) => ({
-  name,
-  delivery: 'push' as const,
-  namespace: 'payments',
-  secretName: 'api-key',
-}));
+const fleetOf = (names: string[]) =>
+  names.map((name) => ({ name, delivery: 'push' as const, namespace: 'payments', secretName: 'api-key' }));
+const clusters = fleetOf(['c-good', 'c-bad']);
+// More clusters than run inline: each step's batch is a child workflow of its own.
+const twelve = fleetOf([...Array.from({ length: 11 }, (_, i) => `c-good-${String(i).padStart(2, '0')}`), 'c-bad']);
 
 interface Run {
   h: WorkflowHandle;
@@ -119,52 +124,61 @@ async function childIds(h: WorkflowHandle): Promise<string[]> {
 }
 
 describe('revoke past the point of no return', () => {
-  it('a permanent 403 in one cluster: needs-attention, the old credential still revoked, forward after retry', async () => {
-    const fakes = fakeClusters();
-    fakes.state.fault = 'forbidden';
-    await withRotation({ clusters }, fakes, async ({ h, ts, audit }) => {
-      const before = await ts.snapshot();
-      await waitForPhase(h, 'needs-attention', 60_000);
-      const s = await status(h);
-      expect(s.attention).toContain('revoke keeps failing');
-      expect(s.attention).toContain('forbidden (injected)');
-      expect(s.pointOfNoReturn).toBe(true);
-      // The target's revocation did not wait for the failing cluster: the old version is revoked and proven.
-      expect(s.revocation?.rejected).toBe(true);
-      expect(new Map(s.clusters.map((c) => [c.name, c.phase]))).toEqual(
-        new Map([
-          ['c-good', 'revoked'],
-          ['c-bad', 'failed'],
-        ]),
-      );
-      expect(audit.filter((e) => e.event === 'needs-attention')).toHaveLength(1);
-      // The workflow did not fail: it waits, and a retry while the fault stays alerts again.
-      await h.signal(retrySignal, { by: 'oncall' });
-      // Bounded generously: on a loaded 2-core CI machine one retry round can take tens of seconds.
-      for (let i = 0; i < 600 && audit.filter((e) => e.event === 'needs-attention').length < 2; i++)
-        await new Promise((r) => setTimeout(r, 100));
-      expect(audit.filter((e) => e.event === 'needs-attention')).toHaveLength(2);
-      fakes.state.fault = 'none';
-      await h.signal(retrySignal, { by: 'oncall' });
-      const o = await outcomeOf(h);
-      expect(o.ok).toBe(true);
-      const after = await ts.snapshot();
-      expect(after.previousVersion).toBe(before.currentVersion);
-      expect(after.pendingVersion).toBeNull();
-      for (const c of clusters)
-        expect(fakes.serving.get(c.name)).toEqual({ current: after.currentVersion, other: null });
-      const done = await status(h);
-      expect(done.phase).toBe('rotated');
-      expect(done.attention).toBeUndefined();
-      // Retries revoke only the clusters left, in children with fresh ids.
-      const revokes = (await childIds(h)).filter((id) => id.includes('/revoke'));
-      expect(revokes.map((id) => id.replace(/^.*\/(revoke[^/]*)\/(.*)$/, '$1 $2'))).toEqual([
-        'revoke batch-c-good+2',
-        'revoke-2 batch-c-bad+1',
-        'revoke-3 batch-c-bad+1',
-      ]);
-    });
-  }, 180_000);
+  it.each([
+    { fleet: clusters, how: 'steps inline' },
+    { fleet: twelve, how: 'batch children' },
+  ])(
+    'a permanent 403 in one of $fleet.length clusters ($how): needs-attention, the old credential still revoked, forward after retry',
+    async ({ fleet }) => {
+      const fakes = fakeClusters();
+      fakes.state.fault = 'forbidden';
+      const good = fleet.filter((c) => c.name !== 'c-bad').map((c) => c.name);
+      await withRotation({ clusters: fleet }, fakes, async ({ h, ts, audit }) => {
+        const before = await ts.snapshot();
+        await waitForPhase(h, 'needs-attention', 60_000);
+        const s = await status(h);
+        expect(s.attention).toContain('revoke keeps failing');
+        expect(s.attention).toContain('forbidden (injected)');
+        expect(s.pointOfNoReturn).toBe(true);
+        // The target's revocation did not wait for the failing cluster: the old version is revoked and proven.
+        expect(s.revocation?.rejected).toBe(true);
+        expect(new Map(s.clusters.map((c) => [c.name, c.phase]))).toEqual(
+          new Map([...good.map((c): [string, string] => [c, 'revoked']), ['c-bad', 'failed']]),
+        );
+        expect(audit.filter((e) => e.event === 'needs-attention')).toHaveLength(1);
+        // The workflow did not fail: it waits, and a retry while the fault stays alerts again.
+        await h.signal(retrySignal, { by: 'oncall' });
+        // Bounded generously: on a loaded 2-core CI machine one retry round can take tens of seconds.
+        for (let i = 0; i < 600 && audit.filter((e) => e.event === 'needs-attention').length < 2; i++)
+          await new Promise((r) => setTimeout(r, 100));
+        expect(audit.filter((e) => e.event === 'needs-attention')).toHaveLength(2);
+        fakes.state.fault = 'none';
+        await h.signal(retrySignal, { by: 'oncall' });
+        const o = await outcomeOf(h);
+        expect(o.ok).toBe(true);
+        const after = await ts.snapshot();
+        expect(after.previousVersion).toBe(before.currentVersion);
+        expect(after.pendingVersion).toBeNull();
+        for (const c of fleet)
+          expect(fakes.serving.get(c.name)).toEqual({ current: after.currentVersion, other: null });
+        const done = await status(h);
+        expect(done.phase).toBe('rotated');
+        expect(done.attention).toBeUndefined();
+        // Retries revoke only the clusters left.
+        expect(fakes.calls.filter((c) => c.step === 'revoke').map((c) => c.clusters)).toEqual([
+          fleet.map((c) => c.name),
+          ['c-bad'],
+          ['c-bad'],
+        ]);
+        // A fleet above inlineUpTo revokes in a batch child; the retries of the one cluster left run inline.
+        const revokes = (await childIds(h)).filter((id) => id.includes('/revoke'));
+        expect(revokes.map((id) => id.replace(/^.*\/(revoke[^/]*)\/(.*)$/, '$1 $2'))).toEqual(
+          fleet.length > inlineUpTo ? ['revoke batch-c-good-00+12'] : [],
+        );
+      });
+    },
+    180_000,
+  );
 
   it('an unreachable cluster: each attempt bounded by timeouts.revoke, retried on schedule until it is back', async () => {
     const fakes = fakeClusters();
@@ -262,26 +276,45 @@ describe('an emergency meeting a run stuck in needs-attention', () => {
 });
 
 describe('restore', () => {
-  it('verification during restore keeps the waiting timeouts and has no overall bound (it never gives up)', async () => {
-    const fakes = fakeClusters();
-    await withRotation(
-      { clusters, canaries: [{ type: 'command', name: 'no', command: ['false'] }] },
-      fakes,
-      async ({ h }) => {
-        const o = await outcomeOf(h);
-        expect(o.ok).toBe(false);
-        const restore = (await childIds(h)).find((id) => id.includes('/restore/'));
-        expect(restore).toBeDefined();
-        const child = h.client.getHandle(restore ?? '');
-        const scheduled = ((await child.fetchHistory()).events ?? []).find(
-          (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-        )?.activityTaskScheduledEventAttributes;
-        expect(Number(scheduled?.startToCloseTimeout?.seconds)).toBe(30 * 60);
-        expect(Number(scheduled?.heartbeatTimeout?.seconds)).toBe(30);
-        // No schedule-to-close bound: zero/unset means retried until it succeeds.
-        expect(Number(scheduled?.scheduleToCloseTimeout?.seconds ?? 0)).toBe(0);
-        expect(scheduled?.retryPolicy?.maximumAttempts ?? 0).toBe(0);
-      },
-    );
-  }, 120_000);
+  it.each([
+    { fleet: clusters, how: 'steps inline' },
+    { fleet: twelve, how: 'batch children' },
+  ])(
+    'verification during restore of $fleet.length clusters ($how) keeps the waiting timeouts and has no overall bound (it never gives up)',
+    async ({ fleet }) => {
+      const fakes = fakeClusters();
+      await withRotation(
+        { clusters: fleet, canaries: [{ type: 'command', name: 'no', command: ['false'] }] },
+        fakes,
+        async ({ h }) => {
+          const o = await outcomeOf(h);
+          expect(o.ok).toBe(false);
+          const restore = (await childIds(h)).find((id) => id.includes('/restore/'));
+          expect(restore !== undefined).toBe(fleet.length > inlineUpTo);
+          // Inline, restore is the parent's last batch activity (after dual-read of the first wave).
+          const history = await (restore ? h.client.getHandle(restore) : h).fetchHistory();
+          const scheduled = (history.events ?? [])
+            .filter(
+              (e) =>
+                e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+                e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncClusterBatch',
+            )
+            .at(-1)?.activityTaskScheduledEventAttributes;
+          expect(fakes.calls.at(-1)?.step).toBe('restore');
+          expect(Number(scheduled?.startToCloseTimeout?.seconds)).toBe(30 * 60);
+          expect(Number(scheduled?.heartbeatTimeout?.seconds)).toBe(30);
+          // No schedule-to-close bound: zero/unset means retried until it succeeds.
+          expect(Number(scheduled?.scheduleToCloseTimeout?.seconds ?? 0)).toBe(0);
+          expect(scheduled?.retryPolicy?.maximumAttempts ?? 0).toBe(0);
+          // The store undo keeps its own profile too: retried for 30 minutes, no attempt limit.
+          const discard = ((await h.fetchHistory()).events ?? []).find(
+            (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'discardPendingVersion',
+          )?.activityTaskScheduledEventAttributes;
+          expect(Number(discard?.scheduleToCloseTimeout?.seconds)).toBe(30 * 60);
+          expect(discard?.retryPolicy?.maximumAttempts ?? 0).toBe(0);
+        },
+      );
+    },
+    120_000,
+  );
 });

@@ -16,6 +16,8 @@ const fixtures = [
   'rotation-rolled-back.json',
   'rotation-clusters-success.json',
   'rotation-clusters-rolled-back.json',
+  'rotation-inline-success.json',
+  'rotation-inline-rolled-back.json',
   'incompatible.json',
 ] as const;
 
@@ -51,6 +53,8 @@ describe('replay of recorded rotation histories', () => {
     'rotation-rolled-back.json',
     'rotation-clusters-success.json',
     'rotation-clusters-rolled-back.json',
+    'rotation-inline-success.json',
+    'rotation-inline-rolled-back.json',
   ])('%s replays without error', (name) => {
     const r = results.get(name);
     expect(r).toBeDefined();
