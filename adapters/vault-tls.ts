@@ -3,22 +3,14 @@
  * VAULT_SKIP_VERIFY), except that verification can only be turned off for a Vault on this machine.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type NodeVault from 'node-vault';
+import { isLoopback } from './loopback';
 
 /** What node-vault's HTTPS agent gets: whether to verify, and the CAs to verify against. */
 export interface VaultTlsOptions {
   strictSSL: boolean;
   ca?: Buffer[];
-}
-
-/** True for `localhost` and loopback addresses (127.0.0.0/8, ::1): a dev Vault on this machine. */
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return isIP(host) === 6 && host === '::1';
 }
 
 /**

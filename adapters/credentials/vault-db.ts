@@ -10,6 +10,7 @@ import { parseUserPassword } from './values';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
 import { holdSecret } from '../secret-scope';
+import { isLoopback } from '../loopback';
 
 type VaultDbCredential = Extract<Credential, { kind: 'vault-database-static-role' }>;
 
@@ -42,7 +43,10 @@ export function dbFailure(e: unknown, what: string): Error {
   });
 }
 
-/** Where the engine's connection logs in, from its `connection_url` (templates replaced by placeholders). */
+/**
+ * Where the engine's connection logs in, from its `connection_url` (templates replaced by
+ * placeholders). TLS is verified whenever it is on, except `sslmode=require` to a loopback server.
+ */
 export function postgresTargetOf(connectionUrl: string): PostgresTarget {
   let url: URL;
   try {
@@ -64,10 +68,12 @@ export function postgresTargetOf(connectionUrl: string): PostgresTarget {
     host: url.hostname,
     port: url.port ? Number(url.port) : 5432,
     database: decodeURIComponent(url.pathname.slice(1)) || 'postgres',
+    // libpq's `require` encrypts without checking who answers; rotor sends a credential there to
+    // prove revocation, so beyond this machine it verifies the server as `verify-full` would.
     ssl:
       sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
         ? false
-        : { rejectUnauthorized: sslmode.startsWith('verify') },
+        : { rejectUnauthorized: sslmode.startsWith('verify') || !isLoopback(url.hostname) },
   };
 }
 

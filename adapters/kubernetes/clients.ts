@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import { ErrorTypes, permanent } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
+import { isLoopback } from '../loopback';
 import { tokenFileAuthenticator, tokenFilesOf, withTokenFiles } from './token-file';
 
 /**
@@ -23,6 +24,7 @@ import { tokenFileAuthenticator, tokenFilesOf, withTokenFiles } from './token-fi
 export function loadKubeconfig(): KubeConfig {
   const loaded = new KubeConfig();
   loaded.loadFromDefault();
+  refuseUnverifiedClusters(loaded);
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: loaded.clusters,
@@ -40,6 +42,27 @@ export function pinContext(base: KubeConfig, context: string): KubeConfig {
   kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
   kc.addAuthenticator(tokenFileAuthenticator);
   return kc;
+}
+
+/**
+ * A kubeconfig cluster with `insecure-skip-tls-verify` is refused unless its server is on this
+ * machine (a dev stack): nothing a kubeconfig says may turn verification off for a real apiserver.
+ */
+export function refuseUnverifiedClusters(kc: KubeConfig): void {
+  for (const c of kc.clusters) {
+    if (!c.skipTLSVerify) continue;
+    let host: string;
+    try {
+      host = new URL(c.server).hostname;
+    } catch {
+      host = '';
+    }
+    if (!isLoopback(host))
+      throw new Error(
+        `kubeconfig cluster '${c.name}' (server ${c.server}) sets insecure-skip-tls-verify: rotor verifies every ` +
+          'apiserver beyond this machine. Remove it and give the cluster certificate-authority or certificate-authority-data',
+      );
+  }
 }
 
 /** The API clients of one context. */
