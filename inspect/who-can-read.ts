@@ -9,7 +9,6 @@ import {
   inspectClients,
   readClusterRbac,
   readPodSources,
-  readRbac,
   reviewSecretAccess,
 } from '../adapters/kubernetes/inspect-reads';
 import { errorText } from '../adapters/kubernetes/errors';
@@ -43,19 +42,28 @@ export interface ReadersSession {
   clients: Map<string, InspectClients>;
   clusterRbac: Map<string, Promise<ClusterRbac>>;
   clusterWideReviews: Map<string, Promise<ReadVerb[]>>;
-  /**
-   * Consumers from running pods only, not from every workload template; Roles, RoleBindings and
-   * pods then come from the fleet's shared lists (one list per apiserver when many targets share it).
-   */
-  running?: FleetLists;
+  /** Roles, RoleBindings and pods, listed once per apiserver when many targets share it (fleet-lists.ts). */
+  lists: FleetLists;
+  /** Consumers from running pods only (what a rotation's plan needs), not from every workload template (doctor). */
+  runningPodsOnly: boolean;
 }
 
-export const newReadersSession = (running?: FleetLists): ReadersSession => ({
-  clients: new Map(),
-  clusterRbac: new Map(),
-  clusterWideReviews: new Map(),
-  ...(running ? { running } : {}),
-});
+/** A session over `kubeconfig` for `targets`; `lists` shares the caller's lists of the same targets. */
+export function newReadersSession(
+  kubeconfig: KubeConfig,
+  targets: readonly ReadersTarget[] = [],
+  opts: { runningPodsOnly?: boolean; lists?: FleetLists } = {},
+): ReadersSession {
+  const clients = new Map<string, InspectClients>();
+  const clientsOf = (context: string) => memo(clients, context, () => inspectClients(kubeconfig, context));
+  return {
+    clients,
+    clusterRbac: new Map(),
+    clusterWideReviews: new Map(),
+    lists: opts.lists ?? fleetLists(clientsOf, targets.map(readersWhere)),
+    runningPodsOnly: opts.runningPodsOnly ?? false,
+  };
+}
 
 function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   if (!map.has(key)) {
@@ -112,8 +120,8 @@ export async function whoCanRead(
       opts.timeoutMs ?? 30_000,
     );
   });
-  return Promise.race([listReaders(kubeconfig, t, opts.session ?? newReadersSession()), timeout]).finally(() =>
-    clearTimeout(timer),
+  return Promise.race([listReaders(kubeconfig, t, opts.session ?? newReadersSession(kubeconfig)), timeout]).finally(
+    () => clearTimeout(timer),
   );
 }
 
@@ -128,10 +136,10 @@ export async function whoCanReadAll(
   targets: readonly ReadersTarget[],
   opts: { timeoutMs?: number; parallel?: number; lists?: FleetLists } = {},
 ): Promise<ClusterReaders[]> {
-  const clients = new Map<string, InspectClients>();
-  const clientsOf = (context: string) => memo(clients, context, () => inspectClients(kubeconfig, context));
-  const lists = opts.lists ?? fleetLists(clientsOf, targets.map(readersWhere));
-  const session = { ...newReadersSession(lists), clients };
+  const session = newReadersSession(kubeconfig, targets, {
+    runningPodsOnly: true,
+    ...(opts.lists ? { lists: opts.lists } : {}),
+  });
   const limit = pLimit(opts.parallel ?? 25);
   return Promise.all(targets.map((t) => limit(() => whoCanRead(kubeconfig, t, { ...opts, session }))));
 }
@@ -154,10 +162,9 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
     return result;
   }
   const clusterRbac = memo(session.clusterRbac, c.context, () => readClusterRbac(c));
-  const running = session.running;
   const [snap, sources] = await Promise.allSettled([
-    running ? listedRbac(running, c.context, t.namespace, clusterRbac) : readRbac(c, [t.namespace], clusterRbac),
-    running ? listedPods(running, c.context, t.namespace) : readPodSources(c, t.namespace),
+    listedRbac(session.lists, c.context, t.namespace, clusterRbac),
+    session.runningPodsOnly ? listedPods(session.lists, c.context, t.namespace) : readPodSources(c, t.namespace),
   ]);
   if (sources.status === 'fulfilled') {
     const sas = secretConsumers(sources.value, t.secretName).map((s) =>
@@ -200,7 +207,7 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
 
 const readersWhere = (t: ReadersTarget) => ({ context: t.context ?? t.name, namespace: t.namespace });
 
-/** As `readRbac` for one namespace, its Roles and RoleBindings from the fleet's lists. */
+/** The RBAC snapshot of one namespace: the cluster's shared part, and its Roles and RoleBindings from the lists. */
 async function listedRbac(
   lists: FleetLists,
   context: string,
@@ -215,7 +222,7 @@ async function listedRbac(
   return { ...cluster, roles, roleBindings };
 }
 
-/** As `readRunningPods`, from the fleet's lists. */
+/** The running pods of `namespace`, each its own source (none marked owned), from the lists. */
 async function listedPods(lists: FleetLists, context: string, namespace: string): Promise<PodSource[]> {
   const pods = await lists.list('pods', context, namespace);
   return pods.flatMap((p) =>

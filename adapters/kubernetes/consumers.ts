@@ -6,6 +6,7 @@ import type { ClusterConsumers, PodConsumer } from '../../core/consumers';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
 import { contextOf } from './clients';
+import { fleetLists } from './fleet-lists';
 import type { FleetLists } from './fleet-lists';
 
 type Where = Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName'>;
@@ -25,14 +26,13 @@ export async function listConsumerPods(
   lists?: FleetLists,
 ): Promise<{ pod: V1Pod; consumer: PodConsumer }[]> {
   const context = contextOf(cluster);
-  const { core, apps } = kube.forContext(context);
   const { namespace, secretName } = cluster;
-  const [pods, replicaSets] = lists
-    ? await Promise.all([lists.list('pods', context, namespace), lists.list('replicaSets', context, namespace)])
-    : await Promise.all([
-        core.listNamespacedPod({ namespace }).then((l) => l.items),
-        apps.listNamespacedReplicaSet({ namespace }).then((l) => l.items),
-      ]);
+  // Without shared lists, a fleet of none: every list is one request in this namespace.
+  const source = lists ?? fleetLists((c) => kube.forContext(c), []);
+  const [pods, replicaSets] = await Promise.all([
+    source.list('pods', context, namespace),
+    source.list('replicaSets', context, namespace),
+  ]);
   const deploymentOf = new Map(
     replicaSets.flatMap((rs) => {
       const d = rs.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment');

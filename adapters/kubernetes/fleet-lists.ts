@@ -65,7 +65,9 @@ async function listAll(all: (page: PageParams) => Promise<Page<Item>>, pageSize:
     const page = await all({ limit: pageSize, ...(next ? { _continue: next } : {}) });
     for (const item of page.items) {
       const ns = item.metadata?.namespace ?? '';
-      byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), item]);
+      const items = byNamespace.get(ns);
+      if (items) items.push(item);
+      else byNamespace.set(ns, [item]);
     }
     next = page.metadata?._continue || undefined;
   } while (next);

@@ -73,6 +73,11 @@ const fleetOf = (names: string[]) =>
 const clusters = fleetOf(['c-good', 'c-bad']);
 // More clusters than run inline: each step's batch is a child workflow of its own.
 const twelve = fleetOf([...Array.from({ length: 11 }, (_, i) => `c-good-${String(i).padStart(2, '0')}`), 'c-bad']);
+/** Both shapes a cluster step takes: run in the rotation itself (small fleets) and in batch children. */
+const shapes = [
+  { fleet: clusters, how: 'steps inline' },
+  { fleet: twelve, how: 'batch children' },
+];
 
 interface Run {
   h: WorkflowHandle;
@@ -124,10 +129,7 @@ async function childIds(h: WorkflowHandle): Promise<string[]> {
 }
 
 describe('revoke past the point of no return', () => {
-  it.each([
-    { fleet: clusters, how: 'steps inline' },
-    { fleet: twelve, how: 'batch children' },
-  ])(
+  it.each(shapes)(
     'a permanent 403 in one of $fleet.length clusters ($how): needs-attention, the old credential still revoked, forward after retry',
     async ({ fleet }) => {
       const fakes = fakeClusters();
@@ -276,10 +278,7 @@ describe('an emergency meeting a run stuck in needs-attention', () => {
 });
 
 describe('restore', () => {
-  it.each([
-    { fleet: clusters, how: 'steps inline' },
-    { fleet: twelve, how: 'batch children' },
-  ])(
+  it.each(shapes)(
     'verification during restore of $fleet.length clusters ($how) keeps the waiting timeouts and has no overall bound (it never gives up)',
     async ({ fleet }) => {
       const fakes = fakeClusters();
