@@ -1,4 +1,35 @@
+import { BaseSequencer } from 'vitest/node';
+import type { TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Integration files that cannot share the stack with others: they run alone, after everything
+ * else (`sequence.groupOrder` 1). Every other integration file uses names of its own (random
+ * namespaces, task queues, secrets, roles) and runs beside the rest.
+ */
+const serialFiles: readonly { file: string; why: string }[] = [
+  { file: 'test/integration/multi-cluster.test.ts', why: "stops cluster-c's apiserver and restarts the kube service" },
+  { file: 'test/integration/schedules.test.ts', why: 'schedule sync prunes every rotor/* schedule it was not given' },
+  { file: 'test/integration/cli-fleet.test.ts', why: 'syncs an empty playbook folder: deletes every rotor/* schedule' },
+  { file: 'test/integration/durability.test.ts', why: 'kills workers inside second-long stages; load moves them' },
+  { file: 'test/integration/fault-moto.test.ts', why: 'cuts moto inside 2–4 s canary and soak windows' },
+  { file: 'test/integration/fault-postgres.test.ts', why: 'stops PostgreSQL inside 3 s soak and canary windows' },
+  { file: 'test/integration/kube-watch.test.ts', why: 'a private apiserver plus watch restarts counted in seconds' },
+  { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
+];
+
+// Longest first on a cold machine too (vitest's own cache orders warm runs): integration files,
+// then the time-skipping workflow files, then unit files fill the gaps at the end.
+const rank: Record<string, number> = { integration: 0, workflow: 1, unit: 2 };
+class ProjectsFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    return sorted.sort((a, b) => (rank[a.project.name] ?? 0) - (rank[b.project.name] ?? 0));
+  }
+}
+
+/** Files at a time in the first group: the tests mostly wait on real services, the 2 cores rarely. */
+const parallel = 3;
 
 export default defineConfig({
   test: {
@@ -6,31 +37,51 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,adapters,inspect,activities,workflows,cli,workers,dev,playbooks}/**/*.test.ts'],
+          include: [
+            '{core,adapters,inspect,activities,workflows,cli,workers,dev,playbooks}/**/*.test.ts',
+            'test/replay/**/*.test.ts',
+          ],
+          globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
+          hookTimeout: 180_000,
+          maxWorkers: parallel,
+          sequence: { groupOrder: 0, sequencer: ProjectsFirst },
         },
       },
       {
         test: {
           // Workflows on Temporal's time-skipping test server (hours of workflow time in seconds);
-          // each file starts its own server (a JVM): one file at a time on a 2-core machine.
+          // each file starts its own server (a JVM).
           name: 'workflow',
           include: ['test/workflow/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
-          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          maxWorkers: parallel,
+          sequence: { groupOrder: 0, sequencer: ProjectsFirst },
         },
       },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          exclude: serialFiles.map((s) => s.file),
           globalSetup: ['test/global-setup.ts'],
-          // Tests share one local stack and a 2-core machine; files run one at a time.
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          maxWorkers: parallel,
+          sequence: { groupOrder: 0, sequencer: ProjectsFirst },
+        },
+      },
+      {
+        test: {
+          name: 'integration-serial',
+          include: serialFiles.map((s) => s.file),
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,6 +1,8 @@
 /**
- * The runner's own test: vitest on test/fixtures/runner (a file that fails to load, a failing
- * beforeAll, an undeclared skip and todo, a declared skip) must end non-zero and name each problem.
+ * The runner's own test: vitest on test/fixtures/runner must end non-zero and name each way a run
+ * can look green while something did not run: a file that fails to load, a failing beforeAll, an
+ * undeclared skip and todo, an unhandled rejection after passing tests, a test process that dies
+ * mid-file or while loading a file, a file no project includes and a project that matches no file.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ function run(...files: string[]): { code: number | null; out: string } {
       'dev/vitest-run.ts',
       '--declared',
       `${fixtures}/declared-skips.ts`,
+      '--scope',
+      `${fixtures}/`,
       '--config',
       `${fixtures}/vitest.config.ts`,
       ...files,
@@ -25,16 +29,45 @@ function run(...files: string[]): { code: number | null; out: string } {
 }
 
 describe('npm test runner (dev/vitest-run.ts)', () => {
+  const full = run();
+
   it('fails on a load error, a failing hook and an undeclared skip or todo, naming each', () => {
-    const { code, out } = run();
-    expect(code).toBe(1);
-    expect(out).toContain(`file ${fixtures}/load-error.test.ts: fixture: this file fails to load`);
-    expect(out).toContain(`file ${fixtures}/failing-hook.test.ts: fixture: beforeAll fails`);
-    expect(out).toContain(`skipped ${fixtures}/failing-hook.test.ts > is skipped by vitest because its hook failed`);
-    expect(out).toContain(`skipped ${fixtures}/skips.test.ts > is skipped without a declaration`);
-    expect(out).toContain(`todo ${fixtures}/skips.test.ts > is a todo without a declaration`);
-    expect(out).not.toContain('is skipped with a declaration:');
-    expect(out).toMatch(/tests: 2 passed, 5 failed, 2 skipped \(declared\)/);
+    expect(full.code).toBe(1);
+    expect(full.out).toContain(`file ${fixtures}/load-error.test.ts: fixture: this file fails to load`);
+    expect(full.out).toContain(`file ${fixtures}/failing-hook.test.ts: fixture: beforeAll fails`);
+    expect(full.out).toContain(
+      `skipped ${fixtures}/failing-hook.test.ts > is skipped by vitest because its hook failed`,
+    );
+    expect(full.out).toContain(`skipped ${fixtures}/skips.test.ts > is skipped without a declaration`);
+    expect(full.out).toContain(`todo ${fixtures}/skips.test.ts > is a todo without a declaration`);
+    expect(full.out).not.toContain('is skipped with a declaration:');
+  });
+
+  it('fails on an unhandled rejection after passing tests, which the JSON report leaves out', () => {
+    expect(full.out).toContain(
+      `unhandled error in ${fixtures}/unhandled-rejection.test.ts: Error: fixture: rejected after the test passed`,
+    );
+    const alone = run(`${fixtures}/unhandled-rejection.test.ts`);
+    expect(alone.code, alone.out).toBe(1);
+    expect(alone.out).toMatch(/tests: 2 passed, 1 failed, 0 skipped \(declared\)/);
+  });
+
+  it('fails when a test process dies, mid-file or before its file registered a test', () => {
+    expect(full.out).toContain(`pending ${fixtures}/worker-exits.test.ts > kills its own test process`);
+    expect(full.out).toContain('Worker exited unexpectedly');
+    expect(full.out).toContain(`file ${fixtures}/dies-before-reporting.test.ts: reported no test`);
+    const alone = run(`${fixtures}/dies-before-reporting.test.ts`);
+    expect(alone.code, alone.out).toBe(1);
+  });
+
+  it('fails on a test file in no project and a project that matches no file', () => {
+    expect(full.out).toContain(`file ${fixtures}/outside/never-included.test.ts is in no project`);
+    expect(full.out).toContain('project empty matches no file');
+  });
+
+  it('prints the slowest files with their times', () => {
+    expect(full.out).toMatch(/slowest files:\n\s+\d+\.\d s {2}fixtures {2}test\/fixtures\/runner\//);
+    expect(full.out).toMatch(/tests: 4 passed, 12 failed, 2 skipped \(declared\)/);
   });
 
   it('passes when only declared skips were skipped, and fails on the undeclared one alone', () => {

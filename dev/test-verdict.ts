@@ -1,6 +1,6 @@
 /**
  * Judges vitest's JSON report honestly: a file that failed to load, a failing hook (vitest marks the
- * file failed and its tests skipped), a failed test and a skipped or todo test that is not declared in
+ * file failed and its tests skipped), a file that registered no test, a failed test and a skipped or todo test that is not declared in
  * test/declared-skips.ts each count as a failure, named in the output.
  */
 import { relative } from 'node:path';
@@ -56,6 +56,9 @@ export function judge(report: VitestReport, declared: readonly DeclaredSkip[], r
     const testFailed = file.assertionResults.some((t) => t.status === 'failed');
     if (file.status === 'failed' && !testFailed) {
       verdict.failures.push(`file ${name}: ${firstLine(file.message) || 'failed without a failed test'}`);
+    } else if (file.assertionResults.length === 0) {
+      // vitest calls a file "passed" when its process died before it registered a test.
+      verdict.failures.push(`file ${name}: reported no test (its test process died while loading it, or it has none)`);
     }
     for (const t of file.assertionResults) {
       if (t.status === 'passed') verdict.passed++;

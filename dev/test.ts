@@ -1,21 +1,60 @@
 /**
  * `npm test`: brings the local stack up when it is down (cached builds; the first run on a machine
  * builds Temporal, Vault, kube-apiserver, etcd and ESO from Go modules) and fetches Temporal's
- * time-skipping test server (dev/local-stack/test-server.ts), then typechecks, lints and
- * runs every vitest project. A load error, a failing hook or an undeclared skip fails it (dev/vitest-run.ts).
+ * time-skipping test server (dev/local-stack/test-server.ts); meanwhile it typechecks, lints and
+ * builds the one workflow bundle every test worker loads. Then it runs every vitest project, judged
+ * by dev/vitest-run.ts: a load error, a failing hook, an undeclared skip, an unhandled error, a
+ * file that never reported or a file in no project fails it.
  * Ends with one summary line `tests: N passed, N failed, N skipped (declared)`.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeWorkflowBundle } from '../workers/bundle';
 import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import { printVerdict, runVitest } from './vitest-run';
 
-function step(name: string, cmd: string, args: string[]): boolean {
-  process.stderr.write(`\n== ${name}: ${cmd} ${args.join(' ')}\n`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit' });
-  return r.status === 0;
+interface Check {
+  name: string;
+  ok: boolean;
+  seconds: number;
+  output: string;
+}
+
+/** Runs a check with its output held back, so it does not interleave with the tests'. */
+function check(name: string, cmd: string, args: string[]): Promise<Check> {
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const end = (ok: boolean): void => done({ name, ok, seconds: (Date.now() - started) / 1000, output });
+    child.on('error', (e) => {
+      output += String(e);
+      end(false);
+    });
+    child.on('close', (code) => end(code === 0));
+  });
+}
+
+/** One after another: each already keeps a core busy, and the stack or the tests need the other. */
+async function staticChecks(): Promise<Check[]> {
+  const out: Check[] = [];
+  out.push(await check('typecheck', 'npx', ['tsc', '--noEmit']));
+  out.push(await check('lint', 'npx', ['eslint', '.']));
+  out.push(await check('format', 'npx', ['prettier', '--check', '.']));
+  return out;
+}
+
+async function buildBundle(): Promise<{ path: string; seconds: number }> {
+  const started = Date.now();
+  const path = join(mkdtempSync(join(tmpdir(), 'rotor-workflows-')), 'workflows.js');
+  await writeWorkflowBundle(path);
+  return { path, seconds: (Date.now() - started) / 1000 };
 }
 
 /** The browser test drives Debian's Chromium; install it when missing (as root, via apt). */
@@ -36,26 +75,41 @@ function ensureChromium(): void {
   });
 }
 
+const since = (t: number): string => `${Math.round((Date.now() - t) / 1000)} s`;
+
 async function main(): Promise<number> {
   const started = Date.now();
+  const checks = staticChecks();
+  const bundle = buildBundle();
   ensureChromium();
   const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
   await stackUp(ctx, []);
   // The workflow tests' time-skipping server (Java, from Maven Central): fetched once, like the stack's builds.
   await temporalTestServer(ctx);
-  process.stderr.write(`stack ready after ${Math.round((Date.now() - started) / 1000)}s\n`);
-  const typecheck = step('typecheck', 'npx', ['tsc', '--noEmit']);
-  const lint = step('lint', 'npx', ['eslint', '.']) && step('format', 'npx', ['prettier', '--check', '.']);
-  process.stderr.write('\n== tests: vitest run (JSON report judged by dev/test-verdict.ts)\n');
-  const verdict = await runVitest(process.argv.slice(2));
+  process.stderr.write(`stack ready after ${since(started)}\n`);
+  const { path, seconds } = await bundle;
+  process.stderr.write(`workflow bundle built once for the run in ${seconds.toFixed(1)} s\n`);
+  process.stderr.write('\n== tests: vitest run (judged by dev/vitest-run.ts)\n');
+  const testsStarted = Date.now();
+  const verdict = await runVitest(process.argv.slice(2), { env: { ...process.env, ROTOR_WORKFLOW_BUNDLE: path } });
+  process.stderr.write(`\nvitest took ${since(testsStarted)}\n`);
+  const done = await checks;
+  for (const c of done) {
+    process.stderr.write(`== ${c.name}: ${c.ok ? 'ok' : 'FAILED'} in ${c.seconds.toFixed(0)} s\n`);
+    if (!c.ok) process.stderr.write(c.output);
+  }
+  const failedChecks = done.filter((c) => !c.ok);
+  for (const c of failedChecks) {
+    process.stderr.write(
+      `${c.name} failed (counted as one failure${c.name === 'format' ? '; `npm run format` fixes formatting' : ''})\n`,
+    );
+  }
+  process.stderr.write(`npm test took ${since(started)}\n`);
   if (!verdict) {
     process.stderr.write('vitest wrote no report: it crashed before running tests\n');
     return 1;
   }
-  if (!typecheck) process.stderr.write('typecheck failed (counted as one failure)\n');
-  if (!lint)
-    process.stderr.write('lint or format check failed (counted as one failure; `npm run format` fixes formatting)\n');
-  return printVerdict(verdict, (typecheck ? 0 : 1) + (lint ? 0 : 1)) ? 0 : 1;
+  return printVerdict(verdict, failedChecks.length) ? 0 : 1;
 }
 
 main().then(

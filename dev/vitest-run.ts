@@ -1,48 +1,157 @@
 /**
- * Runs vitest with a JSON report and judges it with {@link judge}: exit 0 only when tests passed and
- * nothing failed to load, no hook failed and nothing was skipped without a declaration. `npm test`
- * uses it; run alone (`tsx dev/vitest-run.ts [--declared file] [vitest args…]`) it is what the
- * runner's own test drives on test/fixtures/runner.
+ * Runs vitest and judges the run honestly: exit 0 only when tests passed, vitest itself exited 0,
+ * nothing failed to load, no hook failed, nothing was skipped without a declaration, no unhandled
+ * error occurred and every test file of the repository reported (or is declared left out).
+ * `npm test` uses it; run alone (`tsx dev/vitest-run.ts [--declared file] [--scope dir] [vitest args…]`)
+ * it is what the runner's own test drives on test/fixtures/runner.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { census, ledgerSchema } from './test-census';
+import type { Census, DeclaredNotRun } from './test-census';
 import { judge, vitestReportSchema } from './test-verdict';
 import type { DeclaredSkip, Verdict } from './test-verdict';
 
-// Every declared skip needs a non-empty reason.
-const declaredSkipsSchema = z.array(z.object({ file: z.string(), test: z.string(), reason: z.string().min(1) }));
+const declarationsSchema = z.object({
+  // Every declaration needs a non-empty reason.
+  declaredSkips: z.array(z.object({ file: z.string(), test: z.string(), reason: z.string().min(1) })),
+  declaredNotRun: z.array(z.object({ path: z.string(), reason: z.string().min(1) })).default([]),
+});
 
-/** Where skips are declared unless `--declared` names another file. */
+/** Where skips and left-out files are declared unless `--declared` names another file. */
 export const declaredSkipsFile = 'test/declared-skips.ts';
 
-async function loadDeclared(file: string): Promise<readonly DeclaredSkip[]> {
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { declaredSkips?: unknown };
-  const parsed = declaredSkipsSchema.safeParse(mod.declaredSkips);
-  if (!parsed.success) throw new Error(`${file}: declaredSkips ${z.prettifyError(parsed.error)}`);
+const ledgerReporter = join(import.meta.dirname, 'test-ledger-reporter.ts');
+
+async function loadDeclarations(
+  file: string,
+): Promise<{ declaredSkips: DeclaredSkip[]; declaredNotRun: DeclaredNotRun[] }> {
+  const mod: unknown = await import(pathToFileURL(resolve(file)).href);
+  const parsed = declarationsSchema.safeParse(mod);
+  if (!parsed.success) throw new Error(`${file}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 
-/** Runs vitest with `args`; undefined when vitest wrote no report (it crashed before running). */
-export async function runVitest(args: string[], declared = declaredSkipsFile): Promise<Verdict | undefined> {
-  const report = join(mkdtempSync(join(tmpdir(), 'rotor-test-')), 'vitest.json');
-  spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`, ...args], {
-    stdio: 'inherit',
+/** The project names a vitest config declares ('' for a config without projects). */
+async function projectNames(config: string): Promise<string[]> {
+  const mod = (await import(pathToFileURL(resolve(config)).href)) as {
+    default?: { test?: { projects?: { test?: { name?: string } }[] } };
+  };
+  const projects = mod.default?.test?.projects;
+  return projects ? projects.map((p) => p.test?.name ?? '') : [''];
+}
+
+/** Every `*.test.ts` git tracks, or would track (untracked and not ignored), under `scope`. */
+function repositoryTestFiles(scope: string): string[] {
+  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', '*.test.ts'], {
+    encoding: 'utf8',
   });
+  return [...new Set(out.split('\n').filter((f) => f && f.startsWith(scope)))];
+}
+
+function listFiles(args: string[]): { file: string; project: string }[] {
+  const out = execFileSync('npx', ['vitest', 'list', '--filesOnly', '--json', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const listed = z.array(z.object({ file: z.string(), projectName: z.string().optional() })).parse(JSON.parse(out));
+  return listed.map((l) => ({ file: l.file, project: l.projectName ?? '' }));
+}
+
+function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    child.on('error', fail);
+    child.on('close', (code, signal) => done(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Options of the runner itself; everything else goes to vitest. */
+export interface RunOptions {
+  declared?: string;
+  /** Only test files below this folder count for the full-run check (the fixtures use their own folder). */
+  scope?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What one run concludes. */
+export interface RunResult extends Verdict {
+  notRun: Census['notRun'];
+  slowest: Census['slowest'];
+}
+
+/** Runs vitest with `args`; undefined when vitest wrote no report (it crashed before running). */
+export async function runVitest(args: string[], o: RunOptions = {}): Promise<RunResult | undefined> {
+  const declarations = await loadDeclarations(o.declared ?? declaredSkipsFile);
+  const at = args.indexOf('--config');
+  const config = at >= 0 ? (args[at + 1] ?? 'vitest.config.ts') : 'vitest.config.ts';
+  // Anything beyond the config narrows the run: then only the selected files must report.
+  const full = args.filter((_, i) => i !== at && i !== at + 1).length === 0;
+  const listed = listFiles(args);
+
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-test-'));
+  const report = join(dir, 'vitest.json');
+  const ledgerFile = join(dir, 'ledger.json');
+  const exitCode = await runProcess(
+    'npx',
+    [
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+      `--reporter=${ledgerReporter}`,
+      ...args,
+    ],
+    { ...(o.env ?? process.env), ROTOR_TEST_LEDGER: ledgerFile },
+  );
   let raw: unknown;
+  let rawLedger: unknown;
   try {
     raw = JSON.parse(readFileSync(report, 'utf8'));
+    rawLedger = JSON.parse(readFileSync(ledgerFile, 'utf8'));
   } catch {
     return undefined;
   }
-  return judge(vitestReportSchema.parse(raw), await loadDeclared(declared), process.cwd());
+  const root = process.cwd();
+  const verdict = judge(vitestReportSchema.parse(raw), declarations.declaredSkips, root);
+  const c = census({
+    root,
+    ledger: ledgerSchema.parse(rawLedger),
+    listed,
+    ...(full
+      ? {
+          full: {
+            projects: await projectNames(config),
+            testFiles: repositoryTestFiles(o.scope ?? ''),
+            declaredNotRun: declarations.declaredNotRun,
+          },
+        }
+      : {}),
+  });
+  const failures = [...verdict.failures, ...c.failures];
+  if (exitCode !== 0 && failures.length === 0) {
+    failures.push(`vitest exited with code ${exitCode} although every reported test passed (see its output above)`);
+  }
+  return { ...verdict, failures, notRun: c.notRun, slowest: c.slowest };
 }
 
-/** Prints each failure by name; true when the verdict is a pass. */
-export function printVerdict(v: Verdict, extraFailures = 0): boolean {
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Prints the slowest files, the files left out and each failure by name; true when the run passed. */
+export function printVerdict(v: RunResult, extraFailures = 0): boolean {
+  if (v.slowest.length > 0) {
+    process.stderr.write(
+      `\nslowest files:\n${v.slowest.map((s) => `  ${seconds(s.wallMs).padStart(8)}  ${s.project || 'default'}  ${s.file}\n`).join('')}`,
+    );
+  }
+  if (v.notRun.length > 0) {
+    process.stderr.write(`\nnot run (declared):\n${v.notRun.map((n) => `  - ${n.file}: ${n.reason}\n`).join('')}`);
+  }
   if (v.failures.length > 0) {
     process.stderr.write(`\n${v.failures.length} failure(s):\n${v.failures.map((f) => `  ✗ ${f}\n`).join('')}`);
   }
@@ -51,11 +160,16 @@ export function printVerdict(v: Verdict, extraFailures = 0): boolean {
   return failed === 0 && v.passed > 0;
 }
 
+function takeOption(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? args.splice(at, 2)[1] : undefined;
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const at = args.indexOf('--declared');
-  const declared = at >= 0 ? args.splice(at, 2)[1] : undefined;
-  const v = await runVitest(args, declared);
+  const declared = takeOption(args, '--declared');
+  const scope = takeOption(args, '--scope');
+  const v = await runVitest(args, { ...(declared ? { declared } : {}), ...(scope ? { scope } : {}) });
   if (!v) {
     process.stderr.write('vitest wrote no report: it crashed before running tests\n');
     return 1;

@@ -1,14 +1,17 @@
 /**
- * Bundles rotor's workflows once per integration run. Every test worker, in process or as a child
- * process, loads this bundle through ROTOR_WORKFLOW_BUNDLE instead of running webpack at its own
- * start, which took 20–90 s per worker on this 2-core machine.
+ * One workflow bundle for the whole run. `npm test` builds it before vitest starts (beside the
+ * typecheck and lint) and passes it in `ROTOR_WORKFLOW_BUNDLE`; a bare `vitest run` builds it here,
+ * once, and the other projects' setups reuse it. Every test worker, in process or as a child
+ * process, loads it instead of running webpack at its own start (20–90 s per worker on 2 cores).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWorkflowBundle } from '../workers/bundle';
 
 export default async function setup(): Promise<() => void> {
+  const given = process.env['ROTOR_WORKFLOW_BUNDLE'];
+  if (given && existsSync(given)) return () => undefined;
   const dir = mkdtempSync(join(tmpdir(), 'rotor-workflows-'));
   const file = join(dir, 'workflows.js');
   const started = performance.now();
