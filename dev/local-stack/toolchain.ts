@@ -1,7 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import type { StackContext } from './service';
 
 /** Absolute path of `command` on PATH, or undefined. */
@@ -61,16 +63,17 @@ export interface GoBuild {
 }
 
 /**
- * Go builds run one at a time: each already uses every core, and linking Vault, kube-apiserver or
- * ESO takes 3–6 GiB, so several at once could exhaust memory on a small machine.
+ * Go builds at once: two where memory allows (linking Vault, kube-apiserver or ESO takes 3–6 GiB),
+ * so one build's module downloads and single-threaded link overlap another's compile on a 2-core
+ * machine; one on a small machine. `ROTOR_GO_BUILDS` overrides.
  */
-let buildQueue: Promise<unknown> = Promise.resolve();
-
-function oneAtATime<T>(job: () => Promise<T>): Promise<T> {
-  const next = buildQueue.then(job, job);
-  buildQueue = next.catch(() => undefined);
-  return next;
+export function goBuildSlots(env: NodeJS.ProcessEnv = process.env, memory = totalmem()): number {
+  const given = Number(env['ROTOR_GO_BUILDS']);
+  if (Number.isInteger(given) && given > 0) return given;
+  return memory >= 16 * 2 ** 30 ? 2 : 1;
 }
+
+const buildSlots = pLimit(goBuildSlots());
 
 /**
  * Builds a Go binary into `<cacheDir>/<name>-<version>-<wrapper hash>/<name>` unless it is there
@@ -88,11 +91,11 @@ export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
   const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
   const bin = join(dir, b.name);
   if (existsSync(bin)) return bin;
-  return oneAtATime(() => build(ctx, b, dir, bin));
+  return buildSlots(() => build(ctx, b, dir, bin));
 }
 
 async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): Promise<string> {
-  // Another caller may have built it while this one waited its turn.
+  // Another caller may have built it while this one waited for a slot.
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
