@@ -19,9 +19,32 @@ export function underPrefix(path: string, prefix: string): boolean {
   return q.every((seg, i) => p[i] === seg);
 }
 
-/** A store path rotor will hand to a backend verbatim: no empty, `.` or `..` segments. */
+/**
+ * A Vault path (or part of one) rotor will hand to the backend verbatim: no empty, `.` or `..`
+ * segments, as written or percent-decoded, and no malformed percent-encoding. Vault decodes the
+ * URL path before routing, so `apps/payments/%2e%2e/orders/db` is `apps/orders/db` to it; decoding
+ * repeats until nothing changes, so `%252e` hides no dot either. A path this accepts stays, once
+ * decoded, under every plain (unencoded) prefix {@link underPrefix} puts it under.
+ */
 export function isCanonicalPath(path: string): boolean {
-  return path.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  let p: string | undefined = path;
+  let previous: string | undefined;
+  // Each round that decodes anything makes p shorter, so the loop ends.
+  while (p !== previous) {
+    if (p === undefined || !p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..')) return false;
+    previous = p;
+    p = percentDecoded(p);
+  }
+  return true;
+}
+
+/** `path` with percent-encoding decoded once; undefined when it is malformed (`%zz`, a lone `%`). */
+function percentDecoded(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `*.example.com` matches any subdomain (not the apex); anything else matches exactly, case-insensitively. */

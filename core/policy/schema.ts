@@ -45,6 +45,14 @@ const canaries = z
   })
   .prefault({});
 
+/**
+ * Vault database engine roles per mount, listed exactly; `connections`, when given, are the engine
+ * connections (`<mount>/config/<connection>`) the playbook may name for them.
+ */
+const vaultDatabaseRoles = z
+  .array(z.strictObject({ mount: nonEmpty.default('database'), roles: list.min(1), connections: list.optional() }))
+  .default([]);
+
 /** What a tenant's playbooks may touch. Anything not listed is refused. */
 const tenantAllow = z.strictObject({
   /** Vault KV locations: `pathPrefix` matches whole path segments (`apps/payments` allows `apps/payments/x`). */
@@ -66,10 +74,14 @@ const tenantAllow = z.strictObject({
   postgres: z.array(z.strictObject({ server: name, roles: list.min(1), databases: list.optional() })).default([]),
   /** `aws-iam-access-key` user names. */
   iamUsers: list.default([]),
-  /** `vault-database-static-role` roles per database engine mount. */
-  vaultDatabase: z
-    .array(z.strictObject({ mount: nonEmpty.default('database'), roles: list.min(1), connections: list.optional() }))
-    .default([]),
+  /** `vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`). */
+  vaultDatabase: vaultDatabaseRoles,
+  /**
+   * `vault-database-dynamic-role` roles per database engine mount (`<mount>/roles/<role>`): each
+   * rotation mints a new database user from the role. Granted apart from `vaultDatabase` (a static
+   * role of the same name is another Vault object); none when empty, so dynamic roles are refused.
+   */
+  vaultDatabaseDynamic: vaultDatabaseRoles,
   canaries,
 });
 

@@ -1,0 +1,75 @@
+import type { Canary } from '../../playbook/schema';
+import type { PolicyRefusal } from '../refusal';
+import { databaseAt, tenantRefusal } from './context';
+import type { RuleContext } from './context';
+import { httpCanaryRefusals } from './http-canary';
+import { kubernetesJobCanaryRefusals } from './kubernetes-job-canary';
+
+/**
+ * Every `spec.canaries[]` entry must be of a type the tenant's `allow.canaries` turns on, aimed
+ * only where it allows (hosts, database servers, STS endpoints, Job contexts, namespaces, images,
+ * service accounts). A new canary type does not compile until it has a case here.
+ */
+export function canariesRule(ctx: RuleContext): PolicyRefusal[] {
+  return ctx.playbook.spec.canaries.flatMap((c, i) => canaryRefusals(ctx, c, `spec.canaries[${i}]`));
+}
+
+function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusal[] {
+  const allow = ctx.tenant.allow.canaries;
+  const type = c.type;
+  switch (type) {
+    case 'command':
+      if (allow.command) return [];
+      return [
+        tenantRefusal(
+          ctx,
+          `${path}.type`,
+          'allow.canaries.command',
+          `command canary '${c.name}' would run a program on the worker, which the tenant may not`,
+          'set allow.canaries.command: true',
+        ),
+      ];
+    case 'http':
+      return httpCanaryRefusals(ctx, c, path);
+    case 'postgres-login': {
+      const { where, server } = databaseAt(ctx, c.host, c.port);
+      if (server && allow.postgresLogin?.servers.includes(server)) return [];
+      return [
+        tenantRefusal(
+          ctx,
+          `${path}.${c.host ? 'host' : 'type'}`,
+          'allow.canaries.postgresLogin',
+          `postgres-login canary to ${where}${server ? ` (server ${server})` : ''} is not allowed; it may only log in to the tenant's servers`,
+          `add ${server ?? 'the server (define it under databaseServers first)'} to allow.canaries.postgresLogin.servers`,
+        ),
+      ];
+    }
+    case 'aws-sts':
+      if (!allow.awsSts)
+        return [
+          tenantRefusal(
+            ctx,
+            `${path}.type`,
+            'allow.canaries.awsSts',
+            'aws-sts canaries are not allowed for the tenant',
+            'add allow.canaries.awsSts: {}',
+          ),
+        ];
+      if (!c.endpoint || allow.awsSts.endpoints.includes(c.endpoint)) return [];
+      return [
+        tenantRefusal(
+          ctx,
+          `${path}.endpoint`,
+          'allow.canaries.awsSts.endpoints',
+          `STS endpoint ${c.endpoint} is not one the tenant may use`,
+          `add ${c.endpoint} to allow.canaries.awsSts.endpoints`,
+        ),
+      ];
+    case 'kubernetes-job':
+      return kubernetesJobCanaryRefusals(ctx, c, path);
+    default: {
+      const _exhaustive: never = type;
+      throw new Error(`no policy rule for canary type ${String(_exhaustive)}`);
+    }
+  }
+}
