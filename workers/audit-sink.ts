@@ -4,13 +4,7 @@ import type { InjectedSinks } from '@temporalio/worker';
 import type { AuditEvent, RotorSinks } from '../workflows/audit';
 import type { RotorMetrics } from './metrics';
 import type { OtelAudit } from './otel-audit';
-
-/** One line of the audit trail: the workflow's event plus where and when it happened. */
-export interface AuditRecord extends AuditEvent {
-  time: string;
-  workflowId: string;
-  runId: string;
-}
+import type { AuditRecord } from './audit-record';
 
 /**
  * The worker side of the audit sink: JSON lines to ROTOR_AUDIT_FILE (or stdout when unset),

@@ -8,7 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IdGenerator } from '@opentelemetry/sdk-trace-base';
-import type { AuditRecord } from './audit-sink';
+import type { AuditRecord } from './audit-record';
 
 /** Hex id of `bytes` bytes derived from the parts: the same run always yields the same ids. */
 function derivedId(bytes: number, ...parts: string[]): string {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import type { AuditRecord } from '../../workers/audit-sink';
+import type { AuditRecord } from '../../workers/audit-record';
 import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { RotorMetrics } from '../../workers/metrics';

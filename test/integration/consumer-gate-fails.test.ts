@@ -19,7 +19,7 @@ import { WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook } from '../../core/playbook/schema';
 import type { RotationStatus, StageName } from '../../core/status';
-import type { AuditRecord } from '../../workers/audit-sink';
+import type { AuditRecord } from '../../workers/audit-record';
 import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';

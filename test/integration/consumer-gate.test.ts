@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
-import type { AuditRecord } from '../../workers/audit-sink';
+import type { AuditRecord } from '../../workers/audit-record';
 import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { abortUpdate, statusQuery } from '../../workflows/definitions';

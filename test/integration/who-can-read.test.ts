@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { whoCanRead } from '../../inspect/who-can-read';
 import type { ClusterReaders } from '../../core/contracts';
-import type { AuditRecord } from '../../workers/audit-sink';
+import type { AuditRecord } from '../../workers/audit-record';
 import { auditSinks } from '../../workers/audit-sink';
 import { depsFromEnv } from '../../workers/deps';
 import { rotationWorkflowId } from '../../core/ids';
