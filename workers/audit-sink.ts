@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { InjectedSinks } from '@temporalio/worker';
-import type { AuditEvent, RotorSinks } from '../workflows/audit';
+import type { RotorSinks } from '../workflows/audit';
 import type { RotorMetrics } from './metrics';
 import type { OtelAudit } from './otel-audit';
 import type { AuditRecord } from './audit-record';
