@@ -98,6 +98,10 @@ describe('outcomes and exit codes', () => {
     [WorkflowErrorTypes.rolledBack, 'rolled-back', ExitCode.rolledBack],
     [WorkflowErrorTypes.aborted, 'aborted', ExitCode.rolledBack],
     [WorkflowErrorTypes.compensationFailed, 'compensation-failed', ExitCode.attention],
+    // Nothing changed: a usage error, not a run a human must look at.
+    [WorkflowErrorTypes.invalidPlaybook, 'refused', ExitCode.usage],
+    [WorkflowErrorTypes.policyRefused, 'refused', ExitCode.usage],
+    [WorkflowErrorTypes.storeLocked, 'refused', ExitCode.usage],
   ])('%s → %s, exit %i, with the cause chain', (type, outcome, code) => {
     const o = outcomeOfFailure(failed(type, 'rotation of x rolled back: canary failed'));
     expect(o?.outcome).toBe(outcome);

@@ -20,7 +20,7 @@ export type Outcome =
   | 'cancelled'
   | 'timed-out'
   | 'failed'
-  /** Refused at plan by the admin policy or the store location's lock; nothing changed. */
+  /** Refused before anything changed: an invalid playbook, the admin policy or the store location's lock. */
   | 'refused';
 
 /** Exit code per outcome: 0 rotated, 2 back on the old credential, 3 a human must look. */
@@ -85,6 +85,7 @@ export function outcomeOfFailure(err: unknown): { outcome: Outcome; message: str
         return { outcome: 'aborted', message, chain };
       case WorkflowErrorTypes.compensationFailed:
         return { outcome: 'compensation-failed', message, chain };
+      case WorkflowErrorTypes.invalidPlaybook:
       case WorkflowErrorTypes.policyRefused:
       case WorkflowErrorTypes.storeLocked:
         return { outcome: 'refused', message, chain };
