@@ -78,6 +78,46 @@ export default tseslint.config(
     },
   },
   {
+    // The tooling and the tests point one way too: tests and benchmarks (test/) use the local stack
+    // (dev/), never the other way; shared test and bench helpers live in test/helpers alone.
+    files: ['dev/**', 'test/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            {
+              target: './dev',
+              from: ['./test'],
+              message: 'dev/ (the local stack, the test runner) does not import tests or their helpers.',
+            },
+            {
+              target: './test/helpers',
+              from: ['./test/integration', './test/workflow', './test/replay', './test/bench'],
+              message: 'test/helpers/ is shared by tests and benchmarks and imports none of them.',
+            },
+            {
+              target: './test/integration',
+              from: ['./test/bench', './test/workflow'],
+              message: 'test files share code through test/helpers/ only.',
+            },
+            {
+              target: './test/workflow',
+              from: ['./test/bench', './test/integration'],
+              message: 'test files share code through test/helpers/ only.',
+            },
+            {
+              target: './test/bench',
+              from: ['./test/integration', './test/workflow'],
+              message: 'benchmarks share code with tests through test/helpers/ only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed deterministically in a sandbox: no Node built-ins, no I/O.
     files: ['workflows/**/*.ts', 'core/**/*.ts'],
     rules: {

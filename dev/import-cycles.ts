@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 /** Every folder of rotor's own code, tests and dev tools; the runner's fixtures are not code. */
 export const sourceGlobs = [
   '{core,adapters,inspect,activities,workflows,workers,cli,dev,playbooks}/**/*.ts',
-  'test/{helpers,integration,workflow,replay,histories}/**/*.ts',
+  'test/{helpers,integration,workflow,replay,histories,bench}/**/*.ts',
   'test/*.ts',
 ];
 

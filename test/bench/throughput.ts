@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import type { Client } from '@temporalio/client';
 import { rotationWorkflowId } from '../../core/ids';
-import { awsTestStore } from '../../test/helpers/stores';
+import { awsTestStore } from '../helpers/stores';
 import { workerTuningFromEnv } from '../../workers/tuning';
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

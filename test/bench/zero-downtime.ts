@@ -18,18 +18,18 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import pg from 'pg';
 import { createActivities } from '../../activities/index';
-import { nodeImages } from '../local-stack/config';
+import { nodeImages } from '../../dev/local-stack/config';
 import { reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus, StageName } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
-import { readsReportOnce } from '../../test/helpers/consumers';
-import { kubeconfigFor, purgeNamespace } from '../../test/helpers/kube';
-import { testPlaybook } from '../../test/helpers/playbooks';
-import { createRolePair, withPgAdmin } from '../../test/helpers/postgres';
-import { useStackEnv } from '../../test/helpers/stack-env';
-import { awsTestStore } from '../../test/helpers/stores';
-import { outcomeOf, startTestWorker } from '../../test/helpers/worker';
+import { readsReportOnce } from '../helpers/consumers';
+import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { testPlaybook } from '../helpers/playbooks';
+import { createRolePair, withPgAdmin } from '../helpers/postgres';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import { outcomeOf, startTestWorker } from '../helpers/worker';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 const { values: args } = parseArgs({

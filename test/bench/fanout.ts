@@ -5,7 +5,7 @@
  * own, and prints wall time, per-stage times, the parent's history events and bytes, and — in the
  * same run — the irreducible Kubernetes work: per cluster three server-side applies and four reads
  * made directly with the client at the same parallelism. With --rotations N it then starts N
- * rotations of different secrets together on the one worker and reports throughput (dev/bench/throughput.ts);
+ * rotations of different secrets together on the one worker and reports throughput (test/bench/throughput.ts);
  * the worker takes its tuning (ROTOR_MAX_CONCURRENT_* …) from this process's environment. Cleans up.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,10 +22,10 @@ import { connectClient } from '../../adapters/temporal/connection';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
-import { kubeconfigFor, stackKubeconfig } from '../../test/helpers/kube';
-import { useStackEnv } from '../../test/helpers/stack-env';
-import { awsTestStore } from '../../test/helpers/stores';
-import { startWorkerProcess } from '../../test/helpers/worker-process';
+import { kubeconfigFor, stackKubeconfig } from '../helpers/kube';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import { startWorkerProcess } from '../helpers/worker-process';
 import { rotationsTogether } from './throughput';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
