@@ -17,6 +17,7 @@ import type { ValueAccess } from '../adapters/kubernetes/values';
 import { versionValues } from '../adapters/kubernetes/values';
 import { checkSecret, verifyCluster } from '../adapters/kubernetes/verify';
 import { redact } from '../adapters/redact';
+import { whileHeartbeating } from '../adapters/heartbeat';
 import type {
   ClusterBatchInput,
   ClusterBatchProgress,
@@ -84,8 +85,6 @@ export async function runClusterBatch(
   const limit = pLimit(Math.max(1, input.parallelism));
   let running = 0;
   const progress = (): ClusterBatchProgress => ({ ok, failed, running, total: input.clusters.length });
-  ctx.heartbeat(progress());
-  const beat = setInterval(() => ctx.heartbeat(progress()), 1000);
 
   const run = async (cluster: ClusterTarget): Promise<ClusterOutcome> => {
     running++;
@@ -114,16 +113,16 @@ export async function runClusterBatch(
       running--;
     }
   };
-  let outcomes: ClusterOutcome[];
-  try {
-    outcomes = await Promise.all(
-      input.clusters.map((c) =>
-        alreadyOk.has(c.name) ? Promise.resolve({ cluster: c.name, ok: true }) : limit(() => run(c)),
+  const outcomes = await whileHeartbeating(
+    () => ctx.heartbeat(progress()),
+    1000,
+    () =>
+      Promise.all(
+        input.clusters.map((c) =>
+          alreadyOk.has(c.name) ? Promise.resolve({ cluster: c.name, ok: true }) : limit(() => run(c)),
+        ),
       ),
-    );
-  } finally {
-    clearInterval(beat);
-  }
+  );
   const retryableTypes: readonly string[] = Object.values(RetryableErrorTypes);
   const transient = failed.filter((f) => !f.type || retryableTypes.includes(f.type));
   if (input.persistent && transient.length > 0) {

@@ -14,6 +14,7 @@ import { errorText } from '../adapters/kubernetes/errors';
 import type { ValueAccess } from '../adapters/kubernetes/values';
 import { versionValues } from '../adapters/kubernetes/values';
 import { redact } from '../adapters/redact';
+import { whileHeartbeating } from '../adapters/heartbeat';
 import type { GateInput, GateOutcome, GateReport } from '../core/gate';
 
 /** Builds the consumer-gate activity over injected Kubernetes clients and store access. */
@@ -33,7 +34,6 @@ export function createGateActivities(kube: KubeClients, access: ValueAccess) {
       };
       const secrets = [held.current.value, ...(held.other ? [held.other.value] : [])];
       const waiting = new Map<string, string>();
-      const beat = setInterval(() => ctx.heartbeat({ waiting: Object.fromEntries(waiting) }), 1000);
       const limit = pLimit(Math.max(1, input.parallelism));
       // The first look at every cluster comes from lists shared per apiserver; only clusters with
       // consumer pods to wait for list their namespace again.
@@ -41,7 +41,8 @@ export function createGateActivities(kube: KubeClients, access: ValueAccess) {
         (context) => kube.forContext(context),
         input.clusters.map((c) => ({ context: contextOf(c), namespace: c.namespace })),
       );
-      try {
+      const beat = () => ctx.heartbeat({ waiting: Object.fromEntries(waiting) });
+      return whileHeartbeating(beat, 1000, async () => {
         const outcomes = await Promise.all(
           input.clusters.map((cluster) =>
             limit(async (): Promise<GateOutcome> => {
@@ -76,9 +77,7 @@ export function createGateActivities(kube: KubeClients, access: ValueAccess) {
           ),
         );
         return { step: input.step, outcomes };
-      } finally {
-        clearInterval(beat);
-      }
+      });
     },
   };
 }

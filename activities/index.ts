@@ -44,6 +44,7 @@ import type {
   VersionRef,
 } from '../core/contracts';
 import { vaultBackend } from '../adapters/vault';
+import { whileHeartbeating } from '../adapters/heartbeat';
 import type { RevocationEvidence } from '../core/status';
 
 /** `null` for a store's "not found"; every other error (transient or not) is rethrown. */
@@ -110,35 +111,36 @@ export function createActivities(deps: ActivityDeps) {
     async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
       // A fleet's plan reads every cluster: heartbeats keep a long one alive, a dead worker's noticed.
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 5000);
-      try {
-        // All reads, side by side. Before anything changes: a pod that reads the Secret only at start
-        // and whose workload the playbook does not roll out would keep the old value after revoke.
-        const { whoCanRead } = deps;
-        const targets = clusters ?? [];
-        // Pods, ReplicaSets and RBAC objects listed once per apiserver when many targets share one.
-        const lists = fleetLists(
-          (context) => kube.forContext(context),
-          targets.map((c) => ({ context: contextOf(c), namespace: c.namespace })),
-        );
-        const [consumers, p, readers] = await Promise.all([
-          planConsumers(kube, targets, lists),
-          backend(store).plan(store, rotation),
-          targets.length && whoCanRead ? whoCanRead(targets, lists) : undefined,
-        ]);
-        if (consumers.problems.length) {
-          throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${consumers.problems.join('\n')}`);
-        }
-        return {
-          current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
-          previousVersion: p.previousVersion,
-          stalePendingVersion: p.stalePendingVersion,
-          ...(readers ? { readers: compactReaders(readers) } : {}),
-          ...(clusters?.length ? { consumers: consumers.consumers } : {}),
-        };
-      } finally {
-        clearInterval(beat);
-      }
+      return whileHeartbeating(
+        () => ctx.heartbeat(),
+        5000,
+        async () => {
+          // All reads, side by side. Before anything changes: a pod that reads the Secret only at start
+          // and whose workload the playbook does not roll out would keep the old value after revoke.
+          const { whoCanRead } = deps;
+          const targets = clusters ?? [];
+          // Pods, ReplicaSets and RBAC objects listed once per apiserver when many targets share one.
+          const lists = fleetLists(
+            (context) => kube.forContext(context),
+            targets.map((c) => ({ context: contextOf(c), namespace: c.namespace })),
+          );
+          const [consumers, p, readers] = await Promise.all([
+            planConsumers(kube, targets, lists),
+            backend(store).plan(store, rotation),
+            targets.length && whoCanRead ? whoCanRead(targets, lists) : undefined,
+          ]);
+          if (consumers.problems.length) {
+            throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${consumers.problems.join('\n')}`);
+          }
+          return {
+            current: { version: p.currentVersion, fingerprint: fp(p.currentValue) },
+            previousVersion: p.previousVersion,
+            stalePendingVersion: p.stalePendingVersion,
+            ...(readers ? { readers: compactReaders(readers) } : {}),
+            ...(clusters?.length ? { consumers: consumers.consumers } : {}),
+          };
+        },
+      );
     },
 
     async createPendingVersion({ store, credential, rotation, currentVersion }: CreateInput): Promise<VersionRef> {
@@ -203,11 +205,11 @@ export function createActivities(deps: ActivityDeps) {
       const credential = await backend(store).readValue(store, version);
       const ctx = Context.current();
       // Heartbeats let a restarted worker retry a canary whose worker died, within the heartbeat timeout.
-      const beat = setInterval(() => ctx.heartbeat(), 2000);
-      const { ok, detail } = await runCanaryCheck(canary, credential, ctx.cancellationSignal, {
-        kube,
-        commandEnv: deps.policy.canaryEnv,
-      }).finally(() => clearInterval(beat));
+      const { ok, detail } = await whileHeartbeating(
+        () => ctx.heartbeat(),
+        2000,
+        () => runCanaryCheck(canary, credential, ctx.cancellationSignal, { kube, commandEnv: deps.policy.canaryEnv }),
+      );
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
       return result;

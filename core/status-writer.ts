@@ -5,14 +5,15 @@
  */
 import type { ClusterConsumers } from './consumers';
 import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
-import type { ClusterPhase, Phase, RevocationEvidence, RotationStatus, StageName, StageState } from './status';
-
-/** One undo's outcome, as compensation reports it. */
-export interface UndoOutcome {
-  step: string;
-  ok: boolean;
-  error?: string;
-}
+import type {
+  ClusterPhase,
+  Phase,
+  RevocationEvidence,
+  RotationStatus,
+  StageName,
+  StageState,
+  UndoOutcome,
+} from './status';
 
 export class StatusWriter {
   constructor(private readonly s: RotationStatus) {}

@@ -79,6 +79,13 @@ export interface ClusterState {
   gate?: string;
 }
 
+/** One undo's outcome, as compensation reports it (last-first, in `RotationStatus.compensation`). */
+export interface UndoOutcome {
+  step: string;
+  ok: boolean;
+  error?: string;
+}
+
 /** The status query's answer: everything an operator or the CLI shows. Never values. */
 export interface RotationStatus {
   secret: string;
@@ -97,7 +104,7 @@ export interface RotationStatus {
   paused: boolean;
   pointOfNoReturn: boolean;
   attention?: string;
-  compensation: { step: string; ok: boolean; error?: string }[];
+  compensation: UndoOutcome[];
   failure?: string;
   /** How the old credential was proven refused after revoke. */
   revocation?: RevocationEvidence;

@@ -16,6 +16,7 @@ import { kubeFailure, statusCode } from './errors';
 import { rollOut } from './rollout';
 import { waitForObject } from './watch';
 import type { WatchRestart } from './watch';
+import { whileHeartbeating } from '../heartbeat';
 
 const defaultVerifyTimeoutMs = 120_000;
 
@@ -108,80 +109,83 @@ export async function verifyCluster(
     lastObserved: lastSecret,
     externalSecrets: Object.fromEntries(lastEs),
   });
-  const beat = ctx ? setInterval(() => ctx.heartbeat(progress()), 2000) : undefined;
-  ctx?.heartbeat(progress());
+  const beat = () => ctx?.heartbeat(progress());
 
   try {
-    const esNames =
-      cluster.delivery === 'eso' ? (await findExternalSecrets(kube, cluster)).map((es) => es.metadata?.name ?? '') : [];
-    const secretWait = waitForObject<V1Secret, SecretCheck>(
-      {
-        kubeconfig: kc,
-        path: `/api/v1/namespaces/${namespace}/secrets`,
-        name: secretName,
-        // A GET, not a list: rotor's Role grants get/watch on its one Secret and never `list` on Secrets.
-        list: async () => {
-          try {
-            const secret = await core.readNamespacedSecret({ name: secretName, namespace });
-            return { items: [secret], metadata: { resourceVersion: secret.metadata?.resourceVersion } };
-          } catch (e) {
-            if (statusCode(e) === 404) return { items: [], metadata: {} };
-            throw e;
-          }
-        },
-      },
-      (secret) => {
-        const check = checkSecret(secret, versions, fingerprints);
-        lastSecret = check.summary;
-        return check.ok ? check : undefined;
-      },
-      { signal, onRestart },
-    );
-    const esWaits = esNames.map((name) =>
-      waitForObject<ExternalSecret, true>(
+    return await whileHeartbeating(beat, 2000, async () => {
+      const esNames =
+        cluster.delivery === 'eso'
+          ? (await findExternalSecrets(kube, cluster)).map((es) => es.metadata?.name ?? '')
+          : [];
+      const secretWait = waitForObject<V1Secret, SecretCheck>(
         {
           kubeconfig: kc,
-          path: `/apis/${esoApiVersion}/namespaces/${namespace}/${externalSecretsPlural}`,
-          name,
-          list: async () =>
-            (await custom.listNamespacedCustomObject({
-              group: esoGroup,
-              version: esoVersion,
-              namespace,
-              plural: externalSecretsPlural,
-              fieldSelector: `metadata.name=${name}`,
-            })) as { items: ExternalSecret[]; metadata?: { resourceVersion?: string } },
+          path: `/api/v1/namespaces/${namespace}/secrets`,
+          name: secretName,
+          // A GET, not a list: rotor's Role grants get/watch on its one Secret and never `list` on Secrets.
+          list: async () => {
+            try {
+              const secret = await core.readNamespacedSecret({ name: secretName, namespace });
+              return { items: [secret], metadata: { resourceVersion: secret.metadata?.resourceVersion } };
+            } catch (e) {
+              if (statusCode(e) === 404) return { items: [], metadata: {} };
+              throw e;
+            }
+          },
         },
-        (es) => {
-          if (!es) {
-            lastEs.set(name, `ExternalSecret ${name}: does not exist`);
-            return undefined;
-          }
-          const state = syncState(es);
-          lastEs.set(name, state.summary);
-          return state.synced ? true : undefined;
+        (secret) => {
+          const check = checkSecret(secret, versions, fingerprints);
+          lastSecret = check.summary;
+          return check.ok ? check : undefined;
         },
         { signal, onRestart },
-      ),
-    );
-    const [secret] = await Promise.all([secretWait, ...esWaits]);
-    // Only now that the Secret reads back right: a rollout started earlier would restart pods onto stale values.
-    const rolledOutWorkloads = input.rolloutToken
-      ? await rollOut(kube, input, input.rolloutToken, signal, onRestart, (w, state) => lastEs.set(w, state))
-      : [];
-    const pendingRollouts = input.rolloutToken ? [] : cluster.workloads.map((w) => `${w.kind}/${w.name}`);
-    const notes = pendingRollouts.length
-      ? [`workloads not rolled out at this step (${pendingRollouts.join(', ')})`]
-      : [];
-    return {
-      cluster: cluster.name,
-      observed: secret.observed,
-      rolledOutWorkloads,
-      pendingRollouts,
-      externalSecrets: esNames,
-      convergedAfterMs: Date.now() - started,
-      notes,
-    };
+      );
+      const esWaits = esNames.map((name) =>
+        waitForObject<ExternalSecret, true>(
+          {
+            kubeconfig: kc,
+            path: `/apis/${esoApiVersion}/namespaces/${namespace}/${externalSecretsPlural}`,
+            name,
+            list: async () =>
+              (await custom.listNamespacedCustomObject({
+                group: esoGroup,
+                version: esoVersion,
+                namespace,
+                plural: externalSecretsPlural,
+                fieldSelector: `metadata.name=${name}`,
+              })) as { items: ExternalSecret[]; metadata?: { resourceVersion?: string } },
+          },
+          (es) => {
+            if (!es) {
+              lastEs.set(name, `ExternalSecret ${name}: does not exist`);
+              return undefined;
+            }
+            const state = syncState(es);
+            lastEs.set(name, state.summary);
+            return state.synced ? true : undefined;
+          },
+          { signal, onRestart },
+        ),
+      );
+      const [secret] = await Promise.all([secretWait, ...esWaits]);
+      // Only now that the Secret reads back right: a rollout started earlier would restart pods onto stale values.
+      const rolledOutWorkloads = input.rolloutToken
+        ? await rollOut(kube, input, input.rolloutToken, signal, onRestart, (w, state) => lastEs.set(w, state))
+        : [];
+      const pendingRollouts = input.rolloutToken ? [] : cluster.workloads.map((w) => `${w.kind}/${w.name}`);
+      const notes = pendingRollouts.length
+        ? [`workloads not rolled out at this step (${pendingRollouts.join(', ')})`]
+        : [];
+      return {
+        cluster: cluster.name,
+        observed: secret.observed,
+        rolledOutWorkloads,
+        pendingRollouts,
+        externalSecrets: esNames,
+        convergedAfterMs: Date.now() - started,
+        notes,
+      };
+    });
   } catch (e) {
     if (deadline.signal.aborted && e === deadline.signal.reason) {
       const es = [...lastEs.values()];
@@ -196,7 +200,6 @@ export async function verifyCluster(
     throw kubeFailure(e, where, 'watch', `secret ${namespace}/${secretName}`);
   } finally {
     clearTimeout(timer);
-    clearInterval(beat);
     stop.abort();
   }
 }
