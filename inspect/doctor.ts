@@ -8,13 +8,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { forceSyncProblem, targetSecretName } from '../adapters/kubernetes/eso-objects';
 import {
   defaultServiceAccountAutomount,
-  inspectClients,
   readExternalSecrets,
   readPodSources,
   readRbac,
 } from '../adapters/kubernetes/inspect-reads';
 import { errorText } from '../adapters/kubernetes/errors';
-import type { InspectClients, PodSource } from '../adapters/kubernetes/inspect-reads';
+import type { PodSource } from '../adapters/kubernetes/inspect-reads';
+import { clientsFor } from '../adapters/kubernetes/clients';
+import type { Clients } from '../adapters/kubernetes/clients';
 import type { Playbook } from '../core/playbook/schema';
 import { automountsDefaultToken, secretConsumers } from './consumers';
 import type { Finding } from './findings';
@@ -97,7 +98,7 @@ function automountFindings(cluster: string, sources: PodSource[], saAutomount: b
     }));
 }
 
-async function secretFindings(c: InspectClients, kubeconfig: KubeConfig, t: Target): Promise<Finding[]> {
+async function secretFindings(c: Clients, kubeconfig: KubeConfig, t: Target): Promise<Finding[]> {
   const findings: Finding[] = [];
   const sources = await readPodSources(c, t.namespace);
   findings.push(...consumerFindings(t, sources));
@@ -146,7 +147,7 @@ export async function runDoctor(input: DoctorInput): Promise<{ findings: Finding
     [...byContext].map(async ([context, ts]) => {
       const cluster = (ts[0] as Target).name;
       try {
-        const c = inspectClients(input.kubeconfig, context);
+        const c = clientsFor(input.kubeconfig, context);
         const namespaces = [...new Set(ts.map((t) => t.namespace))];
         findings.push(...rbacFindings(cluster, await readRbac(c, namespaces), namespaces));
         for (const ns of namespaces) {

@@ -5,22 +5,13 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
-import {
-  inspectClients,
-  readClusterRbac,
-  readPodSources,
-  reviewSecretAccess,
-} from '../adapters/kubernetes/inspect-reads';
+import { readClusterRbac, readPodSources, reviewSecretAccess } from '../adapters/kubernetes/inspect-reads';
+import { clientsFor } from '../adapters/kubernetes/clients';
+import type { Clients } from '../adapters/kubernetes/clients';
 import { errorText } from '../adapters/kubernetes/errors';
 import { fleetLists } from '../adapters/kubernetes/fleet-lists';
 import type { FleetLists } from '../adapters/kubernetes/fleet-lists';
-import type {
-  ClusterRbac,
-  InspectClients,
-  PodSource,
-  RbacSnapshot,
-  ReadVerb,
-} from '../adapters/kubernetes/inspect-reads';
+import type { ClusterRbac, PodSource, RbacSnapshot, ReadVerb } from '../adapters/kubernetes/inspect-reads';
 import type { ClusterReaders, ReadersTarget, SecretReader } from '../core/contracts';
 import { secretConsumers } from './consumers';
 import { identityKey, secretReaders } from './rbac-grants';
@@ -39,7 +30,7 @@ function byIdentity(grants: SecretGrant[]): Map<string, SecretGrant[]> {
  * every namespace). Without it a fleet of namespaces on one apiserver repeats them per target.
  */
 export interface ReadersSession {
-  clients: Map<string, InspectClients>;
+  clients: Map<string, Clients>;
   clusterRbac: Map<string, Promise<ClusterRbac>>;
   clusterWideReviews: Map<string, Promise<ReadVerb[]>>;
   /** Roles, RoleBindings and pods, listed once per apiserver when many targets share it (fleet-lists.ts). */
@@ -54,8 +45,8 @@ export function newReadersSession(
   targets: readonly ReadersTarget[] = [],
   opts: { runningPodsOnly?: boolean; lists?: FleetLists } = {},
 ): ReadersSession {
-  const clients = new Map<string, InspectClients>();
-  const clientsOf = (context: string) => memo(clients, context, () => inspectClients(kubeconfig, context));
+  const clients = new Map<string, Clients>();
+  const clientsOf = (context: string) => memo(clients, context, () => clientsFor(kubeconfig, context));
   return {
     clients,
     clusterRbac: new Map(),
@@ -76,7 +67,7 @@ function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 }
 
 async function confirm(
-  c: InspectClients,
+  c: Clients,
   t: ReadersTarget,
   grants: SecretGrant[],
   session: ReadersSession,
@@ -153,10 +144,10 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
     consumers: [],
     unseen: [],
   };
-  let c: InspectClients;
+  let c: Clients;
   try {
     const context = t.context ?? t.name;
-    c = memo(session.clients, context, () => inspectClients(kubeconfig, context));
+    c = memo(session.clients, context, () => clientsFor(kubeconfig, context));
   } catch (e) {
     result.unseen.push(errorText(e));
     return result;

@@ -4,6 +4,7 @@
  */
 import {
   AppsV1Api,
+  AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -74,6 +75,8 @@ export interface Clients {
   apps: AppsV1Api;
   batch: BatchV1Api;
   rbac: RbacAuthorizationV1Api;
+  /** SubjectAccessReviews (who can read, doctor). */
+  authz: AuthorizationV1Api;
 }
 
 /** The kubeconfig context a playbook cluster is reached through. */
@@ -105,30 +108,37 @@ export function contextNames(kubeconfig: KubeConfig): string {
   );
 }
 
+/**
+ * The clients of one context of `kubeconfig` (the one client set rotor has); fails
+ * DeliveryMisconfigured naming the contexts the kubeconfig has when there is no such context.
+ */
+export function clientsFor(kubeconfig: KubeConfig, context: string): Clients {
+  if (!kubeconfig.getContextObject(context)) {
+    throw permanent(
+      ErrorTypes.deliveryMisconfigured,
+      `kubeconfig has no context '${context}' (it has: ${contextNames(kubeconfig)}); set clusters[].context or point KUBECONFIG at the right file`,
+    );
+  }
+  const kc = pinContext(kubeconfig, context);
+  return {
+    context,
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    authz: kc.makeApiClient(AuthorizationV1Api),
+  };
+}
+
 /** Builds the per-context client cache over a kubeconfig. */
 export function createKubeClients(kubeconfig: KubeConfig): KubeClients {
   const cache = new Map<string, Clients>();
   return {
     kubeconfig,
     forContext(context) {
-      const cached = cache.get(context);
-      if (cached) return cached;
-      if (!kubeconfig.getContextObject(context)) {
-        throw permanent(
-          ErrorTypes.deliveryMisconfigured,
-          `kubeconfig has no context '${context}' (it has: ${contextNames(kubeconfig)}); set clusters[].context or point KUBECONFIG at the right file`,
-        );
-      }
-      const kc = pinContext(kubeconfig, context);
-      const clients = {
-        context,
-        kc,
-        core: kc.makeApiClient(CoreV1Api),
-        custom: kc.makeApiClient(CustomObjectsApi),
-        apps: kc.makeApiClient(AppsV1Api),
-        batch: kc.makeApiClient(BatchV1Api),
-        rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-      };
+      const clients = cache.get(context) ?? clientsFor(kubeconfig, context);
       cache.set(context, clients);
       return clients;
     },

@@ -2,16 +2,7 @@
  * Read-only Kubernetes calls for `inspect/`: RBAC objects, SubjectAccessReviews, pod specs of pods
  * and workloads, ServiceAccounts and ExternalSecrets. Secrets themselves are never read here.
  */
-import {
-  AppsV1Api,
-  AuthorizationV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
 import type {
-  KubeConfig,
   V1ClusterRole,
   V1ClusterRoleBinding,
   V1PodSpec,
@@ -20,7 +11,7 @@ import type {
   V1RoleBinding,
 } from '@kubernetes/client-node';
 import { esoGroup, esoVersion, externalSecretsPlural } from '../../core/ids';
-import { contextNames, pinContext } from './clients';
+import type { Clients } from './clients';
 import { statusCode } from './errors';
 import type { ExternalSecret } from './eso-objects';
 
@@ -53,39 +44,12 @@ export interface PodSource {
   owned?: boolean;
 }
 
-/** The read-only clients of one kubeconfig context. */
-export interface InspectClients {
-  context: string;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  batch: BatchV1Api;
-  rbac: RbacAuthorizationV1Api;
-  authz: AuthorizationV1Api;
-  custom: CustomObjectsApi;
-}
-
-/** Clients for `context` of `base`; fails naming the contexts the kubeconfig has. */
-export function inspectClients(base: KubeConfig, context: string): InspectClients {
-  if (!base.getContextObject(context))
-    throw new Error(`kubeconfig has no context '${context}' (it has: ${contextNames(base)})`);
-  const kc = pinContext(base, context);
-  return {
-    context,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-    authz: kc.makeApiClient(AuthorizationV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-  };
-}
-
 /**
  * ClusterRoles, ClusterRoleBindings, and the Roles and RoleBindings of `namespaces` (every
  * namespace when omitted).
  */
 export async function readRbac(
-  c: InspectClients,
+  c: Clients,
   namespaces?: string[],
   clusterScoped: Promise<ClusterRbac> = readClusterRbac(c),
 ): Promise<RbacSnapshot> {
@@ -115,7 +79,7 @@ export async function readRbac(
 export type ClusterRbac = Pick<RbacSnapshot, 'clusterRoles' | 'clusterRoleBindings'>;
 
 /** ClusterRoles and ClusterRoleBindings of one cluster (read once per context when many namespaces are asked about). */
-export async function readClusterRbac(c: InspectClients): Promise<ClusterRbac> {
+export async function readClusterRbac(c: Clients): Promise<ClusterRbac> {
   const [clusterRoles, clusterRoleBindings] = await Promise.all([
     c.rbac.listClusterRole(),
     c.rbac.listClusterRoleBinding(),
@@ -136,7 +100,7 @@ function asRequester(i: Identity): { user?: string; groups?: string[] } {
 
 /** Which of get/list/watch the API server allows `identity` on Secret `namespace/name` (SubjectAccessReview). */
 export async function reviewSecretAccess(
-  c: InspectClients,
+  c: Clients,
   identity: Identity,
   namespace: string,
   name: string,
@@ -160,7 +124,7 @@ export async function reviewSecretAccess(
 const template = (t: V1PodTemplateSpec | undefined): V1PodSpec | undefined => t?.spec;
 
 /** Pods and the pod templates of Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in `namespace`. */
-export async function readPodSources(c: InspectClients, namespace: string): Promise<PodSource[]> {
+export async function readPodSources(c: Clients, namespace: string): Promise<PodSource[]> {
   const [pods, deployments, statefulSets, daemonSets, jobs, cronJobs] = await Promise.all([
     c.core.listNamespacedPod({ namespace }),
     c.apps.listNamespacedDeployment({ namespace }),
@@ -185,10 +149,7 @@ export async function readPodSources(c: InspectClients, namespace: string): Prom
 }
 
 /** `automountServiceAccountToken` of the namespace's `default` ServiceAccount (undefined: not set, or missing). */
-export async function defaultServiceAccountAutomount(
-  c: InspectClients,
-  namespace: string,
-): Promise<boolean | undefined> {
+export async function defaultServiceAccountAutomount(c: Clients, namespace: string): Promise<boolean | undefined> {
   try {
     return (await c.core.readNamespacedServiceAccount({ name: 'default', namespace })).automountServiceAccountToken;
   } catch (e) {
@@ -198,7 +159,7 @@ export async function defaultServiceAccountAutomount(
 }
 
 /** ExternalSecrets of `namespace`; none when the cluster has no ESO API. */
-export async function readExternalSecrets(c: InspectClients, namespace: string): Promise<ExternalSecret[]> {
+export async function readExternalSecrets(c: Clients, namespace: string): Promise<ExternalSecret[]> {
   try {
     const list = (await c.custom.listNamespacedCustomObject({
       group: esoGroup,
