@@ -50,27 +50,87 @@ async function workloads(namespace: string): Promise<void> {
 
 const annotation = (w: V1Deployment | V1StatefulSet) => w.spec?.template.metadata?.annotations?.[rolloutAnnotation];
 
-/** The rollout annotation of each Ready pod with these labels, and how many pods there are at all. */
-async function readyPods(
-  namespace: string,
-  labels: Record<string, string>,
-): Promise<{ ready: string[]; total: number }> {
-  const pods = await core.listNamespacedPod({
-    namespace,
-    labelSelector: Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(','),
-  });
-  const ready = pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  return { ready: ready.map((p) => p.metadata?.annotations?.[rolloutAnnotation] ?? ''), total: pods.items.length };
+interface Workload {
+  kind: 'Deployment' | 'StatefulSet';
+  name: string;
+  labels: Record<string, string>;
 }
+const api: Workload = { kind: 'Deployment', name: 'payments-api', labels: apiLabels };
+const ledger: Workload = { kind: 'StatefulSet', name: 'payments-ledger', labels: ledgerLabels };
+const selector = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+/**
+ * The pod label and value of the workload's current revision: the pod-template-hash of the
+ * Deployment's newest ReplicaSet (its revision annotation is the Deployment's), or the
+ * StatefulSet's update revision.
+ */
+async function currentRevision(namespace: string, w: Workload): Promise<{ label: string; value: string }> {
+  if (w.kind === 'StatefulSet') {
+    const s = await apps.readNamespacedStatefulSet({ name: w.name, namespace });
+    return { label: 'controller-revision-hash', value: s.status?.updateRevision ?? '(none)' };
+  }
+  const d = await apps.readNamespacedDeployment({ name: w.name, namespace });
+  const revision = d.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+  const sets = await apps.listNamespacedReplicaSet({ namespace, labelSelector: selector(w.labels) });
+  const newest = sets.items.find(
+    (rs) =>
+      rs.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid) &&
+      rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === revision,
+  );
+  return { label: 'pod-template-hash', value: newest?.metadata?.labels?.['pod-template-hash'] ?? '(none)' };
+}
+
+/**
+ * The pods serving the workload: every pod not terminating (a pod with a deletionTimestamp is on
+ * its way out and serves no one, however long its kubelet takes to remove it), each with whether
+ * it is of the current revision, whether it is Ready, and its rollout annotation.
+ */
+async function servingPods(
+  namespace: string,
+  w: Workload,
+): Promise<{ currentRevision: boolean; ready: boolean; rollout: string }[]> {
+  const revision = await currentRevision(namespace, w);
+  const pods = await core.listNamespacedPod({ namespace, labelSelector: selector(w.labels) });
+  return pods.items
+    .filter((p) => !p.metadata?.deletionTimestamp)
+    .map((p) => ({
+      currentRevision: p.metadata?.labels?.[revision.label] === revision.value,
+      ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      rollout: p.metadata?.annotations?.[rolloutAnnotation] ?? '',
+    }));
+}
+
+/** One serving pod of the current revision, Ready, carrying `rollout` ('' before any rollout). */
+const oneReadyPod = (rollout: string) => [{ currentRevision: true, ready: true, rollout }];
+
+/** The controller's view of a complete rollout of one replica: generation observed, every replica updated and available. */
+function rolloutStatus(w: V1Deployment | V1StatefulSet) {
+  return {
+    generation: w.metadata?.generation,
+    observedGeneration: w.status?.observedGeneration,
+    replicas: w.status?.replicas,
+    updatedReplicas: w.status?.updatedReplicas,
+    availableReplicas: w.status?.availableReplicas,
+  };
+}
+const completeAt = (generation: number) => ({
+  generation,
+  observedGeneration: generation,
+  replicas: 1,
+  updatedReplicas: 1,
+  availableReplicas: 1,
+});
 
 /** Waits until both workloads' first pods are Ready, so the rotation rolls out running workloads. */
 async function waitReady(namespace: string): Promise<void> {
   const deadline = Date.now() + 60_000;
+  const ready = (pods: Awaited<ReturnType<typeof servingPods>>) => pods.length === 1 && pods[0]?.ready === true;
   while (Date.now() < deadline) {
-    const [a, l] = await Promise.all([readyPods(namespace, apiLabels), readyPods(namespace, ledgerLabels)]);
-    if (a.ready.length === 1 && l.ready.length === 1) return;
+    const [a, l] = await Promise.all([servingPods(namespace, api), servingPods(namespace, ledger)]);
+    if (ready(a) && ready(l)) return;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`workloads in ${namespace} did not get Ready pods within 60s`);
@@ -126,13 +186,14 @@ describe('workload rollouts', () => {
       const s = await apps.readNamespacedStatefulSet({ name: 'payments-ledger', namespace });
       expect(annotation(d)).toBe(runId);
       expect(annotation(s)).toBe(runId);
-      // Created at generation 1; the one rollout of this rotation made it 2 — not one per key or per step.
-      expect([d.metadata?.generation, s.metadata?.generation]).toEqual([2, 2]);
-      expect(d.status?.observedGeneration).toBe(2);
-      expect(s.status?.observedGeneration).toBe(2);
-      // Complete means the new pods run and are Ready, and the old ones are gone.
-      expect(await readyPods(namespace, apiLabels)).toEqual({ ready: [runId], total: 1 });
-      expect(await readyPods(namespace, ledgerLabels)).toEqual({ ready: [runId], total: 1 });
+      // Created at generation 1; the one rollout of this rotation made it 2 — not one per key or per
+      // step — and the controllers report it complete when the rotation ends.
+      expect(rolloutStatus(d)).toEqual(completeAt(2));
+      expect(rolloutStatus(s)).toEqual(completeAt(2));
+      // Complete means the one pod serving each workload is of the new revision, Ready, and carries this
+      // rotation's token; an old pod still terminating (its deletionTimestamp set) serves no one.
+      expect(await servingPods(namespace, api)).toEqual(oneReadyPod(runId));
+      expect(await servingPods(namespace, ledger)).toEqual(oneReadyPod(runId));
     } finally {
       await purgeNamespace(kc, namespace).catch(() => undefined);
     }
@@ -153,10 +214,13 @@ describe('workload rollouts', () => {
         return h.firstExecutionRunId;
       });
       const d = await apps.readNamespacedDeployment({ name: 'payments-api', namespace });
+      const s = await apps.readNamespacedStatefulSet({ name: 'payments-ledger', namespace });
       expect(annotation(d)).toBe(`${runId}/rolled-back`);
-      expect(d.metadata?.generation).toBe(3);
-      expect(d.status?.observedGeneration).toBe(3);
-      expect(await readyPods(namespace, apiLabels)).toEqual({ ready: [`${runId}/rolled-back`], total: 1 });
+      expect(annotation(s)).toBe(`${runId}/rolled-back`);
+      expect(rolloutStatus(d)).toEqual(completeAt(3));
+      expect(rolloutStatus(s)).toEqual(completeAt(3));
+      expect(await servingPods(namespace, api)).toEqual(oneReadyPod(`${runId}/rolled-back`));
+      expect(await servingPods(namespace, ledger)).toEqual(oneReadyPod(`${runId}/rolled-back`));
     } finally {
       await purgeNamespace(kc, namespace).catch(() => undefined);
     }
