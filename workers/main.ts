@@ -24,6 +24,7 @@ import { temporalEndpoint } from '../adapters/temporal/envconfig';
 import { workflowBundleFromEnv } from './bundle';
 import { connectWorker, createRotorWorker } from './worker';
 import { workerTuningFromEnv } from './tuning';
+import { setCurrentVersion, workerVersioningFromEnv } from './versioning';
 
 /**
  * With ROTOR_PLAYBOOK_DIR set, refreshes the overdue-secrets gauge every ROTOR_OVERDUE_INTERVAL_S
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     : undefined;
   const deps = depsFromEnv();
   const workflowBundlePath = workflowBundleFromEnv();
+  // Malformed versioning settings stop the worker here, naming the variable.
+  const deployment = workerVersioningFromEnv(process.env, workflowBundlePath);
   // A Vault certificate the worker cannot verify stops it here, naming VAULT_CACERT, before any work.
   await checkVaultTls(deps.vault);
   // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
     sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics, otel }),
     workflowBundlePath,
     tuning,
+    ...(deployment ? { deployment } : {}),
   });
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info(
@@ -94,11 +98,21 @@ async function main(): Promise<void> {
       temporal: temporalEndpoint().describe,
       vault: describeVaultTls(process.env, deps.vault.endpoint),
       metricsPort,
+      ...(deployment ? { deployment: deployment.version } : {}),
       ...tuning,
     },
     'rotor worker started',
   );
-  await worker.run();
+  const running = worker.run();
+  // ROTOR_SET_CURRENT_VERSION=1: this build takes new rotations as soon as it polls (a single
+  // worker, the local stack); a fleet's rollout sets the version once its workers are ready.
+  if (deployment && process.env['ROTOR_SET_CURRENT_VERSION'] === '1') {
+    const client = await connectClient();
+    await setCurrentVersion(client, deployment.version);
+    await client.connection.close();
+    logger.info({ deployment: deployment.version }, 'this build is the current version of its deployment');
+  }
+  await running;
   stopOverdue();
   vaultSession?.stop();
   // What is still buffered goes out before the process ends.

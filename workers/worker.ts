@@ -1,5 +1,5 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { InjectedSinks } from '@temporalio/worker';
+import type { InjectedSinks, WorkerDeploymentOptions } from '@temporalio/worker';
 import type { RotorSinks } from '../workflows/audit';
 import type { RotationActivities } from '../activities/index';
 import { workerDataConverter } from '../adapters/temporal/data-converter';
@@ -22,6 +22,8 @@ export interface RotorWorkerOptions {
   workflowBundlePath?: string;
   /** Slots, cache and pollers (`workerTuningFromEnv`); rotor's defaults when absent. */
   tuning?: WorkerTuning;
+  /** Worker Versioning (`workerVersioningFromEnv`): rotations pinned to this build. Off when absent. */
+  deployment?: WorkerDeploymentOptions;
 }
 
 /** A worker that runs rotor's workflows and the given activities on one task queue. */
@@ -37,6 +39,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     // Every activity error is redacted of the values the activity touched, whatever adapter threw it.
     interceptors: { activity: [() => ({ inbound: new RedactingActivityInbound() })] },
     ...(o.tuning ?? defaultWorkerTuning),
+    ...(o.deployment ? { workerDeploymentOptions: o.deployment } : {}),
   });
 }
 
