@@ -2,17 +2,31 @@
  * Issue 11's abuses, end to end: a real worker with real activities under the example two-team
  * policy (dev/policy/two-teams.yaml), against the stack's Vault, moto, PostgreSQL and clusters.
  * A playbook of the payments team tries to reach what only the orders team, or nobody, may touch.
- * Each is refused at plan with the field and the rule, and the store, the victim's store, the
- * clusters and the database are as they were. The happy path still rotates under the same policy,
- * as the narrowest Kubernetes identity that works: the one `rotor rbac` prints.
+ * The victims exist before the attack, set up by the orders team (here: the stack's admin access,
+ * which the attacking rotation never holds): its Vault entry, Secrets Manager secret, IAM user with
+ * a key, PostgreSQL roles, a Secret in its cluster, a Secret in kube-system and a Vault database
+ * role. Each abuse is refused at plan with the field and the rule, and every victim's real state
+ * read after the attack equals the state read before it; a last test proves that comparison
+ * reports a deliberate change. The happy path still rotates under the same policy, as the
+ * narrowest Kubernetes identity that works: the one `rotor rbac` prints.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
+import { ensureVaultPostgresStaticRole } from '../../adapters/credentials/vault-db';
+import { credentialDepsFromEnv } from '../../adapters/credentials/index';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput, Store } from '../../core/playbook/schema';
@@ -24,38 +38,153 @@ import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
+import {
+  awsSecretProbe,
+  changedVictims,
+  changesBetween,
+  iamKeysProbe,
+  kubeSecretProbe,
+  pgRolesProbe,
+  snapshotVictims,
+  vaultKvProbe,
+  vaultStaticRoleProbe,
+} from '../helpers/victims';
+import type { Probe } from '../helpers/victims';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const playbookFile = 'playbooks/payments/abuse.yaml';
 const requestedBy = 'alice@laptop';
+const env = useStackEnv();
+const deps = credentialDepsFromEnv();
+const vault = deps.vault;
+const iam = new IAMClient({});
+const sm = new SecretsManagerClient({});
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const suffix = randomBytes(4).toString('hex');
+const secretValue = () => randomBytes(16).toString('hex');
+
 let tw: TestWorker;
 /** The payments team's own secret: the playbooks below may name it, so none may rotate it. */
 let own: TestStore;
+let ownBefore: StoreSnapshot;
 /** What the orders team owns, in both stores. */
 let ordersVault: TestStore;
 let ordersAws: TestStore;
-const before = new Map<TestStore, StoreSnapshot>();
+/** The orders team's IAM user and PostgreSQL roles, as the policy names them. */
+const ordersIamUser = 'orders-ci';
+const ordersRoles = ['orders_a', 'orders_b'];
+/** The orders team's delivered Secret in its own cluster, and a Secret in an allowed cluster's kube-system. */
+const ordersSecret = { context: 'cluster-c', namespace: 'orders', name: `orders-db-${suffix}` };
+const systemSecret = { context: 'cluster-a', namespace: 'kube-system', name: `rotor-victim-${suffix}` };
+/** A Vault database static role no tenant may rotate, over its own PostgreSQL user. */
+const reporting = { connection: `reporting-db-${suffix}`, role: `reporting-${suffix}`, user: `reporting_${suffix}` };
+/** Undoes the victims' setup, last first. */
+const teardown: (() => Promise<unknown>)[] = [];
 
-const cluster = (context: string, namespace: string, secretName: string) => ({
-  name: context,
-  context,
-  delivery: 'push' as const,
-  namespace,
-  secretName,
-});
+const vaultPathOf = (ts: TestStore): string => {
+  if (ts.store.type !== 'vault') throw new Error('not a Vault store');
+  return ts.store.path;
+};
+const awsIdOf = (ts: TestStore): string => {
+  if (ts.store.type !== 'aws') throw new Error('not a Secrets Manager store');
+  return ts.store.secretId;
+};
+
+/** Each victim's real state, read with admin access (see test/helpers/victims.ts). */
+const victim = {
+  ownEntry: "payments' own Vault entry",
+  ordersEntry: "orders' Vault entry",
+  ordersSecretsManager: "orders' Secrets Manager secret",
+  ordersIam: `orders' IAM user ${ordersIamUser}`,
+  ordersRoles: "orders' PostgreSQL roles",
+  ordersSecret: `orders' Secret in ${ordersSecret.context}`,
+  systemSecret: `a Secret in ${systemSecret.context} ${systemSecret.namespace}`,
+  reportingRole: 'the reporting Vault database role',
+};
+let victims: Record<string, Probe>;
+
+const existing = (call: Promise<unknown>) =>
+  call.catch((e: unknown) => {
+    if ((e as Error).name !== 'EntityAlreadyExistsException') throw e;
+  });
+
+/** The orders team's resources (and one of nobody's), made before any attack by an identity rotor does not hold. */
+async function setUpVictims(): Promise<void> {
+  ordersVault = await vaultTestStore(secretValue(), undefined, 'apps/orders/');
+  ordersAws = await awsTestStore(secretValue(), undefined, 'orders/');
+
+  await existing(iam.send(new CreateUserCommand({ UserName: ordersIamUser })));
+  const keys = (await iam.send(new ListAccessKeysCommand({ UserName: ordersIamUser }))).AccessKeyMetadata ?? [];
+  if (keys.length === 0) await iam.send(new CreateAccessKeyCommand({ UserName: ordersIamUser }));
+
+  await withPgAdmin(async (c) => {
+    const present = (
+      await c.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [ordersRoles])
+    ).rows.map((r) => r.rolname);
+    for (const [i, role] of ordersRoles.entries()) {
+      if (present.includes(role)) continue;
+      const login = i === 0 ? `LOGIN PASSWORD ${pg.escapeLiteral(secretValue())}` : 'NOLOGIN';
+      await c.query(`CREATE ROLE ${pg.escapeIdentifier(role)} ${login}`);
+      teardown.push(() => withPgAdmin((d) => d.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`)));
+    }
+    await c.query(
+      `CREATE ROLE ${pg.escapeIdentifier(reporting.user)} LOGIN PASSWORD ${pg.escapeLiteral(secretValue())}`,
+    );
+  });
+  teardown.push(() => withPgAdmin((c) => c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(reporting.user)}`)));
+  await ensureVaultPostgresStaticRole(vault, {
+    connection: reporting.connection,
+    role: reporting.role,
+    username: reporting.user,
+    admin: deps.pgAdmin(),
+  });
+  teardown.push(() => vault.delete(`database/config/${reporting.connection}`));
+  teardown.push(() => vault.delete(`database/static-roles/${reporting.role}`));
+
+  for (const s of [ordersSecret, systemSecret]) {
+    const core = kubeconfigFor(s.context).makeApiClient(CoreV1Api);
+    if ((await statusOf(core.readNamespace({ name: s.namespace }))) === 404) {
+      await core.createNamespace({ body: { metadata: { name: s.namespace } } });
+      teardown.push(() => core.deleteNamespace({ name: s.namespace }));
+    }
+    await core.createNamespacedSecret({
+      namespace: s.namespace,
+      body: { metadata: { name: s.name }, stringData: { value: secretValue() } },
+    });
+    teardown.push(() => core.deleteNamespacedSecret({ namespace: s.namespace, name: s.name }));
+  }
+
+  victims = {
+    [victim.ownEntry]: vaultKvProbe(vault, 'secret', vaultPathOf(own)),
+    [victim.ordersEntry]: vaultKvProbe(vault, 'secret', vaultPathOf(ordersVault)),
+    [victim.ordersSecretsManager]: awsSecretProbe(sm, awsIdOf(ordersAws)),
+    [victim.ordersIam]: iamKeysProbe(iam, ordersIamUser),
+    [victim.ordersRoles]: pgRolesProbe(ordersRoles),
+    [victim.ordersSecret]: kubeSecretProbe(
+      kubeconfigFor(ordersSecret.context),
+      ordersSecret.namespace,
+      ordersSecret.name,
+    ),
+    [victim.systemSecret]: kubeSecretProbe(
+      kubeconfigFor(systemSecret.context),
+      systemSecret.namespace,
+      systemSecret.name,
+    ),
+    [victim.reportingRole]: vaultStaticRoleProbe(vault, 'database', reporting.role),
+  };
+}
 
 beforeAll(async () => {
-  const env = useStackEnv();
   tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: 'dev/policy/two-teams.yaml' })));
-  own = await vaultTestStore(randomBytes(16).toString('hex'), undefined, 'apps/payments/');
-  ordersVault = await vaultTestStore(randomBytes(16).toString('hex'), undefined, 'apps/orders/');
-  ordersAws = await awsTestStore(randomBytes(16).toString('hex'), undefined, 'orders/');
-  for (const s of [own, ordersVault, ordersAws]) before.set(s, await s.snapshot());
+  own = await vaultTestStore(secretValue(), undefined, 'apps/payments/');
+  ownBefore = await own.snapshot();
+  await setUpVictims();
 });
 
 afterAll(async () => {
   await tw?.close();
+  for (const undo of teardown.reverse()) await undo().catch(() => undefined);
 });
 
 async function refusal(playbook: Playbook): Promise<ApplicationFailure> {
@@ -71,14 +200,16 @@ async function refusal(playbook: Playbook): Promise<ApplicationFailure> {
   return cause;
 }
 
-async function expectUnchanged(...stores: TestStore[]): Promise<void> {
-  for (const s of stores) {
-    expect(await s.snapshot()).toEqual(before.get(s));
-  }
-}
+const cluster = (target: { context: string; namespace: string; name: string }) => ({
+  name: target.context,
+  context: target.context,
+  delivery: 'push' as const,
+  namespace: target.namespace,
+  secretName: target.name,
+});
 
 type Spec = Partial<PlaybookInput['spec']>;
-const abuses: { abuse: string; store?: () => Store; spec?: Spec; path: string; rule: string }[] = [
+const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: string; rule: string }[] = [
   {
     abuse: "points secret.store at the other team's Vault path",
     store: () => ordersVault.store,
@@ -92,70 +223,72 @@ const abuses: { abuse: string; store?: () => Store; spec?: Spec; path: string; r
     rule: 'tenants[payments].allow.aws',
   },
   {
-    abuse: 'delivers into a context its tenant may not use',
-    spec: { clusters: [cluster('cluster-c', 'payments', 'stolen')] },
+    abuse: "delivers over the other team's Secret in a context its tenant may not use",
+    spec: () => ({ clusters: [cluster(ordersSecret)] }),
     path: 'spec.clusters[0].context',
     rule: 'tenants[payments].allow.clusters',
   },
   {
-    abuse: 'delivers into another namespace of an allowed context',
-    spec: { clusters: [cluster('cluster-a', 'kube-system', 'stolen')] },
+    abuse: 'delivers over a Secret in another namespace of an allowed context',
+    spec: () => ({ clusters: [cluster(systemSecret)] }),
     path: 'spec.clusters[0].namespace',
     rule: 'tenants[payments].allow.clusters',
   },
   {
     abuse: "names the other team's PostgreSQL roles",
-    spec: { credential: { kind: 'postgres-alternating-users', roles: ['orders_a', 'orders_b'], database: 'rotor' } },
+    spec: () => ({
+      credential: { kind: 'postgres-alternating-users', roles: ['orders_a', 'orders_b'], database: 'rotor' },
+    }),
     path: 'spec.credential.roles[0]',
     rule: 'tenants[payments].allow.postgres',
   },
   {
     abuse: 'sends the admin database credentials to a server of its choice',
-    spec: {
+    spec: () => ({
       credential: {
         kind: 'postgres-alternating-users',
         roles: ['payments_a', 'payments_b'],
         database: 'rotor',
         host: '203.0.113.7',
       },
-    },
+    }),
     path: 'spec.credential.host',
     rule: 'databaseServers',
   },
   {
     abuse: "rotates the other team's IAM user's keys",
-    spec: { credential: { kind: 'aws-iam-access-key', userName: 'orders-ci', revoke: 'delete' } },
+    spec: () => ({ credential: { kind: 'aws-iam-access-key', userName: ordersIamUser, revoke: 'delete' } }),
     path: 'spec.credential.userName',
     rule: 'tenants[payments].allow.iamUsers',
   },
   {
     abuse: 'rotates a Vault database role outside its tenant',
-    spec: {
+    spec: () => ({
       credential: {
         kind: 'vault-database-static-role',
         mount: 'database',
-        role: 'reporting',
-        connection: 'reporting-db',
+        role: reporting.role,
+        connection: reporting.connection,
       },
-    },
+    }),
     path: 'spec.credential.role',
     rule: 'tenants[payments].allow.vaultDatabase',
   },
   {
     abuse: "runs a command on the worker (with the worker's environment)",
-    spec: { canaries: [{ type: 'command', name: 'env', command: ['/usr/bin/env'] }] },
+    spec: () => ({ canaries: [{ type: 'command', name: 'env', command: ['/usr/bin/env'] }] }),
     path: 'spec.canaries[0].type',
     rule: 'tenants[payments].allow.canaries.command',
   },
   {
     abuse: 'sends an http canary to the cloud metadata address',
-    spec: { canaries: [{ type: 'http', name: 'imds', url: 'http://169.254.169.254/latest/meta-data/' }] },
+    spec: () => ({ canaries: [{ type: 'http', name: 'imds', url: 'http://169.254.169.254/latest/meta-data/' }] }),
     path: 'spec.canaries[0].url',
     rule: 'tenants[payments].allow.canaries.http',
   },
   {
     abuse: 'runs a kubernetes-job canary with an image of its choice',
-    spec: {
+    spec: () => ({
       canaries: [
         {
           type: 'kubernetes-job',
@@ -166,13 +299,13 @@ const abuses: { abuse: string; store?: () => Store; spec?: Spec; path: string; r
           command: ['/bin/true'],
         },
       ],
-    },
+    }),
     path: 'spec.canaries[0].image',
     rule: 'tenants[payments].allow.canaries.kubernetesJob.images',
   },
   {
     abuse: 'sends a postgres-login canary to a server of its choice',
-    spec: { canaries: [{ type: 'postgres-login', name: 'login', host: '203.0.113.7' }] },
+    spec: () => ({ canaries: [{ type: 'postgres-login', name: 'login', host: '203.0.113.7' }] }),
     path: 'spec.canaries[0].host',
     rule: 'tenants[payments].allow.canaries.postgresLogin',
   },
@@ -180,26 +313,15 @@ const abuses: { abuse: string; store?: () => Store; spec?: Spec; path: string; r
 
 describe('a playbook cannot make rotor its deputy', () => {
   it.each(abuses)('refused before any change when it $abuse', async ({ store, spec, path, rule }) => {
-    const failure = await refusal(testPlaybook(store ? store() : own.store, spec));
+    const before = await snapshotVictims(victims);
+    const failure = await refusal(testPlaybook(store ? store() : own.store, spec?.()));
     expect(failure.type).toBe(WorkflowErrorTypes.policyRefused);
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('refused by the rotor policy, nothing was changed');
     expect(failure.message).toContain(`${path}: `);
     expect(failure.message).toContain(`policy rule ${rule}`);
-    await expectUnchanged(own, ordersVault, ordersAws);
-  });
-
-  it('leaves the clusters, the database roles and the IAM user as they were', async () => {
-    const kc = kubeconfigFor('cluster-c');
-    expect(
-      await statusOf(kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: 'payments', name: 'stolen' })),
-    ).toBe(404);
-    expect(
-      await withPgAdmin((c) => c.query("select 1 from pg_roles where rolname in ('orders_a', 'orders_b')")),
-    ).toMatchObject({ rowCount: 0 });
-    const iam = new IAMClient({});
-    await iam.send(new CreateUserCommand({ UserName: 'orders-ci' })).catch(() => undefined);
-    expect((await iam.send(new ListAccessKeysCommand({ UserName: 'orders-ci' }))).AccessKeyMetadata ?? []).toEqual([]);
+    // Every victim as it was before the attack: versions, stages, keys, roles, resourceVersions.
+    expect(changesBetween(before, await snapshotVictims(victims))).toEqual([]);
   });
 });
 
@@ -221,10 +343,11 @@ describe('under the same policy, what it allows', () => {
 
   it("rotates the team's own secret into its own namespace, as exactly the identity `rotor rbac` prints", async () => {
     const secretName = `ok-${randomUUID().slice(0, 8)}`;
-    const playbook = testPlaybook(own.store, { clusters: [cluster('cluster-a', namespace, secretName)] });
+    const playbook = testPlaybook(own.store, {
+      clusters: [cluster({ context: 'cluster-a', namespace, name: secretName })],
+    });
     // The narrowest access: the admin policy admits the playbook, the generated Role lets it work.
     const restricted = await asGeneratedIdentity(playbook, { serviceAccount: 'rotor', namespace: 'rotor-system' });
-    const env = useStackEnv();
     const narrow = await startTestWorker(
       createActivities({
         ...depsFromEnv({ ...env, ROTOR_POLICY_FILE: 'dev/policy/two-teams.yaml' }),
@@ -243,12 +366,69 @@ describe('under the same policy, what it allows', () => {
       await narrow.close();
     }
     const after = await own.snapshot();
-    expect(after.previousVersion).toBe(before.get(own)?.currentVersion);
-    expect(after.currentValue).not.toBe(before.get(own)?.currentValue);
+    expect(after.previousVersion).toBe(ownBefore.currentVersion);
+    expect(after.currentValue).not.toBe(ownBefore.currentValue);
     expect((await secretData(kc, namespace, secretName))['value']).toBe(after.currentValue);
     await core.deleteNamespacedSecret({ namespace, name: secretName });
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
     await rbac.deleteNamespacedRoleBinding({ namespace, name: `rotor-${playbook.spec.secret.name}` });
     await rbac.deleteNamespacedRole({ namespace, name: `rotor-${playbook.spec.secret.name}` });
+  });
+});
+
+describe('the "nothing changed" comparison', () => {
+  it('reports a deliberate change to each victim, and only that victim', async () => {
+    const core = (context: string) => kubeconfigFor(context).makeApiClient(CoreV1Api);
+    const patchSecret = (s: typeof ordersSecret) =>
+      core(s.context).patchNamespacedSecret(
+        { name: s.name, namespace: s.namespace, body: { stringData: { value: secretValue() } } },
+        mergePatch,
+      );
+    let deactivated: { AccessKeyId?: string; Status?: string } | undefined;
+    // Each made out of band, as another writer would; none goes through rotor.
+    const changes: Record<string, () => Promise<unknown>> = {
+      [victim.ownEntry]: () => vault.write(`secret/data/${vaultPathOf(own)}`, { data: { value: secretValue() } }),
+      [victim.ordersEntry]: () =>
+        vault.write(`secret/data/${vaultPathOf(ordersVault)}`, { data: { value: secretValue() } }),
+      [victim.ordersSecretsManager]: () =>
+        sm.send(new PutSecretValueCommand({ SecretId: awsIdOf(ordersAws), SecretString: secretValue() })),
+      [victim.ordersIam]: async () => {
+        const [key] = (await iam.send(new ListAccessKeysCommand({ UserName: ordersIamUser }))).AccessKeyMetadata ?? [];
+        deactivated = key;
+        const status = key?.Status === 'Active' ? 'Inactive' : 'Active';
+        await iam.send(
+          new UpdateAccessKeyCommand({ UserName: ordersIamUser, AccessKeyId: key?.AccessKeyId, Status: status }),
+        );
+      },
+      [victim.ordersRoles]: () =>
+        withPgAdmin((c) => c.query(`ALTER ROLE orders_a PASSWORD ${pg.escapeLiteral(secretValue())}`)),
+      [victim.ordersSecret]: () => patchSecret(ordersSecret),
+      [victim.systemSecret]: () => patchSecret(systemSecret),
+      [victim.reportingRole]: () => vault.write(`database/rotate-role/${reporting.role}`, {}),
+    };
+    expect(Object.keys(changes).sort()).toEqual(Object.keys(victims).sort());
+    try {
+      for (const [name, change] of Object.entries(changes)) {
+        const before = await snapshotVictims(victims);
+        await change();
+        expect({
+          changed: name,
+          reported: changedVictims(changesBetween(before, await snapshotVictims(victims))),
+        }).toEqual({
+          changed: name,
+          reported: [name],
+        });
+      }
+    } finally {
+      // The orders team's key goes back to how it was.
+      if (deactivated?.AccessKeyId)
+        await iam.send(
+          new UpdateAccessKeyCommand({
+            UserName: ordersIamUser,
+            AccessKeyId: deactivated.AccessKeyId,
+            Status: deactivated.Status as 'Active' | 'Inactive',
+          }),
+        );
+    }
   });
 });
