@@ -68,11 +68,17 @@ afterAll(async () => {
 });
 
 describe('waitForObject (kube-watch)', () => {
-  it('sees a change made by another client within about a second', async () => {
+  it('sees a change made by another client as an event, well within one watch period', async () => {
     await makeSecret('quick', 'one');
+    // Bounded by the watch's own period, not by a fixed "< N ms" that a loaded 2-core machine
+    // stretches: a change found only when a watch ends and starts again would take up to a period.
+    const periodSeconds = 20;
     const samples: number[] = [];
     for (const marker of ['two', 'three', 'four']) {
-      const seen = waitForObject(secretTarget(kc, 'quick'), hasMarker(marker), { signal: AbortSignal.timeout(10_000) });
+      const seen = waitForObject(secretTarget(kc, 'quick'), hasMarker(marker), {
+        signal: AbortSignal.timeout(3 * periodSeconds * 1000),
+        timeoutSeconds: periodSeconds,
+      });
       await new Promise((r) => setTimeout(r, 300));
       const written = await setMarker('quick', marker);
       samples.push((await seen) - written);
@@ -80,7 +86,7 @@ describe('waitForObject (kube-watch)', () => {
     console.log(
       `kube-watch: change seen ${samples.map((ms) => `${ms.toFixed(1)}ms`).join(', ')} after the writer sent its PATCH`,
     );
-    expect(Math.max(...samples)).toBeLessThan(3000);
+    expect(Math.max(...samples)).toBeLessThan((periodSeconds * 1000) / 4);
   });
 
   it('resolves at once when the object already matches, and treats a missing object as undefined', async () => {

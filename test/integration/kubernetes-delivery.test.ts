@@ -186,31 +186,43 @@ describe('push delivery', () => {
     expect(await holds(s.v2, null)).toMatchObject({ keys: ['value'], currentOk: true, otherOk: true });
   });
 
-  it('times out quickly with ClusterNotConverged naming keys, not values, when a fingerprint differs', async () => {
+  it("times out at the cluster's own timeout with ClusterNotConverged naming keys, not values, when a fingerprint differs", async () => {
     const started = Date.now();
     const wrong = { version: s.v2.version, fingerprint: 'hmac:000000000000000000000000' };
     const f = await failureOf(verify(input(wrong, s.v1, { timeout: 1500 })));
     const elapsed = Date.now() - started;
     expect(f.type).toBe('ClusterNotConverged');
+    // The cluster's 1.5 s applied, not the 2 min default: the failure names it, and the wait lasted at
+    // least that long. No "< N ms" upper bound: how long past its timer a loaded machine takes is
+    // not what users rely on, and a fixed bound flakes on a busy 2-core runner.
+    expect(f.message).toContain('did not converge within 2s');
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
     expect(f.nonRetryable).toBe(true);
     expect(f.message).toContain(`cluster ${context}`);
     expect(f.message).toContain(`${namespace}/${secretName}`);
     expect(f.message).toContain(`value: does not match version ${s.v2.version}`);
     expect(f.message).toContain(`value-other: missing (expected version ${s.v1.version})`);
     expect([...s.values.values()].some((v) => f.message.includes(v))).toBe(false);
-    expect(elapsed).toBeLessThan(5000);
   });
 
   it('sees convergence as soon as it happens while waiting', async () => {
-    const waiting = verify(input(s.v1, s.v2));
+    // Events and ratios, not a fixed bound (a loaded 2-core machine stretches every wait): verify is
+    // still waiting when the delivery starts, succeeds with the delivered versions after it, and
+    // that takes a small fraction of its timeout, so the change ended the wait, not the clock.
+    const timeout = 60_000;
+    let settledAt: number | undefined;
+    const waiting = verify(input(s.v1, s.v2, { timeout })).finally(() => (settledAt = Date.now()));
     await new Promise((r) => setTimeout(r, 500));
+    expect(settledAt).toBeUndefined();
     const delivered = Date.now();
     await deliver(input(s.v1, s.v2));
     const report = await waiting;
+    const sawAfter = (settledAt ?? Infinity) - delivered;
     console.log(
-      `push: verify saw convergence ${Date.now() - delivered}ms after deliver started (verify waited ${report.convergedAfterMs}ms in all)`,
+      `push: verify saw convergence ${sawAfter}ms after deliver started (verify waited ${report.convergedAfterMs}ms in all)`,
     );
-    expect(Date.now() - delivered).toBeLessThan(3000);
+    expect(report.observed).toEqual({ value: s.v1.fingerprint, 'value-other': s.v2.fingerprint });
+    expect(sawAfter).toBeLessThan(timeout / 10);
   });
 
   it('undo returns the cluster to only the old version under currentKey', async () => {
@@ -234,12 +246,18 @@ describe('push delivery', () => {
   });
 
   it('honours cancellation while waiting', async () => {
+    // Events and a ratio, not a fixed bound: the wait was still on when cancelled, ended cancelled
+    // (not by its timeout: it fails ClusterNotConverged), and well within its timeout.
+    const timeout = 60_000;
     const { ae } = activityEnv();
-    const waiting = verifyIn(ae, input(s.v2, s.v1, { timeout: 60_000 }));
-    setTimeout(() => ae.cancel(), 300);
-    const started = Date.now();
+    let settled = false;
+    const waiting = verifyIn(ae, input(s.v2, s.v1, { timeout })).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    const cancelled = Date.now();
+    ae.cancel();
     await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(Date.now() - cancelled).toBeLessThan(timeout / 10);
   });
 
   it('refuses to deliver into a namespace that does not exist, saying what to do', async () => {
