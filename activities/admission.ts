@@ -58,7 +58,7 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
       ].filter(Boolean);
       if (problems.length > 0)
         throw permanent(
-          ErrorTypes.notARotation,
+          ErrorTypes.clusterStepWithoutRotation,
           `cluster steps run only as children of a running rotation; parent ${parent.workflowId}: ${problems.join(', ')}`,
         );
     },

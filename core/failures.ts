@@ -15,7 +15,8 @@ export const ErrorTypes = {
   deliveryMisconfigured: 'DeliveryMisconfigured',
   /** A pod reads the Secret through env/envFrom/subPath and its workload is not rolled out. */
   consumerNotRolledOut: 'RestartOnlyConsumerNotRolledOut',
-  notARotation: 'ClusterStepWithoutRotation',
+  /** A cluster step (or store lock) started outside a running rotation: refused, nothing changed. */
+  clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
 } as const;
 
 /** Transient backend trouble, retried by the activity's retry policy. */
@@ -42,7 +43,6 @@ export const WorkflowErrorTypes = {
   selfApproval: 'SeparationOfDuties',
   /** The approval gate's `approval.timeout` passed without an approval: the run rolled back. */
   approvalTimedOut: 'ApprovalTimedOut',
-  clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
   storeLockWithoutRotation: 'StoreLockWithoutRotation',
 } as const;
 

@@ -6,17 +6,17 @@
 import {
   ApplicationFailure,
   executeChild,
-  patched,
   proxyActivities,
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ClusterBatchActivities } from '../activities/cluster-batch';
+import type { RotationActivities } from '../activities/index';
 import type { ClusterBatchInput, ClusterBatchReport, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
 import { batchSummary } from '../core/cluster-batch';
 import type { VersionRef } from '../core/contracts';
-import { WorkflowErrorTypes } from '../core/failures';
+import { ErrorTypes, WorkflowErrorTypes } from '../core/failures';
 import type { ClusterTarget } from '../core/playbook/schema';
 import type { ClusterPhase } from '../core/status';
 import { acts, callActivity } from './activity-calls';
@@ -34,8 +34,6 @@ const namedInFailure = 10;
  * 0.25 s per step), and the parent's table already shows every cluster of a fleet this small.
  */
 export const inlineUpTo = 10;
-/** Runs recorded before small fleets ran their steps inline replay through a batch child. */
-export const inlinePatch = 'inline-small-cluster-steps';
 
 /** The batched activity's options: restore and revoke persist (revoke bounded per attempt), the rest wait. */
 function batchActivityOptions(input: ClusterBatchInput): ActivityOptions {
@@ -55,6 +53,8 @@ const batchSummaryOf = (input: ClusterBatchInput) =>
  * clusters as the child's current details, so an operator finds a failing cluster from the UI.
  */
 export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchReport> {
+  // Only a rotation, which checked the playbook against the admin policy, may start cluster steps.
+  await requireRotationParent();
   // restore never gives up (an undo); revoke's attempt is bounded by timeouts.revoke, after which
   // the rotation alerts (needs-attention) and tries again — it never rolls back.
   const options = batchActivityOptions(input);
@@ -70,6 +70,25 @@ export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<Cl
     ].join('\n'),
   );
   return report;
+}
+
+/**
+ * Fails, changing nothing, unless this workflow is the child of a running rotation on this task
+ * queue: started by hand, or by a workflow of another worker, it would skip the policy.
+ */
+async function requireRotationParent(): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent)
+    throw ApplicationFailure.create({
+      type: ErrorTypes.clusterStepWithoutRotation,
+      message:
+        'clusterBatchWorkflow runs only as a child of a rotation; start the rotation instead (rotor rotate <playbook>)',
+      nonRetryable: true,
+    });
+  await proxyActivities<RotationActivities>(profiles.store).verifyRotationParent({
+    workflowId: parent.workflowId,
+    runId: parent.runId,
+  });
 }
 
 /** The rollout tokens of `batch`'s clusters. */
@@ -118,9 +137,9 @@ export async function syncClusterBatches(
   const spec = run.spec;
   const batches = split(clusters, Math.ceil(clusters.length / maxBatch));
   const parallelism = Math.max(1, Math.ceil(spec.maxParallelClusters / batches.length));
-  const now = Date.now();
+  // Workflow time when the phase changes: a cluster that finishes is stamped with its finish.
   const mark = (name: string, phase: ClusterPhase, detail?: string) => {
-    run.writer.clusterPhase(name, phase, now, detail);
+    run.writer.clusterPhase(name, phase, Date.now(), detail);
     run.audit('cluster-phase', { cluster: name, phase, stage: step, ...(detail ? { detail } : {}) });
   };
   const rolloutTokens: Record<string, string> = {};
@@ -135,7 +154,7 @@ export async function syncClusterBatches(
   run.publish();
 
   const persistent = step === 'restore' || step === 'revoke';
-  const inline = clusters.length <= inlineUpTo && patched(inlinePatch);
+  const inline = clusters.length <= inlineUpTo;
   const slowest = Math.max(...clusters.map((c) => c.timeout ?? spec.timeouts.verify));
   const settled = await Promise.allSettled(
     batches.map((batch) => {

@@ -1,14 +1,14 @@
-import { ApplicationFailure, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { VersionRef } from '../core/contracts';
 import { WorkflowErrorTypes } from '../core/failures';
-import { formatProblem, validatePlaybook } from '../core/playbook/validate';
+import { formatProblem } from '../core/playbook/validate';
 import type { CheckedPlaybook } from '../core/playbook/validate';
 import { initialStatus } from '../core/status';
 import type { RotationInput, RotationResult, RotationResume } from '../core/status';
 import { statusQuery } from './definitions';
 import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
-import { admissionPatch, admit, releaseStore, relock } from './rotation/admission';
+import { admit, releaseStore, relock } from './rotation/admission';
 import { forwardStages } from './rotation/forward';
 import { registerHandlers } from './rotation/handlers';
 import { finalizeStage, revokeStage } from './rotation/revoke';
@@ -17,12 +17,10 @@ import { RotationRun } from './rotation/run';
 
 /**
  * The playbook as validated where the result is recorded in history: by an activity, so a later
- * change to a schema default cannot change what a replay computes. Runs recorded before this
- * validated inside the workflow and replay that way.
+ * change to a schema default cannot change what a replay computes.
  */
 async function checkedPlaybook(input: RotationInput): Promise<CheckedPlaybook> {
   const file = input.playbookFile ?? 'workflow input';
-  if (!patched('playbook-validated-in-activity')) return validatePlaybook(input.playbook, file);
   return callActivity(acts.checkPlaybook, profiles.store, 'validate the playbook', { playbook: input.playbook, file });
 }
 
@@ -81,11 +79,11 @@ async function rotate(run: RotationRun): Promise<RotationResult> {
     requestedBy: run.status.requestedBy,
   });
   run.audit('rotation-started');
-  const lock = patched(admissionPatch) ? await admit(run) : undefined;
+  const lock = await admit(run);
   try {
     return await rotateAdmitted(run);
   } finally {
-    if (lock) await releaseStore(lock);
+    await releaseStore(lock);
   }
 }
 

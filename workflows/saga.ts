@@ -1,10 +1,6 @@
 import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 
-export interface UndoReport {
-  step: string;
-  ok: boolean;
-  error?: string;
-}
+import type { UndoOutcome } from '../core/status';
 
 /**
  * The message an operator needs from a failure chain: the first application failure's message
@@ -40,8 +36,8 @@ export class Saga {
     this.undos.length = 0;
   }
 
-  async compensate(onStep: (report: UndoReport) => void): Promise<UndoReport[]> {
-    const reports: UndoReport[] = [];
+  async compensate(onStep: (report: UndoOutcome) => void): Promise<UndoOutcome[]> {
+    const reports: UndoOutcome[] = [];
     await CancellationScope.nonCancellable(async () => {
       while (this.undos.length > 0) {
         const undo = this.undos.pop();

@@ -6,7 +6,7 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
-import { rotorDataConverter } from '../../adapters/temporal/data-converter';
+import { rotorCodec, rotorDataConverter } from '../../adapters/temporal/data-converter';
 import { stackPaths } from '../../dev/local-stack/config';
 import { temporalTestServer } from '../../dev/local-stack/test-server';
 import { rotationWorkflowId } from '../../core/ids';
@@ -18,6 +18,7 @@ import type { AuditEvent } from '../../workflows/audit';
 import { workflowBundleFromEnv } from '../../workers/bundle';
 import { createRotorWorker } from '../../workers/worker';
 import { fakeStores } from './fake-store';
+import { recordHistory } from './history-recorder';
 import type { FakeStore } from './fake-store';
 
 export const MINUTE = 60_000;
@@ -109,6 +110,9 @@ export function useTimeSkipping() {
       const h = await server().client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args });
       return { h, store, audit: auditOf(workflowId) };
     },
+    /** Saves the finished run as the replay fixture `name` when recording (test/histories/record.ts). */
+    record: (h: WorkflowHandle, name: string, runId?: string) =>
+      recordHistory(h, name, rotorCodec(codecEnv), runId ? { runId } : {}),
   };
 }
 

@@ -1,21 +1,21 @@
 /**
- * Records the replay fixtures: one successful and one rolled-back rotation on moto, run by a test
- * worker with the real activities. Histories are saved decoded (codec removed), so the replay test
- * does not depend on this machine's codec key. `incompatible.json` is derived from the success
- * history; see README.md. Run: `npx tsx test/histories/record.ts` (stack up).
- * `--clusters` records only the fixtures with clusters (waves over two push clusters, revocation
- * proof), leaving the older fixtures as they are: they guard runs recorded by older code;
- * `--clusters --as <base>` writes them as `<base>-success.json` and `<base>-rolled-back.json`.
+ * Records every replay fixture again (see README.md): the rotations below on the real stack (moto,
+ * two real clusters with the consumer gate, the store lock), then the tests that already drive the
+ * other paths, with `ROTOR_RECORD_HISTORIES` set so they save the runs they mark (approval granted
+ * and timed out, needs-attention and its retry, continue-as-new, a scheduled run waiting for its
+ * window, batch children, an emergency superseding a scheduled run). `incompatible.json` is derived
+ * from the success history. Run: `npx tsx test/histories/record.ts` (stack up); it replaces every
+ * fixture, so run it only when a deliberately incompatible change ships (README.md says when).
  */
-import { writeFileSync } from 'node:fs';
-import type { WorkflowHandle } from '@temporalio/client';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import { AesGcmCodec } from '../../adapters/temporal/codec';
-import { loadKey } from '../../adapters/keys';
+import { rotorCodec } from '../../adapters/temporal/data-converter';
 import type { HistoryJson } from '../helpers/history';
-import { decodePayload, mapPayloads, toHistoryJson } from '../helpers/history';
+import { recordHistory } from '../helpers/history-recorder';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -27,7 +27,7 @@ import type { RotationInput } from '../../core/status';
 const dir = new URL('.', import.meta.url);
 
 /** The success history with one scheduled activity renamed: what an older workflow version would have recorded. */
-function makeIncompatible(success: HistoryJson, from = 'promoteVersion', to = 'promoteVersionV0'): HistoryJson {
+function makeIncompatible<T extends HistoryJson>(success: T, from = 'promoteVersion', to = 'promoteVersionV0'): T {
   let renamed = 0;
   const events = success.events.map((e) => {
     const a = e['activityTaskScheduledEventAttributes'] as { activityType?: { name?: string } } | undefined;
@@ -36,21 +36,20 @@ function makeIncompatible(success: HistoryJson, from = 'promoteVersion', to = 'p
     return { ...e, activityTaskScheduledEventAttributes: { ...a, activityType: { name: to } } };
   });
   if (renamed !== 1) throw new Error(`expected one scheduled ${from}, found ${renamed}`);
-  return { events };
+  return { ...success, events };
 }
 
-async function main(): Promise<void> {
-  useStackEnv();
-  const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
+/** The tests that mark runs as fixtures (`ts.record` / `recordHistory`). */
+const recordingTests = [
+  ['--project', 'workflow'],
+  ['--project', 'integration', 'test/integration/cluster-batches.test.ts', 'test/integration/emergency.test.ts'],
+];
+
+async function recordOnStack(): Promise<void> {
   const tw = await startTestWorker(createActivities(depsFromEnv()));
-  const save = async (name: string, h: WorkflowHandle) => {
-    const json = await mapPayloads(toHistoryJson(await h.fetchHistory()), (p) => decodePayload(codec, p));
-    // Replay must run under the original workflow id: child workflow ids are derived from it.
-    writeFileSync(new URL(name, dir), `${JSON.stringify({ workflowId: h.workflowId, ...json }, null, 2)}\n`);
-    return json;
-  };
+  const codec = rotorCodec();
   try {
-    const run = async (spec: Parameters<typeof testPlaybook>[1]) => {
+    const run = async (name: string, spec: Parameters<typeof testPlaybook>[1], expectOk: boolean, children = false) => {
       const ts = await awsTestStore(`replay-fixture-${Date.now()}`);
       const playbook = testPlaybook(ts.store, spec);
       const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'record.ts' };
@@ -59,41 +58,48 @@ async function main(): Promise<void> {
         workflowId: rotationWorkflowId(playbook.spec.secret.name),
         args: [input],
       });
-      return { h, out: await tw.run(() => outcomeOf(h)) };
+      const out = await tw.run(() => outcomeOf(h));
+      if (out.ok !== expectOk) throw new Error(`${name}: expected ${expectOk ? 'success' : 'a rollback'}`);
+      await recordHistory(h, name, codec, { children });
     };
+    const accepts = { type: 'command' as const, name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] };
+    const rejects = { type: 'command' as const, name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; exit 3'] };
+    // Its store-lock child stands for every run's.
+    await run('rotation-success', { canaries: [accepts], soak: '1s' }, true, true);
+    await run('rotation-rolled-back', { canaries: [rejects] }, false);
 
-    if (process.argv.includes('--clusters')) {
-      // `--as <base>` names the pair of fixtures (default rotation-clusters), so a later code path gets its own.
-      const asAt = process.argv.indexOf('--as');
-      const base = asAt > 0 ? (process.argv[asAt + 1] ?? 'rotation-clusters') : 'rotation-clusters';
-      const namespace = `replay-${Date.now()}`;
-      for (const c of ['cluster-a', 'cluster-b']) await kubeconfigFor(c).makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
-      const clusters = ['cluster-a', 'cluster-b'].map((name) => ({ name, delivery: 'push' as const, namespace, secretName: 'replay-key' }));
-      const waves = [['cluster-a'], ['cluster-b']];
-      const good = await run({ clusters, waves, canaries: [{ type: 'command', name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] }] });
-      if (!good.out.ok) throw new Error(`cluster rotation failed: ${good.out.error.message}`);
-      await save(`${base}-success.json`, good.h);
-      const failed = await run({ clusters, waves, canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; exit 3'] }] });
-      if (failed.out.ok) throw new Error('cluster rollback rotation unexpectedly succeeded');
-      await save(`${base}-rolled-back.json`, failed.h);
-      for (const c of ['cluster-a', 'cluster-b']) await purgeNamespace(kubeconfigFor(c), namespace);
-      process.stdout.write(`recorded ${base}-success.json, ${base}-rolled-back.json\n`);
-      return;
-    }
-
-    const ok = await run({ canaries: [{ type: 'command', name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] }], soak: '1s' });
-    if (!ok.out.ok) throw new Error(`success rotation failed: ${ok.out.error.message}`);
-    const success = await save('rotation-success.json', ok.h);
-
-    const bad = await run({ canaries: [{ type: 'command', name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; exit 3'] }] });
-    if (bad.out.ok) throw new Error('rollback rotation unexpectedly succeeded');
-    await save('rotation-rolled-back.json', bad.h);
-
-    writeFileSync(new URL('incompatible.json', dir), `${JSON.stringify(makeIncompatible(success), null, 2)}\n`);
-    process.stdout.write('recorded rotation-success.json, rotation-rolled-back.json, incompatible.json\n');
+    // Two real push clusters in two waves: cluster steps in the rotation, the consumer gates, the proof.
+    const namespace = `replay-${Date.now()}`;
+    const names = ['cluster-a', 'cluster-b'];
+    for (const c of names)
+      await kubeconfigFor(c)
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name: namespace } } });
+    const clusters = names.map((name) => ({ name, delivery: 'push' as const, namespace, secretName: 'replay-key' }));
+    const waves = [['cluster-a'], ['cluster-b']];
+    await run('rotation-clusters-success', { clusters, waves, canaries: [accepts] }, true);
+    await run('rotation-clusters-rolled-back', { clusters, waves, canaries: [rejects] }, false);
+    for (const c of names) await purgeNamespace(kubeconfigFor(c), namespace);
   } finally {
     await tw.close();
   }
+}
+
+async function main(): Promise<void> {
+  useStackEnv();
+  const out = fileURLToPath(dir);
+  for (const f of readdirSync(out)) if (f.endsWith('.json')) rmSync(new URL(f, dir));
+  process.env['ROTOR_RECORD_HISTORIES'] = out;
+  await recordOnStack();
+  for (const args of recordingTests) {
+    const r = spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env: process.env });
+    if (r.status !== 0) throw new Error(`recording tests failed: vitest run ${args.join(' ')}`);
+  }
+  const success = JSON.parse(readFileSync(new URL('rotation-success.json', dir), 'utf8')) as HistoryJson & {
+    workflowId: string;
+  };
+  writeFileSync(new URL('incompatible.json', dir), `${JSON.stringify(makeIncompatible(success), null, 2)}\n`);
+  process.stdout.write(`recorded ${readdirSync(out).filter((f) => f.endsWith('.json')).length} fixtures in ${out}\n`);
 }
 
 main().catch((e: unknown) => {

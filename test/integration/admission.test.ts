@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionActivities } from '../../activities/admission';
 import { loadPolicyFile } from '../../adapters/policy-file';
-import { WorkflowErrorTypes } from '../../core/failures';
+import { ErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Store } from '../../core/playbook/schema';
 import { validatePlaybook } from '../../core/playbook/validate';
@@ -58,8 +58,10 @@ const fakes = {
   demoteVersion: recorded('demoteVersion', () => Promise.resolve()),
   revokeVersion: recorded('revokeVersion', () => Promise.resolve({ rejected: true, detail: 'old key refused' })),
   finalizeRotation: recorded('finalizeRotation', () => Promise.resolve()),
-  deliverToCluster: recorded('deliverToCluster', () => Promise.resolve()),
-  verifyCluster: recorded('verifyCluster', () => Promise.resolve({})),
+  // Recorded, so a cluster step that skipped its parent check would show here.
+  syncClusterBatch: recorded('syncClusterBatch', () =>
+    Promise.resolve({ step: 'dual-read', outcomes: [], summary: 'nothing' }),
+  ),
 };
 
 let tw: TestWorker;
@@ -140,14 +142,17 @@ describe('rotations lock their store location, not only their secret name', () =
 
 describe('cluster steps', () => {
   it('refuse to run when started directly, changing nothing', async () => {
-    const id = `direct-cluster-sync-${randomUUID()}`;
-    const h = await tw.client.workflow.start('clusterSyncWorkflow', {
+    const id = `direct-cluster-batch-${randomUUID()}`;
+    const h = await tw.client.workflow.start('clusterBatchWorkflow', {
       taskQueue: tw.taskQueue,
       workflowId: id,
       args: [
         {
           step: 'dual-read',
-          cluster: { name: 'cluster-a', delivery: 'push', namespace: 'orders', secretName: 'db', workloads: [] },
+          clusters: [{ name: 'cluster-a', delivery: 'push', namespace: 'orders', secretName: 'db', workloads: [] }],
+          parallelism: 1,
+          rolloutTokens: {},
+          persistent: false,
           rotation: { workflowId: id, runId: 'forged' },
           versions: {
             store: paymentsStore('apps/orders/db'),
@@ -160,8 +165,8 @@ describe('cluster steps', () => {
       ],
     });
     const failure = await failureOf(h);
-    expect(failure.type).toBe(WorkflowErrorTypes.clusterStepWithoutRotation);
-    expect(failure.message).toContain('clusterSyncWorkflow runs only as a child of a rotation');
+    expect(failure.type).toBe(ErrorTypes.clusterStepWithoutRotation);
+    expect(failure.message).toContain('clusterBatchWorkflow runs only as a child of a rotation');
     expect(activitiesOf(id)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { runClusterBatch, syncOneOver } from '../../activities/cluster-batch';
 import { createActivities } from '../../activities/index';
+import { rotorCodec } from '../../adapters/temporal/data-converter';
 import type { ClusterBatchInput } from '../../core/cluster-batch';
 import type { ClusterInput } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
@@ -12,6 +13,7 @@ import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
+import { recordHistory } from '../helpers/history-recorder';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -60,7 +62,7 @@ const names = (n: number) => Array.from({ length: n }, (_, i) => `c-${String(i).
 const fleet = (n: number) =>
   names(n).map((name) => ({ name, delivery: 'push' as const, namespace: 'payments', secretName: 'api-key' }));
 
-async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<typeof fakeFleet>) {
+async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<typeof fakeFleet>, fixture: string) {
   const ts = await awsTestStore('batches-initial-value');
   const real = createActivities(depsFromEnv());
   const tw = await startTestWorker({
@@ -80,6 +82,7 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
         args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
       });
       const o = await outcomeOf(h);
+      await recordHistory(h, fixture, rotorCodec(), { children: true });
       const history = await h.fetchHistory();
       // Batch children only: the store-location lock is a child workflow of its own.
       const started = (history.events ?? []).filter(
@@ -103,7 +106,11 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
 describe('batched cluster steps', () => {
   it('rotates 600 clusters with one child per batch per step, every cluster phase in the status', async () => {
     const fakes = fakeFleet();
-    const { o, status, events, children } = await rotate({ clusters: fleet(600), maxParallelClusters: 60 }, fakes);
+    const { o, status, events, children } = await rotate(
+      { clusters: fleet(600), maxParallelClusters: 60 },
+      fakes,
+      'batch-children-success',
+    );
     expect(o.ok).toBe(true);
     // dual-read, verify, promote, revoke: three batches of 200 each.
     expect(children).toBe(12);
@@ -121,6 +128,7 @@ describe('batched cluster steps', () => {
     const { o, status, ts } = await rotate(
       { clusters: all, waves: [names(300), names(310).slice(300)], maxParallelClusters: 20 },
       fakes,
+      'batch-children-rolled-back',
     );
     expect(o.ok).toBe(false);
     if (o.ok) return;

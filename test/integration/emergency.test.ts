@@ -11,7 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../adapters/temporal/connection';
+import { rotorCodec } from '../../adapters/temporal/data-converter';
 import { statusQuery } from '../../workflows/definitions';
+import { recordHistory } from '../helpers/history-recorder';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -109,6 +111,8 @@ describe('emergency rotation', () => {
     expect(after.previousVersion).toBe(before.currentVersion);
     // Exactly one new version survives: the superseded run's pending version was discarded.
     expect(after.pendingVersion).toBeNull();
+    await recordHistory(first, 'emergency-superseded', rotorCodec(), { runId: first.firstExecutionRunId });
+    await recordHistory(emergency, 'emergency-supersede', rotorCodec());
     await client.connection.close();
   });
 });

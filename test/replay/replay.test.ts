@@ -1,60 +1,76 @@
+/**
+ * Every recorded history in test/histories (see its README) replayed against today's workflow
+ * code, from the run's one prebuilt bundle, with the worker's data converter: a change that would
+ * break running rotations fails here. `incompatible.json` must fail.
+ */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
 import type { ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workerDataConverter } from '../../adapters/temporal/data-converter';
 import { workflowBundleFromEnv, workflowsPath } from '../../workers/bundle';
-import type { HistoryJson } from '../helpers/history';
-import { fromHistoryJson } from '../helpers/history';
+import { eventTypes, fromHistoryJson } from '../helpers/history';
+import type { HistoryFixture } from '../helpers/history-recorder';
 
 // The fixtures are stored decoded and the codec passes plaintext through, so replay needs no
 // Temporal server and no particular codec key: a throwaway one.
 const env = { ROTOR_CODEC_KEY: randomBytes(32).toString('base64') };
 const bundle = workflowBundleFromEnv();
 
-/** Histories running workers must replay; `incompatible.json` must fail. */
-const compatible = [
-  'rotation-success.json',
-  'rotation-rolled-back.json',
-  'rotation-clusters-success.json',
-  'rotation-clusters-rolled-back.json',
-  'rotation-inline-success.json',
-  'rotation-inline-rolled-back.json',
-] as const;
-const fixtures = [...compatible, 'incompatible.json'] as const;
+const dir = new URL('../histories/', import.meta.url);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+const load = (name: string): HistoryFixture => JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as HistoryFixture;
+const mustFail = (name: string): boolean => name.startsWith('incompatible');
+const compatible = files.filter((f) => !mustFail(f));
 
-function load(name: string): HistoryJson {
-  return JSON.parse(readFileSync(new URL(`../histories/${name}`, import.meta.url), 'utf8')) as HistoryJson;
-}
+/** The paths every release must keep replaying, by fixture: each is recorded by test/histories/record.ts. */
+const required: Record<string, { type: string; ends: string; has?: string }> = {
+  'rotation-success.json': { type: 'rotationWorkflow', ends: 'COMPLETED', has: 'storeLockWorkflow' },
+  'rotation-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED' },
+  'rotation-clusters-success.json': { type: 'rotationWorkflow', ends: 'COMPLETED', has: 'consumerGate' },
+  'rotation-clusters-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED' },
+  'approval-granted.json': { type: 'rotationWorkflow', ends: 'COMPLETED' },
+  'approval-timed-out.json': { type: 'rotationWorkflow', ends: 'FAILED' },
+  'needs-attention-retried.json': { type: 'rotationWorkflow', ends: 'COMPLETED' },
+  'continued-as-new-first.json': { type: 'rotationWorkflow', ends: 'CONTINUED_AS_NEW' },
+  'continued-as-new-last.json': { type: 'rotationWorkflow', ends: 'COMPLETED' },
+  'scheduled-window.json': { type: 'rotationWorkflow', ends: 'COMPLETED' },
+  'emergency-superseded.json': { type: 'rotationWorkflow', ends: 'FAILED' },
+  'emergency-supersede.json': { type: 'rotationWorkflow', ends: 'COMPLETED' },
+  'batch-children-success.json': { type: 'rotationWorkflow', ends: 'COMPLETED', has: 'clusterBatchWorkflow' },
+  'batch-children-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED', has: 'clusterBatchWorkflow' },
+  'batch-children-success.child-clusterBatchWorkflow-1.json': { type: 'clusterBatchWorkflow', ends: 'COMPLETED' },
+  'rotation-success.child-storeLockWorkflow-1.json': { type: 'storeLockWorkflow', ends: 'COMPLETED' },
+};
 
-/**
- * Recorded histories (test/histories, see its README) replayed against today's workflow code with
- * the worker's data converter: a change that would break running rotations fails here.
- */
-describe('replay of recorded rotation histories', () => {
+describe('replay of recorded histories', () => {
   const results = new Map<string, ReplayResult>();
 
-  // One replay worker (one workflow bundle) for all fixtures: bundling dominates the cost.
+  // One replay worker (one workflow bundle) for all fixtures.
   beforeAll(async () => {
-    // Fixtures that recorded their workflow id replay under it (child ids derive from it).
-    const histories = fixtures.map((name) => {
-      const { workflowId, ...json } = load(name) as HistoryJson & { workflowId?: string };
-      return { name, workflowId: workflowId ?? name, history: fromHistoryJson(json) };
+    const histories = files.map((name) => {
+      const { workflowId, ...json } = load(name);
+      return { name, workflowId, history: fromHistoryJson(json) };
     });
-    const byId = new Map(histories.map((h) => [h.workflowId, h.name]));
+    // Results come back one per history, in order (several fixtures share a workflow id: the
+    // runs of one continued-as-new chain, store locks of one location).
+    let i = 0;
     for await (const r of Worker.runReplayHistories(
       {
-        // The run's one prebuilt bundle (test/global-setup.ts), the same code the other tests run.
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
         dataConverter: workerDataConverter(env),
       },
       histories,
     )) {
-      results.set(byId.get(r.workflowId) ?? r.workflowId, r);
+      const name = histories[i++]?.name ?? '?';
+      expect(r.workflowId).toBe(histories.find((h) => h.name === name)?.workflowId);
+      results.set(name, r);
     }
-  });
+  }, 120_000);
 
   it.each(compatible)('%s replays without error', (name) => {
     const r = results.get(name);
@@ -68,16 +84,11 @@ describe('replay of recorded rotation histories', () => {
     expect(error?.message).toMatch(/promoteVersionV0/);
   });
 
-  it('the fixtures are what they claim: a rotated run and a rolled-back run', () => {
-    const last = (h: HistoryJson) => String(h.events[h.events.length - 1]?.['eventType']);
-    expect(last(load('rotation-success.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
-    expect(last(load('rotation-rolled-back.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
-    expect(last(load('rotation-clusters-success.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
-    expect(last(load('rotation-clusters-rolled-back.json'))).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
-    // The cluster fixtures exercise the per-cluster child workflows.
-    const children = load('rotation-clusters-success.json').events.filter(
-      (e) => e['eventType'] === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
-    );
-    expect(children.length).toBeGreaterThanOrEqual(6);
+  it.each(Object.entries(required))('%s is there and is the path it stands for', (name, want) => {
+    expect(files).toContain(name);
+    const h = load(name);
+    expect(h.workflowType).toBe(want.type);
+    expect(eventTypes(h).at(-1)).toBe(`EVENT_TYPE_WORKFLOW_EXECUTION_${want.ends}`);
+    if (want.has) expect(JSON.stringify(h.events)).toContain(`"${want.has}"`);
   });
 });

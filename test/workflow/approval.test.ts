@@ -37,6 +37,7 @@ describe('approval gate timeout (approval.timeout, default 7 days)', () => {
     expect(status.awaitingApproval).toBe(false);
     // A late approval is refused: the gate is closed.
     await expect(h.executeUpdate(approveUpdate, { args: [{ by: 'late' }] })).rejects.toThrow();
+    await ts.record(h, 'approval-timed-out');
   });
 
   it('an approval after 6 days is in time: the run revokes the old version and completes', async () => {
@@ -51,5 +52,6 @@ describe('approval gate timeout (approval.timeout, default 7 days)', () => {
     expect(waited).toBeLessThan(7 * DAY);
     expect(fake.state).toMatchObject({ current: 'v2', revoked: ['v1'] });
     expect(result.status.stages.find((s) => s.name === 'approval')?.detail).toBe('approved by bob');
+    await ts.record(h, 'approval-granted');
   });
 });

@@ -47,5 +47,6 @@ describe('needs-attention retry and escalation (retryEvery 15m, escalateAfter 24
     expect(attempts.at(-1)).toBeGreaterThanOrEqual(now + 25 * HOUR);
     expect(attempts.at(-1)! - first).toBeLessThan(25 * HOUR + 15 * MINUTE);
     expect(fake.state).toMatchObject({ current: 'v2', revoked: ['v1'], finalized: true });
+    await ts.record(h, 'needs-attention-retried');
   });
 });

@@ -68,6 +68,7 @@ describe('rotation window', () => {
     expect(result.outcome).toBe('rotated');
     expect(fake.firstAt('planRotation')).toBeGreaterThanOrEqual(opensAt);
     expect(fake.firstAt('planRotation')).toBeLessThan(opensAt + MINUTE);
+    await ts.record(h, 'scheduled-window');
   });
 
   it('a manual run with the same window does not wait', async () => {

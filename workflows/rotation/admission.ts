@@ -10,9 +10,6 @@ import { rootMessage } from '../saga';
 import { releaseLockSignal, storeLockWorkflow } from '../store-lock';
 import type { RotationRun } from './run';
 
-/** Runs recorded before the admin policy and the store-location lock existed replay without them. */
-export const admissionPatch = 'policy-admission-and-store-lock';
-
 export type StoreLock = ChildWorkflowHandle<typeof storeLockWorkflow>;
 
 /**
@@ -42,8 +39,8 @@ export async function admit(run: RotationRun): Promise<StoreLock> {
         run.lockKey = verdict.lockKey;
         return lockStore(run, verdict.lockKey);
       },
-      'checking the admin policy and locking the store location',
-      false,
+      // The plan stage goes on in forwardStages: it completes there.
+      { detail: 'checking the admin policy and locking the store location', completes: false },
     );
   } catch (err) {
     run.writer.failure(rootMessage(err));

@@ -4,16 +4,9 @@ import type { StageName } from '../../core/status';
 import { rootMessage } from '../saga';
 import type { RotationRun } from './run';
 
-/** Runs recorded before `needsAttention` was a playbook setting carry no value: the old fixed 15 minutes. */
-const defaults: Playbook['spec']['needsAttention'] = {
-  retryEvery: 15 * 60_000,
-  escalateAfter: 86_400_000,
-  maxHistoryEvents: 5_000,
-};
-
+/** The playbook's needs-attention settings (schema defaults applied when the playbook was checked). */
 export function settingsOf(run: RotationRun): Playbook['spec']['needsAttention'] {
-  const given = run.spec.needsAttention as Partial<Playbook['spec']['needsAttention']> | undefined;
-  return { ...defaults, ...given };
+  return run.spec.needsAttention;
 }
 
 const hours = (ms: number) => `${Math.round((ms / 3_600_000) * 10) / 10}h`;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { VersionRef } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { gateText } from '../../core/gate';
@@ -11,19 +11,9 @@ import type { RotationRun } from './run';
 /** Consumers of a compromised rotation that do not report get at most this long after the touch. */
 const compromisedSettleMs = 2_000;
 
-/** Runs that began before the gate existed replay without it (and their playbooks lack its settings). */
-export function gateApplies(): boolean {
-  return patched('consumer-gate');
-}
-
-function settings(run: RotationRun): { enabled: boolean; settle: number } {
-  const gate = run.spec.consumerGate as Partial<RotationRun['spec']['consumerGate']> | undefined;
-  return { enabled: gate?.enabled ?? true, settle: gate?.settle ?? 10_000 };
-}
-
 /** The settle time for this run; a compromised rotation shortens it, and says so in the audit trail. */
 function settleOf(run: RotationRun, stage: string): number {
-  const { settle } = settings(run);
+  const { settle } = run.spec.consumerGate;
   if (!run.input.emergency?.compromised || settle <= compromisedSettleMs) return settle;
   run.audit('consumer-gate', {
     stage,
@@ -75,8 +65,8 @@ export async function consumerGateStage(
   extra: Pick<GateInput, 'rolloutToken' | 'swappedAt'> = {},
 ): Promise<void> {
   const stage = step === 'promote' ? 'promote-gate' : 'revoke-gate';
-  if (!gateApplies()) return run.skip(stage, 'run recorded before the consumer gate');
-  if (!settings(run).enabled) return run.skip(stage, 'turned off by the playbook (spec.consumerGate.enabled: false)');
+  if (!run.spec.consumerGate.enabled)
+    return run.skip(stage, 'turned off by the playbook (spec.consumerGate.enabled: false)');
   if (run.spec.clusters.length === 0) return run.skip(stage, 'no clusters in the playbook');
   const input = inputOf(run, step, run.spec.clusters, versions, settleOf(run, stage), extra);
   await run.stage(
@@ -103,7 +93,7 @@ export async function consumerGateStage(
         `${pods} consumer pod(s) in ${report.outcomes.length} cluster(s), slowest ${(slowest / 1000).toFixed(1)}s`,
       );
     },
-    `${step} gate: touching consumer pods, waiting for their reads`,
+    { detail: `${step} gate: touching consumer pods, waiting for their reads` },
   );
 }
 
@@ -114,8 +104,8 @@ export async function consumerGateStage(
  */
 export async function resyncConsumers(run: RotationRun, old: VersionRef): Promise<void> {
   const clusters = run.touchedClusters();
-  if (!settings(run).enabled || clusters.length === 0) return;
-  const input = inputOf(run, 'restore', clusters, { current: old, other: null }, settings(run).settle, {});
+  if (!run.spec.consumerGate.enabled || clusters.length === 0) return;
+  const input = inputOf(run, 'restore', clusters, { current: old, other: null }, run.spec.consumerGate.settle, {});
   const report = await callActivity(
     acts.consumerGate,
     { ...profiles.waiting, ...profiles.undo, heartbeatTimeout: '30s' },

@@ -5,9 +5,35 @@ import { wavesOf } from '../clusters';
 import { profiles } from '../profiles';
 import { msUntilWindow } from '../window';
 import { syncClusters } from './clusters-stage';
-import { consumerGateStage, gateApplies, resyncConsumers } from './consumer-gate';
+import { consumerGateStage, resyncConsumers } from './consumer-gate';
 import { approvalStage, soakStage } from './gates';
 import type { RotationRun } from './run';
+
+/**
+ * The outline of a rotation before the point of no return, read top to bottom: window, plan and
+ * create, distribute (canary after the first wave) and verify, promote, soak, approval, and the
+ * consumer gate before revoke. Any failure here rolls back (rotation.ts).
+ */
+export async function forwardStages(run: RotationRun): Promise<{ old: VersionRef; fresh: VersionRef }> {
+  await waitForWindow(run);
+  const { plan, fresh } = await createStages(run);
+  const old = plan.current;
+  await distributeStages(run, old, fresh);
+  await promoteStage(run, plan, fresh);
+  await soakStage(run);
+  await approvalStage(run);
+  // Last step before the point of no return: every consumer reads the new version as current.
+  await consumerGateStage(
+    run,
+    'revoke',
+    { current: fresh, other: old },
+    {
+      rolloutToken: run.rotation.runId,
+      ...(run.swappedAt !== undefined ? { swappedAt: run.swappedAt } : {}),
+    },
+  );
+  return { old, fresh };
+}
 
 /** Scheduled runs with a window wait for it before anything is read or changed. */
 async function waitForWindow(run: RotationRun): Promise<void> {
@@ -103,7 +129,7 @@ async function distributeStages(run: RotationRun, old: VersionRef, fresh: Versio
     return;
   }
   // Runs after the clusters are restored (undos run last-first): consumers resync onto the old version now.
-  if (gateApplies()) run.saga.add('resync consumers to the old version', () => resyncConsumers(run, old));
+  run.saga.add('resync consumers to the old version', () => resyncConsumers(run, old));
   // One undo for every cluster step before revoke: back to serving only the old version.
   run.saga.add('restore clusters to the old version', () =>
     syncClusters(run, run.touchedClusters(), 'restore', { current: old, other: null }, 'rolled-back'),
@@ -115,8 +141,10 @@ async function distributeStages(run: RotationRun, old: VersionRef, fresh: Versio
         syncClusters(run, wave, 'dual-read', { current: old, other: fresh }, 'dual-read', {
           boundMs: run.stageTimeout('distribute'),
         }),
-      `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`,
-      i === waves.length - 1,
+      {
+        detail: `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`,
+        completes: i === waves.length - 1,
+      },
     );
     // The canary runs against the first wave before any other wave is touched.
     if (i === 0) await canaryStage(run, fresh);
@@ -153,38 +181,15 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
         pendingVersion: fresh.version,
         currentVersion: old.version,
       }),
-    undefined,
-    !clusters,
+    { completes: !clusters },
   );
   if (clusters) {
     await run.stage(
       'promote',
       () => syncClusters(run, run.spec.clusters, 'promote', { current: fresh, other: old }, 'promoted'),
-      'swapping keys in every cluster',
+      { detail: 'swapping keys in every cluster' },
     );
   }
   run.swappedAt = Date.now();
   run.writer.versions({ current: fresh, pending: undefined });
-}
-
-/** Every stage before the point of no return; any failure here rolls back. */
-export async function forwardStages(run: RotationRun): Promise<{ old: VersionRef; fresh: VersionRef }> {
-  await waitForWindow(run);
-  const { plan, fresh } = await createStages(run);
-  const old = plan.current;
-  await distributeStages(run, old, fresh);
-  await promoteStage(run, plan, fresh);
-  await soakStage(run);
-  await approvalStage(run);
-  // Last step before the point of no return: every consumer reads the new version as current.
-  await consumerGateStage(
-    run,
-    'revoke',
-    { current: fresh, other: old },
-    {
-      rolloutToken: run.rotation.runId,
-      ...(run.swappedAt !== undefined ? { swappedAt: run.swappedAt } : {}),
-    },
-  );
-  return { old, fresh };
 }

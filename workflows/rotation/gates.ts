@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, patched } from '@temporalio/workflow';
+import { ApplicationFailure, condition } from '@temporalio/workflow';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { RotationRun } from './run';
 
@@ -28,9 +28,7 @@ export async function approvalStage(run: RotationRun): Promise<void> {
     run.writer.awaitingApproval(true);
     run.publish();
     const approved = () => run.approvedBy !== undefined;
-    // Runs recorded before the approval timeout waited without a timer.
-    if (!patched('approval-timeout')) await condition(approved);
-    else if (!(await condition(approved, run.spec.approval.timeout))) approvalTimedOut(run);
+    if (!(await condition(approved, run.spec.approval.timeout))) approvalTimedOut(run);
     run.writer.awaitingApproval(false);
     run.writer.stageNote('approval', `approved by ${run.approvedBy}`);
   });

@@ -21,6 +21,17 @@ import { Saga, rootMessage } from '../saga';
 
 type Timeouts = RotationInput['playbook']['spec']['timeouts'];
 
+/** How one call of `RotationRun.stage` reports. */
+export interface StageOptions {
+  /** Shown beside the stage while it runs (a wave, a gate). */
+  detail?: string;
+  /**
+   * Whether this call completes the stage: false for a part of a stage that goes on in a later
+   * call (the admission part of plan, all waves but the last of distribute). Default true.
+   */
+  completes?: boolean;
+}
+
 /**
  * The state of one rotation run and the few moves every stage makes: enter and leave a stage,
  * publish the status, write the audit trail. Status changes go through `writer` only.
@@ -127,7 +138,8 @@ export class RotationRun {
    * audit trail (and so the stage-duration histogram) sees one start and, with `last` (default),
    * one completion per rotation.
    */
-  async stage<T>(name: StageName, body: () => Promise<T>, detail?: string, last = true): Promise<T> {
+  async stage<T>(name: StageName, body: () => Promise<T>, opts: StageOptions = {}): Promise<T> {
+    const { detail, completes = true } = opts;
     await condition(() => !this.status.paused);
     const first = this.writer.stage(name)?.startedAt === undefined;
     this.writer.stageStarted(name, Date.now(), detail);
@@ -137,7 +149,7 @@ export class RotationRun {
     try {
       const result = await body();
       this.writer.stageDone(name, Date.now());
-      if (last) this.audit('stage-completed', { stage: name, durationMs: Date.now() - began });
+      if (completes) this.audit('stage-completed', { stage: name, durationMs: Date.now() - began });
       return result;
     } catch (err) {
       // Continuing as new is not a failure: the continuation carries on with this stage.
