@@ -144,6 +144,35 @@ export function activityCounts(
   return counts;
 }
 
+/**
+ * The attempt of each activity of `type` that the history records as started (the one that
+ * closed it), with the worker's identity and, for a retry, how the attempt before it ended.
+ */
+export function activityStarts(
+  h: HistoryJson,
+  type: string,
+): { attempt: number; identity: string; previousAttemptTimedOut: boolean }[] {
+  const types = scheduledTypes(h);
+  return h.events.flatMap((e) => {
+    const a = e['activityTaskStartedEventAttributes'] as
+      | {
+          scheduledEventId?: string;
+          attempt?: number;
+          identity?: string;
+          lastFailure?: { timeoutFailureInfo?: unknown };
+        }
+      | undefined;
+    if (!a || types.get(String(a.scheduledEventId)) !== type) return [];
+    return [
+      {
+        attempt: a.attempt ?? 1,
+        identity: a.identity ?? '',
+        previousAttemptTimedOut: a.lastFailure?.timeoutFailureInfo !== undefined,
+      },
+    ];
+  });
+}
+
 /** Event types in order, e.g. `EVENT_TYPE_TIMER_FIRED`. */
 export function eventTypes(h: HistoryJson): string[] {
   return h.events.map((e) => String(e['eventType']));

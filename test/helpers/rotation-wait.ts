@@ -3,6 +3,7 @@
  * every query is bounded, and "no answer" is a state, not an error.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Phase, RotationStatus } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
 import { activityCounts, eventTypes, toHistoryJson } from './history';
@@ -39,6 +40,45 @@ export async function waitForEvent(h: WorkflowHandle, type: string, timeoutMs = 
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`history never showed ${type}`);
+}
+
+/** An activity the server records as running: started by a worker, not completed. */
+export interface RunningActivity {
+  type: string;
+  attempt: number;
+  /** Identity of the worker running it (`<pid>@<host>` for rotor's workers). */
+  identity: string;
+}
+
+/**
+ * Waits until the server records activity `type` as started, not completed, by the worker process
+ * `pid` (its identity is `<pid>@<host>`); returns what the server says. Read from the server
+ * (DescribeWorkflowExecution), so it holds even while that worker is frozen or dead.
+ */
+export async function waitForRunningActivity(
+  h: WorkflowHandle,
+  type: string,
+  pid: number | undefined,
+  timeoutMs = 60_000,
+): Promise<RunningActivity> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: RunningActivity[] = [];
+  while (Date.now() < deadline) {
+    const { raw } = await h.describe();
+    seen = (raw.pendingActivities ?? [])
+      .filter((a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+      .map((a) => ({
+        type: a.activityType?.name ?? '?',
+        attempt: a.attempt ?? 0,
+        identity: a.lastWorkerIdentity ?? '',
+      }));
+    const mine = seen.find((a) => a.type === type && a.identity.startsWith(`${pid}@`));
+    if (mine) return mine;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `${type} never ran on worker ${pid} (running: ${seen.map((a) => `${a.type}#${a.attempt} on ${a.identity}`).join(', ') || 'none'})`,
+  );
 }
 
 /** How many times each store-changing step (forward, and the create undo) completed in a run's history. */

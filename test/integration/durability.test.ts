@@ -6,20 +6,24 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from '../../adapters/temporal/connection';
-import { activityCounts, eventTypes, toHistoryJson } from '../helpers/history';
+import { activityCounts, activityStarts, eventTypes, toHistoryJson } from '../helpers/history';
+import type { HistoryJson } from '../helpers/history';
+import { canaryGate } from '../helpers/canary-gate';
+import { holdProxy } from '../helpers/hold-proxy';
 import { kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { startWorkerProcess } from '../helpers/worker-process';
-import { waitForEvent, waitForPhaseOf as waitForPhase } from '../helpers/rotation-wait';
+import { waitForEvent, waitForPhaseOf as waitForPhase, waitForRunningActivity } from '../helpers/rotation-wait';
+import type { RunningActivity } from '../helpers/rotation-wait';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationInput, RotationResult } from '../../core/status';
 
-useStackEnv();
+const env = useStackEnv();
 
-const stores: [string, (v: string) => Promise<TestStore>][] = [
+const stores: ['aws' | 'vault', (v: string) => Promise<TestStore>][] = [
   ['aws', awsTestStore],
   ['vault', vaultTestStore],
 ];
@@ -33,6 +37,39 @@ const forward = [
   'finalizeRotation',
 ] as const;
 const undos = ['discardPendingVersion', 'demoteVersion'] as const;
+
+/** The request that writes the new version in each store, as the worker sends it. */
+const newVersionWrite: Record<'aws' | 'vault', RegExp> = {
+  aws: /x-amz-target: *secretsmanager\.PutSecretValue/i,
+  vault: /^POST \/v1\/secret\/data\//m,
+};
+
+/** `p`, or a failure naming `what` did not happen within `ms`. */
+async function within(p: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000}s`)), ms);
+  });
+  try {
+    await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The history's word that the step killed mid-attempt was finished by a retry elsewhere: the attempt
+ * that completed it is a later one, started by another worker, after the killed attempt timed out.
+ */
+function expectRetriedElsewhere(history: HistoryJson, type: string, killed: RunningActivity | undefined): void {
+  const [completing] = activityStarts(history, type).slice(-1);
+  expect({ type, attempt: completing?.attempt, killedWorker: completing?.identity === killed?.identity }).toEqual({
+    type,
+    attempt: (killed?.attempt ?? 0) + 1,
+    killedWorker: false,
+  });
+  expect(completing?.previousAttemptTimedOut).toBe(true);
+}
 
 /**
  * A real worker process is SIGKILLed mid-rotation and started again, several times. Temporal must
@@ -54,58 +91,55 @@ describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rot
     const ts = await makeStore(`durable-initial-${randomUUID()}`);
     const before = await ts.snapshot();
     const taskQueue = `durability-${kind}-${randomUUID()}`;
-    const wp = await startWorkerProcess({ taskQueue, logFile: join(logDir, `${kind}.log`) });
+    // The worker reaches the store through a proxy that can hold back the answer to one request.
+    const storeProxy = await holdProxy((kind === 'aws' ? env['AWS_ENDPOINT_URL'] : env['VAULT_ADDR']) ?? '');
+    const wp = await startWorkerProcess({
+      taskQueue,
+      logFile: join(logDir, `${kind}.log`),
+      env: { [kind === 'aws' ? 'AWS_ENDPOINT_URL' : 'VAULT_ADDR']: storeProxy.url },
+    });
+    // Slow canary: it runs until the test opens its gate, so the kill lands while it runs.
+    const gate = canaryGate('slow');
     const timeline: string[] = [];
     const t0 = Date.now();
     const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+    const killed: Partial<Record<'create' | 'canary', RunningActivity>> = {};
     try {
-      const playbook = testPlaybook(ts.store, {
-        // Slow canary: the kill lands while it runs. Soak: a durable timer that must survive a dead worker.
-        canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
-        soak: '5s',
-      });
+      // Soak: a durable timer that must survive a dead worker.
+      const playbook = testPlaybook(ts.store, { canaries: [gate.canary], soak: '5s' });
       const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'durability-test' };
+      // Kill 1, during create, the hardest case: the store has written the new version and its
+      // answer is held back, so the activity cannot have reported. A retry must not write another.
+      const writeHeld = storeProxy.holdResponseTo(newVersionWrite[kind]);
       const h = await client.workflow.start('rotationWorkflow', {
         taskQueue,
         workflowId: rotationWorkflowId(playbook.spec.secret.name),
         args: [input],
       });
       mark('started');
-
-      // Kill 1, during create: from the first phase seen, the worker runs in 5ms slices and the store is
-      // checked while it is frozen; the kill lands right after the new version is written — the hardest
-      // case, when the activity has (almost always) not reported yet. A retry must not write another.
-      const inFlightAtKill: Partial<Record<'create' | 'canary', boolean>> = {};
-      const killAndRestart = async (at: 'create' | 'canary') => {
+      await within(writeHeld, 60_000, 'the new version was never written');
+      expect(await ts.versionCount()).toBe(2);
+      const killAndRestart = async (at: 'create' | 'canary', type: string) => {
+        // The server's word that the step runs on this worker, attempt 1, and has not completed.
+        killed[at] = await waitForRunningActivity(h, type, wp.pid);
         await wp.kill();
-        const type = at === 'create' ? 'createPendingVersion' : 'runCanary';
-        // Read after the process is gone: a step not completed now can only complete by a retry on another worker.
-        inFlightAtKill[at] = (activityCounts(toHistoryJson(await h.fetchHistory()))[type]?.completed ?? 0) === 0;
-        const written =
-          at === 'create' ? `, new version ${(await ts.versionCount()) > 1 ? 'already' : 'not yet'} written` : '';
-        mark(`SIGKILL at ${at} (${type} ${inFlightAtKill[at] ? 'in flight' : 'already completed'}${written})`);
+        mark(`SIGKILL at ${at} (${type} attempt ${killed[at].attempt} running on ${killed[at].identity})`);
+        if (at === 'create') storeProxy.release();
+        else gate.open();
         await wp.restart();
         mark('worker restarted');
       };
-      const first = await waitForPhase(client, h, ['plan', 'create', 'canary']);
-      if (first !== 'canary') {
-        wp.freeze();
-        const until = Date.now() + 15_000;
-        while ((await ts.versionCount()) < 2 && Date.now() < until) {
-          wp.thaw();
-          await new Promise((r) => setTimeout(r, 5));
-          wp.freeze();
-        }
-        await killAndRestart('create');
-      }
+      await killAndRestart('create', 'createPendingVersion');
 
-      // Kill 2, during the slow canary (its heartbeat stops; the server times the attempt out and retries it).
+      // Kill 2, during the gated canary (its heartbeat stops; the server times the attempt out and retries it).
       await waitForPhase(client, h, ['canary']);
-      await killAndRestart('canary');
+      await killAndRestart('canary', 'runCanary');
 
-      // Kill 3: right after promote (the soak timer was just started), and stay down until it fires.
-      await waitForPhase(client, h, ['soak']);
+      // Kill 3: right after promote (the soak timer, the run's only timer, was just started), and stay
+      // down until it fires.
+      await waitForEvent(h, 'EVENT_TYPE_TIMER_STARTED');
       await wp.kill();
+      expect(eventTypes(toHistoryJson(await h.fetchHistory()))).not.toContain('EVENT_TYPE_TIMER_FIRED');
       mark('SIGKILL at soak (right after promote)');
       await waitForEvent(h, 'EVENT_TYPE_TIMER_FIRED');
       mark('soak timer fired with no worker running');
@@ -119,8 +153,7 @@ describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rot
       );
 
       expect(result.outcome).toBe('rotated');
-      expect(wp.starts).toBe(Object.keys(inFlightAtKill).length + 2);
-      expect(inFlightAtKill.canary).toBe(true);
+      expect(wp.starts).toBe(4);
 
       // The store saw exactly one rotation.
       const after = await ts.snapshot();
@@ -143,9 +176,12 @@ describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rot
         });
       for (const type of undos) expect(counts[type]).toBeUndefined();
       expect(eventTypes(history).filter((t) => t === 'EVENT_TYPE_TIMER_STARTED')).toHaveLength(1);
-      // An attempt that was running at a kill was abandoned and completed by a retry on the new worker.
-      if (inFlightAtKill.create) expect(counts['createPendingVersion']?.maxAttempt).toBeGreaterThanOrEqual(2);
-      if (inFlightAtKill.canary) expect(counts['runCanary']?.maxAttempt).toBeGreaterThanOrEqual(2);
+      // The attempt running at each kill (attempt 1, on the killed worker) was abandoned, timed out,
+      // and a later attempt on a restarted worker completed the step.
+      expect(killed.create?.attempt).toBe(1);
+      expect(killed.canary?.attempt).toBe(1);
+      expectRetriedElsewhere(history, 'createPendingVersion', killed.create);
+      expectRetriedElsewhere(history, 'runCanary', killed.canary);
 
       const stages = Object.fromEntries(result.status.stages.map((s) => [s.name, s.state]));
       expect(stages).toEqual({
@@ -166,6 +202,8 @@ describe.each(stores)('durability on %s: the worker process is SIGKILLed mid-rot
     } finally {
       console.info(`durability ${kind}: ${timeline.join(' → ')}`);
       await wp.stop();
+      gate.dispose();
+      await storeProxy.close();
     }
   });
 });
@@ -195,7 +233,13 @@ describe('durability: the worker process is SIGKILLed during compensation and du
 
   it('a rollback resumes its undos on a new worker; a run killed at finalize ends rotated', async () => {
     const taskQueue = `durability-undo-${randomUUID()}`;
-    const wp = await startWorkerProcess({ taskQueue, logFile: join(logDir, 'worker.log') });
+    // The worker reaches Vault through a proxy that can hold back the answer to one request.
+    const vaultProxy = await holdProxy(env['VAULT_ADDR'] ?? '');
+    const wp = await startWorkerProcess({
+      taskQueue,
+      logFile: join(logDir, 'worker.log'),
+      env: { VAULT_ADDR: vaultProxy.url },
+    });
     const start = async (ts: TestStore, secretName: string, canary: string) => {
       const playbook = testPlaybook(ts.store, {
         clusters: [{ name: context, delivery: 'push', namespace, secretName, workloads: [] }],
@@ -208,31 +252,28 @@ describe('durability: the worker process is SIGKILLed during compensation and du
         args: [input],
       });
     };
-    const inFlight = async (h: WorkflowHandle, types: string[]) => {
-      const counts = activityCounts(toHistoryJson(await h.fetchHistory()));
-      return types.filter((t) => (counts[t]?.scheduled ?? 0) > (counts[t]?.completed ?? 0));
-    };
     const timeline: string[] = [];
     const t0 = Date.now();
     const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
-    try {
-      // 1. The canary fails after the cluster serves both versions. Once compensation starts, the worker
-      // runs in short slices until the store undo (after the cluster's restore) is scheduled, then dies.
-      const undone = await vaultTestStore(`durable-undo-${randomUUID()}`);
-      const before = await undone.snapshot();
-      const rollback = await start(undone, 'app-undo', 'exit 1');
-      await waitForPhase(client, rollback, ['compensating']);
-      wp.freeze();
-      const until = Date.now() + 30_000;
-      while (!(await inFlight(rollback, ['discardPendingVersion'])).length && Date.now() < until) {
-        wp.thaw();
-        await new Promise((r) => setTimeout(r, 20));
-        wp.freeze();
-      }
+    /** Kills the worker while `type` runs on it (the server says so), lets the held answer go, starts a new worker. */
+    const killDuring = async (h: WorkflowHandle, type: string, stage: string): Promise<RunningActivity> => {
+      const running = await waitForRunningActivity(h, type, wp.pid);
       await wp.kill();
-      mark(`killed while compensating (in flight: ${(await inFlight(rollback, [...undos])).join(', ') || 'none'})`);
+      mark(`killed during ${stage} (${type} attempt ${running.attempt} running on ${running.identity})`);
+      vaultProxy.release();
       await wp.restart();
       mark('worker restarted');
+      return running;
+    };
+    try {
+      // 1. The canary fails after the cluster serves both versions. Compensation restores the cluster,
+      // then the store undo destroys this run's version; the worker dies with Vault's answer held.
+      const undone = await vaultTestStore(`durable-undo-${randomUUID()}`);
+      const before = await undone.snapshot();
+      const destroyHeld = vaultProxy.holdResponseTo(/^POST \/v1\/secret\/destroy\//m);
+      const rollback = await start(undone, 'app-undo', 'exit 1');
+      await within(destroyHeld, 90_000, 'compensation never destroyed the pending version');
+      const killedUndo = await killDuring(rollback, 'discardPendingVersion', 'compensation');
       const failure = await rollback.result().then(
         () => undefined,
         (e: unknown) => e as Error,
@@ -250,20 +291,19 @@ describe('durability: the worker process is SIGKILLed during compensation and du
         isOld: true,
       });
       mark('rolled back');
-      const undoCounts = activityCounts(toHistoryJson(await rollback.fetchHistory()));
-      expect(undoCounts['discardPendingVersion']?.completed).toBe(1);
+      const undoHistory = toHistoryJson(await rollback.fetchHistory());
+      expect(activityCounts(undoHistory)['discardPendingVersion']?.completed).toBe(1);
+      expect(killedUndo.attempt).toBe(1);
+      expectRetriedElsewhere(undoHistory, 'discardPendingVersion', killedUndo);
 
-      // 2. A run killed once it reaches finalize (the store's bookkeeping step) completes rotated.
+      // 2. A run killed during finalize (the store's bookkeeping step: Vault has recorded the outcome,
+      // its answer is held) completes rotated.
       const rotated = await vaultTestStore(`durable-final-${randomUUID()}`);
       const was = await rotated.snapshot();
+      const finalizeHeld = vaultProxy.holdResponseTo(/"rotor-last-rotation"/);
       const forwardRun = await start(rotated, 'app-final', 'true');
-      await waitForPhase(client, forwardRun, ['finalize']);
-      await wp.kill();
-      mark(
-        `killed at finalize (in flight: ${(await inFlight(forwardRun, ['finalizeRotation'])).join(', ') || 'none recorded'})`,
-      );
-      await wp.restart();
-      mark('worker restarted');
+      await within(finalizeHeld, 90_000, 'finalize never wrote to the store');
+      const killedFinalize = await killDuring(forwardRun, 'finalizeRotation', 'finalize');
       const result = (await forwardRun.result()) as RotationResult;
       expect(result.outcome).toBe('rotated');
       const after = await rotated.snapshot();
@@ -276,12 +316,17 @@ describe('durability: the worker process is SIGKILLed during compensation and du
         keys: ['value'],
         isNew: true,
       });
-      expect(activityCounts(toHistoryJson(await forwardRun.fetchHistory()))['finalizeRotation']?.completed).toBe(1);
+      const finalHistory = toHistoryJson(await forwardRun.fetchHistory());
+      expect(activityCounts(finalHistory)['finalizeRotation']?.completed).toBe(1);
+      expect(killedFinalize.attempt).toBe(1);
+      expectRetriedElsewhere(finalHistory, 'finalizeRotation', killedFinalize);
       expect(wp.starts).toBe(3);
     } finally {
       console.info(`durability (undo/finalize): ${timeline.join(' → ')}`);
       await wp.stop();
+      await vaultProxy.close();
     }
-    // Three worker starts (each bundles the workflows): minutes on a loaded 2-core machine.
-  }, 420_000);
+    // Three worker starts (each bundles the workflows), and each killed attempt is retried only after
+    // its start-to-close timeout (1 min for the undo and for finalize): minutes on a loaded 2-core machine.
+  }, 540_000);
 });
