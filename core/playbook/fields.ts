@@ -25,7 +25,8 @@ export const storePath = z
         message: `'${path}' contains '#' or '?', which would cut the API path short; use letters, digits, - _ . and /`,
       });
     }
-  });
+  })
+  .describe("A store path: segments separated by '/', none empty, '.' or '..', and no '#' or '?'.");
 
 /** A Kubernetes Secret data key, as the apiserver accepts it (IsConfigMapKey). */
 export const secretKey = z
@@ -33,11 +34,13 @@ export const secretKey = z
   .min(1, 'must not be empty; write e.g. value')
   .max(253, 'must be at most 253 characters')
   .regex(/^[-._a-zA-Z0-9]+$/, 'Kubernetes refuses this Secret key; use only letters, digits, -, _ and . (e.g. value)')
-  .refine((k) => k !== '.' && !k.startsWith('..'), "must not be '.' or start with '..'; write e.g. value");
+  .refine((k) => k !== '.' && !k.startsWith('..'), "must not be '.' or start with '..'; write e.g. value")
+  .describe("A Kubernetes Secret data key: letters, digits, '-', '_' and '.', not '.' and not starting with '..'.");
 
 /** An AWS Secrets Manager secret name or ARN (the characters AWS accepts). */
 export const awsSecretId = z
   .string()
   .min(1)
   .max(2048)
-  .regex(/^[A-Za-z0-9/_+=.@:-]+$/, 'AWS refuses this secret name; use letters, digits and / _ + = . @ - (or an ARN)');
+  .regex(/^[A-Za-z0-9/_+=.@:-]+$/, 'AWS refuses this secret name; use letters, digits and / _ + = . @ - (or an ARN)')
+  .describe('An AWS Secrets Manager secret name or ARN.');

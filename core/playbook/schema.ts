@@ -3,108 +3,158 @@ import { duration, timerDuration } from './duration';
 import { crossCheck } from './cross-checks';
 import { awsSecretId, secretKey, storePath } from './fields';
 
+// Every field carries a description (`.describe`): dev/schemas.ts turns them into
+// schemas/playbook.schema.json and docs/playbook-reference.md (`npm run schemas`).
+
 const name = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, -), at most 63 characters');
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, -), at most 63 characters')
+  .describe('A lowercase DNS label (a-z, 0-9, -), at most 63 characters.');
 
-const vaultStore = z.strictObject({
-  type: z.literal('vault'),
-  /** KV v2 mount, e.g. `secret`. */
-  mount: storePath.default('secret'),
-  /** Path below the mount, e.g. `apps/payments/api-key`. */
-  path: storePath,
-  /** Field of the KV entry holding the credential. */
-  key: z.string().min(1).default('value'),
-});
+const vaultStore = z
+  .strictObject({
+    type: z.literal('vault').describe('A Vault KV v2 entry.'),
+    mount: storePath.default('secret').describe('KV v2 mount, e.g. `secret`.'),
+    path: storePath.describe('Path below the mount, e.g. `apps/payments/api-key`.'),
+    key: z.string().min(1).default('value').describe('Field of the KV entry holding the credential.'),
+  })
+  .describe('Vault KV v2. KV v2 has no version labels: rotor keeps the current version in custom metadata.');
 
-const awsStore = z.strictObject({
-  type: z.literal('aws'),
-  /** Secrets Manager secret name or ARN. */
-  secretId: awsSecretId,
-  /** When set, the secret string is a JSON object and the credential is this field; else the whole string. */
-  key: z.string().min(1).optional(),
-  region: z.string().min(1).optional(),
-  /**
-   * IAM role the worker assumes (STS AssumeRole, session `rotor-<secretId>`) for this store's calls,
-   * instead of using its own identity; the admin policy must list it for the tenant.
-   */
-  roleArn: z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
-      'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
-    )
-    .optional(),
-});
+const awsStore = z
+  .strictObject({
+    type: z.literal('aws').describe('An AWS Secrets Manager secret.'),
+    secretId: awsSecretId.describe('Secrets Manager secret name or ARN.'),
+    key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'When set, the secret string is a JSON object and the credential is this field; else the whole string.',
+      ),
+    region: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("AWS region of the secret; by default the ARN's region or the worker's default region."),
+    roleArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+        'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+      )
+      .optional()
+      .describe(
+        "IAM role the worker assumes (STS AssumeRole, session `rotor-<secretId>`) for this store's calls, instead of using its own identity; the admin policy must list it for the tenant.",
+      ),
+  })
+  .describe('AWS Secrets Manager. Versions move through AWSPENDING, AWSCURRENT and AWSPREVIOUS.');
 
 export const storeSchema = z.discriminatedUnion('type', [vaultStore, awsStore]);
 
-export const randomCredential = z.strictObject({
-  kind: z.literal('random'),
-  length: z.number().int().min(16).max(4096).default(40),
-  charset: z.enum(['alphanumeric', 'hex', 'base64url', 'ascii-printable']).default('alphanumeric'),
-});
+export const randomCredential = z
+  .strictObject({
+    kind: z.literal('random').describe('A random string, e.g. an API key or a signing key.'),
+    length: z.number().int().min(16).max(4096).default(40).describe('Length in characters.'),
+    charset: z
+      .enum(['alphanumeric', 'hex', 'base64url', 'ascii-printable'])
+      .default('alphanumeric')
+      .describe('Characters it is drawn from.'),
+  })
+  .describe('A random string. It has no target system: the old value is revoked when the last cluster drops it.');
 
 /** A PostgreSQL role name (at most 63 bytes; quoted as an identifier wherever rotor uses it). */
-const pgRole = z.string().min(1).max(63);
+const pgRole = z.string().min(1).max(63).describe('A PostgreSQL role name.');
 const port = z.number().int().min(1).max(65535);
 
 /**
  * Two roles with the same grants take turns: each rotation gives the role not in use a new
  * password and LOGIN, and revoke locks the other one. The stored value is JSON `{"username","password"}`.
  */
-export const postgresAlternatingUsersCredential = z.strictObject({
-  kind: z.literal('postgres-alternating-users'),
-  /** The two roles; both must exist. Which one is current follows from the stored value. */
-  roles: z.tuple([pgRole, pgRole]).refine(([a, b]) => a !== b, 'the two roles must differ'),
-  /** Server and database the roles log in to; PGHOST/PGPORT/PGDATABASE by default. */
-  host: z.string().min(1).optional(),
-  port: port.optional(),
-  database: z.string().min(1).optional(),
-  length: z.number().int().min(16).max(256).default(32),
-});
+export const postgresAlternatingUsersCredential = z
+  .strictObject({
+    kind: z.literal('postgres-alternating-users').describe('Two PostgreSQL roles that take turns.'),
+    roles: z
+      .tuple([pgRole, pgRole])
+      .refine(([a, b]) => a !== b, 'the two roles must differ')
+      .describe('The two roles; both must exist. Which one is current follows from the stored value.'),
+    host: z.string().min(1).optional().describe('Server the roles log in to; PGHOST by default.'),
+    port: port.optional().describe('Port of the server; PGPORT by default.'),
+    database: z.string().min(1).optional().describe('Database the roles log in to; PGDATABASE by default.'),
+    length: z.number().int().min(16).max(256).default(32).describe('Length of the new password in characters.'),
+  })
+  .describe(
+    'Two roles with the same grants take turns: each rotation gives the role not in use a new password and LOGIN, and revoke locks the other one. The stored value is JSON `{"username","password"}`.',
+  );
 
 /**
  * An IAM user's access key. IAM allows two keys per user, so the new key overlaps the old one until
  * revoke. The stored value is JSON `{"accessKeyId","secretAccessKey"}`.
  */
-export const awsIamAccessKeyCredential = z.strictObject({
-  kind: z.literal('aws-iam-access-key'),
-  userName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM user name'),
-  /**
-   * What revoke does to the old key: `deactivate` (it is deleted by the next rotation's create, which
-   * needs the slot) or `delete` at once (no way back).
-   */
-  revoke: z.enum(['deactivate', 'delete']).default('deactivate'),
-  /** How long revoke keeps asking STS until the old key is refused; IAM changes are eventually consistent. */
-  proofTimeout: timerDuration().default(60_000),
-});
+export const awsIamAccessKeyCredential = z
+  .strictObject({
+    kind: z.literal('aws-iam-access-key').describe("An IAM user's access key."),
+    userName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM user name')
+      .describe('IAM user whose access key rotates.'),
+    revoke: z
+      .enum(['deactivate', 'delete'])
+      .default('deactivate')
+      .describe(
+        "What revoke does to the old key: `deactivate` (it is deleted by the next rotation's create, which needs the slot) or `delete` at once (no way back).",
+      ),
+    proofTimeout: timerDuration()
+      .default(60_000)
+      .describe(
+        'How long revoke keeps asking STS until the old key is refused; IAM changes are eventually consistent.',
+      ),
+  })
+  .describe(
+    'IAM allows two keys per user, so the new key overlaps the old one until revoke. The stored value is JSON `{"accessKeyId","secretAccessKey"}`.',
+  );
+
+const databaseMount = z.string().min(1).default('database').describe("Mount of Vault's database secrets engine.");
+const databaseConnection = z
+  .string()
+  .min(1)
+  .describe(
+    "The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it.",
+  );
 
 /**
  * A static role of Vault's database secrets engine: Vault owns the password and rotates it. There
  * is no overlap: the old password stops working when create rotates it. The stored value is JSON
  * `{"username","password"}` as read from `<mount>/static-creds/<role>`.
  */
-export const vaultDatabaseStaticRoleCredential = z.strictObject({
-  kind: z.literal('vault-database-static-role'),
-  mount: z.string().min(1).default('database'),
-  role: z.string().min(1),
-  /** The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it. */
-  connection: z.string().min(1),
-});
+export const vaultDatabaseStaticRoleCredential = z
+  .strictObject({
+    kind: z.literal('vault-database-static-role').describe("A static role of Vault's database secrets engine."),
+    mount: databaseMount,
+    role: z.string().min(1).describe('The static role (`<mount>/static-roles/<role>`).'),
+    connection: databaseConnection,
+  })
+  .describe(
+    'Vault owns the password and rotates it. There is no overlap: the old password stops working when create rotates it. The stored value is JSON `{"username","password"}` as read from `<mount>/static-creds/<role>`.',
+  );
 
 /**
  * A dynamic role of Vault's database secrets engine (PostgreSQL connections): each rotation reads
  * `<mount>/creds/<role>`, which makes a new database user under a new lease. The stored value is
  * `{"username","password","leaseId"}`; revoke revokes the old lease (Vault drops that user).
  */
-export const vaultDatabaseDynamicRoleCredential = z.strictObject({
-  kind: z.literal('vault-database-dynamic-role'),
-  mount: z.string().min(1).default('database'),
-  role: z.string().min(1),
-  /** The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it. */
-  connection: z.string().min(1),
-});
+export const vaultDatabaseDynamicRoleCredential = z
+  .strictObject({
+    kind: z.literal('vault-database-dynamic-role').describe("A dynamic role of Vault's database secrets engine."),
+    mount: databaseMount,
+    role: z
+      .string()
+      .min(1)
+      .describe('The role (`<mount>/roles/<role>`); its max_ttl must outlast the rotation interval plus the overlap.'),
+    connection: databaseConnection,
+  })
+  .describe(
+    'PostgreSQL connections: each rotation reads `<mount>/creds/<role>`, which makes a new database user under a new lease. The stored value is `{"username","password","leaseId"}`; revoke revokes the old lease (Vault drops that user).',
+  );
 
 export const credentialSchema = z.discriminatedUnion('kind', [
   randomCredential,
@@ -114,106 +164,174 @@ export const credentialSchema = z.discriminatedUnion('kind', [
   vaultDatabaseDynamicRoleCredential,
 ]);
 
-const delivery = z.enum(['eso', 'push', 'observe']);
-
-const clusterSchema = z.strictObject({
-  /** Cluster name as used in waves and reports. */
-  name,
-  /** kubeconfig context; defaults to the name. */
-  context: z.string().min(1).optional(),
-  delivery,
-  namespace: name,
-  /** Kubernetes Secret that consumers read. */
-  secretName: name,
-  /** ExternalSecrets to refresh (eso delivery); discovered by remote ref when omitted. */
-  externalSecrets: z.array(name).optional(),
-  /** Workloads that consume the Secret and must roll out once per rotation. */
-  workloads: z.array(z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), name })).default([]),
-  timeout: timerDuration().optional(),
+const delivery = z.enum(['eso', 'push', 'observe']).meta({
+  description: 'How the new credential reaches the cluster.',
+  // One per value, in order (the JSON Schema `enumDescriptions` editors show).
+  enumDescriptions: [
+    "External Secrets Operator (v0.20+): rotor pins the ExternalSecret's remote refs to the exact versions and triggers an immediate refresh.",
+    'rotor server-side-applies the Secret (field manager `rotor`); the namespace must exist.',
+    'rotor only verifies the Secret.',
+  ],
 });
 
+const stageTimeout = (stage: string) => `How long ${stage} may take.`;
+
+const clusterSchema = z.strictObject({
+  name: name.describe('Cluster name as used in waves and reports.'),
+  context: z.string().min(1).optional().describe('kubeconfig context; defaults to the name.'),
+  delivery,
+  namespace: name.describe('Namespace of the Secret (rotor does not create namespaces).'),
+  secretName: name.describe('Kubernetes Secret that consumers read.'),
+  externalSecrets: z
+    .array(name)
+    .optional()
+    .describe('ExternalSecrets to refresh (eso delivery); discovered by remote ref when omitted.'),
+  workloads: z
+    .array(
+      z
+        .strictObject({
+          kind: z.enum(['Deployment', 'StatefulSet']).describe('Kind of the workload.'),
+          name: name.describe("The workload's name, in the cluster's namespace."),
+        })
+        .describe('A workload rotor rolls out once per rotation, at promote, and waits for.'),
+    )
+    .default([])
+    .describe('Workloads that consume the Secret and must roll out once per rotation.'),
+  timeout: timerDuration().optional().describe('Bound of each step on this cluster; `timeouts.verify` by default.'),
+});
+
+const canaryName = name.describe("The canary's name, unique in the playbook; used in reports.");
+const canaryTimeout = 'How long the check may take.';
+
 export const canarySchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('command'),
-    name,
-    /** argv of a hook that receives the credential on stdin and must exit 0. Never in argv or env. */
-    command: z.array(z.string().min(1)).min(1),
-    timeout: timerDuration().default(30_000),
-  }),
-  z.strictObject({
-    type: z.literal('http'),
-    name,
-    url: z.url(),
-    method: z.enum(['GET', 'POST', 'HEAD']).default('GET'),
-    /** Header carrying the credential; `{credential}` in the value is replaced by it. */
-    header: z.string().min(1).default('Authorization'),
-    valueTemplate: z.string().includes('{credential}').default('Bearer {credential}'),
-    expectStatus: z.number().int().min(100).max(599).default(200),
-    timeout: timerDuration().default(10_000),
-  }),
-  z.strictObject({
-    type: z.literal('postgres-login'),
-    name,
-    /** Logs in with the credential JSON `{"username","password"}`; PGHOST/PGPORT/PGDATABASE by default. */
-    host: z.string().min(1).optional(),
-    port: port.optional(),
-    database: z.string().min(1).optional(),
-    /** Must succeed as the new role, e.g. a query on a table the application needs. */
-    query: z.string().min(1).default('select 1'),
-    timeout: timerDuration().default(10_000),
-  }),
-  z.strictObject({
-    type: z.literal('aws-sts'),
-    name,
-    /** STS GetCallerIdentity with the credential JSON `{"accessKeyId","secretAccessKey"}`. */
-    region: z.string().min(1).optional(),
-    /** STS endpoint; AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the SDK's default when omitted. */
-    endpoint: z.url().optional(),
-    /** When set, the caller must be exactly this ARN. */
-    expectedArn: z.string().min(1).optional(),
-    timeout: timerDuration().default(10_000),
-  }),
-  z.strictObject({
-    type: z.literal('kubernetes-job'),
-    name,
-    /** kubeconfig context of the cluster that runs the Job. */
-    cluster: z.string().min(1),
-    namespace: name,
-    image: z.string().min(1),
-    /** argv of the Job's container; the credential is the file `<mountPath>/credential` (path also in ROTOR_CREDENTIAL_FILE). */
-    command: z.array(z.string().min(1)).min(1),
-    mountPath: z
-      .string()
-      .regex(/^\/[^:]*$/, 'must be an absolute path')
-      .default('/var/run/rotor'),
-    serviceAccountName: name.optional(),
-    timeout: timerDuration().default(300_000),
-  }),
+  z
+    .strictObject({
+      type: z.literal('command').describe('A command hook on the worker.'),
+      name: canaryName,
+      command: z
+        .array(z.string().min(1))
+        .min(1)
+        .describe('argv of a hook that receives the credential on stdin and must exit 0. Never in argv or env.'),
+      timeout: timerDuration().default(30_000).describe(canaryTimeout),
+    })
+    .describe(
+      "Runs `command` on the worker with the credential on stdin; it must exit 0. Scrubbed environment: PATH, HOME, LANG, TZ and the policy's `canaryEnv`.",
+    ),
+  z
+    .strictObject({
+      type: z.literal('http').describe('An HTTP request.'),
+      name: canaryName,
+      url: z.url().describe('URL to call.'),
+      method: z.enum(['GET', 'POST', 'HEAD']).default('GET').describe('HTTP method.'),
+      header: z
+        .string()
+        .min(1)
+        .default('Authorization')
+        .describe('Header carrying the credential; `{credential}` in the value is replaced by it.'),
+      valueTemplate: z
+        .string()
+        .includes('{credential}')
+        .default('Bearer {credential}')
+        .describe("The header's value; must contain `{credential}`."),
+      expectStatus: z.number().int().min(100).max(599).default(200).describe('Status the response must have.'),
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe(
+      'Calls `url` with the credential in `header`; never follows redirects, never connects to link-local or metadata addresses.',
+    ),
+  z
+    .strictObject({
+      type: z.literal('postgres-login').describe('A PostgreSQL login.'),
+      name: canaryName,
+      host: z.string().min(1).optional().describe('Server to log in to; PGHOST by default.'),
+      port: port.optional().describe('Port of the server; PGPORT by default.'),
+      database: z.string().min(1).optional().describe('Database to log in to; PGDATABASE by default.'),
+      query: z
+        .string()
+        .min(1)
+        .default('select 1')
+        .describe('Must succeed as the new role, e.g. a query on a table the application needs.'),
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe('Logs in with the credential JSON `{"username","password"}` and runs `query`.'),
+  z
+    .strictObject({
+      type: z.literal('aws-sts').describe('An STS GetCallerIdentity call.'),
+      name: canaryName,
+      region: z.string().min(1).optional().describe("AWS region for STS; the SDK's default when omitted."),
+      endpoint: z
+        .url()
+        .optional()
+        .describe("STS endpoint; AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL or the SDK's default when omitted."),
+      expectedArn: z.string().min(1).optional().describe('When set, the caller must be exactly this ARN.'),
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe('STS GetCallerIdentity with the credential JSON `{"accessKeyId","secretAccessKey"}`.'),
+  z
+    .strictObject({
+      type: z.literal('kubernetes-job').describe('A Kubernetes Job.'),
+      name: canaryName,
+      cluster: z.string().min(1).describe('kubeconfig context of the cluster that runs the Job.'),
+      namespace: name.describe('Namespace the Job runs in.'),
+      image: z.string().min(1).describe("Image of the Job's container."),
+      command: z
+        .array(z.string().min(1))
+        .min(1)
+        .describe(
+          "argv of the Job's container; the credential is the file `<mountPath>/credential` (path also in ROTOR_CREDENTIAL_FILE).",
+        ),
+      mountPath: z
+        .string()
+        .regex(/^\/[^:]*$/, 'must be an absolute path')
+        .default('/var/run/rotor')
+        .describe('Absolute directory the credential file is mounted in (read-only).'),
+      serviceAccountName: name
+        .optional()
+        .describe("The Job pod's service account; without it the pod gets no service-account token."),
+      timeout: timerDuration()
+        .default(300_000)
+        .describe('How long the Job may run; the cluster kills it then (activeDeadlineSeconds).'),
+    })
+    .describe(
+      'Runs `image` + `command` as a Job in `cluster`/`namespace`, with the new credential mounted as a file; one pod, no retries, restricted Pod Security profile.',
+    ),
 ]);
 
 const stageTimeouts = z
   .strictObject({
-    plan: timerDuration().default(60_000),
-    create: timerDuration().default(120_000),
-    distribute: timerDuration().default(300_000),
-    verify: timerDuration().default(600_000),
-    canary: timerDuration().default(300_000),
-    promote: timerDuration().default(300_000),
-    revoke: timerDuration().default(300_000),
-    /** Each consumer gate (before promote, before revoke): how long every cluster's consumers may take. */
-    gate: timerDuration().default(300_000),
+    plan: timerDuration().default(60_000).describe(stageTimeout('plan')),
+    create: timerDuration().default(120_000).describe(stageTimeout('create')),
+    distribute: timerDuration().default(300_000).describe(stageTimeout('distribute')),
+    verify: timerDuration().default(600_000).describe(stageTimeout('verify')),
+    canary: timerDuration().default(300_000).describe(stageTimeout('the canaries')),
+    promote: timerDuration().default(300_000).describe(stageTimeout('promote')),
+    revoke: timerDuration()
+      .default(300_000)
+      .describe('Bound of one revoke attempt; when it runs out the run needs attention.'),
+    gate: timerDuration()
+      .default(300_000)
+      .describe("Each consumer gate (before promote, before revoke): how long every cluster's consumers may take."),
   })
-  .prefault({});
+  .prefault({})
+  .describe('Bound of each stage; emergency rotations halve them.');
 
 /** The consumer gate before promote and before revoke (README: "The consumer gate"). */
 const consumerGate = z
   .strictObject({
-    /** Off only to measure what the gate prevents (bench:zero-downtime): revoke may then cut off consumers. */
-    enabled: z.boolean().default(true),
-    /** After a pod is touched, how long a consumer that does not report what it read is given to resync. */
-    settle: timerDuration().default(10_000),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Off only to measure what the gate prevents (bench:zero-downtime): revoke may then cut off consumers.'),
+    settle: timerDuration()
+      .default(10_000)
+      .describe('After a pod is touched, how long a consumer that does not report what it read is given to resync.'),
   })
-  .prefault({});
+  .prefault({})
+  .describe(
+    'The consumer gate before promote and before revoke: touches the pods reading the Secret and waits for them.',
+  );
+
+const utcTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)');
 
 /**
  * A rotation playbook as written in YAML. Parsing turns durations into milliseconds; the parsed
@@ -221,67 +339,117 @@ const consumerGate = z
  */
 export const playbookSchema = z
   .strictObject({
-    apiVersion: z.literal('rotor.dev/v1'),
-    kind: z.literal('RotationPlaybook'),
-    metadata: z.strictObject({
-      name,
-      description: z.string().optional(),
-      /** Free-form labels; an admin policy may select tenants by them. */
-      labels: z.record(z.string().min(1), z.string()).optional(),
-    }),
-    spec: z.strictObject({
-      secret: z.strictObject({ name, store: storeSchema }),
-      credential: credentialSchema,
-      clusters: z.array(clusterSchema).default([]),
-      /** Cluster names per wave; by default one wave with every cluster. */
-      waves: z.array(z.array(name).min(1)).optional(),
-      dualRead: z
-        .strictObject({
-          currentKey: secretKey.default('value'),
-          otherKey: secretKey.default('value-other'),
-        })
-        .prefault({}),
-      canaries: z.array(canarySchema).default([]),
-      /** Clusters synced at once within a wave; bounds load on the apiservers and on Temporal. */
-      maxParallelClusters: z.number().int().min(1).max(500).default(10),
-      timeouts: stageTimeouts,
-      consumerGate,
-      soak: timerDuration({ zeroMeansNone: true }).default(0),
-      approval: z
-        .strictObject({
-          beforeRevoke: z.boolean().default(false),
-          /** How long the gate waits; then the run alerts and rolls back (nothing was revoked yet). */
-          timeout: timerDuration().default(7 * 86_400_000),
-        })
-        .prefault({}),
-      /** Past the point of no return a failing step retries and alerts instead of rolling back. */
-      needsAttention: z
-        .strictObject({
-          /** Automatic retry interval while a step keeps failing (`rotor retry` retries at once). */
-          retryEvery: timerDuration().default(15 * 60_000),
-          /** Unresolved this long: the run escalates (audit event `needs-attention-escalated`, status). */
-          escalateAfter: timerDuration().default(86_400_000),
-          /** The waiting run continues as new (carrying its state) past this many history events. */
-          maxHistoryEvents: z.number().int().min(100).max(40_000).default(5_000),
-        })
-        .prefault({}),
-      schedule: z
-        .strictObject({
-          /** A schedule interval, not a timer: may be longer than 24.8 days. */
-          every: duration.refine((ms) => ms > 0, 'must be longer than 0; write e.g. 90d').default(90 * 86_400_000),
-          jitter: duration.default(0),
-          /** Scheduled runs wait until this daily UTC window opens (e.g. 02:00–05:00); manual and emergency runs do not. */
-          window: z
-            .strictObject({
-              start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)'),
-              end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (UTC)'),
-            })
-            .optional(),
-        })
-        .optional(),
-    }),
+    apiVersion: z.literal('rotor.dev/v1').describe('Version of the playbook format.'),
+    kind: z.literal('RotationPlaybook').describe('What this file is.'),
+    metadata: z
+      .strictObject({
+        name: name.describe("The playbook's name."),
+        description: z.string().optional().describe('Free text for the people who read the playbook.'),
+        labels: z
+          .record(z.string().min(1), z.string())
+          .optional()
+          .describe('Free-form labels; an admin policy may select tenants by them.'),
+      })
+      .describe('Identifies the playbook.'),
+    spec: z
+      .strictObject({
+        secret: z
+          .strictObject({
+            name: name.describe("The secret's name; the workflow id is `rotate/<name>`."),
+            store: storeSchema.describe('Where the credential is stored, by `type`.'),
+          })
+          .describe('The secret that rotates and where it lives.'),
+        credential: credentialSchema.describe(
+          'What the credential is, by `kind`: each kind makes the new credential real at its target and, after revoke, proves the old one refused.',
+        ),
+        clusters: z
+          .array(clusterSchema.describe('One Kubernetes Secret in one cluster.'))
+          .default([])
+          .describe('Kubernetes clusters that serve the secret; none when consumers read the store directly.'),
+        waves: z
+          .array(z.array(name).min(1))
+          .optional()
+          .describe(
+            'Cluster names per wave; by default one wave with every cluster. The canaries run after the first.',
+          ),
+        dualRead: z
+          .strictObject({
+            currentKey: secretKey.default('value').describe('Secret key holding the current version.'),
+            otherKey: secretKey
+              .default('value-other')
+              .describe('Secret key holding the other version (pending, then previous) during the overlap.'),
+          })
+          .prefault({})
+          .describe('The Secret keys consumers read during the overlap.'),
+        canaries: z
+          .array(canarySchema)
+          .default([])
+          .describe('Checks of the new credential after the first wave; a failing one rolls the run back.'),
+        maxParallelClusters: z
+          .number()
+          .int()
+          .min(1)
+          .max(500)
+          .default(10)
+          .describe('Clusters synced at once within a wave; bounds load on the apiservers and on Temporal.'),
+        timeouts: stageTimeouts,
+        consumerGate,
+        soak: timerDuration({ zeroMeansNone: true })
+          .default(0)
+          .describe('Wait after promote, before revoke; 0 for none. `rotor skip-soak` ends it.'),
+        approval: z
+          .strictObject({
+            beforeRevoke: z.boolean().default(false).describe('Revoke waits for `rotor approve`.'),
+            timeout: timerDuration()
+              .default(7 * 86_400_000)
+              .describe('How long the gate waits; then the run alerts and rolls back (nothing was revoked yet).'),
+          })
+          .prefault({})
+          .describe('A manual gate before revoke.'),
+        needsAttention: z
+          .strictObject({
+            retryEvery: timerDuration()
+              .default(15 * 60_000)
+              .describe('Automatic retry interval while a step keeps failing (`rotor retry` retries at once).'),
+            escalateAfter: timerDuration()
+              .default(86_400_000)
+              .describe('Unresolved this long: the run escalates (audit event `needs-attention-escalated`, status).'),
+            maxHistoryEvents: z
+              .number()
+              .int()
+              .min(100)
+              .max(40_000)
+              .default(5_000)
+              .describe('The waiting run continues as new (carrying its state) past this many history events.'),
+          })
+          .prefault({})
+          .describe('Past the point of no return a failing step retries and alerts instead of rolling back.'),
+        schedule: z
+          .strictObject({
+            every: duration
+              .refine((ms) => ms > 0, 'must be longer than 0; write e.g. 90d')
+              .default(90 * 86_400_000)
+              .describe('A schedule interval, not a timer: may be longer than 24.8 days.'),
+            jitter: duration.default(0).describe('Random delay of each scheduled run; shorter than `every`.'),
+            window: z
+              .strictObject({
+                start: utcTime.describe('When the window opens, HH:MM UTC.'),
+                end: utcTime.describe('When the window closes, HH:MM UTC.'),
+              })
+              .optional()
+              .describe(
+                'Scheduled runs wait until this daily UTC window opens (e.g. 02:00–05:00); manual and emergency runs do not.',
+              ),
+          })
+          .optional()
+          .describe('Runs on a schedule (`rotor schedule sync`); none when omitted.'),
+      })
+      .describe('What rotates, where it is delivered and how carefully.'),
   })
-  .superRefine(crossCheck);
+  .superRefine(crossCheck)
+  .describe(
+    'A rotation playbook: where one secret lives, what kind of credential it is, which clusters serve it and how carefully to rotate it.',
+  );
 
 export type PlaybookInput = z.input<typeof playbookSchema>;
 /** A validated playbook: durations in milliseconds, defaults filled in. */

@@ -1,91 +1,174 @@
 import { z } from 'zod';
 
+// Every field carries a description (`.describe`): dev/schemas.ts turns them into
+// schemas/policy.schema.json and docs/policy-reference.md (`npm run schemas`).
+
 /** A DNS-label style name for tenants, groups and database servers. */
 const name = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, -), at most 63 characters');
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, -), at most 63 characters')
+  .describe('A lowercase DNS label (a-z, 0-9, -), at most 63 characters.');
 const nonEmpty = z.string().min(1);
 const list = z.array(nonEmpty);
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+  .describe('An environment variable name.');
 
 /** Which playbooks a tenant's rules apply to; every selector given must match. */
 const tenantMatch = z
   .strictObject({
-    /** Playbook file path prefixes (directories), relative to where rotor is run, e.g. `playbooks/payments/`. */
-    directories: list.min(1).optional(),
-    /** Labels the playbook's `metadata.labels` must carry (written by the playbook's author). */
-    labels: z.record(nonEmpty, z.string()).optional(),
-    /** The requester must be a member of one of these groups (policy `groups`). */
-    requesterGroups: z.array(name).min(1).optional(),
+    directories: list
+      .min(1)
+      .optional()
+      .describe(
+        'Playbook file path prefixes (directories), relative to where rotor is run, e.g. `playbooks/payments/`.',
+      ),
+    labels: z
+      .record(nonEmpty, z.string())
+      .optional()
+      .describe("Labels the playbook's `metadata.labels` must carry (written by the playbook's author)."),
+    requesterGroups: z
+      .array(name)
+      .min(1)
+      .optional()
+      .describe('The requester must be a member of one of these groups (policy `groups`).'),
   })
   .refine(
     (m) => m.directories ?? m.labels ?? m.requesterGroups,
     'give at least one of directories, labels, requesterGroups',
-  );
+  )
+  .describe("Which playbooks the tenant's rules apply to; every selector given must match, and at least one is given.");
 
 const canaries = z
   .strictObject({
-    /** Command hooks run on the worker (scrubbed environment); off unless allowed. */
-    command: z.boolean().default(false),
-    /** `http` canaries: allowed hosts (exact, or `*.example.com`), and whether plain http:// is allowed. */
-    http: z.strictObject({ hosts: list.min(1), allowPlainHttp: z.boolean().default(false) }).optional(),
-    /** `postgres-login` canaries: servers (policy `databaseServers`) they may log in to. */
-    postgresLogin: z.strictObject({ servers: z.array(name).min(1) }).optional(),
-    /** `aws-sts` canaries; a playbook `endpoint` must be one of `endpoints`. */
-    awsSts: z.strictObject({ endpoints: list.default([]) }).optional(),
-    /** `kubernetes-job` canaries: where and as what they may run (images exact, or a prefix ending in `*`). */
+    command: z
+      .boolean()
+      .default(false)
+      .describe('Command hooks run on the worker (scrubbed environment); off unless allowed.'),
+    http: z
+      .strictObject({
+        hosts: list.min(1).describe('Allowed hosts: exact, or `*.example.com`.'),
+        allowPlainHttp: z.boolean().default(false).describe('Whether plain http:// is allowed.'),
+      })
+      .optional()
+      .describe('`http` canaries: allowed hosts, and whether plain http:// is allowed.'),
+    postgresLogin: z
+      .strictObject({
+        servers: z.array(name).min(1).describe('Servers (policy `databaseServers`) they may log in to.'),
+      })
+      .optional()
+      .describe('`postgres-login` canaries: servers they may log in to.'),
+    awsSts: z
+      .strictObject({
+        endpoints: list.default([]).describe("STS endpoints a playbook's `endpoint` may name."),
+      })
+      .optional()
+      .describe('`aws-sts` canaries; a playbook `endpoint` must be one of `endpoints`.'),
     kubernetesJob: z
       .strictObject({
-        contexts: list.min(1),
-        namespaces: list.min(1),
-        images: list.min(1),
-        serviceAccounts: list.default([]),
+        contexts: list.min(1).describe('kubeconfig contexts the Jobs may run in.'),
+        namespaces: list.min(1).describe('Namespaces the Jobs may run in.'),
+        images: list.min(1).describe('Images the Jobs may run: exact, or a prefix ending in `*`.'),
+        serviceAccounts: list.default([]).describe('Service accounts the Jobs may run as; none when empty.'),
       })
-      .optional(),
+      .optional()
+      .describe('`kubernetes-job` canaries: where and as what they may run.'),
   })
-  .prefault({});
+  .prefault({})
+  .describe('Which canaries playbooks may run, and against what.');
 
 /**
  * Vault database engine roles per mount, listed exactly; `connections`, when given, are the engine
  * connections (`<mount>/config/<connection>`) the playbook may name for them.
  */
 const vaultDatabaseRoles = z
-  .array(z.strictObject({ mount: nonEmpty.default('database'), roles: list.min(1), connections: list.optional() }))
+  .array(
+    z
+      .strictObject({
+        mount: nonEmpty.default('database').describe("Mount of Vault's database secrets engine."),
+        roles: list.min(1).describe('Role names, listed exactly.'),
+        connections: list
+          .optional()
+          .describe('Engine connections (`<mount>/config/<connection>`) the playbook may name for these roles.'),
+      })
+      .describe('Roles of one database engine mount.'),
+  )
   .default([]);
 
 /** What a tenant's playbooks may touch. Anything not listed is refused. */
-const tenantAllow = z.strictObject({
-  /** Vault KV locations: `pathPrefix` matches whole path segments (`apps/payments` allows `apps/payments/x`). */
-  vault: z.array(z.strictObject({ mount: nonEmpty.default('secret'), pathPrefix: nonEmpty })).default([]),
-  /** Secrets Manager secret names (or the name inside an ARN) starting with `secretIdPrefix`. */
-  aws: z
-    .array(
-      z.strictObject({
-        secretIdPrefix: nonEmpty,
-        region: nonEmpty.optional(),
-        /** IAM roles a store's `roleArn` may name for these secrets (exact, or a prefix ending in `*`); none when empty. */
-        roleArns: list.default([]),
-      }),
-    )
-    .default([]),
-  /** kubeconfig contexts and the namespaces in them. */
-  clusters: z.array(z.strictObject({ context: nonEmpty, namespaces: list.min(1) })).default([]),
-  /** `postgres-alternating-users` roles per database server (policy `databaseServers`). */
-  postgres: z.array(z.strictObject({ server: name, roles: list.min(1), databases: list.optional() })).default([]),
-  /** `aws-iam-access-key` user names. */
-  iamUsers: list.default([]),
-  /** `vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`). */
-  vaultDatabase: vaultDatabaseRoles,
-  /**
-   * `vault-database-dynamic-role` roles per database engine mount (`<mount>/roles/<role>`): each
-   * rotation mints a new database user from the role. Granted apart from `vaultDatabase` (a static
-   * role of the same name is another Vault object); none when empty, so dynamic roles are refused.
-   */
-  vaultDatabaseDynamic: vaultDatabaseRoles,
-  canaries,
-});
+const tenantAllow = z
+  .strictObject({
+    vault: z
+      .array(
+        z
+          .strictObject({
+            mount: nonEmpty.default('secret').describe('KV v2 mount.'),
+            pathPrefix: nonEmpty.describe('Path prefix, matched by whole path segments.'),
+          })
+          .describe('A KV v2 location.'),
+      )
+      .default([])
+      .describe(
+        'Vault KV locations: `pathPrefix` matches whole path segments (`apps/payments` allows `apps/payments/x`).',
+      ),
+    aws: z
+      .array(
+        z
+          .strictObject({
+            secretIdPrefix: nonEmpty.describe('Secret names (or the name inside an ARN) must start with this.'),
+            region: nonEmpty.optional().describe('When set, the secret must be in this region.'),
+            roleArns: list
+              .default([])
+              .describe(
+                "IAM roles a store's `roleArn` may name for these secrets (exact, or a prefix ending in `*`); none when empty.",
+              ),
+          })
+          .describe('Secrets Manager secrets by name prefix.'),
+      )
+      .default([])
+      .describe('Secrets Manager secret names (or the name inside an ARN) starting with `secretIdPrefix`.'),
+    clusters: z
+      .array(
+        z
+          .strictObject({
+            context: nonEmpty.describe('kubeconfig context.'),
+            namespaces: list.min(1).describe('Namespaces in that context.'),
+          })
+          .describe('A kubeconfig context and namespaces in it.'),
+      )
+      .default([])
+      .describe('kubeconfig contexts and the namespaces in them.'),
+    postgres: z
+      .array(
+        z
+          .strictObject({
+            server: name.describe('Database server (policy `databaseServers`).'),
+            roles: list.min(1).describe('Roles the playbooks may rotate on that server.'),
+            databases: list.optional().describe('When set, the databases they may name.'),
+          })
+          .describe('Roles on one database server.'),
+      )
+      .default([])
+      .describe('`postgres-alternating-users` roles per database server (policy `databaseServers`).'),
+    iamUsers: list.default([]).describe('`aws-iam-access-key` user names.'),
+    vaultDatabase: vaultDatabaseRoles.describe(
+      '`vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`).',
+    ),
+    vaultDatabaseDynamic: vaultDatabaseRoles.describe(
+      '`vault-database-dynamic-role` roles per database engine mount (`<mount>/roles/<role>`): each rotation mints a new database user from the role. Granted apart from `vaultDatabase` (a static role of the same name is another Vault object); none when empty, so dynamic roles are refused.',
+    ),
+    canaries,
+  })
+  .describe("What the tenant's playbooks may touch. Anything not listed is refused.");
 
-const tenant = z.strictObject({ name, match: tenantMatch, allow: tenantAllow });
+const tenant = z
+  .strictObject({
+    name: name.describe("The tenant's name, unique in the policy."),
+    match: tenantMatch,
+    allow: tenantAllow,
+  })
+  .describe('A team: which playbooks are its and what they may touch.');
 
 /**
  * The admin-owned policy the worker loads at startup (ROTOR_POLICY_FILE). Playbooks cannot change
@@ -93,24 +176,36 @@ const tenant = z.strictObject({ name, match: tenantMatch, allow: tenantAllow });
  */
 export const policySchema = z
   .strictObject({
-    apiVersion: z.literal('rotor.dev/v1'),
-    kind: z.literal('RotorPolicy'),
-    /** Development stacks only: every playbook may touch everything. */
-    allowAll: z.boolean().default(false),
-    /** The requester of a rotation cannot approve it. */
-    separationOfDuties: z.boolean().default(false),
-    /** Members per group: user names, matching requesters `<user>@<any host>` (or exactly `<user>@<host>`). */
-    groups: z.record(name, list).default({}),
-    /**
-     * The only database servers rotor's admin credentials go to. A playbook's `host`/`port` (or
-     * the worker's PGHOST/PGPORT when it names none) must be one of these.
-     */
+    apiVersion: z.literal('rotor.dev/v1').describe('Version of the policy format.'),
+    kind: z.literal('RotorPolicy').describe('What this file is.'),
+    allowAll: z.boolean().default(false).describe('Development stacks only: every playbook may touch everything.'),
+    separationOfDuties: z.boolean().default(false).describe('The requester of a rotation cannot approve it.'),
+    groups: z
+      .record(name, list)
+      .default({})
+      .describe('Members per group: user names, matching requesters `<user>@<any host>` (or exactly `<user>@<host>`).'),
     databaseServers: z
-      .record(name, z.strictObject({ host: nonEmpty, port: z.number().int().min(1).max(65535).default(5432) }))
-      .default({}),
-    /** Variables passed to command canaries besides PATH, HOME, LANG and TZ. */
-    canaryEnv: z.array(envName).default([]),
-    tenants: z.array(tenant).default([]),
+      .record(
+        name,
+        z
+          .strictObject({
+            host: nonEmpty.describe('Host name or address.'),
+            port: z.number().int().min(1).max(65535).default(5432).describe('Port.'),
+          })
+          .describe('A PostgreSQL server, by the name tenants refer to it with.'),
+      )
+      .default({})
+      .describe(
+        "The only database servers rotor's admin credentials go to. A playbook's `host`/`port` (or the worker's PGHOST/PGPORT when it names none) must be one of these.",
+      ),
+    canaryEnv: z
+      .array(envName)
+      .default([])
+      .describe('Variables passed to command canaries besides PATH, HOME, LANG and TZ.'),
+    tenants: z
+      .array(tenant)
+      .default([])
+      .describe('A playbook is evaluated against the first tenant whose `match` fits it; no tenant, no rotation.'),
   })
   .superRefine((p, ctx) => {
     const seen = new Set<string>();
@@ -141,7 +236,10 @@ export const policySchema = z
           });
       }
     });
-  });
+  })
+  .describe(
+    "The admin-owned policy the worker loads at startup (ROTOR_POLICY_FILE): what each tenant's playbooks may touch. Playbooks cannot change it.",
+  );
 
 /** A validated policy, defaults filled in. */
 export type Policy = z.output<typeof policySchema>;
