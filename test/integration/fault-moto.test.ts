@@ -28,6 +28,7 @@ import { retrySignal } from '../../workflows/definitions';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
+import { canaryGate } from '../helpers/canary-gate';
 import { startWorkerProcess } from '../helpers/worker-process';
 import type { WorkerProcess } from '../helpers/worker-process';
 
@@ -64,11 +65,17 @@ describe('moto unreachable past a stage timeout, or restarted', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = (ts: TestStore, spec: Partial<PlaybookInput['spec']>) => {
-    const playbook = testPlaybook(ts.store, {
-      canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 2'] }],
-      ...spec,
-    });
+  const gates: ReturnType<typeof canaryGate>[] = [];
+  afterAll(() => gates.forEach((g) => g.dispose()));
+  /**
+   * A rotation of `ts` whose canary runs until `gate` opens (a fault injected during the canary lands
+   * there by construction); without a gate, the canary passes at once.
+   */
+  const start = (ts: TestStore, spec: Partial<PlaybookInput['spec']>, gate?: ReturnType<typeof canaryGate>) => {
+    const g = gate ?? canaryGate('quick');
+    gates.push(g);
+    if (!gate) g.open();
+    const playbook = testPlaybook(ts.store, { canaries: [g.canary], ...spec });
     const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'fault-test' };
     return client.workflow.start('rotationWorkflow', {
       taskQueue: wp.taskQueue,
@@ -80,10 +87,13 @@ describe('moto unreachable past a stage timeout, or restarted', () => {
   it('during promote: the stage times out, undos retry until moto is back, and the store is exactly as before', async () => {
     const ts = await awsTestStore(`fault-moto-a-${randomBytes(8).toString('hex')}`, moto.address);
     const before = await ts.snapshot();
-    const h = await start(ts, { timeouts: { promote: '6s' } });
+    const gate = canaryGate('slow');
+    const h = await start(ts, { timeouts: { promote: '6s' } }, gate);
     await waitForPhaseOf(client, h, ['canary']);
+    await gate.running();
     await proxy.cut();
     mark('moto cut during the canary (promote next)');
+    gate.open();
     await waitForPhaseOf(client, h, ['compensating'], 60_000);
     mark('promote timed out: compensating');
     // Undos keep failing while moto is away; the run waits for them rather than giving up.
@@ -136,10 +146,13 @@ describe('moto unreachable past a stage timeout, or restarted', () => {
 
   it('restarted during the canary: compensation fails naming the missing secret; nothing claims a rollback', async () => {
     const ts = await awsTestStore(`fault-moto-x-${randomBytes(8).toString('hex')}`, moto.address);
-    const h = await start(ts, {});
+    const gate = canaryGate('slow');
+    const h = await start(ts, {}, gate);
     await waitForPhaseOf(client, h, ['canary']);
+    await gate.running();
     await restartMoto();
     mark('moto restarted during the canary (state lost)');
+    gate.open();
     const failure = await h.result().then(
       () => undefined,
       (e: unknown) => e as Error,

@@ -21,6 +21,7 @@ import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
+import { canaryGate } from '../helpers/canary-gate';
 import { runRotor } from '../helpers/cli';
 import { testPlaybook } from '../helpers/playbooks';
 import { privatePostgres } from '../helpers/private-service';
@@ -168,19 +169,19 @@ describe('PostgreSQL down (private server)', () => {
     const pair = await rolePair('undo');
     const ts = await vaultTestStore(pair.initial);
     const before = await ts.snapshot();
+    // A first canary that runs until PostgreSQL is stopped, so the login canary after it fails.
+    const gate = canaryGate('slow');
     const playbook = playbookFor(ts, [pair.a, pair.b], {
-      // A slow first canary: PostgreSQL is stopped while it runs, so the login canary after it fails.
-      canaries: [
-        { type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] },
-        { type: 'postgres-login', name: 'login', host: at.host, port: at.port, timeout: '3s' },
-      ],
+      canaries: [gate.canary, { type: 'postgres-login', name: 'login', host: at.host, port: at.port, timeout: '3s' }],
     });
     await tw.run(async () => {
       const h = await startRotation(tw, playbook);
       await waitForPhase(h, 'canary', 60_000);
+      await gate.running();
       expect(await canLogInAs(pair.b)).toBe(true);
       await server.stop('SIGINT');
       mark('PostgreSQL stopped during the canary');
+      gate.open();
       await waitForPhase(h, 'compensating', 60_000);
       mark('compensating');
       // The undo (lock the new role) cannot reach PostgreSQL; the run waits for it rather than giving up.
@@ -199,5 +200,6 @@ describe('PostgreSQL down (private server)', () => {
     expect(after.pendingVersion).toBeNull();
     expect(await canLogInAs(pair.b)).toBe(false);
     expect(await canLogIn(pair.initial)).toBe(true);
+    gate.dispose();
   });
 });

@@ -15,6 +15,7 @@ import { connectClient } from '../../adapters/temporal/connection';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationInput, RotationResult } from '../../core/status';
 import { kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
+import { canaryGate } from '../helpers/canary-gate';
 import { testPlaybook } from '../helpers/playbooks';
 import { privateTemporal } from '../helpers/private-service';
 import type { PrivateService } from '../helpers/private-service';
@@ -59,9 +60,11 @@ describe('the Temporal server SIGKILLed and restarted mid-rotation (its SQLite k
     client = await connectClient({ ...process.env, ...env });
     const ts = await vaultTestStore(`fault-temporal-${randomBytes(8).toString('hex')}`);
     const before = await ts.snapshot();
+    // The canary runs until Temporal is killed: the kill lands in the canary stage by construction.
+    const gate = canaryGate('slow');
     const playbook = testPlaybook(ts.store, {
       clusters: [{ name: context, delivery: 'push', namespace, secretName, workloads: [] }],
-      canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
+      canaries: [gate.canary],
       soak: '6s',
     });
     const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'fault-test' };
@@ -76,6 +79,8 @@ describe('the Temporal server SIGKILLed and restarted mid-rotation (its SQLite k
     const bounce = async (at: string) => {
       await temporal.kill();
       mark(`Temporal SIGKILLed at ${at}`);
+      // The canary finishes while the server is down (a no-op at soak).
+      gate.open();
       // Down for a few seconds: the worker's polls and the running activity's heartbeats fail meanwhile.
       await new Promise((r) => setTimeout(r, 3_000));
       await temporal.start();
@@ -83,6 +88,7 @@ describe('the Temporal server SIGKILLed and restarted mid-rotation (its SQLite k
     };
     try {
       await waitForPhaseOf(client, h, ['canary']);
+      await gate.running();
       await bounce('canary');
       await waitForPhaseOf(client, h, ['soak']);
       await bounce('soak');
@@ -103,6 +109,7 @@ describe('the Temporal server SIGKILLed and restarted mid-rotation (its SQLite k
       expect(await forwardCompletions(h)).toEqual(eachForwardStepOnce);
     } finally {
       console.info(`temporal restart: ${timeline.join(' → ')}`);
+      gate.dispose();
     }
   });
 });

@@ -14,6 +14,7 @@ import { connectClient } from '../../adapters/temporal/connection';
 import { devCredentials } from '../../dev/local-stack/config';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationInput, RotationResult } from '../../core/status';
+import { canaryGate } from '../helpers/canary-gate';
 import { testPlaybook } from '../helpers/playbooks';
 import { privateVault } from '../helpers/private-service';
 import type { PrivateService } from '../helpers/private-service';
@@ -55,9 +56,9 @@ describe('Vault SIGKILLed and restarted mid-rotation (persistent storage)', () =
     client = await connectClient();
     const ts = await vaultTestStore(`fault-vault-${randomBytes(8).toString('hex')}`, vault.address);
     const before = await ts.snapshot();
-    const playbook = testPlaybook(ts.store, {
-      canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
-    });
+    // The canary runs until Vault is killed: the kill lands in the canary stage by construction.
+    const gate = canaryGate('slow');
+    const playbook = testPlaybook(ts.store, { canaries: [gate.canary] });
     const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'fault-test' };
     const h = await client.workflow.start('rotationWorkflow', {
       taskQueue,
@@ -65,8 +66,10 @@ describe('Vault SIGKILLed and restarted mid-rotation (persistent storage)', () =
       args: [input],
     });
     await waitForPhaseOf(client, h, ['canary']);
+    await gate.running();
     const pendingBefore = (await ts.snapshot()).pendingVersion;
     await vault.kill();
+    gate.open();
     // Down for a few seconds, then back on the same data: sealed until the stack's unseal runs.
     await new Promise((r) => setTimeout(r, 3_000));
     await vault.start();
@@ -77,5 +80,6 @@ describe('Vault SIGKILLed and restarted mid-rotation (persistent storage)', () =
     const { state, expected } = await rotatedOnce(ts, before, result.current.version);
     expect(state).toEqual(expected);
     expect(await forwardCompletions(h)).toEqual(eachForwardStepOnce);
+    gate.dispose();
   });
 });
