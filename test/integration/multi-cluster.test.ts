@@ -20,6 +20,7 @@ import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
+import { canaryGate } from '../helpers/canary-gate';
 import type { TestWorker } from '../helpers/worker';
 import { rotationWorkflowId } from '../../core/ids';
 import { WorkflowErrorTypes } from '../../core/failures';
@@ -117,12 +118,14 @@ describe('rotation across three clusters', () => {
 
   it('with cluster-c stopped mid-rotation, cluster-c times out, the rotation compensates, and once it is back every cluster reads only the old value', async () => {
     const clusters = await setup();
+    const gate = canaryGate('slow');
     try {
       const before = await ts.snapshot();
       const playbook = testPlaybook(ts.store, {
         clusters,
         waves: [['cluster-a'], ['cluster-b', 'cluster-c']],
-        canaries: [{ type: 'command', name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 3'] }],
+        // The canary runs until cluster-c's apiserver is gone: wave 2 starts only after it is down.
+        canaries: [gate.canary],
       });
       const out = await tw.run(async () => {
         const h = await tw.client.workflow.start('rotationWorkflow', {
@@ -131,8 +134,10 @@ describe('rotation across three clusters', () => {
           args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
         });
         await waitForPhase(h, 'canary', 60_000);
+        await gate.running();
         // cluster-c's apiserver goes away after wave 1 converged and before wave 2 starts.
         await stopProcess(stack, 'kube-apiserver-cluster-c');
+        gate.open();
         await waitForPhase(h, 'compensating', 60_000);
         await stackUp(stack, ['kube']);
         return outcomeOf(h);
@@ -157,6 +162,7 @@ describe('rotation across three clusters', () => {
         });
       }
     } finally {
+      gate.dispose();
       await stackUp(stack, ['kube']);
       await teardown();
     }
