@@ -44,6 +44,8 @@ export const WorkflowErrorTypes = {
   /** The approval gate's `approval.timeout` passed without an approval: the run rolled back. */
   approvalTimedOut: 'ApprovalTimedOut',
   storeLockWithoutRotation: 'StoreLockWithoutRotation',
+  /** A run started with `resume` that is not the continuation of a rotation: refused, nothing changed. */
+  resumeWithoutRotation: 'ResumeWithoutRotation',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -55,6 +55,16 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
       nonRetryable: true,
     });
   }
+  // A continuation skips admission: only the rotation itself may start one, by continuing as new.
+  // A client that starts a run with `resume` would otherwise go straight to revoke, unadmitted.
+  if (input.resume && !workflowInfo().continuedFromExecutionRunId) {
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.resumeWithoutRotation,
+      message:
+        'a rotation resumes only as the continuation of its own run; nothing was changed — start it without resume (rotor rotate <playbook>)',
+      nonRetryable: true,
+    });
+  }
   const run = new RotationRun({ ...input, playbook: checked.playbook });
   registerHandlers(run);
   return input.resume ? resume(run, input.resume) : rotate(run);

@@ -9,6 +9,7 @@ import { ErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Store } from '../../core/playbook/schema';
 import { validatePlaybook } from '../../core/playbook/validate';
+import { initialStatus } from '../../core/status';
 import type { RotationInput } from '../../core/status';
 import { approveUpdate } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
@@ -137,6 +138,49 @@ describe('rotations lock their store location, not only their secret name', () =
     const h3 = await start({ playbook: third!, ...ctx });
     await tw.run(() => h3.result());
     expect(activitiesOf(h3.workflowId)).toContain('promoteVersion');
+  });
+});
+
+describe('a crafted continuation', () => {
+  it('refuses a run started with resume by a client, before any activity: no revoke of the victim', async () => {
+    // Another team's secret, and a forged "continuation" that would go straight to revoke it.
+    const playbook = testPlaybook(paymentsStore(`apps/orders/victim-${randomUUID().slice(0, 8)}`));
+    const workflowId = rotationWorkflowId(playbook.spec.secret.name);
+    const versions = {
+      old: { version: '1', fingerprint: 'hmac:one' },
+      fresh: { version: '2', fingerprint: 'hmac:two' },
+    };
+    const input: RotationInput = {
+      playbook,
+      trigger: 'manual',
+      requestedBy: 'mallory@laptop',
+      resume: {
+        stage: 'revoke',
+        rotation: { workflowId, runId: 'forged' },
+        versions,
+        status: initialStatus({
+          secret: playbook.spec.secret.name,
+          playbook: playbook.metadata.name,
+          trigger: 'manual',
+          requestedBy: 'mallory@laptop',
+          startedAt: Date.now(),
+        }),
+        escalated: false,
+      },
+    };
+    const h = await tw.client.workflow.start('rotationWorkflow', {
+      taskQueue: tw.taskQueue,
+      workflowId,
+      args: [input],
+    });
+    const failure = await failureOf(h);
+    expect(failure.type).toBe(WorkflowErrorTypes.resumeWithoutRotation);
+    expect(failure.message).toContain(
+      'a rotation resumes only as the continuation of its own run; nothing was changed',
+    );
+    // checkPlaybook does not record calls; every activity that could change something does.
+    expect(activitiesOf(workflowId)).toEqual([]);
+    expect(activitiesOf('forged')).toEqual([]);
   });
 });
 
