@@ -67,7 +67,11 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rotor-cli-'));
   // The real worker entry point, as `npx tsx workers/main.ts` would run it, minus the npx hop.
-  worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    // Metrics off: other test workers (and a developer's own) run beside this one.
+    env: { ...env, ROTOR_METRICS_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const started = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       workerLog += chunk.toString();

@@ -208,7 +208,8 @@ describe('workload rollouts', () => {
           workflowId: rotationWorkflowId(playbook.spec.secret.name),
           args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
         });
-        await waitForPhase(h, 'approval');
+        // Two real workload rollouts first: far more than the default 30 s on a loaded machine.
+        await waitForPhase(h, 'approval', 180_000);
         await h.executeUpdate(abortUpdate, { args: [{ by: 'test', reason: 'rollback' }] });
         await outcomeOf(h);
         return h.firstExecutionRunId;

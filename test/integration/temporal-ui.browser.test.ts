@@ -97,20 +97,32 @@ describe('Temporal Web UI', () => {
     });
     try {
       await tw.run(async () => {
-        await waitForPhase(h, 'approval');
+        // Three clusters in two waves, beside other test files: far more than the default 30 s on a loaded machine.
+        await waitForPhase(h, 'approval', 180_000);
       });
       expect((await h.query(statusQuery)).phase).toBe('approval');
 
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const ui = temporalSettings().uiUrl;
       const query = `RotationPhase="approval" AND RotationSecret="${secret}"`;
-      await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
       const row = page.getByText(workflowId, { exact: true }).first();
-      await row.waitFor({ timeout: 30_000 });
+      // The list is read once per page load, from visibility, which follows the run's search
+      // attributes a moment later: load it again until the row shows (a loaded machine is slower).
+      for (let attempt = 1; ; attempt++) {
+        await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+        const shown = await row.waitFor({ timeout: 15_000 }).then(
+          () => true,
+          (e: unknown) => {
+            if (attempt >= 6) throw e;
+            return false;
+          },
+        );
+        if (shown) break;
+      }
       await page.screenshot({ path: `${artifacts}/temporal-ui-list.png`, fullPage: true });
 
       await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${h.firstExecutionRunId}`);
-      await page.getByText(workflowId, { exact: true }).first().waitFor({ timeout: 30_000 });
+      await page.getByText(workflowId, { exact: true }).first().waitFor({ timeout: 90_000 });
       // Current details (the stage list and per-cluster table) come from the running workflow,
       // decoded through the codec server; the UI shows them under User Metadata.
       await page
