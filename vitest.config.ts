@@ -14,19 +14,32 @@ const serialFiles: readonly { file: string; why: string }[] = [
     file: 'test/integration/schedules.test.ts',
     why: 'expects its schedule to survive a sync; cli-fleet prunes them all',
   },
-  { file: 'test/integration/durability.test.ts', why: 'kills workers inside second-long stages; load moves them' },
-  { file: 'test/integration/fault-moto.test.ts', why: 'cuts moto inside 2–4 s canary and soak windows' },
-  { file: 'test/integration/fault-postgres.test.ts', why: 'stops PostgreSQL inside 3 s soak and canary windows' },
+  { file: 'test/integration/fault-moto.test.ts', why: 'cuts its moto inside 3–4 s soak windows; load moves them' },
+  { file: 'test/integration/fault-postgres.test.ts', why: 'stops its PostgreSQL inside a 3 s soak window' },
   { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
 ];
 
-// Longest first on a cold machine too (vitest's own cache orders warm runs): integration files,
-// then the time-skipping workflow files, then unit files fill the gaps at the end.
-const rank: Record<string, number> = { integration: 0, workflow: 1, unit: 2 };
-class ProjectsFirst extends BaseSequencer {
+// Longest first on a fresh clone too (vitest's own cache orders warm runs): the files measured
+// slowest (docs/development.md), then the other integration files, then the time-skipping workflow
+// files; unit files fill the gaps at the end.
+const slowest = [
+  'durability',
+  'rotation-saga',
+  'failure-paths',
+  'no-secret-leak',
+  'cli',
+  'policy-abuse',
+  'consumer-gate',
+  'temporal-ui.browser',
+  'canary-kubernetes-job',
+].map((name) => `/test/integration/${name}.test.ts`);
+const rank: Record<string, number> = { integration: 1, workflow: 2, unit: 3 };
+const rankOf = (s: TestSpecification): number =>
+  slowest.some((f) => s.moduleId.endsWith(f)) ? 0 : (rank[s.project.name] ?? 1);
+class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    return sorted.sort((a, b) => (rank[a.project.name] ?? 0) - (rank[b.project.name] ?? 0));
+    return sorted.sort((a, b) => rankOf(a) - rankOf(b));
   }
 }
 
@@ -50,7 +63,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 180_000,
           maxWorkers: parallel,
-          sequence: { groupOrder: 0, sequencer: ProjectsFirst },
+          sequence: { groupOrder: 0, sequencer: LongestFirst },
         },
       },
       {
@@ -63,7 +76,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           maxWorkers: parallel,
-          sequence: { groupOrder: 0, sequencer: ProjectsFirst },
+          sequence: { groupOrder: 0, sequencer: LongestFirst },
         },
       },
       {
@@ -75,7 +88,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 180_000,
           maxWorkers: parallel,
-          sequence: { groupOrder: 0, sequencer: ProjectsFirst },
+          sequence: { groupOrder: 0, sequencer: LongestFirst },
         },
       },
       {

@@ -144,9 +144,9 @@ export async function syncClusterBatches(
   };
   const rolloutTokens: Record<string, string> = {};
   for (const c of clusters) {
-    if (step !== 'verify') run.touched.add(c.name);
+    if (step !== 'verify') run.clusters.touched.add(c.name);
     // Consumers that present the credential switch when keys swap.
-    if (step === 'promote') run.rolledOut.add(c.name);
+    if (step === 'promote') run.clusters.rolledOut.add(c.name);
     const token = rolloutTokenOf(c.name);
     if (token && c.workloads.length) rolloutTokens[c.name] = token;
     mark(c.name, step === 'verify' ? 'dual-read' : 'delivering', step);

@@ -35,7 +35,7 @@ export async function admit(run: RotationRun): Promise<StoreLock> {
             nonRetryable: true,
             details: [verdict.refusals],
           });
-        run.separationOfDuties = verdict.separationOfDuties;
+        run.gates.separationOfDuties = verdict.separationOfDuties;
         run.lockKey = verdict.lockKey;
         return lockStore(run, verdict.lockKey);
       },

@@ -29,8 +29,8 @@ export async function untilDone<T>(
     try {
       const result = await attempt(n);
       run.writer.attention(undefined);
-      run.attentionSince = undefined;
-      run.escalated = false;
+      run.attention.since = undefined;
+      run.attention.escalated = false;
       return result;
     } catch (err) {
       await needsAttention(run, stage, rootMessage(err));
@@ -43,19 +43,19 @@ export async function untilDone<T>(
 async function needsAttention(run: RotationRun, stage: StageName, cause: string): Promise<void> {
   const settings = settingsOf(run);
   const attention = `${stage} keeps failing: ${cause}; fix the cause and send retry (rotor retry ${run.status.secret}), or wait for the automatic retry`;
-  run.attentionSince ??= Date.now();
-  run.writer.attention(run.escalated ? escalatedText(run, attention) : attention);
+  run.attention.since ??= Date.now();
+  run.writer.attention(run.attention.escalated ? escalatedText(run, attention) : attention);
   log.error('rotation needs attention', { secret: run.status.secret, stage, error: cause });
   run.setPhase('needs-attention');
   run.audit('needs-attention', { stage, detail: attention });
-  run.retryRequested = false;
+  run.gates.retryRequested = false;
   const nextRetryAt = Date.now() + settings.retryEvery;
   for (;;) {
-    const escalateAt = run.attentionSince + settings.escalateAfter;
-    const wakeAt = run.escalated ? nextRetryAt : Math.min(nextRetryAt, escalateAt);
-    const retried = await condition(() => run.retryRequested, Math.max(1, wakeAt - Date.now()));
-    if (!run.escalated && Date.now() >= escalateAt) {
-      run.escalated = true;
+    const escalateAt = run.attention.since + settings.escalateAfter;
+    const wakeAt = run.attention.escalated ? nextRetryAt : Math.min(nextRetryAt, escalateAt);
+    const retried = await condition(() => run.gates.retryRequested, Math.max(1, wakeAt - Date.now()));
+    if (!run.attention.escalated && Date.now() >= escalateAt) {
+      run.attention.escalated = true;
       const text = escalatedText(run, attention);
       run.writer.attention(text);
       run.audit('needs-attention-escalated', { stage, detail: text });
@@ -68,5 +68,5 @@ async function needsAttention(run: RotationRun, stage: StageName, cause: string)
 }
 
 function escalatedText(run: RotationRun, attention: string): string {
-  return `ESCALATED, unresolved for ${hours(Date.now() - (run.attentionSince ?? Date.now()))}: ${attention}`;
+  return `ESCALATED, unresolved for ${hours(Date.now() - (run.attention.since ?? Date.now()))}: ${attention}`;
 }

@@ -9,7 +9,7 @@ import type { RotationRun } from './run';
 /** The rollout token of a cluster step: one rollout at promote, one back if a promoted cluster is restored. */
 function rolloutTokenOf(run: RotationRun, cluster: string, step: ClusterBatchStep): string | undefined {
   if (step === 'promote') return run.rotation.runId;
-  if (step === 'restore' && run.rolledOut.has(cluster)) return `${run.rotation.runId}/rolled-back`;
+  if (step === 'restore' && run.clusters.rolledOut.has(cluster)) return `${run.rotation.runId}/rolled-back`;
   return undefined;
 }
 

@@ -25,8 +25,8 @@ export async function continueIfLong(
       versions,
       status: run.status,
       ...(run.lockKey ? { lockKey: run.lockKey } : {}),
-      ...(run.attentionSince !== undefined ? { attentionSince: run.attentionSince } : {}),
-      escalated: run.escalated,
+      ...(run.attention.since !== undefined ? { attentionSince: run.attention.since } : {}),
+      escalated: run.attention.escalated,
     },
   });
 }

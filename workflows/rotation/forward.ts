@@ -29,7 +29,7 @@ export async function forwardStages(run: RotationRun): Promise<{ old: VersionRef
     { current: fresh, other: old },
     {
       rolloutToken: run.rotation.runId,
-      ...(run.swappedAt !== undefined ? { swappedAt: run.swappedAt } : {}),
+      ...(run.clusters.swappedAt !== undefined ? { swappedAt: run.clusters.swappedAt } : {}),
     },
   );
   return { old, fresh };
@@ -190,6 +190,6 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
       { detail: 'swapping keys in every cluster' },
     );
   }
-  run.swappedAt = Date.now();
+  run.clusters.swappedAt = Date.now();
   run.writer.versions({ current: fresh, pending: undefined });
 }

@@ -9,7 +9,7 @@ export async function soakStage(run: RotationRun): Promise<void> {
     return;
   }
   await run.stage('soak', async () => {
-    const ended = await condition(() => run.skipSoak, run.spec.soak);
+    const ended = await condition(() => run.gates.skipSoak, run.spec.soak);
     if (ended) run.writer.stageNote('soak', 'ended early by skip-soak');
   });
 }
@@ -27,10 +27,10 @@ export async function approvalStage(run: RotationRun): Promise<void> {
   await run.stage('approval', async () => {
     run.writer.awaitingApproval(true);
     run.publish();
-    const approved = () => run.approvedBy !== undefined;
+    const approved = () => run.gates.approvedBy !== undefined;
     if (!(await condition(approved, run.spec.approval.timeout))) approvalTimedOut(run);
     run.writer.awaitingApproval(false);
-    run.writer.stageNote('approval', `approved by ${run.approvedBy}`);
+    run.writer.stageNote('approval', `approved by ${run.gates.approvedBy}`);
   });
 }
 

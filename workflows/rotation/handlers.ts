@@ -19,27 +19,27 @@ export function registerHandlers(run: RotationRun): void {
   setHandler(
     approveUpdate,
     ({ by, reason }) => {
-      run.approvedBy = by;
+      run.gates.approvedBy = by;
       run.audit('operator-action', { detail: 'approve', by, ...(reason ? { reason } : {}) });
       return `approved by ${by}`;
     },
     {
       validator: (action: OperatorAction) => {
         if (!run.spec.approval.beforeRevoke) throw new Error('this rotation has no approval gate');
-        if (run.separationOfDuties && sameActor(action.by, run.input.requestedBy))
+        if (run.gates.separationOfDuties && sameActor(action.by, run.input.requestedBy))
           throw ApplicationFailure.create({
             type: WorkflowErrorTypes.selfApproval,
             message: `${action.by} requested this rotation and cannot approve it: the policy's separationOfDuties rule needs someone else to approve`,
             nonRetryable: true,
           });
-        if (run.approvedBy) throw new Error(`already approved by ${run.approvedBy}`);
+        if (run.gates.approvedBy) throw new Error(`already approved by ${run.gates.approvedBy}`);
       },
     },
   );
   setHandler(
     abortUpdate,
     ({ by, reason }) => {
-      run.abortedBy = `${by}${reason ? `: ${reason}` : ''}`;
+      run.gates.abortedBy = `${by}${reason ? `: ${reason}` : ''}`;
       run.audit('operator-action', { detail: 'abort', by, ...(reason ? { reason } : {}) });
       run.forwardScope.cancel();
       return 'aborting: compensation runs now';
@@ -51,12 +51,12 @@ export function registerHandlers(run: RotationRun): void {
             'cannot abort: the old credential is already being revoked (point of no return); the rotation will finish forward',
           );
         }
-        if (run.abortedBy) throw new Error(`already aborted by ${run.abortedBy}`);
+        if (run.gates.abortedBy) throw new Error(`already aborted by ${run.gates.abortedBy}`);
       },
     },
   );
   setHandler(skipSoakSignal, ({ by }) => {
-    run.skipSoak = true;
+    run.gates.skipSoak = true;
     run.audit('operator-action', { detail: 'skip-soak', by });
   });
   const pause = (paused: boolean) => (action: OperatorAction) => {
@@ -67,7 +67,7 @@ export function registerHandlers(run: RotationRun): void {
   setHandler(pauseSignal, pause(true));
   setHandler(resumeSignal, pause(false));
   setHandler(retrySignal, ({ by }) => {
-    run.retryRequested = true;
+    run.gates.retryRequested = true;
     run.audit('operator-action', { detail: 'retry', by });
   });
 }

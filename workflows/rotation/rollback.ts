@@ -9,7 +9,7 @@ import type { RotationRun } from './run';
 function causeOf(run: RotationRun, err: unknown, aborted: boolean): string {
   const failedStage = run.writer.interruptedStage();
   return aborted
-    ? `aborted by ${run.abortedBy ?? 'workflow cancellation'}${failedStage ? ` during ${failedStage.name}` : ''}`
+    ? `aborted by ${run.gates.abortedBy ?? 'workflow cancellation'}${failedStage ? ` during ${failedStage.name}` : ''}`
     : `${failedStage?.name ?? 'a stage'} failed: ${rootMessage(err)}`;
 }
 
@@ -34,14 +34,14 @@ async function recordRollback(run: RotationRun): Promise<string | undefined> {
 
 /** Runs every registered undo last-first, records the outcome, and fails the run naming the cause. */
 export async function rollBack(run: RotationRun, err: unknown): Promise<never> {
-  const aborted = run.abortedBy !== undefined || isCancellation(err);
+  const aborted = run.gates.abortedBy !== undefined || isCancellation(err);
   const cause = causeOf(run, err, aborted);
   const interrupted = run.writer.interruptedStage();
   if (interrupted?.state === 'running') run.writer.stageFailed(interrupted.name, Date.now(), cause);
   run.writer.failure(cause);
   run.setPhase('compensating');
   log.warn('rotation compensating', { secret: run.status.secret, cause });
-  run.audit('compensation-started', { detail: cause, ...(run.abortedBy ? { by: run.abortedBy } : {}) });
+  run.audit('compensation-started', { detail: cause, ...(run.gates.abortedBy ? { by: run.gates.abortedBy } : {}) });
 
   const reports = await run.saga.compensate((r) => {
     run.writer.undo(r);

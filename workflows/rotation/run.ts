@@ -32,6 +32,30 @@ export interface StageOptions {
   completes?: boolean;
 }
 
+/** Operator decisions and the admission verdict's rule, as the gates read them. */
+export interface GateState {
+  approvedBy?: string | undefined;
+  abortedBy?: string | undefined;
+  /** From the admin policy: the requester may not approve their own rotation. */
+  separationOfDuties: boolean;
+  skipSoak: boolean;
+  retryRequested: boolean;
+}
+
+/** One needs-attention episode: when it began (undefined while nothing fails) and whether it escalated. */
+export interface AttentionState {
+  since?: number | undefined;
+  escalated: boolean;
+}
+
+/** Clusters a step may have changed (restored on rollback), and where workloads rolled out. */
+export interface ClusterState {
+  readonly touched: Set<string>;
+  readonly rolledOut: Set<string>;
+  /** When every cluster served the new version as current (promote done); restart-only pods started later read it. */
+  swappedAt?: number | undefined;
+}
+
 /**
  * The state of one rotation run and the few moves every stage makes: enter and leave a stage,
  * publish the status, write the audit trail. Status changes go through `writer` only.
@@ -42,25 +66,14 @@ export class RotationRun {
   readonly saga = new Saga();
   readonly rotation: RotationRef;
   readonly forwardScope = new CancellationScope();
-  approvedBy: string | undefined;
-  /** From the admin policy: the requester may not approve their own rotation. */
-  separationOfDuties = false;
-  skipSoak = false;
-  retryRequested = false;
-  /** When the current needs-attention episode began (undefined while nothing fails past the point of no return). */
-  attentionSince: number | undefined;
-  /** The current needs-attention episode has escalated (once per episode). */
-  escalated = false;
-  abortedBy: string | undefined;
+  /** What operators and the policy decided: written by the handlers and admission, read by the gates. */
+  readonly gates: GateState = { separationOfDuties: false, skipSoak: false, retryRequested: false };
+  /** The current needs-attention episode (attention.ts owns it; a continuation carries it). */
+  readonly attention: AttentionState = { escalated: false };
+  /** What the cluster steps did, for their undo (the cluster stages own it). */
+  readonly clusters: ClusterState = { touched: new Set(), rolledOut: new Set() };
   /** The version that was current when the rotation began; current again after a rollback. */
   original: VersionRef | undefined;
-  /** Clusters a step may have changed; restored on rollback. */
-  readonly touched = new Set<string>();
-  /** When every cluster served the new version as current (promote done); restart-only pods started later read it. */
-  swappedAt: number | undefined;
-  /** Clusters whose workloads may have rolled out onto the new version (promote began there). */
-  readonly rolledOut = new Set<string>();
-
   /** The store location lock's key, once admitted (carried into a continuation). */
   lockKey: string | undefined;
 
@@ -69,8 +82,8 @@ export class RotationRun {
     const info = workflowInfo();
     const resume = input.resume;
     this.rotation = resume?.rotation ?? { workflowId: info.workflowId, runId: info.runId };
-    this.attentionSince = resume?.attentionSince;
-    this.escalated = resume?.escalated ?? false;
+    this.attention.since = resume?.attentionSince;
+    this.attention.escalated = resume?.escalated ?? false;
     this.lockKey = resume?.lockKey;
     this.writer = new StatusWriter(
       resume?.status ??
@@ -168,6 +181,6 @@ export class RotationRun {
   }
 
   touchedClusters(): ClusterTarget[] {
-    return this.spec.clusters.filter((c) => this.touched.has(c.name));
+    return this.spec.clusters.filter((c) => this.clusters.touched.has(c.name));
   }
 }
