@@ -21,7 +21,6 @@ import { holdSecret } from '../adapters/secret-scope';
 import { kindFor } from '../adapters/credentials/index';
 import type { CredentialKinds } from '../adapters/credentials/index';
 import { contextOf, createKubeClients } from '../adapters/kubernetes/clients';
-import { createClusterActivities } from './cluster';
 import { createClusterBatchActivities } from './cluster-batch';
 import { createGateActivities } from './consumer-gate';
 import type { SecretStoreBackend } from '../adapters/store';
@@ -95,7 +94,6 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults }),
-    ...createClusterActivities(kube, values),
     ...createClusterBatchActivities(kube, values),
     ...createGateActivities(kube, values),
 

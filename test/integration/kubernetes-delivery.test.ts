@@ -18,7 +18,6 @@ import { awsBackend } from '../../adapters/aws';
 import { fingerprinter } from '../../adapters/fingerprint';
 import { keyring } from '../../adapters/keys';
 import { createKubeClients } from '../../adapters/kubernetes/clients';
-import { createClusterActivities } from '../../activities/cluster';
 import { clusterPlan } from '../../inspect/cluster-plan';
 import { findUnlistedConsumers } from '../../inspect/unlisted-consumers';
 import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../core/contracts';
@@ -26,6 +25,7 @@ import { vaultBackend } from '../../adapters/vault';
 import { ports } from '../../dev/local-stack/config';
 import { clusterStoreNotReady } from '../../dev/local-stack/eso/kube';
 import type { ClusterTarget, Store } from '../../core/playbook/schema';
+import { clusterSteps } from '../helpers/cluster-steps';
 import { freshNamespace, kubeconfigFor, purgeNamespace, stackKubeconfig } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
 
@@ -43,7 +43,7 @@ const backends = { vault: vaultBackend(vault), aws: awsBackend(sm) };
 const readValue = (store: Store, version: string) =>
   store.type === 'vault' ? backends.vault.readValue(store, version) : backends.aws.readValue(store, version);
 const kube = createKubeClients(kubeconfig);
-const acts = createClusterActivities(kube, { readValue, fingerprints });
+const acts = clusterSteps(kube, { readValue, fingerprints });
 const rotation = { workflowId: 'test-kubernetes-delivery', runId: randomUUID() };
 const value = () => randomBytes(24).toString('base64url');
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
