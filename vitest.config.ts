@@ -14,6 +14,10 @@ const serialFiles: readonly { file: string; why: string }[] = [
     file: 'test/integration/schedules.test.ts',
     why: 'expects its schedule to survive a sync; cli-fleet prunes them all',
   },
+  {
+    file: 'test/integration/durability.test.ts',
+    why: 'kills worker processes mid-stage; beside 4 other files a kill can miss',
+  },
   { file: 'test/integration/fault-moto.test.ts', why: 'cuts its moto inside 3–4 s soak windows; load moves them' },
   { file: 'test/integration/fault-postgres.test.ts', why: 'stops its PostgreSQL inside a 3 s soak window' },
   { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
@@ -23,7 +27,6 @@ const serialFiles: readonly { file: string; why: string }[] = [
 // slowest (docs/development.md), then the other integration files, then the time-skipping workflow
 // files; unit files fill the gaps at the end.
 const slowest = [
-  'durability',
   'rotation-saga',
   'failure-paths',
   'no-secret-leak',
