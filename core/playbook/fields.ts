@@ -2,7 +2,9 @@ import { z } from 'zod';
 
 /**
  * A store path (Vault mount or path below it): segments separated by `/`, none empty, `.` or `..`,
- * and no `#` or `?`, which would end the API URL's path and aim the request somewhere else.
+ * and no `#` or `?`, which would end the API URL's path and aim the request somewhere else, nor
+ * `%`: the HTTP client decodes `%2e%2e` into `..` after every check here, and reaches another
+ * team's entry (and dodges its store lock).
  */
 export const storePath = z
   .string()
@@ -19,6 +21,12 @@ export const storePath = z
     if (dots !== undefined) {
       ctx.addIssue({ code: 'custom', message: `'${path}' has a '${dots}' segment; write the path without it` });
     }
+    if (path.includes('%')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${path}' contains '%': percent-encoding is refused (an encoded '..' would reach another path); write the path as plain segments`,
+      });
+    }
     if (/[#?]/.test(path)) {
       ctx.addIssue({
         code: 'custom',
@@ -26,7 +34,7 @@ export const storePath = z
       });
     }
   })
-  .describe("A store path: segments separated by '/', none empty, '.' or '..', and no '#' or '?'.");
+  .describe("A store path: segments separated by '/', none empty, '.' or '..', and no '#', '?' or '%'.");
 
 /** A Kubernetes Secret data key, as the apiserver accepts it (IsConfigMapKey). */
 export const secretKey = z

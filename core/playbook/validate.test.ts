@@ -70,6 +70,9 @@ describe('store paths', () => {
     ['apps/demo/', 'empty segment'],
     ['apps/demo#x', "contains '#'"],
     ['apps/demo?version=1', "contains '#' or '?'"],
+    // Decoded by the HTTP client into apps/payments/../orders/db: another team's entry.
+    ['apps/payments/%2e%2e/orders/db', "contains '%'"],
+    ['apps/payments/%252e%252e/orders', "contains '%'"],
   ])('refuses %s (%s)', (path, why) => {
     const doc = base();
     doc.spec['secret'] = { name: 'demo', store: { type: 'vault', path } };
