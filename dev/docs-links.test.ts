@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as failures from '../core/failures';
+import { slug } from './markdown-slug';
 
 const root = resolve(import.meta.dirname, '..');
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
@@ -25,15 +26,6 @@ function prose(markdown: string): string {
 function linkTargets(markdown: string): string[] {
   const text = prose(markdown).replace(/`[^`\n]*`/g, '');
   return [...text.matchAll(/\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1] ?? '');
-}
-
-/** GitHub's anchor for a heading: lower case, punctuation dropped, each space a hyphen. */
-function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\p{M}\s_-]/gu, '')
-    .replace(/\s/g, '-');
 }
 
 /** Every heading anchor of a markdown file, with GitHub's `-1`, `-2` suffixes for repeats. */

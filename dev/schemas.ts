@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { duration, maxTimerMs } from '../core/playbook/duration';
 import { playbookSchema } from '../core/playbook/schema';
 import { policySchema } from '../core/policy/schema';
+import { slug } from './markdown-slug';
 
 export const root = resolve(import.meta.dirname, '..');
 
@@ -204,15 +205,6 @@ interface Section {
   title: string;
   text: string[];
   rows: Row[];
-}
-
-/** GitHub's heading anchor (as dev/docs-links.test.ts checks it). */
-function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\p{M}\s_-]/gu, '')
-    .replace(/\s/g, '-');
 }
 
 const code = (text: string) => (text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``);
