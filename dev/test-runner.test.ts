@@ -70,6 +70,16 @@ describe('npm test runner (dev/vitest-run.ts)', () => {
     expect(full.out).toMatch(/tests: 4 passed, 12 failed, 2 skipped \(declared\)/);
   });
 
+  it('judges one vitest process per project, run at once, exactly as one full run', () => {
+    const phased = run('--phased');
+    expect(phased.code, phased.out).toBe(1);
+    expect(phased.out).toContain(`file ${fixtures}/load-error.test.ts: fixture: this file fails to load`);
+    expect(phased.out).toContain(`unhandled error in ${fixtures}/unhandled-rejection.test.ts`);
+    expect(phased.out).toContain(`file ${fixtures}/outside/never-included.test.ts is in no project`);
+    expect(phased.out).toContain('project empty matches no file');
+    expect(phased.out).toMatch(/tests: 4 passed, 12 failed, 2 skipped \(declared\)/);
+  });
+
   it('passes when only declared skips were skipped, and fails on the undeclared one alone', () => {
     const clean = run(`${fixtures}/clean.test.ts`);
     expect(clean.code, clean.out).toBe(0);

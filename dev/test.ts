@@ -15,7 +15,12 @@ import { writeWorkflowBundle } from '../workers/bundle';
 import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
-import { printVerdict, runVitest } from './vitest-run';
+import { printVerdict, runPhases, runVitest } from './vitest-run';
+
+/** vitest projects that need no stack service (the workflow project uses the time-skipping server). */
+const stackFreeProjects = ['unit', 'workflow'];
+/** vitest projects that need the stack; together with the above, every project of vitest.config.ts. */
+const stackProjects = ['integration', 'integration-serial'];
 
 interface Check {
   name: string;
@@ -84,15 +89,27 @@ async function main(): Promise<number> {
   const checks = bundle.then(staticChecks, staticChecks);
   ensureChromium();
   const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
-  await stackUp(ctx, []);
-  // The workflow tests' time-skipping server (Java, from Maven Central): fetched once, like the stack's builds.
-  await temporalTestServer(ctx);
-  process.stderr.write(`stack ready after ${since(started)}\n`);
+  // The workflow tests' time-skipping server (Java, from Maven Central) is fetched beside the stack.
+  const testServer = temporalTestServer(ctx);
+  const stack = stackUp(ctx, []).then(() => process.stderr.write(`stack ready after ${since(started)}\n`));
   const { path, seconds } = await bundle;
   process.stderr.write(`workflow bundle built once for the run in ${seconds.toFixed(1)} s\n`);
   process.stderr.write('\n== tests: vitest run (judged by dev/vitest-run.ts)\n');
   const testsStarted = Date.now();
-  const verdict = await runVitest(process.argv.slice(2), { env: { ...process.env, ROTOR_WORKFLOW_BUNDLE: path } });
+  const env = { ...process.env, ROTOR_WORKFLOW_BUNDLE: path };
+  const args = process.argv.slice(2);
+  const verdict =
+    args.length > 0
+      ? await Promise.all([stack, testServer]).then(() => runVitest(args, { env }))
+      : // On a new machine the stack's Go builds take most of the run: the projects that need no
+        // stack service run meanwhile, and the whole is judged as one full run.
+        await runPhases(
+          [
+            { args: stackFreeProjects.flatMap((p) => ['--project', p]), ready: testServer },
+            { args: stackProjects.flatMap((p) => ['--project', p]), ready: Promise.all([stack, testServer]) },
+          ],
+          { env, full: true },
+        );
   process.stderr.write(`\nvitest took ${since(testsStarted)}\n`);
   const done = await checks;
   for (const c of done) {

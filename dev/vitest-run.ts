@@ -3,7 +3,8 @@
  * nothing failed to load, no hook failed, nothing was skipped without a declaration, no unhandled
  * error occurred and every test file of the repository reported (or is declared left out).
  * `npm test` uses it; run alone (`tsx dev/vitest-run.ts [--declared file] [--scope dir] [vitest args…]`)
- * it is what the runner's own test drives on test/fixtures/runner.
+ * it is what the runner's own test drives on test/fixtures/runner; `--phased` runs one vitest
+ * process per project at once and judges them as one run, as `npm test` does.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -12,9 +13,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { census, ledgerSchema } from './test-census';
-import type { Census, DeclaredNotRun } from './test-census';
+import type { Census, DeclaredNotRun, Ledger } from './test-census';
 import { judge, vitestReportSchema } from './test-verdict';
-import type { DeclaredSkip, Verdict } from './test-verdict';
+import type { DeclaredSkip, Verdict, VitestReport } from './test-verdict';
 
 const declarationsSchema = z.object({
   // Every declaration needs a non-empty reason.
@@ -84,15 +85,14 @@ export interface RunResult extends Verdict {
   slowest: Census['slowest'];
 }
 
-/** Runs vitest with `args`; undefined when vitest wrote no report (it crashed before running). */
-export async function runVitest(args: string[], o: RunOptions = {}): Promise<RunResult | undefined> {
-  const declarations = await loadDeclarations(o.declared ?? declaredSkipsFile);
-  const at = args.indexOf('--config');
-  const config = at >= 0 ? (args[at + 1] ?? 'vitest.config.ts') : 'vitest.config.ts';
-  // Anything beyond the config narrows the run: then only the selected files must report.
-  const full = args.filter((_, i) => i !== at && i !== at + 1).length === 0;
-  const listed = listFiles(args);
+/** One vitest process's report and ledger; undefined when it wrote none (it crashed before running). */
+interface PhaseOutput {
+  exitCode: number;
+  report: VitestReport;
+  ledger: Ledger;
+}
 
+async function runPhase(args: string[], env: NodeJS.ProcessEnv): Promise<PhaseOutput | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'rotor-test-'));
   const report = join(dir, 'vitest.json');
   const ledgerFile = join(dir, 'ledger.json');
@@ -107,23 +107,74 @@ export async function runVitest(args: string[], o: RunOptions = {}): Promise<Run
       `--reporter=${ledgerReporter}`,
       ...args,
     ],
-    { ...(o.env ?? process.env), ROTOR_TEST_LEDGER: ledgerFile },
+    { ...env, ROTOR_TEST_LEDGER: ledgerFile },
   );
-  let raw: unknown;
-  let rawLedger: unknown;
   try {
-    raw = JSON.parse(readFileSync(report, 'utf8'));
-    rawLedger = JSON.parse(readFileSync(ledgerFile, 'utf8'));
+    return {
+      exitCode,
+      report: vitestReportSchema.parse(JSON.parse(readFileSync(report, 'utf8'))),
+      ledger: ledgerSchema.parse(JSON.parse(readFileSync(ledgerFile, 'utf8'))),
+    };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * One vitest process of a phased run: its arguments (usually `--project` filters) and what must be
+ * ready before it starts (the stack, say). Phases start as soon as they are ready and may overlap.
+ */
+export interface Phase {
+  args: string[];
+  ready?: Promise<unknown>;
+}
+
+/** Runs vitest with `args`; undefined when vitest wrote no report (it crashed before running). */
+export async function runVitest(args: string[], o: RunOptions = {}): Promise<RunResult | undefined> {
+  const at = args.indexOf('--config');
+  // Anything beyond the config narrows the run: then only the selected files must report.
+  const full = args.filter((_, i) => i !== at && i !== at + 1).length === 0;
+  return runPhases([{ args }], { ...o, full });
+}
+
+/**
+ * Runs several vitest processes and judges them as one run. With `full`, the phases together must
+ * cover every project and every test file of the repository, as a single full run must.
+ */
+export async function runPhases(
+  phases: readonly Phase[],
+  o: RunOptions & { full: boolean },
+): Promise<RunResult | undefined> {
+  const declarations = await loadDeclarations(o.declared ?? declaredSkipsFile);
+  const first = phases[0]?.args ?? [];
+  const at = first.indexOf('--config');
+  const config = at >= 0 ? (first[at + 1] ?? 'vitest.config.ts') : 'vitest.config.ts';
+  const listed = phases.flatMap((p) => listFiles(p.args));
+  // Settle every phase before judging or failing: no vitest process is left running behind an error.
+  const settled = await Promise.allSettled(
+    phases.map(async (p) => {
+      await p.ready;
+      return runPhase(p.args, o.env ?? process.env);
+    }),
+  );
+  const rejected = settled.find((x) => x.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  const outputs = settled.map((x) => (x.status === 'fulfilled' ? x.value : undefined));
+  if (outputs.some((x) => x === undefined)) return undefined;
+  const done = outputs as PhaseOutput[];
   const root = process.cwd();
-  const verdict = judge(vitestReportSchema.parse(raw), declarations.declaredSkips, root);
+  const report: VitestReport = { testResults: done.flatMap((x) => x.report.testResults) };
+  const ledger: Ledger = {
+    reason: ['interrupted', 'failed'].find((r) => done.some((x) => x.ledger.reason === r)) ?? 'passed',
+    modules: done.flatMap((x) => x.ledger.modules),
+    unhandledErrors: done.flatMap((x) => x.ledger.unhandledErrors),
+  };
+  const verdict = judge(report, declarations.declaredSkips, root);
   const c = census({
     root,
-    ledger: ledgerSchema.parse(rawLedger),
+    ledger,
     listed,
-    ...(full
+    ...(o.full
       ? {
           full: {
             projects: await projectNames(config),
@@ -134,6 +185,7 @@ export async function runVitest(args: string[], o: RunOptions = {}): Promise<Run
       : {}),
   });
   const failures = [...verdict.failures, ...c.failures];
+  const exitCode = done.find((x) => x.exitCode !== 0)?.exitCode ?? 0;
   if (exitCode !== 0 && failures.length === 0) {
     failures.push(`vitest exited with code ${exitCode} although every reported test passed (see its output above)`);
   }
@@ -169,7 +221,19 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const declared = takeOption(args, '--declared');
   const scope = takeOption(args, '--scope');
-  const v = await runVitest(args, { ...(declared ? { declared } : {}), ...(scope ? { scope } : {}) });
+  const phased = args.indexOf('--phased');
+  if (phased >= 0) args.splice(phased, 1);
+  const o = { ...(declared ? { declared } : {}), ...(scope ? { scope } : {}) };
+  // --phased: one vitest process per project, at once, judged as one full run (as `npm test` does).
+  const v =
+    phased >= 0
+      ? await runPhases(
+          (await projectNames(takeOption([...args], '--config') ?? 'vitest.config.ts')).map((p) => ({
+            args: [...args, '--project', p],
+          })),
+          { ...o, full: true },
+        )
+      : await runVitest(args, o);
   if (!v) {
     process.stderr.write('vitest wrote no report: it crashed before running tests\n');
     return 1;

@@ -76,18 +76,24 @@ export function goBuildSlots(env: NodeJS.ProcessEnv = process.env, memory = tota
 const buildSlots = pLimit(goBuildSlots());
 
 /**
+ * Every stack build skips inlining: these are test servers, and it cuts compile time by about 28%
+ * (etcd 47.5 s → 34.4 s with an empty build cache on the 2-core machine), which is most of a cold
+ * `.ci/run`. Part of each binary's cache key.
+ */
+const goFlags = '-buildvcs=false -gcflags=all=-l';
+
+/**
  * Builds a Go binary into `<cacheDir>/<name>-<version>-<wrapper hash>/<name>` unless it is there
  * already. Without a wrapper module it runs `go install pkg@version`. Returns the binary path.
  */
 export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
   requireTool('go', 'install Go 1.23 or newer (https://go.dev/doc/install or your distribution package).');
-  const wrapperHash = b.moduleDir
-    ? createHash('sha256')
-        .update(readFileSync(join(b.moduleDir, 'go.mod')))
-        .update(b.flags?.join(' ') ?? '')
-        .digest('hex')
-        .slice(0, 8)
-    : 'plain';
+  const wrapperHash = createHash('sha256')
+    .update(b.moduleDir ? readFileSync(join(b.moduleDir, 'go.mod')) : 'plain')
+    .update(b.flags?.join(' ') ?? '')
+    .update(goFlags)
+    .digest('hex')
+    .slice(0, 8);
   const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
   const bin = join(dir, b.name);
   if (existsSync(bin)) return bin;
@@ -100,7 +106,7 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
   ctx.log(`building ${b.name} ${b.version} from Go modules (first run on this machine only; cached in ${dir})`);
-  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false -mod=mod' };
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${goFlags} -mod=mod` };
   if (b.moduleDir) {
     const tmp = `${bin}.tmp`;
     await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], b.moduleDir, env);
@@ -110,7 +116,7 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
     const gobin = join(dir, 'gobin');
     await run('go', ['install', ...(b.flags ?? []), `${b.pkg}@${b.version}`], dir, {
       ...env,
-      GOFLAGS: '-buildvcs=false',
+      GOFLAGS: goFlags,
       GOBIN: gobin,
     });
     renameSync(join(gobin, b.pkg.split('/').pop() ?? b.name), bin);
