@@ -23,7 +23,8 @@ export const singleKeyId = 'default';
 
 const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
-function readVar(name: string, env: NodeJS.ProcessEnv): string | undefined {
+/** `name` from the environment, else the contents of the file `name_FILE` names (trimmed); an unreadable file throws naming it. */
+export function readVar(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const inline = env[name];
   if (inline) return inline.trim();
   const file = env[`${name}_FILE`];

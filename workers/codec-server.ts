@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
@@ -13,8 +14,20 @@ export interface CodecServerOptions {
   codec: PayloadCodec;
   /** Browser origins allowed to call (the Temporal UI's), e.g. `http://127.0.0.1:8233`. */
   allowedOrigins: string[];
-  /** When set, every request needs `Authorization: Bearer <token>`; that is who may read decoded payloads. */
+  /**
+   * When set, every request needs the token: as `Authorization: Bearer <token>` (the CLI, or the UI
+   * passing an access token), or as the endpoint's path prefix `/t/<token>` (the Temporal UI cannot
+   * send a header of its own: its endpoint is `http://host:port/t/<token>`). That is who may read
+   * decoded payloads.
+   */
   token?: string | undefined;
+  /**
+   * `Host` header values served (`host:port`); anything else is refused, so a DNS-rebinding page
+   * cannot reach a loopback codec server under a name of its own. Undefined serves any Host.
+   */
+  allowedHosts?: readonly string[];
+  /** PEM certificate and key: serve HTTPS (required off loopback; see codec-server-main.ts). */
+  tls?: { cert: string; key: string };
   /** Largest accepted request body. */
   maxBodyBytes?: number;
 }
@@ -71,18 +84,34 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
 }
 
 // Hash both sides first: timingSafeEqual needs equal lengths, and the length must not leak either.
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m?.[1]) return false;
+function tokenMatches(header: string | undefined, pathToken: string | undefined, token: string): boolean {
+  const given = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? pathToken;
+  if (!given) return false;
   const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(m[1].trim()), digest(token));
+  return timingSafeEqual(digest(given), digest(token));
 }
 
 /**
- * Temporal's remote codec endpoints over node:http: `POST /encode` and `POST /decode` (also under
- * a namespace prefix, `/{namespace}/decode`, as the CLI's `--codec-endpoint` templating sends
- * them), taking and returning `{ payloads: [...] }`. CORS admits the Temporal UI, preflight
- * included; a configured token gates every non-preflight request. Payload contents are never logged.
+ * The route is the path's last segment (Temporal's codec protocol lets endpoints sit at any depth,
+ * e.g. `/{namespace}/decode` as the CLI templates it); a leading `/t/<token>` carries the token.
+ */
+function parseEndpoint(path: string): { route: 'encode' | 'decode'; pathToken: string | undefined } {
+  const parts = path.split('/').filter(Boolean);
+  const last = parts.at(-1);
+  if (last !== 'encode' && last !== 'decode') {
+    throw new HttpError(404, 'no such endpoint; use POST <endpoint>/encode or POST <endpoint>/decode');
+  }
+  return {
+    route: last,
+    pathToken: parts[0] === 't' && parts.length >= 3 ? decodeURIComponent(parts[1] ?? '') : undefined,
+  };
+}
+
+/**
+ * Temporal's remote codec endpoints over node:http(s): `POST …/encode` and `POST …/decode`, taking
+ * and returning `{ payloads: [...] }`. Checks run in this order: the Host (when `allowedHosts` is
+ * set), the Origin (a browser of another origin gets 403, preflight included), the route, then the
+ * token on every non-preflight request. Payload contents and tokens are never logged.
  */
 export function createCodecServer(o: CodecServerOptions): Server {
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -104,10 +133,17 @@ export function createCodecServer(o: CodecServerOptions): Server {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = req.headers.host ?? '';
+    if (o.allowedHosts && !o.allowedHosts.includes(host.toLowerCase())) {
+      throw new HttpError(421, `Host '${host}' is not served here; use ${o.allowedHosts.join(' or ')}`);
+    }
+    const origin = req.headers.origin;
+    // A browser page of another origin is refused outright, not just denied CORS headers.
+    if (origin !== undefined && !o.allowedOrigins.includes(origin)) {
+      throw new HttpError(403, `origin ${origin} is not allowed; the Temporal UI's origin is (TEMPORAL_UI_URL)`);
+    }
     cors(req, res);
-    const path = new URL(req.url ?? '/', 'http://codec').pathname;
-    const route = /^(?:\/[^/]+)?\/(encode|decode)\/?$/.exec(path)?.[1] as 'encode' | 'decode' | undefined;
-    if (!route) throw new HttpError(404, `no such endpoint ${path}; use POST /encode or POST /decode`);
+    const { route, pathToken } = parseEndpoint(new URL(req.url ?? '/', 'http://codec').pathname);
     if (req.method === 'OPTIONS') {
       // Preflight carries no Authorization header by design, so it is answered without the token check.
       res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
@@ -121,9 +157,9 @@ export function createCodecServer(o: CodecServerOptions): Server {
       res.setHeader('Allow', 'POST, OPTIONS');
       throw new HttpError(405, `${req.method ?? '?'} not allowed; use POST`);
     }
-    if (o.token !== undefined && !tokenMatches(req.headers.authorization, o.token)) {
+    if (o.token !== undefined && !tokenMatches(req.headers.authorization, pathToken, o.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="rotor-codec"');
-      throw new HttpError(401, 'a valid Authorization: Bearer token is required');
+      throw new HttpError(401, 'a valid token is required: Authorization: Bearer <token>, or the endpoint /t/<token>');
     }
     let body: { payloads?: unknown };
     try {
@@ -144,11 +180,12 @@ export function createCodecServer(o: CodecServerOptions): Server {
     send(res, 200, { payloads: out.map(fromPayload) });
   }
 
-  return createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
       if (!res.headersSent) send(res, status, { error: e instanceof HttpError ? e.message : 'internal error' });
       else res.end();
     });
-  });
+  };
+  return o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, listener) : createServer(listener);
 }

@@ -1,16 +1,16 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackPaths } from '../../dev/local-stack/config';
-import { temporal } from '../../dev/local-stack/services/temporal';
-import { which } from '../../dev/local-stack/toolchain';
+import { temporalBinary } from '../../dev/local-stack/services/temporal';
+import { codecServerTokenFile, stackCodecEndpoint } from '../../dev/local-stack/keys';
+import { ports } from '../../dev/local-stack/config';
 import { loadKey } from '../../adapters/keys';
 import { AesGcmCodec } from '../../adapters/temporal/codec';
 import { createCodecServer, uiOrigins } from '../../workers/codec-server';
@@ -54,9 +54,15 @@ describe('codec server (in process)', () => {
   const auth = { Authorization: `Bearer ${token}` };
 
   beforeAll(async () => {
-    server = createCodecServer({ codec, allowedOrigins: uiOrigins(uiOrigin), token });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const port = await freePort();
+    server = createCodecServer({
+      codec,
+      allowedOrigins: uiOrigins(uiOrigin),
+      token,
+      allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`],
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    base = `http://127.0.0.1:${port}`;
   });
   afterAll(async () => {
     await new Promise((r) => server?.close(r));
@@ -145,12 +151,59 @@ describe('codec server (in process)', () => {
     expect((await preflight(twin)).headers.get('access-control-allow-origin')).toBe(twin);
 
     const evil = await preflight('http://evil.example');
+    expect(evil.status).toBe(403);
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
 
     // Actual responses carry the header too, so the UI can read a 401 and ask for a token.
     const res = await post(base, '/decode', { payloads: [] }, { Origin: uiOrigin });
     expect(res.status).toBe(401);
     expect(res.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+  });
+
+  it('takes the token as the endpoint path /t/<token>, as the Temporal UI sends it, and refuses a wrong one', async () => {
+    const [sdkEncoded] = await codec.encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"via-path"') },
+    ]);
+    const body = {
+      payloads: [
+        {
+          metadata: { encoding: b64('binary/encrypted') },
+          data: Buffer.from(sdkEncoded?.data ?? []).toString('base64'),
+        },
+      ],
+    };
+    const ok = await post(base, `/t/${token}/decode`, body, { Origin: uiOrigin });
+    expect(ok.status).toBe(200);
+    expect(text(((await ok.json()) as { payloads: JsonPayload[] }).payloads[0]?.data)).toBe('"via-path"');
+    for (const path of [`/t/${token}x/decode`, '/t//decode', `/${token}/decode`, `/t/${token.slice(1)}/decode`]) {
+      const res = await post(base, path, body);
+      expect(res.status, path).toBe(401);
+      expect((await res.text()).includes('via-path')).toBe(false);
+    }
+  });
+
+  it('refuses a request from another origin (403) and a request for another Host (421) before the token counts', async () => {
+    const evil = await post(base, `/t/${token}/decode`, { payloads: [] }, { Origin: 'http://evil.example' });
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    expect(await evil.text()).toContain('origin http://evil.example is not allowed');
+    // DNS rebinding: a page of rebound.example reaches 127.0.0.1 under its own name, so Host names it.
+    const { request } = await import('node:http');
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${base}/t/${token}/decode`,
+        { method: 'POST', headers: { Host: 'rebound.example:80', 'Content-Type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ payloads: [] }));
+    });
+    expect(rebound.status).toBe(421);
+    expect(rebound.body).toContain("Host 'rebound.example:80' is not served here");
   });
 
   it('rejects what is not the codec protocol: 404, 405, 400', async () => {
@@ -178,11 +231,8 @@ describe('codec server (in process)', () => {
   });
 });
 
-// The stack's own temporal CLI (the stack installs it): proves the protocol against the real client.
-const temporalCli =
-  which('temporal') ??
-  [join(stackPaths().cacheDir, 'bin', `temporal-${temporal.version}-plain`, 'temporal')].find((p) => existsSync(p)) ??
-  'temporal';
+// The stack's own temporal CLI (the stack installed it; cached, so this does not build).
+const temporalCli = await temporalBinary({ paths: stackPaths(), log: () => undefined });
 
 describe('codec server entry point with the temporal CLI', () => {
   let proc: ChildProcess | undefined;
@@ -210,7 +260,7 @@ describe('codec server entry point with the temporal CLI', () => {
   });
 
   it('starts from the environment (key file, token, port) and logs that a token is required', async () => {
-    expect(stderr).toContain('bearer token required');
+    expect(stderr).toContain('token required');
     expect(stderr.includes(token)).toBe(false);
     expect((await post(endpoint, '/decode', { payloads: [] })).status).toBe(401);
     expect((await post(endpoint, '/decode', { payloads: [] }, { Authorization: `Bearer ${token}` })).status).toBe(200);
@@ -276,5 +326,43 @@ describe('codec server entry point with the temporal CLI', () => {
       await h.terminate('codec server test done');
       await client.connection.close();
     }
+  });
+});
+
+describe("the stack's codec service (dev/stack up starts it for the Temporal UI)", () => {
+  const paths = stackPaths();
+  const stackToken = readFileSync(codecServerTokenFile(paths), 'utf8').trim();
+  const base = `http://127.0.0.1:${ports.codecServer}`;
+
+  it('is the endpoint the stack gave the UI, and decodes there with the token in the path', async () => {
+    const settings = (await (await fetch(`${uiOrigin}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    expect(settings.Codec?.Endpoint).toBe(stackCodecEndpoint(paths));
+    const [encoded] = await new AesGcmCodec(loadKey('ROTOR_CODEC_KEY', env)).encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"stack-codec"') },
+    ]);
+    const res = await post(
+      stackCodecEndpoint(paths),
+      '/decode',
+      {
+        payloads: [
+          {
+            metadata: { encoding: b64('binary/encrypted') },
+            data: Buffer.from(encoded?.data ?? []).toString('base64'),
+          },
+        ],
+      },
+      { Origin: uiOrigin },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    expect(text(((await res.json()) as { payloads: JsonPayload[] }).payloads[0]?.data)).toBe('"stack-codec"');
+  });
+
+  it('refuses a request without the token, with a wrong one, and from another origin', async () => {
+    expect((await post(base, '/decode', { payloads: [] })).status).toBe(401);
+    expect((await post(base, '/t/not-the-token-at-all/decode', { payloads: [] })).status).toBe(401);
+    const other = await post(base, `/t/${stackToken}/decode`, { payloads: [] }, { Origin: 'http://127.0.0.1:9999' });
+    expect(other.status).toBe(403);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import type { StackService } from '../service';
 import { temporal } from './temporal';
+import { codec } from './codec';
 import { vault } from './vault';
 import { moto } from './moto';
 import { postgres } from './postgres';
@@ -13,6 +14,7 @@ import { temporalPostgres } from './temporal-postgres';
 /** Every service of the local stack, in start order; `optional` ones only when enabled. */
 export const services: StackService[] = [
   temporal,
+  codec,
   vault,
   moto,
   postgres,

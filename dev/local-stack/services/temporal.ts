@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../config';
+import { stackCodecEndpoint } from '../keys';
 import { ensurePortFree, portOpen, startProcess } from '../process';
 import type { StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
@@ -77,7 +78,7 @@ export const temporal: StackService = {
         port: ports.temporal,
         uiPort: ports.temporalUi,
         metricsPort: ports.temporalMetrics,
-        codecEndpoint: `http://127.0.0.1:${ports.codecServer}`,
+        codecEndpoint: stackCodecEndpoint(ctx.paths),
       }),
     );
   },

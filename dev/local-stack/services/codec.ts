@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ports, stackEnv } from '../config';
+import { codecServerTokenFile, stackCodecEndpoint } from '../keys';
+import { ensurePortFree, startProcess } from '../process';
+import type { StackService } from '../service';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * rotor's codec server (workers/codec-server-main.ts) for the stack's Temporal UI, which `temporal`
+ * starts with `--ui-codec-endpoint` pointing here: loopback only, the UI's origin only, and the
+ * stack's token (`<state>/keys/codec-server.token`) required on every request.
+ */
+export const codec: StackService = {
+  name: 'codec',
+  version: 'rotor',
+  dependsOn: [],
+  address: `http://127.0.0.1:${ports.codecServer} (token: <state>/keys/codec-server.token)`,
+  async install() {},
+  async start(ctx) {
+    await ensurePortFree(ports.codecServer, 'codec');
+    // prettier-ignore
+    startProcess(ctx, 'codec', process.execPath, ['--import', 'tsx', join(repoRoot, 'workers/codec-server-main.ts')], {
+      cwd: repoRoot,
+      env: {
+        ...stackEnv(ctx.paths),
+        ROTOR_CODEC_HOST: '127.0.0.1',
+        ROTOR_CODEC_PORT: String(ports.codecServer),
+        ROTOR_CODEC_SERVER_TOKEN_FILE: codecServerTokenFile(ctx.paths),
+      },
+    });
+  },
+  async health(ctx) {
+    // A real decode through the token path, as the UI sends it: proves the port, the token and the key.
+    const res = await fetch(`${stackCodecEndpoint(ctx.paths)}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ payloads: [] }),
+      signal: AbortSignal.timeout(3_000),
+    }).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+    if (typeof res === 'string') return `no answer on ${ports.codecServer}: ${res}`;
+    return res.ok ? undefined : `decode with the stack's token answered ${res.status}`;
+  },
+};
