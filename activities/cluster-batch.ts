@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import type { KubeClients } from '../adapters/kubernetes/clients';
 import { contextOf } from '../adapters/kubernetes/clients';
 import { deliverEso } from '../adapters/kubernetes/eso';
-import { deliverPush } from '../adapters/kubernetes/push';
+import { deliverPush, noNamespace } from '../adapters/kubernetes/push';
 import type { ValueAccess } from '../adapters/kubernetes/values';
 import { versionValues } from '../adapters/kubernetes/values';
 import { checkSecret, verifyCluster } from '../adapters/kubernetes/verify';
@@ -171,7 +171,8 @@ export function createClusterBatchActivities(kube: KubeClients, access: ValueAcc
     const fromReply = cluster.delivery === 'push' && !token;
     if (input.step !== 'verify') {
       if (cluster.delivery === 'push') {
-        const applied = await deliverPush(kube, values, one);
+        const applied = await deliverPush(kube, values, one, { restore: input.step === 'restore' });
+        if (applied === noNamespace) return;
         if (fromReply && applied && checkSecret(applied, input.versions, access.fingerprints).ok) return;
       } else if (cluster.delivery === 'eso') await deliverEso(kube, one);
     } else if (fromReply) {

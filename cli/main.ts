@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('./commands/doctor')).doctorCommand(),
   schedule: async () => (await import('./commands/schedule')).scheduleCommand(),
   status: async () => (await import('./commands/status')).statusCommand(),
+  ui: async () => (await import('./commands/ui')).uiCommand(),
 };
 
 /** The command tree: only the invoked command when it is known, else all (help, operator commands). */

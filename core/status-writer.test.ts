@@ -65,6 +65,15 @@ describe('StatusWriter', () => {
     ]);
   });
 
+  it("keeps a cluster's failure after a rollback restores it, so the run still names the blocking cluster", () => {
+    const w = fresh();
+    w.clustersPlanned([[{ name: 'a' }, { name: 'b' }]], 1);
+    w.clusterPhase('b', 'failed', 2, 'namespace x does not exist');
+    w.clusterPhase('b', 'rolled-back', 3, 'rolled-back');
+    expect(w.status.clusters[1]).toMatchObject({ phase: 'rolled-back', failure: 'namespace x does not exist' });
+    expect(w.status.clusters[0]?.failure).toBeUndefined();
+  });
+
   it('sets and clears versions only where asked', () => {
     const w = fresh();
     const v1 = { version: '1', fingerprint: 'hmac:1' };

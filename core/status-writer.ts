@@ -71,7 +71,7 @@ export class StatusWriter {
 
   clusterPhase(name: string, phase: ClusterPhase, now: number, detail?: string): void {
     const c = this.s.clusters.find((x) => x.name === name);
-    if (c) Object.assign(c, { phase, updatedAt: now, detail });
+    if (c) Object.assign(c, { phase, updatedAt: now, detail, ...(phase === 'failed' ? { failure: detail } : {}) });
   }
 
   /** A cluster's consumer-gate verdict (kept beside its phase, which the cluster steps own). */

@@ -77,6 +77,8 @@ export interface ClusterState {
   detail?: string;
   /** The latest consumer gate's verdict for this cluster, e.g. `promote gate ✔ 1.2s: 2 reported`. */
   gate?: string;
+  /** Why this cluster failed a step; kept after a rollback restores it, so the run still names it. */
+  failure?: string;
 }
 
 /** One undo's outcome, as compensation reports it (last-first, in `RotationStatus.compensation`). */

@@ -53,7 +53,33 @@ export function renderDetails(s: RotationStatus): string {
   if (s.current) lines.push('', `current: v${s.current.version} (${s.current.fingerprint})`);
   if (s.pending) lines.push(`pending: v${s.pending.version} (${s.pending.fingerprint})`);
   if (s.attention) lines.push('', `⚠ ${s.attention}`);
-  if (s.failure) lines.push('', `failure: ${s.failure}`);
-  for (const c of s.compensation) lines.push(`undo ${c.step}: ${c.ok ? 'ok' : `FAILED — ${c.error ?? ''}`}`);
+  // One list, so markdown keeps each on a line of its own.
+  const problems = [
+    ...(s.failure ? [`failure: ${s.failure}`] : []),
+    ...s.clusters
+      .filter((c) => c.failure !== undefined)
+      .slice(0, 5)
+      .map((c) => `failing cluster: **${c.name}** — ${c.failure ?? ''}${c.gate ? ` (consumer gate: ${c.gate})` : ''}`),
+    ...s.compensation.map((c) => `undo ${c.step}: ${c.ok ? 'ok' : `FAILED — ${c.error ?? ''}`}`),
+  ];
+  if (problems.length > 0) lines.push('', ...problems.map((p) => `- ${p}`));
+  const next = nextStep(s);
+  if (next) lines.push('', `**next:** ${next}`);
   return lines.join('\n');
+}
+
+/** What the operator does now, for the phases that need someone (docs/failures.md explains each). */
+function nextStep(s: RotationStatus): string | undefined {
+  switch (s.phase) {
+    case 'rolled-back':
+      return `consumers read the old version again and the new one is discarded; fix the failure above, then \`rotor rotate\` the playbook ${s.playbook} again`;
+    case 'needs-attention':
+      return `past the point of no return, so rotor will not roll back: fix the cause, then \`rotor retry ${s.secret}\` (it also retries on its own)`;
+    case 'compensation-failed':
+      return 'an undo failed (see the undo lines): finish it by hand as docs/failures.md#rotationcompensationfailed says, before rotating again';
+    case 'refused':
+      return 'nothing was changed; the failure above names the rule or the lock';
+    default:
+      return s.awaitingApproval ? `\`rotor approve ${s.secret}\` (or \`rotor abort ${s.secret}\`)` : undefined;
+  }
 }

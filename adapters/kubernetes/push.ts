@@ -19,16 +19,22 @@ function pointer(key: string): string {
 
 const base64 = (value: string) => Buffer.from(value, 'utf8').toString('base64');
 
+/** What `deliverPush` returns for a restore into a namespace that does not exist: nothing to restore. */
+export const noNamespace = Symbol('no namespace');
+
 /**
  * Applies the Secret with exactly the rotation's keys; a stale `otherKey` written by someone else is removed.
  * Returns the Secret as the apiserver stored it (so a caller can verify from the reply without a watch),
- * or undefined when a second write followed and the reply is no longer the stored object.
+ * or undefined when a second write followed and the reply is no longer the stored object. A missing
+ * namespace fails delivery (permanent: the playbook is wrong), but is `noNamespace` for a restore:
+ * no copy of the new version can be there, so the undo has nothing to do.
  */
 export async function deliverPush(
   kube: KubeClients,
   values: VersionValues,
   { cluster, versions }: ClusterInput,
-): Promise<V1Secret | undefined> {
+  o: { restore?: boolean } = {},
+): Promise<V1Secret | undefined | typeof noNamespace> {
   const { core } = kube.forContext(contextOf(cluster));
   const { namespace, secretName: name } = cluster;
   const where = whereOf(cluster);
@@ -44,6 +50,7 @@ export async function deliverPush(
     applied = await core.patchNamespacedSecret({ name, namespace, body, fieldManager, force: true }, serverSideApply);
   } catch (e) {
     if (statusCode(e) === 404) {
+      if (o.restore) return noNamespace;
       throw permanent(
         ErrorTypes.deliveryMisconfigured,
         `${where}: namespace ${namespace} does not exist; create it (rotor does not create namespaces) or fix clusters[].namespace`,

@@ -23,6 +23,12 @@ export function uiLink(workflowId: string, runId?: string, env: NodeJS.ProcessEn
   return `${s.uiUrl}/namespaces/${s.namespace}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
 }
 
+/** Link to the Temporal Web UI's workflow list filtered by a visibility query. */
+export function uiListLink(query: string, env: NodeJS.ProcessEnv = process.env): string {
+  const s = temporalSettings(env);
+  return `${s.uiUrl}/namespaces/${s.namespace}/workflows?query=${encodeURIComponent(query)}`;
+}
+
 /**
  * A Temporal client with rotor's data converter, connected with the TLS, client certificate and API key
  * the environment configures; fails with the endpoint and what to check when it cannot connect.
