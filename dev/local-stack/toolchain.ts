@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -41,6 +41,15 @@ export function onPathAtVersion(command: string, versionArgs: string[], version:
   }
 }
 
+function output(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${stderr.slice(-4000)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, _stdout, stderr) => {
@@ -60,6 +69,12 @@ export interface GoBuild {
   pkg: string;
   /** Extra `go build` flags such as -tags or -ldflags. */
   flags?: string[];
+  /**
+   * Files of one dependency to replace before building (Go's -overlay refuses files in the module
+   * cache): the module is copied next to the binary, the files written over it, and the wrapper
+   * module built with a `replace` to that copy. Needs `moduleDir`.
+   */
+  patch?: { module: string; version: string; files: Record<string, string> };
 }
 
 /**
@@ -92,6 +107,7 @@ export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
     .update(b.moduleDir ? readFileSync(join(b.moduleDir, 'go.mod')) : 'plain')
     .update(b.flags?.join(' ') ?? '')
     .update(goFlags)
+    .update(b.patch ? JSON.stringify(b.patch) : '')
     .digest('hex')
     .slice(0, 8);
   const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
@@ -109,8 +125,10 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${goFlags} -mod=mod` };
   if (b.moduleDir) {
     const tmp = `${bin}.tmp`;
-    await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], b.moduleDir, env);
+    const buildIn = b.patch ? await patchedWrapper(b.moduleDir, b.patch, dir, env) : b.moduleDir;
+    await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], buildIn, env);
     renameSync(tmp, bin);
+    if (b.patch) rmSync(join(dir, 'src'), { recursive: true, force: true });
   } else {
     // `go install pkg@version` honours the module's own go.mod; it only works without replace directives.
     const gobin = join(dir, 'gobin');
@@ -123,6 +141,30 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   }
   ctx.log(`built ${b.name} ${b.version} in ${Math.round((Date.now() - started) / 1000)}s`);
   return bin;
+}
+
+/** A copy of the wrapper module whose `replace` points at a patched copy of `patch.module`. */
+async function patchedWrapper(
+  moduleDir: string,
+  patch: NonNullable<GoBuild['patch']>,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const src = join(dir, 'src');
+  rmSync(src, { recursive: true, force: true });
+  const wrapper = join(src, 'wrapper');
+  const copy = join(src, 'patched');
+  mkdirSync(wrapper, { recursive: true });
+  for (const f of ['go.mod', 'go.sum']) cpSync(join(moduleDir, f), join(wrapper, f));
+  const out = await output('go', ['mod', 'download', '-json', `${patch.module}@${patch.version}`], wrapper, env);
+  const from = (JSON.parse(out) as { Dir?: string }).Dir;
+  if (!from) throw new Error(`go mod download ${patch.module}@${patch.version} named no directory:\n${out}`);
+  // The module cache is read-only: the copy's files get write permission back.
+  cpSync(from, copy, { recursive: true });
+  await run('chmod', ['-R', 'u+w', copy], src, env);
+  for (const [file, content] of Object.entries(patch.files)) writeFileSync(join(copy, file), content);
+  await run('go', ['mod', 'edit', `-replace=${patch.module}=../patched`], wrapper, env);
+  return wrapper;
 }
 
 /**

@@ -62,4 +62,17 @@ describe('vault (local stack)', () => {
     const database = (mounts.data ?? mounts)['database/'] as { type: string } | undefined;
     expect(database?.type).toBe('database');
   });
+
+  it('was built with the plugins rotor uses (the stack builds a minimal Vault plus these)', async () => {
+    const catalog = (
+      (await vault.request({ path: '/sys/plugins/catalog', method: 'GET' })) as {
+        data: Record<'auth' | 'database' | 'secret', string[]>;
+      }
+    ).data;
+    expect(catalog.database).toEqual(
+      expect.arrayContaining(['postgresql-database-plugin', 'mysql-database-plugin', 'redis-database-plugin']),
+    );
+    expect(catalog.auth).toEqual(expect.arrayContaining(['kubernetes', 'approle', 'jwt', 'cert']));
+    expect(catalog.secret).toEqual(expect.arrayContaining(['kv', 'pki', 'transit']));
+  });
 });

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devCredentials, ports, vaultTlsDir } from '../config';
 import type { StackPaths } from '../config';
@@ -22,14 +23,25 @@ export async function resolveBinary(ctx: StackContext): Promise<string> {
   binary ??=
     // An installed `vault` whose `vault version` names this release (e.g. from HashiCorp's packages).
     onPathAtVersion('vault', ['version'], version) ??
-    // No `ui` tag: the web UI needs a Node/Ember build and rotor only talks to the API.
-    // `-s -w` only affects linking, so a warm Go build cache is reused.
+    // No `ui` tag: the web UI needs a Node/Ember build and rotor only talks to the API. The
+    // `minimal` tag leaves out the cloud plugins (most of the compile time); the patched registry
+    // and storage adds back what rotor uses (dev/go/vault/overlay/, README there).
     (await goBinary(ctx, {
       name: 'vault',
       version,
       moduleDir,
       pkg: 'github.com/hashicorp/vault',
-      flags: ['-ldflags=-s -w'],
+      flags: ['-tags=minimal', '-trimpath', '-ldflags=-s -w'],
+      patch: {
+        module: 'github.com/hashicorp/vault',
+        version: `v${version}`,
+        files: Object.fromEntries(
+          ['helper/builtinplugins/registry_min.go', 'command/commands_min.go'].map((f) => [
+            f,
+            readFileSync(join(moduleDir, 'overlay', `${basename(f)}.in`), 'utf8'),
+          ]),
+        ),
+      },
     }));
   return binary;
 }
