@@ -82,14 +82,14 @@ describe('local kube clusters', () => {
       namespace: shared,
       body: { spec: { audiences: [], expirationSeconds: 600 } },
     });
-    const token = tr.status?.token;
+    const token = tr.status?.token ?? '';
     expect(token).toBeTruthy();
-    const review = await authn[cluster].createTokenReview({ body: { spec: { token: token } } });
+    const review = await authn[cluster].createTokenReview({ body: { spec: { token } } });
     expect(review.status?.authenticated).toBe(true);
     expect(review.status?.user?.username).toBe(`system:serviceaccount:${shared}:${sa}`);
     // Each cluster signs with its own key: another cluster rejects the token.
     const other = clusterNames.find((c) => c !== cluster) ?? cluster;
-    const foreign = await authn[other].createTokenReview({ body: { spec: { token: token } } });
+    const foreign = await authn[other].createTokenReview({ body: { spec: { token } } });
     expect(foreign.status?.authenticated).not.toBe(true);
     await core[cluster].deleteNamespacedServiceAccount({ name: sa, namespace: shared });
   });
