@@ -17,6 +17,9 @@ import { stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import { printVerdict, runPhases, runVitest } from './vitest-run';
 
+/** How long a warm stack may take to come up before the tests split into two phases. */
+const warmStackWaitMs = 120_000;
+
 /** vitest projects that need no stack service (the workflow project uses the time-skipping server). */
 const stackFreeProjects = ['unit', 'workflow'];
 /** vitest projects that need the stack; together with the above, every project of vitest.config.ts. */
@@ -98,11 +101,21 @@ async function main(): Promise<number> {
   const testsStarted = Date.now();
   const env = { ...process.env, ROTOR_WORKFLOW_BUNDLE: path };
   const args = process.argv.slice(2);
+  // A warm machine starts its stack within a minute or so; only a machine that builds it runs
+  // the tests in two phases.
+  const stackSoon = await Promise.race([
+    stack.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((r) => setTimeout(() => r(false), warmStackWaitMs).unref()),
+  ]);
   const verdict =
-    args.length > 0
+    args.length > 0 || stackSoon
       ? await Promise.all([stack, testServer]).then(() => runVitest(args, { env }))
       : // On a new machine the stack's Go builds take most of the run: the projects that need no
-        // stack service run meanwhile, and the whole is judged as one full run.
+        // stack service run meanwhile, and the whole is judged as one full run. (Two vitest
+        // processes beside a ready stack would only compete for the two cores.)
         await runPhases(
           [
             { args: stackFreeProjects.flatMap((p) => ['--project', p]), ready: testServer },

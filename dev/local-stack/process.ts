@@ -127,6 +127,21 @@ export function startProcess(
   return { id, pid: child.pid, logFile };
 }
 
+/**
+ * An HTTP health probe: the status, or undefined when nothing answers in time. The body is always
+ * drained: Node 24's fetch (undici) crashes the process with an internal assertion when a server
+ * closes a keep-alive connection whose response body was left unread (moto does).
+ */
+export async function probe(url: string, init: RequestInit = {}): Promise<number | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3_000), ...init });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
 export function tailOf(file: string, lines = 30): string {
   if (!existsSync(file)) return `(no log at ${file})`;
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');

@@ -17,6 +17,7 @@ import { initPostgres, postgresArgs, runAs, serverBinDir } from '../../dev/local
 import { resolveBinary as resolveVaultBinary } from '../../dev/local-stack/services/vault';
 import { unsealVault, vaultServerArgs } from '../../dev/local-stack/services/vault-server';
 import { devServerArgs, temporalBinary } from '../../dev/local-stack/services/temporal';
+import { probe } from '../../dev/local-stack/process';
 
 /** A free loopback port (the kernel's choice). */
 export async function freePort(): Promise<number> {
@@ -124,9 +125,7 @@ export async function privateTemporal(dir: string): Promise<PrivateService> {
     args: devServerArgs({ dbFile: join(dir, 'temporal.db'), port, httpPort, metricsPort }),
     logFile: join(dir, 'temporal.log'),
     // The HTTP API answers once the frontend serves the default namespace.
-    ready: async () =>
-      (await fetch(`http://127.0.0.1:${httpPort}/api/v1/namespaces/default`, { signal: AbortSignal.timeout(2_000) }))
-        .ok,
+    ready: async () => (await probe(`http://127.0.0.1:${httpPort}/api/v1/namespaces/default`)) === 200,
   });
 }
 
@@ -139,7 +138,7 @@ export async function privateMoto(dir: string): Promise<PrivateService> {
     command: join(motoVenv(ctx), 'bin', 'moto_server'),
     args: ['-H', '127.0.0.1', '-p', String(port)],
     logFile: join(dir, 'moto.log'),
-    ready: async () => (await fetch(`${address}/moto-api/data.json`, { signal: AbortSignal.timeout(2_000) })).ok,
+    ready: async () => (await probe(`${address}/moto-api/data.json`)) === 200,
   });
 }
 
@@ -196,7 +195,7 @@ export async function privateVault(dir: string): Promise<PrivateService> {
     args: vaultServerArgs(spec),
     logFile: join(dir, 'vault.log'),
     // Answers (sealed or not) once listening; `afterStart` unseals it as the stack does.
-    ready: async () => (await fetch(`${address}/v1/sys/seal-status`, { signal: AbortSignal.timeout(2_000) })).ok,
+    ready: async () => (await probe(`${address}/v1/sys/seal-status`)) === 200,
     afterStart: () => unsealVault(spec),
   });
 }

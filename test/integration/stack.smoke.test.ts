@@ -35,7 +35,7 @@ describe('local stack smoke', () => {
         .map((s) => s.name)
         .filter((n) => !optional.includes(n))
         .sort(),
-    ).toEqual(['eso', 'kube', 'moto', 'node', 'otelcol', 'postgres', 'temporal', 'temporal-tls', 'vault']);
+    ).toEqual(['codec', 'eso', 'kube', 'moto', 'node', 'otelcol', 'postgres', 'temporal', 'temporal-tls', 'vault']);
     for (const s of status.services) {
       expect({ name: s.name, state: s.state }).toEqual({ name: s.name, state: 'healthy' });
       expect(s.pids.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ports, stackEnv } from '../config';
 import { codecServerTokenFile, stackCodecEndpoint } from '../keys';
-import { ensurePortFree, startProcess } from '../process';
+import { ensurePortFree, probe, startProcess } from '../process';
 import type { StackService } from '../service';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,13 +33,12 @@ export const codec: StackService = {
   },
   async health(ctx) {
     // A real decode through the token path, as the UI sends it: proves the port, the token and the key.
-    const res = await fetch(`${stackCodecEndpoint(ctx.paths)}/decode`, {
+    const status = await probe(`${stackCodecEndpoint(ctx.paths)}/decode`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ payloads: [] }),
-      signal: AbortSignal.timeout(3_000),
-    }).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
-    if (typeof res === 'string') return `no answer on ${ports.codecServer}: ${res}`;
-    return res.ok ? undefined : `decode with the stack's token answered ${res.status}`;
+    });
+    if (status === undefined) return `no answer on ${ports.codecServer}`;
+    return status === 200 ? undefined : `decode with the stack's token answered ${status}`;
   },
 };

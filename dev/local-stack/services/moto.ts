@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ports } from '../config';
-import { ensurePortFree, startProcess } from '../process';
+import { ensurePortFree, probe, startProcess } from '../process';
 import type { StackContext, StackService } from '../service';
 import { requireTool } from '../toolchain';
 
@@ -41,7 +41,7 @@ export const moto: StackService = {
     startProcess(ctx, 'moto', join(motoVenv(ctx), 'bin', 'moto_server'), ['-H', '127.0.0.1', '-p', String(ports.moto)]);
   },
   async health() {
-    const res = await fetch(`http://127.0.0.1:${ports.moto}/moto-api/data.json`).catch(() => undefined);
-    return res?.ok ? undefined : `moto does not answer on port ${ports.moto}`;
+    const status = await probe(`http://127.0.0.1:${ports.moto}/moto-api/data.json`);
+    return status === 200 ? undefined : `moto does not answer on port ${ports.moto}`;
   },
 };

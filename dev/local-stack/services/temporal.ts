@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ports } from '../config';
 import { stackCodecEndpoint } from '../keys';
-import { ensurePortFree, portOpen, startProcess } from '../process';
+import { ensurePortFree, portOpen, probe, startProcess } from '../process';
 import type { StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
 import { rotorSearchAttributes } from '../../../core/search-attributes';
@@ -84,8 +84,8 @@ export const temporal: StackService = {
   },
   async health() {
     if (!(await portOpen(ports.temporal))) return `frontend port ${ports.temporal} not accepting connections`;
-    const res = await fetch(`http://127.0.0.1:${ports.temporalUi}/api/v1/namespaces/default`).catch(() => undefined);
-    if (!res?.ok) return `Web UI on port ${ports.temporalUi} does not serve the default namespace yet`;
+    const status = await probe(`http://127.0.0.1:${ports.temporalUi}/api/v1/namespaces/default`);
+    if (status !== 200) return `Web UI on port ${ports.temporalUi} does not serve the default namespace yet`;
     return undefined;
   },
 };

@@ -4,7 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { devCredentials, ports, vaultTlsDir } from '../config';
 import type { StackPaths } from '../config';
 import { ensureLoopbackPki, loopbackPki } from '../pki';
-import { ensurePortFree, portOwner, runningPid, startProcess, stopProcess, tailOf, waitHealthy } from '../process';
+import {
+  ensurePortFree,
+  portOwner,
+  probe,
+  runningPid,
+  startProcess,
+  stopProcess,
+  tailOf,
+  waitHealthy,
+} from '../process';
 import { tlsListenerProblem, unsealVault, vaultServerArgs } from './vault-server';
 import type { VaultServerSpec } from './vault-server';
 import type { StackContext, StackService } from '../service';
@@ -120,9 +129,8 @@ function serverSpec(paths: StackPaths, p: VaultPorts): VaultServerSpec & { tls: 
 
 /** Plaintext health: sys/health needs no token; 200 = initialized, unsealed and active. */
 async function plainHealth(address: string): Promise<string | undefined> {
-  const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-  if (res === undefined) return `vault does not answer at ${address}`;
-  await res.body?.cancel(); // release the connection; the status says it all
+  const status = await probe(`${address}/v1/sys/health`);
+  if (status === undefined) return `vault does not answer at ${address}`;
   const why: Record<number, string> = {
     429: 'unsealed but standby',
     472: 'disaster-recovery secondary',
@@ -130,7 +138,7 @@ async function plainHealth(address: string): Promise<string | undefined> {
     501: 'not initialized',
     503: 'sealed',
   };
-  return res.status === 200 ? undefined : `vault health: HTTP ${res.status} (${why[res.status] ?? 'unexpected'})`;
+  return status === 200 ? undefined : `vault health: HTTP ${status} (${why[status] ?? 'unexpected'})`;
 }
 
 /**
