@@ -18,6 +18,8 @@ import { awsBackend } from '../../adapters/aws';
 import { fingerprinter } from '../../adapters/fingerprint';
 import { keyring } from '../../adapters/keys';
 import { createKubeClients } from '../../adapters/kubernetes/clients';
+import { deliverPush, noNamespace } from '../../adapters/kubernetes/push';
+import { versionValues } from '../../adapters/kubernetes/values';
 import { clusterPlan } from '../../inspect/cluster-plan';
 import { findUnlistedConsumers } from '../../inspect/unlisted-consumers';
 import type { ClusterInput, ClusterReport, ClusterVersions, VersionRef } from '../../core/contracts';
@@ -264,6 +266,14 @@ describe('push delivery', () => {
     const f = await failureOf(deliver(input(s.v1, null, { namespace: 'rotor-no-such-namespace' })));
     expect(f.type).toBe('DeliveryMisconfigured');
     expect(f.message).toMatch(/namespace rotor-no-such-namespace does not exist; create it/);
+  });
+
+  it('finds nothing to restore in a namespace that does not exist (the undo of a failed first delivery)', async () => {
+    const where = input(s.v1, null, { namespace: 'rotor-no-such-namespace' });
+    await expect(deliverPush(kube, versionValues({ readValue, fingerprints }), where, { restore: true })).resolves.toBe(
+      noNamespace,
+    );
+    await expect(core.readNamespace({ name: 'rotor-no-such-namespace' })).rejects.toMatchObject({ code: 404 });
   });
 
   it('refuses a context the kubeconfig does not have', async () => {
