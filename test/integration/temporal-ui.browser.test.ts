@@ -50,6 +50,28 @@ function expectDecoded(text: string): void {
   expect(text).not.toMatch(/binary\/encrypted/);
 }
 
+/**
+ * Opens a run page and waits for its header. On a loaded machine the UI's first render sometimes
+ * never arrives (seen once in a full run, 90 s without it): load it again, three times at most.
+ */
+async function openRunPage(page: Page, link: string, workflowId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await page.goto(link);
+    const shown = await page
+      .getByText(workflowId, { exact: true })
+      .first()
+      .waitFor({ timeout: 40_000 })
+      .then(
+        () => true,
+        (e: unknown) => {
+          if (attempt >= 3) throw e;
+          return false;
+        },
+      );
+    if (shown) return;
+  }
+}
+
 async function openUserMetadata(page: Page): Promise<void> {
   await page
     .getByRole('link', { name: 'User Metadata' })
@@ -153,8 +175,7 @@ describe('Temporal Web UI', () => {
       }
 
       // The run page as `rotor rotate` and the demo print it.
-      await page.goto(uiLink(workflowId, h.firstExecutionRunId));
-      await page.getByText(workflowId, { exact: true }).first().waitFor({ timeout: 90_000 });
+      await openRunPage(page, uiLink(workflowId, h.firstExecutionRunId), workflowId);
       // The summary and the input, decoded by the stack's codec server.
       await page.getByText(`rotate ${secret} (manual) by ui-test`).first().waitFor({ timeout: 30_000 });
       const overview = await allText(page);
@@ -206,8 +227,7 @@ describe('Temporal Web UI', () => {
     expect(blocked?.failure).toContain(`namespace ${missing} does not exist`);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
-    await page.goto(uiLink(workflowId, h.firstExecutionRunId));
-    await page.getByText(workflowId, { exact: true }).first().waitFor({ timeout: 90_000 });
+    await openRunPage(page, uiLink(workflowId, h.firstExecutionRunId), workflowId);
     await openUserMetadata(page);
     let text = '';
     for (let i = 0; i < 60 && !text.includes('failing cluster'); i++) {
