@@ -52,6 +52,12 @@ class LongestFirst extends BaseSequencer {
  */
 const parallel = 4;
 
+/**
+ * Projects that need no stack service (the workflow project uses the time-skipping server): on a
+ * machine still building the stack, `npm test` (dev/test.ts) runs them first, the rest after.
+ */
+export const stackFreeProjects: readonly string[] = ['unit', 'workflow'];
+
 export default defineConfig({
   test: {
     projects: [

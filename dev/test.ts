@@ -16,14 +16,15 @@ import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import { printVerdict, runPhases, runVitest } from './vitest-run';
+import config, { stackFreeProjects } from '../vitest.config';
 
 /** How long a warm stack may take to come up before the tests split into two phases. */
 const warmStackWaitMs = 120_000;
 
-/** vitest projects that need no stack service (the workflow project uses the time-skipping server). */
-const stackFreeProjects = ['unit', 'workflow'];
-/** vitest projects that need the stack; together with the above, every project of vitest.config.ts. */
-const stackProjects = ['integration', 'integration-serial'];
+/** Every other project of vitest.config.ts needs the stack. */
+const stackProjects = (config.test?.projects ?? [])
+  .map((p) => (typeof p === 'object' && 'test' in p ? p.test?.name : undefined))
+  .filter((name): name is string => typeof name === 'string' && !stackFreeProjects.includes(name));
 
 interface Check {
   name: string;

@@ -11,6 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createConnection } from 'node:net';
 import type { StackContext } from './service';
 
@@ -125,6 +126,25 @@ export function startProcess(
   child.unref();
   writeFileSync(pidFileOf(ctx, id), `${child.pid}\n`);
   return { id, pid: child.pid, logFile };
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Starts one of this repository's TypeScript entry points (`script`, relative to the repository
+ * root) as a stack process, on the Node.js running the stack, through tsx.
+ */
+export function startTsxProcess(
+  ctx: StackContext,
+  id: string,
+  script: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): ManagedProcess {
+  return startProcess(ctx, id, process.execPath, ['--import', 'tsx', join(repoRoot, script), ...args], {
+    cwd: repoRoot,
+    env,
+  });
 }
 
 /**

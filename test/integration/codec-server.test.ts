@@ -27,6 +27,18 @@ const token = randomBytes(18).toString('base64url');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const text = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
 
+/** A `/decode` request body: `json` (a JSON text) encrypted by `codec`, as the Temporal UI posts it. */
+async function encryptedBody(codec: AesGcmCodec, json: string): Promise<{ payloads: JsonPayload[] }> {
+  const [encoded] = await codec.encode([
+    { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(json) },
+  ]);
+  return {
+    payloads: [
+      { metadata: { encoding: b64('binary/encrypted') }, data: Buffer.from(encoded?.data ?? []).toString('base64') },
+    ],
+  };
+}
+
 function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}) {
   return fetch(`${base}${path}`, {
     method: 'POST',
@@ -82,37 +94,12 @@ describe('codec server (in process)', () => {
       expect(((await dec.json()) as { payloads: JsonPayload[] }).payloads).toEqual([plain]);
     }
     // What the SDK encrypted, the server decrypts: same codec, same key.
-    const [sdkEncoded] = await codec.encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"from-sdk"') },
-    ]);
-    const dec = await post(
-      base,
-      '/decode',
-      {
-        payloads: [
-          {
-            metadata: { encoding: b64('binary/encrypted') },
-            data: Buffer.from(sdkEncoded?.data ?? []).toString('base64'),
-          },
-        ],
-      },
-      auth,
-    );
+    const dec = await post(base, '/decode', await encryptedBody(codec, '"from-sdk"'), auth);
     expect(text(((await dec.json()) as { payloads: JsonPayload[] }).payloads[0]?.data)).toBe('"from-sdk"');
   });
 
   it('answers 401 without the bearer token or with a wrong one, and reveals nothing', async () => {
-    const [sdkEncoded] = await codec.encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"secret-ish"') },
-    ]);
-    const body = {
-      payloads: [
-        {
-          metadata: { encoding: b64('binary/encrypted') },
-          data: Buffer.from(sdkEncoded?.data ?? []).toString('base64'),
-        },
-      ],
-    };
+    const body = await encryptedBody(codec, '"secret-ish"');
     const attempts: Record<string, string>[] = [
       {},
       { Authorization: 'Bearer wrong' },
@@ -161,17 +148,7 @@ describe('codec server (in process)', () => {
   });
 
   it('takes the token as the endpoint path /t/<token>, as the Temporal UI sends it, and refuses a wrong one', async () => {
-    const [sdkEncoded] = await codec.encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"via-path"') },
-    ]);
-    const body = {
-      payloads: [
-        {
-          metadata: { encoding: b64('binary/encrypted') },
-          data: Buffer.from(sdkEncoded?.data ?? []).toString('base64'),
-        },
-      ],
-    };
+    const body = await encryptedBody(codec, '"via-path"');
     const ok = await post(base, `/t/${token}/decode`, body, { Origin: uiOrigin });
     expect(ok.status).toBe(200);
     expect(text(((await ok.json()) as { payloads: JsonPayload[] }).payloads[0]?.data)).toBe('"via-path"');
@@ -210,23 +187,7 @@ describe('codec server (in process)', () => {
     expect((await post(base, '/nope', { payloads: [] }, auth)).status).toBe(404);
     expect((await fetch(`${base}/decode`, { headers: auth })).status).toBe(405);
     expect((await post(base, '/decode', { nothing: true }, auth)).status).toBe(400);
-    const otherKey = new AesGcmCodec(randomBytes(32));
-    const [foreign] = await otherKey.encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"x"') },
-    ]);
-    const res = await post(
-      base,
-      '/decode',
-      {
-        payloads: [
-          {
-            metadata: { encoding: b64('binary/encrypted') },
-            data: Buffer.from(foreign?.data ?? []).toString('base64'),
-          },
-        ],
-      },
-      auth,
-    );
+    const res = await post(base, '/decode', await encryptedBody(new AesGcmCodec(randomBytes(32)), '"x"'), auth);
     expect(res.status).toBe(400);
   });
 });
@@ -337,22 +298,8 @@ describe("the stack's codec service (dev/stack up starts it for the Temporal UI)
   it('is the endpoint the stack gave the UI, and decodes there with the token in the path', async () => {
     const settings = (await (await fetch(`${uiOrigin}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
     expect(settings.Codec?.Endpoint).toBe(stackCodecEndpoint(paths));
-    const [encoded] = await new AesGcmCodec(loadKey('ROTOR_CODEC_KEY', env)).encode([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"stack-codec"') },
-    ]);
-    const res = await post(
-      stackCodecEndpoint(paths),
-      '/decode',
-      {
-        payloads: [
-          {
-            metadata: { encoding: b64('binary/encrypted') },
-            data: Buffer.from(encoded?.data ?? []).toString('base64'),
-          },
-        ],
-      },
-      { Origin: uiOrigin },
-    );
+    const body = await encryptedBody(new AesGcmCodec(loadKey('ROTOR_CODEC_KEY', env)), '"stack-codec"');
+    const res = await post(stackCodecEndpoint(paths), '/decode', body, { Origin: uiOrigin });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe(uiOrigin);
     expect(text(((await res.json()) as { payloads: JsonPayload[] }).payloads[0]?.data)).toBe('"stack-codec"');

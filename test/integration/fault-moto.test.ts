@@ -31,6 +31,7 @@ import type { TestStore } from '../helpers/stores';
 import { canaryGate } from '../helpers/canary-gate';
 import { startWorkerProcess } from '../helpers/worker-process';
 import type { WorkerProcess } from '../helpers/worker-process';
+import { timeline } from '../helpers/timeline';
 
 useStackEnv();
 
@@ -40,9 +41,7 @@ describe('moto unreachable past a stage timeout, or restarted', () => {
   let proxy: CutProxy;
   let wp: WorkerProcess;
   let client: Client;
-  const timeline: string[] = [];
-  const t0 = Date.now();
-  const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+  const { mark, text: timelineText } = timeline();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rotor-fault-moto-'));
@@ -57,7 +56,7 @@ describe('moto unreachable past a stage timeout, or restarted', () => {
     client = await connectClient();
   });
   afterAll(async () => {
-    console.info(`moto unreachable: ${timeline.join(' → ')}`);
+    console.info(`moto unreachable: ${timelineText()}`);
     await wp?.stop();
     await client?.connection.close();
     await proxy?.close();

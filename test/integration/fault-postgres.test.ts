@@ -31,6 +31,7 @@ import { vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
+import { timeline } from '../helpers/timeline';
 
 const env = useStackEnv();
 const suffix = randomBytes(4).toString('hex');
@@ -41,9 +42,7 @@ describe('PostgreSQL down (private server)', () => {
   let server: PrivateService;
   let at: PostgresAddress;
   let tw: TestWorker;
-  const timeline: string[] = [];
-  const t0 = Date.now();
-  const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+  const { mark, text: timelineText } = timeline();
 
   const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
     const c = new pg.Client({ ...at, database: 'postgres' });
@@ -108,7 +107,7 @@ describe('PostgreSQL down (private server)', () => {
     tw = await startTestWorker(createActivities(depsFromEnv(workerEnv)));
   });
   afterAll(async () => {
-    console.info(`postgres down: ${timeline.join(' → ')}`);
+    console.info(`postgres down: ${timelineText()}`);
     await tw?.close();
     await server?.kill();
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,7 @@ import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import { startWorkerProcess } from '../helpers/worker-process';
 import type { WorkerProcess } from '../helpers/worker-process';
+import { timeline } from '../helpers/timeline';
 
 useStackEnv();
 const context = 'cluster-c';
@@ -73,9 +74,7 @@ describe('the Temporal server SIGKILLed and restarted mid-rotation (its SQLite k
       workflowId: rotationWorkflowId(playbook.spec.secret.name),
       args: [input],
     });
-    const timeline: string[] = [];
-    const t0 = Date.now();
-    const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+    const { mark, text: timelineText } = timeline();
     const bounce = async (at: string) => {
       await temporal.kill();
       mark(`Temporal SIGKILLed at ${at}`);
@@ -108,7 +107,7 @@ describe('the Temporal server SIGKILLed and restarted mid-rotation (its SQLite k
       });
       expect(await forwardCompletions(h)).toEqual(eachForwardStepOnce);
     } finally {
-      console.info(`temporal restart: ${timeline.join(' → ')}`);
+      console.info(`temporal restart: ${timelineText()}`);
       gate.dispose();
     }
   });

@@ -1,11 +1,7 @@
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { ports, stackEnv } from '../config';
 import { codecServerTokenFile, stackCodecEndpoint } from '../keys';
-import { ensurePortFree, probe, startProcess } from '../process';
+import { ensurePortFree, probe, startTsxProcess } from '../process';
 import type { StackService } from '../service';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * rotor's codec server (workers/codec-server-main.ts) for the stack's Temporal UI, which `temporal`
@@ -20,15 +16,11 @@ export const codec: StackService = {
   async install() {},
   async start(ctx) {
     await ensurePortFree(ports.codecServer, 'codec');
-    // prettier-ignore
-    startProcess(ctx, 'codec', process.execPath, ['--import', 'tsx', join(repoRoot, 'workers/codec-server-main.ts')], {
-      cwd: repoRoot,
-      env: {
-        ...stackEnv(ctx.paths),
-        ROTOR_CODEC_HOST: '127.0.0.1',
-        ROTOR_CODEC_PORT: String(ports.codecServer),
-        ROTOR_CODEC_SERVER_TOKEN_FILE: codecServerTokenFile(ctx.paths),
-      },
+    startTsxProcess(ctx, 'codec', 'workers/codec-server-main.ts', [], {
+      ...stackEnv(ctx.paths),
+      ROTOR_CODEC_HOST: '127.0.0.1',
+      ROTOR_CODEC_PORT: String(ports.codecServer),
+      ROTOR_CODEC_SERVER_TOKEN_FILE: codecServerTokenFile(ctx.paths),
     });
   },
   async health(ctx) {

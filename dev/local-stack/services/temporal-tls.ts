@@ -1,13 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ports } from '../config';
 import type { StackPaths } from '../config';
-import { ensurePortFree, portOpen, startProcess } from '../process';
+import { ensurePortFree, portOpen, startTsxProcess } from '../process';
 import type { StackService } from '../service';
 import { ensureLoopbackPki, loopbackPki } from '../pki';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Where the service keeps its PKI and the temporal.toml whose profile `tls` reaches it. */
 export function temporalTlsFiles(paths: StackPaths): { dir: string; configFile: string; profile: string } {
@@ -52,11 +49,10 @@ export const temporalTls: StackService = {
     const pki = await ensureLoopbackPki(f.dir, 'rotor-dev-temporal-ca', 'rotor-dev-worker');
     writeProfile(ctx.paths);
     // prettier-ignore
-    startProcess(ctx, 'temporal-tls', process.execPath, [
-      '--import', 'tsx', join(repoRoot, 'dev/local-stack/tls-front-main.ts'),
+    startTsxProcess(ctx, 'temporal-tls', 'dev/local-stack/tls-front-main.ts', [
       '--port', String(ports.temporalTls), '--target', `127.0.0.1:${ports.temporal}`,
       '--cert', pki.server.cert, '--key', pki.server.key, '--client-ca', pki.ca.cert,
-    ], { cwd: repoRoot });
+    ]);
   },
   async health() {
     return (await portOpen(ports.temporalTls)) ? undefined : `TLS port ${ports.temporalTls} not accepting connections`;
