@@ -26,6 +26,7 @@ import { createGateActivities } from './consumer-gate';
 import type { SecretStoreBackend } from '../adapters/store';
 import type { Policy } from '../core/policy/schema';
 import { createAdmissionActivities } from './admission';
+import { keepAlive } from './keep-alive';
 import type { AdmissionDeps } from './admission';
 import type {
   CanaryInput,
@@ -92,10 +93,9 @@ export function createActivities(deps: ActivityDeps) {
     fingerprints,
   };
 
-  return {
+  // Cluster batches and consumer gates heartbeat their own progress; every other step keeps alive.
+  const steps = keepAlive({
     ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults }),
-    ...createClusterBatchActivities(kube, values),
-    ...createGateActivities(kube, values),
 
     /**
      * Validates a playbook as the workflow received it, so the parsed result (defaults applied,
@@ -212,7 +212,8 @@ export function createActivities(deps: ActivityDeps) {
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
       return result;
     },
-  };
+  });
+  return { ...steps, ...createClusterBatchActivities(kube, values), ...createGateActivities(kube, values) };
 }
 
 export type RotationActivities = ReturnType<typeof createActivities>;

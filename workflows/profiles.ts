@@ -27,6 +27,9 @@ export const profiles = {
   /** Undos: retried until they succeed or a non-retryable error says they cannot. */
   undo: {
     startToCloseTimeout: '1m',
+    // The step heartbeats while it runs (activities/keep-alive.ts): a dead worker's undo is retried
+    // within seconds, not after the minute, so a rollback is not held up by a crash.
+    heartbeatTimeout: '10s',
     scheduleToCloseTimeout: '30m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   },
@@ -47,6 +50,8 @@ export const profiles = {
   /** After the point of no return: keep trying; the workflow alerts while it does. */
   irreversible: {
     startToCloseTimeout: '1m',
+    // As for undos: past the point of no return a crash must not leave revoke idle for a minute.
+    heartbeatTimeout: '10s',
     scheduleToCloseTimeout: '10m',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' },
   },

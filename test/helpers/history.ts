@@ -151,7 +151,7 @@ export function activityCounts(
 export function activityStarts(
   h: HistoryJson,
   type: string,
-): { attempt: number; identity: string; previousAttemptTimedOut: boolean }[] {
+): { attempt: number; identity: string; previousAttemptTimedOut: boolean; previousTimeout?: string }[] {
   const types = scheduledTypes(h);
   return h.events.flatMap((e) => {
     const a = e['activityTaskStartedEventAttributes'] as
@@ -159,7 +159,7 @@ export function activityStarts(
           scheduledEventId?: string;
           attempt?: number;
           identity?: string;
-          lastFailure?: { timeoutFailureInfo?: unknown };
+          lastFailure?: { timeoutFailureInfo?: { timeoutType?: string } };
         }
       | undefined;
     if (!a || types.get(String(a.scheduledEventId)) !== type) return [];
@@ -168,6 +168,10 @@ export function activityStarts(
         attempt: a.attempt ?? 1,
         identity: a.identity ?? '',
         previousAttemptTimedOut: a.lastFailure?.timeoutFailureInfo !== undefined,
+        // e.g. TIMEOUT_TYPE_HEARTBEAT or TIMEOUT_TYPE_START_TO_CLOSE: which timeout noticed the dead attempt.
+        ...(a.lastFailure?.timeoutFailureInfo?.timeoutType
+          ? { previousTimeout: a.lastFailure.timeoutFailureInfo.timeoutType }
+          : {}),
       },
     ];
   });
