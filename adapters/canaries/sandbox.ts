@@ -111,7 +111,9 @@ export function sandboxStatus(
 
 function runProbe({ file, args }: Invocation): Promise<SandboxStatus> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: '/', env: {}, timeout: 10_000 });
+    // The worker's PATH, as the canaries get it: bwrap is found where their runs will find it.
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin' };
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: '/', env, timeout: 10_000 });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString('utf8')).slice(-500)));
     child.on('error', (e: NodeJS.ErrnoException) =>
