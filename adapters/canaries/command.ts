@@ -49,6 +49,8 @@ export async function runCommand(
     : { file: cmd, args };
   return spawnHook(run, cmd, c.timeout, credential, signal, {
     env: sandboxed ? sandboxEnv(env) : env,
+    // uid 65534 may not enter the worker's directory; the sandbox starts in its own /tmp anyway.
+    cwd: sandboxed ? '/' : undefined,
     killed: sandboxed ? 'its sandbox' : 'its process group',
   });
 }
@@ -59,11 +61,16 @@ function spawnHook(
   timeout: number,
   credential: string,
   signal: AbortSignal,
-  how: { env: NodeJS.ProcessEnv; killed: string },
+  how: { env: NodeJS.ProcessEnv; cwd: string | undefined; killed: string },
 ): Promise<CanaryOutcome> {
   return new Promise((resolve) => {
     // Its own process group, so the timeout kills what it forked too, not only the hook.
-    const child = spawn(file, args, { env: how.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, {
+      env: how.env,
+      ...(how.cwd ? { cwd: how.cwd } : {}),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     let timedOut = false;
     const killAll = () => {
       try {
