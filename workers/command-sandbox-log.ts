@@ -7,7 +7,11 @@ import type { createLogger } from './logger';
  * Says at startup where command canaries will run: sandboxed, refused (what to install), or as
  * the worker's user under a single-tenant policy. Never fatal: other canaries and rotations work.
  */
-export async function logCommandSandbox(policy: Policy, logger: ReturnType<typeof createLogger>): Promise<void> {
+export async function logCommandSandbox(
+  policy: Policy,
+  logger: ReturnType<typeof createLogger>,
+  opts: { bwrap?: string } = {},
+): Promise<void> {
   if (policy.commandSandbox.type === 'none') {
     logger.warn(
       { commandSandbox: 'none' },
@@ -15,7 +19,7 @@ export async function logCommandSandbox(policy: Policy, logger: ReturnType<typeo
     );
     return;
   }
-  const s = await sandboxStatus(policy.commandSandbox);
+  const s = await sandboxStatus(policy.commandSandbox, opts);
   if (s.usable) logger.info({ commandSandbox: 'bubblewrap' }, 'command canaries run in the bubblewrap sandbox');
   else
     logger.error(
