@@ -2,6 +2,9 @@ import { Context } from '@temporalio/activity';
 import { evaluatePolicy } from '../core/policy/evaluate';
 import type { PolicyContext, PolicyRefusal } from '../core/policy/evaluate';
 import { storeLockKey } from '../core/policy/lock';
+import { commandSandboxRefusals, needsCommandSandbox } from '../core/policy/rules/command-sandbox';
+import { sandboxStatus } from '../adapters/canaries/sandbox';
+import type { SandboxStatus } from '../adapters/canaries/sandbox';
 import type { Policy } from '../core/policy/schema';
 import type { Playbook } from '../core/playbook/schema';
 import { ErrorTypes, permanent } from '../core/failures';
@@ -11,6 +14,8 @@ export interface AdmissionDeps {
   policy: Policy;
   /** Where the worker's admin database connection and AWS clients go by default. */
   defaults: Pick<PolicyContext, 'defaultDatabase' | 'defaultRegion'>;
+  /** Whether this worker can create the command-canary sandbox; default: probe bwrap on PATH. */
+  sandboxStatus?: () => Promise<SandboxStatus>;
 }
 
 export interface AdmissionInput {
@@ -34,11 +39,21 @@ export const rotationWorkflowType = 'rotationWorkflow';
 export function createAdmissionActivities(deps: AdmissionDeps) {
   return {
     /** Evaluates the admin policy for a rotation at plan, before anything changes. */
-    // eslint-disable-next-line @typescript-eslint/require-await -- an activity: always a promise
     async admitRotation(input: AdmissionInput): Promise<Admission> {
       const ctx: PolicyContext = { playbookFile: input.playbookFile, requestedBy: input.requestedBy, ...deps.defaults };
+      // A command canary the worker could not sandbox is refused here, before anything changes.
+      const sandbox = needsCommandSandbox(deps.policy, input.playbook)
+        ? await (deps.sandboxStatus ?? (() => sandboxStatus(deps.policy.commandSandbox)))()
+        : undefined;
       return {
-        refusals: evaluatePolicy(deps.policy, input.playbook, ctx),
+        refusals: [
+          ...evaluatePolicy(deps.policy, input.playbook, ctx),
+          ...commandSandboxRefusals(
+            deps.policy,
+            input.playbook,
+            sandbox?.usable === false ? sandbox.reason : undefined,
+          ),
+        ],
         lockKey: storeLockKey(input.playbook.spec.secret.store, deps.defaults.defaultRegion),
         separationOfDuties: deps.policy.separationOfDuties,
       };

@@ -6,7 +6,8 @@ import type { Store } from '../core/playbook/schema';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
 import { secretsManagerPerStore } from '../adapters/aws-role';
-import { runCanaryCheck } from '../adapters/canaries';
+import { runCanaryCheck, sandboxStatus } from '../adapters/canaries';
+import { sandboxFix, sandboxUnavailable } from '../core/policy/rules/command-sandbox';
 import { ErrorTypes, permanent } from '../core/failures';
 import { planConsumers } from '../adapters/kubernetes/consumers';
 import { fleetLists } from '../adapters/kubernetes/fleet-lists';
@@ -69,6 +70,8 @@ export interface ActivityDeps {
   policy: Policy;
   /** The worker's own defaults the policy resolves playbooks against (PGHOST/PGPORT, AWS_REGION). */
   policyDefaults: AdmissionDeps['defaults'];
+  /** The bwrap program command canaries are sandboxed with (default: `bwrap` on PATH); tests name a missing one. */
+  bwrap?: string;
   /** Who can read the Secret in one cluster (inspect/who-can-read); plan lists none without it. */
   /** Who can read each target's Secret; `lists` are the plan's shared namespaced lists. */
   whoCanRead?: (targets: readonly ReadersTarget[], lists?: FleetLists) => Promise<ClusterReaders[]>;
@@ -88,6 +91,7 @@ export function createActivities(deps: ActivityDeps) {
   const fp = fingerprints.make;
   // One client cache for delivery, verification and kubernetes-job canaries.
   const kube = createKubeClients(deps.kubeconfig);
+  const sandbox = () => sandboxStatus(deps.policy.commandSandbox, { bwrap: deps.bwrap });
   const values = {
     readValue: (store: Store, version: string) => backend(store).readValue(store, version),
     fingerprints,
@@ -95,7 +99,7 @@ export function createActivities(deps: ActivityDeps) {
 
   // Cluster batches and consumer gates heartbeat their own progress; every other step keeps alive.
   const steps = keepAlive({
-    ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults }),
+    ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults, sandboxStatus: sandbox }),
 
     /**
      * Validates a playbook as the workflow received it, so the parsed result (defaults applied,
@@ -200,13 +204,28 @@ export function createActivities(deps: ActivityDeps) {
 
     async runCanary({ store, version, canary }: CanaryInput): Promise<CanaryResult> {
       const started = Date.now();
+      // Admission refused this already; a worker that lost the sandbox since must not run the hook bare.
+      if (canary.type === 'command' && deps.policy.commandSandbox.type === 'bubblewrap') {
+        const s = await sandbox();
+        if (!s.usable)
+          throw permanent(
+            ErrorTypes.commandSandboxUnavailable,
+            `${sandboxUnavailable(canary.name, s.reason)}: ${sandboxFix}`,
+          );
+      }
       const credential = await backend(store).readValue(store, version);
       const ctx = Context.current();
       // Heartbeats let a restarted worker retry a canary whose worker died, within the heartbeat timeout.
       const { ok, detail } = await whileHeartbeating(
         () => ctx.heartbeat(),
         2000,
-        () => runCanaryCheck(canary, credential, ctx.cancellationSignal, { kube, commandEnv: deps.policy.canaryEnv }),
+        () =>
+          runCanaryCheck(canary, credential, ctx.cancellationSignal, {
+            kube,
+            commandEnv: deps.policy.canaryEnv,
+            commandSandbox: deps.policy.commandSandbox,
+            ...(deps.bwrap ? { bwrap: deps.bwrap } : {}),
+          }),
       );
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);

@@ -10,6 +10,8 @@ export const ErrorTypes = {
   permissionDenied: 'PermissionDenied',
   invalidInput: 'InvalidInput',
   canaryFailed: 'CanaryFailed',
+  /** A command canary must run in the bubblewrap sandbox and this worker cannot create it. */
+  commandSandboxUnavailable: 'CommandSandboxUnavailable',
   conflict: 'RotationConflict',
   clusterNotConverged: 'ClusterNotConverged',
   deliveryMisconfigured: 'DeliveryMisconfigured',

@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWorkflowBundle } from '../workers/bundle';
+import { ensureBubblewrap } from './local-stack/bubblewrap';
 import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
@@ -95,6 +96,8 @@ async function main(): Promise<number> {
   const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
   // The workflow tests' time-skipping server (Java, from Maven Central) is fetched beside the stack.
   const testServer = temporalTestServer(ctx);
+  // The unit tests attack the command-canary sandbox: bubblewrap must be there (a missing one fails them).
+  const sandbox = ensureBubblewrap(ctx);
   const stack = stackUp(ctx, []).then(() => process.stderr.write(`stack ready after ${since(started)}\n`));
   const { path, seconds } = await bundle;
   process.stderr.write(`workflow bundle built once for the run in ${seconds.toFixed(1)} s\n`);
@@ -113,14 +116,17 @@ async function main(): Promise<number> {
   ]);
   const verdict =
     args.length > 0 || stackSoon
-      ? await Promise.all([stack, testServer]).then(() => runVitest(args, { env }))
+      ? await Promise.all([stack, testServer, sandbox]).then(() => runVitest(args, { env }))
       : // On a new machine the stack's Go builds take most of the run: the projects that need no
         // stack service run meanwhile, and the whole is judged as one full run. (Two vitest
         // processes beside a ready stack would only compete for the two cores.)
         await runPhases(
           [
-            { args: stackFreeProjects.flatMap((p) => ['--project', p]), ready: testServer },
-            { args: stackProjects.flatMap((p) => ['--project', p]), ready: Promise.all([stack, testServer]) },
+            { args: stackFreeProjects.flatMap((p) => ['--project', p]), ready: Promise.all([testServer, sandbox]) },
+            {
+              args: stackProjects.flatMap((p) => ['--project', p]),
+              ready: Promise.all([stack, testServer, sandbox]),
+            },
           ],
           { env, full: true },
         );

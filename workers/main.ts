@@ -16,6 +16,7 @@ import { auditSinks } from './audit-sink';
 import { otelAuditFromEnv } from './otel-audit';
 import { RotorMetrics } from './metrics';
 import { depsFromEnv } from './deps';
+import { logCommandSandbox } from './command-sandbox-log';
 import { vaultLogin } from '../adapters/vault-login';
 import { checkVaultTls, describeVaultTls } from '../adapters/vault-tls';
 import { createLogger, installRuntimeLogger } from './logger';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     tuning,
     ...(deployment ? { deployment } : {}),
   });
+  await logCommandSandbox(deps.policy, logger);
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info(
     {

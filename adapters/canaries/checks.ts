@@ -1,66 +1,14 @@
-import { spawn } from 'node:child_process';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Canary } from '../../core/playbook/schema';
 import { tryPostgresLogin } from '../credentials/postgres';
 import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
 import { guardedRequest } from '../guarded-http';
-import { redact, redactTail } from '../redact';
+import { redact } from '../redact';
 import type { CanaryOutcome } from './outcome';
 
-type CommandCanary = Extract<Canary, { type: 'command' }>;
 type HttpCanary = Extract<Canary, { type: 'http' }>;
 type PostgresLoginCanary = Extract<Canary, { type: 'postgres-login' }>;
 type AwsStsCanary = Extract<Canary, { type: 'aws-sts' }>;
-
-/** The only worker variables a command hook sees: never VAULT_TOKEN, AWS keys, PGPASSWORD or rotor's keys. */
-export function scrubbedEnv(allowed: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const names = new Set(['PATH', 'HOME', 'LANG', 'TZ', ...allowed]);
-  return Object.fromEntries(Object.entries(env).filter(([k, v]) => names.has(k) && v !== undefined));
-}
-
-/**
- * Runs a hook with the credential on stdin only (argv and env are visible to other processes), in
- * a scrubbed environment: the hook does not inherit the worker's identities.
- */
-export function runCommand(
-  c: CommandCanary,
-  credential: string,
-  signal: AbortSignal,
-  commandEnv?: readonly string[],
-): Promise<CanaryOutcome> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = c.command as [string, ...string[]];
-    const child = spawn(cmd, args, {
-      env: scrubbedEnv(commandEnv),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      signal,
-      timeout: c.timeout,
-      killSignal: 'SIGKILL',
-    });
-    let output = '';
-    let cut = false;
-    // Keep a bounded tail; the cut is remembered so redaction drops what a split secret left there.
-    const keep = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (output.length > 8000) [output, cut] = [output.slice(-8000), true];
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', (e) => resolve({ ok: false, detail: `could not run ${cmd}: ${e.message}` }));
-    child.on('close', (code, sig) => {
-      if (code === 0) resolve({ ok: true, detail: 'exit 0' });
-      else {
-        const why = sig ? `killed by ${sig}${sig === 'SIGKILL' ? ` (timeout ${c.timeout}ms?)` : ''}` : `exit ${code}`;
-        resolve({
-          ok: false,
-          detail: `${cmd} ${why}: ${redactTail(output.trim(), [credential], 500, cut ? 'start' : undefined)}`,
-        });
-      }
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(credential);
-  });
-}
 
 /**
  * One request with the credential in its header: never to link-local or metadata addresses, and

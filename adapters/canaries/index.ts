@@ -1,12 +1,16 @@
 /** Canary checks: the new credential is tried where it will be used before any other wave sees it. */
 import type { Canary } from '../../core/playbook/schema';
 import type { KubeClients } from '../kubernetes/clients';
-import { runAwsSts, runCommand, runHttp, runPostgresLogin } from './checks';
+import type { CommandSandboxSettings } from '../../core/policy/schema';
+import { runAwsSts, runHttp, runPostgresLogin } from './checks';
+import { runCommand } from './command';
 import { runKubernetesJob } from './kubernetes-job';
 import type { CanaryOutcome } from './outcome';
 
 export type { CanaryOutcome } from './outcome';
-export { scrubbedEnv } from './checks';
+export { scrubbedEnv } from './command';
+export { sandboxStatus } from './sandbox';
+export type { SandboxStatus } from './sandbox';
 
 /** Runs one canary check with the credential; the outcome's detail never contains it. */
 export function runCanaryCheck(
@@ -17,11 +21,19 @@ export function runCanaryCheck(
     kube?: KubeClients;
     /** Variables command hooks get besides PATH, HOME, LANG and TZ (the policy's `canaryEnv`). */
     commandEnv?: readonly string[];
+    /** Where command hooks run (the policy's `commandSandbox`); the bubblewrap sandbox when not given. */
+    commandSandbox?: CommandSandboxSettings;
+    /** The bwrap program; tests name a missing one. */
+    bwrap?: string;
   } = {},
 ): Promise<CanaryOutcome> {
   switch (c.type) {
     case 'command':
-      return runCommand(c, credential, signal, deps.commandEnv);
+      return runCommand(c, credential, signal, {
+        env: deps.commandEnv,
+        sandbox: deps.commandSandbox ?? { type: 'bubblewrap', readOnlyPaths: [] },
+        bwrap: deps.bwrap,
+      });
     case 'http':
       return runHttp(c, credential, signal);
     case 'postgres-login':

@@ -206,7 +206,7 @@ const canaryTimeout = 'How long the check may take.';
 export const canarySchema = z.discriminatedUnion('type', [
   z
     .strictObject({
-      type: z.literal('command').describe('A command hook on the worker.'),
+      type: z.literal('command').describe('A command hook on the worker host, sandboxed.'),
       name: canaryName,
       command: z
         .array(z.string().min(1))
@@ -215,7 +215,7 @@ export const canarySchema = z.discriminatedUnion('type', [
       timeout: timerDuration().default(30_000).describe(canaryTimeout),
     })
     .describe(
-      "Runs `command` on the worker with the credential on stdin; it must exit 0. Scrubbed environment: PATH, HOME, LANG, TZ and the policy's `canaryEnv`.",
+      "Runs `command` on the worker host with the credential on stdin; it must exit 0. In the policy's `commandSandbox` (bubblewrap by default: uid 65534, read-only /usr, no network, none of the worker's files or processes); environment PATH, LANG, TZ, the policy's `canaryEnv` and HOME=/tmp.",
     ),
   z
     .strictObject({

@@ -45,7 +45,9 @@ const canaries = z
     command: z
       .boolean()
       .default(false)
-      .describe('Command hooks run on the worker (scrubbed environment); off unless allowed.'),
+      .describe(
+        "Command hooks run on the worker host, in the policy's `commandSandbox` (bubblewrap: another uid, no network, no view of the worker's files or processes); off unless allowed.",
+      ),
     http: z
       .strictObject({
         hosts: list.min(1).describe('Allowed hosts: exact, or `*.example.com`.'),
@@ -77,6 +79,36 @@ const canaries = z
   })
   .prefault({})
   .describe('Which canaries playbooks may run, and against what.');
+
+/** An absolute host path without `.`/`..` segments, shown read-only to sandboxed command canaries. */
+const hostPath = z
+  .string()
+  .regex(/^(\/[^/\0]+)+$/, 'must be an absolute path')
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments')
+  .describe('An absolute host path.');
+
+/**
+ * Where command canaries run. `bubblewrap` (the default) gives each its own uid, mount, pid, ipc,
+ * uts and network namespaces; `none` runs them as the worker's own user, which only a
+ * single-tenant policy may choose (checked in policySchema).
+ */
+const commandSandbox = z
+  .strictObject({
+    type: z
+      .enum(['bubblewrap', 'none'])
+      .default('bubblewrap')
+      .describe(
+        "`bubblewrap`: each command canary runs as uid 65534 in its own user, mount, pid, ipc, uts and network namespaces (no network at all), sees /usr, a few /etc entries, `readOnlyPaths`, its own /proc and an empty /tmp, and dies with its whole process tree at its timeout; a worker that cannot create the sandbox refuses command canaries. `none`: full trust, the canary runs as the worker's user with the worker's files, /proc and network; only with `allowAll: true`.",
+      ),
+    readOnlyPaths: z
+      .array(hostPath)
+      .default([])
+      .describe(
+        "Host paths (e.g. `/opt/canary-tools`) sandboxed command canaries see read-only, besides /usr and the loader's /etc entries. Never list key, kubeconfig or state directories.",
+      ),
+  })
+  .prefault({})
+  .describe('Where command canaries run: the bubblewrap sandbox (default), or as the worker (single-tenant only).');
 
 /**
  * Vault database engine roles per mount, listed exactly; `connections`, when given, are the engine
@@ -202,12 +234,20 @@ export const policySchema = z
       .array(envName)
       .default([])
       .describe('Variables passed to command canaries besides PATH, HOME, LANG and TZ.'),
+    commandSandbox,
     tenants: z
       .array(tenant)
       .default([])
       .describe('A playbook is evaluated against the first tenant whose `match` fits it; no tenant, no rotation.'),
   })
   .superRefine((p, ctx) => {
+    if (p.commandSandbox.type === 'none' && !p.allowAll)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['commandSandbox', 'type'],
+        message:
+          "none runs command canaries as the worker's user, with its files, /proc and network (full trust): only a single-tenant policy (allowAll: true) may choose it; use bubblewrap",
+      });
     const seen = new Set<string>();
     p.tenants.forEach((t, i) => {
       if (seen.has(t.name))
@@ -240,6 +280,9 @@ export const policySchema = z
   .describe(
     "The admin-owned policy the worker loads at startup (ROTOR_POLICY_FILE): what each tenant's playbooks may touch. Playbooks cannot change it.",
   );
+
+/** Where command canaries run (the policy's `commandSandbox`, defaults filled in). */
+export type CommandSandboxSettings = z.output<typeof commandSandbox>;
 
 /** A validated policy, defaults filled in. */
 export type Policy = z.output<typeof policySchema>;

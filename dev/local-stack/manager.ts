@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { ensureBubblewrap } from './bubblewrap';
 import { ensureKeys } from './keys';
 import { recordedProcessIds, runningPid, logFileOf, stopProcess, waitHealthy } from './process';
 import type { ServiceStatus, StackContext, StackService } from './service';
@@ -46,8 +47,9 @@ export async function stackUp(ctx: StackContext, names: string[], optional = ena
   mkdirSync(ctx.paths.stateDir, { recursive: true });
   ensureKeys(ctx);
   const todo = withDependencies(names.length ? names : defaultServices(optional));
-  // Builds are the slow part and independent: run them together, starts stay ordered.
-  await Promise.all(todo.map((s) => s.install(ctx)));
+  // Builds are the slow part and independent: run them together, starts stay ordered. Workers on
+  // this machine sandbox command canaries with bubblewrap.
+  await Promise.all([ensureBubblewrap(ctx), ...todo.map((s) => s.install(ctx))]);
   for (const s of todo) {
     if ((await s.health(ctx)) === undefined) {
       ctx.log(`${s.name}: already healthy at ${s.address}`);
