@@ -27,6 +27,8 @@ import type { SecretStoreBackend } from '../adapters/store';
 import type { Policy } from '../core/policy/schema';
 import { createAdmissionActivities } from './admission';
 import type { AdmissionDeps } from './admission';
+import { requireAdmission } from './admitted';
+import { admissionKeys } from '../adapters/admission-token';
 import type {
   CanaryInput,
   CanaryResult,
@@ -74,10 +76,20 @@ export interface ActivityDeps {
 }
 
 /**
- * Builds the rotation activities over injected clients. Inputs and results carry version ids and
- * fingerprints only: values move between stores, targets and clusters inside the activity.
+ * The rotation activities a worker registers: `activityImplementations` with every activity that
+ * touches a store, a credential's target or a cluster guarded by the admission grant check
+ * (activities/admitted.ts), so a crafted input from any Temporal client is refused before it runs.
  */
 export function createActivities(deps: ActivityDeps) {
+  return requireAdmission(admissionKeys(deps.fingerprintKeys), activityImplementations(deps));
+}
+
+/**
+ * Builds the rotation activities over injected clients, unguarded: for tests and tools that call
+ * them in-process, never for a worker. Inputs and results carry version ids and fingerprints only:
+ * values move between stores, targets and clusters inside the activity.
+ */
+export function activityImplementations(deps: ActivityDeps) {
   const backends = {
     vault: vaultBackend(deps.vault),
     aws: awsBackend(deps.secretsManagerFor ?? secretsManagerPerStore(deps.secretsManager)),
@@ -93,7 +105,11 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
-    ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults }),
+    ...createAdmissionActivities({
+      policy: deps.policy,
+      defaults: deps.policyDefaults,
+      keys: admissionKeys(deps.fingerprintKeys),
+    }),
     ...createClusterBatchActivities(kube, values),
     ...createGateActivities(kube, values),
 
@@ -215,4 +231,4 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-export type RotationActivities = ReturnType<typeof createActivities>;
+export type RotationActivities = ReturnType<typeof activityImplementations>;

@@ -11,6 +11,25 @@ export interface RotationRef {
   runId: string;
 }
 
+/**
+ * What the admission activity issued to the run it admitted: per part of the admitted plan (store
+ * location, credential, each cluster target, each canary) an HMAC under a worker-only key, bound to
+ * that run. Every side-effecting activity checks the parts its input names, and that it was called
+ * by that run (or its cluster-batch child), before changing anything (activities/admitted.ts).
+ */
+export interface AdmissionGrant {
+  /** The admitted workflow run (the executing run, not the first run of a continued rotation). */
+  run: RotationRef;
+  /** Id of the admission key the tags were made with. */
+  keyId: string;
+  store: string;
+  credential: string;
+  /** Tag per cluster target, by cluster name. */
+  clusters: Record<string, string>;
+  /** Tag per canary, by canary name. */
+  canaries: Record<string, string>;
+}
+
 /** A secret version and an HMAC of its value under a key only workers hold. */
 export interface VersionRef {
   version: string;
@@ -18,6 +37,8 @@ export interface VersionRef {
 }
 
 export interface PlanInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   rotation: RotationRef;
   /** Clusters whose consumers are checked before anything changes (absent in histories before the check). */
@@ -80,6 +101,8 @@ export interface ClusterReaders {
 }
 
 export interface CreateInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   credential: Credential;
   rotation: RotationRef;
@@ -87,6 +110,8 @@ export interface CreateInput {
 }
 
 export interface DiscardInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   credential: Credential;
   rotation: RotationRef;
@@ -97,6 +122,8 @@ export interface DiscardInput {
 }
 
 export interface PromoteInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   rotation: RotationRef;
   pendingVersion: string;
@@ -108,6 +135,8 @@ export interface DemoteInput extends PromoteInput {
 }
 
 export interface RevokeInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   credential: Credential;
   rotation: RotationRef;
@@ -117,6 +146,8 @@ export interface RevokeInput {
 }
 
 export interface FinalizeInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   rotation: RotationRef;
   outcome: 'rotated' | 'rolled-back';
@@ -124,6 +155,8 @@ export interface FinalizeInput {
 }
 
 export interface CanaryInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   version: string;
   canary: Canary;

@@ -8,7 +8,7 @@ import type { RotationInput, RotationResult, RotationResume } from '../core/stat
 import { statusQuery } from './definitions';
 import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
-import { admit, releaseStore, relock } from './rotation/admission';
+import { admit, readmit, releaseStore, relock } from './rotation/admission';
 import { forwardStages } from './rotation/forward';
 import { registerHandlers } from './rotation/handlers';
 import { finalizeStage, revokeStage } from './rotation/revoke';
@@ -55,9 +55,10 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
       nonRetryable: true,
     });
   }
-  // A continuation skips admission: only the rotation itself may start one, by continuing as new.
-  // A client that starts a run with `resume` would otherwise go straight to revoke, unadmitted.
-  if (input.resume && !workflowInfo().continuedFromExecutionRunId) {
+  // A continuation goes straight to revoke: only the rotation itself may start one, by continuing
+  // as new, and it is admitted again (readmit) before it touches anything.
+  const continuedFrom = workflowInfo().continuedFromExecutionRunId;
+  if (input.resume && !continuedFrom) {
     throw ApplicationFailure.create({
       type: WorkflowErrorTypes.resumeWithoutRotation,
       message:
@@ -67,12 +68,13 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
   }
   const run = new RotationRun({ ...input, playbook: checked.playbook });
   registerHandlers(run);
-  return input.resume ? resume(run, input.resume) : rotate(run);
+  return input.resume && continuedFrom ? resume(run, input.resume, continuedFrom) : rotate(run);
 }
 
-/** A continuation of a run past the point of no return: store lock again, then on with its stage. */
-async function resume(run: RotationRun, from: RotationResume): Promise<RotationResult> {
+/** A continuation of a run past the point of no return: admitted and locked again, then on with its stage. */
+async function resume(run: RotationRun, from: RotationResume, continuedFrom: string): Promise<RotationResult> {
   log.info('rotation continued as new', { secret: run.status.secret, stage: from.stage });
+  await readmit(run, continuedFrom);
   const lock = await relock(run);
   try {
     return await finishForward(run, from.versions, from.stage);

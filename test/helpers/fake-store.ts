@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAdmissionActivities } from '../../activities/admission';
 import type { RotationActivities } from '../../activities/index';
+import { admissionKeys } from '../../adapters/admission-token';
+import { keyring } from '../../adapters/keys';
 import { loadPolicyFile } from '../../adapters/policy-file';
 import type {
   CreateInput,
@@ -141,7 +144,11 @@ export function fakeStores(clock: () => Promise<number>) {
     return of(workflowId).activities;
   };
   const activities = {
-    ...createAdmissionActivities({ policy: loadPolicyFile(devPolicyFile), defaults: {} }),
+    ...createAdmissionActivities({
+      policy: loadPolicyFile(devPolicyFile),
+      defaults: {},
+      keys: admissionKeys(keyring([{ id: 'time-skipping', key: randomBytes(32) }])),
+    }),
     checkPlaybook({ playbook, file }: { playbook: unknown; file: string }): Promise<CheckedPlaybook> {
       return Promise.resolve(validatePlaybook(playbook, file));
     },

@@ -32,6 +32,7 @@ function inputOf(
 ): GateInput {
   const spec = run.spec;
   return {
+    admission: run.admission,
     step,
     rotation: run.rotation,
     versions: { store: spec.secret.store, ...versions, ...spec.dualRead },

@@ -61,7 +61,7 @@ async function canaryStage(run: RotationRun, fresh: VersionRef): Promise<void> {
           scheduleToCloseTimeout: Math.max(run.stageTimeout('canary'), attempt),
         },
         `canary ${canary.name} with the new version`,
-        { store, version: fresh.version, canary },
+        { admission: run.admission, store, version: fresh.version, canary },
       );
       run.writer.canary(result);
     }
@@ -79,6 +79,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
       { ...run.forward('plan'), startToCloseTimeout: run.stageTimeout('plan'), heartbeatTimeout: '30s' },
       'plan: read the current version (fingerprint only)',
       {
+        admission: run.admission,
         store,
         rotation,
         clusters: run.spec.clusters,
@@ -98,6 +99,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
   // timeout), and the undo finds this run's version by run id, so it is safe if nothing landed.
   run.saga.add('discard pending version', () =>
     callActivity(acts.discardPendingVersion, profiles.undo, "undo create: discard this run's pending version", {
+      admission: run.admission,
       store,
       credential: run.spec.credential,
       rotation,
@@ -108,6 +110,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
   );
   const fresh = await run.stage('create', () =>
     callActivity(acts.createPendingVersion, run.forward('create'), 'create: store a new pending version', {
+      admission: run.admission,
       store,
       credential: run.spec.credential,
       rotation,
@@ -162,6 +165,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
   // As with create, the label move may land without a reply; demote is a no-op if it did not.
   run.saga.add('demote new version', () =>
     callActivity(acts.demoteVersion, profiles.undo, `undo promote: make version ${old.version} current again`, {
+      admission: run.admission,
       store,
       rotation: run.rotation,
       pendingVersion: fresh.version,
@@ -176,6 +180,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
     'promote',
     () =>
       callActivity(acts.promoteVersion, run.forward('promote'), `promote: make version ${fresh.version} current`, {
+        admission: run.admission,
         store,
         rotation: run.rotation,
         pendingVersion: fresh.version,
