@@ -81,11 +81,15 @@ export async function readmit(run: RotationRun, previousRunId: string): Promise<
 async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
   const workflowId = storeLockWorkflowId(key);
   try {
-    return await startChild(storeLockWorkflow, {
-      workflowId,
-      args: [{ key, holder: run.rotation.workflowId }],
-      staticSummary: `lock on ${key} held by ${run.rotation.workflowId}`,
-    });
+    // Not cancelled with the rotation: a cancel past the point of no return does not stop revoke
+    // (rotation.ts finishForward), and the lock is released when the rotation ends either way.
+    return await CancellationScope.nonCancellable(() =>
+      startChild(storeLockWorkflow, {
+        workflowId,
+        args: [{ key, holder: run.rotation.workflowId }],
+        staticSummary: `lock on ${key} held by ${run.rotation.workflowId}`,
+      }),
+    );
   } catch (e) {
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     throw ApplicationFailure.create({
