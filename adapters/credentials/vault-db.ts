@@ -10,7 +10,7 @@ import { parseUserPassword } from './values';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
 import { holdSecret } from '../secret-scope';
-import { isLoopback } from '../loopback';
+import { postgresTls } from './postgres-tls';
 import { vaultApiPath } from '../vault-path';
 
 type VaultDbCredential = Extract<Credential, { kind: 'vault-database-static-role' }>;
@@ -46,7 +46,7 @@ export function dbFailure(e: unknown, what: string): Error {
 
 /**
  * Where the engine's connection logs in, from its `connection_url` (templates replaced by
- * placeholders). TLS is verified whenever it is on, except `sslmode=require` to a loopback server.
+ * placeholders). Beyond this machine TLS is verified whatever `sslmode` says, and plaintext refused.
  */
 export function postgresTargetOf(connectionUrl: string): PostgresTarget {
   let url: URL;
@@ -64,17 +64,12 @@ export function postgresTargetOf(connectionUrl: string): PostgresTarget {
       `the Vault database connection uses ${url.protocol} URLs; rotor proves revocation for PostgreSQL only`,
     );
   }
-  const sslmode = url.searchParams.get('sslmode') ?? 'prefer';
   return {
     host: url.hostname,
     port: url.port ? Number(url.port) : 5432,
     database: decodeURIComponent(url.pathname.slice(1)) || 'postgres',
-    // libpq's `require` encrypts without checking who answers; rotor sends a credential there to
-    // prove revocation, so beyond this machine it verifies the server as `verify-full` would.
-    ssl:
-      sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
-        ? false
-        : { rejectUnauthorized: sslmode.startsWith('verify') || !isLoopback(url.hostname) },
+    // rotor sends a credential there to prove revocation: beyond this machine only verified TLS.
+    ssl: postgresTls(url.hostname, url.searchParams.get('sslmode') ?? undefined, 'sslmode in the connection_url'),
   };
 }
 
