@@ -76,8 +76,10 @@ export interface SecretReader {
   via: string[];
   /** Built-in control-plane identity (system: names, kube-system service accounts). */
   system: boolean;
-  /** Granted through a binding made by `rotor rbac` (the rotor worker itself). */
+  /** Granted through a binding made by `rotor rbac` (the rotor worker itself), judged by the binding's content. */
   rotor: boolean;
+  /** A group (or user) that stands for everyone: system:authenticated, system:serviceaccounts[:ns], anonymous. */
+  broad?: boolean;
   /** The service account of a pod or workload that reads the Secret. */
   consumer: boolean;
   /** Can read it, but is neither a known consumer, rotor, nor system machinery. */
