@@ -122,7 +122,7 @@ export function activityImplementations(deps: ActivityDeps) {
     },
 
     /** Checks consumers, then reads the current version (to fingerprint it) and, per cluster, who can read the Secret. */
-    async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
+    async planRotation({ store, rotation, clusters, compromised }: PlanInput): Promise<PlanResult> {
       // A fleet's plan reads every cluster: heartbeats keep a long one alive, a dead worker's noticed.
       const ctx = Context.current();
       return whileHeartbeating(
@@ -143,7 +143,8 @@ export function activityImplementations(deps: ActivityDeps) {
             backend(store).plan(store, rotation),
             targets.length && whoCanRead ? whoCanRead(targets, lists) : undefined,
           ]);
-          if (consumers.problems.length) {
+          // A leaked credential must go even if a consumer breaks: the problems are warnings then.
+          if (consumers.problems.length && !compromised) {
             throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${consumers.problems.join('\n')}`);
           }
           return {
@@ -152,6 +153,7 @@ export function activityImplementations(deps: ActivityDeps) {
             stalePendingVersion: p.stalePendingVersion,
             ...(readers ? { readers: compactReaders(readers) } : {}),
             ...(clusters?.length ? { consumers: consumers.consumers } : {}),
+            ...(consumers.problems.length ? { consumerWarnings: consumers.problems } : {}),
           };
         },
       );

@@ -43,6 +43,11 @@ export interface PlanInput {
   rotation: RotationRef;
   /** Clusters whose consumers are checked before anything changes (absent in histories before the check). */
   clusters?: Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName' | 'workloads'>[];
+  /**
+   * A compromised-credential emergency: consumer problems are warnings, not refusals, so a pod in
+   * the tenant's namespace cannot keep a leaked credential alive.
+   */
+  compromised?: boolean;
 }
 
 export interface PlanResult {
@@ -55,6 +60,8 @@ export interface PlanResult {
   readers?: ClusterReaders[];
   /** Per cluster, the pods reading the Secret and how (absent in runs recorded before it existed). */
   consumers?: ClusterConsumers[];
+  /** Consumer problems of a compromised emergency, which goes on: for the audit trail. */
+  consumerWarnings?: string[];
 }
 
 /** Where one cluster's copy of the rotated Secret lives. */

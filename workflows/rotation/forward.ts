@@ -5,7 +5,7 @@ import { wavesOf } from '../clusters';
 import { profiles } from '../profiles';
 import { msUntilWindow } from '../window';
 import { syncClusters } from './clusters-stage';
-import { consumerGateStage, resyncConsumers } from './consumer-gate';
+import { compromisedWarning, consumerGateStage, resyncConsumers } from './consumer-gate';
 import { approvalStage, soakStage } from './gates';
 import type { RotationRun } from './run';
 
@@ -83,9 +83,11 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
         store,
         rotation,
         clusters: run.spec.clusters,
+        ...(run.input.emergency?.compromised ? { compromised: true } : {}),
       },
     ),
   );
+  for (const warning of plan.consumerWarnings ?? []) compromisedWarning(run, 'plan', warning);
   if (plan.readers?.length) {
     run.writer.readers(plan.readers);
     run.audit('readers-listed', { readers: plan.readers });
