@@ -1,4 +1,8 @@
 import { Context } from '@temporalio/activity';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { issueGrant } from '../adapters/admission-token';
+import type { Keyring } from '../adapters/keys';
+import type { AdmissionGrant, RotationRef } from '../core/contracts';
 import { evaluatePolicy } from '../core/policy/evaluate';
 import type { PolicyContext, PolicyRefusal } from '../core/policy/evaluate';
 import { storeLockKey } from '../core/policy/lock';
@@ -16,6 +20,8 @@ export interface AdmissionDeps {
   defaults: Pick<PolicyContext, 'defaultDatabase' | 'defaultRegion'>;
   /** Whether this worker can create the command-canary sandbox; default: probe bwrap on PATH. */
   sandboxStatus?: () => Promise<SandboxStatus>;
+  /** Worker-only keys the admission grants are made with (adapters/admission-token.ts). */
+  keys: Keyring;
 }
 
 export interface AdmissionInput {
@@ -30,51 +36,95 @@ export interface Admission {
   /** Key of the store location the rotation locks (see storeLockKey). */
   lockKey: string;
   separationOfDuties: boolean;
+  /** What the side-effecting activities check; absent when the policy refused. */
+  grant?: AdmissionGrant;
 }
 
 /** Workflow type that may parent cluster steps. */
 export const rotationWorkflowType = 'rotationWorkflow';
 
+/**
+ * Why the described run is not a rotor rotation of this worker in `status` (empty: it is): a run of
+ * another type, or on another task queue (where foreign code runs), is no rotation of rotor's.
+ */
+function notARotation(d: WorkflowExecutionDescription, status: string): string[] {
+  const taskQueue = Context.current().info.taskQueue;
+  return [
+    d.type !== rotationWorkflowType && `its type is ${d.type}, not ${rotationWorkflowType}`,
+    d.taskQueue !== taskQueue && `it runs on task queue ${d.taskQueue}, not ${taskQueue}`,
+    d.status.name !== status && `it is ${d.status.name}, not ${status}`,
+  ].filter((p): p is string => typeof p === 'string');
+}
+
+const describeRun = (run: RotationRef) =>
+  Context.current().client.workflow.getHandle(run.workflowId, run.runId).describe();
+
 /** Builds the activities that decide whether a rotation may run, over the worker's policy. */
 export function createAdmissionActivities(deps: AdmissionDeps) {
   return {
-    /** Evaluates the admin policy for a rotation at plan, before anything changes. */
+    /**
+     * Evaluates the admin policy for a rotation at plan, before anything changes, and grants the
+     * calling run (only a rotation of this worker's task queue may ask) the admitted plan.
+     */
     async admitRotation(input: AdmissionInput): Promise<Admission> {
+      const info = Context.current().info;
+      const caller = info.workflowExecution;
+      const refuse = (why: string) =>
+        permanent(ErrorTypes.notAdmitted, `admission is given to running rotations of this worker only; ${why}`);
+      if (!caller) throw refuse('it was not called by a workflow');
+      const problems = notARotation(await describeRun(caller), 'RUNNING');
+      if (problems.length > 0) throw refuse(`${caller.workflowId} (${info.workflowType}): ${problems.join(', ')}`);
       const ctx: PolicyContext = { playbookFile: input.playbookFile, requestedBy: input.requestedBy, ...deps.defaults };
+      const spec = input.playbook.spec;
       // A command canary the worker could not sandbox is refused here, before anything changes.
       const sandbox = needsCommandSandbox(deps.policy, input.playbook)
         ? await (deps.sandboxStatus ?? (() => sandboxStatus(deps.policy.commandSandbox)))()
         : undefined;
+      const refusals = [
+        ...evaluatePolicy(deps.policy, input.playbook, ctx),
+        ...commandSandboxRefusals(deps.policy, input.playbook, sandbox?.usable === false ? sandbox.reason : undefined),
+      ];
       return {
-        refusals: [
-          ...evaluatePolicy(deps.policy, input.playbook, ctx),
-          ...commandSandboxRefusals(
-            deps.policy,
-            input.playbook,
-            sandbox?.usable === false ? sandbox.reason : undefined,
-          ),
-        ],
-        lockKey: storeLockKey(input.playbook.spec.secret.store, deps.defaults.defaultRegion),
+        refusals,
+        lockKey: storeLockKey(spec.secret.store, deps.defaults.defaultRegion),
         separationOfDuties: deps.policy.separationOfDuties,
+        ...(refusals.length === 0
+          ? {
+              grant: issueGrant(deps.keys, caller, {
+                store: spec.secret.store,
+                credential: spec.credential,
+                clusters: spec.clusters,
+                canaries: spec.canaries,
+              }),
+            }
+          : {}),
       };
+    },
+
+    /**
+     * Proves a run started with `resume` continues a rotation of this worker: the run it continued
+     * from (same workflow id) was a rotation on this task queue that continued as new. A foreign
+     * workflow can continue as new into rotationWorkflow; its continuation is refused here.
+     */
+    async verifyContinuation(previous: RotationRef): Promise<void> {
+      const problems = notARotation(await describeRun(previous), 'CONTINUED_AS_NEW');
+      if (problems.length > 0)
+        throw permanent(
+          ErrorTypes.notAdmitted,
+          `a resumed rotation must continue a rotation of this worker; the run it continues (${previous.workflowId} ${previous.runId}): ${problems.join(', ')}; nothing was changed`,
+        );
     },
 
     /**
      * Proves a cluster step's parent is a running rotation on this worker's task queue: a workflow
      * started by hand, or by a foreign worker's workflow, never reaches the clusters.
      */
-    async verifyRotationParent(parent: { workflowId: string; runId: string }): Promise<void> {
-      const ctx = Context.current();
-      const d = await ctx.client.workflow.getHandle(parent.workflowId, parent.runId).describe();
-      const problems = [
-        d.type !== rotationWorkflowType && `its type is ${d.type}, not ${rotationWorkflowType}`,
-        d.taskQueue !== ctx.info.taskQueue && `it runs on task queue ${d.taskQueue}, not ${ctx.info.taskQueue}`,
-        d.status.name !== 'RUNNING' && `it is ${d.status.name}`,
-      ].filter(Boolean);
+    async verifyRotationParent(parent: RotationRef): Promise<void> {
+      const problems = notARotation(await describeRun(parent), 'RUNNING');
       if (problems.length > 0)
         throw permanent(
           ErrorTypes.clusterStepWithoutRotation,
-          `cluster steps run only as children of a running rotation; parent ${parent.workflowId}: ${problems.join(', ')}`,
+          `cluster steps and store locks run only as children of a running rotation of this worker; parent ${parent.workflowId}: ${problems.join(', ')}`,
         );
     },
   };

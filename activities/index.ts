@@ -29,6 +29,8 @@ import type { Policy } from '../core/policy/schema';
 import { createAdmissionActivities } from './admission';
 import { keepAlive } from './keep-alive';
 import type { AdmissionDeps } from './admission';
+import { requireAdmission } from './admitted';
+import { admissionKeys } from '../adapters/admission-token';
 import type {
   CanaryInput,
   CanaryResult,
@@ -78,10 +80,20 @@ export interface ActivityDeps {
 }
 
 /**
- * Builds the rotation activities over injected clients. Inputs and results carry version ids and
- * fingerprints only: values move between stores, targets and clusters inside the activity.
+ * The rotation activities a worker registers: `activityImplementations` with every activity that
+ * touches a store, a credential's target or a cluster guarded by the admission grant check
+ * (activities/admitted.ts), so a crafted input from any Temporal client is refused before it runs.
  */
 export function createActivities(deps: ActivityDeps) {
+  return requireAdmission(admissionKeys(deps.fingerprintKeys), activityImplementations(deps));
+}
+
+/**
+ * Builds the rotation activities over injected clients, unguarded: for tests and tools that call
+ * them in-process, never for a worker. Inputs and results carry version ids and fingerprints only:
+ * values move between stores, targets and clusters inside the activity.
+ */
+export function activityImplementations(deps: ActivityDeps) {
   const backends = {
     vault: vaultBackend(deps.vault),
     aws: awsBackend(deps.secretsManagerFor ?? secretsManagerPerStore(deps.secretsManager)),
@@ -99,7 +111,12 @@ export function createActivities(deps: ActivityDeps) {
 
   // Cluster batches and consumer gates heartbeat their own progress; every other step keeps alive.
   const steps = keepAlive({
-    ...createAdmissionActivities({ policy: deps.policy, defaults: deps.policyDefaults, sandboxStatus: sandbox }),
+    ...createAdmissionActivities({
+      policy: deps.policy,
+      defaults: deps.policyDefaults,
+      keys: admissionKeys(deps.fingerprintKeys),
+      sandboxStatus: sandbox,
+    }),
 
     /**
      * Validates a playbook as the workflow received it, so the parsed result (defaults applied,
@@ -110,7 +127,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Checks consumers, then reads the current version (to fingerprint it) and, per cluster, who can read the Secret. */
-    async planRotation({ store, rotation, clusters }: PlanInput): Promise<PlanResult> {
+    async planRotation({ store, rotation, clusters, compromised }: PlanInput): Promise<PlanResult> {
       // A fleet's plan reads every cluster: heartbeats keep a long one alive, a dead worker's noticed.
       const ctx = Context.current();
       return whileHeartbeating(
@@ -131,7 +148,8 @@ export function createActivities(deps: ActivityDeps) {
             backend(store).plan(store, rotation),
             targets.length && whoCanRead ? whoCanRead(targets, lists) : undefined,
           ]);
-          if (consumers.problems.length) {
+          // A leaked credential must go even if a consumer breaks: the problems are warnings then.
+          if (consumers.problems.length && !compromised) {
             throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${consumers.problems.join('\n')}`);
           }
           return {
@@ -140,6 +158,7 @@ export function createActivities(deps: ActivityDeps) {
             stalePendingVersion: p.stalePendingVersion,
             ...(readers ? { readers: compactReaders(readers) } : {}),
             ...(clusters?.length ? { consumers: consumers.consumers } : {}),
+            ...(consumers.problems.length ? { consumerWarnings: consumers.problems } : {}),
           };
         },
       );
@@ -235,4 +254,4 @@ export function createActivities(deps: ActivityDeps) {
   return { ...steps, ...createClusterBatchActivities(kube, values), ...createGateActivities(kube, values) };
 }
 
-export type RotationActivities = ReturnType<typeof createActivities>;
+export type RotationActivities = ReturnType<typeof activityImplementations>;

@@ -3,6 +3,7 @@ import vaultClient from 'node-vault';
 import type NodeVault from 'node-vault';
 import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../core/failures';
+import { refusePlaintext } from './plaintext';
 import { vaultTlsFromEnv, vaultTlsHint } from './vault-tls';
 
 /**
@@ -16,6 +17,7 @@ export function vaultFromEnv(env: NodeJS.ProcessEnv = process.env): NodeVault.cl
   const endpoint = env['VAULT_ADDR'];
   if (!endpoint)
     throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
+  refusePlaintext('VAULT_ADDR', endpoint, 'the Vault token and every secret');
   return vaultClient({ endpoint, token: env['VAULT_TOKEN'] ?? '', requestOptions: vaultTlsFromEnv(env, endpoint) });
 }
 

@@ -4,6 +4,7 @@ import { ErrorTypes, permanent } from '../core/failures';
 import { vaultFailure, vaultStatus } from './vault-client';
 import type { SecretStoreBackend } from './store';
 import { holdSecret } from './secret-scope';
+import { vaultApiPath } from './vault-path';
 
 type VaultStore = Extract<Store, { type: 'vault' }>;
 
@@ -49,7 +50,7 @@ function appendTo(list: string | undefined, item: string): string {
 
 /** Vault KV v2 store: versions are KV version numbers; bookkeeping in custom metadata. */
 export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultStore> {
-  const metadataPath = (s: VaultStore) => `${s.mount}/metadata/${s.path}`;
+  const metadataPath = (s: VaultStore) => vaultApiPath(s.mount, 'metadata', s.path);
 
   async function readMetadata(s: VaultStore): Promise<KvMetadata> {
     try {
@@ -72,7 +73,9 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
   async function readValue(s: VaultStore, version: string): Promise<string> {
     let data: Record<string, unknown> | null;
     try {
-      const res = (await vault.read(`${s.mount}/data/${s.path}?version=${encodeURIComponent(version)}`)) as {
+      const res = (await vault.read(
+        `${vaultApiPath(s.mount, 'data', s.path)}?version=${encodeURIComponent(version)}`,
+      )) as {
         data: { data: Record<string, unknown> | null };
       };
       data = res.data.data;
@@ -129,7 +132,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       }
       try {
         // Check-and-set on the latest version: a concurrent writer makes this fail instead of racing.
-        await vault.write(`${s.mount}/data/${s.path}`, {
+        await vault.write(vaultApiPath(s.mount, 'data', s.path), {
           data: { [s.key]: await value() },
           options: { cas: target - 1 },
         });
@@ -159,7 +162,7 @@ export function vaultBackend(vault: NodeVault.client): SecretStoreBackend<VaultS
       if (!pendingVersion) return;
       if (m.versions[pendingVersion] && !m.versions[pendingVersion].destroyed) {
         try {
-          await vault.write(`${s.mount}/destroy/${s.path}`, { versions: [Number(pendingVersion)] });
+          await vault.write(vaultApiPath(s.mount, 'destroy', s.path), { versions: [Number(pendingVersion)] });
         } catch (e) {
           throw kvFailure(e, `destroy version ${pendingVersion}`, s);
         }

@@ -6,6 +6,31 @@ import { DEFAULT_INTERVAL_MS } from '../inspect/schedules';
 import type { ScheduledPlaybook } from '../adapters/playbook-files';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../core/search-attributes';
 import type { RotationInput } from '../core/status';
+import { tenantFor } from '../core/policy/evaluate';
+import type { Policy } from '../core/policy/schema';
+
+/** The tenant of schedules synced without a multi-tenant policy: one tenant owns every rotor schedule. */
+const everyone = '*';
+
+/** The tenant a schedule was synced for, from its note (`rotor:<digest> tenant=<name>`); undefined before tenants. */
+function tenantOfNote(note: string | undefined): string | undefined {
+  return / tenant=(\S+)$/.exec(note ?? '')?.[1];
+}
+
+/**
+ * The tenant each entry belongs to under `policy` (as the worker will match it for a scheduled run);
+ * `everyone` without a policy or with an allow-all one. A playbook no tenant matches is an error:
+ * sync could not tell whose schedules it may change.
+ */
+function tenantOfEntry(policy: Policy | undefined, entry: ScheduledPlaybook): string {
+  if (!policy || policy.allowAll) return everyone;
+  const tenant = tenantFor(policy, entry.playbook, { playbookFile: entry.file, requestedBy: 'rotor-schedule' });
+  if (!tenant)
+    throw new Error(
+      `${entry.file}: no tenant of the policy matches this playbook, so schedule sync cannot tell whose schedules it may change; fix the playbook's directory or labels`,
+    );
+  return tenant.name;
+}
 
 export interface ScheduleSyncResult {
   created: string[];
@@ -14,7 +39,7 @@ export interface ScheduleSyncResult {
   deleted: string[];
 }
 
-function desired(entry: ScheduledPlaybook, taskQueue: string) {
+function desired(entry: ScheduledPlaybook, taskQueue: string, tenant: string) {
   const { playbook, file } = entry;
   const secret = playbook.spec.secret.name;
   const every = playbook.spec.schedule?.every ?? DEFAULT_INTERVAL_MS;
@@ -37,24 +62,46 @@ function desired(entry: ScheduledPlaybook, taskQueue: string) {
     ],
   };
   // The note carries a digest of what was synced, so an unchanged playbook is left alone.
-  const note = `rotor:${createHash('sha256').update(JSON.stringify({ every, jitter, input, taskQueue })).digest('hex').slice(0, 16)}`;
+  const digest = createHash('sha256').update(JSON.stringify({ every, jitter, input, taskQueue, tenant }));
+  const note = `rotor:${digest.digest('hex').slice(0, 16)} tenant=${tenant}`;
   return { scheduleId: scheduleIdOf(secret), spec, action, note };
 }
 
 /**
  * Makes Temporal's schedules match the playbooks: one schedule per playbook (its own interval, or
  * every 90 days), created or updated when the playbook changed, and rotor schedules whose playbook
- * is gone deleted. Idempotent: a second run with the same playbooks changes nothing.
+ * is gone deleted. Idempotent: a second run with the same playbooks changes nothing. Under a
+ * multi-tenant `policy` each schedule records its tenant: sync deletes only schedules of the
+ * tenants it syncs, and refuses a secret name another tenant's schedule holds (before any change).
  */
 export async function syncSchedules(
   client: Client,
   entries: ScheduledPlaybook[],
   taskQueue: string,
+  policy?: Policy,
 ): Promise<ScheduleSyncResult> {
   const result: ScheduleSyncResult = { created: [], updated: [], unchanged: [], deleted: [] };
   const seen = new Map<string, string>();
-  for (const entry of entries) {
-    const d = desired(entry, taskQueue);
+  const planned = entries.map((entry) => ({ entry, tenant: tenantOfEntry(policy, entry) }));
+  const tenants = new Set(planned.map((p) => p.tenant));
+  const multiTenant = !!policy && !policy.allowAll;
+  // Squatting: a name another tenant's schedule holds is refused before anything is changed.
+  for (const { entry, tenant } of planned) {
+    const current = await client.schedule
+      .getHandle(scheduleIdOf(entry.playbook.spec.secret.name))
+      .describe()
+      .catch((e: unknown) => {
+        if (e instanceof ScheduleNotFoundError) return undefined;
+        throw e;
+      });
+    const owner = tenantOfNote(current?.state.note);
+    if (current && multiTenant && owner !== tenant)
+      throw new Error(
+        `${entry.file}: schedule ${scheduleIdOf(entry.playbook.spec.secret.name)} belongs to ${owner ? `tenant ${owner}` : 'no recorded tenant'}, not ${tenant}; secret names are one tenant's each: rename the secret (nothing was changed)`,
+      );
+  }
+  for (const { entry, tenant } of planned) {
+    const d = desired(entry, taskQueue, tenant);
     const twin = seen.get(d.scheduleId);
     if (twin)
       throw new Error(
@@ -88,10 +135,14 @@ export async function syncSchedules(
     }
   }
   for await (const s of client.schedule.list()) {
-    if (s.scheduleId.startsWith(SCHEDULE_PREFIX) && !seen.has(s.scheduleId)) {
-      await client.schedule.getHandle(s.scheduleId).delete();
-      result.deleted.push(s.scheduleId);
+    if (!s.scheduleId.startsWith(SCHEDULE_PREFIX) || seen.has(s.scheduleId)) continue;
+    // Under tenants, only this sync's tenants' own schedules go; without, every rotor schedule is one owner's.
+    if (multiTenant) {
+      const owner = tenantOfNote((await client.schedule.getHandle(s.scheduleId).describe()).state.note);
+      if (!owner || !tenants.has(owner)) continue;
     }
+    await client.schedule.getHandle(s.scheduleId).delete();
+    result.deleted.push(s.scheduleId);
   }
   return result;
 }

@@ -2,13 +2,15 @@
  * Shapes of a batched cluster step: one activity delivers and verifies many clusters in-process.
  * Like every contract they carry names, version ids and keyed fingerprints — never a value.
  */
-import type { ClusterVersions, RotationRef } from './contracts';
+import type { AdmissionGrant, ClusterVersions, RotationRef } from './contracts';
 import type { ClusterTarget } from './playbook/schema';
 
 /** What a cluster step makes true (the same steps as the per-cluster child workflow). */
 export type ClusterBatchStep = 'dual-read' | 'verify' | 'promote' | 'revoke' | 'restore';
 
 export interface ClusterBatchInput {
+  /** The admission of the rotation the batch belongs to. */
+  admission: AdmissionGrant;
   step: ClusterBatchStep;
   rotation: RotationRef;
   versions: ClusterVersions;

@@ -11,6 +11,25 @@ export interface RotationRef {
   runId: string;
 }
 
+/**
+ * What the admission activity issued to the run it admitted: per part of the admitted plan (store
+ * location, credential, each cluster target, each canary) an HMAC under a worker-only key, bound to
+ * that run. Every side-effecting activity checks the parts its input names, and that it was called
+ * by that run (or its cluster-batch child), before changing anything (activities/admitted.ts).
+ */
+export interface AdmissionGrant {
+  /** The admitted workflow run (the executing run, not the first run of a continued rotation). */
+  run: RotationRef;
+  /** Id of the admission key the tags were made with. */
+  keyId: string;
+  store: string;
+  credential: string;
+  /** Tag per cluster target, by cluster name. */
+  clusters: Record<string, string>;
+  /** Tag per canary, by canary name. */
+  canaries: Record<string, string>;
+}
+
 /** A secret version and an HMAC of its value under a key only workers hold. */
 export interface VersionRef {
   version: string;
@@ -18,10 +37,17 @@ export interface VersionRef {
 }
 
 export interface PlanInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   rotation: RotationRef;
   /** Clusters whose consumers are checked before anything changes (absent in histories before the check). */
   clusters?: Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName' | 'workloads'>[];
+  /**
+   * A compromised-credential emergency: consumer problems are warnings, not refusals, so a pod in
+   * the tenant's namespace cannot keep a leaked credential alive.
+   */
+  compromised?: boolean;
 }
 
 export interface PlanResult {
@@ -34,6 +60,8 @@ export interface PlanResult {
   readers?: ClusterReaders[];
   /** Per cluster, the pods reading the Secret and how (absent in runs recorded before it existed). */
   consumers?: ClusterConsumers[];
+  /** Consumer problems of a compromised emergency, which goes on: for the audit trail. */
+  consumerWarnings?: string[];
 }
 
 /** Where one cluster's copy of the rotated Secret lives. */
@@ -55,8 +83,10 @@ export interface SecretReader {
   via: string[];
   /** Built-in control-plane identity (system: names, kube-system service accounts). */
   system: boolean;
-  /** Granted through a binding made by `rotor rbac` (the rotor worker itself). */
+  /** Granted through a binding made by `rotor rbac` (the rotor worker itself), judged by the binding's content. */
   rotor: boolean;
+  /** A group (or user) that stands for everyone: system:authenticated, system:serviceaccounts[:ns], anonymous. */
+  broad?: boolean;
   /** The service account of a pod or workload that reads the Secret. */
   consumer: boolean;
   /** Can read it, but is neither a known consumer, rotor, nor system machinery. */
@@ -80,6 +110,8 @@ export interface ClusterReaders {
 }
 
 export interface CreateInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   credential: Credential;
   rotation: RotationRef;
@@ -87,6 +119,8 @@ export interface CreateInput {
 }
 
 export interface DiscardInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   credential: Credential;
   rotation: RotationRef;
@@ -97,6 +131,8 @@ export interface DiscardInput {
 }
 
 export interface PromoteInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   rotation: RotationRef;
   pendingVersion: string;
@@ -108,6 +144,8 @@ export interface DemoteInput extends PromoteInput {
 }
 
 export interface RevokeInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   credential: Credential;
   rotation: RotationRef;
@@ -117,6 +155,8 @@ export interface RevokeInput {
 }
 
 export interface FinalizeInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   rotation: RotationRef;
   outcome: 'rotated' | 'rolled-back';
@@ -124,6 +164,8 @@ export interface FinalizeInput {
 }
 
 export interface CanaryInput {
+  /** The admission of the run calling (see AdmissionGrant). */
+  admission: AdmissionGrant;
   store: Store;
   version: string;
   canary: Canary;

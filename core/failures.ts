@@ -19,6 +19,8 @@ export const ErrorTypes = {
   consumerNotRolledOut: 'RestartOnlyConsumerNotRolledOut',
   /** A cluster step (or store lock) started outside a running rotation: refused, nothing changed. */
   clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
+  /** A side-effecting activity called without an admission grant covering its input, or by another run. */
+  notAdmitted: 'NotAdmitted',
 } as const;
 
 /** Transient backend trouble, retried by the activity's retry policy. */

@@ -5,13 +5,15 @@
  * opt-in log line, see README) or are given a bounded settle time; restart-only consumers must run
  * from the rollout that came after the new Secret. Names, versions and digests' verdicts only.
  */
-import type { ClusterVersions, RotationRef } from './contracts';
+import type { AdmissionGrant, ClusterVersions, RotationRef } from './contracts';
 import type { ClusterTarget } from './playbook/schema';
 
 /** Which swap the gate guards: promote, revoke, or (an undo) the restore onto the old version. */
 export type GateStep = 'promote' | 'revoke' | 'restore';
 
 export interface GateInput {
+  /** The admission of the rotation being gated. */
+  admission: AdmissionGrant;
   step: GateStep;
   rotation: RotationRef;
   /** What every cluster's Secret holds now (verified by the cluster step before the gate). */

@@ -34,12 +34,44 @@ type Target = Playbook['spec']['clusters'][number] & { secret: string; playbook:
 
 const where = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
 
+/** A grant of Secrets to a group that is everyone (system:authenticated, system:serviceaccounts, …). */
+function everyoneReads(
+  cluster: string,
+  resource: string,
+  identity: string,
+  verbs: readonly string[],
+  via: string,
+  what: string,
+): Finding {
+  return {
+    severity: 'high',
+    check: 'rbac-secrets-everyone',
+    cluster,
+    resource,
+    problem: `${identity} may ${verbs.join('/')} ${what} (${via}): that group is every authenticated user or every service account, so any pod or person with a token reads it`,
+    fix: `remove ${identity} from the binding and bind only the identities that need it, by name (resourceNames)`,
+  };
+}
+
 /** Cluster-wide RBAC: ClusterRoleBindings reading every Secret, and escalate/bind outside admins. */
 function rbacFindings(cluster: string, snap: Awaited<ReturnType<typeof readRbac>>, namespaces: string[]): Finding[] {
   const findings: Finding[] = [];
   for (const g of broadSecretGrants(snap, namespaces)) {
     if (g.system || g.rotor) continue;
     const cw = g.scope === 'cluster';
+    if (g.broad) {
+      findings.push(
+        everyoneReads(
+          cluster,
+          g.binding,
+          identityKey(g.identity),
+          g.verbs,
+          g.role,
+          cw ? 'every Secret in every namespace' : `every Secret in namespace ${g.binding.split('/')[1] ?? ''}`,
+        ),
+      );
+      continue;
+    }
     findings.push({
       severity: cw ? 'high' : 'medium',
       check: cw ? 'rbac-secrets-cluster-wide' : 'rbac-secrets-namespace-wide',
@@ -118,6 +150,19 @@ async function secretFindings(c: Clients, kubeconfig: KubeConfig, t: Target): Pr
   }
   const readers = await whoCanRead(kubeconfig, { ...t, context: t.context ?? t.name });
   for (const r of readers.readers) {
+    if (r.broad && r.via.every((v) => v.endsWith('(name)'))) {
+      findings.push(
+        everyoneReads(
+          t.name,
+          where('Secret', t.namespace, t.secretName),
+          r.identity,
+          r.verbs,
+          r.via.join('; '),
+          `Secret ${t.secretName}`,
+        ),
+      );
+      continue;
+    }
     // Broad grants are reported once per binding by the RBAC check.
     if (!r.flagged || !r.via.every((v) => v.endsWith('(name)'))) continue;
     findings.push({

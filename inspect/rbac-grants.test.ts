@@ -142,3 +142,69 @@ describe('escalationGrants', () => {
     ]);
   });
 });
+
+describe('grants that only look harmless', () => {
+  const rotorLabel = { 'app.kubernetes.io/managed-by': 'rotor' };
+  const tricky: RbacSnapshot = {
+    clusterRoles: [
+      clusterRole('system:secret-reader', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]),
+      clusterRole('secret-getter', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]),
+    ],
+    clusterRoleBindings: [
+      // A system-named binding and role, granting every Secret to every authenticated user.
+      crb('system:oops', 'system:secret-reader', [{ kind: 'Group', name: 'system:authenticated' }]),
+      // Labelled as rotor's, but cluster-wide.
+      {
+        ...crb('rotor-wide', 'secret-getter', [{ kind: 'User', name: 'mallory' }]),
+        metadata: { name: 'rotor-wide', labels: rotorLabel },
+      },
+    ],
+    roles: [
+      {
+        metadata: { name: 'one-secret', namespace: 'app' },
+        rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get'] }],
+      },
+      {
+        metadata: { name: 'all-secrets', namespace: 'app' },
+        rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }],
+      },
+    ],
+    roleBindings: [
+      rb('app', 'every-sa', 'Role', 'one-secret', [{ kind: 'Group', name: 'system:serviceaccounts:app' }]),
+      // Labelled as rotor's: a user, not a service account.
+      rb('app', 'rotor-user', 'Role', 'one-secret', [{ kind: 'User', name: 'eve' }], rotorLabel),
+      // Labelled as rotor's: a service account, but every Secret of the namespace.
+      rb('app', 'rotor-all', 'Role', 'all-secrets', [{ kind: 'ServiceAccount', name: 'spy' }], rotorLabel),
+      // What `rotor rbac` really makes.
+      rb(
+        'app',
+        'rotor-db',
+        'Role',
+        'one-secret',
+        [{ kind: 'ServiceAccount', name: 'rotor', namespace: 'rotor-system' }],
+        rotorLabel,
+      ),
+    ],
+  };
+  const line = (g: ReturnType<typeof secretReaders>[number]) =>
+    `${identityKey(g.identity)}${g.system ? ' system' : ''}${g.rotor ? ' rotor' : ''}${g.broad ? ' broad' : ''}`;
+
+  it('system:authenticated and system:serviceaccounts are broad, never system, whatever the binding is called', () => {
+    expect(secretReaders(tricky, 'app', 'db').map(line).sort()).toEqual([
+      'group:system:authenticated broad',
+      'group:system:serviceaccounts:app broad',
+      'serviceaccount:app/spy',
+      'serviceaccount:rotor-system/rotor rotor',
+      'user:eve',
+      'user:mallory',
+    ]);
+  });
+
+  it('broad grants of every Secret stay in the broad list', () => {
+    expect(broadSecretGrants(tricky, ['app']).map(line).sort()).toEqual([
+      'group:system:authenticated broad',
+      'serviceaccount:app/spy',
+      'user:mallory',
+    ]);
+  });
+});

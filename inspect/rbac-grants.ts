@@ -19,10 +19,16 @@ export interface SecretGrant {
   binding: string;
   /** `ClusterRole/<name>` or `Role/<namespace>/<name>`. */
   role: string;
-  /** Built-in or control-plane machinery (system: names, kube-system service accounts). */
+  /** Built-in or control-plane machinery (system: names, kube-system service accounts); never a broad group. */
   system: boolean;
-  /** The binding carries `app.kubernetes.io/managed-by: rotor` (made from `rotor rbac`). */
+  /**
+   * Made by `rotor rbac`, judged by content: the label `app.kubernetes.io/managed-by: rotor` on a
+   * RoleBinding to a Role of its namespace that names its Secrets (resourceNames), bound to service
+   * accounts only. A label alone (anyone who may create bindings can write it) is not enough.
+   */
   rotor: boolean;
+  /** The identity is (nearly) everyone: system:authenticated, system:serviceaccounts[:ns], anonymous. */
+  broad: boolean;
 }
 
 /** `user:alice`, `group:devs`, `serviceaccount:ns/name`: a stable, readable key. */
@@ -36,7 +42,21 @@ function isSystemName(name: string | undefined): boolean {
   return !!name && name.startsWith('system:');
 }
 
+/**
+ * Identities that stand for everyone, or every workload: named `system:` but no control-plane
+ * machinery. A grant to them is the broadest there is, never a "system" grant to leave out.
+ */
+export function isBroadIdentity(i: Identity): boolean {
+  if (i.kind === 'User') return i.name === 'system:anonymous';
+  if (i.kind !== 'Group') return false;
+  return (
+    ['system:authenticated', 'system:unauthenticated', 'system:serviceaccounts'].includes(i.name) ||
+    i.name.startsWith('system:serviceaccounts:')
+  );
+}
+
 function isSystemIdentity(i: Identity): boolean {
+  if (isBroadIdentity(i)) return false;
   return isSystemName(i.name) || (i.kind === 'ServiceAccount' && i.namespace === 'kube-system');
 }
 
@@ -72,6 +92,17 @@ interface BoundRole {
 const managedByRotor = (labels: Record<string, string> | undefined) =>
   labels?.['app.kubernetes.io/managed-by'] === 'rotor';
 
+/** What `rotor rbac` makes (inspect/rbac.ts): a namespaced Role naming its Secrets, bound to service accounts. */
+function rotorShaped(b: Omit<BoundRole, 'rotor'>): boolean {
+  return (
+    !b.clusterWide &&
+    b.role.startsWith('Role/') &&
+    b.subjects.length > 0 &&
+    b.subjects.every((s) => s.kind === 'ServiceAccount') &&
+    b.rules.every((r) => secretReadVerbs(r, undefined).length === 0 || (r.resourceNames?.length ?? 0) > 0)
+  );
+}
+
 /** Every binding with the rules of the role it references (bindings to missing roles grant nothing). */
 function boundRoles(snap: RbacSnapshot): BoundRole[] {
   const clusterRoles = new Map(snap.clusterRoles.map((r) => [r.metadata?.name ?? '', r]));
@@ -83,7 +114,8 @@ function boundRoles(snap: RbacSnapshot): BoundRole[] {
     out.push({
       binding: `ClusterRoleBinding/${b.metadata?.name ?? ''}`,
       bindingSystem: isSystemName(b.metadata?.name),
-      rotor: managedByRotor(b.metadata?.labels),
+      // rotor never binds cluster-wide: a ClusterRoleBinding is nobody's "rotor" grant, whatever its labels.
+      rotor: false,
       clusterWide: true,
       role: `ClusterRole/${b.roleRef.name}`,
       roleSystem: isSystemName(b.roleRef.name),
@@ -96,17 +128,17 @@ function boundRoles(snap: RbacSnapshot): BoundRole[] {
     const role =
       b.roleRef.kind === 'ClusterRole' ? clusterRoles.get(b.roleRef.name) : roles.get(`${ns}/${b.roleRef.name}`);
     if (!role) continue;
-    out.push({
+    const bound = {
       binding: `RoleBinding/${ns}/${b.metadata?.name ?? ''}`,
       bindingSystem: isSystemName(b.metadata?.name),
-      rotor: managedByRotor(b.metadata?.labels),
       clusterWide: false,
       namespace: ns,
       role: b.roleRef.kind === 'ClusterRole' ? `ClusterRole/${b.roleRef.name}` : `Role/${ns}/${b.roleRef.name}`,
       roleSystem: isSystemName(b.roleRef.name),
       rules: role.rules ?? [],
       subjects: b.subjects ?? [],
-    });
+    };
+    out.push({ ...bound, rotor: managedByRotor(b.metadata?.labels) && rotorShaped(bound) });
   }
   return out;
 }
@@ -123,8 +155,10 @@ function grantsOf(b: BoundRole, verbs: Set<ReadVerb>, scope: GrantScope): Secret
         scope,
         binding: b.binding,
         role: b.role,
-        system: b.bindingSystem || b.roleSystem || isSystemIdentity(identity),
-        rotor: b.rotor,
+        // A system-named binding or role granting Secrets to everyone is no control-plane machinery.
+        system: !isBroadIdentity(identity) && (b.bindingSystem || b.roleSystem || isSystemIdentity(identity)),
+        rotor: b.rotor && identity.kind === 'ServiceAccount',
+        broad: isBroadIdentity(identity),
       },
     ];
   });

@@ -175,6 +175,7 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
       if (error) unconfirmed.add(error);
       const system = grants.every((g) => g.system);
       const rotor = grants.some((g) => g.rotor);
+      const broad = grants.some((g) => g.broad);
       const consumer = consumers.has(key);
       const reader: SecretReader = {
         identity: key,
@@ -183,6 +184,7 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
         via: grants.map((g) => `${g.binding} → ${g.role} (${g.scope})`),
         system,
         rotor,
+        ...(broad ? { broad } : {}),
         consumer,
         flagged: !system && !rotor && !consumer,
         confirmed,

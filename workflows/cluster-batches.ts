@@ -54,7 +54,7 @@ const batchSummaryOf = (input: ClusterBatchInput) =>
  */
 export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchReport> {
   // Only a rotation, which checked the playbook against the admin policy, may start cluster steps.
-  await requireRotationParent();
+  await requireRotationParent(input);
   // restore never gives up (an undo); revoke's attempt is bounded by timeouts.revoke, after which
   // the rotation alerts (needs-attention) and tries again — it never rolls back.
   const options = batchActivityOptions(input);
@@ -76,13 +76,21 @@ export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<Cl
  * Fails, changing nothing, unless this workflow is the child of a running rotation on this task
  * queue: started by hand, or by a workflow of another worker, it would skip the policy.
  */
-async function requireRotationParent(): Promise<void> {
+async function requireRotationParent(input: ClusterBatchInput): Promise<void> {
   const parent = workflowInfo().parent;
   if (!parent)
     throw ApplicationFailure.create({
       type: ErrorTypes.clusterStepWithoutRotation,
       message:
         'clusterBatchWorkflow runs only as a child of a rotation; start the rotation instead (rotor rotate <playbook>)',
+      nonRetryable: true,
+    });
+  // The batch carries its rotation's admission: a grant of another run is not this parent's.
+  const granted = (input as Partial<ClusterBatchInput>).admission?.run;
+  if (granted?.workflowId !== parent.workflowId || granted.runId !== parent.runId)
+    throw ApplicationFailure.create({
+      type: ErrorTypes.clusterStepWithoutRotation,
+      message: `clusterBatchWorkflow carries no admission of its parent ${parent.workflowId}; nothing was changed`,
       nonRetryable: true,
     });
   await proxyActivities<RotationActivities>(profiles.store).verifyRotationParent({
@@ -159,6 +167,7 @@ export async function syncClusterBatches(
   const settled = await Promise.allSettled(
     batches.map((batch) => {
       const input: ClusterBatchInput = {
+        admission: run.admission,
         step,
         rotation: run.rotation,
         versions: {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { VersionRef } from '../core/contracts';
 import { WorkflowErrorTypes } from '../core/failures';
 import { formatProblem } from '../core/playbook/validate';
@@ -8,7 +8,7 @@ import type { RotationInput, RotationResult, RotationResume } from '../core/stat
 import { statusQuery } from './definitions';
 import { acts, callActivity } from './activity-calls';
 import { profiles } from './profiles';
-import { admit, releaseStore, relock } from './rotation/admission';
+import { admit, readmit, releaseStore, relock } from './rotation/admission';
 import { forwardStages } from './rotation/forward';
 import { registerHandlers } from './rotation/handlers';
 import { finalizeStage, revokeStage } from './rotation/revoke';
@@ -55,9 +55,10 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
       nonRetryable: true,
     });
   }
-  // A continuation skips admission: only the rotation itself may start one, by continuing as new.
-  // A client that starts a run with `resume` would otherwise go straight to revoke, unadmitted.
-  if (input.resume && !workflowInfo().continuedFromExecutionRunId) {
+  // A continuation goes straight to revoke: only the rotation itself may start one, by continuing
+  // as new, and it is admitted again (readmit) before it touches anything.
+  const continuedFrom = workflowInfo().continuedFromExecutionRunId;
+  if (input.resume && !continuedFrom) {
     throw ApplicationFailure.create({
       type: WorkflowErrorTypes.resumeWithoutRotation,
       message:
@@ -67,13 +68,17 @@ export async function rotationWorkflow(input: RotationInput): Promise<RotationRe
   }
   const run = new RotationRun({ ...input, playbook: checked.playbook });
   registerHandlers(run);
-  return input.resume ? resume(run, input.resume) : rotate(run);
+  return input.resume && continuedFrom ? resume(run, input.resume, continuedFrom) : rotate(run);
 }
 
-/** A continuation of a run past the point of no return: store lock again, then on with its stage. */
-async function resume(run: RotationRun, from: RotationResume): Promise<RotationResult> {
+/** A continuation of a run past the point of no return: admitted and locked again, then on with its stage. */
+async function resume(run: RotationRun, from: RotationResume, continuedFrom: string): Promise<RotationResult> {
   log.info('rotation continued as new', { secret: run.status.secret, stage: from.stage });
-  const lock = await relock(run);
+  // Past the point of no return from its first step: a cancel does not stop it (see finishForward).
+  const lock = await CancellationScope.nonCancellable(async () => {
+    await readmit(run, continuedFrom);
+    return relock(run);
+  });
   try {
     return await finishForward(run, from.versions, from.stage);
   } finally {
@@ -107,8 +112,27 @@ async function rotateAdmitted(run: RotationRun): Promise<RotationResult> {
   return finishForward(run, versions, 'revoke');
 }
 
-/** revoke (unless the run resumes at finalize) and finalize: they retry and alert, never roll back. */
-async function finishForward(
+/**
+ * revoke (unless the run resumes at finalize) and finalize: they retry and alert, never roll back,
+ * and a Temporal cancel cannot stop them either: past the point of no return the old credential
+ * would stay half-revoked (clusters dropped it, its target still accepts it). The cancel is noted
+ * in the status and the audit trail; the run finishes forward.
+ */
+function finishForward(
+  run: RotationRun,
+  versions: { old: VersionRef; fresh: VersionRef },
+  from: RotationResume['stage'],
+): Promise<RotationResult> {
+  CancellationScope.current().cancelRequested.catch(() => {
+    const detail = 'a cancel was requested past the point of no return: ignored, the rotation finishes forward';
+    run.writer.stageNote(from, detail);
+    run.audit('operator-action', { detail, by: 'workflow cancellation' });
+    run.publish();
+  });
+  return CancellationScope.nonCancellable(() => finishForwardSteps(run, versions, from));
+}
+
+async function finishForwardSteps(
   run: RotationRun,
   versions: { old: VersionRef; fresh: VersionRef },
   from: RotationResume['stage'],

@@ -5,6 +5,7 @@ import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
 import { guardedRequest } from '../guarded-http';
 import { redact } from '../redact';
 import type { CanaryOutcome } from './outcome';
+import { postgresTls } from '../credentials/postgres-tls';
 
 type HttpCanary = Extract<Canary, { type: 'http' }>;
 type PostgresLoginCanary = Extract<Canary, { type: 'postgres-login' }>;
@@ -48,7 +49,8 @@ export async function runPostgresLogin(
 ): Promise<CanaryOutcome> {
   const cred = parsed(() => parseUserPassword(credential, 'the credential'));
   if ('ok' in cred) return cred;
-  const target = { host: c.host, port: c.port, database: c.database };
+  // Beyond this machine only over verified TLS (the canary sends the new credential).
+  const target = { host: c.host, port: c.port, database: c.database, ssl: postgresTls(c.host, 'prefer', 'the canary') };
   const started = Date.now();
   const out = await tryPostgresLogin(target, cred, {
     query: c.query,

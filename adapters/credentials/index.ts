@@ -11,6 +11,7 @@ import { randomKind } from './random';
 import type { AccessKeyPair } from './values';
 import { vaultDatabaseStaticRoleKind } from './vault-db';
 import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
+import { postgresTls } from './postgres-tls';
 
 export type { CredentialKind } from './kind';
 export type { AccessKeyPair, UserPassword } from './values';
@@ -55,8 +56,11 @@ export function credentialDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   vault: NodeVault.client = vaultFromEnv(env),
 ): CredentialKindDeps {
+  // Checked now, so a worker that would send the admin password in cleartext does not start.
+  const adminTls = postgresTls(env['PGHOST'], env['PGSSLMODE'], 'PGSSLMODE', env['PGSSLROOTCERT']);
   return {
     pgAdmin: () => ({
+      ssl: adminTls,
       host: env['PGHOST'],
       port: env['PGPORT'] ? Number(env['PGPORT']) : undefined,
       user: env['PGUSER'],

@@ -6,6 +6,7 @@ import { generateRandom } from '../generate';
 import { redact } from '../redact';
 import type { CredentialKind } from './kind';
 import { parseUserPassword } from './values';
+import { postgresTls } from './postgres-tls';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
 
@@ -109,11 +110,13 @@ export function postgresAlternatingUsersKind(deps: {
 }): CredentialKind<PostgresCredential> {
   const targetOf = (p: PostgresCredential): PostgresTarget => {
     const admin = deps.pgAdmin();
+    const host = p.host ?? admin.host;
     return {
-      host: p.host ?? admin.host,
+      host,
       port: p.port ?? admin.port,
       database: p.database ?? admin.database,
-      ssl: admin.ssl,
+      // Another server than the admin connection's: verified TLS beyond this machine, whatever PGSSLMODE says.
+      ssl: host === admin.host ? admin.ssl : postgresTls(host, 'verify-full', 'the server'),
     };
   };
 

@@ -8,6 +8,7 @@ import { describeTarget, tryPostgresLogin } from './postgres';
 import { parseCredentialJson } from './values';
 import { vaultStatus } from '../vault-client';
 import { connectionTarget, dbFailure, ensureVaultPostgresConnection, readOrNull } from './vault-db';
+import { vaultApiPath } from '../vault-path';
 
 type DynamicCredential = Extract<Credential, { kind: 'vault-database-dynamic-role' }>;
 
@@ -41,7 +42,7 @@ export function vaultDatabaseDynamicRoleKind(deps: { vault: NodeVault.client }):
   async function checkRole(p: DynamicCredential): Promise<DynamicRole> {
     let role: DynamicRole | null;
     try {
-      role = await readOrNull<DynamicRole>(vault, `${p.mount}/roles/${p.role}`);
+      role = await readOrNull<DynamicRole>(vault, vaultApiPath(p.mount, 'roles', p.role));
     } catch (e) {
       throw dbFailure(e, `read ${p.mount}/roles/${p.role}`);
     }
@@ -76,7 +77,7 @@ export function vaultDatabaseDynamicRoleKind(deps: { vault: NodeVault.client }):
       await checkRole(p);
       let res: { lease_id?: string; data?: { username?: string; password?: string } };
       try {
-        res = (await vault.read(`${p.mount}/creds/${p.role}`)) as typeof res;
+        res = (await vault.read(vaultApiPath(p.mount, 'creds', p.role))) as typeof res;
       } catch (e) {
         throw dbFailure(e, `read ${p.mount}/creds/${p.role}`);
       }
@@ -142,7 +143,7 @@ export interface VaultDynamicRoleSetup {
 export async function ensureVaultPostgresDynamicRole(vault: NodeVault.client, s: VaultDynamicRoleSetup): Promise<void> {
   const mount = s.mount ?? 'database';
   await ensureVaultPostgresConnection(vault, { mount, connection: s.connection, role: s.role, admin: s.admin });
-  await vault.write(`${mount}/roles/${s.role}`, {
+  await vault.write(vaultApiPath(mount, 'roles', s.role), {
     db_name: s.connection,
     creation_statements: [
       `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,

@@ -10,7 +10,8 @@ import { parseUserPassword } from './values';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
 import { holdSecret } from '../secret-scope';
-import { isLoopback } from '../loopback';
+import { postgresTls } from './postgres-tls';
+import { vaultApiPath } from '../vault-path';
 
 type VaultDbCredential = Extract<Credential, { kind: 'vault-database-static-role' }>;
 
@@ -45,7 +46,7 @@ export function dbFailure(e: unknown, what: string): Error {
 
 /**
  * Where the engine's connection logs in, from its `connection_url` (templates replaced by
- * placeholders). TLS is verified whenever it is on, except `sslmode=require` to a loopback server.
+ * placeholders). Beyond this machine TLS is verified whatever `sslmode` says, and plaintext refused.
  */
 export function postgresTargetOf(connectionUrl: string): PostgresTarget {
   let url: URL;
@@ -63,17 +64,12 @@ export function postgresTargetOf(connectionUrl: string): PostgresTarget {
       `the Vault database connection uses ${url.protocol} URLs; rotor proves revocation for PostgreSQL only`,
     );
   }
-  const sslmode = url.searchParams.get('sslmode') ?? 'prefer';
   return {
     host: url.hostname,
     port: url.port ? Number(url.port) : 5432,
     database: decodeURIComponent(url.pathname.slice(1)) || 'postgres',
-    // libpq's `require` encrypts without checking who answers; rotor sends a credential there to
-    // prove revocation, so beyond this machine it verifies the server as `verify-full` would.
-    ssl:
-      sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
-        ? false
-        : { rejectUnauthorized: sslmode.startsWith('verify') || !isLoopback(url.hostname) },
+    // rotor sends a credential there to prove revocation: beyond this machine only verified TLS.
+    ssl: postgresTls(url.hostname, url.searchParams.get('sslmode') ?? undefined, 'sslmode in the connection_url'),
   };
 }
 
@@ -85,7 +81,7 @@ export async function connectionTarget(
 ): Promise<PostgresTarget> {
   let config: ConnectionConfig | null;
   try {
-    config = await readOrNull<ConnectionConfig>(vault, `${mount}/config/${connection}`);
+    config = await readOrNull<ConnectionConfig>(vault, vaultApiPath(mount, 'config', connection));
   } catch (e) {
     throw dbFailure(e, `read ${mount}/config/${connection}`);
   }
@@ -113,7 +109,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
   async function staticRole(p: VaultDbCredential): Promise<StaticRole> {
     let role: StaticRole | null;
     try {
-      role = await readOrNull<StaticRole>(vault, `${p.mount}/static-roles/${p.role}`);
+      role = await readOrNull<StaticRole>(vault, vaultApiPath(p.mount, 'static-roles', p.role));
     } catch (e) {
       throw dbFailure(e, `read ${p.mount}/static-roles/${p.role}`);
     }
@@ -130,7 +126,9 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
   async function liveCreds(p: VaultDbCredential): Promise<UserPassword> {
     try {
       const data = (
-        (await vault.read(`${p.mount}/static-creds/${p.role}`)) as { data: { username: string; password: string } }
+        (await vault.read(vaultApiPath(p.mount, 'static-creds', p.role))) as {
+          data: { username: string; password: string };
+        }
       ).data;
       return { username: data.username, password: holdSecret(data.password) };
     } catch (e) {
@@ -140,7 +138,7 @@ export function vaultDatabaseStaticRoleKind(deps: { vault: NodeVault.client }): 
 
   async function rotate(p: VaultDbCredential): Promise<void> {
     try {
-      await vault.write(`${p.mount}/rotate-role/${p.role}`, {});
+      await vault.write(vaultApiPath(p.mount, 'rotate-role', p.role), {});
     } catch (e) {
       throw dbFailure(e, `rotate ${p.mount}/rotate-role/${p.role}`);
     }
@@ -212,9 +210,9 @@ export interface VaultStaticRoleSetup {
 export async function ensureVaultPostgresStaticRole(vault: NodeVault.client, s: VaultStaticRoleSetup): Promise<void> {
   const mount = s.mount ?? 'database';
   await ensureVaultPostgresConnection(vault, { ...s, mount });
-  const role = await readOrNull<StaticRole>(vault, `${mount}/static-roles/${s.role}`);
+  const role = await readOrNull<StaticRole>(vault, vaultApiPath(mount, 'static-roles', s.role));
   if (role?.username === s.username && role.db_name === s.connection) return;
-  await vault.write(`${mount}/static-roles/${s.role}`, {
+  await vault.write(vaultApiPath(mount, 'static-roles', s.role), {
     db_name: s.connection,
     username: s.username,
     rotation_period: s.rotationPeriod ?? '24h',
@@ -230,7 +228,7 @@ export async function ensureVaultPostgresConnection(
   s: { mount: string; connection: string; role: string; admin: pg.ClientConfig },
 ): Promise<void> {
   const { mount } = s;
-  const existing = await readOrNull<ConnectionConfig>(vault, `${mount}/config/${s.connection}`);
+  const existing = await readOrNull<ConnectionConfig>(vault, vaultApiPath(mount, 'config', s.connection));
   const allowed = new Set(
     (Array.isArray(existing?.allowed_roles) ? existing.allowed_roles : (existing?.allowed_roles ?? '').split(','))
       .map((r) => r.trim())
@@ -238,7 +236,7 @@ export async function ensureVaultPostgresConnection(
   );
   allowed.add(s.role);
   const db = encodeURIComponent(s.admin.database ?? 'postgres');
-  await vault.write(`${mount}/config/${s.connection}`, {
+  await vault.write(vaultApiPath(mount, 'config', s.connection), {
     plugin_name: 'postgresql-database-plugin',
     connection_url: `postgresql://{{username}}:{{password}}@${s.admin.host ?? '127.0.0.1'}:${s.admin.port ?? 5432}/${db}${s.admin.ssl ? '' : '?sslmode=disable'}`,
     username: s.admin.user,

@@ -36,6 +36,15 @@ describe('loadKubeconfig and TLS verification', () => {
     );
   });
 
+  it('refuses a plaintext http apiserver beyond this machine, naming the cluster', () => {
+    kubeconfigWith({ server: 'http://10.20.30.40:8080' });
+    expect(() => loadKubeconfig()).toThrow(
+      "kubeconfig cluster 'prod' server http://10.20.30.40:8080 is plaintext http beyond this machine: tokens, client certificates and Secrets would travel in cleartext; use https://",
+    );
+    kubeconfigWith({ server: 'http://127.0.0.1:8080' });
+    expect(loadKubeconfig().getCluster('prod')?.server).toBe('http://127.0.0.1:8080');
+  });
+
   it('allows it for a loopback apiserver (a dev stack) and loads a verified cluster anywhere', () => {
     kubeconfigWith({ server: 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true });
     expect(loadKubeconfig().getCluster('prod')?.skipTLSVerify).toBe(true);

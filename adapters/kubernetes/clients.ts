@@ -14,6 +14,7 @@ import {
 import { ErrorTypes, permanent } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import { isLoopback } from '../loopback';
+import { refusePlaintext } from '../plaintext';
 import { tokenFileAuthenticator, tokenFilesOf, withTokenFiles } from './token-file';
 
 /**
@@ -51,6 +52,7 @@ export function pinContext(base: KubeConfig, context: string): KubeConfig {
  */
 export function refuseUnverifiedClusters(kc: KubeConfig): void {
   for (const c of kc.clusters) {
+    refusePlaintext(`kubeconfig cluster '${c.name}' server`, c.server, 'tokens, client certificates and Secrets');
     if (!c.skipTLSVerify) continue;
     let host: string;
     try {

@@ -27,8 +27,15 @@ function decrypt(key: Buffer, data: Buffer): Buffer {
  */
 export class AesGcmCodec implements PayloadCodec {
   private readonly ring: Keyring;
+  private readonly refusePlaintext: boolean;
 
-  constructor(keys: Keyring | Buffer) {
+  /**
+   * With `refusePlaintext` (workers), decoding a payload that is not encrypted fails: a client
+   * without the codec key cannot hand a worker any input. Clients, the codec server and replay of
+   * decoded fixtures pass plaintext through.
+   */
+  constructor(keys: Keyring | Buffer, opts: { refusePlaintext?: boolean } = {}) {
+    this.refusePlaintext = opts.refusePlaintext ?? false;
     this.ring = Buffer.isBuffer(keys) ? keyring([{ id: singleKeyId, key: keys }]) : keys;
     if (this.ring.all.some((k) => k.key.length !== 32)) throw new Error('codec keys must be 32 bytes');
   }
@@ -55,7 +62,12 @@ export class AesGcmCodec implements PayloadCodec {
       resolve(
         payloads.map((p) => {
           const encoding = p.metadata?.[METADATA_ENCODING_KEY];
-          if (!encoding || Buffer.from(encoding).toString() !== ENCODING || !p.data) return p;
+          if (!encoding || Buffer.from(encoding).toString() !== ENCODING || !p.data) {
+            if (!this.refusePlaintext) return p;
+            throw new Error(
+              `refused an unencrypted payload (encoding ${encoding ? Buffer.from(encoding).toString() : '(none)'}): rotor workers accept only payloads encrypted with a key of ${this.ring.source}; start rotations with rotor's own client (rotor rotate), which holds it`,
+            );
+          }
           const rawId = p.metadata?.[KEY_ID];
           const id = rawId ? Buffer.from(rawId).toString() : '(none)';
           const named = this.ring.byId(id);

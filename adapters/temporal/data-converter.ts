@@ -4,8 +4,11 @@ import { loadKeyring } from '../keys';
 import { AesGcmCodec } from './codec';
 
 /** The codec of rotor processes: the keyring of ROTOR_CODEC_KEYS / ROTOR_CODEC_KEY(_FILE). */
-export function rotorCodec(env: NodeJS.ProcessEnv = process.env): AesGcmCodec {
-  return new AesGcmCodec(loadKeyring('ROTOR_CODEC_KEY', env));
+export function rotorCodec(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { refusePlaintext?: boolean } = {},
+): AesGcmCodec {
+  return new AesGcmCodec(loadKeyring('ROTOR_CODEC_KEY', env), opts);
 }
 
 /**
@@ -19,7 +22,14 @@ export function rotorDataConverter(env: NodeJS.ProcessEnv = process.env): DataCo
 /** The failure converter module; workflow bundles must include it (see workers/bundle.ts). */
 export const failureConverterPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
 
-/** Worker side: the codec plus a failure converter that encrypts failure messages as well. */
-export function workerDataConverter(env: NodeJS.ProcessEnv = process.env): DataConverter {
-  return { ...rotorDataConverter(env), failureConverterPath };
+/**
+ * Worker side: the codec, refusing unencrypted payloads (a client without the codec key reaches no
+ * workflow or activity), plus a failure converter that encrypts failure messages as well. Replay of
+ * fixtures stored decoded passes `{ acceptPlaintext: true }`.
+ */
+export function workerDataConverter(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { acceptPlaintext?: boolean } = {},
+): DataConverter {
+  return { payloadCodecs: [rotorCodec(env, { refusePlaintext: !opts.acceptPlaintext })], failureConverterPath };
 }

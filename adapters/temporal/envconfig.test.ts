@@ -66,6 +66,17 @@ describe('temporalEndpoint (Temporal envconfig)', () => {
     expect(over.namespace).toBe('other');
   });
 
+  it('refuses plaintext to a Temporal server beyond this machine, naming TEMPORAL_ADDRESS and TEMPORAL_TLS', () => {
+    expect(() => temporalEndpoint({ ...base, TEMPORAL_ADDRESS: 'temporal.example:7233' })).toThrow(
+      'TEMPORAL_ADDRESS temporal.example:7233 is beyond this machine and TLS is off: workflow inputs, signals and results would travel in cleartext; set TEMPORAL_TLS=true',
+    );
+    expect(temporalEndpoint({ ...base, TEMPORAL_ADDRESS: 'temporal.example:7233', TEMPORAL_TLS: 'true' }).tls).toEqual(
+      {},
+    );
+    expect(temporalEndpoint({ ...base, TEMPORAL_ADDRESS: '[::1]:7233' }).tls).toBeUndefined();
+    expect(temporalEndpoint({ ...base, TEMPORAL_ADDRESS: 'localhost:7233' }).tls).toBeUndefined();
+  });
+
   it('an API key turns TLS on and is never in the description', () => {
     const ep = temporalEndpoint({ ...base, TEMPORAL_API_KEY: 'sekret-key' });
     expect(ep.tls).toEqual({});

@@ -11,8 +11,15 @@ import { join } from 'node:path';
 import { loadClientConfig, loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import type { ClientConfigProfile, ConfigDataSource } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { isLoopback } from '../loopback';
 
 const defaultAddress = '127.0.0.1:7233';
+
+/** The host of `host:port` (`[v6]:port` too). */
+function hostOf(address: string): string {
+  const v6 = /^\[([^\]]+)\]/.exec(address);
+  return v6?.[1] ?? address.replace(/:\d+$/, '');
+}
 
 /** What rotor connects to: address, namespace and, already read from their files, TLS and API key. */
 export interface TemporalEndpoint {
@@ -119,6 +126,10 @@ export function temporalEndpoint(env: NodeJS.ProcessEnv = process.env): Temporal
   const address = options.address ?? defaultAddress;
   const namespace = profile.namespace ?? 'default';
   const tlsConfig = options.tls && options.tls !== true ? options.tls : options.tls ? {} : undefined;
+  if (!tlsConfig && !isLoopback(hostOf(address)))
+    throw new Error(
+      `TEMPORAL_ADDRESS ${address} is beyond this machine and TLS is off: workflow inputs, signals and results would travel in cleartext; set TEMPORAL_TLS=true (with TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)`,
+    );
   const apiKey = typeof options.apiKey === 'string' ? options.apiKey : undefined;
   const mode = tlsConfig
     ? [

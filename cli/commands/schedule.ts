@@ -4,6 +4,7 @@ import { withClient } from '../client';
 import { ExitCode } from '../exit-codes';
 import { jsonLine, out } from '../output';
 import { loadPlaybookDirOrFail } from '../playbook-files';
+import { cliPolicy } from '../policy-check';
 import { syncSchedules } from '../schedules';
 import { runAction } from './run';
 import { listSchedules } from '../../inspect/schedules';
@@ -21,7 +22,11 @@ export function scheduleCommand(): Command {
     .action(
       runAction(async (dir: string, opts: { json?: boolean }) => {
         const entries = await loadPlaybookDirOrFail(dir);
-        const result = await withClient((client) => syncSchedules(client, entries, temporalSettings().taskQueue));
+        // Under a multi-tenant policy (ROTOR_POLICY_FILE) sync touches only its playbooks' tenants' schedules.
+        const policy = cliPolicy(undefined);
+        const result = await withClient((client) =>
+          syncSchedules(client, entries, temporalSettings().taskQueue, policy),
+        );
         if (opts.json) jsonLine({ ...result });
         else {
           for (const [what, ids] of Object.entries(result))

@@ -32,9 +32,30 @@ export const storePath = z
         code: 'custom',
         message: `'${path}' contains '#' or '?', which would cut the API path short; use letters, digits, - _ . and /`,
       });
+    } else if (!path.includes('%') && !/^[A-Za-z0-9/_.@+=-]+$/.test(path)) {
+      // Only characters every backend reads as themselves: no spaces, quotes, backslashes or unicode
+      // a client might normalise into something else.
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${path}' has characters outside letters, digits, '/', '-', '_', '.', '@', '+' and '='; rename it with those`,
+      });
     }
   })
-  .describe("A store path: segments separated by '/', none empty, '.' or '..', and no '#', '?' or '%'.");
+  .describe(
+    "A store path: segments of letters, digits, '-', '_', '.', '@', '+' and '=', separated by '/', none empty, '.' or '..'; no '%', '#' or '?'.",
+  );
+
+/**
+ * A name Vault reads as one path segment (a database role or connection): letters, digits, '-',
+ * '_' and '.', starting with a letter or digit, so never '.', '..', a '/', or percent-encoding.
+ */
+export const vaultName = z
+  .string()
+  .regex(
+    /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/,
+    "must be letters, digits, '-', '_' and '.', starting with a letter or digit (no '/', '%' or '..')",
+  )
+  .describe("A Vault name: letters, digits, '-', '_' and '.', starting with a letter or digit.");
 
 /** A Kubernetes Secret data key, as the apiserver accepts it (IsConfigMapKey). */
 export const secretKey = z

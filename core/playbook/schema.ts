@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration, timerDuration } from './duration';
 import { crossCheck } from './cross-checks';
-import { awsSecretId, secretKey, storePath } from './fields';
+import { awsSecretId, secretKey, storePath, vaultName } from './fields';
 
 // Every field carries a description (`.describe`): dev/schemas.ts turns them into
 // schemas/playbook.schema.json and docs/playbook-reference.md (`npm run schemas`).
@@ -113,13 +113,10 @@ export const awsIamAccessKeyCredential = z
     'IAM allows two keys per user, so the new key overlaps the old one until revoke. The stored value is JSON `{"accessKeyId","secretAccessKey"}`.',
   );
 
-const databaseMount = z.string().min(1).default('database').describe("Mount of Vault's database secrets engine.");
-const databaseConnection = z
-  .string()
-  .min(1)
-  .describe(
-    "The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it.",
-  );
+const databaseMount = storePath.default('database').describe("Mount of Vault's database secrets engine.");
+const databaseConnection = vaultName.describe(
+  "The engine's connection (`<mount>/config/<connection>`) the role must belong to; revoke proves against it.",
+);
 
 /**
  * A static role of Vault's database secrets engine: Vault owns the password and rotates it. There
@@ -130,7 +127,7 @@ export const vaultDatabaseStaticRoleCredential = z
   .strictObject({
     kind: z.literal('vault-database-static-role').describe("A static role of Vault's database secrets engine."),
     mount: databaseMount,
-    role: z.string().min(1).describe('The static role (`<mount>/static-roles/<role>`).'),
+    role: vaultName.describe('The static role (`<mount>/static-roles/<role>`).'),
     connection: databaseConnection,
   })
   .describe(
@@ -146,10 +143,9 @@ export const vaultDatabaseDynamicRoleCredential = z
   .strictObject({
     kind: z.literal('vault-database-dynamic-role').describe("A dynamic role of Vault's database secrets engine."),
     mount: databaseMount,
-    role: z
-      .string()
-      .min(1)
-      .describe('The role (`<mount>/roles/<role>`); its max_ttl must outlast the rotation interval plus the overlap.'),
+    role: vaultName.describe(
+      'The role (`<mount>/roles/<role>`); its max_ttl must outlast the rotation interval plus the overlap.',
+    ),
     connection: databaseConnection,
   })
   .describe(

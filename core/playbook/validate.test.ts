@@ -73,6 +73,9 @@ describe('store paths', () => {
     // Decoded by the HTTP client into apps/payments/../orders/db: another team's entry.
     ['apps/payments/%2e%2e/orders/db', "contains '%'"],
     ['apps/payments/%252e%252e/orders', "contains '%'"],
+    ['apps/payments/db name', 'characters outside letters, digits'],
+    ['apps/payments/ｄb', 'characters outside letters, digits'],
+    ['apps\\..\\orders', 'characters outside letters, digits'],
   ])('refuses %s (%s)', (path, why) => {
     const doc = base();
     doc.spec['secret'] = { name: 'demo', store: { type: 'vault', path } };
@@ -92,6 +95,31 @@ describe('store paths', () => {
     expect('problems' in a && a.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'spec.secret.store.secretId: AWS refuses this secret name; use letters, digits and / _ + = . @ - (or an ARN)',
     ]);
+  });
+});
+
+describe('names Vault reads as path segments (database mounts, roles, connections)', () => {
+  it.each([
+    ['vault-database-static-role', 'role', '../../sys/raw'],
+    ['vault-database-static-role', 'role', 'payments%2f..%2forders'],
+    ['vault-database-static-role', 'connection', 'a/b'],
+    ['vault-database-dynamic-role', 'role', '..'],
+    ['vault-database-dynamic-role', 'role', 'orders%2e%2e'],
+    ['vault-database-dynamic-role', 'connection', 'x y'],
+    ['vault-database-dynamic-role', 'mount', 'database/%2e%2e'],
+  ])('refuses a %s whose %s is %s, naming the field', (kind, field, value) => {
+    const credential = { kind, mount: 'database', role: 'payments', connection: 'main', [field]: value };
+    const found = problems({ credential });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(new RegExp(`^spec\\.credential\\.${field}: `));
+  });
+
+  it('accepts the names Vault and the stack use', () => {
+    expect(
+      problems({
+        credential: { kind: 'vault-database-dynamic-role', role: 'payments-ro', connection: 'rotor-db_1.main' },
+      }),
+    ).toEqual([]);
   });
 });
 

@@ -65,6 +65,20 @@ export function awsSecretName(secretId: string): string {
   return m?.[1] ?? secretId;
 }
 
+/** The account inside a Secrets Manager ARN, if the id is one. */
+export function awsSecretAccount(secretId: string): string | undefined {
+  return /^arn:[^:]+:secretsmanager:[^:]*:([^:]*):secret:/.exec(secretId)?.[1];
+}
+
+/**
+ * True when the secret name is `prefix` or below it by whole `/` segments: `team` and `team/` both
+ * allow `team/x`, neither allows `teamx` (another team's name that merely starts alike).
+ */
+export function underSecretPrefix(name: string, prefix: string): boolean {
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  return name === base || name.startsWith(`${base}/`);
+}
+
 /** The region inside a Secrets Manager ARN, if the id is one. */
 export function awsSecretRegion(secretId: string): string | undefined {
   return /^arn:[^:]+:secretsmanager:([^:]+):/.exec(secretId)?.[1];

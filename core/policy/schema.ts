@@ -148,8 +148,17 @@ const tenantAllow = z
       .array(
         z
           .strictObject({
-            secretIdPrefix: nonEmpty.describe('Secret names (or the name inside an ARN) must start with this.'),
+            secretIdPrefix: nonEmpty.describe(
+              "Secret names (or the name inside an ARN) must be this or below it, by whole '/' segments (`team` allows `team/x`, not `teamx`).",
+            ),
             region: nonEmpty.optional().describe('When set, the secret must be in this region.'),
+            account: z
+              .string()
+              .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+              .optional()
+              .describe(
+                'AWS account whose secrets a playbook may name by ARN. Without it, an ARN is refused: the same name in another account is another team’s secret.',
+              ),
             roleArns: list
               .default([])
               .describe(
@@ -159,7 +168,7 @@ const tenantAllow = z
           .describe('Secrets Manager secrets by name prefix.'),
       )
       .default([])
-      .describe('Secrets Manager secret names (or the name inside an ARN) starting with `secretIdPrefix`.'),
+      .describe('Secrets Manager secret names (or the name inside an ARN) under `secretIdPrefix`, by segment.'),
     clusters: z
       .array(
         z

@@ -16,19 +16,18 @@ const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.me
   services: Record<string, ComposeService>;
 };
 
-function hostPorts(service: string): number[] {
-  return (compose.services[service]?.ports ?? []).map((p) => Number(p.split(':')[0]));
+/** `host ip:host port:container port` of each published port. */
+function published(service: string): { ip: string; port: number }[] {
+  return (compose.services[service]?.ports ?? []).map((p) => {
+    const parts = p.split(':');
+    return { ip: parts.length === 3 ? (parts[0] ?? '') : '0.0.0.0 (all interfaces)', port: Number(parts.at(-2)) };
+  });
 }
+const hostPorts = (service: string): number[] => published(service).map((p) => p.port);
 
-/** Compose service names stand where the native stack uses 127.0.0.1 and its host ports. */
-const containerAddress: Record<string, string> = {
-  TEMPORAL_ADDRESS: 'temporal:7233',
-  VAULT_ADDR: 'http://vault:8200',
-  AWS_ENDPOINT_URL: 'http://moto:5000',
-  PGHOST: 'postgres',
-  PGPORT: '5432',
+/** The worker runs in a container: the repository is mounted at /app. Every address is the stack's loopback one. */
+const containerPath: Record<string, string> = {
   ROTOR_POLICY_FILE: '/app/dev/policy/allow-all.yaml',
-  OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otelcol:4318',
 };
 
 describe('docker-compose.yml matches the native stack', () => {
@@ -40,11 +39,18 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(hostPorts('otelcol')).toEqual([ports.otlpHttp]);
   });
 
-  it('gives the worker every stack variable, with the same values except container addresses', () => {
+  it('publishes every port on 127.0.0.1 only, and the worker reaches them on loopback (host network)', () => {
+    const all = Object.keys(compose.services).flatMap((s) => published(s).map((p) => `${s}:${p.port} on ${p.ip}`));
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.filter((p) => !p.endsWith(' on 127.0.0.1'))).toEqual([]);
+    expect((compose.services['worker'] as { network_mode?: string } | undefined)?.network_mode).toBe('host');
+  });
+
+  it('gives the worker every stack variable, with the same values except container paths', () => {
     const env = stackEnv({ cacheDir: '/x', stateDir: '/var/lib/rotor', logDir: '/x', runDir: '/x' });
     const worker = compose.services['worker']?.environment ?? {};
     expect(Object.keys(worker).sort()).toEqual(Object.keys(env).sort());
-    for (const [k, v] of Object.entries(env)) expect({ [k]: worker[k] }).toEqual({ [k]: containerAddress[k] ?? v });
+    for (const [k, v] of Object.entries(env)) expect({ [k]: worker[k] }).toEqual({ [k]: containerPath[k] ?? v });
   });
 
   it('uses the same dev credentials and search attributes', () => {

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAdmissionActivities } from '../../activities/admission';
 import type { RotationActivities } from '../../activities/index';
+import { admissionKeys } from '../../adapters/admission-token';
+import { keyring } from '../../adapters/keys';
 import { loadPolicyFile } from '../../adapters/policy-file';
 import type {
   CreateInput,
@@ -14,7 +17,10 @@ import type {
   RevokeInput,
   VersionRef,
 } from '../../core/contracts';
-import { RetryableErrorTypes } from '../../core/failures';
+import { batchSummary } from '../../core/cluster-batch';
+import type { ClusterBatchInput, ClusterBatchReport } from '../../core/cluster-batch';
+import { ErrorTypes, RetryableErrorTypes, permanent } from '../../core/failures';
+import type { GateInput, GateReport, GateStep } from '../../core/gate';
 import { validatePlaybook } from '../../core/playbook/validate';
 import type { CheckedPlaybook } from '../../core/playbook/validate';
 import type { RevocationEvidence } from '../../core/status';
@@ -44,6 +50,8 @@ type StoreActivities = Pick<
   | 'demoteVersion'
   | 'revokeVersion'
   | 'finalizeRotation'
+  | 'syncClusterBatch'
+  | 'consumerGate'
 >;
 
 function fakeStore(clock: () => Promise<number>) {
@@ -55,6 +63,10 @@ function fakeStore(clock: () => Promise<number>) {
     finalized: false,
     failRevokeUntil: 0,
     outages: {} as Partial<Record<keyof StoreActivities, number>>,
+    /** What plan finds wrong with the consumers (a bare envFrom pod): refused unless compromised. */
+    consumerProblems: [] as string[],
+    /** The consumer gate of these steps fails in every cluster (a pod that lies about what it read). */
+    gateFails: [] as GateStep[],
   };
   const calls: StoreCall[] = [];
   let next = 2;
@@ -69,9 +81,38 @@ function fakeStore(clock: () => Promise<number>) {
   };
 
   const activities = {
-    async planRotation(_: PlanInput): Promise<PlanResult> {
+    async planRotation(i: PlanInput): Promise<PlanResult> {
       await called('planRotation');
-      return { current: ref(state.current), previousVersion: state.previous, stalePendingVersion: null };
+      if (state.consumerProblems.length && !i.compromised)
+        throw permanent(ErrorTypes.consumerNotRolledOut, `nothing was changed:\n${state.consumerProblems.join('\n')}`);
+      return {
+        current: ref(state.current),
+        previousVersion: state.previous,
+        stalePendingVersion: null,
+        ...(state.consumerProblems.length ? { consumerWarnings: state.consumerProblems } : {}),
+      };
+    },
+    async syncClusterBatch(i: ClusterBatchInput): Promise<ClusterBatchReport> {
+      await called('syncClusterBatch');
+      const outcomes = i.clusters.map((c) => ({ cluster: c.name, ok: true }));
+      return { step: i.step, outcomes, summary: batchSummary(i.step, outcomes) };
+    },
+    async consumerGate(i: GateInput): Promise<GateReport> {
+      await called('consumerGate');
+      const fails = state.gateFails.includes(i.step);
+      return {
+        step: i.step,
+        outcomes: i.clusters.map((c) => ({
+          cluster: c.name,
+          ok: !fails,
+          pods: 1,
+          reported: fails ? 0 : 1,
+          settled: 0,
+          restarted: 0,
+          waitedMs: 0,
+          detail: fails ? `${c.name}: pod app-0 still reports reading version ${state.current}` : '1 reported',
+        })),
+      };
     },
     async createPendingVersion(_: CreateInput): Promise<VersionRef> {
       await called('createPendingVersion');
@@ -141,7 +182,11 @@ export function fakeStores(clock: () => Promise<number>) {
     return of(workflowId).activities;
   };
   const activities = {
-    ...createAdmissionActivities({ policy: loadPolicyFile(devPolicyFile), defaults: {} }),
+    ...createAdmissionActivities({
+      policy: loadPolicyFile(devPolicyFile),
+      defaults: {},
+      keys: admissionKeys(keyring([{ id: 'time-skipping', key: randomBytes(32) }])),
+    }),
     checkPlaybook({ playbook, file }: { playbook: unknown; file: string }): Promise<CheckedPlaybook> {
       return Promise.resolve(validatePlaybook(playbook, file));
     },
@@ -152,6 +197,8 @@ export function fakeStores(clock: () => Promise<number>) {
     demoteVersion: (i: DemoteInput) => mine().demoteVersion(i),
     revokeVersion: (i: RevokeInput) => mine().revokeVersion(i),
     finalizeRotation: (i: FinalizeInput) => mine().finalizeRotation(i),
+    syncClusterBatch: (i: ClusterBatchInput) => mine().syncClusterBatch(i),
+    consumerGate: (i: GateInput) => mine().consumerGate(i),
   } satisfies Partial<RotationActivities>;
   return { activities, of };
 }

@@ -151,3 +151,20 @@ export function vaultStaticRoleProbe(vault: NodeVault.client, mount: string, rol
     };
   };
 }
+
+/**
+ * Makes each change in turn (out of band, as another writer would) and reports which victims the
+ * before/after comparison named for it: each should name exactly its own victim.
+ */
+export async function reportedChanges(
+  probes: Record<string, Probe>,
+  changes: Record<string, () => Promise<unknown>>,
+): Promise<{ changed: string; reported: string[] }[]> {
+  const out: { changed: string; reported: string[] }[] = [];
+  for (const [name, change] of Object.entries(changes)) {
+    const before = await snapshotVictims(probes);
+    await change();
+    out.push({ changed: name, reported: changedVictims(changesBetween(before, await snapshotVictims(probes))) });
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { statusQuery } from '../../workflows/definitions';
 import type { RotorWorkerOptions } from '../../workers/worker';
@@ -92,4 +93,17 @@ export function startRotation(tw: TestWorker, playbook: Playbook, requestedBy = 
     workflowId: rotationWorkflowId(playbook.spec.secret.name),
     args: [{ playbook, trigger: 'manual', requestedBy }],
   });
+}
+
+/**
+ * The ApplicationFailure a run failed with (through an activity's or child's failure, if that is
+ * how it failed), while the test worker polls; throws when it did not fail so.
+ */
+export async function failureOfRun(tw: TestWorker, h: WorkflowHandle): Promise<ApplicationFailure> {
+  const out = await tw.run(() => outcomeOf(h));
+  if (out.ok) throw new Error(`${h.workflowId} was expected to fail`);
+  let cause = (out.error as WorkflowFailedError).cause;
+  while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) cause = cause.cause;
+  if (!(cause instanceof ApplicationFailure)) throw out.error;
+  return cause;
 }

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import type { WorkflowFailedError } from '@temporalio/client';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionActivities } from '../../activities/admission';
+import { admissionKeys } from '../../adapters/admission-token';
+import { keyring } from '../../adapters/keys';
 import { loadPolicyFile } from '../../adapters/policy-file';
 import { ErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
@@ -13,7 +14,7 @@ import { initialStatus } from '../../core/status';
 import type { RotationInput } from '../../core/status';
 import { approveUpdate } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
-import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
+import { failureOfRun, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 /**
@@ -25,6 +26,7 @@ import type { TestWorker } from '../helpers/worker';
 const admission = createAdmissionActivities({
   policy: loadPolicyFile('dev/policy/two-teams.yaml'),
   defaults: { defaultDatabase: { host: '127.0.0.1', port: 55432 }, defaultRegion: 'us-east-1' },
+  keys: admissionKeys(keyring([{ id: 'admission-test', key: randomBytes(32) }])),
 });
 
 const calls: { workflowId: string; activity: string }[] = [];
@@ -83,13 +85,7 @@ function start(input: Omit<RotationInput, 'trigger'>): Promise<WorkflowHandle> {
   });
 }
 
-async function failureOf(h: WorkflowHandle): Promise<ApplicationFailure> {
-  const out = await tw.run(() => outcomeOf(h));
-  if (out.ok) throw new Error(`${h.workflowId} was expected to fail`);
-  const cause = (out.error as WorkflowFailedError).cause;
-  if (!(cause instanceof ApplicationFailure)) throw out.error;
-  return cause;
-}
+const failureOf = (h: WorkflowHandle) => failureOfRun(tw, h);
 
 const activitiesOf = (workflowId: string) => calls.filter((c) => c.workflowId === workflowId).map((c) => c.activity);
 

@@ -12,13 +12,14 @@ import { spawnSync } from 'node:child_process';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index';
+import { activityImplementations, createActivities } from '../../activities/index';
 import type { ActivityDeps } from '../../activities/index';
 import { ErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Canary, Playbook } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { testPlaybook } from '../helpers/playbooks';
+import { uncheckedGrant } from '../helpers/grants';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
@@ -158,8 +159,8 @@ describe('a worker that cannot create the sandbox', () => {
     const store = await vaultTestStore('stage-initial', undefined, 'apps/orders/');
     const canary: Canary = { type: 'command', name: 'c', command: ['true'], timeout: 30_000 };
     // Outside an activity: the check comes before the credential is read (which needs the activity context).
-    const err = await createActivities(noSandbox())
-      .runCanary({ store: store.store, version: '1', canary })
+    const err = await activityImplementations(noSandbox())
+      .runCanary({ admission: uncheckedGrant, store: store.store, version: '1', canary })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect((err as ApplicationFailure).type).toBe(ErrorTypes.commandSandboxUnavailable);

@@ -187,6 +187,50 @@ describe('rotor doctor on planted problems (cluster-b)', () => {
   });
 });
 
+describe('rotor doctor on grants that only look harmless (cluster-a)', () => {
+  it("flags a system-named binding to system:authenticated and a binding merely labelled as rotor's", async () => {
+    const kc = kubeconfigFor('cluster-a');
+    const ns = await freshNamespace(kc, 'doctor-looks-fine');
+    try {
+      await createSecret(kc, ns);
+      const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+      await rbac.createNamespacedRole({
+        namespace: ns,
+        body: {
+          metadata: { name: 'db-reader' },
+          rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['db'], verbs: ['get'] }],
+        },
+      });
+      const bind = (name: string, subject: { kind: string; name: string }, labels?: Record<string, string>) =>
+        rbac.createNamespacedRoleBinding({
+          namespace: ns,
+          body: {
+            metadata: { name, ...(labels ? { labels } : {}) },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'db-reader' },
+            subjects: [{ ...subject, apiGroup: 'rbac.authorization.k8s.io' }],
+          },
+        });
+      // Every authenticated user, behind a name that looks like control-plane machinery.
+      await bind('system:looks-official', { kind: 'Group', name: 'system:authenticated' });
+      // Someone's own user, behind rotor's label (anyone who may create bindings can write it).
+      await bind(`rotor-${id}`, { kind: 'User', name: `eve-${id}` }, { 'app.kubernetes.io/managed-by': 'rotor' });
+      const run = await rotor('doctor', await playbookFile(dir, 'cluster-a', ns, 'db'), '--json');
+      const report = JSON.parse(run.stdout) as DoctorReport;
+      const of = (check: string) => report.findings.filter((f) => f.check === check && f.resource.includes(ns));
+      expect(of('rbac-secrets-everyone')).toEqual([
+        expect.objectContaining({ severity: 'high', resource: `Secret/${ns}/db` }),
+      ]);
+      expect(of('rbac-secrets-everyone')[0]?.problem).toContain('group:system:authenticated');
+      expect(of('rbac-reader-not-consumer').map((f) => f.problem)).toEqual([
+        expect.stringContaining(`user:eve-${id} can get it`),
+      ]);
+      expect(run.code).toBe(4);
+    } finally {
+      await purgeNamespace(kc, ns);
+    }
+  });
+});
+
 describe('rotor doctor on a clean namespace (cluster-c)', () => {
   it('reports nothing about the namespace and exits 0', async () => {
     const kc = kubeconfigFor('cluster-c');

@@ -19,6 +19,7 @@ import { kubeconfigFor, sleeperTemplate, stackKubeconfig } from '../helpers/kube
 import { testPlaybook } from '../helpers/playbooks';
 import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { useStackEnv } from '../helpers/stack-env';
+import { uncheckedGrant } from '../helpers/grants';
 
 useStackEnv();
 const context = 'cluster-a';
@@ -135,6 +136,7 @@ describe('fleet lists', () => {
     const cluster = playbook.spec.clusters[1];
     if (!cluster) throw new Error('the playbook lost its clusters');
     const input: GateInput = {
+      admission: uncheckedGrant,
       step: 'promote',
       rotation: { workflowId: `fl-${run}`, runId: run },
       versions: {

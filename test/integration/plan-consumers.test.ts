@@ -2,6 +2,7 @@
  * `rotor plan` knows the consumers: real pods on the stack's node reading the Secret through a
  * volume (refreshed in place) and through envFrom (restart-only); the restart-only one whose
  * Deployment the playbook does not roll out is a plan problem naming pod, workload, how and the fix.
+ * A compromised emergency goes on past it (a warning in the audit trail) and revokes the old credential.
  */
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -15,6 +16,8 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
+import type { RotationResult } from '../../core/status';
+import type { AuditEvent } from '../../workflows/audit';
 
 useStackEnv();
 const kc = kubeconfigFor('cluster-a');
@@ -115,6 +118,59 @@ describe('rotor plan: consumers of the Secret', () => {
       expect(await ts.versionCount()).toBe(1);
       const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: secretName, namespace });
       expect(Object.keys(secret.data ?? {})).toEqual(['value']);
+    } finally {
+      await tw.close();
+    }
+  });
+
+  it('lets a compromised emergency go on past the same consumer, as a warning, and revokes the old credential', async () => {
+    const ts = await awsTestStore('plan-consumers-compromised');
+    const before = await ts.snapshot();
+    const playbook = testPlaybook(ts.store, {
+      clusters: [
+        {
+          name: 'cluster-a',
+          delivery: 'push',
+          namespace,
+          secretName,
+          workloads: [{ kind: 'Deployment', name: 'reader-volume' }],
+        },
+      ],
+      // The restart-only pod never passes the gates: bound them (an emergency halves this again).
+      timeouts: { gate: '20s' },
+    });
+    const audit: AuditEvent[] = [];
+    const tw = await startTestWorker(createActivities(depsFromEnv()), {
+      audit: { record: { fn: (_info, e: AuditEvent) => void audit.push(e) } },
+    });
+    try {
+      const out = await tw.run(async () =>
+        outcomeOf<RotationResult>(
+          await tw.client.workflow.start('rotationWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: rotationWorkflowId(playbook.spec.secret.name),
+            args: [
+              {
+                playbook,
+                trigger: 'emergency',
+                requestedBy: 'test',
+                reason: 'leaked',
+                emergency: { compromised: true },
+              },
+            ],
+          }),
+        ),
+      );
+      expect(out.ok ? out.result.outcome : out.error).toBe('rotated');
+      const warnings = audit.filter((e) => e.event === 'consumer-gate' && e.detail?.startsWith('warning'));
+      expect(warnings.map((e) => `${e.stage ?? ''}: ${e.detail ?? ''}`)).toContainEqual(
+        expect.stringMatching(
+          /^plan: warning, not blocking a compromised rotation: cluster-a: pod \S+\/reader-env-\S+ \(Deployment reader-env\) reads Secret db-credential through envFrom/,
+        ),
+      );
+      const after = await ts.snapshot();
+      expect(after.previousVersion).toBe(before.currentVersion);
+      expect(after.currentValue).not.toBe(before.currentValue);
     } finally {
       await tw.close();
     }

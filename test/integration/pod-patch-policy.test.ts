@@ -27,6 +27,7 @@ import { rbacFor } from '../../inspect/rbac';
 import { runningPodOf, volumeConsumer, waitRunning } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace, stackKubeconfig, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
+import { uncheckedGrant } from '../helpers/grants';
 
 const context = 'cluster-c';
 const admin = kubeconfigFor(context);
@@ -136,6 +137,7 @@ describe('pod patch admission policy (real apiserver)', () => {
   it('the real consumer gate touches the consumer pod as rotor, through the generated Role and the policy', async () => {
     const runId = `run-${suffix}`;
     const input: GateInput = {
+      admission: uncheckedGrant,
       step: 'promote',
       rotation: { workflowId: `rotate/${playbook.spec.secret.name}`, runId },
       versions: {

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import vaultClient from 'node-vault';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index';
+import { activityImplementations } from '../../activities/index';
+import { uncheckedGrant } from '../helpers/grants';
 import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
 import { tryPostgresLogin } from '../../adapters/credentials/postgres';
 import type { UserPassword } from '../../adapters/credentials/values';
@@ -27,7 +28,7 @@ const table = `rotor_undo_test_${suffix}`;
 const [roleA, roleB] = [`rotor_undo_a_${suffix}`, `rotor_undo_b_${suffix}`];
 const policyName = `rotor-test-no-data-${suffix}`;
 const root = vaultClient({ endpoint: env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
-const real = createActivities(depsFromEnv());
+const real = activityImplementations(depsFromEnv());
 
 async function canLogIn(value: string): Promise<boolean> {
   const c = JSON.parse(value) as UserPassword;
@@ -67,6 +68,7 @@ describe('undo of create: not found vs could not look', () => {
     const rotation = { workflowId: `undo-test-${suffix}`, runId: randomUUID() };
     const before = await ts.snapshot();
     const fresh = await real.createPendingVersion({
+      admission: uncheckedGrant,
       store: ts.store,
       credential,
       rotation,
@@ -75,6 +77,7 @@ describe('undo of create: not found vs could not look', () => {
     const pendingValue = (await ts.readVersion(fresh.version)) ?? '';
     expect(await canLogIn(pendingValue)).toBe(true);
     const discard = {
+      admission: uncheckedGrant,
       store: ts.store,
       credential,
       rotation,
@@ -91,7 +94,7 @@ describe('undo of create: not found vs could not look', () => {
 
     // Could not look at the target: PostgreSQL does not answer.
     const port = await closedPort();
-    const pgDown = createActivities({
+    const pgDown = activityImplementations({
       ...depsFromEnv(),
       credentialKinds: createCredentialKinds({
         ...credentialDepsFromEnv(),
@@ -112,7 +115,10 @@ describe('undo of create: not found vs could not look', () => {
     const token = (
       (await root.tokenCreate({ policies: [policyName], ttl: '10m' })) as { auth: { client_token: string } }
     ).auth.client_token;
-    const blind = createActivities({ ...depsFromEnv(), vault: vaultClient({ endpoint: env['VAULT_ADDR'], token }) });
+    const blind = activityImplementations({
+      ...depsFromEnv(),
+      vault: vaultClient({ endpoint: env['VAULT_ADDR'], token }),
+    });
     await expect(blind.discardPendingVersion(discard)).rejects.toMatchObject({ type: 'PermissionDenied' });
     await untouched();
 

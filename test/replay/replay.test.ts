@@ -62,7 +62,8 @@ describe('replay of recorded histories', () => {
     for await (const r of Worker.runReplayHistories(
       {
         ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
-        dataConverter: workerDataConverter(env),
+        // The fixtures are decoded: replay alone accepts plaintext, which a live worker refuses.
+        dataConverter: workerDataConverter(env, { acceptPlaintext: true }),
       },
       histories,
     )) {

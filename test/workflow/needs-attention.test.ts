@@ -50,3 +50,23 @@ describe('needs-attention retry and escalation (retryEvery 15m, escalateAfter 24
     await ts.record(h, 'needs-attention-retried');
   });
 });
+
+describe('past the point of no return a Temporal cancel is noted, not obeyed', () => {
+  it('a cancel while revoke keeps failing leaves revoke and finalize to finish forward', async () => {
+    const now = await ts.server().currentTimeMs();
+    const { h, store: fake, audit } = await ts.start(testPlaybook(fakeStoreRef));
+    fake.state.failRevokeUntil = now + 2 * HOUR;
+    await reach(h, 'needs-attention');
+    // What `temporal workflow cancel` (or the UI's cancel button) sends.
+    await h.cancel();
+    const result = (await h.result()) as RotationResult;
+    expect(result.outcome).toBe('rotated');
+    expect(fake.state).toMatchObject({ current: 'v2', revoked: ['v1'], finalized: true });
+    expect(fake.calls.filter((c) => c.name === 'revokeVersion').at(-1)?.at).toBeGreaterThanOrEqual(now + 2 * HOUR);
+    const noted = 'a cancel was requested past the point of no return: ignored, the rotation finishes forward';
+    expect(audit.filter((e) => e.event === 'operator-action').map((e) => e.detail)).toContain(noted);
+    // Nothing was rolled back: no undo ran.
+    expect(fake.names()).not.toContain('demoteVersion');
+    expect(fake.names()).not.toContain('discardPendingVersion');
+  });
+});

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, CancellationScope, log, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, startChild, workflowInfo } from '@temporalio/workflow';
+import type { Admission } from '../../activities/admission';
 import type { ChildWorkflowHandle } from '@temporalio/workflow';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { storeLockWorkflowId } from '../../core/policy/lock';
@@ -22,21 +23,8 @@ export async function admit(run: RotationRun): Promise<StoreLock> {
     return await run.stage(
       'plan',
       async () => {
-        const verdict = await callActivity(
-          acts.admitRotation,
-          profiles.store,
-          'plan: check the playbook against the admin policy',
-          { playbook: run.input.playbook, playbookFile: run.input.playbookFile, requestedBy: run.input.requestedBy },
-        );
-        if (verdict.refusals.length > 0)
-          throw ApplicationFailure.create({
-            type: WorkflowErrorTypes.policyRefused,
-            message: `refused by the rotor policy, nothing was changed:\n${verdict.refusals.map(formatRefusal).join('\n')}`,
-            nonRetryable: true,
-            details: [verdict.refusals],
-          });
+        const verdict = await policyVerdict(run);
         run.gates.separationOfDuties = verdict.separationOfDuties;
-        run.lockKey = verdict.lockKey;
         return lockStore(run, verdict.lockKey);
       },
       // The plan stage goes on in forwardStages: it completes there.
@@ -50,14 +38,58 @@ export async function admit(run: RotationRun): Promise<StoreLock> {
   }
 }
 
+/** The policy's verdict and grant for this run; a refusal fails it as PolicyRefused naming every rule. */
+async function policyVerdict(run: RotationRun): Promise<Admission> {
+  const verdict = await callActivity(
+    acts.admitRotation,
+    profiles.store,
+    'plan: check the playbook against the admin policy',
+    { playbook: run.input.playbook, playbookFile: run.input.playbookFile, requestedBy: run.input.requestedBy },
+  );
+  if (verdict.refusals.length > 0 || !verdict.grant)
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.policyRefused,
+      message: `refused by the rotor policy, nothing was changed:\n${verdict.refusals.map(formatRefusal).join('\n')}`,
+      nonRetryable: true,
+      details: [verdict.refusals],
+    });
+  run.grant = verdict.grant;
+  run.lockKey = verdict.lockKey;
+  return verdict;
+}
+
+/**
+ * A continuation is admitted again: it must continue a rotation of this worker (a foreign workflow
+ * can continue as new into rotationWorkflow), about the same workflow, and the policy must still
+ * admit its playbook; the new run gets its own grant.
+ */
+export async function readmit(run: RotationRun, previousRunId: string): Promise<void> {
+  const { workflowId } = workflowInfo();
+  if (run.rotation.workflowId !== workflowId)
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.resumeWithoutRotation,
+      message: `a continuation of ${workflowId} carries the rotation ${run.rotation.workflowId}; nothing was changed`,
+      nonRetryable: true,
+    });
+  await callActivity(acts.verifyContinuation, profiles.store, 'check the run this one continues', {
+    workflowId,
+    runId: previousRunId,
+  });
+  await policyVerdict(run);
+}
+
 async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
   const workflowId = storeLockWorkflowId(key);
   try {
-    return await startChild(storeLockWorkflow, {
-      workflowId,
-      args: [{ key, holder: run.rotation.workflowId }],
-      staticSummary: `lock on ${key} held by ${run.rotation.workflowId}`,
-    });
+    // Not cancelled with the rotation: a cancel past the point of no return does not stop revoke
+    // (rotation.ts finishForward), and the lock is released when the rotation ends either way.
+    return await CancellationScope.nonCancellable(() =>
+      startChild(storeLockWorkflow, {
+        workflowId,
+        args: [{ key, holder: run.rotation.workflowId }],
+        staticSummary: `lock on ${key} held by ${run.rotation.workflowId}`,
+      }),
+    );
   } catch (e) {
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     throw ApplicationFailure.create({

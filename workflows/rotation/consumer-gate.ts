@@ -8,6 +8,20 @@ import { acts, callActivity } from '../activity-calls';
 import { profiles } from '../profiles';
 import type { RotationRun } from './run';
 
+/**
+ * A consumer problem a compromised emergency goes on despite: a warning in the audit trail and the
+ * stage's note, so the team sees what may break while the leaked credential is revoked.
+ */
+export function compromisedWarning(
+  run: RotationRun,
+  stage: 'plan' | 'promote-gate' | 'revoke-gate',
+  text: string,
+): void {
+  const detail = `warning, not blocking a compromised rotation: ${text}`;
+  run.audit('consumer-gate', { stage, detail });
+  run.writer.stageNote(stage, detail);
+}
+
 /** Consumers of a compromised rotation that do not report get at most this long after the touch. */
 const compromisedSettleMs = 2_000;
 
@@ -32,6 +46,7 @@ function inputOf(
 ): GateInput {
   const spec = run.spec;
   return {
+    admission: run.admission,
     step,
     rotation: run.rotation,
     versions: { store: spec.secret.store, ...versions, ...spec.dualRead },
@@ -82,6 +97,11 @@ export async function consumerGateStage(
       const failed = report.outcomes.filter((o) => !o.ok);
       const pods = report.outcomes.reduce((n, o) => n + o.pods, 0);
       const slowest = Math.max(0, ...report.outcomes.map((o) => o.waitedMs));
+      // A pod in the tenant's namespace must not keep a leaked credential alive: warn, go on.
+      if (failed.length > 0 && run.input.emergency?.compromised) {
+        for (const f of failed) compromisedWarning(run, stage, f.detail);
+        return;
+      }
       if (failed.length > 0)
         throw ApplicationFailure.create({
           type: WorkflowErrorTypes.consumerGateFailed,

@@ -5,7 +5,7 @@ import { wavesOf } from '../clusters';
 import { profiles } from '../profiles';
 import { msUntilWindow } from '../window';
 import { syncClusters } from './clusters-stage';
-import { consumerGateStage, resyncConsumers } from './consumer-gate';
+import { compromisedWarning, consumerGateStage, resyncConsumers } from './consumer-gate';
 import { approvalStage, soakStage } from './gates';
 import type { RotationRun } from './run';
 
@@ -61,7 +61,7 @@ async function canaryStage(run: RotationRun, fresh: VersionRef): Promise<void> {
           scheduleToCloseTimeout: Math.max(run.stageTimeout('canary'), attempt),
         },
         `canary ${canary.name} with the new version`,
-        { store, version: fresh.version, canary },
+        { admission: run.admission, store, version: fresh.version, canary },
       );
       run.writer.canary(result);
     }
@@ -79,12 +79,15 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
       { ...run.forward('plan'), startToCloseTimeout: run.stageTimeout('plan'), heartbeatTimeout: '30s' },
       'plan: read the current version (fingerprint only)',
       {
+        admission: run.admission,
         store,
         rotation,
         clusters: run.spec.clusters,
+        ...(run.input.emergency?.compromised ? { compromised: true } : {}),
       },
     ),
   );
+  for (const warning of plan.consumerWarnings ?? []) compromisedWarning(run, 'plan', warning);
   if (plan.readers?.length) {
     run.writer.readers(plan.readers);
     run.audit('readers-listed', { readers: plan.readers });
@@ -98,6 +101,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
   // timeout), and the undo finds this run's version by run id, so it is safe if nothing landed.
   run.saga.add('discard pending version', () =>
     callActivity(acts.discardPendingVersion, profiles.undo, "undo create: discard this run's pending version", {
+      admission: run.admission,
       store,
       credential: run.spec.credential,
       rotation,
@@ -108,6 +112,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
   );
   const fresh = await run.stage('create', () =>
     callActivity(acts.createPendingVersion, run.forward('create'), 'create: store a new pending version', {
+      admission: run.admission,
       store,
       credential: run.spec.credential,
       rotation,
@@ -162,6 +167,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
   // As with create, the label move may land without a reply; demote is a no-op if it did not.
   run.saga.add('demote new version', () =>
     callActivity(acts.demoteVersion, profiles.undo, `undo promote: make version ${old.version} current again`, {
+      admission: run.admission,
       store,
       rotation: run.rotation,
       pendingVersion: fresh.version,
@@ -176,6 +182,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
     'promote',
     () =>
       callActivity(acts.promoteVersion, run.forward('promote'), `promote: make version ${fresh.version} current`, {
+        admission: run.admission,
         store,
         rotation: run.rotation,
         pendingVersion: fresh.version,

@@ -68,6 +68,7 @@ async function revokeAtTarget(run: RotationRun, versions: Versions): Promise<voi
     attemptOptions(run, proofMs),
     `revoke: retire version ${versions.old.version} and prove it is refused`,
     {
+      admission: run.admission,
       store: run.spec.secret.store,
       credential,
       rotation: run.rotation,
@@ -94,6 +95,7 @@ export async function finalizeStage(run: RotationRun, versions: Versions): Promi
       'finalize',
       () =>
         callActivity(acts.finalizeRotation, attemptOptions(run), 'finalize: record outcome in the store', {
+          admission: run.admission,
           store: run.spec.secret.store,
           rotation: run.rotation,
           outcome: 'rotated',

@@ -20,6 +20,7 @@ async function recordRollback(run: RotationRun): Promise<string | undefined> {
   let recordFailure: string | undefined;
   await CancellationScope.nonCancellable(async () => {
     await callActivity(acts.finalizeRotation, profiles.undo, 'finalize: record the rollback in the store', {
+      admission: run.admission,
       store: run.spec.secret.store,
       rotation: run.rotation,
       outcome: 'rolled-back',

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
   condition,
@@ -7,7 +8,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { RotationRef, VersionRef } from '../../core/contracts';
+import type { AdmissionGrant, RotationRef, VersionRef } from '../../core/contracts';
+import { ErrorTypes } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import { initialStatus } from '../../core/status';
@@ -76,6 +78,8 @@ export class RotationRun {
   original: VersionRef | undefined;
   /** The store location lock's key, once admitted (carried into a continuation). */
   lockKey: string | undefined;
+  /** What admission granted this run; every side-effecting activity input carries it. */
+  grant: AdmissionGrant | undefined;
 
   constructor(readonly input: RotationInput) {
     this.spec = input.playbook.spec;
@@ -96,6 +100,17 @@ export class RotationRun {
           startedAt: Date.now(),
         }),
     );
+  }
+
+  /** The admission grant; a step before admission is a bug, refused as NotAdmitted. */
+  get admission(): AdmissionGrant {
+    if (!this.grant)
+      throw ApplicationFailure.create({
+        type: ErrorTypes.notAdmitted,
+        message: 'a step that changes something ran before admission; nothing was changed',
+        nonRetryable: true,
+      });
+    return this.grant;
   }
 
   get status(): Readonly<RotationStatus> {

@@ -6,7 +6,12 @@ import { ruleContext } from './test-context';
 const allow = {
   vault: [{ pathPrefix: 'apps/team' }, { mount: 'kv', pathPrefix: 'shared/team' }],
   aws: [
-    { secretIdPrefix: 'team/', region: 'eu-west-1', roleArns: ['arn:aws:iam::123456789012:role/team-*'] },
+    {
+      secretIdPrefix: 'team/',
+      region: 'eu-west-1',
+      account: '123456789012',
+      roleArns: ['arn:aws:iam::123456789012:role/team-*'],
+    },
     { secretIdPrefix: 'team/legacy' },
   ],
 };
@@ -83,6 +88,27 @@ describe('store rule: Secrets Manager', () => {
     expect(refusals({ type: 'aws', secretId: 'team/api' }, 'us-east-1')[0]?.message).toBe(
       "Secrets Manager secret 'team/api' (region us-east-1) is not one of the tenant's store locations",
     );
+  });
+
+  it('matches prefixes by whole segments: team/legacy does not allow team/legacyx', () => {
+    expect(refusals({ type: 'aws', secretId: 'team/legacy', region: 'us-east-1' })).toEqual([]);
+    expect(refusals({ type: 'aws', secretId: 'team/legacyx', region: 'us-east-1' })[0]?.message).toBe(
+      "Secrets Manager secret 'team/legacyx' (region us-east-1) is not one of the tenant's store locations",
+    );
+  });
+
+  it('refuses an ARN of another account, and an ARN where the entry names no account', () => {
+    const other = 'arn:aws:secretsmanager:eu-west-1:999999999999:secret:team/a-Ab';
+    expect(refusals({ type: 'aws', secretId: other })).toEqual([
+      {
+        path: 'spec.secret.store.secretId',
+        rule: 'tenants[team].allow.aws[].account',
+        message: `Secrets Manager secret '${other}' is in account 999999999999, which the tenant's allow.aws entry does not name`,
+        fix: 'set account: 999999999999 on the allow.aws entry with secretIdPrefix team/, or name the secret without an ARN under tenant team',
+      },
+    ]);
+    const legacy = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:team/legacy/x-Ab';
+    expect(refusals({ type: 'aws', secretId: legacy })[0]?.rule).toBe('tenants[team].allow.aws[].account');
   });
 
   it('lets the store assume only a role listed for that secret', () => {

@@ -1,5 +1,13 @@
 import type { Store } from '../../playbook/schema';
-import { awsSecretName, awsSecretRegion, globMatches, isCanonicalPath, underPrefix } from '../match';
+import {
+  awsSecretAccount,
+  awsSecretName,
+  awsSecretRegion,
+  globMatches,
+  isCanonicalPath,
+  underPrefix,
+  underSecretPrefix,
+} from '../match';
 import type { PolicyRefusal } from '../refusal';
 import { tenantRefusal } from './context';
 import type { RuleContext } from './context';
@@ -10,7 +18,8 @@ type AwsStore = Extract<Store, { type: 'aws' }>;
 /**
  * `spec.secret.store` must be one of the tenant's store locations: a Vault mount and path under an
  * `allow.vault` prefix (refused outright when not canonical, percent-decoded or not), or a Secrets
- * Manager secret under an `allow.aws` prefix and region, assuming only a role listed for it.
+ * Manager secret under an `allow.aws` prefix (by segment), region and, for an ARN, account,
+ * assuming only a role listed for it.
  */
 export function storeRule(ctx: RuleContext): PolicyRefusal[] {
   const store = ctx.playbook.spec.secret.store;
@@ -43,9 +52,22 @@ function vaultStore(ctx: RuleContext, store: VaultStore): PolicyRefusal[] {
 function awsStore(ctx: RuleContext, store: AwsStore): PolicyRefusal[] {
   const name = awsSecretName(store.secretId);
   const region = store.region ?? awsSecretRegion(store.secretId) ?? ctx.request.defaultRegion;
-  const entries = ctx.tenant.allow.aws.filter(
-    (a) => name.startsWith(a.secretIdPrefix) && (!a.region || a.region === region),
+  const account = awsSecretAccount(store.secretId);
+  const named = ctx.tenant.allow.aws.filter(
+    (a) => underSecretPrefix(name, a.secretIdPrefix) && (!a.region || a.region === region),
   );
+  // An ARN names an account: the same name in another account is someone else's secret.
+  const entries = account === undefined ? named : named.filter((a) => a.account === account);
+  if (named.length > 0 && entries.length === 0)
+    return [
+      tenantRefusal(
+        ctx,
+        'spec.secret.store.secretId',
+        'allow.aws[].account',
+        `Secrets Manager secret '${store.secretId}' is in account ${account ?? '?'}, which the tenant's allow.aws entry does not name`,
+        `set account: ${account ?? '?'} on the allow.aws entry with secretIdPrefix ${named[0]?.secretIdPrefix ?? name}, or name the secret without an ARN`,
+      ),
+    ];
   if (entries.length === 0)
     return [
       tenantRefusal(

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { PlaybookInput } from '../../playbook/schema';
 import { ruleContext } from './test-context';
 import { vaultDatabaseRefusals } from './vault-database';
 
@@ -9,11 +8,12 @@ const grant = [
   { mount: 'db-eu', roles: ['team', 'team-eu'] },
 ];
 const allow = { vaultDatabase: grant, vaultDatabaseDynamic: grant };
+/** The credential is set after parsing: the rule must hold for names the playbook schema refuses too. */
 function refusals(kind: Kind, c: { mount?: string; role: string; connection: string }, grants: object = allow) {
-  const credential = { kind, ...c } as PlaybookInput['spec']['credential'];
-  const ctx = ruleContext(grants, { credential });
-  const cred = ctx.playbook.spec.credential;
-  if (cred.kind !== kind) throw new Error(`not a ${kind}`);
+  const ctx = ruleContext(grants, { credential: { kind, role: 'team', connection: 'team-db' } });
+  const parsed = ctx.playbook.spec.credential;
+  if (parsed.kind !== kind) throw new Error(`not a ${kind}`);
+  const cred = { ...parsed, mount: 'database', ...c };
   return vaultDatabaseRefusals(ctx, cred);
 }
 
