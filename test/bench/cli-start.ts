@@ -45,11 +45,12 @@ const cases: { name: string; argv: string[] }[] = [
   },
 ];
 
+/** Milliseconds from spawn to exit; a run that fails (no stack for `status`) ends that case. */
 function wall(argv: string[]): number {
   const t0 = performance.now();
   const r = spawnSync(node, argv, { stdio: 'ignore', env: process.env });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`node ${argv.join(' ')} exited ${r.status}`);
+  if (r.status !== 0) throw new Error(`exit ${r.status}`);
   return ms;
 }
 
@@ -68,13 +69,17 @@ process.stdout.write(
 );
 process.stdout.write('| command | median wall | node -e 0 | ratio (median of pairs) |\n|---|---|---|---|\n');
 for (const c of cases) {
-  wall(c.argv);
-  wall(['-e', '0']);
   const a: number[] = [];
   const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    a.push(wall(c.argv));
-    b.push(wall(['-e', '0']));
+  try {
+    wall(c.argv);
+    for (let i = 0; i < runs; i++) {
+      a.push(wall(c.argv));
+      b.push(wall(['-e', '0']));
+    }
+  } catch (e) {
+    process.stdout.write(`| ${c.name} | failed: ${e instanceof Error ? e.message : String(e)} | | |\n`);
+    continue;
   }
   const ratio = median(a.map((x, i) => x / (b[i] ?? 1)));
   process.stdout.write(
