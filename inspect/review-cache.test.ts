@@ -60,6 +60,15 @@ describe('ReviewCache', () => {
     expect(asked).toEqual(['k']);
   });
 
+  it('forgets an answer keep refuses (grants less than RBAC), so the next run asks again', async () => {
+    const cache = new ReviewCache();
+    const { asked, ask } = answers([]);
+    const confirmsGet = (v: ReadVerb[]) => v.includes('get');
+    expect(await cache.answer('k', ask('k'), confirmsGet)).toEqual([]);
+    expect(await cache.answer('k', ask('k'), confirmsGet)).toEqual([]);
+    expect(asked).toEqual(['k', 'k']);
+  });
+
   it('asks again after ttlMs (authorizers other than RBAC)', async () => {
     let now = 0;
     const cache = new ReviewCache({ ttlMs: 1000, now: () => now });

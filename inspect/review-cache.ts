@@ -8,8 +8,13 @@
  * key and the question is asked again: the answer is never reused across an RBAC change. The
  * fingerprint costs no request: plan lists those objects anyway to find the candidates.
  *
- * Authorizers other than RBAC (a webhook, the Node authorizer) can change an answer without any
- * RBAC object changing; `ttlMs` bounds how long such an answer may be reused.
+ * Only an answer that confirms what the RBAC objects grant is kept. Such an answer cannot go stale
+ * while the fingerprint holds: the same set of objects at the same resourceVersions recurs only when
+ * objects added meanwhile are deleted again, and RBAC only adds permissions, so a review that saw
+ * those extra objects confirms the same verbs. An answer that grants less than the objects do is
+ * asked again every time: the apiserver's authorizer may not have seen the newest objects yet (its
+ * RBAC cache trails etcd briefly), or another authorizer (a webhook) decided, which no RBAC object
+ * shows. `ttlMs` bounds any answer's reuse all the same.
  */
 import { createHash } from 'node:crypto';
 import type { ReadVerb } from '../adapters/kubernetes/inspect-reads';
@@ -56,9 +61,14 @@ export class ReviewCache {
 
   /**
    * The answer filed under `key` (which must carry the RBAC fingerprint), else `ask()`'s. A question
-   * already in flight is shared; a failed one is forgotten, so the next run asks again.
+   * already in flight is shared. An answer `keep` refuses, and a failed question, are forgotten once
+   * settled, so the next run asks again.
    */
-  answer(key: string, ask: () => Promise<ReadVerb[]>): Promise<ReadVerb[]> {
+  answer(
+    key: string,
+    ask: () => Promise<ReadVerb[]>,
+    keep: (verbs: ReadVerb[]) => boolean = () => true,
+  ): Promise<ReadVerb[]> {
     const now = this.now();
     const kept = this.entries.get(key);
     this.entries.delete(key);
@@ -69,9 +79,10 @@ export class ReviewCache {
     }
     this.stats.misses++;
     const answer = ask();
-    answer.catch(() => {
+    const drop = () => {
       if (this.entries.get(key)?.answer === answer) this.entries.delete(key);
-    });
+    };
+    answer.then((verbs) => keep(verbs) || drop(), drop);
     this.entries.set(key, { at: now, answer });
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= this.maxEntries) break;
