@@ -19,7 +19,7 @@ import { CliError, ExitCode } from '../exit-codes';
 import { workflowIdOf } from '../identity';
 import { jsonLine, out } from '../output';
 import type { OperatorAction } from '../../core/status';
-import type { OperatorName } from '../commands/operator';
+import type { OperatorName } from '../operator-names';
 
 type Action =
   | { kind: 'update'; def: UpdateDefinition<string, [OperatorAction]> }
