@@ -1,40 +1,49 @@
 /**
- * `rotor` — start, follow and steer secret rotations. Commands live in cli/commands/, one per file;
- * exit codes are in cli/exit-codes.ts.
+ * `rotor` — start, follow and steer secret rotations. Each command is defined in cli/commands/,
+ * one per file, and its body in cli/actions/, loaded only when that command runs; exit codes are
+ * in cli/exit-codes.ts.
  */
 import { Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes';
 import { err } from './output';
+import { doctorCommand } from './commands/doctor';
+import { operatorCommands } from './commands/operator';
+import { planCommand } from './commands/plan';
+import { rbacCommand } from './commands/rbac';
+import { rotateCommand } from './commands/rotate';
+import { scheduleCommand } from './commands/schedule';
+import { statusCommand } from './commands/status';
+import { uiCommand } from './commands/ui';
+import { validateCommand } from './commands/validate';
+import { watchCommand } from './commands/watch';
 
 /**
- * Each command's module, loaded only when needed: the modules pull in the Temporal, Kubernetes and
- * AWS clients, and loading all of them for every invocation cost seconds per command.
+ * The whole command tree. The definitions import commander only: the Temporal, Kubernetes and AWS
+ * clients come with a command's body (cli/run.ts lazyAction), so `rotor --help` and
+ * `rotor validate` never load them (dev/cli-lazy-load.test.ts proves it).
  */
-const commands: Record<string, () => Promise<Command>> = {
-  validate: async () => (await import('./commands/validate')).validateCommand(),
-  rotate: async () => (await import('./commands/rotate')).rotateCommand(),
-  watch: async () => (await import('./commands/watch')).watchCommand(),
-  plan: async () => (await import('./commands/plan')).planCommand(),
-  rbac: async () => (await import('./commands/rbac')).rbacCommand(),
-  doctor: async () => (await import('./commands/doctor')).doctorCommand(),
-  schedule: async () => (await import('./commands/schedule')).scheduleCommand(),
-  status: async () => (await import('./commands/status')).statusCommand(),
-  ui: async () => (await import('./commands/ui')).uiCommand(),
-};
-
-/** The command tree: only the invoked command when it is known, else all (help, operator commands). */
-async function program(invoked: string | undefined): Promise<Command> {
+function program(): Command {
   const root = new Command('rotor')
     .description('Secret rotation on Temporal: validate playbooks, start, watch and steer rotations')
     .showHelpAfterError('(run rotor --help for usage)');
-  const only = invoked !== undefined ? commands[invoked] : undefined;
-  for (const load of only ? [only] : Object.values(commands)) root.addCommand(await load());
-  if (!only) for (const c of (await import('./commands/operator')).operatorCommands()) root.addCommand(c);
+  for (const c of [
+    validateCommand(),
+    rotateCommand(),
+    watchCommand(),
+    planCommand(),
+    rbacCommand(),
+    doctorCommand(),
+    scheduleCommand(),
+    statusCommand(),
+    uiCommand(),
+    ...operatorCommands(),
+  ])
+    root.addCommand(c);
   return root;
 }
 
-program(process.argv[2])
-  .then((root) => root.parseAsync(process.argv))
+program()
+  .parseAsync(process.argv)
   .catch((e: unknown) => {
     if (e instanceof CliError) {
       err(e.message);

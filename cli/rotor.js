@@ -3,6 +3,11 @@
 // build is at least as new as every source file it was made from, else through tsx's loader in
 // this same process, so a checkout or `npm link` works without a build step and never runs stale code.
 import { readFileSync, statSync } from 'node:fs';
+import module from 'node:module';
+
+// V8's compiled code kept on disk between runs (Node's compile cache, in the system temp directory
+// unless NODE_COMPILE_CACHE names one): a warm `rotor --help` then parses nothing again.
+module.enableCompileCache?.();
 
 const root = new URL('../', import.meta.url);
 const built = new URL('dist/cli/main.js', root);

@@ -15,6 +15,7 @@ import type { ClusterRbac, PodSource, RbacSnapshot, ReadVerb } from '../adapters
 import type { ClusterReaders, ReadersTarget, SecretReader } from '../core/contracts';
 import { secretConsumers } from './consumers';
 import { identityKey, secretReaders } from './rbac-grants';
+import { ReviewCache, rbacFingerprint } from './review-cache';
 import type { SecretGrant } from './rbac-grants';
 
 /** Groups RBAC grants by identity, keeping every path. */
@@ -26,13 +27,14 @@ function byIdentity(grants: SecretGrant[]): Map<string, SecretGrant[]> {
 
 /**
  * What one listing of many targets shares per cluster: clients, the cluster-scoped RBAC objects, and
- * the SubjectAccessReviews of identities whose only grants are cluster-wide (the same answer in
- * every namespace). Without it a fleet of namespaces on one apiserver repeats them per target.
+ * the SubjectAccessReview answers (those of identities whose only grants are cluster-wide are the
+ * same in every namespace). Without it a fleet of namespaces on one apiserver repeats them per target.
  */
 export interface ReadersSession {
   clients: Map<string, Clients>;
   clusterRbac: Map<string, Promise<ClusterRbac>>;
-  clusterWideReviews: Map<string, Promise<ReadVerb[]>>;
+  /** Answers kept while the RBAC deciding them is unchanged; the worker's outlives the session (review-cache.ts). */
+  reviews: ReviewCache;
   /** Roles, RoleBindings and pods, listed once per apiserver when many targets share it (fleet-lists.ts). */
   lists: FleetLists;
   /** Consumers from running pods only (what a rotation's plan needs), not from every workload template (doctor). */
@@ -43,14 +45,14 @@ export interface ReadersSession {
 export function newReadersSession(
   kubeconfig: KubeConfig,
   targets: readonly ReadersTarget[] = [],
-  opts: { runningPodsOnly?: boolean; lists?: FleetLists } = {},
+  opts: { runningPodsOnly?: boolean; lists?: FleetLists; reviews?: ReviewCache } = {},
 ): ReadersSession {
   const clients = new Map<string, Clients>();
   const clientsOf = (context: string) => memo(clients, context, () => clientsFor(kubeconfig, context));
   return {
     clients,
     clusterRbac: new Map(),
-    clusterWideReviews: new Map(),
+    reviews: opts.reviews ?? new ReviewCache(),
     lists: opts.lists ?? fleetLists(clientsOf, targets.map(readersWhere)),
     runningPodsOnly: opts.runningPodsOnly ?? false,
   };
@@ -66,22 +68,49 @@ function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return map.get(key) as V;
 }
 
+/** Fingerprints of cluster-scoped RBAC, once per list read (targets on one cluster share it). */
+const clusterPrints = new WeakMap<ClusterRbac['clusterRoles'], string>();
+
+/**
+ * Where an answer is filed: the apiserver, the fingerprint of the RBAC objects that decide it, and
+ * the question. An identity whose grants are all cluster-wide is asked about verbs those grants
+ * give, which no namespaced object can take away: the cluster-scoped objects decide it, the same in
+ * every namespace. Any other answer also depends on the namespace's Roles and RoleBindings.
+ */
+export function reviewKey(
+  c: Clients,
+  snap: RbacSnapshot,
+  t: ReadersTarget,
+  who: string,
+  verbs: readonly ReadVerb[],
+  clusterWide: boolean,
+): string {
+  let cluster = clusterPrints.get(snap.clusterRoles);
+  if (cluster === undefined) {
+    cluster = rbacFingerprint(snap.clusterRoles, snap.clusterRoleBindings);
+    clusterPrints.set(snap.clusterRoles, cluster);
+  }
+  const question = [c.kc.getCurrentCluster()?.server ?? '', c.context, cluster, who, verbs.join(',')];
+  if (clusterWide) return question.join('\0');
+  return [...question, rbacFingerprint(snap.roles, snap.roleBindings), t.namespace, t.secretName].join('\0');
+}
+
 async function confirm(
   c: Clients,
   t: ReadersTarget,
   grants: SecretGrant[],
   session: ReadersSession,
+  snap: RbacSnapshot,
 ): Promise<{ verbs: ReadVerb[]; confirmed: boolean; error?: string }> {
   const first = grants[0] as SecretGrant;
   const rbacVerbs = [...new Set(grants.flatMap((g) => g.verbs))];
   const review = () => reviewSecretAccess(c, first.identity, t.namespace, t.secretName, rbacVerbs);
   const clusterWide = grants.every((g) => g.binding.startsWith('ClusterRoleBinding/') && g.scope === 'cluster');
-  const key = `${c.context}\0${identityKey(first.identity)}\0${rbacVerbs.join(',')}`;
+  const key = reviewKey(c, snap, t, identityKey(first.identity), rbacVerbs, clusterWide);
   try {
-    return {
-      verbs: await (clusterWide ? memo(session.clusterWideReviews, key, review) : review()),
-      confirmed: true,
-    };
+    // Kept only when the apiserver confirms every verb the RBAC objects grant (review-cache.ts says why).
+    const confirmsRbac = (verbs: ReadVerb[]) => verbs.length === rbacVerbs.length;
+    return { verbs: await session.reviews.answer(key, review, confirmsRbac), confirmed: true };
   } catch (e) {
     return { verbs: rbacVerbs, confirmed: false, error: errorText(e) };
   }
@@ -117,18 +146,26 @@ export async function whoCanRead(
 }
 
 /**
+ * The answers this process keeps for {@link whoCanReadAll}: in the worker, every rotation's plan
+ * after the first reuses them until the RBAC deciding one changes (review-cache.ts).
+ */
+export const processReviews = new ReviewCache();
+
+/**
  * Who can read each target's Secret, sharing per-cluster reads (see {@link ReadersSession}) and at
  * most `parallel` targets at a time; `timeoutMs` bounds each target once it starts. Known
  * consumers come from running pods only (what a rotation's plan needs; doctor reads templates).
- * `lists` shares the namespaced lists with the caller's other reads of the same targets.
+ * `lists` shares the namespaced lists with the caller's other reads of the same targets; `reviews`
+ * keeps SubjectAccessReview answers (default: {@link processReviews}, kept across calls).
  */
 export async function whoCanReadAll(
   kubeconfig: KubeConfig,
   targets: readonly ReadersTarget[],
-  opts: { timeoutMs?: number; parallel?: number; lists?: FleetLists } = {},
+  opts: { timeoutMs?: number; parallel?: number; lists?: FleetLists; reviews?: ReviewCache } = {},
 ): Promise<ClusterReaders[]> {
   const session = newReadersSession(kubeconfig, targets, {
     runningPodsOnly: true,
+    reviews: opts.reviews ?? processReviews,
     ...(opts.lists ? { lists: opts.lists } : {}),
   });
   const limit = pLimit(opts.parallel ?? 25);
@@ -171,7 +208,7 @@ async function listReaders(kubeconfig: KubeConfig, t: ReadersTarget, session: Re
   const unconfirmed = new Set<string>();
   const readers = await Promise.all(
     [...byIdentity(secretReaders(snap.value, t.namespace, t.secretName))].map(async ([key, grants]) => {
-      const { verbs, confirmed, error } = await confirm(c, t, grants, session);
+      const { verbs, confirmed, error } = await confirm(c, t, grants, session, snap.value);
       if (error) unconfirmed.add(error);
       const system = grants.every((g) => g.system);
       const rotor = grants.some((g) => g.rotor);

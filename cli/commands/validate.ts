@@ -1,34 +1,5 @@
 import { Command } from 'commander';
-import { PlaybookError, formatProblem, loadPlaybook } from '../../adapters/playbook-loader';
-import { ExitCode } from '../exit-codes';
-import type { ExitCode as Code } from '../exit-codes';
-import { defaultActor } from '../identity';
-import { out } from '../output';
-import { cliPolicy, policyRefusals } from '../policy-check';
-import { runAction } from './run';
-
-/**
- * Validates each file; prints `ok <file>` or one `file: path: message` line per problem. With a
- * policy, also every refusal the worker would report at plan for `requestedBy`.
- */
-export async function validateFiles(files: string[], opts: { policy?: string; as?: string } = {}): Promise<Code> {
-  const policy = cliPolicy(opts.policy, {});
-  let code: Code = ExitCode.ok;
-  for (const file of files) {
-    try {
-      const playbook = await loadPlaybook(file);
-      const refused = policy ? policyRefusals(policy, playbook, file, opts.as ?? defaultActor()) : [];
-      for (const line of refused) out(line);
-      if (refused.length > 0) code = ExitCode.usage;
-      else out(`ok ${file}`);
-    } catch (e) {
-      if (!(e instanceof PlaybookError)) throw e;
-      for (const p of e.problems) out(formatProblem(p));
-      code = ExitCode.usage;
-    }
-  }
-  return code;
-}
+import { lazyAction } from '../run';
 
 /** `rotor validate <files…>` */
 export function validateCommand(): Command {
@@ -39,5 +10,5 @@ export function validateCommand(): Command {
     .argument('<files...>', 'playbook YAML files')
     .option('--policy <file>', 'admin policy file: also report what the worker would refuse at plan')
     .option('--as <requester>', 'requester the policy sees (default $USER@hostname)')
-    .action(runAction((files: string[], opts: { policy?: string; as?: string }) => validateFiles(files, opts)));
+    .action(lazyAction(async () => (await import('../actions/validate')).validateFiles));
 }

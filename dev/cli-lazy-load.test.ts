@@ -1,0 +1,108 @@
+/**
+ * `rotor --help` and `rotor validate` never load the Temporal, AWS or Kubernetes clients (issue
+ * #22: the CLI answers at once). Not a timing test: the CLI is built as `npm run build:cli` builds
+ * it, run as a child process under a module recorder (test/helpers/record-loads.ts, Node's own
+ * module hooks, which see every import and require), and the list of what it loaded is checked,
+ * beside what the command printed. Commands that do need a client are run under the same recorder
+ * as the control: the recorder sees those loads, so an empty finding above is not a blind one.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from './build-cli';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const recorder = join(root, 'test/helpers/record-loads.ts');
+const heavy = ['@temporalio/', '@aws-sdk/', '@kubernetes/client-node'];
+const playbook = join(root, 'playbooks/demo-three-clusters.yaml');
+
+let dir: string;
+let runs = 0;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Every module URL the process loaded. */
+  loaded: string[];
+}
+
+/** Runs the built CLI with `args` under the recorder; never throws on exit codes. */
+function rotor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const record = join(dir, `loads-${++runs}.txt`);
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', recorder, join(dir, 'cli/main.js'), ...args],
+      { cwd: root, env: { ...process.env, ...env, ROTOR_RECORD_LOADS: record }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const loaded = readFileSync(record, 'utf8').split('\n').filter(Boolean);
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr, loaded });
+      },
+    );
+  });
+}
+
+/** The packages of `heavy` among the loaded modules, once each. */
+const heavyLoaded = (r: Run): string[] =>
+  heavy.filter((p) => r.loaded.some((url) => url.includes(`/node_modules/${p}`)));
+
+beforeAll(async () => {
+  // Inside the checkout: the built CLI imports its external packages from ./node_modules.
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  dir = mkdtempSync(join(root, 'dist/lazy-load-test-'));
+  await buildCli(join(dir, 'cli'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the built CLI loads a client only for a command that uses it', () => {
+  it('rotor --help lists every command and loads no client and no other package', async () => {
+    const r = await rotor(['--help']);
+    expect(r.code).toBe(0);
+    for (const command of ['validate', 'rotate', 'watch', 'plan', 'rbac', 'doctor', 'schedule', 'status', 'ui'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['approve', 'abort', 'skip-soak', 'pause', 'resume', 'retry'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${command} \\[options\\] <secret>`, 'm'));
+    expect(r.loaded.some((url) => url.endsWith('/cli/main.js'))).toBe(true);
+    expect(heavyLoaded(r)).toEqual([]);
+    // commander is built in: help reads nothing from node_modules at all.
+    expect(r.loaded.filter((url) => url.includes('/node_modules/'))).toEqual([]);
+  });
+
+  it('rotor rotate --help shows its options without loading its body', async () => {
+    const r = await rotor(['rotate', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--emergency');
+    expect(heavyLoaded(r)).toEqual([]);
+  });
+
+  it('rotor validate <playbook> validates and loads no client', async () => {
+    const r = await rotor(['validate', playbook]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: `ok ${playbook}\n` });
+    expect(r.loaded.some((url) => /\/cli\/validate-[A-Z0-9]+\.js$/.test(url))).toBe(true);
+    expect(heavyLoaded(r)).toEqual([]);
+  });
+
+  it('rotor validate of a broken playbook names the field, exits 1, and loads no client', async () => {
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, readFileSync(playbook, 'utf8').replace('length: 40', 'length: -3'));
+    const r = await rotor(['validate', broken]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^${broken}: spec\\.credential\\.length: `, 'm'));
+    expect(heavyLoaded(r)).toEqual([]);
+  });
+
+  it('control: the recorder sees the Temporal client of rotor ui and the Kubernetes client of rotor doctor', async () => {
+    const ui = await rotor(['ui']);
+    expect(ui.code).toBe(0);
+    expect(ui.stdout).toContain('running');
+    expect(heavyLoaded(ui)).toContain('@temporalio/');
+    // Fails on the missing file after its body (and the Kubernetes client) loaded: no cluster is asked.
+    const doctor = await rotor(['doctor', '--encryption-config', join(dir, 'missing.yaml')]);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stderr).toContain('--encryption-config');
+    expect(heavyLoaded(doctor)).toContain('@kubernetes/client-node');
+  });
+});
