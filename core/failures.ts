@@ -24,6 +24,7 @@ export const RetryableErrorTypes = {
   vault: 'VaultError',
   aws: 'AwsError',
   postgres: 'PostgresError',
+  redis: 'RedisError',
   kubernetes: 'KubernetesError',
   kubernetesConflict: 'KubernetesConflict',
 } as const;

@@ -3,6 +3,7 @@ import type { Canary } from '../../core/playbook/schema';
 import type { KubeClients } from '../kubernetes/clients';
 import { runAwsSts, runCommand, runHttp, runPostgresLogin } from './checks';
 import { runKubernetesJob } from './kubernetes-job';
+import { runRedisAuth } from './redis-auth';
 import type { CanaryOutcome } from './outcome';
 
 export type { CanaryOutcome } from './outcome';
@@ -28,6 +29,8 @@ export function runCanaryCheck(
       return runPostgresLogin(c, credential, signal);
     case 'aws-sts':
       return runAwsSts(c, credential, signal);
+    case 'redis-auth':
+      return runRedisAuth(c, credential, signal);
     case 'kubernetes-job':
       return deps.kube
         ? runKubernetesJob(c, credential, signal, deps.kube)
