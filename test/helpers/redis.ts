@@ -44,9 +44,14 @@ export async function deleteRedisUsers(users: string[]): Promise<void> {
 /** `ACL GETUSER` as the admin. */
 export const redisUser = (user: string): Promise<AclUser | undefined> => withRedisAdmin((r) => aclGetUser(r, user));
 
-/** Whether `AUTH` + `PING` with the stored JSON value succeeds on `target` — a real login, as a boolean. */
+/**
+ * Whether `AUTH` with the stored JSON value is accepted on `target` — a real login, as a boolean. A
+ * user that may not PING still counts as logged in (`NOPERM` comes after a successful AUTH).
+ */
 export async function canAuth(value: string, target: RedisTarget = stackRedis.plain): Promise<boolean> {
   useStackEnv();
   const login = JSON.parse(value) as { username: string; password: string };
-  return (await tryRedisAuth(target, login, { ca: redisAdminFromEnv().ca, timeoutMs: 5_000 })).ok;
+  const out = await tryRedisAuth(target, login, { ca: redisAdminFromEnv().ca, timeoutMs: 5_000 });
+  if (!out.ok && !out.refused && out.code !== 'NOPERM') throw new Error(`AUTH could not be tried: ${out.message}`);
+  return out.ok || out.code === 'NOPERM';
 }
