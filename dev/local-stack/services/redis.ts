@@ -107,7 +107,7 @@ export const redis: StackService = {
     ]) {
       try {
         const login = { username: devCredentials.redisAdminUser, password };
-        await withRedisSession(t, login, { ca, timeoutMs: 2000 }, (r) => r.ping());
+        await withRedisSession(t, login, { ca, timeoutMs: 5000 }, (r) => r.ping());
       } catch (e) {
         problems.push(`${describeRedis(t)}: ${(e as Error).message}`);
       }
