@@ -108,7 +108,10 @@ export function redisAclUserKind(deps: {
     await r.call('ACL', 'SETUSER', user, ...rules);
     await r.call('ACL', 'SAVE').catch((e: unknown) => {
       // Without an ACL file the users live in the server's config; there is nothing to save to.
-      if (!/not configured to use an ACL file/i.test((e as Error).message)) throw e;
+      if (/not configured to use an ACL file/i.test((e as Error).message)) return;
+      if (redisErrorCode(e) === 'NOPERM') throw e;
+      // The change is made but not yet on disk (e.g. a full disk): retrying saves it again.
+      throw retryable(RetryableErrorTypes.redis, `ACL SAVE after changing '${user}': ${(e as Error).message}`);
     });
   }
 
