@@ -58,6 +58,13 @@ describe('policy file', () => {
     expect(() => parsePolicy(unknownGroup, 'p.yaml')).toThrow(
       /tenants\[0\]\.match\.requesterGroups\[0\]: group 'nobody' is not defined under groups[\s\S]*tenants\[0\]\.allow\.postgres\[0\]\.server: database server 'db' is not defined/,
     );
+    const unknownRedis = text.replace(
+      'iamUser: [x]',
+      'redis: [{ server: cache, users: [u] }], canaries: { redisAuth: { servers: [cache] } }',
+    );
+    expect(() => parsePolicy(unknownRedis, 'p.yaml')).toThrow(
+      /tenants\[0\]\.allow\.redis\[0\]\.server: Redis server 'cache' is not defined under redisServers[\s\S]*tenants\[0\]\.allow\.canaries\.redisAuth\.servers\[0\]: Redis server 'cache' is not defined/,
+    );
   });
 
   it('is required at startup, with an error saying what to do', () => {

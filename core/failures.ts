@@ -28,6 +28,7 @@ export const RetryableErrorTypes = {
   vault: 'VaultError',
   aws: 'AwsError',
   postgres: 'PostgresError',
+  redis: 'RedisError',
   kubernetes: 'KubernetesError',
   kubernetesConflict: 'KubernetesConflict',
 } as const;

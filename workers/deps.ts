@@ -25,6 +25,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
     credentialKinds: createCredentialKinds({
       ...credentialDepsFromEnv(env, vault),
       adminServers: policy.allowAll ? undefined : Object.values(policy.databaseServers),
+      redisServers: policy.allowAll ? undefined : Object.values(policy.redisServers),
     }),
     policy,
     policyDefaults: {

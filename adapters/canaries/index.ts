@@ -5,6 +5,7 @@ import type { CommandSandboxSettings } from '../../core/policy/schema';
 import { runAwsSts, runHttp, runPostgresLogin } from './checks';
 import { runCommand } from './command';
 import { runKubernetesJob } from './kubernetes-job';
+import { runRedisAuth } from './redis-auth';
 import type { CanaryOutcome } from './outcome';
 
 export type { CanaryOutcome } from './outcome';
@@ -40,6 +41,8 @@ export function runCanaryCheck(
       return runPostgresLogin(c, credential, signal);
     case 'aws-sts':
       return runAwsSts(c, credential, signal);
+    case 'redis-auth':
+      return runRedisAuth(c, credential, signal);
     case 'kubernetes-job':
       return deps.kube
         ? runKubernetesJob(c, credential, signal, deps.kube)

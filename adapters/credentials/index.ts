@@ -8,6 +8,9 @@ import { awsIamAccessKeyKind } from './aws-iam';
 import type { CredentialKind } from './kind';
 import { postgresAlternatingUsersKind } from './postgres';
 import { randomKind } from './random';
+import { redisAclUserKind } from './redis-acl';
+import { redisAdminFromEnv } from '../redis';
+import type { RedisAdmin, RedisTarget } from '../redis';
 import type { AccessKeyPair } from './values';
 import { vaultDatabaseStaticRoleKind } from './vault-db';
 import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
@@ -27,6 +30,10 @@ export interface CredentialKindDeps {
   /** An STS client that signs with the given key, for proving which keys AWS accepts. */
   stsFor: (creds: AccessKeyPair) => STSClient;
   vault: NodeVault.client;
+  /** The identity Redis ACL users are administered with (read when first used). */
+  redisAdmin: () => RedisAdmin;
+  /** Redis servers admin credentials may go to; any when undefined (a development policy). */
+  redisServers?: RedisTarget[] | undefined;
 }
 
 /** Every credential kind by its playbook `kind`. */
@@ -40,6 +47,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'aws-iam-access-key': awsIamAccessKeyKind(deps),
     'vault-database-static-role': vaultDatabaseStaticRoleKind(deps),
     'vault-database-dynamic-role': vaultDatabaseDynamicRoleKind(deps),
+    'redis-acl-user': redisAclUserKind(deps),
   };
 }
 
@@ -50,7 +58,8 @@ export function kindFor<C extends Credential>(kinds: CredentialKinds, policy: C)
 
 /**
  * Clients from the standard environment: PG* for the PostgreSQL admin connection, the AWS SDK's own
- * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN.
+ * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN,
+ * ROTOR_REDIS_USERNAME/ROTOR_REDIS_PASSWORD_FILE/ROTOR_REDIS_CACERT for Redis.
  */
 export function credentialDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -70,5 +79,6 @@ export function credentialDepsFromEnv(
     iam: new IAMClient({}),
     stsFor: (creds) => new STSClient({ credentials: creds }),
     vault,
+    redisAdmin: () => redisAdminFromEnv(env),
   };
 }

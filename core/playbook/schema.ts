@@ -152,12 +152,42 @@ export const vaultDatabaseDynamicRoleCredential = z
     'PostgreSQL connections: each rotation reads `<mount>/creds/<role>`, which makes a new database user under a new lease. The stored value is `{"username","password","leaseId"}`; revoke revokes the old lease (Vault drops that user).',
   );
 
+/** A Redis ACL user name: no spaces or control characters (Redis splits ACL rules on them). */
+const redisUser = z
+  .string()
+  .regex(/^[!-~]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces')
+  .describe('A Redis ACL user name.');
+const redisHost = z.string().min(1).describe('Host name or address of the Redis server.');
+const redisPort = port.default(6379).describe('Port of the Redis server.');
+const redisTls = z
+  .boolean()
+  .default(false)
+  .describe("Connect with TLS, verifying the server against the worker's ROTOR_REDIS_CACERT (or the system CAs).");
+
+/**
+ * A Redis (6+) or Valkey ACL user: the user holds several passwords at once, so the new one
+ * overlaps the old one on the same user. The stored value is JSON `{"username","password"}`.
+ */
+export const redisAclUserCredential = z
+  .strictObject({
+    kind: z.literal('redis-acl-user').describe('A Redis ACL user with several passwords.'),
+    user: redisUser.describe('The ACL user whose password rotates; it must exist and be `on`, without `nopass`.'),
+    host: redisHost,
+    port: redisPort,
+    tls: redisTls,
+    length: z.number().int().min(16).max(256).default(32).describe('Length of the new password in characters.'),
+  })
+  .describe(
+    'Redis ACL users hold several passwords: create adds the new one (`ACL SETUSER <user> #<sha256>`, the `>password` rule without sending the password), so old and new both work; revoke removes the old one and proves `AUTH <user> <old>` is refused. Passwords of the user other than the current one are removed at create (leftovers of an earlier create). The stored value is JSON `{"username","password"}`.',
+  );
+
 export const credentialSchema = z.discriminatedUnion('kind', [
   randomCredential,
   postgresAlternatingUsersCredential,
   awsIamAccessKeyCredential,
   vaultDatabaseStaticRoleCredential,
   vaultDatabaseDynamicRoleCredential,
+  redisAclUserCredential,
 ]);
 
 const delivery = z.enum(['eso', 'push', 'observe']).meta({
@@ -250,6 +280,16 @@ export const canarySchema = z.discriminatedUnion('type', [
       timeout: timerDuration().default(10_000).describe(canaryTimeout),
     })
     .describe('Logs in with the credential JSON `{"username","password"}` and runs `query`.'),
+  z
+    .strictObject({
+      type: z.literal('redis-auth').describe('A Redis AUTH and PING.'),
+      name: canaryName,
+      host: redisHost,
+      port: redisPort,
+      tls: redisTls,
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe('Authenticates with the credential JSON `{"username","password"}` (`AUTH`) and sends `PING`.'),
   z
     .strictObject({
       type: z.literal('aws-sts').describe('An STS GetCallerIdentity call.'),

@@ -67,6 +67,12 @@ const canaries = z
       })
       .optional()
       .describe('`aws-sts` canaries; a playbook `endpoint` must be one of `endpoints`.'),
+    redisAuth: z
+      .strictObject({
+        servers: z.array(name).min(1).describe('Servers (policy `redisServers`) they may authenticate to.'),
+      })
+      .optional()
+      .describe('`redis-auth` canaries: servers they may authenticate to.'),
     kubernetesJob: z
       .strictObject({
         contexts: list.min(1).describe('kubeconfig contexts the Jobs may run in.'),
@@ -192,6 +198,17 @@ const tenantAllow = z
       )
       .default([])
       .describe('`postgres-alternating-users` roles per database server (policy `databaseServers`).'),
+    redis: z
+      .array(
+        z
+          .strictObject({
+            server: name.describe('Redis server (policy `redisServers`).'),
+            users: list.min(1).describe('ACL users the playbooks may rotate on that server, listed exactly.'),
+          })
+          .describe('ACL users on one Redis server.'),
+      )
+      .default([])
+      .describe('`redis-acl-user` users per Redis server (policy `redisServers`).'),
     iamUsers: list.default([]).describe('`aws-iam-access-key` user names.'),
     vaultDatabase: vaultDatabaseRoles.describe(
       '`vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`).',
@@ -239,6 +256,24 @@ export const policySchema = z
       .describe(
         "The only database servers rotor's admin credentials go to. A playbook's `host`/`port` (or the worker's PGHOST/PGPORT when it names none) must be one of these.",
       ),
+    redisServers: z
+      .record(
+        name,
+        z
+          .strictObject({
+            host: nonEmpty.describe('Host name or address.'),
+            port: z.number().int().min(1).max(65535).default(6379).describe('Port.'),
+            tls: z
+              .boolean()
+              .default(false)
+              .describe('Whether the server is reached with TLS; a playbook must say the same.'),
+          })
+          .describe('A Redis server, by the name tenants refer to it with.'),
+      )
+      .default({})
+      .describe(
+        "The only Redis servers rotor's Redis admin credentials (ROTOR_REDIS_USERNAME) go to. A playbook's `host`/`port`/`tls` must be one of these.",
+      ),
     canaryEnv: z
       .array(envName)
       .default([])
@@ -270,19 +305,38 @@ export const policySchema = z
             message: `group '${g}' is not defined under groups`,
           });
       });
-      const servers = [
-        ...t.allow.postgres.map((x, j) => [x.server, ['allow', 'postgres', j, 'server']] as const),
-        ...(t.allow.canaries.postgresLogin?.servers ?? []).map(
-          (s, j) => [s, ['allow', 'canaries', 'postgresLogin', 'servers', j]] as const,
-        ),
-      ];
-      for (const [s, path] of servers) {
-        if (!(s in p.databaseServers))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tenants', i, ...path],
-            message: `database server '${s}' is not defined under databaseServers`,
-          });
+      // Every server a tenant names must be defined in the policy's list of its kind.
+      const serverRefs = [
+        {
+          under: 'databaseServers',
+          what: 'database server',
+          refs: [
+            ...t.allow.postgres.map((x, j) => [x.server, ['allow', 'postgres', j, 'server']] as const),
+            ...(t.allow.canaries.postgresLogin?.servers ?? []).map(
+              (s, j) => [s, ['allow', 'canaries', 'postgresLogin', 'servers', j]] as const,
+            ),
+          ],
+        },
+        {
+          under: 'redisServers',
+          what: 'Redis server',
+          refs: [
+            ...t.allow.redis.map((x, j) => [x.server, ['allow', 'redis', j, 'server']] as const),
+            ...(t.allow.canaries.redisAuth?.servers ?? []).map(
+              (s, j) => [s, ['allow', 'canaries', 'redisAuth', 'servers', j]] as const,
+            ),
+          ],
+        },
+      ] as const;
+      for (const { under, what, refs } of serverRefs) {
+        for (const [s, path] of refs) {
+          if (!(s in p[under]))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tenants', i, ...path],
+              message: `${what} '${s}' is not defined under ${under}`,
+            });
+        }
       }
     });
   })

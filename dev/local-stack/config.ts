@@ -50,6 +50,9 @@ export const ports = {
   vaultTls: 8210,
   moto: 5000,
   postgres: 55432,
+  /** Redis (service redis): plaintext and TLS (certificate from the stack's CA, `redisTlsDir`). */
+  redis: 56379,
+  redisTls: 56380,
   etcd: 23790,
   etcdPeer: 23800,
   kube: { 'cluster-a': 16443, 'cluster-b': 16444, 'cluster-c': 16445 },
@@ -69,7 +72,8 @@ export type ClusterName = (typeof clusterNames)[number];
 
 /**
  * Images every node of the local stack has imported (built locally, no registry): pods use them
- * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …) and a PostgreSQL client (`psql`).
+ * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …), a PostgreSQL client (`psql`)
+ * and a Redis client (`redis-cli`).
  */
 export const nodeImages = {
   pause: 'rotor.local/pause:1',
@@ -84,6 +88,8 @@ export const devCredentials = {
   awsRegion: 'us-east-1',
   postgresUser: 'postgres',
   postgresPassword: 'rotor-dev-postgres',
+  /** rotor's Redis admin user; its password is a stack key (`ROTOR_REDIS_PASSWORD_FILE`). */
+  redisAdminUser: 'rotor',
 } as const;
 
 /**
@@ -108,12 +114,20 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     PGUSER: devCredentials.postgresUser,
     PGPASSWORD: devCredentials.postgresPassword,
     PGDATABASE: 'postgres',
+    ROTOR_REDIS_USERNAME: devCredentials.redisAdminUser,
+    ROTOR_REDIS_PASSWORD_FILE: join(paths.stateDir, 'keys', 'redis-admin.password'),
+    ROTOR_REDIS_CACERT: loopbackPki(redisTlsDir(paths)).ca.cert,
     ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
     ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
     ROTOR_POLICY_FILE: devPolicyFile,
     // The stack's OpenTelemetry Collector: the worker exports its audit trail and traces there.
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.otlpHttp}`,
   };
+}
+
+/** Where the stack's Redis keeps its CA and serving certificate. */
+export function redisTlsDir(paths: StackPaths): string {
+  return join(paths.stateDir, 'redis', 'tls');
 }
 
 /** Where the stack keeps its Vault TLS listener's CA and serving certificate. */

@@ -1,13 +1,15 @@
 /**
  * Zero-downtime benchmark (a script, not a test): `npm run bench:zero-downtime -- [--rotations 20]
- * [--off-rotations N] [--settle 10s]`. Per cluster (cluster-a/b/c) it runs two consumer
- * Deployments on the stack's real nodes: one reads the Secret from a mounted volume (and reports
- * what it read, rotor's opt-in convention), one from env vars (listed for rollout). Every 100 ms
- * each tries to log in to the stack's PostgreSQL with the current key, then the other key, and
- * appends `o` or `f` to a file of its own. Then it rotates a postgres-alternating-users credential
- * across the three clusters back to back, first with the consumer gate on, then off, and prints
- * failed and attempted logins, time per rotation and the gate's share. Pods use hostNetwork:
- * PostgreSQL listens on the host's 127.0.0.1, which pod networks cannot reach. Cleans up.
+ * [--off-rotations N] [--settle 10s] [--kind postgres|redis]`. Per cluster (cluster-a/b/c) it runs
+ * two consumer Deployments on the stack's real nodes: one reads the Secret from a mounted volume
+ * (and reports what it read, rotor's opt-in convention), one from env vars (listed for rollout).
+ * Every 100 ms each tries to log in with the current key, then the other key, and appends `o` or
+ * `f` to a file of its own: to the stack's PostgreSQL with psql (a postgres-alternating-users
+ * credential), or with `--kind redis` to the stack's Redis with redis-cli `AUTH` + `PING` (a
+ * redis-acl-user credential). Then it rotates the credential across the three clusters back to
+ * back, first with the consumer gate on, then off, and prints failed and attempted logins, time per
+ * rotation and the gate's share. Pods use hostNetwork: the servers listen on the host's 127.0.0.1,
+ * which pod networks cannot reach. Cleans up.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,8 +20,9 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import pg from 'pg';
 import { createActivities } from '../../activities/index';
-import { nodeImages } from '../../dev/local-stack/config';
+import { nodeImages, ports } from '../../dev/local-stack/config';
 import { reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
+import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus, StageName } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
@@ -27,6 +30,7 @@ import { readsReportOnce } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
+import { createRedisUser, deleteRedisUsers, stackRedis } from '../helpers/redis';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
@@ -37,8 +41,11 @@ const { values: args } = parseArgs({
     rotations: { type: 'string', default: '20' },
     'off-rotations': { type: 'string' },
     settle: { type: 'string', default: '10s' },
+    kind: { type: 'string', default: 'postgres' },
   },
 });
+if (args.kind !== 'postgres' && args.kind !== 'redis')
+  throw new Error(`--kind: write postgres or redis, not ${args.kind}`);
 const rotations = Number(args.rotations);
 const offRotations = Number(args['off-rotations'] ?? args.rotations);
 const secretName = 'db-login';
@@ -51,13 +58,20 @@ const pgEnv = {
   db: process.env.PGDATABASE ?? 'postgres',
 };
 
-/** Logs in with `$1` (the stored JSON) and prints nothing; exit status says whether it worked. */
-const loginFn = [
-  'login() {',
+/** Shell reading `u` and `p` from `$1` (the stored JSON {"username","password"}). */
+const userPassword = [
   '  u=$(printf "%s" "$1" | sed -n \'s/.*"username":"\\([^"]*\\)".*/\\1/p\')',
   '  p=$(printf "%s" "$1" | sed -n \'s/.*"password":"\\([^"]*\\)".*/\\1/p\')',
   '  [ -n "$u" ] || return 1',
-  `  PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`,
+];
+
+/** Logs in with `$1` (the stored JSON) and prints nothing; exit status says whether it worked. */
+const loginFn = [
+  'login() {',
+  ...userPassword,
+  args.kind === 'redis'
+    ? `  REDISCLI_AUTH="$p" timeout 2 redis-cli --no-auth-warning -h 127.0.0.1 -p ${ports.redis} --user "$u" PING 2>/dev/null | grep -q PONG`
+    : `  PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`,
   '}',
 ].join('\n');
 
@@ -139,6 +153,42 @@ function tally(dir: string): { attempts: number; failed: number } {
   return { attempts, failed };
 }
 
+/** What is rotated: the first stored value, the playbook's credential, and how to remove it all. */
+interface BenchTarget {
+  initial: string;
+  credential: PlaybookInput['spec']['credential'];
+  tearDown(): Promise<unknown>;
+}
+
+/** Two PostgreSQL roles with a grant on a table of their own. */
+async function postgresTarget(run: string): Promise<BenchTarget> {
+  const table = `bench_zd_${run}`;
+  await withPgAdmin((c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(table)} (x int)`));
+  const roles: [string, string] = [`bench_zd_${run}_a`, `bench_zd_${run}_b`];
+  const { initial } = await createRolePair(roles[0], roles[1], table);
+  return {
+    initial,
+    credential: { kind: 'postgres-alternating-users', roles },
+    tearDown: () =>
+      withPgAdmin(async (c) => {
+        for (const r of roles) await c.query(`DROP OWNED BY ${pg.escapeIdentifier(r)}`).catch(() => undefined);
+        await c.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(table)}`);
+        for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`);
+      }),
+  };
+}
+
+/** A Redis ACL user that may PING; rotor administers it over TLS, the consumers log in in plaintext. */
+async function redisTarget(run: string): Promise<BenchTarget> {
+  const user = `bench-zd-${run}`;
+  const { initial } = await createRedisUser(user);
+  return {
+    initial,
+    credential: { kind: 'redis-acl-user', user, ...stackRedis.tls },
+    tearDown: () => deleteRedisUsers([user]),
+  };
+}
+
 const stageMs = (s: RotationStatus, name: StageName) => {
   const st = s.stages.find((x) => x.name === name);
   return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
@@ -148,10 +198,8 @@ async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const namespace = `bench-zd-${run}`;
   const resultsDir = mkdtempSync(join(tmpdir(), 'rotor-bench-zd-'));
-  const table = `bench_zd_${run}`;
-  await withPgAdmin((c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(table)} (x int)`));
-  const roles: [string, string] = [`bench_zd_${run}_a`, `bench_zd_${run}_b`];
-  const { initial } = await createRolePair(roles[0], roles[1], table);
+  const target = args.kind === 'redis' ? await redisTarget(run) : await postgresTarget(run);
+  const { initial } = target;
   const ts = await awsTestStore(initial);
   const tw = await startTestWorker(createActivities(depsFromEnv()));
   const kcs = contexts.map((c) => kubeconfigFor(c));
@@ -174,9 +222,9 @@ async function main(): Promise<void> {
     }
     const before = tally(resultsDir);
     if (before.failed > 0)
-      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check PostgreSQL`);
+      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check ${args.kind}`);
     const basePlaybook = testPlaybook(ts.store, {
-      credential: { kind: 'postgres-alternating-users', roles },
+      credential: target.credential,
       clusters: contexts.map((name) => ({
         name,
         delivery: 'push' as const,
@@ -233,17 +281,13 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     console.log(
-      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a login every 100 ms each`,
+      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a ${args.kind} login every 100 ms each`,
     );
     for (const r of results) console.log(r);
   } finally {
     await tw.close();
     await Promise.all(kcs.map((kc) => purgeNamespace(kc, namespace).catch(() => undefined)));
-    await withPgAdmin(async (c) => {
-      for (const r of roles) await c.query(`DROP OWNED BY ${pg.escapeIdentifier(r)}`).catch(() => undefined);
-      await c.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(table)}`);
-      for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`);
-    }).catch(() => undefined);
+    await target.tearDown().catch(() => undefined);
     rmSync(resultsDir, { recursive: true, force: true });
   }
 }

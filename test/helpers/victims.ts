@@ -14,6 +14,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type NodeVault from 'node-vault';
 import { statusOf } from './kube';
 import { withPgAdmin } from './postgres';
+import { redisUser } from './redis';
 
 /** Reads one victim's state as plain JSON-able data. */
 export type Probe = () => Promise<unknown>;
@@ -167,4 +168,12 @@ export async function reportedChanges(
     out.push({ changed: name, reported: changedVictims(changesBetween(before, await snapshotVictims(probes))) });
   }
   return out;
+}
+
+/** A Redis ACL user as `ACL GETUSER` shows it: flags, a digest of each password hash, and 'absent' when missing. */
+export function redisAclUserProbe(user: string): Probe {
+  return async () => {
+    const u = await redisUser(user);
+    return u ? { flags: [...u.flags].sort(), passwords: u.passwords.map(digest).sort() } : 'absent';
+  };
 }

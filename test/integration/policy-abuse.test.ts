@@ -1,12 +1,13 @@
 /**
  * Issue 11's abuses, end to end: a real worker with real activities under the example two-team
- * policy (dev/policy/two-teams.yaml), against the stack's Vault, moto, PostgreSQL and clusters.
- * A playbook of the payments team tries to reach what only the orders team, or nobody, may touch.
- * The victims exist before the attack, set up by the orders team (here: the stack's admin access,
- * which the attacking rotation never holds): its Vault entry, Secrets Manager secret, IAM user with
- * a key, PostgreSQL roles, a Secret in its cluster, a Secret in kube-system and a Vault database
- * role. Each abuse is refused at plan with the field and the rule, and every victim's real state
- * read after the attack equals the state read before it; a last test proves that comparison
+ * policy (dev/policy/two-teams.yaml), against the stack's Vault, moto, PostgreSQL, Redis and
+ * clusters. A playbook of the payments team tries to reach what only the orders team, or nobody,
+ * may touch. The victims exist before the attack, set up by the orders team (here: the stack's
+ * admin access, which the attacking rotation never holds): its Vault entry, Secrets Manager secret,
+ * IAM user with a key, PostgreSQL roles, Redis ACL user, a Secret in its cluster, a Secret in
+ * kube-system and a Vault database role. Each abuse is refused at plan with the field and the rule,
+ * and every victim's real state read after the attack equals the state read before it; a last
+ * test proves that comparison
  * reports a deliberate change. The happy path still rotates under the same policy, as the
  * narrowest Kubernetes identity that works: the one `rotor rbac` prints.
  */
@@ -34,6 +35,7 @@ import { depsFromEnv } from '../../workers/deps';
 import { kubeconfigFor, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { withPgAdmin } from '../helpers/postgres';
+import { createRedisUser, deleteRedisUsers, stackRedis, withRedisAdmin } from '../helpers/redis';
 import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
@@ -45,6 +47,7 @@ import {
   kubeSecretProbe,
   pgRolesProbe,
   reportedChanges,
+  redisAclUserProbe,
   snapshotVictims,
   vaultKvProbe,
   vaultStaticRoleProbe,
@@ -74,6 +77,8 @@ let ordersAws: TestStore;
 /** The orders team's IAM user and PostgreSQL roles, as the policy names them. */
 const ordersIamUser = 'orders-ci';
 const ordersRoles = ['orders_a', 'orders_b'];
+/** The orders team's Redis ACL user on the stack's Redis (policy server `cache`). */
+const ordersRedisUser = 'orders-cache';
 /** The orders team's delivered Secret in its own cluster, and a Secret in an allowed cluster's kube-system. */
 const ordersSecret = { context: 'cluster-c', namespace: 'orders', name: `orders-db-${suffix}` };
 const systemSecret = { context: 'cluster-a', namespace: 'kube-system', name: `rotor-victim-${suffix}` };
@@ -98,6 +103,7 @@ const victim = {
   ordersSecretsManager: "orders' Secrets Manager secret",
   ordersIam: `orders' IAM user ${ordersIamUser}`,
   ordersRoles: "orders' PostgreSQL roles",
+  ordersRedis: `orders' Redis ACL user ${ordersRedisUser}`,
   ordersSecret: `orders' Secret in ${ordersSecret.context}`,
   systemSecret: `a Secret in ${systemSecret.context} ${systemSecret.namespace}`,
   reportingRole: 'the reporting Vault database role',
@@ -133,6 +139,8 @@ async function setUpVictims(): Promise<void> {
     );
   });
   teardown.push(() => withPgAdmin((c) => c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(reporting.user)}`)));
+  await createRedisUser(ordersRedisUser);
+  teardown.push(() => deleteRedisUsers([ordersRedisUser]));
   await ensureVaultPostgresStaticRole(vault, {
     connection: reporting.connection,
     role: reporting.role,
@@ -161,6 +169,7 @@ async function setUpVictims(): Promise<void> {
     [victim.ordersSecretsManager]: awsSecretProbe(sm, awsIdOf(ordersAws)),
     [victim.ordersIam]: iamKeysProbe(iam, ordersIamUser),
     [victim.ordersRoles]: pgRolesProbe(ordersRoles),
+    [victim.ordersRedis]: redisAclUserProbe(ordersRedisUser),
     [victim.ordersSecret]: kubeSecretProbe(
       kubeconfigFor(ordersSecret.context),
       ordersSecret.namespace,
@@ -254,6 +263,30 @@ const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: str
     }),
     path: 'spec.credential.host',
     rule: 'databaseServers',
+  },
+  {
+    abuse: "rotates the other team's Redis ACL user (on the same Redis, through the port it may use)",
+    spec: () => ({ credential: { kind: 'redis-acl-user', user: ordersRedisUser, ...stackRedis.tls } }),
+    path: 'spec.credential.user',
+    rule: 'tenants[payments].allow.redis',
+  },
+  {
+    abuse: 'sends the Redis admin credentials to a server of its choice',
+    spec: () => ({ credential: { kind: 'redis-acl-user', user: 'payments-cache', host: '203.0.113.7' } }),
+    path: 'spec.credential.host',
+    rule: 'redisServers',
+  },
+  {
+    abuse: 'downgrades the Redis admin connection to its TLS server to plaintext',
+    spec: () => ({ credential: { kind: 'redis-acl-user', user: 'payments-cache', ...stackRedis.tls, tls: false } }),
+    path: 'spec.credential.tls',
+    rule: 'redisServers',
+  },
+  {
+    abuse: 'sends a redis-auth canary (the new password) to a server of its choice',
+    spec: () => ({ canaries: [{ type: 'redis-auth', name: 'auth', host: '203.0.113.7' }] }),
+    path: 'spec.canaries[0].host',
+    rule: 'redisServers',
   },
   {
     abuse: "rotates the other team's IAM user's keys",
@@ -402,6 +435,7 @@ describe('the "nothing changed" comparison', () => {
       },
       [victim.ordersRoles]: () =>
         withPgAdmin((c) => c.query(`ALTER ROLE orders_a PASSWORD ${pg.escapeLiteral(secretValue())}`)),
+      [victim.ordersRedis]: () => withRedisAdmin((r) => r.call('ACL', 'SETUSER', ordersRedisUser, `>${secretValue()}`)),
       [victim.ordersSecret]: () => patchSecret(ordersSecret),
       [victim.systemSecret]: () => patchSecret(systemSecret),
       [victim.reportingRole]: () => vault.write(`database/rotate-role/${reporting.role}`, {}),

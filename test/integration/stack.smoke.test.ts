@@ -18,6 +18,9 @@ import { awsTestStore } from '../helpers/stores';
 import { startTestWorker } from '../helpers/worker';
 import { rotationWorkflowId } from '../../core/ids';
 import { services } from '../../dev/local-stack/services/index';
+import { redis } from '../../dev/local-stack/services/redis';
+import { tryRedisAuth } from '../../adapters/redis';
+import { canAuth, stackRedis, withRedisAdmin } from '../helpers/redis';
 
 const run = promisify(execFile);
 const env = useStackEnv();
@@ -35,7 +38,19 @@ describe('local stack smoke', () => {
         .map((s) => s.name)
         .filter((n) => !optional.includes(n))
         .sort(),
-    ).toEqual(['codec', 'eso', 'kube', 'moto', 'node', 'otelcol', 'postgres', 'temporal', 'temporal-tls', 'vault']);
+    ).toEqual([
+      'codec',
+      'eso',
+      'kube',
+      'moto',
+      'node',
+      'otelcol',
+      'postgres',
+      'redis',
+      'temporal',
+      'temporal-tls',
+      'vault',
+    ]);
     for (const s of status.services) {
       expect({ name: s.name, state: s.state }).toEqual({ name: s.name, state: 'healthy' });
       expect(s.pids.length).toBeGreaterThan(0);
@@ -82,5 +97,20 @@ describe('local stack smoke', () => {
     expect(rows[0]?.v).toMatch(/^\d+/);
     const wrong = new pg.Client({ password: 'definitely-wrong', connectionTimeoutMillis: 5000 });
     await expect(wrong.connect()).rejects.toThrow(/password authentication failed/);
+  });
+
+  it('Redis: rotor administers over plaintext and verified TLS; the default user and a wrong password are refused', async () => {
+    for (const target of [stackRedis.plain, stackRedis.tls]) {
+      expect(await withRedisAdmin((r) => r.call('ACL', 'WHOAMI'), target)).toBe(env['ROTOR_REDIS_USERNAME']);
+    }
+    expect(redis.version).toMatch(/^7\./);
+    const wrong = JSON.stringify({ username: env['ROTOR_REDIS_USERNAME'], password: 'definitely-wrong' });
+    expect(await canAuth(wrong)).toBe(false);
+    // Without the stack's CA the TLS port is not trusted.
+    const blind = await tryRedisAuth(stackRedis.tls, JSON.parse(wrong) as never, { timeoutMs: 5000 });
+    expect(blind.message).toMatch(/certificate/i);
+    // The default user is off: a connection that does not authenticate can do nothing.
+    const anonymous = await tryRedisAuth(stackRedis.plain, { username: 'default', password: 'x' }, { timeoutMs: 5000 });
+    expect(anonymous.refused).toBe(true);
   });
 });

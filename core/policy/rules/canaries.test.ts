@@ -12,6 +12,7 @@ const allow = {
     postgresLogin: { servers: ['main'] },
     awsSts: { endpoints: ['https://sts.example.com'] },
     kubernetesJob: { contexts: ['prod-a'], namespaces: ['team'], images: ['registry.example.com/team/*'] },
+    redisAuth: { servers: ['local'] },
   },
 };
 const alice: PolicyContext = { requestedBy: 'alice@laptop' };
@@ -30,6 +31,7 @@ const every: CanaryInput[] = [
     image: 'registry.example.com/team/canary:1',
     command: ['t'],
   },
+  { type: 'redis-auth', name: 'r', host: '127.0.0.1' },
 ];
 
 describe('canaries rule', () => {
@@ -76,6 +78,12 @@ describe('canaries rule', () => {
         rule: 'tenants[team].allow.canaries.kubernetesJob',
         message: 'kubernetes-job canaries are not allowed for the tenant',
         fix: 'add allow.canaries.kubernetesJob with contexts, namespaces and images under tenant team',
+      },
+      {
+        path: 'spec.canaries[5].host',
+        rule: 'tenants[team].allow.canaries.redisAuth',
+        message: "redis-auth canary to server local is not allowed; it may only authenticate to the tenant's servers",
+        fix: 'add local to allow.canaries.redisAuth.servers under tenant team',
       },
     ]);
   });

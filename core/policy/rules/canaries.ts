@@ -4,6 +4,7 @@ import { databaseAt, tenantRefusal } from './context';
 import type { RuleContext } from './context';
 import { httpCanaryRefusals } from './http-canary';
 import { kubernetesJobCanaryRefusals } from './kubernetes-job-canary';
+import { redisAuthCanaryRefusals } from './redis';
 
 /**
  * Every `spec.canaries[]` entry must be of a type the tenant's `allow.canaries` turns on, aimed
@@ -67,6 +68,8 @@ function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusa
       ];
     case 'kubernetes-job':
       return kubernetesJobCanaryRefusals(ctx, c, path);
+    case 'redis-auth':
+      return redisAuthCanaryRefusals(ctx, c, path);
     default: {
       const _exhaustive: never = type;
       throw new Error(`no policy rule for canary type ${String(_exhaustive)}`);

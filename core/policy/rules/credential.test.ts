@@ -9,6 +9,7 @@ const allow = {
   postgres: [{ server: 'main', roles: ['team_a', 'team_b'] }],
   vaultDatabase: [{ roles: ['team'] }],
   vaultDatabaseDynamic: [{ roles: ['team-reports'] }],
+  redis: [{ server: 'local', users: ['team-app'] }],
 };
 const refusals = (credential: CredentialInput, grants: object = allow) =>
   credentialRule(ruleContext(grants, { credential }));
@@ -22,6 +23,7 @@ describe('credential rule', () => {
     ).toEqual([]);
     expect(refusals({ kind: 'vault-database-static-role', role: 'team', connection: 'c' })).toEqual([]);
     expect(refusals({ kind: 'vault-database-dynamic-role', role: 'team-reports', connection: 'c' })).toEqual([]);
+    expect(refusals({ kind: 'redis-acl-user', user: 'team-app', host: '127.0.0.1' })).toEqual([]);
   });
 
   it('allows a random credential even to a tenant granted nothing: only the store holds it', () => {
@@ -51,6 +53,9 @@ describe('credential rule', () => {
     // Issue 19: the dynamic role used to be allowed to every tenant.
     expect(rules({ kind: 'vault-database-dynamic-role', role: 'team-reports', connection: 'c' })).toEqual([
       'spec.credential.role tenants[team].allow.vaultDatabaseDynamic',
+    ]);
+    expect(rules({ kind: 'redis-acl-user', user: 'team-app', host: '127.0.0.1' })).toEqual([
+      'spec.credential.user tenants[team].allow.redis',
     ]);
   });
 });

@@ -35,7 +35,19 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   return [...stdout.matchAll(/(\/[^\s]+) \(0x/g)].map((m) => m[1] ?? '').filter(Boolean);
 }
 
-/** The root file system of the image: busybox with its applet links, psql with its libraries. */
+/** Debian's redis-cli (package redis-tools, which the redis service's redis-server pulls in). */
+export const redisCli = '/usr/bin/redis-cli';
+
+/** Copies a dynamic binary to `to` under `dir`, with the shared libraries it needs at their own paths. */
+async function copyWithLibraries(dir: string, binary: string, to: string): Promise<void> {
+  copyFileSync(binary, join(dir, to));
+  for (const lib of await sharedLibraries(binary)) {
+    mkdirSync(join(dir, dirname(lib)), { recursive: true });
+    copyFileSync(lib, join(dir, lib));
+  }
+}
+
+/** The root file system of the image: busybox with its applet links, psql and redis-cli with their libraries. */
 async function stageRootfs(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -50,11 +62,9 @@ async function stageRootfs(dir: string): Promise<void> {
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   const psql = psqlBinary();
   if (!psql) throw new Error("node: no psql found under /usr/lib/postgresql; run 'dev/stack up postgres' first");
-  copyFileSync(psql, join(dir, 'usr/bin/psql'));
-  for (const lib of await sharedLibraries(psql)) {
-    mkdirSync(join(dir, dirname(lib)), { recursive: true });
-    copyFileSync(lib, join(dir, lib));
-  }
+  await copyWithLibraries(dir, psql, 'usr/bin/psql');
+  if (!existsSync(redisCli)) throw new Error(`node: no ${redisCli}; run 'dev/stack up node' to install redis-tools`);
+  await copyWithLibraries(dir, redisCli, 'usr/bin/redis-cli');
 }
 
 /** An OCI archive and the manifest digest of each image name in it. */
@@ -74,7 +84,7 @@ function blob(layout: string, mediaType: string, data: Buffer): { mediaType: str
 
 /**
  * Builds an OCI image archive holding the pause and tools images, both one layer (the same one),
- * from the host's busybox-static and psql. The tar is reproducible (sorted, mtime 0, owner 0), so
+ * from the host's busybox-static, psql and redis-cli. The tar is reproducible (sorted, mtime 0, owner 0), so
  * the same packages always give the same digests and re-imports change nothing.
  */
 export async function buildImageArchive(ctx: StackContext): Promise<ImageArchive> {

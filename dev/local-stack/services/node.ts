@@ -5,7 +5,7 @@ import type { ClusterName } from '../config';
 import { ensureClientCert } from '../kube/pki';
 import { writeClientKubeconfig } from '../kube/kubeconfig';
 import { cniBinDir } from '../node/containerd';
-import { buildImageArchive } from '../node/images';
+import { buildImageArchive, redisCli } from '../node/images';
 import { schedulerPaths, stackNode } from '../node/instance';
 import { nodeHealth, nodeState, startNode, stopNode } from '../node/lifecycle';
 import { unmountUnder } from '../node/teardown';
@@ -115,6 +115,8 @@ export const node: StackService = {
 
   async install(ctx) {
     await ensureDebianPackages(ctx, 'containerd, runc and the CNI plugins', debianPackages, packagesPresent);
+    // The tools image carries redis-cli for consumer pods of Redis credentials.
+    await ensureDebianPackages(ctx, 'redis-cli', ['redis-tools'], () => existsSync(redisCli));
     await nodeBinaries(ctx);
   },
 

@@ -1,0 +1,221 @@
+/**
+ * Redis ACL users through the whole workflow, against the stack's Redis (over TLS) and Secrets
+ * Manager: a rotation leaves only the new password; a failing canary, a consumer that never reads
+ * the new version (real pod, promote gate) and a failure injected right after each step that
+ * changes the world roll back to exactly the old password, or (after revoke, past the point of no
+ * return) retry into a proven revocation. Logins are real AUTHs, asserted as booleans; the user's
+ * passwords are read back with ACL GETUSER.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index';
+import type { RotationActivities } from '../../activities/index';
+import { redisPasswordHash } from '../../adapters/credentials/redis-acl';
+import type { UserPassword } from '../../adapters/credentials/values';
+import type { RedisTarget } from '../../adapters/redis';
+import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
+import type { PlaybookInput } from '../../core/playbook/schema';
+import type { RotationStatus } from '../../core/status';
+import { depsFromEnv } from '../../workers/deps';
+import { statusQuery } from '../../workflows/definitions';
+import { volumeConsumer, waitRunning } from '../helpers/consumers';
+import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { testPlaybook } from '../helpers/playbooks';
+import { canAuth, createRedisUser, deleteRedisUsers, redisUser, stackRedis } from '../helpers/redis';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import type { TestStore } from '../helpers/stores';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
+import type { TestWorker } from '../helpers/worker';
+
+useStackEnv();
+const suffix = randomBytes(4).toString('hex');
+const users: string[] = [];
+const target: RedisTarget = stackRedis.tls;
+
+/** Where a fault is injected: right after the real activity changed the world. */
+type Fault = 'none' | 'create' | 'promote' | 'revoke-once';
+let fault: Fault = 'none';
+const injected = (step: string) =>
+  ApplicationFailure.create({ type: 'InjectedFault', message: `injected after ${step}`, nonRetryable: true });
+
+/** The real activities, with a fault switched on after create, promote or (once, retryable) revoke. */
+function faultyActivities(acts: RotationActivities): RotationActivities {
+  return {
+    ...acts,
+    async createPendingVersion(input) {
+      const out = await acts.createPendingVersion(input);
+      if (fault === 'create') throw injected('create');
+      return out;
+    },
+    async promoteVersion(input) {
+      await acts.promoteVersion(input);
+      if (fault === 'promote') throw injected('promote');
+    },
+    async revokeVersion(input) {
+      const out = await acts.revokeVersion(input);
+      if (fault === 'revoke-once') {
+        fault = 'none';
+        throw ApplicationFailure.retryable('injected after revoke (reply lost)', RetryableErrorTypes.redis);
+      }
+      return out;
+    },
+  };
+}
+
+const hashOf = (value: string) => redisPasswordHash((JSON.parse(value) as UserPassword).password);
+
+async function setUp(name: string, rules?: string[]) {
+  const user = `rotor-wf-${name}-${suffix}`;
+  users.push(user);
+  const { initial } = await createRedisUser(user, rules);
+  const ts = await awsTestStore(initial);
+  return { user, initial, ts };
+}
+
+const credential = (user: string) => ({ kind: 'redis-acl-user' as const, user, ...target });
+const canary = { type: 'redis-auth' as const, name: 'auth-ping', ...target };
+
+async function rotate(tw: TestWorker, spec: Partial<PlaybookInput['spec']>, ts: TestStore) {
+  const playbook = testPlaybook(ts.store, spec);
+  return tw.run(async () => {
+    const h = await startRotation(tw, playbook);
+    const out = await outcomeOf(h);
+    return { out, status: await h.query<RotationStatus>(statusQuery) };
+  });
+}
+
+/** The run failed as RotationRolledBack caused by `cause`, and every undo succeeded. */
+function expectRolledBack({ out, status }: Awaited<ReturnType<typeof rotate>>, cause: string): void {
+  expect(out.ok).toBe(false);
+  if (out.ok) return;
+  const rolledBack = out.error.cause as ApplicationFailure;
+  expect(rolledBack.type).toBe(WorkflowErrorTypes.rolledBack);
+  // The failure that caused it: raised in the workflow, or by an activity (inside an ActivityFailure).
+  let why: Error | undefined = rolledBack.cause;
+  while (why && !(why instanceof ApplicationFailure)) why = why.cause as Error | undefined;
+  expect(why?.type).toBe(cause);
+  expect(status.phase).toBe('rolled-back');
+  expect(status.compensation.filter((c) => !c.ok)).toEqual([]);
+}
+
+/** Exactly the old password opens the user again, and the store's current value is the old one. */
+async function expectOldOnly(k: Awaited<ReturnType<typeof setUp>>): Promise<void> {
+  expect((await redisUser(k.user))?.passwords).toEqual([hashOf(k.initial)]);
+  expect(await canAuth(k.initial, target)).toBe(true);
+  const snap = await k.ts.snapshot();
+  expect(snap.currentValue === k.initial).toBe(true);
+  expect(snap.pendingVersion).toBeNull();
+}
+
+afterAll(async () => {
+  await deleteRedisUsers(users);
+});
+
+describe('rotation of a Redis ACL user (TLS) through the workflow', () => {
+  let tw: TestWorker;
+  beforeAll(async () => {
+    tw = await startTestWorker(faultyActivities(createActivities(depsFromEnv())));
+  });
+  afterAll(async () => {
+    fault = 'none';
+    await tw?.close();
+  });
+
+  it('rotates: the new password authenticates, the old one is refused, the proof is recorded', async () => {
+    const k = await setUp('ok');
+    const { out, status } = await rotate(tw, { credential: credential(k.user), canaries: [canary] }, k.ts);
+    expect(out.ok ? undefined : out.error).toBeUndefined();
+    const now = (await k.ts.snapshot()).currentValue;
+    expect((JSON.parse(now) as UserPassword).username).toBe(k.user);
+    expect(await canAuth(now, target)).toBe(true);
+    expect(await canAuth(k.initial, target)).toBe(false);
+    expect((await redisUser(k.user))?.passwords).toEqual([hashOf(now)]);
+    expect(status.revocation?.rejected).toBe(true);
+    expect(status.revocation?.detail).toContain('WRONGPASS');
+  });
+
+  it('a failing canary (the user may not PING) rolls back: the new password is removed, the old one works', async () => {
+    const k = await setUp('canary', ['+get']);
+    const run = await rotate(tw, { credential: credential(k.user), canaries: [canary] }, k.ts);
+    expectRolledBack(run, 'CanaryFailed');
+    await expectOldOnly(k);
+  });
+
+  it.each([
+    { step: 'create' as const, undo: 'the new password is removed although create never answered' },
+    { step: 'promote' as const, undo: 'the store is demoted and the new password removed' },
+  ])('a failure injected right after $step rolls back: $undo', async ({ step }) => {
+    const k = await setUp(`after-${step}`);
+    fault = step;
+    try {
+      const run = await rotate(tw, { credential: credential(k.user), canaries: [canary] }, k.ts);
+      expectRolledBack(run, 'InjectedFault');
+    } finally {
+      fault = 'none';
+    }
+    await expectOldOnly(k);
+  });
+
+  it('a failure right after revoke (past the point of no return) retries: the old password is already gone, proven refused', async () => {
+    const k = await setUp('after-revoke');
+    fault = 'revoke-once';
+    const { out, status } = await rotate(tw, { credential: credential(k.user) }, k.ts);
+    expect(fault).toBe('none');
+    expect(out.ok ? undefined : out.error).toBeUndefined();
+    expect(status.revocation?.rejected).toBe(true);
+    expect(status.revocation?.detail).toContain('old password already gone');
+    expect(await canAuth(k.initial, target)).toBe(false);
+    expect(await canAuth((await k.ts.snapshot()).currentValue, target)).toBe(true);
+  });
+});
+
+describe('rollback at the consumer gate (a real pod that never reads the new version)', () => {
+  const namespace = `redis-gate-${suffix}`;
+  const secretName = 'cache-user';
+  const kc = () => kubeconfigFor('cluster-a');
+  let tw: TestWorker;
+  let k: Awaited<ReturnType<typeof setUp>>;
+
+  beforeAll(async () => {
+    const core = kc().makeApiClient(CoreV1Api);
+    k = await setUp('gate');
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: secretName }, stringData: { value: k.initial } },
+    });
+    // Loaded both keys at startup: it never reads the new password beside the old one.
+    await kc()
+      .makeApiClient(AppsV1Api)
+      .createNamespacedDeployment({
+        namespace,
+        body: volumeConsumer('frozen', secretName, true, ['value', 'value-other']),
+      });
+    await waitRunning(core, namespace, ['frozen']);
+    tw = await startTestWorker(createActivities(depsFromEnv()));
+  }, 180_000);
+
+  afterAll(async () => {
+    await tw?.close();
+    await purgeNamespace(kc(), namespace).catch(() => undefined);
+  }, 120_000);
+
+  it('the promote gate fails and the run rolls back: the new password is removed, the old one works', async () => {
+    const run = await rotate(
+      tw,
+      {
+        credential: credential(k.user),
+        canaries: [canary],
+        clusters: [{ name: 'cluster-a', delivery: 'push', namespace, secretName, workloads: [] }],
+        timeouts: { gate: '15s' },
+        consumerGate: { settle: '3s' },
+      },
+      k.ts,
+    );
+    expectRolledBack(run, WorkflowErrorTypes.consumerGateFailed);
+    await expectOldOnly(k);
+  });
+});
