@@ -10,7 +10,7 @@ import { ErrorTypes, permanent } from '../core/failures';
 export interface AdmissionDeps {
   policy: Policy;
   /** Where the worker's admin database connection and AWS clients go by default. */
-  defaults: Pick<PolicyContext, 'defaultDatabase' | 'defaultRegion'>;
+  defaults: Pick<PolicyContext, 'defaultDatabase' | 'defaultMariadb' | 'defaultRegion'>;
 }
 
 export interface AdmissionInput {

@@ -24,6 +24,7 @@ export const RetryableErrorTypes = {
   vault: 'VaultError',
   aws: 'AwsError',
   postgres: 'PostgresError',
+  mariadb: 'MariadbError',
   kubernetes: 'KubernetesError',
   kubernetesConflict: 'KubernetesConflict',
 } as const;

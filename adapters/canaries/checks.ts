@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Canary } from '../../core/playbook/schema';
+import { tryMariadbLogin } from '../credentials/mariadb-login';
 import { tryPostgresLogin } from '../credentials/postgres';
+import type { LoginOutcome } from '../credentials/postgres';
 import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
+import type { UserPassword } from '../credentials/values';
 import { guardedRequest } from '../guarded-http';
 import { redact, redactTail } from '../redact';
 import type { CanaryOutcome } from './outcome';
@@ -10,6 +13,7 @@ import type { CanaryOutcome } from './outcome';
 type CommandCanary = Extract<Canary, { type: 'command' }>;
 type HttpCanary = Extract<Canary, { type: 'http' }>;
 type PostgresLoginCanary = Extract<Canary, { type: 'postgres-login' }>;
+type MariadbLoginCanary = Extract<Canary, { type: 'mariadb-login' }>;
 type AwsStsCanary = Extract<Canary, { type: 'aws-sts' }>;
 
 /** The only worker variables a command hook sees: never VAULT_TOKEN, AWS keys, PGPASSWORD or rotor's keys. */
@@ -93,16 +97,17 @@ function parsed<T>(parse: () => T): T | CanaryOutcome {
   }
 }
 
-export async function runPostgresLogin(
-  c: PostgresLoginCanary,
+/** Logs in with a stored `{"username","password"}` through `login` and runs the canary's query. */
+async function runLogin(
+  c: PostgresLoginCanary | MariadbLoginCanary,
   credential: string,
   signal: AbortSignal,
+  login: (cred: UserPassword, opts: { query: string; timeoutMs: number; signal: AbortSignal }) => Promise<LoginOutcome>,
 ): Promise<CanaryOutcome> {
   const cred = parsed(() => parseUserPassword(credential, 'the credential'));
   if ('ok' in cred) return cred;
-  const target = { host: c.host, port: c.port, database: c.database };
   const started = Date.now();
-  const out = await tryPostgresLogin(target, cred, {
+  const out = await login(cred, {
     query: c.query,
     timeoutMs: c.timeout,
     signal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]),
@@ -110,6 +115,25 @@ export async function runPostgresLogin(
   if (out.ok) return { ok: true, detail: `logged in as '${cred.username}', query returned ${out.message}` };
   const timedOut = Date.now() - started >= c.timeout ? ` (timeout ${c.timeout}ms)` : '';
   return { ok: false, detail: `as '${cred.username}': ${out.code ?? 'error'} ${out.message}${timedOut}` };
+}
+
+export function runPostgresLogin(
+  c: PostgresLoginCanary,
+  credential: string,
+  signal: AbortSignal,
+): Promise<CanaryOutcome> {
+  const target = { host: c.host, port: c.port, database: c.database };
+  return runLogin(c, credential, signal, (cred, opts) => tryPostgresLogin(target, cred, opts));
+}
+
+/** A MariaDB/MySQL login; without host or port, the worker's ROTOR_MARIADB_HOST/PORT. */
+export function runMariadbLogin(
+  c: MariadbLoginCanary,
+  credential: string,
+  signal: AbortSignal,
+): Promise<CanaryOutcome> {
+  const target = { host: c.host, port: c.port, database: c.database };
+  return runLogin(c, credential, signal, (cred, opts) => tryMariadbLogin(target, cred, opts));
 }
 
 export async function runAwsSts(c: AwsStsCanary, credential: string, signal: AbortSignal): Promise<CanaryOutcome> {

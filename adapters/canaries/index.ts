@@ -1,7 +1,7 @@
 /** Canary checks: the new credential is tried where it will be used before any other wave sees it. */
 import type { Canary } from '../../core/playbook/schema';
 import type { KubeClients } from '../kubernetes/clients';
-import { runAwsSts, runCommand, runHttp, runPostgresLogin } from './checks';
+import { runAwsSts, runCommand, runHttp, runMariadbLogin, runPostgresLogin } from './checks';
 import { runKubernetesJob } from './kubernetes-job';
 import type { CanaryOutcome } from './outcome';
 
@@ -26,6 +26,8 @@ export function runCanaryCheck(
       return runHttp(c, credential, signal);
     case 'postgres-login':
       return runPostgresLogin(c, credential, signal);
+    case 'mariadb-login':
+      return runMariadbLogin(c, credential, signal);
     case 'aws-sts':
       return runAwsSts(c, credential, signal);
     case 'kubernetes-job':

@@ -6,6 +6,9 @@ import type pg from 'pg';
 import type { Credential } from '../../core/playbook/schema';
 import { awsIamAccessKeyKind } from './aws-iam';
 import type { CredentialKind } from './kind';
+import { mariadbUsersKind } from './mariadb';
+import { mariadbAdminFromEnv } from './mariadb-env';
+import type { MariadbAdmin } from './mariadb-env';
 import { postgresAlternatingUsersKind } from './postgres';
 import { randomKind } from './random';
 import type { AccessKeyPair } from './values';
@@ -26,6 +29,10 @@ export interface CredentialKindDeps {
   /** An STS client that signs with the given key, for proving which keys AWS accepts. */
   stsFor: (creds: AccessKeyPair) => STSClient;
   vault: NodeVault.client;
+  /** rotor's MariaDB/MySQL admin account (a fresh object per call). */
+  mariadbAdmin: () => MariadbAdmin;
+  /** MariaDB servers (besides mariadbAdmin's) admin credentials may go to; any when undefined (a development policy). */
+  mariadbServers?: { host: string; port: number }[] | undefined;
 }
 
 /** Every credential kind by its playbook `kind`. */
@@ -39,6 +46,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'aws-iam-access-key': awsIamAccessKeyKind(deps),
     'vault-database-static-role': vaultDatabaseStaticRoleKind(deps),
     'vault-database-dynamic-role': vaultDatabaseDynamicRoleKind(deps),
+    'mariadb-users': mariadbUsersKind(deps),
   };
 }
 
@@ -49,7 +57,8 @@ export function kindFor<C extends Credential>(kinds: CredentialKinds, policy: C)
 
 /**
  * Clients from the standard environment: PG* for the PostgreSQL admin connection, the AWS SDK's own
- * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN.
+ * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN,
+ * ROTOR_MARIADB_* for the MariaDB admin account.
  */
 export function credentialDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -66,5 +75,6 @@ export function credentialDepsFromEnv(
     iam: new IAMClient({}),
     stsFor: (creds) => new STSClient({ credentials: creds }),
     vault,
+    mariadbAdmin: mariadbAdminFromEnv(env),
   };
 }

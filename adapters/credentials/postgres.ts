@@ -5,6 +5,7 @@ import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../../cor
 import { generateRandom } from '../generate';
 import { redact } from '../redact';
 import type { CredentialKind } from './kind';
+import { loginEvidence } from './login-proof';
 import { parseUserPassword } from './values';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
@@ -237,13 +238,7 @@ export function postgresAlternatingUsersKind(deps: {
       }
       const newLogin = await tryPostgresLogin(target, current, { timeoutMs: proofTimeoutMs });
       const locked = `role '${old.username}' locked (NOLOGIN, password replaced), ${terminated} session(s) terminated`;
-      const oldPart = oldLogin.ok
-        ? `login as '${old.username}' with the old password still SUCCEEDED on ${where}`
-        : `login as '${old.username}' with the old password refused by ${where}: ${oldLogin.code} ${oldLogin.message}`;
-      const newPart = newLogin.ok
-        ? `login as '${current.username}' with the current credential succeeded`
-        : `WARNING: login as '${current.username}' with the current credential failed: ${newLogin.code ?? ''} ${newLogin.message}`.trim();
-      return { rejected: oldLogin.refused, detail: `${locked}; ${oldPart}; ${newPart}` };
+      return loginEvidence(locked, where, { cred: old, login: oldLogin }, { cred: current, login: newLogin });
     },
   };
 }

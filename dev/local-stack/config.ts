@@ -50,6 +50,7 @@ export const ports = {
   vaultTls: 8210,
   moto: 5000,
   postgres: 55432,
+  mariadb: 53306,
   etcd: 23790,
   etcdPeer: 23800,
   kube: { 'cluster-a': 16443, 'cluster-b': 16444, 'cluster-c': 16445 },
@@ -108,6 +109,12 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     PGUSER: devCredentials.postgresUser,
     PGPASSWORD: devCredentials.postgresPassword,
     PGDATABASE: 'postgres',
+    // MariaDB's clients have no standard variables for a password; rotor's admin account reads its
+    // password from a key file the stack creates (service mariadb).
+    ROTOR_MARIADB_HOST: '127.0.0.1',
+    ROTOR_MARIADB_PORT: String(ports.mariadb),
+    ROTOR_MARIADB_USER: 'rotor',
+    ROTOR_MARIADB_PASSWORD_FILE: join(paths.stateDir, 'keys', 'mariadb-admin.password'),
     ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
     ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
     ROTOR_POLICY_FILE: devPolicyFile,

@@ -27,6 +27,8 @@ const containerAddress: Record<string, string> = {
   AWS_ENDPOINT_URL: 'http://moto:5000',
   PGHOST: 'postgres',
   PGPORT: '5432',
+  ROTOR_MARIADB_HOST: 'mariadb',
+  ROTOR_MARIADB_PORT: '3306',
   ROTOR_POLICY_FILE: '/app/dev/policy/allow-all.yaml',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otelcol:4318',
 };
@@ -37,6 +39,7 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(hostPorts('vault')).toEqual([ports.vault]);
     expect(hostPorts('moto')).toEqual([ports.moto]);
     expect(hostPorts('postgres')).toEqual([ports.postgres]);
+    expect(hostPorts('mariadb')).toEqual([ports.mariadb]);
     expect(hostPorts('otelcol')).toEqual([ports.otlpHttp]);
   });
 

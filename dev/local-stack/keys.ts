@@ -21,14 +21,16 @@ export function stackCodecEndpoint(paths: StackPaths): string {
 
 /**
  * Creates, once, the keys of the local stack: the worker's fingerprint HMAC key and payload codec
- * key, and the codec server's token (32 random bytes, hex, mode 0600). Existing keys are kept so
- * fingerprints and encrypted histories stay readable across restarts.
+ * key, the password of rotor's MariaDB admin account, and the codec server's token (32 random
+ * bytes, hex, mode 0600). Existing keys are kept so fingerprints and encrypted histories stay
+ * readable across restarts.
  */
 export function ensureKeys(ctx: StackContext): void {
   const env = stackEnv(ctx.paths);
   for (const file of [
     env['ROTOR_FINGERPRINT_KEY_FILE'],
     env['ROTOR_CODEC_KEY_FILE'],
+    env['ROTOR_MARIADB_PASSWORD_FILE'],
     codecServerTokenFile(ctx.paths),
   ]) {
     if (!file || existsSync(file)) continue;

@@ -1,6 +1,7 @@
 import type { PolicyRefusal } from '../refusal';
 import { tenantRefusal } from './context';
 import type { RuleContext } from './context';
+import { mariadbRefusals } from './mariadb';
 import { postgresRefusals } from './postgres';
 import { vaultDatabaseRefusals } from './vault-database';
 
@@ -31,6 +32,8 @@ export function credentialRule(ctx: RuleContext): PolicyRefusal[] {
     case 'vault-database-static-role':
     case 'vault-database-dynamic-role':
       return vaultDatabaseRefusals(ctx, cred);
+    case 'mariadb-users':
+      return mariadbRefusals(ctx, cred);
     default: {
       const _exhaustive: never = kind;
       throw new Error(`no policy rule for credential kind ${String(_exhaustive)}`);

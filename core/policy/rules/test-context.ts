@@ -9,7 +9,8 @@ type TenantAllow = NonNullable<PolicyInput['tenants']>[number]['allow'];
 /**
  * For the rules' unit tests: the context of tenant `team` allowed `allow`, over a playbook whose
  * spec is `spec` on top of a Vault store at `secret/apps/team/api` and a random credential. The
- * policy knows database servers `main` (db.example.com:5432) and `local` (127.0.0.1:55432).
+ * policy knows database servers `main` (db.example.com:5432) and `local` (127.0.0.1:55432), and
+ * MariaDB servers `maria` (maria.example.com:3306) and `local-maria` (127.0.0.1:53306).
  */
 export function ruleContext(
   allow: TenantAllow,
@@ -20,6 +21,7 @@ export function ruleContext(
     apiVersion: 'rotor.dev/v1',
     kind: 'RotorPolicy',
     databaseServers: { main: { host: 'db.example.com' }, local: { host: '127.0.0.1', port: 55432 } },
+    mariadbServers: { maria: { host: 'maria.example.com' }, 'local-maria': { host: '127.0.0.1', port: 53306 } },
     tenants: [{ name: 'team', match: { labels: { team: 'team' } }, allow }],
   });
   const playbook = playbookSchema.parse({

@@ -4,6 +4,7 @@ import { codec } from './codec';
 import { vault } from './vault';
 import { moto } from './moto';
 import { postgres } from './postgres';
+import { mariadb } from './mariadb';
 import { kube } from './kube';
 import { eso } from './eso';
 import { node } from './node';
@@ -18,6 +19,7 @@ export const services: StackService[] = [
   vault,
   moto,
   postgres,
+  mariadb,
   kube,
   node,
   eso,

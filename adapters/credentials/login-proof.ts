@@ -1,0 +1,22 @@
+import type { RevocationEvidence } from '../../core/status';
+import type { LoginOutcome } from './postgres';
+import type { UserPassword } from './values';
+
+/**
+ * The evidence of a database revoke from two real logins: `done` (what revoke changed), then the
+ * old credential's login (refused is the proof) and the current one's (a failure is a warning).
+ */
+export function loginEvidence(
+  done: string,
+  where: string,
+  old: { cred: UserPassword; login: LoginOutcome },
+  current: { cred: UserPassword; login: LoginOutcome },
+): RevocationEvidence {
+  const oldPart = old.login.ok
+    ? `login as '${old.cred.username}' with the old password still SUCCEEDED on ${where}`
+    : `login as '${old.cred.username}' with the old password refused by ${where}: ${old.login.code} ${old.login.message}`;
+  const newPart = current.login.ok
+    ? `login as '${current.cred.username}' with the current credential succeeded`
+    : `WARNING: login as '${current.cred.username}' with the current credential failed: ${current.login.code ?? ''} ${current.login.message}`.trim();
+  return { rejected: old.login.refused, detail: `${done}; ${oldPart}; ${newPart}` };
+}
