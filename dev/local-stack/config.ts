@@ -70,7 +70,8 @@ export type ClusterName = (typeof clusterNames)[number];
 
 /**
  * Images every node of the local stack has imported (built locally, no registry): pods use them
- * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …) and a PostgreSQL client (`psql`).
+ * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …), a PostgreSQL client
+ * (`psql`) and a MariaDB client (`mariadb`).
  */
 export const nodeImages = {
   pause: 'rotor.local/pause:1',

@@ -1,13 +1,14 @@
 /**
  * Zero-downtime benchmark (a script, not a test): `npm run bench:zero-downtime -- [--rotations 20]
- * [--off-rotations N] [--settle 10s]`. Per cluster (cluster-a/b/c) it runs two consumer
- * Deployments on the stack's real nodes: one reads the Secret from a mounted volume (and reports
- * what it read, rotor's opt-in convention), one from env vars (listed for rollout). Every 100 ms
- * each tries to log in to the stack's PostgreSQL with the current key, then the other key, and
- * appends `o` or `f` to a file of its own. Then it rotates a postgres-alternating-users credential
- * across the three clusters back to back, first with the consumer gate on, then off, and prints
- * failed and attempted logins, time per rotation and the gate's share. Pods use hostNetwork:
- * PostgreSQL listens on the host's 127.0.0.1, which pod networks cannot reach. Cleans up.
+ * [--off-rotations N] [--settle 10s] [--kind postgres|mariadb]`. Per cluster (cluster-a/b/c) it
+ * runs two consumer Deployments on the stack's real nodes: one reads the Secret from a mounted
+ * volume (and reports what it read, rotor's opt-in convention), one from env vars (listed for
+ * rollout). Every 100 ms each tries to log in to the stack's PostgreSQL (or MariaDB) with the
+ * current key, then the other key, and appends `o` or `f` to a file of its own. Then it rotates a
+ * postgres-alternating-users (or mariadb-users) credential across the three clusters back to back,
+ * first with the consumer gate on, then off, and prints failed and attempted logins, time per
+ * rotation and the gate's share. Pods use hostNetwork: the databases listen on the host's
+ * 127.0.0.1, which pod networks cannot reach. Cleans up.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,15 +17,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { createActivities } from '../../activities/index';
 import { nodeImages } from '../../dev/local-stack/config';
 import { reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
+import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus, StageName } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
 import { readsReportOnce } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { createUserPair, dropUsers, withMariadbAdmin } from '../helpers/mariadb';
 import { testPlaybook } from '../helpers/playbooks';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
@@ -37,8 +41,10 @@ const { values: args } = parseArgs({
     rotations: { type: 'string', default: '20' },
     'off-rotations': { type: 'string' },
     settle: { type: 'string', default: '10s' },
+    kind: { type: 'string', default: 'postgres' },
   },
 });
+if (args.kind !== 'postgres' && args.kind !== 'mariadb') throw new Error('--kind: give postgres or mariadb');
 const rotations = Number(args.rotations);
 const offRotations = Number(args['off-rotations'] ?? args.rotations);
 const secretName = 'db-login';
@@ -51,13 +57,23 @@ const pgEnv = {
   db: process.env.PGDATABASE ?? 'postgres',
 };
 
+const mariadbEnv = {
+  host: process.env.ROTOR_MARIADB_HOST ?? '127.0.0.1',
+  port: process.env.ROTOR_MARIADB_PORT ?? '53306',
+};
+/** The consumer's login command for user "$u" with password "$p" (never in argv: MYSQL_PWD, PGPASSWORD). */
+const loginCommand =
+  args.kind === 'mariadb'
+    ? `MYSQL_PWD="$p" mariadb --no-defaults --connect-timeout=2 -h ${mariadbEnv.host} -P ${mariadbEnv.port} -u "$u" -e "select 1" >/dev/null 2>&1`
+    : `PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`;
+
 /** Logs in with `$1` (the stored JSON) and prints nothing; exit status says whether it worked. */
 const loginFn = [
   'login() {',
   '  u=$(printf "%s" "$1" | sed -n \'s/.*"username":"\\([^"]*\\)".*/\\1/p\')',
   '  p=$(printf "%s" "$1" | sed -n \'s/.*"password":"\\([^"]*\\)".*/\\1/p\')',
   '  [ -n "$u" ] || return 1',
-  `  PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`,
+  `  ${loginCommand}`,
   '}',
 ].join('\n');
 
@@ -144,14 +160,50 @@ const stageMs = (s: RotationStatus, name: StageName) => {
   return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
 };
 
+/** The database the consumers log in to: its users, the credential rotating them, and cleanup. */
+interface Target {
+  initial: string;
+  credential: PlaybookInput['spec']['credential'];
+  tearDown: () => Promise<unknown>;
+}
+
+async function postgresTarget(table: string): Promise<Target> {
+  await withPgAdmin((c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(table)} (x int)`));
+  const roles: [string, string] = [`${table}_a`, `${table}_b`];
+  const { initial } = await createRolePair(roles[0], roles[1], table);
+  return {
+    initial,
+    credential: { kind: 'postgres-alternating-users', roles },
+    tearDown: () =>
+      withPgAdmin(async (c) => {
+        for (const r of roles) await c.query(`DROP OWNED BY ${pg.escapeIdentifier(r)}`).catch(() => undefined);
+        await c.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(table)}`);
+        for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`);
+      }),
+  };
+}
+
+async function mariadbTarget(database: string): Promise<Target> {
+  await withMariadbAdmin((c) => c.query(`CREATE DATABASE ${mysql.escapeId(database)}`));
+  const users: [string, string] = [`${database}_a`, `${database}_b`];
+  const { initial } = await createUserPair(users[0], users[1], database);
+  return {
+    initial,
+    credential: { kind: 'mariadb-users', users },
+    tearDown: async () => {
+      await dropUsers(users);
+      await withMariadbAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`));
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const namespace = `bench-zd-${run}`;
   const resultsDir = mkdtempSync(join(tmpdir(), 'rotor-bench-zd-'));
   const table = `bench_zd_${run}`;
-  await withPgAdmin((c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(table)} (x int)`));
-  const roles: [string, string] = [`bench_zd_${run}_a`, `bench_zd_${run}_b`];
-  const { initial } = await createRolePair(roles[0], roles[1], table);
+  const target = args.kind === 'mariadb' ? await mariadbTarget(table) : await postgresTarget(table);
+  const { initial } = target;
   const ts = await awsTestStore(initial);
   const tw = await startTestWorker(createActivities(depsFromEnv()));
   const kcs = contexts.map((c) => kubeconfigFor(c));
@@ -174,9 +226,9 @@ async function main(): Promise<void> {
     }
     const before = tally(resultsDir);
     if (before.failed > 0)
-      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check PostgreSQL`);
+      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check ${args.kind}`);
     const basePlaybook = testPlaybook(ts.store, {
-      credential: { kind: 'postgres-alternating-users', roles },
+      credential: target.credential,
       clusters: contexts.map((name) => ({
         name,
         delivery: 'push' as const,
@@ -233,17 +285,13 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     console.log(
-      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a login every 100 ms each`,
+      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a ${args.kind} login every 100 ms each`,
     );
     for (const r of results) console.log(r);
   } finally {
     await tw.close();
     await Promise.all(kcs.map((kc) => purgeNamespace(kc, namespace).catch(() => undefined)));
-    await withPgAdmin(async (c) => {
-      for (const r of roles) await c.query(`DROP OWNED BY ${pg.escapeIdentifier(r)}`).catch(() => undefined);
-      await c.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(table)}`);
-      for (const r of roles) await c.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`);
-    }).catch(() => undefined);
+    await target.tearDown().catch(() => undefined);
     rmSync(resultsDir, { recursive: true, force: true });
   }
 }

@@ -35,7 +35,7 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   return [...stdout.matchAll(/(\/[^\s]+) \(0x/g)].map((m) => m[1] ?? '').filter(Boolean);
 }
 
-/** The root file system of the image: busybox with its applet links, psql with its libraries. */
+/** The root file system of the image: busybox with its applet links, psql and mariadb with their libraries. */
 async function stageRootfs(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -50,8 +50,19 @@ async function stageRootfs(dir: string): Promise<void> {
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   const psql = psqlBinary();
   if (!psql) throw new Error("node: no psql found under /usr/lib/postgresql; run 'dev/stack up postgres' first");
-  copyFileSync(psql, join(dir, 'usr/bin/psql'));
-  for (const lib of await sharedLibraries(psql)) {
+  await copyWithLibraries(psql, dir, 'usr/bin/psql');
+  if (!existsSync(mariadbClient))
+    throw new Error(`node: no MariaDB client at ${mariadbClient}; run 'dev/stack up mariadb' first`);
+  await copyWithLibraries(mariadbClient, dir, 'usr/bin/mariadb');
+}
+
+/** Debian's MariaDB client (package mariadb-client-core, pulled in by the mariadb service's server). */
+const mariadbClient = '/usr/bin/mariadb';
+
+/** Copies a dynamic binary to `dest` in the root file system, with the shared libraries it needs. */
+async function copyWithLibraries(binary: string, dir: string, dest: string): Promise<void> {
+  copyFileSync(binary, join(dir, dest));
+  for (const lib of await sharedLibraries(binary)) {
     mkdirSync(join(dir, dirname(lib)), { recursive: true });
     copyFileSync(lib, join(dir, lib));
   }
@@ -74,7 +85,7 @@ function blob(layout: string, mediaType: string, data: Buffer): { mediaType: str
 
 /**
  * Builds an OCI image archive holding the pause and tools images, both one layer (the same one),
- * from the host's busybox-static and psql. The tar is reproducible (sorted, mtime 0, owner 0), so
+ * from the host's busybox-static, psql and mariadb client. The tar is reproducible (sorted, mtime 0, owner 0), so
  * the same packages always give the same digests and re-imports change nothing.
  */
 export async function buildImageArchive(ctx: StackContext): Promise<ImageArchive> {
