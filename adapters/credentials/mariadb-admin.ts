@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise';
 import type { Credential } from '../../core/playbook/schema';
 import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../../core/failures';
 import { generateRandom } from '../generate';
-import type { MariadbAdmin, MariadbTarget } from './mariadb-env';
+import type { MariadbAdmin } from './mariadb-env';
 import { nativePasswordHash } from './mariadb-login';
 import { serverVariant } from './mariadb-server';
 import type { ServerVariant } from './mariadb-server';
@@ -34,7 +34,7 @@ const deniedErrors = new Set([1044, 1045, 1142, 1227, 1370]);
 export function targetOf(
   deps: MariadbAdminDeps,
   p: MariadbCredential,
-): Required<Omit<MariadbTarget, 'database'>> & MariadbTarget {
+): { host: string; port: number; database: string | undefined } {
   const admin = deps.mariadbAdmin();
   return { host: p.host ?? admin.host, port: p.port ?? admin.port, database: p.database };
 }
@@ -123,10 +123,11 @@ function normalised(grant: string, user: string, userHost: string): string {
 
 /**
  * The users must exist, must not be rotor's own admin account nor hold administrative privileges
- * (locking one would lock out administration), and, when two take turns, must have the same
- * grants: each rotation makes the other one current.
+ * (locking one would lock out administration), and, when two take turns and `sameGrants` is asked
+ * (at create), must have the same grants: each rotation makes the other one current. Undo and
+ * revoke do not ask it: a grant changed meanwhile must not keep a user from being locked.
  */
-export async function checkUsers(s: AdminSession, p: MariadbCredential): Promise<void> {
+export async function checkUsers(s: AdminSession, p: MariadbCredential, sameGrants = true): Promise<void> {
   const grants: string[][] = [];
   for (const user of p.users) {
     const [rows] = await s.conn.query<mysql.RowDataPacket[]>(
@@ -154,7 +155,7 @@ export async function checkUsers(s: AdminSession, p: MariadbCredential): Promise
     grants.push(g.map((l) => normalised(l, user, p.userHost)).sort());
   }
   const [a = [], b] = grants;
-  if (b === undefined) return;
+  if (b === undefined || !sameGrants) return;
   const onlyA = a.filter((l) => !b.includes(l));
   const onlyB = b.filter((l) => !a.includes(l));
   if (onlyA.length || onlyB.length)

@@ -53,7 +53,7 @@ export function mariadbUsersKind(deps: MariadbAdminDeps): CredentialKind<Mariadb
   /** Replaces the password with one nobody knows and locks the account, then ends its sessions. */
   function lock(p: MariadbCredential, user: string): Promise<number> {
     return withMariadbAdmin(deps, p, async (s) => {
-      await checkUsers(s, p);
+      await checkUsers(s, p, false);
       await s.conn.query(`ALTER USER ${accountOf(p, user)} ${identifiedBy(s.server, newPassword(48))} ACCOUNT LOCK`);
       return endSessions(s, user);
     });

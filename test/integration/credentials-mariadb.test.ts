@@ -146,6 +146,26 @@ describe('mariadb-users, alternating users', () => {
     expect(await canLogIn(current)).toBe(true);
   });
 
+  it('undo and revoke still lock a user whose grants changed after create (only create compares grants)', async () => {
+    const { policy, current } = await userPair('drift');
+    const [a = '', b = ''] = policy.users;
+    const pending = await kind.create(policy, { currentValue: current, rotation });
+    await withMariadbAdmin((c) => c.query(`GRANT INSERT ON ${table} TO ${account(b)}`));
+    await kind.discard(policy, { pendingValue: pending, currentValue: current, rotation });
+    expect(await isLocked(b)).toBe(true);
+    expect(await canLogIn(pending)).toBe(false);
+    const again = await kind.create(policy, { currentValue: current, rotation }).then(
+      () => 'created',
+      (e: Error) => e.message,
+    );
+    expect(again).toContain(`MariaDB users '${a}' and '${b}' on 127.0.0.1:53306 do not have the same grants`);
+    await withMariadbAdmin((c) => c.query(`GRANT INSERT ON ${table} TO ${account(a)}`));
+    const next = await kind.create(policy, { currentValue: current, rotation });
+    await withMariadbAdmin((c) => c.query(`REVOKE INSERT ON ${table} FROM ${account(a)}`));
+    expect((await kind.revoke(policy, { oldValue: current, currentValue: next, rotation })).rejected).toBe(true);
+    expect(await isLocked(a)).toBe(true);
+  });
+
   it('the canary reports a refused login by error number without echoing the password', async () => {
     const { policy } = await userPair('bad');
     const wrong = JSON.stringify({ username: policy.users[0], password: `not-the-password-${suffix}` });
