@@ -212,6 +212,34 @@ describe('mariadb-users, alternating users', () => {
   });
 });
 
+describe('mariadb-users, where the admin account goes', () => {
+  it('refuses a server outside mariadbServers without connecting, and reports an unreachable one as retryable MariadbError', async () => {
+    const { policy, current } = await userPair('where');
+    const deps = credentialDepsFromEnv();
+    const restricted = createCredentialKinds({ ...deps, mariadbServers: [{ host: '10.0.0.9', port: 3306 }] })[
+      'mariadb-users'
+    ];
+    // The admin account's own server stays allowed; another one is refused before any connection.
+    await expect(
+      restricted.create({ ...policy, host: '203.0.113.7' }, { currentValue: current, rotation }),
+    ).rejects.toMatchObject({
+      type: 'PermissionDenied',
+      nonRetryable: true,
+      message:
+        "MariaDB 203.0.113.7:53306 is not a server the worker is configured for (policy mariadbServers); rotor's admin credentials are not sent there",
+    });
+    // Nothing listens on port 1: transient, retried by the activity (every step is idempotent).
+    await expect(
+      kind.create({ ...policy, host: '127.0.0.1', port: 1 }, { currentValue: current, rotation }),
+    ).rejects.toMatchObject({
+      type: 'MariadbError',
+      nonRetryable: false,
+      message: expect.stringMatching(/^MariaDB 127\.0\.0\.1:1: ECONNREFUSED/) as string,
+    });
+    expect(await isLocked(policy.users[1] ?? '')).toBe(true);
+  });
+});
+
 describe('mariadb-users, retainCurrentPassword', () => {
   it('is refused by the real MariaDB at create, naming the field and the server, and nothing changes; undo and revoke change nothing either', async () => {
     const user = `r_retain_${suffix}`;
