@@ -1,6 +1,6 @@
 /**
  * Zero-downtime benchmark (a script, not a test): `npm run bench:zero-downtime -- [--rotations 20]
- * [--off-rotations N] [--settle 10s] [--kind postgres|mariadb]`. Per cluster (cluster-a/b/c) it
+ * [--off-rotations N] [--settle 10s] [--kind postgres|mariadb] [--image ref]`. Per cluster (cluster-a/b/c) it
  * runs two consumer Deployments on the stack's real nodes: one reads the Secret from a mounted
  * volume (and reports what it read, rotor's opt-in convention), one from env vars (listed for
  * rollout). Every 100 ms each tries to log in to the stack's PostgreSQL (or MariaDB) with the
@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     'off-rotations': { type: 'string' },
     settle: { type: 'string', default: '10s' },
     kind: { type: 'string', default: 'postgres' },
+    // The consumers' image: the stack's tools image unless told (it must hold sh, sed, psql and mariadb).
+    image: { type: 'string', default: nodeImages.tools },
   },
 });
 if (args.kind !== 'postgres' && args.kind !== 'mariadb') throw new Error('--kind: give postgres or mariadb');
@@ -97,7 +99,7 @@ function deployment(name: string, mode: 'volume' | 'env', resultsDir: string): V
   const labels = { app: name };
   const container: V1Container = {
     name: 'app',
-    image: nodeImages.tools,
+    image: args.image,
     imagePullPolicy: 'Never',
     env: [
       { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
