@@ -3,7 +3,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Canary } from '../../core/playbook/schema';
 import { tryMariadbLogin } from '../credentials/mariadb-login';
 import { tryPostgresLogin } from '../credentials/postgres';
-import type { LoginOutcome } from '../credentials/postgres';
+import type { LoginOutcome } from '../credentials/login-proof';
 import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
 import type { UserPassword } from '../credentials/values';
 import { guardedRequest } from '../guarded-http';

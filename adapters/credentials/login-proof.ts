@@ -1,6 +1,18 @@
 import type { RevocationEvidence } from '../../core/status';
-import type { LoginOutcome } from './postgres';
 import type { UserPassword } from './values';
+
+/**
+ * What a database login attempt produced. `refused` is true only when the server rejected the login
+ * itself (PostgreSQL SQLSTATE class 28; MariaDB 1045, 4151, 3118, 1862).
+ */
+export interface LoginOutcome {
+  ok: boolean;
+  refused: boolean;
+  /** SQLSTATE (PostgreSQL), error number (MariaDB) or Node error code, when there is one. */
+  code?: string | undefined;
+  /** Server or driver message, with the password redacted. */
+  message: string;
+}
 
 /**
  * The evidence of a database revoke from two real logins: `done` (what revoke changed), then the

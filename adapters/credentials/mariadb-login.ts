@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise';
 import { redact } from '../redact';
 import { mariadbDefaults } from './mariadb-env';
 import type { MariadbTarget } from './mariadb-env';
-import type { LoginOutcome } from './postgres';
+import type { LoginOutcome } from './login-proof';
 import type { UserPassword } from './values';
 
 /**

@@ -6,6 +6,7 @@ import { generateRandom } from '../generate';
 import { redact } from '../redact';
 import type { CredentialKind } from './kind';
 import { loginEvidence } from './login-proof';
+import type { LoginOutcome } from './login-proof';
 import { parseUserPassword } from './values';
 import type { UserPassword } from './values';
 import type { RevocationEvidence } from '../../core/status';
@@ -18,16 +19,6 @@ export interface PostgresTarget {
   port?: number | undefined;
   database?: string | undefined;
   ssl?: pg.ClientConfig['ssl'];
-}
-
-/** What a login attempt produced. `refused` is true only when the server rejected the login itself (SQLSTATE class 28). */
-export interface LoginOutcome {
-  ok: boolean;
-  refused: boolean;
-  /** SQLSTATE or Node error code, when there is one. */
-  code?: string | undefined;
-  /** Server or driver message, with the password redacted. */
-  message: string;
 }
 
 /** `host:port/database` for reports, with PG* defaults filled in the way pg fills them. */
