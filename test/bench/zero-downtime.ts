@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Container, V1Deployment } from '@kubernetes/client-node';
-import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { createActivities } from '../../activities/index';
 import { nodeImages } from '../../dev/local-stack/config';
@@ -28,7 +27,7 @@ import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
 import { readsReportOnce } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
-import { createUserPair, dropUsers, withMariadbAdmin } from '../helpers/mariadb';
+import { createTestDatabase, createUserPair, dropTestDatabase } from '../helpers/mariadb';
 import { testPlaybook } from '../helpers/playbooks';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
@@ -186,16 +185,13 @@ async function postgresTarget(table: string): Promise<Target> {
 }
 
 async function mariadbTarget(database: string): Promise<Target> {
-  await withMariadbAdmin((c) => c.query(`CREATE DATABASE ${mysql.escapeId(database)}`));
+  await createTestDatabase(database);
   const users: [string, string] = [`${database}_a`, `${database}_b`];
   const { initial } = await createUserPair(users[0], users[1], database);
   return {
     initial,
     credential: { kind: 'mariadb-users', users },
-    tearDown: async () => {
-      await dropUsers(users);
-      await withMariadbAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`));
-    },
+    tearDown: () => dropTestDatabase(database, users),
   };
 }
 

@@ -119,3 +119,19 @@ export function mariadbUsersProbe(users: readonly string[], host = '%'): () => P
       return out;
     });
 }
+
+/** A database of its own with one table `t`; returns `<database>.t`. */
+export async function createTestDatabase(database: string): Promise<string> {
+  const table = `${mysql.escapeId(database)}.t`;
+  await withMariadbAdmin(async (c) => {
+    await c.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
+    await c.query(`CREATE TABLE ${table} (id int)`);
+  });
+  return `${database}.t`;
+}
+
+/** Drops the users, then the database (each if it exists). */
+export async function dropTestDatabase(database: string, users: readonly string[]): Promise<void> {
+  await dropUsers(users);
+  await withMariadbAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`));
+}

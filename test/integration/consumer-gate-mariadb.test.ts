@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { ApplicationFailure } from '@temporalio/common';
-import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { WorkflowErrorTypes } from '../../core/failures';
@@ -20,7 +19,13 @@ import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
 import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
-import { canLogInMariadb, createUserPair, dropUsers, mariadbUsersProbe, withMariadbAdmin } from '../helpers/mariadb';
+import {
+  canLogInMariadb,
+  createTestDatabase,
+  createUserPair,
+  dropTestDatabase,
+  mariadbUsersProbe,
+} from '../helpers/mariadb';
 import type { MariadbUserState } from '../helpers/mariadb';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
@@ -76,10 +81,7 @@ describe('consumer gate holding a MariaDB rotation (real pods)', () => {
   let revokeCase: Case;
 
   beforeAll(async () => {
-    await withMariadbAdmin(async (c) => {
-      await c.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
-      await c.query(`CREATE TABLE ${table} (id int)`);
-    });
+    await createTestDatabase(database);
     for (const c of contexts) await coreOf(c).createNamespace({ body: { metadata: { name: namespace } } });
     promoteCase = await setUpCase('promote');
     revokeCase = await setUpCase('revoke');
@@ -101,8 +103,7 @@ describe('consumer gate holding a MariaDB rotation (real pods)', () => {
   afterAll(async () => {
     await tw?.close();
     for (const c of contexts) await purgeNamespace(kubeconfigFor(c), namespace).catch(() => undefined);
-    await dropUsers(users);
-    await withMariadbAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`));
+    await dropTestDatabase(database, users);
   }, 120_000);
 
   async function rotate(k: Case) {

@@ -14,8 +14,9 @@ import type { Credential, PlaybookInput } from '../../core/playbook/schema';
 import {
   account,
   canLogInMariadb,
+  createTestDatabase,
   createUserPair,
-  dropUsers,
+  dropTestDatabase,
   isLocked,
   mariadbUsersProbe,
   withMariadbAdmin,
@@ -51,17 +52,8 @@ const usernameOf = (value: string) => (JSON.parse(value) as UserPassword).userna
 const leaks = (text: string, values: string[]) => values.some((v) => text.includes(passwordOf(v)));
 const canary = (query: string) => canarySchema.parse({ type: 'mariadb-login', name: 'login', query });
 
-beforeAll(async () => {
-  await withMariadbAdmin(async (c) => {
-    await c.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
-    await c.query(`CREATE TABLE ${table} (id int)`);
-  });
-});
-
-afterAll(async () => {
-  await dropUsers(created);
-  await withMariadbAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`));
-});
+beforeAll(() => createTestDatabase(database));
+afterAll(() => dropTestDatabase(database, created));
 
 describe('mariadb-users, alternating users', () => {
   it('create gives the other user a password (both work), the canary logs in, revoke locks the old user and proves it is refused', async () => {

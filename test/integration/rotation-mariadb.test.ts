@@ -6,8 +6,8 @@
  * its password hash and grants as before, the store as before. Logins are asserted as booleans.
  */
 import { randomBytes } from 'node:crypto';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import mysql from 'mysql2/promise';
+import type { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserPassword } from '../../adapters/credentials/values';
 import { createActivities } from '../../activities/index';
@@ -17,7 +17,14 @@ import { rotationWorkflowId } from '../../core/ids';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
-import { canLogInMariadb, createUserPair, dropUsers, mariadbUsersProbe, withMariadbAdmin } from '../helpers/mariadb';
+import {
+  canLogInMariadb,
+  createTestDatabase,
+  createUserPair,
+  dropTestDatabase,
+  mariadbUsersProbe,
+} from '../helpers/mariadb';
+import { failingAfter } from '../helpers/failing-after';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -30,21 +37,6 @@ const database = `rotor_wf_${suffix}`;
 const table = `${database}.t`;
 const users: string[] = [];
 const real = createActivities(depsFromEnv());
-
-/** Real activities, except that `after` fails for good right after the real step succeeded. */
-function failingAfter(after: keyof RotationActivities): RotationActivities {
-  return {
-    ...real,
-    [after]: async (...args: Parameters<RotationActivities[typeof after]>) => {
-      await (real[after] as (...a: typeof args) => Promise<unknown>)(...args);
-      throw ApplicationFailure.create({
-        type: 'InjectedFailure',
-        message: `injected failure after ${after}`,
-        nonRetryable: true,
-      });
-    },
-  };
-}
 
 const canLogIn = (value: string) => canLogInMariadb(value, table);
 
@@ -82,17 +74,8 @@ async function rotate(
 
 const loginCanary = (query: string) => ({ canaries: [{ type: 'mariadb-login' as const, name: 'login', query }] });
 
-beforeAll(async () => {
-  await withMariadbAdmin(async (c) => {
-    await c.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
-    await c.query(`CREATE TABLE ${table} (id int)`);
-  });
-});
-
-afterAll(async () => {
-  await dropUsers(users);
-  await withMariadbAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`));
-});
+beforeAll(() => createTestDatabase(database));
+afterAll(() => dropTestDatabase(database, users));
 
 describe('rotation of MariaDB alternating users through the workflow', () => {
   let tw: TestWorker;
@@ -137,7 +120,7 @@ describe('rotation of MariaDB alternating users through the workflow', () => {
   it.each(injectionPoints)(
     'a failure right after %s is undone: new user locked, old user and store exactly as before',
     async (point) => {
-      const faulty = await startTestWorker(failingAfter(point));
+      const faulty = await startTestWorker(failingAfter(real, point));
       try {
         const { out, pair, ts, probe, before } = await rotate(faulty, point.toLowerCase().slice(0, 8), () =>
           loginCanary('select 1'),
