@@ -21,6 +21,7 @@ const serialFiles: readonly { file: string; why: string }[] = [
   { file: 'test/integration/fault-moto.test.ts', why: 'cuts its moto inside 3–4 s soak windows; load moves them' },
   { file: 'test/integration/fault-postgres.test.ts', why: 'stops its PostgreSQL inside a 3 s soak window' },
   { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
+  { file: 'test/integration/consumer-gate-mariadb.test.ts', why: "its gates race the real kubelet's resync" },
 ];
 
 // Longest first on a fresh clone too (vitest's own cache orders warm runs): the files measured

@@ -17,7 +17,7 @@ import { ErrorTypes, permanent } from '../core/failures';
 export interface AdmissionDeps {
   policy: Policy;
   /** Where the worker's admin database connection and AWS clients go by default. */
-  defaults: Pick<PolicyContext, 'defaultDatabase' | 'defaultRegion'>;
+  defaults: Pick<PolicyContext, 'defaultDatabase' | 'defaultMariadb' | 'defaultRegion'>;
   /** Whether this worker can create the command-canary sandbox; default: probe bwrap on PATH. */
   sandboxStatus?: () => Promise<SandboxStatus>;
   /** Worker-only keys the admission grants are made with (adapters/admission-token.ts). */

@@ -1,3 +1,4 @@
+import { mariadbDefaults } from '../adapters/credentials/mariadb-env';
 import { PolicyFileError, loadPolicyFile } from '../adapters/policy-file';
 import { evaluatePolicy, formatRefusal } from '../core/policy/evaluate';
 import type { Policy } from '../core/policy/schema';
@@ -31,6 +32,7 @@ export function policyRefusals(
     playbookFile: file,
     requestedBy,
     defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
+    defaultMariadb: mariadbDefaults(env),
     defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
   }).map((r) => `${file}: ${formatRefusal(r)}`);
 }

@@ -29,6 +29,7 @@ export const RetryableErrorTypes = {
   aws: 'AwsError',
   postgres: 'PostgresError',
   redis: 'RedisError',
+  mariadb: 'MariadbError',
   kubernetes: 'KubernetesError',
   kubernetesConflict: 'KubernetesConflict',
 } as const;

@@ -2,6 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { vaultFromEnv } from '../adapters/vault-client';
 import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
+import { mariadbDefaults } from '../adapters/credentials/mariadb-env';
 import { loadKeyring } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';
@@ -26,10 +27,12 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
       ...credentialDepsFromEnv(env, vault),
       adminServers: policy.allowAll ? undefined : Object.values(policy.databaseServers),
       redisServers: policy.allowAll ? undefined : Object.values(policy.redisServers),
+      mariadbServers: policy.allowAll ? undefined : Object.values(policy.mariadbServers),
     }),
     policy,
     policyDefaults: {
       defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
+      defaultMariadb: mariadbDefaults(env),
       defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
     },
     // Bounded: a cluster that does not answer is listed as unseen instead of failing plan.

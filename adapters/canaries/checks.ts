@@ -1,7 +1,10 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Canary } from '../../core/playbook/schema';
+import { tryMariadbLogin } from '../credentials/mariadb-login';
 import { tryPostgresLogin } from '../credentials/postgres';
+import type { LoginOutcome } from '../credentials/login-proof';
 import { parseAccessKeyPair, parseUserPassword } from '../credentials/values';
+import type { UserPassword } from '../credentials/values';
 import { guardedRequest } from '../guarded-http';
 import { redact } from '../redact';
 import type { CanaryOutcome } from './outcome';
@@ -9,6 +12,7 @@ import { postgresTls } from '../credentials/postgres-tls';
 
 type HttpCanary = Extract<Canary, { type: 'http' }>;
 type PostgresLoginCanary = Extract<Canary, { type: 'postgres-login' }>;
+type MariadbLoginCanary = Extract<Canary, { type: 'mariadb-login' }>;
 type AwsStsCanary = Extract<Canary, { type: 'aws-sts' }>;
 
 /**
@@ -42,17 +46,17 @@ function parsed<T>(parse: () => T): T | CanaryOutcome {
   }
 }
 
-export async function runPostgresLogin(
-  c: PostgresLoginCanary,
+/** Logs in with a stored `{"username","password"}` through `login` and runs the canary's query. */
+async function runLogin(
+  c: PostgresLoginCanary | MariadbLoginCanary,
   credential: string,
   signal: AbortSignal,
+  login: (cred: UserPassword, opts: { query: string; timeoutMs: number; signal: AbortSignal }) => Promise<LoginOutcome>,
 ): Promise<CanaryOutcome> {
   const cred = parsed(() => parseUserPassword(credential, 'the credential'));
   if ('ok' in cred) return cred;
-  // Beyond this machine only over verified TLS (the canary sends the new credential).
-  const target = { host: c.host, port: c.port, database: c.database, ssl: postgresTls(c.host, 'prefer', 'the canary') };
   const started = Date.now();
-  const out = await tryPostgresLogin(target, cred, {
+  const out = await login(cred, {
     query: c.query,
     timeoutMs: c.timeout,
     signal: AbortSignal.any([signal, AbortSignal.timeout(c.timeout)]),
@@ -60,6 +64,26 @@ export async function runPostgresLogin(
   if (out.ok) return { ok: true, detail: `logged in as '${cred.username}', query returned ${out.message}` };
   const timedOut = Date.now() - started >= c.timeout ? ` (timeout ${c.timeout}ms)` : '';
   return { ok: false, detail: `as '${cred.username}': ${out.code ?? 'error'} ${out.message}${timedOut}` };
+}
+
+export function runPostgresLogin(
+  c: PostgresLoginCanary,
+  credential: string,
+  signal: AbortSignal,
+): Promise<CanaryOutcome> {
+  // Beyond this machine only over verified TLS (the canary sends the new credential).
+  const target = { host: c.host, port: c.port, database: c.database, ssl: postgresTls(c.host, 'prefer', 'the canary') };
+  return runLogin(c, credential, signal, (cred, opts) => tryPostgresLogin(target, cred, opts));
+}
+
+/** A MariaDB/MySQL login; without host or port, the worker's ROTOR_MARIADB_HOST/PORT. */
+export function runMariadbLogin(
+  c: MariadbLoginCanary,
+  credential: string,
+  signal: AbortSignal,
+): Promise<CanaryOutcome> {
+  const target = { host: c.host, port: c.port, database: c.database };
+  return runLogin(c, credential, signal, (cred, opts) => tryMariadbLogin(target, cred, opts));
 }
 
 export async function runAwsSts(c: AwsStsCanary, credential: string, signal: AbortSignal): Promise<CanaryOutcome> {

@@ -2,7 +2,7 @@
 import type { Canary } from '../../core/playbook/schema';
 import type { KubeClients } from '../kubernetes/clients';
 import type { CommandSandboxSettings } from '../../core/policy/schema';
-import { runAwsSts, runHttp, runPostgresLogin } from './checks';
+import { runAwsSts, runHttp, runMariadbLogin, runPostgresLogin } from './checks';
 import { runCommand } from './command';
 import { runKubernetesJob } from './kubernetes-job';
 import { runRedisAuth } from './redis-auth';
@@ -39,6 +39,8 @@ export function runCanaryCheck(
       return runHttp(c, credential, signal);
     case 'postgres-login':
       return runPostgresLogin(c, credential, signal);
+    case 'mariadb-login':
+      return runMariadbLogin(c, credential, signal);
     case 'aws-sts':
       return runAwsSts(c, credential, signal);
     case 'redis-auth':

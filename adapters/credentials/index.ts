@@ -6,6 +6,9 @@ import type pg from 'pg';
 import type { Credential } from '../../core/playbook/schema';
 import { awsIamAccessKeyKind } from './aws-iam';
 import type { CredentialKind } from './kind';
+import { mariadbUsersKind } from './mariadb';
+import { mariadbAdminFromEnv } from './mariadb-env';
+import type { MariadbAdmin } from './mariadb-env';
 import { postgresAlternatingUsersKind } from './postgres';
 import { randomKind } from './random';
 import { redisAclUserKind } from './redis-acl';
@@ -34,6 +37,10 @@ export interface CredentialKindDeps {
   redisAdmin: () => RedisAdmin;
   /** Redis servers admin credentials may go to; any when undefined (a development policy). */
   redisServers?: RedisTarget[] | undefined;
+  /** rotor's MariaDB/MySQL admin account (a fresh object per call). */
+  mariadbAdmin: () => MariadbAdmin;
+  /** MariaDB servers (besides mariadbAdmin's) admin credentials may go to; any when undefined (a development policy). */
+  mariadbServers?: { host: string; port: number }[] | undefined;
 }
 
 /** Every credential kind by its playbook `kind`. */
@@ -48,6 +55,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'vault-database-static-role': vaultDatabaseStaticRoleKind(deps),
     'vault-database-dynamic-role': vaultDatabaseDynamicRoleKind(deps),
     'redis-acl-user': redisAclUserKind(deps),
+    'mariadb-users': mariadbUsersKind(deps),
   };
 }
 
@@ -60,6 +68,7 @@ export function kindFor<C extends Credential>(kinds: CredentialKinds, policy: C)
  * Clients from the standard environment: PG* for the PostgreSQL admin connection, the AWS SDK's own
  * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN,
  * ROTOR_REDIS_USERNAME/ROTOR_REDIS_PASSWORD_FILE/ROTOR_REDIS_CACERT for Redis.
+ * ROTOR_MARIADB_* for the MariaDB admin account.
  */
 export function credentialDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -80,5 +89,6 @@ export function credentialDepsFromEnv(
     stsFor: (creds) => new STSClient({ credentials: creds }),
     vault,
     redisAdmin: () => redisAdminFromEnv(env),
+    mariadbAdmin: mariadbAdminFromEnv(env),
   };
 }

@@ -5,6 +5,8 @@ import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../../cor
 import { generateRandom } from '../generate';
 import { redact } from '../redact';
 import type { CredentialKind } from './kind';
+import { loginEvidence } from './login-proof';
+import type { LoginOutcome } from './login-proof';
 import { parseUserPassword } from './values';
 import { postgresTls } from './postgres-tls';
 import type { UserPassword } from './values';
@@ -18,16 +20,6 @@ export interface PostgresTarget {
   port?: number | undefined;
   database?: string | undefined;
   ssl?: pg.ClientConfig['ssl'];
-}
-
-/** What a login attempt produced. `refused` is true only when the server rejected the login itself (SQLSTATE class 28). */
-export interface LoginOutcome {
-  ok: boolean;
-  refused: boolean;
-  /** SQLSTATE or Node error code, when there is one. */
-  code?: string | undefined;
-  /** Server or driver message, with the password redacted. */
-  message: string;
 }
 
 /** `host:port/database` for reports, with PG* defaults filled in the way pg fills them. */
@@ -240,13 +232,7 @@ export function postgresAlternatingUsersKind(deps: {
       }
       const newLogin = await tryPostgresLogin(target, current, { timeoutMs: proofTimeoutMs });
       const locked = `role '${old.username}' locked (NOLOGIN, password replaced), ${terminated} session(s) terminated`;
-      const oldPart = oldLogin.ok
-        ? `login as '${old.username}' with the old password still SUCCEEDED on ${where}`
-        : `login as '${old.username}' with the old password refused by ${where}: ${oldLogin.code} ${oldLogin.message}`;
-      const newPart = newLogin.ok
-        ? `login as '${current.username}' with the current credential succeeded`
-        : `WARNING: login as '${current.username}' with the current credential failed: ${newLogin.code ?? ''} ${newLogin.message}`.trim();
-      return { rejected: oldLogin.refused, detail: `${locked}; ${oldPart}; ${newPart}` };
+      return loginEvidence(locked, where, { cred: old, login: oldLogin }, { cred: current, login: newLogin });
     },
   };
 }

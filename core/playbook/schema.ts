@@ -86,6 +86,61 @@ export const postgresAlternatingUsersCredential = z
     'Two roles with the same grants take turns: each rotation gives the role not in use a new password and LOGIN, and revoke locks the other one. The stored value is JSON `{"username","password"}`.',
   );
 
+/** A MariaDB/MySQL user name (the part before `@`); MariaDB allows 80 characters, MySQL 32. */
+const mariadbUser = z
+  .string()
+  .regex(/^[A-Za-z0-9_$.-]{1,80}$/, 'must be a user name of letters, digits, _ $ . - (at most 80)')
+  .describe('A MariaDB/MySQL user name (the part before `@`).');
+
+/**
+ * MariaDB or MySQL users. By default two users with the same grants take turns, as for
+ * PostgreSQL; with `retainCurrentPassword` (MySQL 8.0.14+ only, detected from the server) one user
+ * holds the old and the new password at once. The stored value is JSON `{"username","password"}`.
+ */
+export const mariadbUsersCredential = z
+  .strictObject({
+    kind: z.literal('mariadb-users').describe('MariaDB or MySQL users.'),
+    users: z
+      .array(mariadbUser)
+      .min(1)
+      .max(2)
+      .describe(
+        'Two users with the same grants that take turns; exactly one with `retainCurrentPassword`. Which one is current follows from the stored value.',
+      ),
+    userHost: z
+      .string()
+      .regex(/^[A-Za-z0-9_.%:-]{1,255}$/, "must be an account host part such as '%', 'localhost' or '10.0.0.%'")
+      .default('%')
+      .describe("The accounts' host part (`'<user>'@'<userHost>'`)."),
+    retainCurrentPassword: z
+      .boolean()
+      .default(false)
+      .describe(
+        "MySQL 8.0.14+ dual passwords: create sets the new password with `RETAIN CURRENT PASSWORD`, revoke runs `DISCARD OLD PASSWORD`. Refused at create on a server without them (MariaDB, older MySQL), detected from the server's version.",
+      ),
+    host: z.string().min(1).optional().describe('Server the users log in to; ROTOR_MARIADB_HOST by default.'),
+    port: port.optional().describe('Port of the server; ROTOR_MARIADB_PORT by default.'),
+    database: z.string().min(1).optional().describe('Database the proof logins select; none by default.'),
+    length: z.number().int().min(16).max(256).default(32).describe('Length of the new password in characters.'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.retainCurrentPassword && c.users.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['users'],
+        message: 'with retainCurrentPassword give exactly one user: it holds both passwords',
+      });
+    if (!c.retainCurrentPassword && (c.users.length !== 2 || c.users[0] === c.users[1]))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['users'],
+        message: 'give two different users that take turns (or one user with retainCurrentPassword: true)',
+      });
+  })
+  .describe(
+    'MariaDB or MySQL users. By default two users with the same grants take turns: create gives the one not in use a new password and unlocks it, revoke locks the other one (unknown password, ACCOUNT LOCK) and proves its login refused. With `retainCurrentPassword` one MySQL 8 user holds both passwords until revoke discards the old one. The stored value is JSON `{"username","password"}`.',
+  );
+
 /**
  * An IAM user's access key. IAM allows two keys per user, so the new key overlaps the old one until
  * revoke. The stored value is JSON `{"accessKeyId","secretAccessKey"}`.
@@ -188,6 +243,7 @@ export const credentialSchema = z.discriminatedUnion('kind', [
   vaultDatabaseStaticRoleCredential,
   vaultDatabaseDynamicRoleCredential,
   redisAclUserCredential,
+  mariadbUsersCredential,
 ]);
 
 const delivery = z.enum(['eso', 'push', 'observe']).meta({
@@ -290,6 +346,21 @@ export const canarySchema = z.discriminatedUnion('type', [
       timeout: timerDuration().default(10_000).describe(canaryTimeout),
     })
     .describe('Authenticates with the credential JSON `{"username","password"}` (`AUTH`) and sends `PING`.'),
+  z
+    .strictObject({
+      type: z.literal('mariadb-login').describe('A MariaDB/MySQL login.'),
+      name: canaryName,
+      host: z.string().min(1).optional().describe('Server to log in to; ROTOR_MARIADB_HOST by default.'),
+      port: port.optional().describe('Port of the server; ROTOR_MARIADB_PORT by default.'),
+      database: z.string().min(1).optional().describe('Database to log in to; none by default.'),
+      query: z
+        .string()
+        .min(1)
+        .default('select 1')
+        .describe('Must succeed as the new user, e.g. a query on a table the application needs.'),
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe('Logs in with the credential JSON `{"username","password"}` and runs `query`.'),
   z
     .strictObject({
       type: z.literal('aws-sts').describe('An STS GetCallerIdentity call.'),

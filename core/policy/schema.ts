@@ -61,6 +61,12 @@ const canaries = z
       })
       .optional()
       .describe('`postgres-login` canaries: servers they may log in to.'),
+    mariadbLogin: z
+      .strictObject({
+        servers: z.array(name).min(1).describe('Servers (policy `mariadbServers`) they may log in to.'),
+      })
+      .optional()
+      .describe('`mariadb-login` canaries: servers they may log in to.'),
     awsSts: z
       .strictObject({
         endpoints: list.default([]).describe("STS endpoints a playbook's `endpoint` may name."),
@@ -209,6 +215,21 @@ const tenantAllow = z
       )
       .default([])
       .describe('`redis-acl-user` users per Redis server (policy `redisServers`).'),
+    mariadb: z
+      .array(
+        z
+          .strictObject({
+            server: name.describe('MariaDB/MySQL server (policy `mariadbServers`).'),
+            users: list.min(1).describe('User names (the part before `@`) the playbooks may rotate on that server.'),
+            userHosts: list
+              .default(['%'])
+              .describe("Account host parts (`'<user>'@'<host>'`) those users may have, listed exactly."),
+            databases: list.optional().describe('When set, the databases the playbooks may name.'),
+          })
+          .describe('Users on one MariaDB/MySQL server.'),
+      )
+      .default([])
+      .describe('`mariadb-users` users per server (policy `mariadbServers`); none when empty.'),
     iamUsers: list.default([]).describe('`aws-iam-access-key` user names.'),
     vaultDatabase: vaultDatabaseRoles.describe(
       '`vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`).',
@@ -274,6 +295,20 @@ export const policySchema = z
       .describe(
         "The only Redis servers rotor's Redis admin credentials (ROTOR_REDIS_USERNAME) go to. A playbook's `host`/`port`/`tls` must be one of these.",
       ),
+    mariadbServers: z
+      .record(
+        name,
+        z
+          .strictObject({
+            host: nonEmpty.describe('Host name or address.'),
+            port: z.number().int().min(1).max(65535).default(3306).describe('Port.'),
+          })
+          .describe('A MariaDB or MySQL server, by the name tenants refer to it with.'),
+      )
+      .default({})
+      .describe(
+        "The only MariaDB/MySQL servers rotor's admin account goes to. A `mariadb-users` playbook's `host`/`port` (or the worker's ROTOR_MARIADB_HOST/PORT when it names none) must be one of these.",
+      ),
     canaryEnv: z
       .array(envName)
       .default([])
@@ -337,6 +372,20 @@ export const policySchema = z
               message: `${what} '${s}' is not defined under ${under}`,
             });
         }
+      }
+      const mariadbServers = [
+        ...t.allow.mariadb.map((x, j) => [x.server, ['allow', 'mariadb', j, 'server']] as const),
+        ...(t.allow.canaries.mariadbLogin?.servers ?? []).map(
+          (s, j) => [s, ['allow', 'canaries', 'mariadbLogin', 'servers', j]] as const,
+        ),
+      ];
+      for (const [s, path] of mariadbServers) {
+        if (!(s in p.mariadbServers))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tenants', i, ...path],
+            message: `MariaDB server '${s}' is not defined under mariadbServers`,
+          });
       }
     });
   })

@@ -53,6 +53,7 @@ export const ports = {
   /** Redis (service redis): plaintext and TLS (certificate from the stack's CA, `redisTlsDir`). */
   redis: 56379,
   redisTls: 56380,
+  mariadb: 53306,
   etcd: 23790,
   etcdPeer: 23800,
   kube: { 'cluster-a': 16443, 'cluster-b': 16444, 'cluster-c': 16445 },
@@ -72,8 +73,8 @@ export type ClusterName = (typeof clusterNames)[number];
 
 /**
  * Images every node of the local stack has imported (built locally, no registry): pods use them
- * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …), a PostgreSQL client (`psql`)
- * and a Redis client (`redis-cli`).
+ * with `imagePullPolicy: Never`. `tools` holds busybox (sh, wget, nc, …), a PostgreSQL client
+ * (`psql`), a Redis client (`redis-cli`) and a MariaDB client (`mariadb`).
  */
 export const nodeImages = {
   pause: 'rotor.local/pause:1',
@@ -117,6 +118,12 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     ROTOR_REDIS_USERNAME: devCredentials.redisAdminUser,
     ROTOR_REDIS_PASSWORD_FILE: join(paths.stateDir, 'keys', 'redis-admin.password'),
     ROTOR_REDIS_CACERT: loopbackPki(redisTlsDir(paths)).ca.cert,
+    // MariaDB's clients have no standard variables for a password; rotor's admin account reads its
+    // password from a key file the stack creates (service mariadb).
+    ROTOR_MARIADB_HOST: '127.0.0.1',
+    ROTOR_MARIADB_PORT: String(ports.mariadb),
+    ROTOR_MARIADB_USER: 'rotor',
+    ROTOR_MARIADB_PASSWORD_FILE: join(paths.stateDir, 'keys', 'mariadb-admin.password'),
     ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
     ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
     ROTOR_POLICY_FILE: devPolicyFile,

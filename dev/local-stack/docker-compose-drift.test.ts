@@ -36,6 +36,7 @@ describe('docker-compose.yml matches the native stack', () => {
     expect(hostPorts('vault')).toEqual([ports.vault]);
     expect(hostPorts('moto')).toEqual([ports.moto]);
     expect(hostPorts('postgres')).toEqual([ports.postgres]);
+    expect(hostPorts('mariadb')).toEqual([ports.mariadb]);
     expect(hostPorts('otelcol')).toEqual([ports.otlpHttp]);
   });
 

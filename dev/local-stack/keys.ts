@@ -21,8 +21,9 @@ export function stackCodecEndpoint(paths: StackPaths): string {
 
 /**
  * Creates, once, the keys of the local stack: the worker's fingerprint HMAC key and payload codec
- * key, the codec server's token and rotor's Redis admin password (32 random bytes, hex, mode 0600).
- * Existing keys are kept so fingerprints and encrypted histories stay readable across restarts.
+ * key, the codec server's token, rotor's Redis admin password and the password of rotor's MariaDB
+ * admin account (32 random bytes, hex, mode 0600). Existing keys are kept so fingerprints and
+ * encrypted histories stay readable across restarts.
  */
 export function ensureKeys(ctx: StackContext): void {
   const env = stackEnv(ctx.paths);
@@ -30,6 +31,7 @@ export function ensureKeys(ctx: StackContext): void {
     env['ROTOR_FINGERPRINT_KEY_FILE'],
     env['ROTOR_CODEC_KEY_FILE'],
     env['ROTOR_REDIS_PASSWORD_FILE'],
+    env['ROTOR_MARIADB_PASSWORD_FILE'],
     codecServerTokenFile(ctx.paths),
   ]) {
     if (!file || existsSync(file)) continue;

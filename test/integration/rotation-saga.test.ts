@@ -5,6 +5,7 @@ import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
 import { abortUpdate, retrySignal, statusQuery } from '../../workflows/definitions';
+import { failingAfter as failingAfterStep } from '../helpers/failing-after';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
@@ -20,19 +21,7 @@ useStackEnv();
 const real = createActivities(depsFromEnv());
 
 /** Real activities, except that `after` fails for good right after the real step succeeded. */
-function failingAfter(after: keyof RotationActivities): RotationActivities {
-  return {
-    ...real,
-    [after]: async (...args: Parameters<RotationActivities[typeof after]>) => {
-      await (real[after] as (...a: typeof args) => Promise<unknown>)(...args);
-      throw ApplicationFailure.create({
-        type: 'InjectedFailure',
-        message: `injected failure after ${after}`,
-        nonRetryable: true,
-      });
-    },
-  };
-}
+const failingAfter = (after: keyof RotationActivities) => failingAfterStep(real, after);
 
 const stores: [string, (v: string) => Promise<TestStore>][] = [
   ['aws', awsTestStore],

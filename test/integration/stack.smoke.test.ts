@@ -7,9 +7,11 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
+import { mariadbAdminFromEnv } from '../../adapters/credentials/mariadb-env';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
@@ -42,6 +44,7 @@ describe('local stack smoke', () => {
       'codec',
       'eso',
       'kube',
+      'mariadb',
       'moto',
       'node',
       'otelcol',
@@ -112,5 +115,19 @@ describe('local stack smoke', () => {
     // The default user is off: a connection that does not authenticate can do nothing.
     const anonymous = await tryRedisAuth(stackRedis.plain, { username: 'default', password: 'x' }, { timeoutMs: 5000 });
     expect(anonymous.refused).toBe(true);
+  });
+
+  it("MariaDB accepts rotor's admin account (password from the stack's key file, loopback only) and refuses a wrong password", async () => {
+    const admin = mariadbAdminFromEnv()();
+    expect(admin).toMatchObject({ host: '127.0.0.1', port: 53306, user: 'rotor' });
+    expect(admin.password).toMatch(/^[0-9a-f]{64}$/);
+    const c = await mysql.createConnection({ ...admin, connectTimeout: 5000 });
+    const [rows] = await c.query<mysql.RowDataPacket[]>('select version() as v, @@bind_address as bind');
+    await c.end();
+    expect(rows[0]?.['v']).toMatch(/^\d+\.\d+\.\d+-MariaDB/);
+    expect(rows[0]?.['bind']).toBe('127.0.0.1');
+    await expect(mysql.createConnection({ ...admin, password: 'definitely-wrong' })).rejects.toMatchObject({
+      errno: 1045,
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { Canary } from '../../playbook/schema';
 import type { PolicyRefusal } from '../refusal';
-import { databaseAt, tenantRefusal } from './context';
+import { databaseAt, mariadbAt, tenantRefusal } from './context';
 import type { RuleContext } from './context';
 import { httpCanaryRefusals } from './http-canary';
 import { kubernetesJobCanaryRefusals } from './kubernetes-job-canary';
@@ -32,19 +32,18 @@ function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusa
       ];
     case 'http':
       return httpCanaryRefusals(ctx, c, path);
-    case 'postgres-login': {
-      const { where, server } = databaseAt(ctx, c.host, c.port);
-      if (server && allow.postgresLogin?.servers.includes(server)) return [];
-      return [
-        tenantRefusal(
-          ctx,
-          `${path}.${c.host ? 'host' : 'type'}`,
-          'allow.canaries.postgresLogin',
-          `postgres-login canary to ${where}${server ? ` (server ${server})` : ''} is not allowed; it may only log in to the tenant's servers`,
-          `add ${server ?? 'the server (define it under databaseServers first)'} to allow.canaries.postgresLogin.servers`,
-        ),
-      ];
-    }
+    case 'postgres-login':
+      return loginCanaryRefusals(ctx, c, path, databaseAt(ctx, c.host, c.port), {
+        allowed: allow.postgresLogin?.servers,
+        rule: 'postgresLogin',
+        servers: 'databaseServers',
+      });
+    case 'mariadb-login':
+      return loginCanaryRefusals(ctx, c, path, mariadbAt(ctx, c.host, c.port), {
+        allowed: allow.mariadbLogin?.servers,
+        rule: 'mariadbLogin',
+        servers: 'mariadbServers',
+      });
     case 'aws-sts':
       if (!allow.awsSts)
         return [
@@ -75,4 +74,24 @@ function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusa
       throw new Error(`no policy rule for canary type ${String(_exhaustive)}`);
     }
   }
+}
+
+/** A database login canary may only go to a server of the policy that the tenant's `rule` lists. */
+function loginCanaryRefusals(
+  ctx: RuleContext,
+  c: Extract<Canary, { type: 'postgres-login' | 'mariadb-login' }>,
+  path: string,
+  { where, server }: { where: string; server: string | undefined },
+  grant: { allowed: string[] | undefined; rule: string; servers: string },
+): PolicyRefusal[] {
+  if (server && grant.allowed?.includes(server)) return [];
+  return [
+    tenantRefusal(
+      ctx,
+      `${path}.${c.host ? 'host' : 'type'}`,
+      `allow.canaries.${grant.rule}`,
+      `${c.type} canary to ${where}${server ? ` (server ${server})` : ''} is not allowed; it may only log in to the tenant's servers`,
+      `add ${server ?? `the server (define it under ${grant.servers} first)`} to allow.canaries.${grant.rule}.servers`,
+    ),
+  ];
 }

@@ -9,6 +9,8 @@ export interface PolicyContext {
   requestedBy: string;
   /** Where the worker's admin database connection goes when a playbook names no host (PGHOST/PGPORT). */
   defaultDatabase?: { host?: string | undefined; port?: number | undefined } | undefined;
+  /** Where the worker's MariaDB admin account goes when a playbook names no host (ROTOR_MARIADB_HOST/PORT). */
+  defaultMariadb?: { host?: string | undefined; port?: number | undefined } | undefined;
   /** The worker's AWS region, for secrets whose playbook names none. */
   defaultRegion?: string | undefined;
 }
@@ -42,28 +44,55 @@ export function tenantRefusal(
   return { path, rule: `tenants[${tenant.name}].${rule}`, message, fix: `${fix} under tenant ${tenant.name}` };
 }
 
+/** Named servers of the policy (`databaseServers`, `mariadbServers`). */
+type Servers = Policy['databaseServers'] | Policy['mariadbServers'];
+type HostPort = { host?: string | undefined; port?: number | undefined } | undefined;
+
+/** The name `servers` give host:port (host case-insensitive), or undefined when it is not one of them. */
+function serverNamed(servers: Servers, host: string | undefined, port: number): string | undefined {
+  if (!host) return undefined;
+  return Object.entries(servers).find(([, s]) => s.host.toLowerCase() === host.toLowerCase() && s.port === port)?.[0];
+}
+
+/**
+ * Where a playbook's connection goes: its own host/port, else the worker's default. `where` is
+ * `host:port` for messages; `server` is the policy's name for it, if any.
+ */
+function serverAt(
+  servers: Servers,
+  workerDefault: HostPort,
+  defaultPort: number,
+  host: string | undefined,
+  port: number | undefined,
+): { where: string; server: string | undefined } {
+  const h = host ?? workerDefault?.host;
+  const p = port ?? workerDefault?.port ?? defaultPort;
+  return { where: `${h ?? '(none)'}:${p}`, server: serverNamed(servers, h, p) };
+}
+
 /** The policy's name for a database server at host:port (5432 when not given), or undefined when it is not one of them. */
 export function databaseServerAt(
   policy: Policy,
   host: string | undefined,
   port: number | undefined,
 ): string | undefined {
-  if (!host) return undefined;
-  return Object.entries(policy.databaseServers).find(
-    ([, s]) => s.host.toLowerCase() === host.toLowerCase() && s.port === (port ?? 5432),
-  )?.[0];
+  return serverNamed(policy.databaseServers, host, port ?? 5432);
 }
 
-/**
- * Where a playbook's database connection goes: its own host/port, else the worker's default
- * (PGHOST/PGPORT). `where` is `host:port` for messages; `server` is the policy's name for it, if any.
- */
+/** Where a playbook's PostgreSQL connection goes: its own host/port, else the worker's PGHOST/PGPORT. */
 export function databaseAt(
   { policy, request }: RuleContext,
   host: string | undefined,
   port: number | undefined,
 ): { where: string; server: string | undefined } {
-  const h = host ?? request.defaultDatabase?.host;
-  const p = port ?? request.defaultDatabase?.port;
-  return { where: `${h ?? '(none)'}:${p ?? 5432}`, server: databaseServerAt(policy, h, p) };
+  return serverAt(policy.databaseServers, request.defaultDatabase, 5432, host, port);
+}
+
+/** Where a playbook's MariaDB connection goes: its own host/port, else the worker's ROTOR_MARIADB_HOST/PORT. */
+export function mariadbAt(
+  { policy, request }: RuleContext,
+  host: string | undefined,
+  port: number | undefined,
+): { where: string; server: string | undefined } {
+  return serverAt(policy.mariadbServers, request.defaultMariadb, 3306, host, port);
 }

@@ -50,6 +50,11 @@ describe('credential rule', () => {
     expect(rules({ kind: 'vault-database-static-role', role: 'team', connection: 'c' })).toEqual([
       'spec.credential.role tenants[team].allow.vaultDatabase',
     ]);
+    expect(rules({ kind: 'mariadb-users', users: ['a', 'b'], host: 'maria.example.com' })).toEqual([
+      'spec.credential.users[0] tenants[team].allow.mariadb',
+      'spec.credential.users[1] tenants[team].allow.mariadb',
+      'spec.credential.userHost tenants[team].allow.mariadb',
+    ]);
     // Issue 19: the dynamic role used to be allowed to every tenant.
     expect(rules({ kind: 'vault-database-dynamic-role', role: 'team-reports', connection: 'c' })).toEqual([
       'spec.credential.role tenants[team].allow.vaultDatabaseDynamic',

@@ -1,6 +1,7 @@
 import type { PolicyRefusal } from '../refusal';
 import { tenantRefusal } from './context';
 import type { RuleContext } from './context';
+import { mariadbRefusals } from './mariadb';
 import { postgresRefusals } from './postgres';
 import { redisAclUserRefusals } from './redis';
 import { vaultDatabaseRefusals } from './vault-database';
@@ -34,6 +35,8 @@ export function credentialRule(ctx: RuleContext): PolicyRefusal[] {
       return vaultDatabaseRefusals(ctx, cred);
     case 'redis-acl-user':
       return redisAclUserRefusals(ctx, cred);
+    case 'mariadb-users':
+      return mariadbRefusals(ctx, cred);
     default: {
       const _exhaustive: never = kind;
       throw new Error(`no policy rule for credential kind ${String(_exhaustive)}`);

@@ -1,7 +1,8 @@
 import type { Credential } from '../../playbook/schema';
 import type { PolicyRefusal } from '../refusal';
-import { databaseAt, tenantRefusal } from './context';
+import { databaseAt } from './context';
 import type { RuleContext } from './context';
+import { serverUserRefusals } from './server-users';
 
 type PostgresCredential = Extract<Credential, { kind: 'postgres-alternating-users' }>;
 
@@ -11,40 +12,17 @@ type PostgresCredential = Extract<Credential, { kind: 'postgres-alternating-user
  * both roles, and the database when named, must be in the tenant's `allow.postgres` for that server.
  */
 export function postgresRefusals(ctx: RuleContext, cred: PostgresCredential): PolicyRefusal[] {
-  const { where, server } = databaseAt(ctx, cred.host, cred.port);
-  if (!server)
-    return [
-      {
-        path: cred.host ? 'spec.credential.host' : 'spec.credential',
-        rule: 'databaseServers',
-        message: `database server ${where} is not one the worker is configured for; rotor's admin credentials only go to databaseServers`,
-        fix: `add it to databaseServers (and to tenant ${ctx.tenant.name}'s allow.postgres) if it really is one of yours`,
-      },
-    ];
-  const entries = ctx.tenant.allow.postgres.filter((e) => e.server === server);
-  const out = cred.roles.flatMap((role, i) =>
-    entries.some((e) => e.roles.includes(role))
-      ? []
-      : [
-          tenantRefusal(
-            ctx,
-            `spec.credential.roles[${i}]`,
-            'allow.postgres',
-            `role '${role}' on server ${server} is not one the tenant may rotate`,
-            `add ${role} to the roles of server ${server} in allow.postgres`,
-          ),
-        ],
-  );
-  const database = cred.database;
-  if (database && !entries.some((e) => !e.databases || e.databases.includes(database)))
-    out.push(
-      tenantRefusal(
-        ctx,
-        'spec.credential.database',
-        'allow.postgres',
-        `database '${database}' on server ${server} is not one the tenant may use`,
-        `add ${database} to the databases of server ${server} in allow.postgres`,
-      ),
-    );
-  return out;
+  return serverUserRefusals(ctx, {
+    at: databaseAt(ctx, cred.host, cred.port),
+    hostGiven: cred.host !== undefined,
+    servers: 'databaseServers',
+    serverNoun: 'database server',
+    grant: 'postgres',
+    grants: ctx.tenant.allow.postgres,
+    field: 'roles',
+    noun: 'role',
+    names: cred.roles,
+    allows: (g, role) => g.roles.includes(role),
+    database: cred.database,
+  });
 }

@@ -9,8 +9,9 @@ type TenantAllow = NonNullable<PolicyInput['tenants']>[number]['allow'];
 /**
  * For the rules' unit tests: the context of tenant `team` allowed `allow`, over a playbook whose
  * spec is `spec` on top of a Vault store at `secret/apps/team/api` and a random credential. The
- * policy knows database servers `main` (db.example.com:5432) and `local` (127.0.0.1:55432), and Redis
- * servers `cache` (cache.example.com:6380, TLS) and `local` (127.0.0.1:6379).
+ * policy knows database servers `main` (db.example.com:5432) and `local` (127.0.0.1:55432), Redis
+ * servers `cache` (cache.example.com:6380, TLS) and `local` (127.0.0.1:6379), and MariaDB servers
+ * `maria` (maria.example.com:3306) and `local-maria` (127.0.0.1:53306).
  */
 export function ruleContext(
   allow: TenantAllow,
@@ -22,6 +23,7 @@ export function ruleContext(
     kind: 'RotorPolicy',
     databaseServers: { main: { host: 'db.example.com' }, local: { host: '127.0.0.1', port: 55432 } },
     redisServers: { cache: { host: 'cache.example.com', port: 6380, tls: true }, local: { host: '127.0.0.1' } },
+    mariadbServers: { maria: { host: 'maria.example.com' }, 'local-maria': { host: '127.0.0.1', port: 53306 } },
     tenants: [{ name: 'team', match: { labels: { team: 'team' } }, allow }],
   });
   const playbook = playbookSchema.parse({

@@ -47,7 +47,10 @@ async function copyWithLibraries(dir: string, binary: string, to: string): Promi
   }
 }
 
-/** The root file system of the image: busybox with its applet links, psql and redis-cli with their libraries. */
+/** Debian's MariaDB client (package mariadb-client-core, pulled in by the mariadb service's server). */
+const mariadbClient = '/usr/bin/mariadb';
+
+/** The root file system of the image: busybox with its applet links, psql, redis-cli and mariadb with their libraries. */
 async function stageRootfs(dir: string): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -65,6 +68,9 @@ async function stageRootfs(dir: string): Promise<void> {
   await copyWithLibraries(dir, psql, 'usr/bin/psql');
   if (!existsSync(redisCli)) throw new Error(`node: no ${redisCli}; run 'dev/stack up node' to install redis-tools`);
   await copyWithLibraries(dir, redisCli, 'usr/bin/redis-cli');
+  if (!existsSync(mariadbClient))
+    throw new Error(`node: no MariaDB client at ${mariadbClient}; run 'dev/stack up mariadb' first`);
+  await copyWithLibraries(dir, mariadbClient, 'usr/bin/mariadb');
 }
 
 /** An OCI archive and the manifest digest of each image name in it. */
@@ -84,7 +90,7 @@ function blob(layout: string, mediaType: string, data: Buffer): { mediaType: str
 
 /**
  * Builds an OCI image archive holding the pause and tools images, both one layer (the same one),
- * from the host's busybox-static, psql and redis-cli. The tar is reproducible (sorted, mtime 0, owner 0), so
+ * from the host's busybox-static, psql, redis-cli and mariadb client. The tar is reproducible (sorted, mtime 0, owner 0), so
  * the same packages always give the same digests and re-imports change nothing.
  */
 export async function buildImageArchive(ctx: StackContext): Promise<ImageArchive> {

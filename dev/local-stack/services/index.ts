@@ -5,6 +5,7 @@ import { vault } from './vault';
 import { moto } from './moto';
 import { postgres } from './postgres';
 import { redis } from './redis';
+import { mariadb } from './mariadb';
 import { kube } from './kube';
 import { eso } from './eso';
 import { node } from './node';
@@ -20,6 +21,7 @@ export const services: StackService[] = [
   moto,
   postgres,
   redis,
+  mariadb,
   kube,
   node,
   eso,

@@ -110,7 +110,8 @@ export async function nodeStates(ctx: StackContext): Promise<{ cluster: ClusterN
 export const node: StackService = {
   name: 'node',
   version: kubeVersion,
-  dependsOn: ['kube', 'postgres'],
+  // The tools image carries psql and the mariadb client, which their servers' packages install.
+  dependsOn: ['kube', 'postgres', 'mariadb'],
   address: clusterNames.map((c) => `kubelet 127.0.0.1:${ports.kubelet[c]}`).join(' '),
 
   async install(ctx) {
