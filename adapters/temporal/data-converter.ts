@@ -16,8 +16,14 @@ export function rotorDataConverter(env: NodeJS.ProcessEnv = process.env): DataCo
   return { payloadCodecs: [rotorCodec(env)] };
 }
 
-/** The failure converter module; workflow bundles must include it (see workers/bundle.ts). */
-export const failureConverterPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+/**
+ * The failure converter module; workflow bundles must include it (see workers/bundle.ts), and the
+ * worker loads it by path for activities. From source that is the `.ts` file beside this one; in the
+ * worker image's esbuild bundle (dev/image/worker-bundle.ts) it is `failure-converter.cjs` beside it.
+ */
+export const failureConverterPath = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './failure-converter.ts' : './failure-converter.cjs', import.meta.url),
+);
 
 /** Worker side: the codec plus a failure converter that encrypts failure messages as well. */
 export function workerDataConverter(env: NodeJS.ProcessEnv = process.env): DataConverter {
