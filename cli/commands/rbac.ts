@@ -2,11 +2,12 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { parseArgs } from '../args';
-import { ExitCode } from '../exit-codes';
+import { CliError, ExitCode } from '../exit-codes';
 import { out } from '../output';
 import { loadPlaybookOrFail } from '../playbook-files';
 import { rbacFor } from '../../inspect/rbac';
 import { runAction } from './run';
+import { chartRbacValues } from '../rbac-values';
 
 const rbacOptions = z.object({
   serviceAccount: z
@@ -17,6 +18,8 @@ const rbacOptions = z.object({
     .string()
     .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, '--namespace must be a DNS label')
     .default('rotor-system'),
+  helmValues: z.boolean().default(false),
+  cluster: z.string().min(1, '--cluster must name a cluster or context').optional(),
 });
 
 /**
@@ -28,14 +31,36 @@ export function rbacCommand(): Command {
     .description(
       'print, per cluster, the least-privilege Role and RoleBinding the rotor worker needs (no list on Secrets), and the admission policy that narrows its pod patches to the resync annotation',
     )
-    .argument('<playbook>', 'playbook YAML file')
+    .argument('<playbooks...>', 'playbook YAML files')
     .option('--service-account <name>', 'ServiceAccount the worker uses in each cluster', 'rotor')
     .option('--namespace <ns>', "that ServiceAccount's namespace", 'rotor-system')
+    .option(
+      '--helm-values',
+      "print the `rbac` values of the worker chart (deploy/helm/rotor) for the cluster named by --cluster; --namespace is the release's namespace",
+    )
+    .option('--cluster <name>', 'with --helm-values: the cluster (playbook cluster name or context) the chart goes to')
     .action(
-      runAction(async (file: string, raw: Record<string, unknown>) => {
+      runAction(async (files: string[], raw: Record<string, unknown>) => {
         const o = parseArgs(rbacOptions, raw);
-        const playbook = await loadPlaybookOrFail(file);
-        for (const c of rbacFor(playbook, { serviceAccount: o.serviceAccount, namespace: o.namespace })) {
+        const subject = { serviceAccount: o.serviceAccount, namespace: o.namespace };
+        const all = [];
+        for (const file of files) all.push(...rbacFor(await loadPlaybookOrFail(file), subject));
+        if (o.helmValues) {
+          if (!o.cluster)
+            throw new CliError('--helm-values needs --cluster <name>: the chart is installed into one cluster');
+          let values;
+          try {
+            values = chartRbacValues(all, o.cluster);
+          } catch (e) {
+            throw new CliError((e as Error).message);
+          }
+          out(
+            `# rotor rbac ${files.join(' ')} --helm-values --cluster ${o.cluster} --service-account ${o.serviceAccount} --namespace ${o.namespace}`,
+          );
+          out(stringify(values).trimEnd());
+          return ExitCode.ok;
+        }
+        for (const c of all) {
           out(`# cluster ${c.cluster} — apply with: kubectl --context ${c.context} apply -f -`);
           out('---');
           out(stringify(c.role).trimEnd());

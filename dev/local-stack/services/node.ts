@@ -14,6 +14,7 @@ import type { StackContext, StackService } from '../service';
 import { ensureDebianPackages, goBinary, which } from '../toolchain';
 import type { GoBuild } from '../toolchain';
 import { goModule, kubeVersion, versionLdflags } from './kube';
+import { helmBinary } from '../helm';
 
 const nodeBuild = (name: string): GoBuild => ({
   name,
@@ -115,7 +116,8 @@ export const node: StackService = {
 
   async install(ctx) {
     await ensureDebianPackages(ctx, 'containerd, runc and the CNI plugins', debianPackages, packagesPresent);
-    await nodeBinaries(ctx);
+    // Helm for the worker chart (deploy/helm/rotor): its tests lint, render and install it here.
+    await Promise.all([nodeBinaries(ctx), helmBinary(ctx)]);
   },
 
   async start(ctx) {
