@@ -20,7 +20,7 @@ import { helmBinary } from '../../dev/local-stack/helm';
 import { loadPlaybook } from '../../adapters/playbook-loader';
 import { rbacFor } from '../../inspect/rbac';
 import { runRotor } from '../helpers/cli';
-import { kubeconfigFor } from '../helpers/kube';
+import { kubeconfigFor, statusOf } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
 
 const run = promisify(execFile);
@@ -186,6 +186,9 @@ describe('the worker chart', () => {
     expect(rendered('ValidatingAdmissionPolicyBinding')).toEqual(
       want((c) => (c.podPatchPolicy ? [c.podPatchPolicy.binding as unknown as K8sObject] : [])),
     );
+    // Labelled as rotor's own, as `rotor rbac` labels them: rotor doctor does not report its own binding.
+    for (const o of [...ofKind(objs, 'Role'), ...ofKind(objs, 'RoleBinding')])
+      expect(o.metadata).toMatchObject({ labels: { 'app.kubernetes.io/managed-by': 'rotor' } });
     // Every RoleBinding names the ServiceAccount the chart creates.
     const sa = ofKind(objs, 'ServiceAccount')[0];
     expect(sa?.metadata).toMatchObject({ name: 'rotor', namespace: release.namespace });
@@ -214,6 +217,15 @@ describe('the worker chart', () => {
       },
     });
     try {
+      // Pods are admitted only once the controller-manager has made the namespace's default ServiceAccount.
+      for (
+        let i = 0;
+        (await statusOf(core.readNamespacedServiceAccount({ name: 'default', namespace: ns }))) !== 200;
+        i++
+      ) {
+        if (i > 300) throw new Error(`no default ServiceAccount in ${ns} after 60 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
       const d = deploymentOf(await template());
       const pod: V1Pod = {
         apiVersion: 'v1',

@@ -1,8 +1,9 @@
 /**
  * SIGTERM, as a kubelet sends it when a worker pod is deleted or rolled: the real worker process
  * stops polling at once (its readiness probe turns 503 and a rotation started meanwhile waits for
- * another worker), lets the activity it is running finish within ROTOR_SHUTDOWN_GRACE_S, and exits.
- * A second worker then carries the rotations to the end.
+ * another worker), lets the activity it is running finish within ROTOR_SHUTDOWN_GRACE_S, and exits;
+ * an activity still running when the grace ends is cancelled and handed back, and a second worker
+ * retries it. Another worker carries the rotations to the end either way.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -108,6 +109,45 @@ describe('a worker receiving SIGTERM', () => {
       } finally {
         await second.stop();
       }
+    } finally {
+      gate.dispose();
+      await first.kill();
+    }
+  });
+
+  it('hands back an activity still running when the grace ends: another worker retries it and the rotation ends rotated', async () => {
+    const taskQueue = `shutdown-handback-${randomUUID()}`;
+    const logFile = join(logDir, 'handback.log');
+    const first = await startWorkerProcess({
+      taskQueue,
+      logFile,
+      env: { ROTOR_SHUTDOWN_GRACE_S: '1', ROTOR_SHUTDOWN_FORCE_S: '60' },
+    });
+    const gate = canaryGate('held-past-grace');
+    try {
+      const ts = await vaultTestStore(`handback-${randomUUID()}`);
+      const playbook = testPlaybook(ts.store, { canaries: [gate.canary] });
+      const h = await client.workflow.start('rotationWorkflow', {
+        taskQueue,
+        workflowId: rotationWorkflowId(playbook.spec.secret.name),
+        args: [{ playbook, trigger: 'manual', requestedBy: 'shutdown-test' } satisfies RotationInput],
+      });
+      const running = await waitForRunningActivity(h, 'runCanary', first.pid, 90_000);
+      // The canary outlives the 1 s grace: the worker cancels it, reports the attempt, and exits.
+      await first.stop(90_000);
+      expect(readFileSync(logFile, 'utf8')).toContain('rotor worker stopped');
+
+      const second = await startWorkerProcess({ taskQueue, logFile: join(logDir, 'handback-second.log') });
+      try {
+        const retried = await waitForRunningActivity(h, 'runCanary', second.pid, 90_000);
+        expect(retried.attempt).toBeGreaterThan(running.attempt);
+        gate.open();
+        expect(((await h.result()) as RotationResult).outcome).toBe('rotated');
+      } finally {
+        await second.stop();
+      }
+      const runs = activityStarts(toHistoryJson(await h.fetchHistory()), 'runCanary');
+      expect(runs.at(-1)?.identity.startsWith(`${second.pid}@`)).toBe(true);
     } finally {
       gate.dispose();
       await first.kill();

@@ -32,3 +32,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+  Labels of the RBAC objects: managed-by rotor, as `rotor rbac` labels them, so `rotor doctor` and
+  the plan's who-can-read know the binding is rotor's own and do not report it as a finding.
+*/}}
+{{- define "rotor.rbacLabels" -}}
+{{ include "rotor.selectorLabels" . }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/managed-by: rotor
+{{- end -}}
