@@ -150,14 +150,15 @@ describe('Kubernetes auth identity', () => {
 
   beforeAll(async () => {
     ns = await freshNamespace(kc, 'vault-k8s');
-    for (const name of ['rotor', 'intruder'])
+    for (const name of ['rotor', 'intruder', 'vault-reviewer'])
       await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
-    // Vault uses the logging-in token itself for the TokenReview: the ServiceAccounts may review tokens.
+    // A token of audience `vault` cannot call the apiserver (it is not the API's audience), so Vault
+    // reviews with a reviewer identity of its own, as a Vault outside the cluster must.
     await rbac.createClusterRoleBinding({
       body: {
         metadata: { name: binding },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-        subjects: ['rotor', 'intruder'].map((name) => ({ kind: 'ServiceAccount', name, namespace: ns })),
+        subjects: [{ kind: 'ServiceAccount', name: 'vault-reviewer', namespace: ns }],
       },
     });
     const root = vaultFromEnv({ VAULT_ADDR: addr, VAULT_TOKEN: rootToken, VAULT_CACERT: caFile });
@@ -168,7 +169,11 @@ describe('Kubernetes auth identity', () => {
     const ca = cluster?.caData
       ? Buffer.from(cluster.caData, 'base64').toString('utf8')
       : readFileSync(cluster?.caFile ?? '', 'utf8');
-    await root.write('auth/kubernetes/config', { kubernetes_host: cluster?.server, kubernetes_ca_cert: ca });
+    await root.write('auth/kubernetes/config', {
+      kubernetes_host: cluster?.server,
+      kubernetes_ca_cert: ca,
+      token_reviewer_jwt: await token('vault-reviewer', []),
+    });
     await root.write('auth/kubernetes/role/rotor', {
       bound_service_account_names: 'rotor',
       bound_service_account_namespaces: ns,
