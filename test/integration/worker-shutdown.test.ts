@@ -19,6 +19,7 @@ import { activityStarts, toHistoryJson } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
 import { freePort } from '../helpers/private-service';
 import { waitForRunningActivity } from '../helpers/rotation-wait';
+import type { RunningActivity } from '../helpers/rotation-wait';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -138,16 +139,19 @@ describe('a worker receiving SIGTERM', () => {
       expect(readFileSync(logFile, 'utf8')).toContain('rotor worker stopped');
 
       const second = await startWorkerProcess({ taskQueue, logFile: join(logDir, 'handback-second.log') });
+      let retried: RunningActivity | undefined;
       try {
-        const retried = await waitForRunningActivity(h, 'runCanary', second.pid, 90_000);
+        retried = await waitForRunningActivity(h, 'runCanary', second.pid, 90_000);
         expect(retried.attempt).toBeGreaterThan(running.attempt);
+        expect(retried.identity).not.toBe(running.identity);
         gate.open();
         expect(((await h.result()) as RotationResult).outcome).toBe('rotated');
       } finally {
         await second.stop();
       }
+      // The attempt that completed the canary is the retry, on the second worker; the rotation did not roll back.
       const runs = activityStarts(toHistoryJson(await h.fetchHistory()), 'runCanary');
-      expect(runs.at(-1)?.identity.startsWith(`${second.pid}@`)).toBe(true);
+      expect(runs.at(-1)).toMatchObject({ identity: retried?.identity, attempt: retried?.attempt });
     } finally {
       gate.dispose();
       await first.kill();
