@@ -144,6 +144,18 @@ const imageProcess = (buildId: string, hash: string): ImageProcess => ({
   },
 });
 
+/** Archives kept besides the newest: each source change makes a new one of about 180 MiB. */
+const keptImages = 2;
+
+/** Removes all but the newest `keptImages` other worker archives from the cache (never `current`). */
+function pruneOldImages(imagesDir: string, current: string): void {
+  const others = readdirSync(imagesDir)
+    .filter((d) => d.startsWith('worker-') && !d.endsWith('.work') && join(imagesDir, d) !== current)
+    .map((d) => ({ dir: join(imagesDir, d), at: statSync(join(imagesDir, d)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  for (const old of others.slice(keptImages)) rmSync(old.dir, { recursive: true, force: true });
+}
+
 /**
  * Builds the worker image archive under `<cacheDir>/images/worker-<hash>/`, or returns the cached
  * one when every input is unchanged. `log` receives progress lines.
@@ -179,6 +191,7 @@ export async function buildWorkerImage(
   const image = { file: join(dir, 'worker.tar'), ref, digest, buildId, size: statSync(join(dir, 'worker.tar')).size };
   writeFileSync(recordFile, `${JSON.stringify(image, null, 2)}\n`);
   rmSync(work, { recursive: true, force: true });
+  pruneOldImages(join(cacheDir, 'images'), dir);
   log(`worker image ${ref} ${digest} (${(image.size / 2 ** 20).toFixed(0)} MiB)`);
   return { ...image, cached: false };
 }
