@@ -1,7 +1,7 @@
 import type NodeVault from 'node-vault';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Store } from '../core/playbook/schema';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { awsBackend } from '../adapters/aws';
@@ -246,12 +246,21 @@ export function activityImplementations(deps: ActivityDeps) {
             ...(deps.bwrap ? { bwrap: deps.bwrap } : {}),
           }),
       );
+      // A cancelled attempt (its worker shutting down past the grace, or a cancel from the server) is
+      // no verdict on the credential: it ends as a cancellation, which Temporal retries on another
+      // worker, instead of a CanaryFailed that would roll the rotation back.
+      if (ctx.cancellationSignal.aborted) throw cancellationOf(ctx.cancellationSignal, canary.name);
       const result = { name: canary.name, ok, detail, durationMs: Date.now() - started };
       if (!ok) throw permanent(ErrorTypes.canaryFailed, `canary '${canary.name}' failed: ${detail}`);
       return result;
     },
   });
   return { ...steps, ...createClusterBatchActivities(kube, values), ...createGateActivities(kube, values) };
+}
+
+/** The reason an activity's cancellation signal carries, or a CancelledFailure naming the canary. */
+function cancellationOf(signal: AbortSignal, canary: string): unknown {
+  return signal.reason instanceof Error ? signal.reason : new CancelledFailure(`canary '${canary}' cancelled`);
 }
 
 export type RotationActivities = ReturnType<typeof activityImplementations>;

@@ -4,6 +4,7 @@
  *
  *   schemas/playbook.schema.json, docs/playbook-reference.md  from core/playbook/schema.ts
  *   schemas/policy.schema.json,   docs/policy-reference.md    from core/policy/schema.ts
+ *   deploy/helm/rotor/values.schema.json                      the chart's values, with the policy's schema
  *
  * `npm run schemas` (tsx dev/schemas.ts) writes them; `--check` writes nothing and exits 1 naming
  * each file that is stale. The JSON Schemas (draft 2020-12) describe what a person writes: the
@@ -19,6 +20,7 @@ import { duration, maxTimerMs } from '../core/playbook/duration';
 import { playbookSchema } from '../core/playbook/schema';
 import { policySchema } from '../core/policy/schema';
 import { slug } from './markdown-slug';
+import { chartValuesSchema } from './chart-values-schema';
 
 export const root = resolve(import.meta.dirname, '..');
 
@@ -451,6 +453,10 @@ export async function outputs(): Promise<{ file: string; text: string }[]> {
   const files = [
     { file: 'schemas/playbook.schema.json', text: JSON.stringify(playbook.schema, null, 2) },
     { file: 'schemas/policy.schema.json', text: JSON.stringify(policy.schema, null, 2) },
+    {
+      file: 'deploy/helm/rotor/values.schema.json',
+      text: JSON.stringify(chartValuesSchema(policy.schema), null, 2),
+    },
     {
       file: 'docs/playbook-reference.md',
       text: referenceDoc(playbook, {

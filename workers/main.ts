@@ -8,6 +8,7 @@
  * pollers): ROTOR_MAX_CONCURRENT_ACTIVITIES, ROTOR_MAX_CONCURRENT_WORKFLOW_TASKS,
  * ROTOR_MAX_CACHED_WORKFLOWS, ROTOR_WORKFLOW_TASK_POLLERS, ROTOR_ACTIVITY_TASK_POLLERS (workers/tuning.ts).
  */
+import { isIP } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index';
 import { refreshOverdue } from '../inspect/overdue';
@@ -26,6 +27,8 @@ import { workflowBundleFromEnv } from './bundle';
 import { connectWorker, createRotorWorker } from './worker';
 import { workerTuningFromEnv } from './tuning';
 import { setCurrentVersion, workerVersioningFromEnv } from './versioning';
+import { healthSettingsFromEnv, serveHealth } from './health';
+import { shutdownFromEnv } from './shutdown';
 
 /**
  * With ROTOR_PLAYBOOK_DIR set, refreshes the overdue-secrets gauge every ROTOR_OVERDUE_INTERVAL_S
@@ -56,18 +59,30 @@ function watchOverdue(metrics: RotorMetrics, logger: ReturnType<typeof createLog
   };
 }
 
+/**
+ * Where the metrics listen: 127.0.0.1 unless ROTOR_METRICS_HOST names another address (a pod's
+ * `0.0.0.0`, so a Prometheus outside the pod can scrape it).
+ */
+function metricsHost(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env['ROTOR_METRICS_HOST'] || '127.0.0.1';
+  if (isIP(host) === 0) throw new Error(`ROTOR_METRICS_HOST=${JSON.stringify(host)}: not an IP address (e.g. 0.0.0.0)`);
+  return host;
+}
+
 async function main(): Promise<void> {
   const logger = createLogger();
   const metricsPort = Number(process.env['ROTOR_METRICS_PORT'] ?? 9464);
   // Port 0 turns both metrics endpoints off (several workers on one machine, e.g. in tests).
-  installRuntimeLogger(logger, metricsPort ? `127.0.0.1:${metricsPort + 1}` : undefined);
+  installRuntimeLogger(logger, metricsPort ? `${metricsHost()}:${metricsPort + 1}` : undefined);
   const settings = temporalSettings();
   // Bad tuning fails here, before anything is started or connected.
   const tuning = workerTuningFromEnv();
+  const shutdown = shutdownFromEnv();
+  const health = healthSettingsFromEnv();
   const metrics = new RotorMetrics();
   // Rotations matter more than their metrics: a taken port is logged loudly, not fatal.
   const server = metricsPort
-    ? await metrics.serve(metricsPort).catch((e: Error) => {
+    ? await metrics.serve(metricsPort, metricsHost()).catch((e: Error) => {
         logger.error({ metricsPort }, `metrics endpoint disabled: ${e.message}`);
         return undefined;
       })
@@ -90,9 +105,12 @@ async function main(): Promise<void> {
     sinks: auditSinks({ file: process.env['ROTOR_AUDIT_FILE'], metrics, otel }),
     workflowBundlePath,
     tuning,
+    shutdown,
     ...(deployment ? { deployment } : {}),
   });
   await logCommandSandbox(deps.policy, logger);
+  // Probes: live until the worker fails or stops, ready only while it polls (a drain is not ready).
+  const healthServer = health ? await serveHealth(health, () => worker.getState()) : undefined;
   const stopOverdue = watchOverdue(metrics, logger);
   logger.info(
     {
@@ -100,6 +118,8 @@ async function main(): Promise<void> {
       temporal: temporalEndpoint().describe,
       vault: describeVaultTls(process.env, deps.vault.endpoint),
       metricsPort,
+      ...(health ? { health: `${health.host}:${health.port}` } : {}),
+      shutdownGraceSeconds: shutdown.shutdownGraceTime / 1000,
       ...(deployment ? { deployment: deployment.version } : {}),
       ...tuning,
     },
@@ -120,7 +140,9 @@ async function main(): Promise<void> {
   // What is still buffered goes out before the process ends.
   await otel?.shutdown().catch((e: Error) => logger.error({}, `OTLP export at shutdown failed: ${e.message}`));
   server?.close();
+  healthServer?.close();
   await connection.close();
+  logger.info({}, 'rotor worker stopped');
 }
 
 main().catch((e: unknown) => {

@@ -9,6 +9,7 @@ import { workflowsPath } from './bundle';
 import { RedactingActivityInbound } from './redacting-interceptor';
 import { defaultWorkerTuning } from './tuning';
 import type { WorkerTuning } from './tuning';
+import type { ShutdownSettings } from './shutdown';
 
 export interface RotorWorkerOptions {
   connection: NativeConnection;
@@ -24,6 +25,8 @@ export interface RotorWorkerOptions {
   tuning?: WorkerTuning;
   /** Worker Versioning (`workerVersioningFromEnv`): rotations pinned to this build. Off when absent. */
   deployment?: WorkerDeploymentOptions;
+  /** Grace for running activities on SIGTERM (`shutdownFromEnv`); the SDK's (none) when absent. */
+  shutdown?: ShutdownSettings;
 }
 
 /** A worker that runs rotor's workflows and the given activities on one task queue. */
@@ -40,6 +43,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     interceptors: { activity: [() => ({ inbound: new RedactingActivityInbound() })] },
     ...(o.tuning ?? defaultWorkerTuning),
     ...(o.deployment ? { workerDeploymentOptions: o.deployment } : {}),
+    ...o.shutdown,
   });
 }
 

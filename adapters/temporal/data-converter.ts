@@ -19,8 +19,14 @@ export function rotorDataConverter(env: NodeJS.ProcessEnv = process.env): DataCo
   return { payloadCodecs: [rotorCodec(env)] };
 }
 
-/** The failure converter module; workflow bundles must include it (see workers/bundle.ts). */
-export const failureConverterPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+/**
+ * The failure converter module; workflow bundles must include it (see workers/bundle.ts), and the
+ * worker loads it by path for activities. From source that is the `.ts` file beside this one; in the
+ * worker image's esbuild bundle (dev/image/worker-bundle.ts) it is `failure-converter.cjs` beside it.
+ */
+export const failureConverterPath = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './failure-converter.ts' : './failure-converter.cjs', import.meta.url),
+);
 
 /**
  * Worker side: the codec, refusing unencrypted payloads (a client without the codec key reaches no

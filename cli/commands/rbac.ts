@@ -10,8 +10,13 @@ export function rbacCommand(): Command {
     .description(
       'print, per cluster, the least-privilege Role and RoleBinding the rotor worker needs (no list on Secrets), and the admission policy that narrows its pod patches to the resync annotation',
     )
-    .argument('<playbook>', 'playbook YAML file')
+    .argument('<playbooks...>', 'playbook YAML files')
     .option('--service-account <name>', 'ServiceAccount the worker uses in each cluster', 'rotor')
     .option('--namespace <ns>', "that ServiceAccount's namespace", 'rotor-system')
+    .option(
+      '--helm-values',
+      "print the `rbac` values of the worker chart (deploy/helm/rotor) for the cluster named by --cluster; --namespace is the release's namespace",
+    )
+    .option('--cluster <name>', 'with --helm-values: the cluster (playbook cluster name or context) the chart goes to')
     .action(lazyAction(async () => (await import('../actions/rbac')).rbac));
 }

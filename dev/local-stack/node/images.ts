@@ -1,19 +1,11 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { nodeImages } from '../config';
 import type { StackContext } from '../service';
+import { sharedLibraries, writeOciArchive } from '../../image/oci-archive';
+import type { ImageArchive } from '../../image/oci-archive';
 import { ctr } from './containerd';
 import type { NodeInstance } from './instance';
 
@@ -27,12 +19,6 @@ const envPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 function psqlBinary(): string | undefined {
   const found = ['17', '16', '15', '14', '13'].map((v) => `/usr/lib/postgresql/${v}/bin/psql`).find(existsSync);
   return found;
-}
-
-/** The shared libraries (and the loader) a dynamic binary needs, from `ldd`. */
-async function sharedLibraries(binary: string): Promise<string[]> {
-  const { stdout } = await run('ldd', [binary]);
-  return [...stdout.matchAll(/(\/[^\s]+) \(0x/g)].map((m) => m[1] ?? '').filter(Boolean);
 }
 
 /** Debian's redis-cli (package redis-tools, which the redis service's redis-server pulls in). */
@@ -73,90 +59,24 @@ async function stageRootfs(dir: string): Promise<void> {
   await copyWithLibraries(dir, mariadbClient, 'usr/bin/mariadb');
 }
 
-/** An OCI archive and the manifest digest of each image name in it. */
-export interface ImageArchive {
-  file: string;
-  digests: Record<string, string>;
-}
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-/** Writes a blob into an OCI layout and returns its descriptor. */
-function blob(layout: string, mediaType: string, data: Buffer): { mediaType: string; digest: string; size: number } {
-  const hex = sha256(data);
-  writeFileSync(join(layout, 'blobs', 'sha256', hex), data);
-  return { mediaType, digest: `sha256:${hex}`, size: data.length };
-}
-
 /**
  * Builds an OCI image archive holding the pause and tools images, both one layer (the same one),
- * from the host's busybox-static, psql, redis-cli and mariadb client. The tar is reproducible (sorted, mtime 0, owner 0), so
- * the same packages always give the same digests and re-imports change nothing.
+ * from the host's busybox-static, psql, redis-cli and mariadb client. The archive is reproducible
+ * (dev/image/oci-archive.ts), so the same packages always give the same digests and re-imports change nothing.
  */
 export async function buildImageArchive(ctx: StackContext): Promise<ImageArchive> {
   const base = join(ctx.paths.stateDir, 'node', 'images');
   const rootfs = join(base, 'rootfs');
-  const layout = join(base, 'oci');
   await stageRootfs(rootfs);
-  rmSync(layout, { recursive: true, force: true });
-  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const layerFile = join(base, 'layer.tar');
-  // prettier-ignore
-  await run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu',
-    '-C', rootfs, '-cf', layerFile, '.']);
-  const layerData = readFileSync(layerFile);
-  const layer = blob(layout, 'application/vnd.oci.image.layer.v1.tar', layerData);
-  const manifests = Object.entries(nodeImages).map(([kind, ref]) => {
-    const process = kind === 'pause' ? { Entrypoint: ['/bin/sleep', '2147483647'] } : { Cmd: ['/bin/sh'] };
-    const config = blob(
-      layout,
-      'application/vnd.oci.image.config.v1+json',
-      Buffer.from(
-        JSON.stringify({
-          architecture: 'amd64',
-          os: 'linux',
-          config: { Env: [envPath], ...process },
-          rootfs: { type: 'layers', diff_ids: [layer.digest] },
-        }),
-      ),
-    );
-    const manifest = blob(
-      layout,
-      'application/vnd.oci.image.manifest.v1+json',
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config,
-          layers: [layer],
-        }),
-      ),
-    );
-    return {
-      ...manifest,
-      annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref.split(':')[1] ?? '' },
-    };
-  });
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const archive = join(base, 'images.tar');
-  await run('tar', [
-    '--sort=name',
-    '--mtime=@0',
-    '--owner=0',
-    '--group=0',
-    '--numeric-owner',
-    '-C',
-    layout,
-    '-cf',
-    archive,
-    '.',
-  ]);
-  rmSync(layerFile);
-  return {
-    file: archive,
-    digests: Object.fromEntries(manifests.map((m) => [m.annotations['io.containerd.image.name'], m.digest])),
-  };
+  const images = Object.entries(nodeImages).map(([kind, ref]) => ({
+    ref,
+    layers: [rootfs],
+    process: {
+      Env: [envPath],
+      ...(kind === 'pause' ? { Entrypoint: ['/bin/sleep', '2147483647'] } : { Cmd: ['/bin/sh'] }),
+    },
+  }));
+  return writeOciArchive(images, join(base, 'images.tar'), base);
 }
 
 /** Imports the images into the node's containerd unless it already has them at these digests. */

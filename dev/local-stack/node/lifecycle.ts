@@ -6,7 +6,7 @@ import { ensurePortFree, logFileOf, runningPid, startProcess, stopProcess, waitH
 import type { StackContext } from '../service';
 import { containerdHealth, ctr, writeContainerdFiles } from './containerd';
 import { importImages } from './images';
-import type { ImageArchive } from './images';
+import type { ImageArchive } from '../../image/oci-archive';
 import type { NodeInstance } from './instance';
 import { kubeletArgs, writeKubeletFiles } from './kubelet';
 import { deleteNodePods, killShims, removeBridge, removeLogLinks, unmountUnder, waitVolumesGone } from './teardown';

@@ -14,6 +14,7 @@ import type { StackContext, StackService } from '../service';
 import { ensureDebianPackages, goBinary, which } from '../toolchain';
 import type { GoBuild } from '../toolchain';
 import { goModule, kubeVersion, versionLdflags } from './kube';
+import { helmBinary } from '../helm';
 
 const nodeBuild = (name: string): GoBuild => ({
   name,
@@ -118,7 +119,8 @@ export const node: StackService = {
     await ensureDebianPackages(ctx, 'containerd, runc and the CNI plugins', debianPackages, packagesPresent);
     // The tools image carries redis-cli for consumer pods of Redis credentials.
     await ensureDebianPackages(ctx, 'redis-cli', ['redis-tools'], () => existsSync(redisCli));
-    await nodeBinaries(ctx);
+    // Helm for the worker chart (deploy/helm/rotor): its tests lint, render and install it here.
+    await Promise.all([nodeBinaries(ctx), helmBinary(ctx)]);
   },
 
   async start(ctx) {
