@@ -1,4 +1,4 @@
-import { mariadbDefaults } from '../adapters/credentials/mariadb-env';
+import { mariadbDefaults } from '../adapters/credentials/mariadb-target';
 import { PolicyFileError, loadPolicyFile } from '../adapters/policy-file';
 import { evaluatePolicy, formatRefusal } from '../core/policy/evaluate';
 import type { Policy } from '../core/policy/schema';

@@ -2,7 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { vaultFromEnv } from '../adapters/vault-client';
 import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
-import { mariadbDefaults } from '../adapters/credentials/mariadb-env';
+import { mariadbDefaults } from '../adapters/credentials/mariadb-target';
 import { loadKeyring } from '../adapters/keys';
 import { loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';

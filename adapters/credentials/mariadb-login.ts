@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { redact } from '../redact';
-import { mariadbDefaults } from './mariadb-env';
-import type { MariadbTarget } from './mariadb-env';
+import { mariadbDefaults } from './mariadb-target';
+import type { MariadbTarget } from './mariadb-target';
 import type { LoginOutcome } from './login-proof';
 import type { UserPassword } from './values';
 

@@ -1,6 +1,6 @@
 import { RetryableErrorTypes, retryable } from '../../core/failures';
 import type { RevocationEvidence } from '../../core/status';
-import type { MariadbTarget } from './mariadb-env';
+import type { MariadbTarget } from './mariadb-target';
 import { loginEvidence } from './login-proof';
 import { tryMariadbLogin } from './mariadb-login';
 import type { UserPassword } from './values';
