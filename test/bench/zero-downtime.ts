@@ -1,15 +1,17 @@
 /**
  * Zero-downtime benchmark (a script, not a test): `npm run bench:zero-downtime -- [--rotations 20]
- * [--off-rotations N] [--settle 10s] [--kind postgres|redis]`. Per cluster (cluster-a/b/c) it runs
- * two consumer Deployments on the stack's real nodes: one reads the Secret from a mounted volume
- * (and reports what it read, rotor's opt-in convention), one from env vars (listed for rollout).
- * Every 100 ms each tries to log in with the current key, then the other key, and appends `o` or
- * `f` to a file of its own: to the stack's PostgreSQL with psql (a postgres-alternating-users
- * credential), or with `--kind redis` to the stack's Redis with redis-cli `AUTH` + `PING` (a
- * redis-acl-user credential). Then it rotates the credential across the three clusters back to
- * back, first with the consumer gate on, then off, and prints failed and attempted logins, time per
- * rotation and the gate's share. Pods use hostNetwork: the servers listen on the host's 127.0.0.1,
- * which pod networks cannot reach. Cleans up.
+ * [--off-rotations N] [--settle 10s] [--kind postgres|redis|mariadb] [--image ref]`. Per cluster
+ * (cluster-a/b/c) it runs two consumer Deployments on the stack's real nodes (image `--image`, the
+ * stack's tools image unless told): one reads the Secret from a mounted volume (and reports what it
+ * read, rotor's opt-in convention), one from env vars (listed for rollout). Every 100 ms each tries
+ * to log in with the current key, then the other key, and appends `o` or `f` to a file of its own:
+ * to the stack's PostgreSQL with psql (a postgres-alternating-users credential), with `--kind redis`
+ * to the stack's Redis with redis-cli `AUTH` + `PING` (a redis-acl-user credential), or with
+ * `--kind mariadb` to the stack's MariaDB with the mariadb client (a mariadb-users credential). Then
+ * it rotates the credential across the three clusters back to back, first with the consumer gate
+ * on, then off, and prints failed and attempted logins, time per rotation and the gate's share. Pods
+ * use hostNetwork: the servers listen on the host's 127.0.0.1, which pod networks cannot reach.
+ * Cleans up.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
 import { readsReportOnce } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { createTestDatabase, createUserPair, dropTestDatabase } from '../helpers/mariadb';
 import { testPlaybook } from '../helpers/playbooks';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { createRedisUser, deleteRedisUsers, stackRedis } from '../helpers/redis';
@@ -42,10 +45,15 @@ const { values: args } = parseArgs({
     'off-rotations': { type: 'string' },
     settle: { type: 'string', default: '10s' },
     kind: { type: 'string', default: 'postgres' },
+    // The consumers' image: the stack's tools image unless told (it must hold sh, sed, psql, redis-cli and mariadb).
+    image: { type: 'string', default: nodeImages.tools },
   },
 });
-if (args.kind !== 'postgres' && args.kind !== 'redis')
-  throw new Error(`--kind: write postgres or redis, not ${args.kind}`);
+const kinds = ['postgres', 'redis', 'mariadb'] as const;
+type Kind = (typeof kinds)[number];
+const isKind = (k: string): k is Kind => (kinds as readonly string[]).includes(k);
+if (!isKind(args.kind)) throw new Error(`--kind: write postgres, redis or mariadb, not ${args.kind}`);
+const kind = args.kind;
 const rotations = Number(args.rotations);
 const offRotations = Number(args['off-rotations'] ?? args.rotations);
 const secretName = 'db-login';
@@ -57,6 +65,17 @@ const pgEnv = {
   port: process.env.PGPORT ?? '55432',
   db: process.env.PGDATABASE ?? 'postgres',
 };
+const mariadbEnv = {
+  host: process.env.ROTOR_MARIADB_HOST ?? '127.0.0.1',
+  port: process.env.ROTOR_MARIADB_PORT ?? String(ports.mariadb),
+};
+
+/** The consumer's login for user "$u" with password "$p" (never in argv: PGPASSWORD, REDISCLI_AUTH, MYSQL_PWD). */
+const loginCommands: Record<Kind, string> = {
+  postgres: `PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`,
+  redis: `REDISCLI_AUTH="$p" timeout 2 redis-cli --no-auth-warning -h 127.0.0.1 -p ${ports.redis} --user "$u" PING 2>/dev/null | grep -q PONG`,
+  mariadb: `MYSQL_PWD="$p" mariadb --no-defaults --connect-timeout=2 -h ${mariadbEnv.host} -P ${mariadbEnv.port} -u "$u" -e "select 1" >/dev/null 2>&1`,
+};
 
 /** Shell reading `u` and `p` from `$1` (the stored JSON {"username","password"}). */
 const userPassword = [
@@ -66,14 +85,7 @@ const userPassword = [
 ];
 
 /** Logs in with `$1` (the stored JSON) and prints nothing; exit status says whether it worked. */
-const loginFn = [
-  'login() {',
-  ...userPassword,
-  args.kind === 'redis'
-    ? `  REDISCLI_AUTH="$p" timeout 2 redis-cli --no-auth-warning -h 127.0.0.1 -p ${ports.redis} --user "$u" PING 2>/dev/null | grep -q PONG`
-    : `  PGPASSWORD="$p" PGCONNECT_TIMEOUT=2 psql -h ${pgEnv.host} -p ${pgEnv.port} -U "$u" -d ${pgEnv.db} -tAc "select 1" >/dev/null 2>&1`,
-  '}',
-].join('\n');
+const loginFn = ['login() {', ...userPassword, `  ${loginCommands[kind]}`, '}'].join('\n');
 
 /** Every 100 ms: current key, then the other; `o` or `f` appended to the pod's own result file. */
 function consumerScript(read: { current: string; other: string }, reportEvery: string | undefined): string {
@@ -95,7 +107,7 @@ function deployment(name: string, mode: 'volume' | 'env', resultsDir: string): V
   const labels = { app: name };
   const container: V1Container = {
     name: 'app',
-    image: nodeImages.tools,
+    image: args.image,
     imagePullPolicy: 'Never',
     env: [
       { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
@@ -189,6 +201,25 @@ async function redisTarget(run: string): Promise<BenchTarget> {
   };
 }
 
+/** Two MariaDB users with SELECT on a database of their own. */
+async function mariadbTarget(run: string): Promise<BenchTarget> {
+  const database = `bench_zd_${run}`;
+  await createTestDatabase(database);
+  const users: [string, string] = [`${database}_a`, `${database}_b`];
+  const { initial } = await createUserPair(users[0], users[1], database);
+  return {
+    initial,
+    credential: { kind: 'mariadb-users', users },
+    tearDown: () => dropTestDatabase(database, users),
+  };
+}
+
+const targets: Record<Kind, (run: string) => Promise<BenchTarget>> = {
+  postgres: postgresTarget,
+  redis: redisTarget,
+  mariadb: mariadbTarget,
+};
+
 const stageMs = (s: RotationStatus, name: StageName) => {
   const st = s.stages.find((x) => x.name === name);
   return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
@@ -198,7 +229,7 @@ async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const namespace = `bench-zd-${run}`;
   const resultsDir = mkdtempSync(join(tmpdir(), 'rotor-bench-zd-'));
-  const target = args.kind === 'redis' ? await redisTarget(run) : await postgresTarget(run);
+  const target = await targets[kind](run);
   const { initial } = target;
   const ts = await awsTestStore(initial);
   const tw = await startTestWorker(createActivities(depsFromEnv()));
@@ -222,7 +253,7 @@ async function main(): Promise<void> {
     }
     const before = tally(resultsDir);
     if (before.failed > 0)
-      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check ${args.kind}`);
+      throw new Error(`consumers fail before any rotation (${before.failed} failed logins): check ${kind}`);
     const basePlaybook = testPlaybook(ts.store, {
       credential: target.credential,
       clusters: contexts.map((name) => ({
@@ -281,7 +312,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     console.log(
-      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a ${args.kind} login every 100 ms each`,
+      `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a ${kind} login every 100 ms each`,
     );
     for (const r of results) console.log(r);
   } finally {
