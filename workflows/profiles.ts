@@ -8,8 +8,11 @@ import type { ActivityOptions } from '@temporalio/workflow';
 export const profiles = {
   /** Store reads/writes: quick calls, transient errors retried with back-off. */
   store: {
-    // Short: a store call takes well under a second, and a dead worker's step is retried after this.
-    startToCloseTimeout: '15s',
+    // A store call takes well under a second. The step heartbeats while it runs (activities/keep-alive.ts),
+    // so a dead worker's step is retried within the heartbeat timeout, while a live worker slowed by
+    // load is not cut off mid-write.
+    startToCloseTimeout: '30s',
+    heartbeatTimeout: '10s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 8 },
   },
   /** Canary checks: a failed check is final (non-retryable type); infrastructure errors retried a little. */

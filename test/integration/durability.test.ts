@@ -75,8 +75,8 @@ function expectRetriedElsewhere(
     killedWorker: false,
   });
   expect(completing?.previousAttemptTimedOut).toBe(true);
-  // Undos and finalize keep alive (activities/keep-alive.ts): the dead attempt is noticed by its
-  // heartbeat timeout (seconds), not its start-to-close timeout (a minute).
+  // Store steps, undos and finalize keep alive (activities/keep-alive.ts): the dead attempt is noticed
+  // by its heartbeat timeout (seconds), not its start-to-close timeout.
   if (noticedBy) expect({ type, timeout: completing?.previousTimeout }).toEqual({ type, timeout: noticedBy });
 }
 
@@ -190,7 +190,7 @@ describe.concurrent('durability', () => {
         // and a later attempt on a restarted worker completed the step.
         expect(killed.create?.attempt).toBe(1);
         expect(killed.canary?.attempt).toBe(1);
-        expectRetriedElsewhere(history, 'createPendingVersion', killed.create);
+        expectRetriedElsewhere(history, 'createPendingVersion', killed.create, 'TIMEOUT_TYPE_HEARTBEAT');
         expectRetriedElsewhere(history, 'runCanary', killed.canary);
 
         const stages = Object.fromEntries(result.status.stages.map((s) => [s.name, s.state]));
