@@ -73,6 +73,30 @@ export async function freshNamespace(kc: KubeConfig, prefix: string): Promise<st
   return name;
 }
 
+/**
+ * Makes sure a tenant namespace of the test policies (`payments`, `orders`) exists, and leaves it:
+ * files that run side by side share these, so none may delete one from under another. Waits out a
+ * namespace still terminating from an earlier run. Tests remove what they put in it.
+ */
+export async function ensureSharedNamespace(kc: KubeConfig, name: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const ns = await core.readNamespace({ name }).catch((e: unknown) => {
+      if (e instanceof ApiException && e.code === 404) return undefined;
+      throw e;
+    });
+    if (ns && ns.status?.phase !== 'Terminating') return;
+    if (!ns) {
+      const created = await statusOf(core.createNamespace({ body: { metadata: { name } } }));
+      if (created === 201 || created === 409) continue;
+      throw new Error(`namespace ${name}: create answered ${created}`);
+    }
+    if (Date.now() > deadline) throw new Error(`namespace ${name} still terminating after 90 s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 const esGroup = { group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets' };
 
 /**

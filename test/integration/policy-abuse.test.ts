@@ -32,7 +32,7 @@ import { WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput, Store } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
-import { kubeconfigFor, secretData, statusOf } from '../helpers/kube';
+import { ensureSharedNamespace, kubeconfigFor, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { withPgAdmin } from '../helpers/postgres';
 import { createRedisUser, deleteRedisUsers, stackRedis, withRedisAdmin } from '../helpers/redis';
@@ -152,10 +152,7 @@ async function setUpVictims(): Promise<void> {
 
   for (const s of [ordersSecret, systemSecret]) {
     const core = kubeconfigFor(s.context).makeApiClient(CoreV1Api);
-    if ((await statusOf(core.readNamespace({ name: s.namespace }))) === 404) {
-      await core.createNamespace({ body: { metadata: { name: s.namespace } } });
-      teardown.push(() => core.deleteNamespace({ name: s.namespace }));
-    }
+    await ensureSharedNamespace(kubeconfigFor(s.context), s.namespace);
     await core.createNamespacedSecret({
       namespace: s.namespace,
       body: { metadata: { name: s.name }, stringData: { value: secretValue() } },
@@ -360,19 +357,10 @@ describe('a playbook cannot make rotor its deputy', () => {
 
 describe('under the same policy, what it allows', () => {
   const namespace = 'payments';
-  let createdNamespace = false;
   const kc = kubeconfigFor('cluster-a');
   const core = kc.makeApiClient(CoreV1Api);
 
-  beforeAll(async () => {
-    if ((await statusOf(core.readNamespace({ name: namespace }))) === 404) {
-      await core.createNamespace({ body: { metadata: { name: namespace } } });
-      createdNamespace = true;
-    }
-  });
-  afterAll(async () => {
-    if (createdNamespace) await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  });
+  beforeAll(() => ensureSharedNamespace(kc, namespace));
 
   it("rotates the team's own secret into its own namespace, as exactly the identity `rotor rbac` prints", async () => {
     const secretName = `ok-${randomUUID().slice(0, 8)}`;

@@ -33,7 +33,7 @@ import { depsFromEnv } from '../../workers/deps';
 import type { Answer } from '../fixtures/attacker/workflows';
 import { dataText, decodePayload, eventTypes, findPayloads, mapPayloads, toHistoryJson } from '../helpers/history';
 import type { HistoryJson } from '../helpers/history';
-import { kubeconfigFor, statusOf } from '../helpers/kube';
+import { ensureSharedNamespace, kubeconfigFor } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
@@ -119,10 +119,7 @@ beforeAll(async () => {
   payments = await vaultTestStore(secretValue(), undefined, 'apps/payments/');
   ordersLock = storeLockWorkflowId(storeLockKey(orders.store, undefined));
   const core = kubeconfigFor(exfil.context).makeApiClient(CoreV1Api);
-  if ((await statusOf(core.readNamespace({ name: exfil.namespace }))) === 404) {
-    await core.createNamespace({ body: { metadata: { name: exfil.namespace } } });
-    teardown.push(() => core.deleteNamespace({ name: exfil.namespace }));
-  }
+  await ensureSharedNamespace(kubeconfigFor(exfil.context), exfil.namespace);
   teardown.push(() => core.deleteNamespacedSecret({ namespace: exfil.namespace, name: exfil.name }));
   victims = {
     [victim.ordersEntry]: vaultKvProbe(vault, 'secret', vaultPath(orders.store)),
