@@ -32,7 +32,7 @@ import { WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput, Store } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
-import { ensureSharedNamespace, kubeconfigFor, secretData, statusOf } from '../helpers/kube';
+import { ensureSharedNamespace, kubeconfigFor, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { withPgAdmin } from '../helpers/postgres';
 import { createRedisUser, deleteRedisUsers, stackRedis, withRedisAdmin } from '../helpers/redis';
