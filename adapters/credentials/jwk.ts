@@ -114,7 +114,8 @@ export function parseJwks(text: string, where: string): Jwks {
       ErrorTypes.invalidInput,
       `${where} is not a JWKS ({"keys":[…]}): ${r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
     );
-  return r.data;
+  // The keys as written, members in their order: a JWKS rotor rewrites changes only the keys it adds or removes.
+  return parsed as Jwks;
 }
 
 /** The `kid`s of a JWKS, in order. */
