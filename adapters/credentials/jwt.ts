@@ -54,6 +54,15 @@ interface TargetProof {
  */
 export function jwtSigningKeyKind(deps: { kube: () => KubeClients }): CredentialKind<JwtCredential> {
   return {
+    // Only `d` is secret: kids (and the public key) may appear in evidence.
+    secretParts(value) {
+      try {
+        return [parsePrivateJwk(value, 'the value').d];
+      } catch {
+        return [value];
+      }
+    },
+
     async create(p, { currentValue }) {
       const current = parsePrivateJwk(currentValue, 'the current value');
       const next = await generateSigningJwk(p.algorithm);

@@ -24,6 +24,7 @@ import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { canAuth, createRedisUser, deleteRedisUsers, redisUser, stackRedis } from '../helpers/redis';
+import { expectRolledBack } from '../helpers/rolled-back';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
@@ -85,20 +86,6 @@ async function rotate(tw: TestWorker, spec: Partial<PlaybookInput['spec']>, ts: 
     const out = await outcomeOf(h);
     return { out, status: await h.query<RotationStatus>(statusQuery) };
   });
-}
-
-/** The run failed as RotationRolledBack caused by `cause`, and every undo succeeded. */
-function expectRolledBack({ out, status }: Awaited<ReturnType<typeof rotate>>, cause: string): void {
-  expect(out.ok).toBe(false);
-  if (out.ok) return;
-  const rolledBack = out.error.cause as ApplicationFailure;
-  expect(rolledBack.type).toBe(WorkflowErrorTypes.rolledBack);
-  // The failure that caused it: raised in the workflow, or by an activity (inside an ActivityFailure).
-  let why: Error | undefined = rolledBack.cause;
-  while (why && !(why instanceof ApplicationFailure)) why = why.cause as Error | undefined;
-  expect(why?.type).toBe(cause);
-  expect(status.phase).toBe('rolled-back');
-  expect(status.compensation.filter((c) => !c.ok)).toEqual([]);
 }
 
 /** Exactly the old password opens the user again, and the store's current value is the old one. */
