@@ -16,7 +16,10 @@ import { generateSigningJwk, parsePrivateJwk, publicOf } from '../../adapters/cr
 import type { PrivateJwk } from '../../adapters/credentials/jwk';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { createKubeClients } from '../../adapters/kubernetes/clients';
 import { depsFromEnv } from '../../workers/deps';
+import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { statusQuery } from '../../workflows/definitions';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
@@ -138,6 +141,31 @@ describe('rotation of a JWT signing key through the workflow', () => {
     expect(status.revocation?.rejected).toBe(true);
     expect(status.revocation?.detail).toContain(`kid ${k.initial.kid} absent, a token signed with it refused`);
     expect(status.revocation?.detail).not.toContain(now.d);
+  });
+
+  it('rotates as exactly the Kubernetes identity `rotor rbac` prints (JWKS ConfigMaps included)', async () => {
+    const k = await setUp(`jwks-rbac-${randomBytes(3).toString('hex')}`);
+    const playbook = testPlaybook(k.ts.store, spec(k.configMap));
+    const restricted = await asGeneratedIdentity(playbook, { serviceAccount: 'rotor', namespace: 'rotor-system' });
+    // Both the cluster steps and the credential kind (the JWKS) use the generated identity.
+    const narrow = await startTestWorker(
+      createActivities({
+        ...depsFromEnv(),
+        kubeconfig: restricted,
+        credentialKinds: createCredentialKinds({
+          ...credentialDepsFromEnv(),
+          kube: () => createKubeClients(restricted),
+        }),
+      }),
+    );
+    try {
+      const out = await narrow.run(async () => outcomeOf(await startRotation(narrow, playbook)));
+      expect(out.ok ? undefined : out.error.cause).toBeUndefined();
+    } finally {
+      await narrow.close();
+    }
+    const now = parsePrivateJwk((await k.ts.snapshot()).currentValue, 'current');
+    expect(await kidsIn(k.configMap)).toEqual([['someone-elses', now.kid], [now.kid]]);
   });
 
   it('a failing jwt-verify canary (a JWKS without the new key) rolls back: every JWKS as before, the old key current', async () => {
