@@ -8,12 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import type { RotationActivities } from '../../activities/index';
 import { generateSigningJwk, parsePrivateJwk, publicOf } from '../../adapters/credentials/jwk';
 import type { PrivateJwk } from '../../adapters/credentials/jwk';
+import { RetryableErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
@@ -24,6 +23,7 @@ import { statusQuery } from '../../workflows/definitions';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
+import { faultSwitch } from '../helpers/faults';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
@@ -37,25 +37,8 @@ const core = (context: string) => kcs[context]!.makeApiClient(CoreV1Api);
 const namespaces: Record<string, string> = {};
 const foreign = { kty: 'oct', kid: 'someone-elses', k: 'AAAA' };
 
-/** Where a fault is injected: right after the real activity changed the world. */
-let fault: 'none' | 'create' = 'none';
-
-/** The real activities, with a fault switched on right after create. */
-function faultyActivities(acts: RotationActivities): RotationActivities {
-  return {
-    ...acts,
-    async createPendingVersion(input) {
-      const out = await acts.createPendingVersion(input);
-      if (fault === 'create')
-        throw ApplicationFailure.create({
-          type: 'InjectedFault',
-          message: 'injected after create',
-          nonRetryable: true,
-        });
-      return out;
-    },
-  };
-}
+/** Faults injected right after real steps (test/helpers/faults.ts). */
+const faults = faultSwitch(RetryableErrorTypes.kubernetes);
 
 /** A store whose current value is a fresh key, and each cluster's JWKS ConfigMap holding its public key. */
 async function setUp(configMap: string) {
@@ -117,10 +100,10 @@ describe('rotation of a JWT signing key through the workflow', () => {
   let tw: TestWorker;
   beforeAll(async () => {
     for (const c of contexts) namespaces[c] = await freshNamespace(kcs[c]!, 'jwt-wf');
-    tw = await startTestWorker(faultyActivities(createActivities(depsFromEnv())));
+    tw = await startTestWorker(faults.wrap(createActivities(depsFromEnv())));
   }, 180_000);
   afterAll(async () => {
-    fault = 'none';
+    faults.state.fault = 'none';
     await tw?.close();
     await Promise.all(contexts.map((c) => purgeNamespace(kcs[c]!, namespaces[c]!).catch(() => undefined)));
   }, 120_000);
@@ -188,18 +171,32 @@ describe('rotation of a JWT signing key through the workflow', () => {
     expect(snap.pendingVersion).toBeNull();
   });
 
-  it('a failure injected right after create rolls back: the new key is removed from every JWKS although create never answered', async () => {
-    const k = await setUp(`jwks-fault-${randomBytes(3).toString('hex')}`);
+  it.each([
+    { step: 'create' as const, undo: 'the new key is removed from every JWKS although create never answered' },
+    { step: 'promote' as const, undo: 'the store is demoted and the new key removed from every JWKS' },
+  ])('a failure injected right after $step rolls back: $undo', async ({ step }) => {
+    const k = await setUp(`jwks-${step}-${randomBytes(3).toString('hex')}`);
     const before = await jwksOf(k.configMap);
-    fault = 'create';
+    faults.state.fault = step;
     try {
       const run = await rotate(tw, spec(k.configMap), k.ts);
       expectRolledBack(run, 'InjectedFault');
     } finally {
-      fault = 'none';
+      faults.state.fault = 'none';
     }
     expect((await jwksOf(k.configMap)).map((x) => x.data)).toEqual(before.map((x) => x.data));
     const snap = await k.ts.snapshot();
     expect(snap.currentValue === JSON.stringify(k.initial)).toBe(true);
+  });
+  it('a failure right after revoke (past the point of no return) retries: the old key is already gone, proven again', async () => {
+    const k = await setUp(`jwks-revoke-${randomBytes(3).toString('hex')}`);
+    faults.state.fault = 'revoke-once';
+    const { out, status } = await rotate(tw, spec(k.configMap), k.ts);
+    expect(faults.state.fault).toBe('none');
+    expect(out.ok ? undefined : out.error).toBeUndefined();
+    expect(status.revocation?.rejected).toBe(true);
+    expect(status.revocation?.detail).toContain('old key already gone');
+    const now = parsePrivateJwk((await k.ts.snapshot()).currentValue, 'current');
+    expect(await kidsIn(k.configMap)).toEqual([['someone-elses', now.kid], [now.kid]]);
   });
 });
