@@ -68,7 +68,8 @@ export async function updateJwks(
   const { core } = kube.forContext(t.context);
   const where = whereOf({ name: t.cluster, context: t.context });
   const resource = `configmap ${t.namespace}/${at.configMap}`;
-  const { namespace, configMap: name } = { namespace: t.namespace, configMap: at.configMap };
+  const { namespace } = t;
+  const name = at.configMap;
   for (let i = 0; i < attempts; i++) {
     let cm: V1ConfigMap | undefined;
     try {
