@@ -17,9 +17,12 @@ import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
 import { createKubeClients } from '../../adapters/kubernetes/clients';
+import { loadKey } from '../../adapters/keys';
+import { AesGcmCodec } from '../../adapters/temporal/codec';
 import { depsFromEnv } from '../../workers/deps';
 import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { statusQuery } from '../../workflows/definitions';
+import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
@@ -31,6 +34,7 @@ import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
+const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
 const contexts = ['cluster-a', 'cluster-b'] as const;
 const kcs = Object.fromEntries(contexts.map((c) => [c, kubeconfigFor(c)])) as Record<string, KubeConfig>;
 const core = (context: string) => kcs[context]!.makeApiClient(CoreV1Api);
@@ -92,7 +96,11 @@ async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: Tes
   return tw.run(async () => {
     const h = await startRotation(tw, playbook);
     const out = await outcomeOf(h);
-    return { out, status: await h.query<RotationStatus>(statusQuery) };
+    // Everything Temporal recorded: events and failure messages, and every payload decrypted.
+    const history = toHistoryJson(await h.fetchHistory());
+    const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
+    const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
+    return { out, status: await h.query<RotationStatus>(statusQuery), recorded };
   });
 }
 
@@ -110,7 +118,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
 
   it('rotates: the new key is current everywhere, the old public key is removed from every JWKS and proven gone', async () => {
     const k = await setUp(`jwks-ok-${randomBytes(3).toString('hex')}`);
-    const { out, status } = await rotate(tw, spec(k.configMap), k.ts);
+    const { out, status, recorded } = await rotate(tw, spec(k.configMap), k.ts);
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const nowValue = (await k.ts.snapshot()).currentValue;
     const now = parsePrivateJwk(nowValue, 'current');
@@ -124,6 +132,9 @@ describe('rotation of a JWT signing key through the workflow', () => {
     expect(status.revocation?.rejected).toBe(true);
     expect(status.revocation?.detail).toContain(`kid ${k.initial.kid} absent, a token signed with it refused`);
     expect(status.revocation?.detail).not.toContain(now.d);
+    // No private key in Temporal: neither the old nor the new `d`; kids (public) may be there.
+    expect(recorded.includes(k.initial.d) || recorded.includes(now.d)).toBe(false);
+    expect(recorded).toContain(now.kid);
   });
 
   it('rotates as exactly the Kubernetes identity `rotor rbac` prints (JWKS ConfigMaps included)', async () => {
