@@ -6,13 +6,14 @@
  * every JWKS exactly as before (read back through the apiservers) and the old key current.
  */
 import { randomBytes } from 'node:crypto';
+import type { ApplicationFailure } from '@temporalio/common';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { generateSigningJwk, parsePrivateJwk, publicOf } from '../../adapters/credentials/jwk';
 import type { PrivateJwk } from '../../adapters/credentials/jwk';
-import { RetryableErrorTypes } from '../../core/failures';
+import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
@@ -160,6 +161,21 @@ describe('rotation of a JWT signing key through the workflow', () => {
     }
     const now = parsePrivateJwk((await k.ts.snapshot()).currentValue, 'current');
     expect(await kidsIn(k.configMap)).toEqual([['someone-elses', now.kid], [now.kid]]);
+  });
+
+  it('a playbook crafted past the CLI with a soak shorter than maxTokenLifetime is refused by the workflow, nothing changed', async () => {
+    const k = await setUp(`jwks-soak-${randomBytes(3).toString('hex')}`);
+    const before = await jwksOf(k.configMap);
+    // The CLI would refuse it; a client starting the workflow directly gets the same check.
+    const valid = testPlaybook(k.ts.store, spec(k.configMap));
+    const crafted = { ...valid, spec: { ...valid.spec, soak: 1000 } };
+    const out = await tw.run(async () => outcomeOf(await startRotation(tw, crafted)));
+    expect(out.ok).toBe(false);
+    const failure = (out.ok ? undefined : out.error.cause) as ApplicationFailure | undefined;
+    expect(failure?.type).toBe(WorkflowErrorTypes.invalidPlaybook);
+    expect(failure?.message).toContain('spec.soak: is 1s, shorter than spec.credential.maxTokenLifetime (2s)');
+    expect(await jwksOf(k.configMap)).toEqual(before);
+    expect((await k.ts.snapshot()).currentValue === JSON.stringify(k.initial)).toBe(true);
   });
 
   it('a failing jwt-verify canary (a JWKS without the new key) rolls back: every JWKS as before, the old key current', async () => {
