@@ -15,6 +15,7 @@ import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/cre
 import { generateSigningJwk, parsePrivateJwk, publicOf } from '../../adapters/credentials/jwk';
 import type { PrivateJwk } from '../../adapters/credentials/jwk';
 import { createKubeClients } from '../../adapters/kubernetes/clients';
+import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
 import { ErrorTypes } from '../../core/failures';
 import { canarySchema, playbookSchema } from '../../core/playbook/schema';
 import type { Credential } from '../../core/playbook/schema';
@@ -38,7 +39,12 @@ const signal = new AbortController().signal;
 
 /** The credential as rotor reads it from a playbook over one push cluster per context. */
 function policy(algorithm: 'EdDSA' | 'ES256' = 'EdDSA', only: readonly string[] = contexts): JwtPolicy {
-  const p = playbookSchema.parse({
+  return playbook(algorithm, only).spec.credential as JwtPolicy;
+}
+
+/** A playbook over one push cluster per context, as rotor reads it. */
+function playbook(algorithm: 'EdDSA' | 'ES256' = 'EdDSA', only: readonly string[] = contexts) {
+  return playbookSchema.parse({
     apiVersion: 'rotor.dev/v1',
     kind: 'RotationPlaybook',
     metadata: { name: 'jwt' },
@@ -49,7 +55,6 @@ function policy(algorithm: 'EdDSA' | 'ES256' = 'EdDSA', only: readonly string[] 
       clusters: only.map((c) => ({ name: c, delivery: 'push', namespace: namespaces[c], secretName: 'signer' })),
     },
   });
-  return p.spec.credential as JwtPolicy;
 }
 
 /** The JWKS text and kids of one cluster's ConfigMap, read through its apiserver; undefined when absent. */
@@ -228,5 +233,21 @@ describe('jwt-signing-key', () => {
       ok: false,
       detail: `configmap ${namespaces['cluster-a']}/no-such-jwks key jwks.json in cluster cluster-a does not exist; no verifier there can know kid ${current.kid}`,
     });
+  });
+  it('rotor plan lists each JWKS ConfigMap with the kids it publishes, or that it will be created', async () => {
+    const current = await generateSigningJwk('EdDSA');
+    await seed('cluster-a', [publicOf(current)]);
+    for (const c of ['cluster-b', 'cluster-c'])
+      await core(c)
+        .deleteNamespacedConfigMap({ name: configMap, namespace: namespaces[c]! })
+        .catch(() => undefined);
+    const text = renderBlastRadius(await blastRadius(playbook(), stackKubeconfig()));
+    const where = (c: string) => `jwks configmap ${namespaces[c]}/${configMap} key jwks.json in cluster ${c}`;
+    expect(text).toContain(
+      `${where('cluster-a')}: publishes kids [${current.kid}]; the new key is added beside the current one`,
+    );
+    expect(text).toContain(`${where('cluster-b')}: will be created`);
+    expect(text).toContain(`${where('cluster-c')}: will be created`);
+    expect(await published('cluster-b')).toBeUndefined();
   });
 });
