@@ -208,13 +208,13 @@ export function activityImplementations(deps: ActivityDeps) {
         b.readValue(store, input.revokedVersion),
         b.readValue(store, input.currentVersion),
       ]);
-      const evidence = await kindFor(deps.credentialKinds, credential).revoke(credential, {
-        oldValue,
-        currentValue,
-        rotation,
-      });
+      const kind = kindFor(deps.credentialKinds, credential);
+      const evidence = await kind.revoke(credential, { oldValue, currentValue, rotation });
       if (evidence.rejected) await b.revoke(store, input);
-      return { rejected: evidence.rejected, detail: redact(evidence.detail, [oldValue, currentValue]) };
+      const hidden = kind.secretParts
+        ? [oldValue, currentValue].flatMap((v) => kind.secretParts?.(v) ?? [v])
+        : [oldValue, currentValue];
+      return { rejected: evidence.rejected, detail: redact(evidence.detail, hidden) };
     },
 
     async finalizeRotation(input: FinalizeInput): Promise<void> {

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
-import { duration, maxTimerMs } from '../core/playbook/duration';
+import { duration, formatDuration, maxTimerMs } from '../core/playbook/duration';
 import { playbookSchema } from '../core/playbook/schema';
 import { policySchema } from '../core/policy/schema';
 import { slug } from './markdown-slug';
@@ -111,20 +111,6 @@ function durationKindOf(schema: z.core.$ZodType): DurationKind | undefined {
   const kind = durationKinds.find((k) => k.zero === zero && k.long === long);
   if (!kind) throw new Error(`no duration kind with zero=${zero} long=${long}`);
   return kind;
-}
-
-/** `90d`, `15m`, `0s`: the largest unit that writes `ms` exactly. */
-function formatDuration(ms: number): string {
-  const units: [string, number][] = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-    ['ms', 1],
-  ];
-  if (ms === 0) return '0s';
-  const [unit, size] = units.find(([, size]) => ms % size === 0) ?? ['ms', 1];
-  return `${ms / size}${unit}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createKubeClients } from '../adapters/kubernetes/clients';
+import type { KubeClients } from '../adapters/kubernetes/clients';
+import { kidsOf } from '../adapters/credentials/jwk';
+import { describeJwks, readJwks } from '../adapters/kubernetes/jwks';
+import { errorText } from '../adapters/kubernetes/errors';
 import { clusterPlan } from './cluster-plan';
 import type { ClusterPlan } from './cluster-plan';
 import { findUnlistedConsumers } from './unlisted-consumers';
@@ -13,6 +17,37 @@ export interface BlastRadius {
   waves: string[][];
   clusters: ClusterPlan[];
   unlisted: UnlistedConsumersResult;
+  /** A `jwt-signing-key`'s JWKS ConfigMaps, one per cluster target, as they are now. */
+  jwks?: JwksPlan[];
+}
+
+/** One JWKS ConfigMap a `jwt-signing-key` rotation would change. */
+export interface JwksPlan {
+  /** `configmap <ns>/<name> key <key> in cluster <c>`. */
+  where: string;
+  exists: boolean;
+  /** The kids it publishes now (public). */
+  kids: string[];
+  /** Why it could not be read, when it could not. */
+  problem?: string;
+}
+
+/** Reads each JWKS ConfigMap of a `jwt-signing-key` playbook; none for other kinds. */
+async function jwksPlan(kube: KubeClients, playbook: Playbook): Promise<JwksPlan[] | undefined> {
+  const cred = playbook.spec.credential;
+  if (cred.kind !== 'jwt-signing-key') return undefined;
+  const at = { configMap: cred.jwks.configMap, key: cred.jwks.key };
+  return Promise.all(
+    (cred.jwks.targets ?? []).map(async (t): Promise<JwksPlan> => {
+      const where = describeJwks(t, at);
+      try {
+        const jwks = await readJwks(kube, t, at);
+        return { where, exists: jwks !== undefined, kids: jwks ? kidsOf(jwks) : [] };
+      } catch (e) {
+        return { where, exists: false, kids: [], problem: (e as Error).message || errorText(e) };
+      }
+    }),
+  );
 }
 
 /**
@@ -23,9 +58,10 @@ export interface BlastRadius {
 export async function blastRadius(playbook: Playbook, kubeconfig: KubeConfig): Promise<BlastRadius> {
   const kube = createKubeClients(kubeconfig);
   const { spec } = playbook;
-  const [clusters, unlisted] = await Promise.all([
+  const [clusters, unlisted, jwks] = await Promise.all([
     Promise.all(spec.clusters.map((cluster) => clusterPlan(kube, { cluster, store: spec.secret.store }))),
     findUnlistedConsumers(kube, { store: spec.secret.store, listedClusters: spec.clusters }),
+    jwksPlan(kube, playbook),
   ]);
   return {
     secret: spec.secret.name,
@@ -33,6 +69,7 @@ export async function blastRadius(playbook: Playbook, kubeconfig: KubeConfig): P
     waves: spec.waves ?? [spec.clusters.map((c) => c.name)],
     clusters,
     unlisted,
+    ...(jwks ? { jwks } : {}),
   };
 }
 
@@ -60,6 +97,14 @@ export function renderBlastRadius(b: BlastRadius): string {
       lines.push(`  consumer pod ${k.pod} of ${k.workload.kind} ${k.workload.name} reads it through ${how}${reports}`);
     }
     for (const p of c.problems) lines.push(`  ! ${p}`);
+  }
+  for (const j of b.jwks ?? []) {
+    const state = j.problem
+      ? `! could not read: ${j.problem}`
+      : j.exists
+        ? `publishes kids [${j.kids.join(', ')}]; the new key is added beside the current one`
+        : 'will be created';
+    lines.push(`jwks ${j.where}: ${state}`);
   }
   for (const u of b.unlisted.consumers) {
     lines.push(

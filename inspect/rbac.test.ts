@@ -96,4 +96,22 @@ describe('rbacFor', () => {
   it('ships none when the gate is off (no pod patch granted)', () => {
     expect(rbacFor(playbook(false), subject)[0]?.podPatchPolicy).toBeUndefined();
   });
+  it('lets a jwt-signing-key read and replace its JWKS ConfigMap by name, and create ConfigMaps, in each namespace', () => {
+    const jwt = playbookSchema.parse({
+      ...playbook(true),
+      spec: {
+        ...playbook(true).spec,
+        credential: { kind: 'jwt-signing-key', maxTokenLifetime: '1m', jwks: { configMap: 'auth-jwks' } },
+        soak: '1m',
+      },
+    });
+    const configMaps = rbacFor(jwt, subject)[0]?.role.rules?.filter((r) => r.resources?.includes('configmaps'));
+    expect(configMaps).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['auth-jwks'], verbs: ['get', 'update'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+    ]);
+    expect(rbacFor(playbook(true), subject)[0]?.role.rules?.some((r) => r.resources?.includes('configmaps'))).toBe(
+      false,
+    );
+  });
 });

@@ -75,6 +75,21 @@ export function rulesFor(c: ClusterTarget, gate = true): V1PolicyRule[] {
   return rules;
 }
 
+/**
+ * A `jwt-signing-key` publishes its JWKS ConfigMap in each cluster's namespace: rotor reads it,
+ * replaces it (with the resourceVersion read) by name, and creates it when missing. RBAC cannot
+ * narrow `create` to a name (the name is not known before the object exists), so `create` covers
+ * every ConfigMap of the namespace; `get` and `update` only the JWKS one.
+ */
+export function jwksRulesFor(playbook: Playbook): V1PolicyRule[] {
+  const cred = playbook.spec.credential;
+  if (cred.kind !== 'jwt-signing-key') return [];
+  return [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [cred.jwks.configMap], verbs: ['get', 'update'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  ];
+}
+
 /** Per cluster of the playbook, the Role and RoleBinding the rotor worker needs there. */
 export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[] {
   const name = `rotor-${playbook.spec.secret.name}`;
@@ -85,7 +100,7 @@ export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[]
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name, namespace: c.namespace, labels: managedByLabel },
-      rules: rulesFor(c, playbook.spec.consumerGate.enabled),
+      rules: [...rulesFor(c, playbook.spec.consumerGate.enabled), ...jwksRulesFor(playbook)],
     },
     binding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -4,7 +4,7 @@ import type { ActivityDeps } from '../activities/index';
 import { createCredentialKinds, credentialDepsFromEnv } from '../adapters/credentials/index';
 import { mariadbDefaults } from '../adapters/credentials/mariadb-target';
 import { loadKeyring } from '../adapters/keys';
-import { loadKubeconfig } from '../adapters/kubernetes/clients';
+import { createKubeClients, loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';
 import { whoCanReadAll } from '../inspect/who-can-read';
 
@@ -18,6 +18,8 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
   const kubeconfig = loadKubeconfig();
   // One client for the store and the credential kinds, so one AppRole login keeps both authenticated.
   const vault = vaultFromEnv(env);
+  // The JWKS ConfigMaps of jwt-signing-key are written with the worker's own kubeconfig.
+  const kube = createKubeClients(kubeconfig);
   return {
     vault,
     secretsManager: new SecretsManagerClient({}),
@@ -28,6 +30,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
       adminServers: policy.allowAll ? undefined : Object.values(policy.databaseServers),
       redisServers: policy.allowAll ? undefined : Object.values(policy.redisServers),
       mariadbServers: policy.allowAll ? undefined : Object.values(policy.mariadbServers),
+      kube: () => kube,
     }),
     policy,
     policyDefaults: {

@@ -4,6 +4,7 @@ import type { KubeClients } from '../kubernetes/clients';
 import type { CommandSandboxSettings } from '../../core/policy/schema';
 import { runAwsSts, runHttp, runMariadbLogin, runPostgresLogin } from './checks';
 import { runCommand } from './command';
+import { runJwtVerify } from './jwt-verify';
 import { runKubernetesJob } from './kubernetes-job';
 import { runRedisAuth } from './redis-auth';
 import type { CanaryOutcome } from './outcome';
@@ -49,5 +50,9 @@ export function runCanaryCheck(
       return deps.kube
         ? runKubernetesJob(c, credential, signal, deps.kube)
         : Promise.resolve({ ok: false, detail: 'no Kubernetes clients were given for a kubernetes-job canary' });
+    case 'jwt-verify':
+      return deps.kube
+        ? runJwtVerify(c, credential, signal, deps.kube)
+        : Promise.resolve({ ok: false, detail: 'no Kubernetes clients were given for a jwt-verify canary' });
   }
 }

@@ -5,6 +5,9 @@ import { vaultFromEnv } from '../vault-client';
 import type pg from 'pg';
 import type { Credential } from '../../core/playbook/schema';
 import { awsIamAccessKeyKind } from './aws-iam';
+import { jwtSigningKeyKind } from './jwt';
+import { createKubeClients, loadKubeconfig } from '../kubernetes/clients';
+import type { KubeClients } from '../kubernetes/clients';
 import type { CredentialKind } from './kind';
 import { mariadbUsersKind } from './mariadb';
 import { mariadbAdminFromEnv } from './mariadb-env';
@@ -41,6 +44,8 @@ export interface CredentialKindDeps {
   mariadbAdmin: () => MariadbAdmin;
   /** MariaDB servers (besides mariadbAdmin's) admin credentials may go to; any when undefined (a development policy). */
   mariadbServers?: { host: string; port: number }[] | undefined;
+  /** Clients of every cluster context, for kinds that publish at the clusters (the JWKS of `jwt-signing-key`). */
+  kube: () => KubeClients;
 }
 
 /** Every credential kind by its playbook `kind`. */
@@ -56,6 +61,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'vault-database-dynamic-role': vaultDatabaseDynamicRoleKind(deps),
     'redis-acl-user': redisAclUserKind(deps),
     'mariadb-users': mariadbUsersKind(deps),
+    'jwt-signing-key': jwtSigningKeyKind(deps),
   };
 }
 
@@ -68,7 +74,8 @@ export function kindFor<C extends Credential>(kinds: CredentialKinds, policy: C)
  * Clients from the standard environment: PG* for the PostgreSQL admin connection, the AWS SDK's own
  * chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for IAM and STS, VAULT_ADDR/VAULT_TOKEN,
  * ROTOR_REDIS_USERNAME/ROTOR_REDIS_PASSWORD_FILE/ROTOR_REDIS_CACERT for Redis.
- * ROTOR_MARIADB_* for the MariaDB admin account.
+ * ROTOR_MARIADB_* for the MariaDB admin account, KUBECONFIG (read when first used) for the JWKS
+ * ConfigMaps.
  */
 export function credentialDepsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -90,5 +97,12 @@ export function credentialDepsFromEnv(
     vault,
     redisAdmin: () => redisAdminFromEnv(env),
     mariadbAdmin: mariadbAdminFromEnv(env),
+    kube: once(() => createKubeClients(loadKubeconfig())),
   };
+}
+
+/** `make`'s result, made on the first call and kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }

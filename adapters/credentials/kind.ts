@@ -20,4 +20,10 @@ export interface CredentialKind<P extends Credential = Credential> {
     policy: P,
     ctx: { oldValue: string; currentValue: string; rotation: RotationRef },
   ): Promise<RevocationEvidence>;
+  /**
+   * The secret parts of a stored value, which reports hide; the whole value and every string in
+   * it when absent. A kind whose value holds public parts that identify it (a JWK's `kid`) names
+   * only the secret ones, so evidence may name the public ones.
+   */
+  secretParts?(value: string): string[];
 }

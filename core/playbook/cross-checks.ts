@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatDuration } from './duration';
 
 /** The parts of a parsed playbook the cross-field rules read. */
 interface Checked {
@@ -8,6 +9,8 @@ interface Checked {
     dualRead: { currentKey: string; otherKey: string };
     canaries: { name: string }[];
     schedule?: { every: number; jitter: number } | undefined;
+    credential: { kind: string; maxTokenLifetime?: number };
+    soak: number;
   };
 }
 
@@ -81,8 +84,30 @@ export function crossCheck(p: Checked, ctx: z.RefinementCtx): void {
         `canaries[${first}] already has the name '${p.spec.canaries[i]?.name ?? ''}'; give each canary its own name`,
       ),
   );
+  jwtSigningKeyChecks(p, issue);
   const schedule = p.spec.schedule;
   if (schedule && schedule.every > 0 && schedule.jitter >= schedule.every) {
     issue(['spec', 'schedule', 'jitter'], 'must be shorter than schedule.every; write e.g. 1h');
   }
+}
+
+/**
+ * A `jwt-signing-key` publishes its JWKS into the playbook's clusters, so it needs one; and the
+ * old public key must stay published for one maximum token lifetime after signing with it stops
+ * (promote), so the soak before revoke must be at least `maxTokenLifetime`.
+ */
+function jwtSigningKeyChecks(p: Checked, issue: (path: (string | number)[], message: string) => void): void {
+  const cred = p.spec.credential;
+  if (cred.kind !== 'jwt-signing-key') return;
+  if (p.spec.clusters.length === 0)
+    issue(
+      ['spec', 'clusters'],
+      'a jwt-signing-key publishes its JWKS ConfigMap in every cluster of the playbook; give at least one cluster',
+    );
+  const lifetime = cred.maxTokenLifetime;
+  if (lifetime !== undefined && p.spec.soak < lifetime)
+    issue(
+      ['spec', 'soak'],
+      `is ${formatDuration(p.spec.soak)}, shorter than spec.credential.maxTokenLifetime (${formatDuration(lifetime)}): tokens signed with the old key just before promote stay valid that long, so the old public key must stay published until then; write soak: ${formatDuration(lifetime)} or more`,
+    );
 }

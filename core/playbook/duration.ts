@@ -44,3 +44,17 @@ export function timerDuration(opts: { zeroMeansNone?: boolean } = {}) {
     }
   });
 }
+
+/** `90d`, `15m`, `0s`: the largest unit that writes `ms` exactly. */
+export function formatDuration(ms: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
+  if (ms === 0) return '0s';
+  const [unit, size] = units.find(([, size]) => ms % size === 0) ?? ['ms', 1];
+  return `${ms / size}${unit}`;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration, timerDuration } from './duration';
 import { crossCheck } from './cross-checks';
+import { withJwksTargets } from './jwks-targets';
 import { awsSecretId, secretKey, storePath, vaultName } from './fields';
 
 // Every field carries a description (`.describe`): dev/schemas.ts turns them into
@@ -236,6 +237,51 @@ export const redisAclUserCredential = z
     'Redis ACL users hold several passwords: create adds the new one (`ACL SETUSER <user> #<sha256>`, the `>password` rule without sending the password), so old and new both work; revoke removes the old one and proves `AUTH <user> <old>` is refused. Passwords of the user other than the current one are removed at create (leftovers of an earlier create). The stored value is JSON `{"username","password"}`.',
   );
 
+/** Where one cluster's JWKS ConfigMap lives; rotor fills these in from `spec.clusters`. */
+const jwksTarget = z
+  .strictObject({
+    cluster: name.describe('The `spec.clusters[].name` it was taken from.'),
+    context: z.string().min(1).describe('kubeconfig context of that cluster.'),
+    namespace: name.describe("That cluster's namespace."),
+  })
+  .describe('One JWKS ConfigMap: a cluster context and a namespace.');
+
+/**
+ * A JWT signing key pair (EdDSA Ed25519 or ES256). The stored value is the private key as a JWK
+ * with its `kid` (the RFC 7638 thumbprint); the public keys are published as a JWKS in a ConfigMap
+ * of every cluster of the playbook, in that cluster's namespace.
+ */
+export const jwtSigningKeyCredential = z
+  .strictObject({
+    kind: z.literal('jwt-signing-key').describe('A JWT signing key pair with its JWKS.'),
+    algorithm: z
+      .enum(['EdDSA', 'ES256'])
+      .default('EdDSA')
+      .describe('JWS algorithm of the new key: `EdDSA` (Ed25519) or `ES256` (P-256).'),
+    maxTokenLifetime: duration
+      .refine((ms) => ms > 0, 'must be longer than 0; write e.g. 1h')
+      .describe(
+        'The longest lifetime (`exp - iat`) of a token the signers issue. The old public key stays published until one such lifetime after signing with it stopped, so `spec.soak` must be at least this long.',
+      ),
+    jwks: z
+      .strictObject({
+        configMap: name.describe(
+          "ConfigMap holding the JWKS, in each cluster target's namespace; created when missing.",
+        ),
+        key: secretKey.default('jwks.json').describe('ConfigMap data key holding the JWKS JSON (`{"keys":[…]}`).'),
+        targets: z
+          .array(jwksTarget)
+          .optional()
+          .describe(
+            'Filled in by rotor when the playbook is read: one per distinct context and namespace of `spec.clusters`. Anything written here is replaced.',
+          ),
+      })
+      .describe('The JWKS ConfigMap verifiers read, published in every cluster of the playbook.'),
+  })
+  .describe(
+    'A JWT signing key pair: create generates a new key pair with `jose` and publishes its public key beside the current one in the JWKS ConfigMap of every cluster; promote makes signers use the new private key; revoke removes the old public key from every JWKS and proves it gone by reading each back and verifying a token signed with the old key is refused. The stored value is the private key as a JWK with `kid`.',
+  );
+
 export const credentialSchema = z.discriminatedUnion('kind', [
   randomCredential,
   postgresAlternatingUsersCredential,
@@ -244,6 +290,7 @@ export const credentialSchema = z.discriminatedUnion('kind', [
   vaultDatabaseDynamicRoleCredential,
   redisAclUserCredential,
   mariadbUsersCredential,
+  jwtSigningKeyCredential,
 ]);
 
 const delivery = z.enum(['eso', 'push', 'observe']).meta({
@@ -374,6 +421,19 @@ export const canarySchema = z.discriminatedUnion('type', [
       timeout: timerDuration().default(10_000).describe(canaryTimeout),
     })
     .describe('STS GetCallerIdentity with the credential JSON `{"accessKeyId","secretAccessKey"}`.'),
+  z
+    .strictObject({
+      type: z.literal('jwt-verify').describe('A JWT signed with the new key, verified through a published JWKS.'),
+      name: canaryName,
+      cluster: z.string().min(1).describe('kubeconfig context of the cluster whose JWKS ConfigMap is read.'),
+      namespace: name.describe('Namespace of the ConfigMap.'),
+      configMap: name.describe("The JWKS ConfigMap (a `jwt-signing-key` playbook's `jwks.configMap`)."),
+      key: secretKey.default('jwks.json').describe('ConfigMap data key holding the JWKS JSON.'),
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe(
+      "Signs a short-lived JWT with the credential (a private JWK with `kid`) and verifies it through the JWKS as published in `cluster`'s ConfigMap, read through its apiserver; fails when the `kid` is not there.",
+    ),
   z
     .strictObject({
       type: z.literal('kubernetes-job').describe('A Kubernetes Job.'),
@@ -554,6 +614,7 @@ export const playbookSchema = z
       .describe('What rotates, where it is delivered and how carefully.'),
   })
   .superRefine(crossCheck)
+  .transform(withJwksTargets)
   .describe(
     'A rotation playbook: where one secret lives, what kind of credential it is, which clusters serve it and how carefully to rotate it.',
   );

@@ -230,6 +230,20 @@ const tenantAllow = z
       )
       .default([])
       .describe('`mariadb-users` users per server (policy `mariadbServers`); none when empty.'),
+    jwks: z
+      .array(
+        z
+          .strictObject({
+            context: nonEmpty.describe('kubeconfig context.'),
+            namespaces: list.min(1).describe('Namespaces in that context.'),
+            configMaps: list.min(1).describe('ConfigMap names in those namespaces, listed exactly.'),
+          })
+          .describe('JWKS ConfigMaps in one kubeconfig context.'),
+      )
+      .default([])
+      .describe(
+        '`jwt-signing-key` JWKS ConfigMaps the playbooks may create and change (and `jwt-verify` canaries may read): per context, the namespaces and ConfigMap names; none when empty.',
+      ),
     iamUsers: list.default([]).describe('`aws-iam-access-key` user names.'),
     vaultDatabase: vaultDatabaseRoles.describe(
       '`vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`).',

@@ -116,6 +116,22 @@ export function kubeSecretProbe(kc: KubeConfig, namespace: string, name: string)
   };
 }
 
+/** A ConfigMap (e.g. a JWKS) as the apiserver holds it: uid, resourceVersion, labels, annotations and data. */
+export function kubeConfigMapProbe(kc: KubeConfig, namespace: string, name: string): Probe {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async () => {
+    if ((await statusOf(core.readNamespacedConfigMap({ name, namespace }))) === 404) return 'absent';
+    const cm = await core.readNamespacedConfigMap({ name, namespace });
+    return {
+      uid: cm.metadata?.uid,
+      resourceVersion: cm.metadata?.resourceVersion,
+      labels: cm.metadata?.labels ?? {},
+      annotations: cm.metadata?.annotations ?? {},
+      data: cm.data ?? {},
+    };
+  };
+}
+
 /** PostgreSQL roles as pg_authid holds them: login, password (digest of its hash) and expiry. */
 export function pgRolesProbe(roles: readonly string[]): Probe {
   return () =>

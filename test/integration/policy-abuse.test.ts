@@ -44,6 +44,7 @@ import {
   awsSecretProbe,
   changesBetween,
   iamKeysProbe,
+  kubeConfigMapProbe,
   kubeSecretProbe,
   pgRolesProbe,
   reportedChanges,
@@ -82,6 +83,8 @@ const ordersRedisUser = 'orders-cache';
 /** The orders team's delivered Secret in its own cluster, and a Secret in an allowed cluster's kube-system. */
 const ordersSecret = { context: 'cluster-c', namespace: 'orders', name: `orders-db-${suffix}` };
 const systemSecret = { context: 'cluster-a', namespace: 'kube-system', name: `rotor-victim-${suffix}` };
+/** The orders team's JWKS ConfigMap (its verifiers' public keys) in its own cluster, as the policy names it. */
+const ordersJwks = { context: 'cluster-c', namespace: 'orders', name: 'orders-jwks' };
 /** A Vault database static role no tenant may rotate, over its own PostgreSQL user. */
 const reporting = { connection: `reporting-db-${suffix}`, role: `reporting-${suffix}`, user: `reporting_${suffix}` };
 /** Undoes the victims' setup, last first. */
@@ -106,6 +109,7 @@ const victim = {
   ordersRedis: `orders' Redis ACL user ${ordersRedisUser}`,
   ordersSecret: `orders' Secret in ${ordersSecret.context}`,
   systemSecret: `a Secret in ${systemSecret.context} ${systemSecret.namespace}`,
+  ordersJwks: `orders' JWKS ConfigMap in ${ordersJwks.context}`,
   reportingRole: 'the reporting Vault database role',
 };
 let victims: Record<string, Probe>;
@@ -160,6 +164,19 @@ async function setUpVictims(): Promise<void> {
     teardown.push(() => core.deleteNamespacedSecret({ namespace: s.namespace, name: s.name }));
   }
 
+  // Made after the loop above, which makes the orders namespace when it is missing.
+  const ordersCore = kubeconfigFor(ordersJwks.context).makeApiClient(CoreV1Api);
+  const jwksRef = { namespace: ordersJwks.namespace, name: ordersJwks.name };
+  await ordersCore.deleteNamespacedConfigMap(jwksRef).catch(() => undefined);
+  await ordersCore.createNamespacedConfigMap({
+    namespace: ordersJwks.namespace,
+    body: {
+      metadata: { name: ordersJwks.name },
+      data: { 'jwks.json': JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'orders', kid: 'orders-1' }] }) },
+    },
+  });
+  teardown.push(() => ordersCore.deleteNamespacedConfigMap(jwksRef));
+
   victims = {
     [victim.ownEntry]: vaultKvProbe(vault, 'secret', vaultPathOf(own)),
     [victim.ordersEntry]: vaultKvProbe(vault, 'secret', vaultPathOf(ordersVault)),
@@ -178,6 +195,7 @@ async function setUpVictims(): Promise<void> {
       systemSecret.name,
     ),
     [victim.reportingRole]: vaultStaticRoleProbe(vault, 'database', reporting.role),
+    [victim.ordersJwks]: kubeConfigMapProbe(kubeconfigFor(ordersJwks.context), ordersJwks.namespace, ordersJwks.name),
   };
 }
 
@@ -284,6 +302,42 @@ const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: str
     spec: () => ({ canaries: [{ type: 'redis-auth', name: 'auth', host: '203.0.113.7' }] }),
     path: 'spec.canaries[0].host',
     rule: 'redisServers',
+  },
+  {
+    abuse: "publishes a JWT signing key's JWKS into the other team's ConfigMap",
+    spec: () => ({
+      credential: { kind: 'jwt-signing-key', maxTokenLifetime: '1m', jwks: { configMap: ordersJwks.name } },
+      soak: '1m',
+      clusters: [cluster({ ...ordersJwks, name: 'signer' })],
+    }),
+    path: 'spec.clusters[0].namespace',
+    rule: 'tenants[payments].allow.jwks',
+  },
+  {
+    abuse: 'writes its JWKS over a ConfigMap of its own namespace that is not its JWKS',
+    spec: () => ({
+      credential: { kind: 'jwt-signing-key', maxTokenLifetime: '1m', jwks: { configMap: 'app-config' } },
+      soak: '1m',
+      clusters: [cluster({ context: 'cluster-a', namespace: 'payments', name: 'signer' })],
+    }),
+    path: 'spec.clusters[0].namespace',
+    rule: 'tenants[payments].allow.jwks',
+  },
+  {
+    abuse: "points a jwt-verify canary at the other team's JWKS",
+    spec: () => ({
+      canaries: [
+        {
+          type: 'jwt-verify',
+          name: 'verify',
+          cluster: ordersJwks.context,
+          namespace: ordersJwks.namespace,
+          configMap: ordersJwks.name,
+        },
+      ],
+    }),
+    path: 'spec.canaries[0].configMap',
+    rule: 'tenants[payments].allow.jwks',
   },
   {
     abuse: "rotates the other team's IAM user's keys",
@@ -427,6 +481,11 @@ describe('the "nothing changed" comparison', () => {
       [victim.ordersSecret]: () => patchSecret(ordersSecret),
       [victim.systemSecret]: () => patchSecret(systemSecret),
       [victim.reportingRole]: () => vault.write(`database/rotate-role/${reporting.role}`, {}),
+      [victim.ordersJwks]: () =>
+        core(ordersJwks.context).patchNamespacedConfigMap(
+          { name: ordersJwks.name, namespace: ordersJwks.namespace, body: { data: { 'jwks.json': '{"keys":[]}' } } },
+          mergePatch,
+        ),
     };
     expect(Object.keys(changes).sort()).toEqual(Object.keys(victims).sort());
     try {

@@ -8,10 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import type { RotationActivities } from '../../activities/index';
 import { redisPasswordHash } from '../../adapters/credentials/redis-acl';
 import type { UserPassword } from '../../adapters/credentials/values';
 import type { RedisTarget } from '../../adapters/redis';
@@ -24,6 +22,8 @@ import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { canAuth, createRedisUser, deleteRedisUsers, redisUser, stackRedis } from '../helpers/redis';
+import { expectRolledBack } from '../helpers/rolled-back';
+import { faultSwitch } from '../helpers/faults';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
@@ -35,35 +35,8 @@ const suffix = randomBytes(4).toString('hex');
 const users: string[] = [];
 const target: RedisTarget = stackRedis.tls;
 
-/** Where a fault is injected: right after the real activity changed the world. */
-type Fault = 'none' | 'create' | 'promote' | 'revoke-once';
-let fault: Fault = 'none';
-const injected = (step: string) =>
-  ApplicationFailure.create({ type: 'InjectedFault', message: `injected after ${step}`, nonRetryable: true });
-
-/** The real activities, with a fault switched on after create, promote or (once, retryable) revoke. */
-function faultyActivities(acts: RotationActivities): RotationActivities {
-  return {
-    ...acts,
-    async createPendingVersion(input) {
-      const out = await acts.createPendingVersion(input);
-      if (fault === 'create') throw injected('create');
-      return out;
-    },
-    async promoteVersion(input) {
-      await acts.promoteVersion(input);
-      if (fault === 'promote') throw injected('promote');
-    },
-    async revokeVersion(input) {
-      const out = await acts.revokeVersion(input);
-      if (fault === 'revoke-once') {
-        fault = 'none';
-        throw ApplicationFailure.retryable('injected after revoke (reply lost)', RetryableErrorTypes.redis);
-      }
-      return out;
-    },
-  };
-}
+/** Faults injected right after real steps (test/helpers/faults.ts). */
+const faults = faultSwitch(RetryableErrorTypes.redis);
 
 const hashOf = (value: string) => redisPasswordHash((JSON.parse(value) as UserPassword).password);
 
@@ -87,20 +60,6 @@ async function rotate(tw: TestWorker, spec: Partial<PlaybookInput['spec']>, ts: 
   });
 }
 
-/** The run failed as RotationRolledBack caused by `cause`, and every undo succeeded. */
-function expectRolledBack({ out, status }: Awaited<ReturnType<typeof rotate>>, cause: string): void {
-  expect(out.ok).toBe(false);
-  if (out.ok) return;
-  const rolledBack = out.error.cause as ApplicationFailure;
-  expect(rolledBack.type).toBe(WorkflowErrorTypes.rolledBack);
-  // The failure that caused it: raised in the workflow, or by an activity (inside an ActivityFailure).
-  let why: Error | undefined = rolledBack.cause;
-  while (why && !(why instanceof ApplicationFailure)) why = why.cause as Error | undefined;
-  expect(why?.type).toBe(cause);
-  expect(status.phase).toBe('rolled-back');
-  expect(status.compensation.filter((c) => !c.ok)).toEqual([]);
-}
-
 /** Exactly the old password opens the user again, and the store's current value is the old one. */
 async function expectOldOnly(k: Awaited<ReturnType<typeof setUp>>): Promise<void> {
   expect((await redisUser(k.user))?.passwords).toEqual([hashOf(k.initial)]);
@@ -117,10 +76,10 @@ afterAll(async () => {
 describe('rotation of a Redis ACL user (TLS) through the workflow', () => {
   let tw: TestWorker;
   beforeAll(async () => {
-    tw = await startTestWorker(faultyActivities(createActivities(depsFromEnv())));
+    tw = await startTestWorker(faults.wrap(createActivities(depsFromEnv())));
   });
   afterAll(async () => {
-    fault = 'none';
+    faults.state.fault = 'none';
     await tw?.close();
   });
 
@@ -149,21 +108,21 @@ describe('rotation of a Redis ACL user (TLS) through the workflow', () => {
     { step: 'promote' as const, undo: 'the store is demoted and the new password removed' },
   ])('a failure injected right after $step rolls back: $undo', async ({ step }) => {
     const k = await setUp(`after-${step}`);
-    fault = step;
+    faults.state.fault = step;
     try {
       const run = await rotate(tw, { credential: credential(k.user), canaries: [canary] }, k.ts);
       expectRolledBack(run, 'InjectedFault');
     } finally {
-      fault = 'none';
+      faults.state.fault = 'none';
     }
     await expectOldOnly(k);
   });
 
   it('a failure right after revoke (past the point of no return) retries: the old password is already gone, proven refused', async () => {
     const k = await setUp('after-revoke');
-    fault = 'revoke-once';
+    faults.state.fault = 'revoke-once';
     const { out, status } = await rotate(tw, { credential: credential(k.user) }, k.ts);
-    expect(fault).toBe('none');
+    expect(faults.state.fault).toBe('none');
     expect(out.ok ? undefined : out.error).toBeUndefined();
     expect(status.revocation?.rejected).toBe(true);
     expect(status.revocation?.detail).toContain('old password already gone');

@@ -3,6 +3,7 @@ import type { PolicyRefusal } from '../refusal';
 import { databaseAt, mariadbAt, tenantRefusal } from './context';
 import type { RuleContext } from './context';
 import { httpCanaryRefusals } from './http-canary';
+import { jwtVerifyCanaryRefusals } from './jwks';
 import { kubernetesJobCanaryRefusals } from './kubernetes-job-canary';
 import { redisAuthCanaryRefusals } from './redis';
 
@@ -69,6 +70,8 @@ function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusa
       return kubernetesJobCanaryRefusals(ctx, c, path);
     case 'redis-auth':
       return redisAuthCanaryRefusals(ctx, c, path);
+    case 'jwt-verify':
+      return jwtVerifyCanaryRefusals(ctx, c, path);
     default: {
       const _exhaustive: never = type;
       throw new Error(`no policy rule for canary type ${String(_exhaustive)}`);

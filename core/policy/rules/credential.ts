@@ -1,6 +1,7 @@
 import type { PolicyRefusal } from '../refusal';
 import { tenantRefusal } from './context';
 import type { RuleContext } from './context';
+import { jwtSigningKeyRefusals } from './jwks';
 import { mariadbRefusals } from './mariadb';
 import { postgresRefusals } from './postgres';
 import { redisAclUserRefusals } from './redis';
@@ -37,6 +38,8 @@ export function credentialRule(ctx: RuleContext): PolicyRefusal[] {
       return redisAclUserRefusals(ctx, cred);
     case 'mariadb-users':
       return mariadbRefusals(ctx, cred);
+    case 'jwt-signing-key':
+      return jwtSigningKeyRefusals(ctx, cred);
     default: {
       const _exhaustive: never = kind;
       throw new Error(`no policy rule for credential kind ${String(_exhaustive)}`);
