@@ -51,7 +51,7 @@ class LongestFirst extends BaseSequencer {
  * Files at a time in the first group: the tests mostly wait on real services (timers, kubelets,
  * watches), so more files than cores run at once; docs/development.md has the measured run times.
  */
-const parallel = 4;
+const parallel = 5;
 
 /**
  * Projects that need no stack service (the workflow project uses the time-skipping server): on a

@@ -89,7 +89,7 @@ export async function ensureSharedNamespace(kc: KubeConfig, name: string): Promi
     if (ns && ns.status?.phase !== 'Terminating') return;
     if (!ns) {
       const created = await statusOf(core.createNamespace({ body: { metadata: { name } } }));
-      if (created === 201 || created === 409) continue;
+      if (created === 200 || created === 409) continue;
       throw new Error(`namespace ${name}: create answered ${created}`);
     }
     if (Date.now() > deadline) throw new Error(`namespace ${name} still terminating after 90 s`);

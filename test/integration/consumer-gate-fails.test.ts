@@ -124,7 +124,7 @@ describe('consumer gate failing (real pods)', () => {
 
   afterAll(async () => {
     await tw.close();
-    for (const c of contexts) await purgeNamespace(kc[c] ?? kubeconfigFor(c), namespace).catch(() => undefined);
+    await Promise.all(contexts.map((c) => purgeNamespace(kc[c] ?? kubeconfigFor(c), namespace).catch(() => undefined)));
     await withPgAdmin(async (c) => {
       await c.query('select pg_terminate_backend(pid) from pg_stat_activity where usename = any($1)', [roles]);
       await c.query(`DROP TABLE IF EXISTS ${table}`);

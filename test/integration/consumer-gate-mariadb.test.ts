@@ -102,7 +102,7 @@ describe('consumer gate holding a MariaDB rotation (real pods)', () => {
 
   afterAll(async () => {
     await tw?.close();
-    for (const c of contexts) await purgeNamespace(kubeconfigFor(c), namespace).catch(() => undefined);
+    await Promise.all(contexts.map((c) => purgeNamespace(kubeconfigFor(c), namespace).catch(() => undefined)));
     await dropTestDatabase(database, users);
   }, 120_000);
 

@@ -74,7 +74,7 @@ describe('rotation across three clusters', () => {
   }
 
   async function teardown(): Promise<void> {
-    for (const c of contexts) await purgeNamespace(kubeconfigFor(c, base), namespace).catch(() => undefined);
+    await Promise.all(contexts.map((c) => purgeNamespace(kubeconfigFor(c, base), namespace).catch(() => undefined)));
   }
 
   it('converges in waves (eso and push clusters together), revokes, and leaves only the new value everywhere', async () => {
