@@ -7,7 +7,7 @@
  * of every input, so an unchanged checkout gets the same file and digest back in seconds.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -150,7 +150,7 @@ const keptImages = 2;
 /** Removes all but the newest `keptImages` other worker archives from the cache (never `current`). */
 function pruneOldImages(imagesDir: string, current: string): void {
   const others = readdirSync(imagesDir)
-    .filter((d) => d.startsWith('worker-') && !d.endsWith('.work') && join(imagesDir, d) !== current)
+    .filter((d) => d.startsWith('worker-') && !d.includes('.work') && join(imagesDir, d) !== current)
     .map((d) => ({ dir: join(imagesDir, d), at: statSync(join(imagesDir, d)).mtimeMs }))
     .sort((a, b) => b.at - a.at);
   for (const old of others.slice(keptImages)) rmSync(old.dir, { recursive: true, force: true });
@@ -172,8 +172,9 @@ export async function buildWorkerImage(
     return { ...(JSON.parse(readFileSync(recordFile, 'utf8')) as Omit<WorkerImage, 'cached'>), cached: true };
   }
   log(`building the worker image into ${dir}`);
-  const work = `${dir}.work`;
-  rmSync(work, { recursive: true, force: true });
+  // A directory of this build's own: two processes may build the same image at once (the image's
+  // unit and integration tests do), and one must not empty the other's work.
+  const work = `${dir}.work-${process.pid}-${randomBytes(4).toString('hex')}`;
   const runtime = join(work, 'runtime');
   const app = join(work, 'app');
   await stageRuntime(runtime, rt);
@@ -189,7 +190,10 @@ export async function buildWorkerImage(
   mkdirSync(dir, { recursive: true });
   renameSync(file, join(dir, 'worker.tar'));
   const image = { file: join(dir, 'worker.tar'), ref, digest, buildId, size: statSync(join(dir, 'worker.tar')).size };
-  writeFileSync(recordFile, `${JSON.stringify(image, null, 2)}\n`);
+  // The same inputs give the same bytes, so a concurrent build's rename of the archive is harmless;
+  // the record is written beside and renamed, so a reader never sees half of it.
+  writeFileSync(`${recordFile}.${process.pid}`, `${JSON.stringify(image, null, 2)}\n`);
+  renameSync(`${recordFile}.${process.pid}`, recordFile);
   rmSync(work, { recursive: true, force: true });
   pruneOldImages(join(cacheDir, 'images'), dir);
   log(`worker image ${ref} ${digest} (${(image.size / 2 ** 20).toFixed(0)} MiB)`);
