@@ -28,21 +28,15 @@ const serialFiles: readonly { file: string; why: string }[] = [
 // slowest (docs/development.md), then the other integration files, then the time-skipping workflow
 // files; unit files fill the gaps at the end.
 const slowest = [
-  ...[
-    'cli',
-    'rotation-saga',
-    'rotation-jwt',
-    'failure-paths',
-    'no-secret-leak',
-    'temporal-ui.browser',
-    'policy-abuse',
-    'consumer-gate',
-    'canary-kubernetes-job',
-  ].map((name) => `/test/integration/${name}.test.ts`),
-  // Unit files of a minute or so: started last they were the parallel group's tail.
-  '/dev/test-runner.test.ts',
-  '/dev/image/worker-image.test.ts',
-];
+  'rotation-saga',
+  'failure-paths',
+  'no-secret-leak',
+  'cli',
+  'policy-abuse',
+  'consumer-gate',
+  'temporal-ui.browser',
+  'canary-kubernetes-job',
+].map((name) => `/test/integration/${name}.test.ts`);
 const rank: Record<string, number> = { integration: 1, workflow: 2, unit: 3 };
 const rankOf = (s: TestSpecification): number =>
   slowest.some((f) => s.moduleId.endsWith(f)) ? 0 : (rank[s.project.name] ?? 1);
