@@ -148,13 +148,20 @@ export function startTsxProcess(
 }
 
 /**
+ * How long one health probe waits for an answer. Generous: `dev/stack status` runs beside a
+ * parallel test run on 2 cores, where a healthy apiserver or Vault can take seconds to answer, and
+ * a short bound reported those as unhealthy (seen in a fresh-clone run).
+ */
+export const healthProbeTimeoutMs = 10_000;
+
+/**
  * An HTTP health probe: the status, or undefined when nothing answers in time. The body is always
  * drained: Node 24's fetch (undici) crashes the process with an internal assertion when a server
  * closes a keep-alive connection whose response body was left unread (moto does).
  */
 export async function probe(url: string, init: RequestInit = {}): Promise<number | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3_000), ...init });
+    const res = await fetch(url, { signal: AbortSignal.timeout(healthProbeTimeoutMs), ...init });
     await res.arrayBuffer();
     return res.status;
   } catch {

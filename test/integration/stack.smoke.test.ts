@@ -29,9 +29,21 @@ const env = useStackEnv();
 
 describe('local stack smoke', () => {
   it('dev/stack status --json reports every service healthy with version, address, pid and log', async () => {
-    const { stdout } = await run('dev/stack', ['status', '--json']);
+    // status exits 1 when a service is unhealthy; its JSON (with each reason) is the failure to show.
+    const stdout = await run('dev/stack', ['status', '--json']).then(
+      (r) => r.stdout,
+      (e: { stdout?: string }) => e.stdout ?? '',
+    );
     const status = JSON.parse(stdout) as {
-      services: { name: string; state: string; version: string; address: string; pids: number[]; logFiles: string[] }[];
+      services: {
+        name: string;
+        state: string;
+        detail?: string;
+        version: string;
+        address: string;
+        pids: number[];
+        logFiles: string[];
+      }[];
     };
     // Optional services (temporal-postgres) are listed only while enabled or running; then they must be healthy too.
     const optional = services.filter((s) => s.optional).map((s) => s.name);
@@ -55,7 +67,11 @@ describe('local stack smoke', () => {
       'vault',
     ]);
     for (const s of status.services) {
-      expect({ name: s.name, state: s.state }).toEqual({ name: s.name, state: 'healthy' });
+      expect({ name: s.name, state: s.state, detail: s.detail }).toEqual({
+        name: s.name,
+        state: 'healthy',
+        detail: undefined,
+      });
       expect(s.pids.length).toBeGreaterThan(0);
       expect(s.logFiles.length).toBeGreaterThan(0);
       expect(s.version).not.toBe('');

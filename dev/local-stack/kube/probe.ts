@@ -1,11 +1,12 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import { healthProbeTimeoutMs } from '../process';
 
 /** Outcome of one probe: the HTTP status and body, or the transport error. */
 export type ProbeResult = { status: number; body: string } | { error: string };
 
 /**
- * GETs `url` with a short timeout. For https it trusts only `ca` and sends `token` as a bearer
+ * GETs `url` with a bounded timeout. For https it trusts only `ca` and sends `token` as a bearer
  * token; the stack's health checks must not hang on a half-started server.
  */
 export function probe(
@@ -19,7 +20,7 @@ export function probe(
       {
         ...(opts.ca ? { ca: opts.ca } : {}),
         headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
-        timeout: opts.timeoutMs ?? 2000,
+        timeout: opts.timeoutMs ?? healthProbeTimeoutMs,
       },
       (res) => {
         let body = '';
@@ -28,7 +29,7 @@ export function probe(
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeoutMs ?? 2000}ms`)));
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${opts.timeoutMs ?? healthProbeTimeoutMs}ms`)));
     req.on('error', (e) => resolve({ error: e.message }));
   });
 }

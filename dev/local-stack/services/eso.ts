@@ -16,7 +16,7 @@ import {
   describeError,
   loadCluster,
 } from '../eso/kube';
-import { ensurePortFree, logFileOf, runningPid, startProcess } from '../process';
+import { ensurePortFree, healthProbeTimeoutMs, logFileOf, runningPid, startProcess } from '../process';
 import type { StackContext, StackService } from '../service';
 import { goBinary } from '../toolchain';
 import type { GoBuild } from '../toolchain';
@@ -116,7 +116,7 @@ async function controllerHealth(ctx: StackContext, cluster: ClusterName): Promis
     return `${cluster}: controller ${id} is not running (log: ${logFileOf(ctx, id)})`;
   const url = `http://127.0.0.1:${ports.esoHealth[cluster]}/healthz`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(healthProbeTimeoutMs) });
     await res.text();
     return res.ok ? undefined : `${cluster}: controller health ${url} answered HTTP ${res.status}`;
   } catch (e) {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { nativePasswordHash } from '../../../adapters/credentials/mariadb-login';
 import { ports, stackEnv } from '../config';
-import { ensurePortFree, startProcess } from '../process';
+import { ensurePortFree, healthProbeTimeoutMs, startProcess } from '../process';
 import type { StackContext, StackService } from '../service';
 import { ensureDebianPackages, which } from '../toolchain';
 
@@ -110,7 +110,7 @@ export const mariadb: StackService = {
         host: '127.0.0.1',
         port: ports.mariadb,
         ...stackMariadbAdmin(ctx),
-        connectTimeout: 2000,
+        connectTimeout: healthProbeTimeoutMs,
       });
       try {
         await c.query('select 1');

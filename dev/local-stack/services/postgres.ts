@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { devCredentials, ports } from '../config';
-import { ensurePortFree, startProcess } from '../process';
+import { ensurePortFree, healthProbeTimeoutMs, startProcess } from '../process';
 import type { StackService } from '../service';
 import { ensureDebianPackages } from '../toolchain';
 
@@ -91,7 +91,7 @@ export const postgres: StackService = {
       user: devCredentials.postgresUser,
       password: devCredentials.postgresPassword,
       database: 'postgres',
-      connectionTimeoutMillis: 2000,
+      connectionTimeoutMillis: healthProbeTimeoutMs,
     });
     try {
       await client.connect();

@@ -6,7 +6,7 @@ import { describeRedis, withRedisSession } from '../../../adapters/redis';
 import { devCredentials, ports, redisTlsDir, stackEnv } from '../config';
 import type { StackPaths } from '../config';
 import { loopbackPki, ensureLoopbackPki } from '../pki';
-import { ensurePortFree, startProcess } from '../process';
+import { ensurePortFree, healthProbeTimeoutMs, startProcess } from '../process';
 import type { StackService } from '../service';
 import { ensureDebianPackages } from '../toolchain';
 
@@ -107,7 +107,7 @@ export const redis: StackService = {
     ]) {
       try {
         const login = { username: devCredentials.redisAdminUser, password };
-        await withRedisSession(t, login, { ca, timeoutMs: 5000 }, (r) => r.ping());
+        await withRedisSession(t, login, { ca, timeoutMs: healthProbeTimeoutMs }, (r) => r.ping());
       } catch (e) {
         problems.push(`${describeRedis(t)}: ${(e as Error).message}`);
       }

@@ -9,7 +9,7 @@ import { get } from 'node:https';
 import { join } from 'node:path';
 import { devCredentials } from '../config';
 import type { CertFiles } from '../pki';
-import { sleep } from '../process';
+import { healthProbeTimeoutMs, sleep } from '../process';
 
 /** Where one persistent Vault keeps its config, data and unseal material, and where it listens. */
 export interface VaultServerSpec {
@@ -121,11 +121,11 @@ export async function tlsListenerProblem(s: VaultServerSpec): Promise<string | u
     return `TLS listener ${url}: no CA at ${s.tls.caFile}`;
   }
   return new Promise((resolve) => {
-    const req = get(url, { ca, timeout: 2_000 }, (res) => {
+    const req = get(url, { ca, timeout: healthProbeTimeoutMs }, (res) => {
       res.resume();
       resolve(undefined);
     });
-    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${healthProbeTimeoutMs} ms`)));
     req.on('error', (e) => resolve(`TLS listener ${url}: ${e.message}`));
   });
 }
