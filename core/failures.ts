@@ -52,6 +52,8 @@ export const WorkflowErrorTypes = {
   storeLockWithoutRotation: 'StoreLockWithoutRotation',
   /** A run started with `resume` that is not the continuation of a rotation: refused, nothing changed. */
   resumeWithoutRotation: 'ResumeWithoutRotation',
+  /** An incident started with no target, a limit below 1 or one secret twice: nothing was started. */
+  invalidIncident: 'InvalidIncident',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

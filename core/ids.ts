@@ -49,3 +49,8 @@ export const esoGroup = 'external-secrets.io';
 export const esoVersion = 'v1';
 export const esoApiVersion = `${esoGroup}/${esoVersion}`;
 export const externalSecretsPlural = 'externalsecrets';
+
+/** Workflow id of an incident (`rotor incident start`): `incident/<id>`. */
+export function incidentWorkflowId(id: string): string {
+  return id.startsWith('incident/') ? id : `incident/${id}`;
+}

@@ -63,19 +63,23 @@ function fakeStore(clock: () => Promise<number>) {
     finalized: false,
     failRevokeUntil: 0,
     outages: {} as Partial<Record<keyof StoreActivities, number>>,
+    /** Like `outages`, but lasting this long (ms) from the activity's first call: each rotation sees its own. */
+    outageFor: {} as Partial<Record<keyof StoreActivities, number>>,
     /** What plan finds wrong with the consumers (a bare envFrom pod): refused unless compromised. */
     consumerProblems: [] as string[],
     /** The consumer gate of these steps fails in every cluster (a pod that lies about what it read). */
     gateFails: [] as GateStep[],
   };
   const calls: StoreCall[] = [];
+  const firstCall: Partial<Record<keyof StoreActivities, number>> = {};
   let next = 2;
   const ref = (version: string): VersionRef => ({ version, fingerprint: `hmac:test:${version}` });
   /** Records the attempt at the server's clock (it stands still while an activity runs) and injects outages. */
   const called = async (name: keyof StoreActivities): Promise<number> => {
     const at = await clock();
     calls.push({ name, at });
-    if (at < (state.outages[name] ?? 0))
+    const first = (firstCall[name] ??= at);
+    if (at < (state.outages[name] ?? 0) || at < first + (state.outageFor[name] ?? 0))
       throw ApplicationFailure.retryable(`${name}: connect ECONNREFUSED (injected outage)`, RetryableErrorTypes.aws);
     return at;
   };

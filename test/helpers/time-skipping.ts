@@ -101,6 +101,11 @@ export function useTimeSkipping() {
   };
   return {
     server,
+    taskQueue,
+    /** The fake store of the rotation with this workflow id (made on first use: set it up before the run starts). */
+    storeOf: (workflowId: string) => stores.of(workflowId),
+    /** The audit trail of the rotation with this workflow id. */
+    auditOf,
     /** Starts a rotation of `playbook` as `rotor rotate` would; `input` overrides (a schedule's trigger, an emergency). */
     async start(playbook: Playbook, input: Partial<RotationInput> = {}): Promise<TimedRotation> {
       const workflowId = rotationWorkflowId(playbook.spec.secret.name);

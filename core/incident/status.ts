@@ -1,0 +1,73 @@
+import type { ChildRecord, ChildState, IncidentOutcome, IncidentReport } from './types';
+import { childStates } from './types';
+
+/** How many rotations are in each state. */
+export function countStates(records: readonly ChildRecord[]): Record<ChildState, number> {
+  const counts = Object.fromEntries(childStates.map((s) => [s, 0])) as Record<ChildState, number>;
+  for (const r of records) counts[r.state]++;
+  return counts;
+}
+
+/** The `n` rotations that ran longest (still running ones up to `now`), slowest first. */
+export function slowest(records: readonly ChildRecord[], now: number, n = 5) {
+  return records
+    .filter((r) => r.startedAt !== undefined)
+    .map((r) => ({
+      secret: r.secret,
+      state: r.state,
+      seconds: Math.round(((r.endedAt ?? now) - (r.startedAt ?? now)) / 1000),
+    }))
+    .sort((a, b) => b.seconds - a.seconds || a.secret.localeCompare(b.secret))
+    .slice(0, n);
+}
+
+const why = (r: ChildRecord) => ({ secret: r.secret, why: r.why ?? '' });
+
+/** The incident's outcome and report from its records; `aborted` when an operator aborted it. */
+export function incidentReport(
+  base: { incidentId: string; reason: string; aborted?: { by: string; reason?: string } },
+  records: readonly ChildRecord[],
+): IncidentReport {
+  const of = (state: ChildState) => records.filter((r) => r.state === state);
+  const outcome: IncidentOutcome = base.aborted
+    ? 'aborted'
+    : of('needs-attention').length > 0
+      ? 'needs-attention'
+      : of('rolled-back').length > 0
+        ? 'rolled-back'
+        : 'rotated';
+  return {
+    outcome,
+    incidentId: base.incidentId,
+    reason: base.reason,
+    counts: countStates(records),
+    rotated: of('rotated').map((r) => r.secret),
+    rolledBack: of('rolled-back').map(why),
+    needsAttention: of('needs-attention').map(why),
+    skipped: of('skipped').map(why),
+    notStarted: of('pending').map((r) => r.secret),
+    ...(base.aborted ? { aborted: base.aborted } : {}),
+  };
+}
+
+/**
+ * The next pending rotation that may start now: under the overall bound, under the per-backend
+ * bound on every backend it uses, and on no backend still backing off. Records keep the order the
+ * playbooks were selected in, so starts are deterministic.
+ */
+export function nextStartable(
+  records: readonly ChildRecord[],
+  limits: { concurrency: number; perBackend: number },
+  backoffUntil: Readonly<Record<string, number>>,
+  now: number,
+): ChildRecord | undefined {
+  const running = records.filter((r) => r.state === 'running');
+  if (running.length >= limits.concurrency) return undefined;
+  const load = new Map<string, number>();
+  for (const r of running) for (const b of r.backends) load.set(b, (load.get(b) ?? 0) + 1);
+  return records.find(
+    (r) =>
+      r.state === 'pending' &&
+      r.backends.every((b) => (load.get(b) ?? 0) < limits.perBackend && (backoffUntil[b] ?? 0) <= now),
+  );
+}

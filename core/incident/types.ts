@@ -1,0 +1,113 @@
+/**
+ * Incident vocabulary: one incident rotates many secrets as emergency rotations. Pure types
+ * shared by the incident workflow, the CLI and the worker; names, states and reasons only — never
+ * a secret value.
+ */
+import type { Playbook } from '../playbook/schema';
+
+/** One playbook the incident rotates, with the file it came from. */
+export interface IncidentTarget {
+  playbook: Playbook;
+  playbookFile: string;
+}
+
+/** What `rotor incident start` hands the incident workflow. */
+export interface IncidentInput {
+  reason: string;
+  requestedBy: string;
+  /** Every rotation is a compromised-credential emergency (no approval gate, consumer problems warn). */
+  compromised: boolean;
+  /** The selection in words (labels, store prefix, cluster), for status and report. */
+  selection: string;
+  targets: IncidentTarget[];
+  /** Rotations running at once, overall. */
+  concurrency: number;
+  /** Rotations running at once against one backend (Vault, a Secrets Manager region, a database, an apiserver). */
+  perBackend: number;
+  /** The incident continues as new (carrying its records) past this many history events. */
+  maxHistoryEvents?: number;
+  /** Set by the incident itself when it continues as new. */
+  carried?: IncidentCarried;
+}
+
+/**
+ * Where one rotation of the incident is. `skipped`: a rotation of that secret (or its store
+ * location) was already running, so none was started; `needs-attention`: refused, compensation
+ * failed, or ended in a way that is not a clean rollback.
+ */
+export type ChildState = 'pending' | 'running' | 'rotated' | 'rolled-back' | 'needs-attention' | 'skipped';
+
+export const childStates: readonly ChildState[] = [
+  'pending',
+  'running',
+  'rotated',
+  'rolled-back',
+  'needs-attention',
+  'skipped',
+];
+
+/** One rotation of the incident. */
+export interface ChildRecord {
+  secret: string;
+  workflowId: string;
+  backends: string[];
+  state: ChildState;
+  startedAt?: number;
+  endedAt?: number;
+  /** Why it rolled back, needs attention or was skipped. */
+  why?: string;
+  /** Starts so far (a throttled rotation is started again after a back-off). */
+  attempts: number;
+}
+
+/** What a continuation carries over: every record and the operator state. */
+export interface IncidentCarried {
+  records: ChildRecord[];
+  paused: boolean;
+  startedAt: number;
+  /** How many runs came before this one. */
+  continuations: number;
+  /** Per backend key, until when (workflow time) no rotation starts there after throttling. */
+  backoffUntil: Record<string, number>;
+}
+
+/** The incident's status query answer. */
+export interface IncidentStatus {
+  incidentId: string;
+  reason: string;
+  requestedBy: string;
+  compromised: boolean;
+  selection: string;
+  startedAt: number;
+  paused: boolean;
+  aborted?: { by: string; reason?: string };
+  /** Whether the incident has ended (then `report` is its result). */
+  ended: boolean;
+  total: number;
+  counts: Record<ChildState, number>;
+  /** The running (or finished) rotations that took longest, slowest first. */
+  slowest: { secret: string; state: ChildState; seconds: number }[];
+  /** Every rotation that rolled back or needs attention, with why. */
+  failed: { secret: string; state: ChildState; why: string }[];
+  /** Backends paused by a throttling back-off, with until when. */
+  backingOff: { backend: string; until: number }[];
+  continuations: number;
+}
+
+/** How the incident ended, worst first: any rotation needing attention makes it `needs-attention`. */
+export type IncidentOutcome = 'rotated' | 'rolled-back' | 'needs-attention' | 'aborted';
+
+/** The incident's result. */
+export interface IncidentReport {
+  outcome: IncidentOutcome;
+  incidentId: string;
+  reason: string;
+  counts: Record<ChildState, number>;
+  rotated: string[];
+  rolledBack: { secret: string; why: string }[];
+  needsAttention: { secret: string; why: string }[];
+  skipped: { secret: string; why: string }[];
+  /** Selected but never started (the incident was aborted first). */
+  notStarted: string[];
+  aborted?: { by: string; reason?: string };
+}

@@ -1,0 +1,226 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  log,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { rotationWorkflowId } from '../core/ids';
+import { backendKeys } from '../core/incident/backends';
+import { countStates, incidentReport, nextStartable, slowest } from '../core/incident/status';
+import { isThrottling, maxThrottledAttempts, throttleBackoffMs } from '../core/incident/throttling';
+import type {
+  ChildRecord,
+  IncidentCarried,
+  IncidentInput,
+  IncidentReport,
+  IncidentStatus,
+} from '../core/incident/types';
+import type { OperatorAction } from '../core/status';
+import { WorkflowErrorTypes } from '../core/failures';
+import { classify, runChild } from './incident/children';
+import {
+  abortIncidentUpdate,
+  incidentStatusQuery,
+  pauseIncidentSignal,
+  resumeIncidentSignal,
+} from './incident/definitions';
+import { renderIncidentDetails } from './incident/details';
+
+/** Continue as new past this many history events unless the input says otherwise. */
+const defaultMaxHistoryEvents = 10_000;
+
+function checkInput(input: IncidentInput): void {
+  const problems = [
+    !(Number.isInteger(input.concurrency) && input.concurrency >= 1) && 'concurrency must be a whole number ≥ 1',
+    !(Number.isInteger(input.perBackend) && input.perBackend >= 1) && 'perBackend must be a whole number ≥ 1',
+    input.targets.length === 0 && 'targets is empty: the selection matched no playbook',
+    new Set(input.targets.map((t) => t.playbook.spec.secret.name)).size !== input.targets.length &&
+      'targets name one secret twice',
+  ].filter((p): p is string => typeof p === 'string');
+  if (problems.length)
+    throw ApplicationFailure.create({
+      type: WorkflowErrorTypes.invalidIncident,
+      message: `invalid incident, nothing was started: ${problems.join('; ')}`,
+      nonRetryable: true,
+    });
+}
+
+function freshRecords(input: IncidentInput): ChildRecord[] {
+  return input.targets.map((t) => ({
+    secret: t.playbook.spec.secret.name,
+    workflowId: rotationWorkflowId(t.playbook.spec.secret.name),
+    backends: backendKeys(t.playbook),
+    state: 'pending',
+    attempts: 0,
+  }));
+}
+
+/**
+ * One incident, many rotations: starts the emergency rotation of every selected playbook as a
+ * child (each admitted by the policy on its own, as `rotor rotate --emergency` is), at most
+ * `concurrency` at once and `perBackend` per backend, backing a backend off when it throttles.
+ * Pause holds new starts, abort cancels the running rotations (each rolls back on its own). Past
+ * `maxHistoryEvents` it stops starting, lets the running ones end and continues as new with its
+ * records. Ends with one outcome and the report of every rotation.
+ */
+export async function incidentWorkflow(input: IncidentInput): Promise<IncidentReport> {
+  checkInput(input);
+  const incidentId = workflowInfo().workflowId;
+  const carried: IncidentCarried = input.carried ?? {
+    records: freshRecords(input),
+    paused: false,
+    startedAt: Date.now(),
+    continuations: 0,
+    backoffUntil: {},
+  };
+  const records = carried.records;
+  const targets = new Map(input.targets.map((t) => [t.playbook.spec.secret.name, t]));
+  let aborted: OperatorAction | undefined;
+  let ended = false;
+  let changes = 0;
+  const changed = () => changes++;
+  const throttled = new Map<string, number>();
+
+  const status = (): IncidentStatus => ({
+    incidentId,
+    reason: input.reason,
+    requestedBy: input.requestedBy,
+    compromised: input.compromised,
+    selection: input.selection,
+    startedAt: carried.startedAt,
+    paused: carried.paused,
+    ...(aborted ? { aborted } : {}),
+    ended,
+    total: records.length,
+    counts: countStates(records),
+    slowest: slowest(records, Date.now()),
+    failed: records
+      .filter((r) => r.state === 'rolled-back' || r.state === 'needs-attention')
+      .map((r) => ({ secret: r.secret, state: r.state, why: r.why ?? '' })),
+    backingOff: Object.entries(carried.backoffUntil)
+      .filter(([, until]) => until > Date.now())
+      .map(([backend, until]) => ({ backend, until })),
+    continuations: carried.continuations,
+  });
+  const publish = () => setCurrentDetails(renderIncidentDetails(status()));
+
+  setHandler(incidentStatusQuery, status);
+  setHandler(pauseIncidentSignal, (a) => {
+    carried.paused = true;
+    log.info('incident paused', { by: a.by, reason: a.reason });
+    changed();
+  });
+  setHandler(resumeIncidentSignal, (a) => {
+    carried.paused = false;
+    log.info('incident resumed', { by: a.by, reason: a.reason });
+    changed();
+  });
+  // Running rotations live in this scope: an abort cancels it, and each of them rolls back.
+  const children = new CancellationScope();
+  setHandler(
+    abortIncidentUpdate,
+    (a) => {
+      aborted = a;
+      const running = records.filter((r) => r.state === 'running').length;
+      children.cancel();
+      changed();
+      return `aborting: ${running} running rotation(s) cancelled (each rolls back before its point of no return), nothing more starts`;
+    },
+    {
+      validator: (_a: OperatorAction) => {
+        if (ended || aborted)
+          throw new Error(`incident ${incidentId} has ${aborted ? 'been aborted' : 'ended'} already`);
+      },
+    },
+  );
+
+  const running = new Set<Promise<void>>();
+  const start = (record: ChildRecord) => {
+    const target = targets.get(record.secret);
+    if (!target) throw new Error(`no target for ${record.secret}`);
+    record.state = 'running';
+    record.startedAt = Date.now();
+    record.attempts++;
+    startedHere++;
+    delete record.endedAt;
+    delete record.why;
+    const done = children
+      .run(() => runChild(input, incidentId, target, record))
+      .then(
+        () => {
+          record.state = 'rotated';
+        },
+        (err: unknown) => {
+          Object.assign(record, classify(err));
+          backOffIfThrottled(record);
+        },
+      )
+      .finally(() => {
+        record.endedAt = Date.now();
+        running.delete(done);
+        changed();
+      });
+    running.add(done);
+  };
+  /** A rotation a backend throttled: that backend pauses, and the rotation is started again later. */
+  const backOffIfThrottled = (record: ChildRecord) => {
+    if (aborted || record.state !== 'rolled-back' || !isThrottling(record.why ?? '')) return;
+    for (const b of record.backends) {
+      const n = (throttled.get(b) ?? 0) + 1;
+      throttled.set(b, n);
+      carried.backoffUntil[b] = Math.max(carried.backoffUntil[b] ?? 0, Date.now() + throttleBackoffMs(n));
+    }
+    log.warn('rotation throttled: backing off its backends', { secret: record.secret, backends: record.backends });
+    if (record.attempts < maxThrottledAttempts) {
+      record.why = `throttled, starting again after a back-off: ${record.why ?? ''}`;
+      record.state = 'pending';
+    }
+  };
+  let startedHere = 0;
+  // Only after this run started something, so a continuation always makes progress.
+  const historyTooLong = () =>
+    startedHere > 0 &&
+    (workflowInfo().historyLength >= (input.maxHistoryEvents ?? defaultMaxHistoryEvents) ||
+      workflowInfo().continueAsNewSuggested);
+
+  for (;;) {
+    publish();
+    const draining = aborted !== undefined || historyTooLong();
+    const now = Date.now();
+    const next =
+      draining || carried.paused
+        ? undefined
+        : nextStartable(
+            records,
+            { concurrency: input.concurrency, perBackend: input.perBackend },
+            carried.backoffUntil,
+            now,
+          );
+    if (next) {
+      start(next);
+      continue;
+    }
+    const pending = records.some((r) => r.state === 'pending');
+    if (running.size === 0 && (draining || !pending)) break;
+    const seen = changes;
+    const wake = Object.values(carried.backoffUntil).filter((t) => t > now);
+    const timeout = wake.length ? Math.min(...wake) - now : undefined;
+    await (timeout !== undefined ? condition(() => changes !== seen, timeout) : condition(() => changes !== seen));
+  }
+  if (!aborted && records.some((r) => r.state === 'pending')) {
+    log.info('incident continues as new', { historyLength: workflowInfo().historyLength });
+    await continueAsNew<typeof incidentWorkflow>({
+      ...input,
+      carried: { ...carried, continuations: carried.continuations + 1 },
+    });
+  }
+  ended = true;
+  publish();
+  const report = incidentReport({ incidentId, reason: input.reason, ...(aborted ? { aborted } : {}) }, records);
+  log.info('incident ended', { outcome: report.outcome, counts: report.counts });
+  return report;
+}
