@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes';
 import { err } from './output';
 import { doctorCommand } from './commands/doctor';
+import { incidentCommand } from './commands/incident';
 import { operatorCommands } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { rbacCommand } from './commands/rbac';
@@ -36,6 +37,7 @@ function program(): Command {
     scheduleCommand(),
     statusCommand(),
     uiCommand(),
+    incidentCommand(),
     ...operatorCommands(),
   ])
     root.addCommand(c);

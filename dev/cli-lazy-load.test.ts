@@ -61,7 +61,18 @@ describe('the built CLI loads a client only for a command that uses it', () => {
   it('rotor --help lists every command and loads no client and no other package', async () => {
     const r = await rotor(['--help']);
     expect(r.code).toBe(0);
-    for (const command of ['validate', 'rotate', 'watch', 'plan', 'rbac', 'doctor', 'schedule', 'status', 'ui'])
+    for (const command of [
+      'validate',
+      'rotate',
+      'watch',
+      'plan',
+      'rbac',
+      'doctor',
+      'schedule',
+      'status',
+      'ui',
+      'incident',
+    ])
       expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     for (const command of ['approve', 'abort', 'skip-soak', 'pause', 'resume', 'retry'])
       expect(r.stdout).toMatch(new RegExp(`^  ${command} \\[options\\] <secret>`, 'm'));
@@ -76,6 +87,17 @@ describe('the built CLI loads a client only for a command that uses it', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--emergency');
     expect(heavyLoaded(r)).toEqual([]);
+  });
+
+  it('rotor incident start --help and rotor incident --help load no client', async () => {
+    const start = await rotor(['incident', 'start', '--help']);
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain('--per-backend');
+    expect(heavyLoaded(start)).toEqual([]);
+    const incident = await rotor(['incident', '--help']);
+    for (const command of ['start', 'status', 'pause', 'resume', 'abort'])
+      expect(incident.stdout).toMatch(new RegExp(`^  ${command} \\[options\\]`, 'm'));
+    expect(heavyLoaded(incident)).toEqual([]);
   });
 
   it('rotor validate <playbook> validates and loads no client', async () => {
