@@ -67,6 +67,8 @@ function fakeStore(clock: () => Promise<number>) {
     outageFor: {} as Partial<Record<keyof StoreActivities, number>>,
     /** What plan finds wrong with the consumers (a bare envFrom pod): refused unless compromised. */
     consumerProblems: [] as string[],
+    /** This many create calls fail as the backend throttling the rotation (permanent: the rotation rolls back). */
+    throttledCreates: 0,
     /** The consumer gate of these steps fails in every cluster (a pod that lies about what it read). */
     gateFails: [] as GateStep[],
   };
@@ -120,6 +122,14 @@ function fakeStore(clock: () => Promise<number>) {
     },
     async createPendingVersion(_: CreateInput): Promise<VersionRef> {
       await called('createPendingVersion');
+      if (state.throttledCreates > 0) {
+        state.throttledCreates--;
+        throw ApplicationFailure.create({
+          type: RetryableErrorTypes.aws,
+          message: 'ThrottlingException: Rate exceeded (injected)',
+          nonRetryable: true,
+        });
+      }
       state.pending ??= `v${next++}`;
       return ref(state.pending);
     },

@@ -166,6 +166,27 @@ describe('incidentWorkflow', () => {
     await running.h.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
   });
 
+  it('a throttled rotation backs its backend off, then starts again and rotates; other backends go on', async () => {
+    const [first, second, elsewhere] = [playbookIn('us-east-1'), playbookIn('us-east-1'), playbookIn('eu-west-1')];
+    const [a, b, c] = [first, second, elsewhere].map((p) => ts.storeOf(rotationWorkflowId(p?.spec.secret.name ?? '')));
+    if (!first || !second || !elsewhere || !a || !b || !c) throw new Error('three playbooks expected');
+    a.state.throttledCreates = 1;
+    const h = await startIncident([first, second, elsewhere], { concurrency: 2, perBackend: 1 });
+    const report = (await h.result()) as IncidentReport;
+    expect(report).toMatchObject({ outcome: 'rotated', counts: { rotated: 3 } });
+    const creates = a.calls.filter((x) => x.name === 'createPendingVersion').map((x) => x.at);
+    expect(creates).toHaveLength(2);
+    const throttledAt = creates[0] ?? 0;
+    // Its backend backs off 30 s: the throttled one starts again only then, the other one there after it.
+    expect((creates[1] ?? 0) - throttledAt).toBeGreaterThanOrEqual(30_000);
+    expect(b.firstAt('planRotation') - throttledAt).toBeGreaterThanOrEqual(30_000);
+    // The other region did not wait.
+    expect(c.firstAt('planRotation')).toBeLessThan(throttledAt + 30_000);
+    expect(a.state).toMatchObject({ current: 'v2', revoked: ['v1'] });
+    const details = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(details.currentDetails).toContain('| rotated | 3 |');
+  });
+
   it('continues as new past its history bound and keeps every record', async () => {
     const playbooks = [1, 2, 3, 4, 5].map(() => playbookIn('us-east-1'));
     const h = await startIncident(playbooks, { concurrency: 1, maxHistoryEvents: 12 });
