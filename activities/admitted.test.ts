@@ -87,7 +87,15 @@ describe('every activity a worker registers, except the open ones, needs an admi
       Object.keys(acts)
         .filter((n) => !guarded.includes(n))
         .sort(),
-    ).toEqual(['admitRotation', 'checkPlaybook', 'verifyContinuation', 'verifyRotationParent'].sort());
+    ).toEqual(
+      [
+        'admitRotation',
+        'checkPlaybook',
+        'rotationsNeedingAttention',
+        'verifyContinuation',
+        'verifyRotationParent',
+      ].sort(),
+    );
     // A new activity is guarded by default: the list below only grows with the factory.
     expect(guarded.length).toBeGreaterThanOrEqual(10);
   });

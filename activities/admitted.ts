@@ -17,7 +17,14 @@ import { ErrorTypes, permanent } from '../core/failures';
 import type { Canary, ClusterTarget, Credential, Store } from '../core/playbook/schema';
 
 /** Activities that run before admission or only read the policy: they change nothing and read no secret. */
-export const openActivities = ['checkPlaybook', 'admitRotation', 'verifyRotationParent', 'verifyContinuation'] as const;
+export const openActivities = [
+  'checkPlaybook',
+  'admitRotation',
+  'verifyRotationParent',
+  'verifyContinuation',
+  // Reads the status of an incident's running rotations (phase, attention text): no value, no change.
+  'rotationsNeedingAttention',
+] as const;
 
 const runRef = z.object({ workflowId: z.string().min(1), runId: z.string().min(1) });
 const grantSchema = z.object({

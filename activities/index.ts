@@ -27,6 +27,7 @@ import { createGateActivities } from './consumer-gate';
 import type { SecretStoreBackend } from '../adapters/store';
 import type { Policy } from '../core/policy/schema';
 import { createAdmissionActivities } from './admission';
+import { createIncidentActivities } from './incident';
 import { keepAlive } from './keep-alive';
 import type { AdmissionDeps } from './admission';
 import { requireAdmission } from './admitted';
@@ -117,6 +118,7 @@ export function activityImplementations(deps: ActivityDeps) {
       keys: admissionKeys(deps.fingerprintKeys),
       sandboxStatus: sandbox,
     }),
+    ...createIncidentActivities(),
 
     /**
      * Validates a playbook as the workflow received it, so the parsed result (defaults applied,

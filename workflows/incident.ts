@@ -21,6 +21,7 @@ import type {
 } from '../core/incident/types';
 import type { OperatorAction } from '../core/status';
 import { WorkflowErrorTypes } from '../core/failures';
+import { attentionPollMs, markStuck } from './incident/attention';
 import { classify, runChild } from './incident/children';
 import {
   abortIncidentUpdate,
@@ -138,7 +139,6 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     },
   );
 
-  const running = new Set<Promise<void>>();
   const start = (record: ChildRecord) => {
     const target = targets.get(record.secret);
     if (!target) throw new Error(`no target for ${record.secret}`);
@@ -148,7 +148,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     startedHere++;
     delete record.endedAt;
     delete record.why;
-    const done = children
+    void children
       .run(() => runChild(input, incidentId, target, record))
       .then(
         () => {
@@ -161,10 +161,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
       )
       .finally(() => {
         record.endedAt = Date.now();
-        running.delete(done);
         changed();
       });
-    running.add(done);
   };
   /** A rotation a backend throttled: that backend pauses, and the rotation is started again later. */
   const backOffIfThrottled = (record: ChildRecord) => {
@@ -181,6 +179,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     }
   };
   let startedHere = 0;
+  let lastPoll = Date.now();
   // Only after this run started something, so a continuation always makes progress.
   const historyTooLong = () =>
     startedHere > 0 &&
@@ -205,10 +204,19 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
       continue;
     }
     const pending = records.some((r) => r.state === 'pending');
-    if (running.size === 0 && (draining || !pending)) break;
+    // A rotation stuck in needs-attention does not hold the incident open (it is abandoned, not lost).
+    const active = records.some((r) => r.state === 'running');
+    if (!active && (draining || !pending)) break;
+    if (active && now - lastPoll >= attentionPollMs) {
+      lastPoll = now;
+      if (await markStuck(records)) continue;
+    }
     const seen = changes;
-    const wake = Object.values(carried.backoffUntil).filter((t) => t > now);
-    const timeout = wake.length ? Math.min(...wake) - now : undefined;
+    const wake = [
+      ...Object.values(carried.backoffUntil).filter((t) => t > now),
+      ...(active ? [lastPoll + attentionPollMs] : []),
+    ];
+    const timeout = wake.length ? Math.max(1, Math.min(...wake) - now) : undefined;
     await (timeout !== undefined ? condition(() => changes !== seen, timeout) : condition(() => changes !== seen));
   }
   if (!aborted && records.some((r) => r.state === 'pending')) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAdmissionActivities } from '../../activities/admission';
+import { createIncidentActivities } from '../../activities/incident';
 import type { RotationActivities } from '../../activities/index';
 import { admissionKeys } from '../../adapters/admission-token';
 import { keyring } from '../../adapters/keys';
@@ -201,6 +202,7 @@ export function fakeStores(clock: () => Promise<number>) {
       defaults: {},
       keys: admissionKeys(keyring([{ id: 'time-skipping', key: randomBytes(32) }])),
     }),
+    ...createIncidentActivities(),
     checkPlaybook({ playbook, file }: { playbook: unknown; file: string }): Promise<CheckedPlaybook> {
       return Promise.resolve(validatePlaybook(playbook, file));
     },

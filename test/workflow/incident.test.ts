@@ -187,6 +187,31 @@ describe('incidentWorkflow', () => {
     expect(details.currentDetails).toContain('| rotated | 3 |');
   });
 
+  it('a rotation stuck past its point of no return is reported as needing attention, and the incident ends', async () => {
+    const [stuck, ok] = [playbookIn('us-east-1'), playbookIn('eu-west-1')];
+    if (!stuck || !ok) throw new Error('two playbooks expected');
+    const store = ts.storeOf(rotationWorkflowId(stuck.spec.secret.name));
+    store.state.failRevokeUntil = Number.MAX_SAFE_INTEGER;
+    const h = await startIncident([stuck, ok]);
+    const report = (await h.result()) as IncidentReport;
+    expect(report).toMatchObject({
+      outcome: 'needs-attention',
+      rotated: [ok.spec.secret.name],
+      needsAttention: [
+        {
+          secret: stuck.spec.secret.name,
+          why: expect.stringMatching(
+            /^still running past its point of no return: revoke keeps failing: .*access denied/,
+          ) as string,
+        },
+      ],
+    });
+    // The stuck rotation goes on retrying on its own; the incident did not end it.
+    const child = ts.server().client.workflow.getHandle(rotationWorkflowId(stuck.spec.secret.name));
+    expect((await child.describe()).status.name).toBe('RUNNING');
+    await child.terminate('test cleanup');
+  });
+
   it('continues as new past its history bound and keeps every record', async () => {
     const playbooks = [1, 2, 3, 4, 5].map(() => playbookIn('us-east-1'));
     const h = await startIncident(playbooks, { concurrency: 1, maxHistoryEvents: 12 });
