@@ -13,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKey } from '../../adapters/keys';
 import { AesGcmCodec } from '../../adapters/temporal/codec';
 import { connectClient } from '../../adapters/temporal/connection';
-import { rotationWorkflowId } from '../../core/ids';
+import { devPolicyFile } from '../../dev/local-stack/config';
+import { incidentWorkflowId, rotationWorkflowId } from '../../core/ids';
+import type { IncidentReport, IncidentStatus } from '../../core/incident/types';
+import { incidentStatusQuery } from '../../workflows/incident/definitions';
 import type { Playbook } from '../../core/playbook/schema';
 import { runRotor } from '../helpers/cli';
 import { dataText, decodePayload, mapPayloads, toHistoryJson } from '../helpers/history';
@@ -31,11 +34,10 @@ process.env['ROTOR_TASK_QUEUE'] = taskQueue;
 const dir = mkdtempSync(join(tmpdir(), 'rotor-incident-'));
 const tag = `t-${randomUUID().slice(0, 8)}`;
 
-/** Writes `playbook` into the directory with the incident's label (or none). */
-function writePlaybook(playbook: Playbook, labelled: boolean): void {
-  const labels = labelled ? { incident: tag } : { incident: 'other' };
+/** Writes `playbook` into `into` with these labels, as an author would. */
+function writePlaybook(into: string, playbook: Playbook, labels: Record<string, string>): void {
   writeFileSync(
-    join(dir, `${playbook.metadata.name}.yaml`),
+    join(into, `${playbook.metadata.name}.yaml`),
     stringify({ ...playbook, metadata: { ...playbook.metadata, labels } }),
   );
 }
@@ -83,7 +85,7 @@ describe('rotor incident start', () => {
           : {},
       ),
     );
-    playbooks.forEach((p, i) => writePlaybook(p, i < 4));
+    playbooks.forEach((p, i) => writePlaybook(dir, p, { incident: i < 4 ? tag : 'other' }));
     const secrets = playbooks.map((p) => p.spec.secret.name);
     const id = `it-${tag}`;
 
@@ -143,5 +145,95 @@ describe('rotor incident start', () => {
     const surfaces: Record<string, string> = { incident: await decodedHistory(`incident/${id}`) };
     for (const s of secrets.slice(0, 4)) surfaces[s] = await decodedHistory(rotationWorkflowId(s));
     expect(scan(surfaces, values)).toEqual([]);
+  });
+
+  it('survives a worker kill mid-incident: the restarted worker finishes every rotation', async () => {
+    const stores = await Promise.all([0, 1, 2].map((i) => vaultTestStore(`incident-kill-${i}-${randomUUID()}`)));
+    const before = await Promise.all(stores.map((s) => s.snapshot()));
+    // Each canary takes a moment, so the kill lands while the incident still has rotations to start.
+    const slow = {
+      canaries: [{ type: 'command' as const, name: 'slow', command: ['sh', '-c', 'cat >/dev/null; sleep 2'] }],
+    };
+    const killTag = `k-${randomUUID().slice(0, 8)}`;
+    const killDir = mkdtempSync(join(tmpdir(), 'rotor-incident-kill-'));
+    for (const s of stores) writePlaybook(killDir, testPlaybook(s.store, slow), { incident: killTag });
+    const id = `kill-${killTag}`;
+    const started = await runRotor(
+      env,
+      'incident',
+      'start',
+      killDir,
+      '--reason',
+      'worker kill test',
+      '--compromised',
+      '--concurrency',
+      '1',
+      '--id',
+      id,
+    );
+    expect({ code: started.code, stderr: started.stderr }).toEqual({ code: 0, stderr: '' });
+    const client = await connectClient();
+    try {
+      const h = client.workflow.getHandle(incidentWorkflowId(id));
+      let status: IncidentStatus | undefined;
+      for (let i = 0; i < 300 && !(status && status.counts.rotated >= 1); i++) {
+        status = await h.query(incidentStatusQuery).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status?.counts.rotated).toBe(1);
+      await worker.kill();
+      await worker.restart();
+      const report = (await h.result()) as IncidentReport;
+      expect(report).toMatchObject({ outcome: 'rotated', counts: { rotated: 3, 'rolled-back': 0 } });
+    } finally {
+      await client.connection.close();
+    }
+    for (const [i, s] of stores.entries()) {
+      const r = await rotatedOnce(s, before[i] as (typeof before)[number], (await s.snapshot()).currentVersion);
+      expect(r.state).toEqual(r.expected);
+    }
+  });
+
+  it('an incident cannot widen what its requester may rotate: each rotation is admitted on its own', async () => {
+    // A worker under the two-team policy: orders' playbooks may be started by orders-oncall only.
+    const policyQueue = `incident-policy-${randomUUID()}`;
+    const policyWorker = await startWorkerProcess({
+      taskQueue: policyQueue,
+      logFile: join(dir, 'policy-worker.log'),
+      env: { ROTOR_POLICY_FILE: join(devPolicyFile, '../two-teams.yaml') },
+    });
+    try {
+      const victims = await Promise.all(
+        [0, 1].map((i) => vaultTestStore(`orders-${i}-${randomUUID()}`, undefined, 'apps/orders/')),
+      );
+      const before = await Promise.all(victims.map((v) => v.snapshot()));
+      const attackDir = mkdtempSync(join(tmpdir(), 'rotor-incident-attack-'));
+      for (const v of victims) writePlaybook(attackDir, testPlaybook(v.store), { team: 'orders' });
+      const run = await runRotor(
+        { ...env, ROTOR_TASK_QUEUE: policyQueue },
+        'incident',
+        'start',
+        attackDir,
+        '--selector',
+        'team=orders',
+        '--reason',
+        'mallory says so',
+        '--compromised',
+        '--requested-by',
+        'mallory',
+        '--id',
+        `attack-${randomUUID().slice(0, 8)}`,
+        '--wait',
+      );
+      expect({ code: run.code, stderr: run.stderr.slice(-500) }).toEqual({ code: 3, stderr: '' });
+      expect(run.stdout).toContain('ended: needs-attention — 2 needs-attention');
+      expect(
+        run.stdout.match(/needs attention +\S+: PolicyRefused: refused by the rotor policy, nothing was changed/g),
+      ).toHaveLength(2);
+      expect(run.stdout).toContain('requester mallory');
+      for (const [i, v] of victims.entries()) expect(await v.snapshot()).toEqual(before[i]);
+    } finally {
+      await policyWorker.stop();
+    }
   });
 });
