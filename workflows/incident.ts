@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { rotationWorkflowId } from '../core/ids';
 import { backendKeys } from '../core/incident/backends';
+import { incidentInputProblems } from '../core/incident/input';
 import { countStates, incidentReport, nextStartable, slowest } from '../core/incident/status';
 import { isThrottling, maxThrottledAttempts, throttleBackoffMs } from '../core/incident/throttling';
 import type {
@@ -34,18 +35,13 @@ import { renderIncidentDetails } from './incident/details';
 /** Continue as new past this many history events unless the input says otherwise. */
 const defaultMaxHistoryEvents = 10_000;
 
+/** A malformed input fails the incident before anything starts, naming each field. */
 function checkInput(input: IncidentInput): void {
-  const problems = [
-    !(Number.isInteger(input.concurrency) && input.concurrency >= 1) && 'concurrency must be a whole number ≥ 1',
-    !(Number.isInteger(input.perBackend) && input.perBackend >= 1) && 'perBackend must be a whole number ≥ 1',
-    input.targets.length === 0 && 'targets is empty: the selection matched no playbook',
-    new Set(input.targets.map((t) => t.playbook.spec.secret.name)).size !== input.targets.length &&
-      'targets name one secret twice',
-  ].filter((p): p is string => typeof p === 'string');
+  const problems = incidentInputProblems(input);
   if (problems.length)
     throw ApplicationFailure.create({
       type: WorkflowErrorTypes.invalidIncident,
-      message: `invalid incident, nothing was started: ${problems.join('; ')}`,
+      message: `invalid incident, nothing was started:\n${problems.join('\n')}`,
       nonRetryable: true,
     });
 }

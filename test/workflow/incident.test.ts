@@ -18,7 +18,7 @@ import {
   resumeIncidentSignal,
 } from '../../workflows/incident/definitions';
 import { testPlaybook } from '../helpers/playbooks';
-import { MINUTE, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
+import { MINUTE, failureOf, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
 import type { FakeStore } from '../helpers/fake-store';
 
 const ts = useTimeSkipping();
@@ -210,6 +210,18 @@ describe('incidentWorkflow', () => {
     const child = ts.server().client.workflow.getHandle(rotationWorkflowId(stuck.spec.secret.name));
     expect((await child.describe()).status.name).toBe('RUNNING');
     await child.terminate('test cleanup');
+  });
+
+  it('a malformed input fails as InvalidIncident naming each field, and starts nothing', async () => {
+    const ok = playbookIn('us-east-1');
+    const broken = { ...ok, spec: { ...ok.spec, secret: { store: ok.spec.secret.store } } } as unknown as Playbook;
+    const failure = await failureOf(await startIncident([ok, broken], { concurrency: 0 }));
+    expect(failure.type).toBe('InvalidIncident');
+    expect(failure.message).toContain('targets.1.playbook.spec.secret.name:');
+    expect(failure.message).toContain('concurrency:');
+    const twice = await failureOf(await startIncident([ok, ok]));
+    expect(twice.message).toContain('targets: name one secret twice');
+    expect(ts.storeOf(rotationWorkflowId(ok.spec.secret.name)).calls).toEqual([]);
   });
 
   it('continues as new past its history bound and keeps every record', async () => {
