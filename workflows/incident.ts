@@ -11,7 +11,7 @@ import {
 import { rotationWorkflowId } from '../core/ids';
 import { backendKeys } from '../core/incident/backends';
 import { incidentInputProblems } from '../core/incident/input';
-import { countStates, incidentReport, nextStartable, slowest } from '../core/incident/status';
+import { incidentReport, incidentStatus, nextStartable } from '../core/incident/status';
 import { isThrottling, maxThrottledAttempts, throttleBackoffMs } from '../core/incident/throttling';
 import type {
   ChildRecord,
@@ -73,6 +73,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     startedAt: Date.now(),
     continuations: 0,
     backoffUntil: {},
+    throttles: {},
   };
   const records = carried.records;
   const targets = new Map(input.targets.map((t) => [t.playbook.spec.secret.name, t]));
@@ -80,29 +81,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   let ended = false;
   let changes = 0;
   const changed = () => changes++;
-  const throttled = new Map<string, number>();
 
-  const status = (): IncidentStatus => ({
-    incidentId,
-    reason: input.reason,
-    requestedBy: input.requestedBy,
-    compromised: input.compromised,
-    selection: input.selection,
-    startedAt: carried.startedAt,
-    paused: carried.paused,
-    ...(aborted ? { aborted } : {}),
-    ended,
-    total: records.length,
-    counts: countStates(records),
-    slowest: slowest(records, Date.now()),
-    failed: records
-      .filter((r) => r.state === 'rolled-back' || r.state === 'needs-attention')
-      .map((r) => ({ secret: r.secret, state: r.state, why: r.why ?? '' })),
-    backingOff: Object.entries(carried.backoffUntil)
-      .filter(([, until]) => until > Date.now())
-      .map(([backend, until]) => ({ backend, until })),
-    continuations: carried.continuations,
-  });
+  const status = (): IncidentStatus =>
+    incidentStatus(input, carried, { incidentId, ended, now: Date.now(), ...(aborted ? { aborted } : {}) });
   const publish = () => setCurrentDetails(renderIncidentDetails(status()));
 
   setHandler(incidentStatusQuery, status);
@@ -164,8 +145,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   const backOffIfThrottled = (record: ChildRecord) => {
     if (aborted || record.state !== 'rolled-back' || !isThrottling(record.why ?? '')) return;
     for (const b of record.backends) {
-      const n = (throttled.get(b) ?? 0) + 1;
-      throttled.set(b, n);
+      const n = (carried.throttles[b] ?? 0) + 1;
+      carried.throttles[b] = n;
       carried.backoffUntil[b] = Math.max(carried.backoffUntil[b] ?? 0, Date.now() + throttleBackoffMs(n));
     }
     log.warn('rotation throttled: backing off its backends', { secret: record.secret, backends: record.backends });

@@ -1,4 +1,12 @@
-import type { ChildRecord, ChildState, IncidentOutcome, IncidentReport } from './types';
+import type {
+  ChildRecord,
+  ChildState,
+  IncidentCarried,
+  IncidentInput,
+  IncidentOutcome,
+  IncidentReport,
+  IncidentStatus,
+} from './types';
 import { childStates } from './types';
 
 /** How many rotations are in each state. */
@@ -70,4 +78,34 @@ export function nextStartable(
       r.state === 'pending' &&
       r.backends.every((b) => (load.get(b) ?? 0) < limits.perBackend && (backoffUntil[b] ?? 0) <= now),
   );
+}
+
+/** The status query's answer from the incident's input, records and operator state. */
+export function incidentStatus(
+  input: IncidentInput,
+  carried: IncidentCarried,
+  run: { incidentId: string; ended: boolean; now: number; aborted?: { by: string; reason?: string } },
+): IncidentStatus {
+  const records = carried.records;
+  return {
+    incidentId: run.incidentId,
+    reason: input.reason,
+    requestedBy: input.requestedBy,
+    compromised: input.compromised,
+    selection: input.selection,
+    startedAt: carried.startedAt,
+    paused: carried.paused,
+    ...(run.aborted ? { aborted: run.aborted } : {}),
+    ended: run.ended,
+    total: records.length,
+    counts: countStates(records),
+    slowest: slowest(records, run.now),
+    failed: records
+      .filter((r) => r.state === 'rolled-back' || r.state === 'needs-attention')
+      .map((r) => ({ secret: r.secret, state: r.state, why: r.why ?? '' })),
+    backingOff: Object.entries(carried.backoffUntil)
+      .filter(([, until]) => until > run.now)
+      .map(([backend, until]) => ({ backend, until })),
+    continuations: carried.continuations,
+  };
 }

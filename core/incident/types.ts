@@ -69,6 +69,8 @@ export interface IncidentCarried {
   continuations: number;
   /** Per backend key, until when (workflow time) no rotation starts there after throttling. */
   backoffUntil: Record<string, number>;
+  /** Per backend key, how often it throttled a rotation (each back-off doubles). */
+  throttles: Record<string, number>;
 }
 
 /** The incident's status query answer. */
