@@ -45,6 +45,9 @@ const required: Record<string, { type: string; ends: string; has?: string }> = {
   'batch-children-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED', has: 'clusterBatchWorkflow' },
   'batch-children-success.child-clusterBatchWorkflow-1.json': { type: 'clusterBatchWorkflow', ends: 'COMPLETED' },
   'rotation-success.child-storeLockWorkflow-1.json': { type: 'storeLockWorkflow', ends: 'COMPLETED' },
+  'incident-rolled-back.json': { type: 'incidentWorkflow', ends: 'COMPLETED', has: 'rotationWorkflow' },
+  'incident-aborted.json': { type: 'incidentWorkflow', ends: 'COMPLETED', has: 'abortIncidentUpdate' },
+  'incident-continued-first.json': { type: 'incidentWorkflow', ends: 'CONTINUED_AS_NEW' },
 };
 
 describe('replay of recorded histories', () => {

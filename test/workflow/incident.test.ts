@@ -139,6 +139,7 @@ describe('incidentWorkflow', () => {
       expect((await statusOf(child)).phase).toBe('rolled-back');
     }
     await expect(h.executeUpdate(abortIncidentUpdate, { args: [{ by: 'again' }] })).rejects.toThrow();
+    await ts.record(h, 'incident-aborted');
   });
 
   it('a secret already rotating is skipped, not failed; a rollback is reported with why', async () => {
@@ -161,6 +162,7 @@ describe('incidentWorkflow', () => {
       needsAttention: [],
       counts: { rotated: 1, skipped: 1, 'rolled-back': 1 },
     });
+    await ts.record(h, 'incident-rolled-back');
     // The running rotation was not touched by the incident.
     expect((await statusOf(running.h)).awaitingApproval).toBe(true);
     await running.h.executeUpdate(abortUpdate, { args: [{ by: 'test' }] });
@@ -234,5 +236,6 @@ describe('incidentWorkflow', () => {
     const first = await ts.server().client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).describe();
     expect(first.status.name).toBe('CONTINUED_AS_NEW');
     expect((await incidentStatus(h)).continuations).toBeGreaterThanOrEqual(2);
+    await ts.record(h, 'incident-continued-first', h.firstExecutionRunId);
   });
 });
