@@ -24,6 +24,7 @@ import { temporalSettings } from '../../adapters/temporal/connection';
 import type { AdmissionGrant } from '../../core/contracts';
 import { ErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
+import type { IncidentInput } from '../../core/incident/types';
 import { storeLockKey, storeLockWorkflowId } from '../../core/policy/lock';
 import type { Playbook, Store } from '../../core/playbook/schema';
 import { initialStatus } from '../../core/status';
@@ -205,6 +206,17 @@ const lootBatch = (admission?: AdmissionGrant) => ({
 
 const ordersPlaybook = () => testPlaybook(orders.store);
 
+/** An incident of mallory's (payments) over orders' secret, as a client with the codec key may send it. */
+const ordersIncident = (): IncidentInput => ({
+  reason: 'mallory says so',
+  requestedBy: 'mallory',
+  compromised: true,
+  selection: 'crafted',
+  targets: [{ playbook: ordersPlaybook(), playbookFile: 'playbooks/payments/x.yaml' }],
+  concurrency: 1,
+  perBackend: 1,
+});
+
 /** A forged continuation past the point of no return of orders' secret: straight to revoke. */
 function forgedResume(playbook: Playbook): RotationInput {
   const workflowId = rotationWorkflowId(playbook.spec.secret.name);
@@ -254,6 +266,7 @@ describe('a Temporal client without the codec key', () => {
       type: 'scheduledRotationWorkflow',
       args: () => [{ playbook: ordersPlaybook(), trigger: 'schedule', requestedBy: 'carol' }],
     },
+    { type: 'incidentWorkflow', args: () => [ordersIncident()] },
     { type: 'clusterBatchWorkflow', args: () => [lootBatch()] },
     { type: 'storeLockWorkflow', args: () => [{ key: storeLockKey(orders.store, undefined), holder: 'mallory' }] },
   ];
@@ -354,6 +367,30 @@ describe('a Temporal client with the codec key starting rotor workflows directly
     );
     expect(out.ok).toBe(false);
     const failure = await failureOf(tw.client.workflow.getHandle(rotationWorkflowId(playbook.spec.secret.name)));
+    expect(failure.type).toBe(WorkflowErrorTypes.policyRefused);
+  });
+});
+
+describe('a Temporal client with the codec key starting an incident directly', () => {
+  it("incidentWorkflow with another team's playbook: its rotation is refused by the policy, the incident says so", async () => {
+    const input = ordersIncident();
+    const secret = input.targets[0]?.playbook.spec.secret.name ?? '';
+    const out = await unchanged(async () =>
+      tw.run(async () =>
+        outcomeOf(
+          await tw.client.workflow.start('incidentWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: `direct-incident-${randomUUID()}`,
+            args: [input],
+          }),
+        ),
+      ),
+    );
+    expect(out).toMatchObject({
+      ok: true,
+      result: { outcome: 'needs-attention', rotated: [], needsAttention: [{ secret }] },
+    });
+    const failure = await failureOf(tw.client.workflow.getHandle(rotationWorkflowId(secret)));
     expect(failure.type).toBe(WorkflowErrorTypes.policyRefused);
   });
 });
