@@ -25,6 +25,14 @@ export const incidentStartOptionsSchema = z.object({
     .optional(),
   store: text('--store').optional(),
   cluster: text('--cluster').optional(),
+  readableBy: z
+    .string()
+    .regex(
+      /^(user:.+|group:.+|serviceaccount:[^/]+\/.+)$/,
+      '--readable-by must be user:<name>, group:<name> or serviceaccount:<namespace>/<name>',
+    )
+    .optional(),
+  dryRun: z.boolean().default(false),
   reason: z
     .string({ error: '--reason is required: say why these credentials cannot wait' })
     .trim()

@@ -15,7 +15,8 @@ import type { ExitCode } from '../exit-codes';
 import { incidentStartOptionsSchema } from '../incident-args';
 import type { IncidentStartOptions } from '../incident-args';
 import { countsLine, incidentExitCode, reportLines } from '../incident-view';
-import { jsonLine, out } from '../output';
+import { err, jsonLine, out } from '../output';
+import { readableBy } from '../readable-by';
 import { loadPlaybookDirOrFail } from '../playbook-files';
 
 /** `20261203-051200-3fa1`: the UTC time and a random suffix. */
@@ -32,8 +33,9 @@ export async function selectTargets(dir: string, o: IncidentStartOptions) {
     ...(o.cluster ? { cluster: o.cluster } : {}),
   };
   const all = await loadPlaybookDirOrFail(dir);
-  const chosen = all.filter((p) => selects(selector, p.playbook));
-  const selection = describeSelector(selector);
+  const matching = all.filter((p) => selects(selector, p.playbook));
+  const chosen = o.readableBy ? await readableBy(o.readableBy, matching, err) : matching;
+  const selection = `${describeSelector(selector)}${o.readableBy ? ` readable by ${o.readableBy}` : ''}`;
   if (chosen.length === 0)
     throw new CliError(
       `rotor: no playbook in ${dir} matches ${selection} (${all.length} playbooks read); nothing was started`,
@@ -71,6 +73,12 @@ async function followIncident(handle: WorkflowHandle<typeof incidentWorkflow>, j
 export async function startIncident(dir: string, raw: Record<string, unknown>): Promise<ExitCode> {
   const o = parseArgs(incidentStartOptionsSchema, raw);
   const { targets, selection } = await selectTargets(dir, o);
+  if (o.dryRun) {
+    const secrets = targets.map((t) => t.playbook.spec.secret.name);
+    if (o.json) jsonLine({ event: 'selected', selection, secrets });
+    else for (const t of targets) out(`would rotate ${t.playbook.spec.secret.name} (${t.playbookFile})`);
+    return 0;
+  }
   const workflowId = incidentWorkflowId(o.id ?? defaultId());
   const input: IncidentInput = {
     reason: o.reason,

@@ -26,6 +26,11 @@ export function incidentCommand(): Command {
       'only playbooks whose store location starts with this (vault:<mount>/<path>, aws:<secretId>, or without the type)',
     )
     .option('--cluster <name>', 'only playbooks delivering to this cluster')
+    .option(
+      '--readable-by <identity>',
+      'only playbooks whose Secret this identity could read (user:…, group:…, serviceaccount:<ns>/<name>)',
+    )
+    .option('--dry-run', 'print the selection and start nothing')
     .option('--reason <text>', 'why (required; recorded in every rotation)')
     .option('--compromised', 'the credentials leaked: revoke without waiting for approval')
     .option('--concurrency <n>', 'rotations running at once (default 4)')
