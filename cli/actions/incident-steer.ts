@@ -26,10 +26,18 @@ async function onIncident<T>(id: string, what: string, fn: (client: Client, work
     try {
       return await fn(client, workflowId);
     } catch (e) {
-      if (e instanceof WorkflowNotFoundError)
+      if (e instanceof WorkflowNotFoundError) {
+        // A closed incident answers "not found" to signals and updates: say it ended instead.
+        const closed = await client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .catch(() => undefined);
         throw new CliError(
-          `rotor: incident ${what}: no incident ${workflowId} (${innermostMessage(e)})\n  ${uiLink(workflowId)}`,
+          closed
+            ? `rotor: incident ${what}: rejected: incident ${workflowId} has ended (${closed.status.name}); see rotor incident status ${workflowId}\n  ${uiLink(workflowId)}`
+            : `rotor: incident ${what}: no incident ${workflowId} (${innermostMessage(e)})\n  ${uiLink(workflowId)}`,
         );
+      }
       if (e instanceof WorkflowUpdateFailedError)
         throw new CliError(`rotor: rejected: ${innermostMessage(e)}\n  ${uiLink(workflowId)}`);
       throw e;
