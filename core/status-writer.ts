@@ -14,6 +14,7 @@ import type {
   StageState,
   UndoOutcome,
 } from './status';
+import { refusedSignalsKept } from './status';
 
 export class StatusWriter {
   constructor(private readonly s: RotationStatus) {}
@@ -125,5 +126,12 @@ export class StatusWriter {
 
   revocation(evidence: RevocationEvidence): void {
     this.s.revocation = evidence;
+  }
+
+  /** A signal refused for want of an encrypted argument: counted, and the newest few kept. */
+  refusedSignal(signal: string, now: number): void {
+    const r = (this.s.refusedSignals ??= { count: 0, last: [] });
+    r.count += 1;
+    r.last = [...r.last, { signal, at: now }].slice(-refusedSignalsKept);
   }
 }

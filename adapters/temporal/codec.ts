@@ -4,12 +4,25 @@ import { METADATA_ENCODING_KEY } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Keyring } from '../keys';
 import { keyring, singleKeyId } from '../keys';
+import { refusedPayload } from '../../core/refused-payload';
+import type { RefusedPayloadReason } from '../../core/refused-payload';
 
 // The proto package is CommonJS; Node's ESM loader exposes it as a default export only.
 const { temporal } = proto;
 
 const ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
+
+/**
+ * The payload a refusing codec decodes a refused one to: the JSON marker of core/refused-payload,
+ * with nothing of the refused payload in it (deterministic, so a history replays the same way).
+ */
+export function refusalMarkerPayload(reason: RefusedPayloadReason): Payload {
+  return {
+    metadata: { [METADATA_ENCODING_KEY]: Buffer.from('json/plain') },
+    data: Buffer.from(JSON.stringify(refusedPayload(reason))),
+  };
+}
 
 function decrypt(key: Buffer, data: Buffer): Buffer {
   const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
@@ -30,9 +43,12 @@ export class AesGcmCodec implements PayloadCodec {
   private readonly refusePlaintext: boolean;
 
   /**
-   * With `refusePlaintext` (workers), decoding a payload that is not encrypted fails: a client
-   * without the codec key cannot hand a worker any input. Clients, the codec server and replay of
-   * decoded fixtures pass plaintext through.
+   * With `refusePlaintext` (workers), a payload that is not encrypted, or that no listed key
+   * decrypts, decodes to the refusal marker (core/refused-payload) instead: a client without the
+   * codec key cannot hand a worker any input, and cannot freeze a running workflow either (a
+   * throw here would fail the whole activation, and every later one). The workflow and activity
+   * interceptors refuse the marker. Clients, the codec server and replay of decoded fixtures pass
+   * plaintext through, and throw on a payload they cannot decrypt.
    */
   constructor(keys: Keyring | Buffer, opts: { refusePlaintext?: boolean } = {}) {
     this.refusePlaintext = opts.refusePlaintext ?? false;
@@ -63,10 +79,7 @@ export class AesGcmCodec implements PayloadCodec {
         payloads.map((p) => {
           const encoding = p.metadata?.[METADATA_ENCODING_KEY];
           if (!encoding || Buffer.from(encoding).toString() !== ENCODING || !p.data) {
-            if (!this.refusePlaintext) return p;
-            throw new Error(
-              `refused an unencrypted payload (encoding ${encoding ? Buffer.from(encoding).toString() : '(none)'}): rotor workers accept only payloads encrypted with a key of ${this.ring.source}; start rotations with rotor's own client (rotor rotate), which holds it`,
-            );
+            return this.refusePlaintext ? refusalMarkerPayload('unencrypted') : p;
           }
           const rawId = p.metadata?.[KEY_ID];
           const id = rawId ? Buffer.from(rawId).toString() : '(none)';
@@ -81,6 +94,7 @@ export class AesGcmCodec implements PayloadCodec {
               // Wrong key: the auth tag does not verify; try the next one.
             }
           }
+          if (this.refusePlaintext) return refusalMarkerPayload('undecryptable');
           throw new Error(
             `payload encrypted with codec key '${id}' cannot be decrypted by any key in ${this.ring.source} (${this.ring.all.map((k) => k.id).join(', ')}); was that key retired while a run still used it?`,
           );

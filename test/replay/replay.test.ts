@@ -10,7 +10,7 @@ import type { ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workerDataConverter } from '../../adapters/temporal/data-converter';
-import { workflowBundleFromEnv, workflowsPath } from '../../workers/bundle';
+import { workflowBundleFromEnv, workflowInterceptorModules, workflowsPath } from '../../workers/bundle';
 import { eventTypes, fromHistoryJson } from '../helpers/history';
 import type { HistoryFixture } from '../helpers/history-recorder';
 
@@ -61,7 +61,9 @@ describe('replay of recorded histories', () => {
     let i = 0;
     for await (const r of Worker.runReplayHistories(
       {
-        ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+        ...(bundle
+          ? { workflowBundle: { codePath: bundle } }
+          : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
         // The fixtures are decoded: replay alone accepts plaintext, which a live worker refuses.
         dataConverter: workerDataConverter(env, { acceptPlaintext: true }),
       },

@@ -103,7 +103,7 @@ async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
 /** Ends the lock before the rotation ends, so a rotation started right after finds the location free. */
 export function releaseStore(lock: StoreLock): Promise<void> {
   return CancellationScope.nonCancellable(async () => {
-    await lock.signal(releaseLockSignal);
+    await lock.signal(releaseLockSignal, { holderRunId: workflowInfo().runId });
     await lock.result();
   });
 }
