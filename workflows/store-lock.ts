@@ -23,8 +23,10 @@ import { rootMessage } from './saga';
 export const releaseLockSignal = defineSignal<[{ holderRunId: string }]>('releaseLockSignal');
 
 /**
- * The patch that made `releaseLockSignal` carry and check the holder's run id. Locks recorded
- * before it (test/histories) were released by a signal without arguments and replay as they ran.
+ * The patch that made `releaseLockSignal` carry and check the holder's run id. Which runs need it:
+ * locks started before it, released by a signal without arguments (the recorded store-lock
+ * histories in test/histories, and a lock of an older build moved to this one), replay as they
+ * ran; every lock started since checks its holder.
  */
 export const releaseNamesHolderPatch = 'release-lock-names-holder';
 
