@@ -5,7 +5,9 @@
  * workflow activation, so one plaintext signal failed every later workflow task and froze the
  * rotation until a reset. Here the attacker's signals and updates are refused, the refusal shows in
  * the status and audit trail, no workflow task fails, and a legitimate approval afterwards
- * completes the rotation. The store lock is released only by its holder's encrypted signal.
+ * completes the rotation. The store lock is released only by its holder's encrypted signal. A
+ * plaintext result handed to a running activity by its id fails that call instead of the run's
+ * workflow tasks.
  */
 import { randomBytes } from 'node:crypto';
 import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -27,7 +29,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, waitForPhase } from '../helpers/worker';
+import { failureOfRun, outcomeOf, waitForPhase } from '../helpers/worker';
 import { startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
@@ -188,5 +190,48 @@ describe('a client without the codec key cannot freeze a rotation awaiting appro
     expect(await historyTypes(rotation)).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
     await until('the lock ended', async () => !(await lockRunning()));
     expect((await lock.describe()).status.name).toBe('COMPLETED');
+  });
+});
+
+describe('a client without the codec key completing a running activity by its id', () => {
+  let slow: TestWorker;
+  let letGo = (): void => undefined;
+  beforeAll(async () => {
+    const activities = createActivities(depsFromEnv(env));
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    // checkPlaybook (the run's first activity) waits, so the attacker finds it running.
+    slow = await startTestWorker({
+      ...activities,
+      checkPlaybook: async (input: Parameters<typeof activities.checkPlaybook>[0]) => {
+        await held;
+        return activities.checkPlaybook(input);
+      },
+    });
+  });
+  afterAll(async () => {
+    letGo();
+    await slow?.close();
+  });
+
+  it('cannot hand the rotation a plaintext result: the call fails as UnencryptedPayload, no workflow task fails', async () => {
+    const playbook = testPlaybook(store.store);
+    const h = await slow.client.workflow.start('rotationWorkflow', {
+      taskQueue: slow.taskQueue,
+      workflowId: `unencrypted-result-${playbook.spec.secret.name}`,
+      args: [{ playbook, trigger: 'manual', requestedBy: 'alice' }],
+    });
+    let activityId: string | undefined;
+    await until('checkPlaybook is running', async () => {
+      activityId = (await h.describe()).raw.pendingActivities?.[0]?.activityId ?? undefined;
+      return activityId !== undefined;
+    });
+    await plaintext().activity.complete(
+      { workflowId: h.workflowId, runId: h.firstExecutionRunId, activityId: activityId ?? '' },
+      { playbook },
+    );
+    const failure = await failureOfRun(slow, h);
+    expect(failure.type).toBe(ErrorTypes.unencryptedPayload);
+    expect(failure.message).toContain('the result of activity checkPlaybook');
+    expect(await historyTypes(h)).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
   });
 });
