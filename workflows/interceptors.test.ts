@@ -61,6 +61,16 @@ describe('the workflow interceptors refuse what the codec refused', () => {
     expect(f.message).toContain('the result of activity checkPlaybook');
     await refusal(outbound.scheduleLocalActivity({ ...activity } as never, () => Promise.resolve(marker)));
     expect(await outbound.scheduleActivity(activity, () => Promise.resolve({ ok: 1 }))).toEqual({ ok: 1 });
-    expect(await outbound.scheduleActivity(activity, () => Promise.resolve(undefined))).toBeUndefined();
+    expect(await outbound.scheduleActivity(activity, () => Promise.resolve(null))).toBeNull();
+  });
+
+  it('no result is refused from an activity that always returns one, and passes from a void one', async () => {
+    const outbound = new RefusingOutbound();
+    const f = await refusal(outbound.scheduleActivity(activity, () => Promise.resolve(undefined)));
+    expect(f.message).toMatch(
+      /^refused a completion without a result \(it always returns one\) in activity checkPlaybook/,
+    );
+    const promote = { activityType: 'promoteVersion' } as ActivityInput;
+    expect(await outbound.scheduleActivity(promote, () => Promise.resolve(undefined))).toBeUndefined();
   });
 });

@@ -20,6 +20,7 @@ import type {
 } from '@temporalio/workflow';
 import { ErrorTypes } from '../core/failures';
 import { isRefusedPayload, refusalAdvice, refusalText } from '../core/refused-payload';
+import { resultMayBeUndefined } from './activity-results';
 
 /** Why `args` are refused, if they are: a refused payload, or (where one is needed) none at all. */
 function refusedArgs(args: readonly unknown[], needsOne: boolean): string | undefined {
@@ -78,7 +79,8 @@ export class RefusingInbound implements WorkflowInboundCallsInterceptor {
 
 /**
  * An activity result the codec refused (an activity completed by id, with a plaintext result, by a
- * client without the key) becomes a permanent failure of that activity call, not a value.
+ * client without the key), or no result from an activity that always returns one (completed by id
+ * without a payload, which needs no key), becomes a permanent failure of that call, not a value.
  */
 export class RefusingOutbound implements WorkflowOutboundCallsInterceptor {
   async scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
@@ -95,6 +97,8 @@ export class RefusingOutbound implements WorkflowOutboundCallsInterceptor {
 
 function refuseResult(activityType: string, result: unknown): unknown {
   if (isRefusedPayload(result)) throw refusal(`the result of activity ${activityType}`, refusalText([result]));
+  if (result === undefined && !resultMayBeUndefined(activityType))
+    throw refusal(`activity ${activityType}`, 'refused a completion without a result (it always returns one)');
   return result;
 }
 

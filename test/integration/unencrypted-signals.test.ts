@@ -213,11 +213,12 @@ describe('a client without the codec key completing a running activity by its id
     await slow?.close();
   });
 
-  it('cannot hand the rotation a plaintext result: the call fails as UnencryptedPayload, no workflow task fails', async () => {
+  /** Starts a rotation on the slow worker and completes its running checkPlaybook by id as the attacker. */
+  async function completedByAttacker(result?: unknown): Promise<WorkflowHandle> {
     const playbook = testPlaybook(store.store);
     const h = await slow.client.workflow.start('rotationWorkflow', {
       taskQueue: slow.taskQueue,
-      workflowId: `unencrypted-result-${playbook.spec.secret.name}`,
+      workflowId: `completed-by-id-${playbook.spec.secret.name}`,
       args: [{ playbook, trigger: 'manual', requestedBy: 'alice' }],
     });
     let activityId: string | undefined;
@@ -225,13 +226,32 @@ describe('a client without the codec key completing a running activity by its id
       activityId = (await h.describe()).raw.pendingActivities?.[0]?.activityId ?? undefined;
       return activityId !== undefined;
     });
-    await plaintext().activity.complete(
-      { workflowId: h.workflowId, runId: h.firstExecutionRunId, activityId: activityId ?? '' },
-      { playbook },
-    );
-    const failure = await failureOfRun(slow, h);
-    expect(failure.type).toBe(ErrorTypes.unencryptedPayload);
-    expect(failure.message).toContain('the result of activity checkPlaybook');
-    expect(await historyTypes(h)).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
-  });
+    const id = { workflowId: h.workflowId, runId: h.firstExecutionRunId, activityId: activityId ?? '' };
+    if (result !== undefined) await plaintext().activity.complete(id, result);
+    // The SDK client would encode `undefined` as a payload: the raw call sends none at all.
+    else
+      await plaintext().workflowService.respondActivityTaskCompletedById({
+        namespace: temporalSettings().namespace,
+        ...id,
+      });
+    return h;
+  }
+
+  it.each([
+    ['a plaintext result', { problems: [] }, 'refused an unencrypted payload in the result of activity checkPlaybook'],
+    [
+      'no result at all',
+      undefined,
+      'refused a completion without a result (it always returns one) in activity checkPlaybook',
+    ],
+  ])(
+    'cannot hand the rotation %s: the call fails as UnencryptedPayload, no workflow task fails',
+    async (_, result, message) => {
+      const h = await completedByAttacker(result);
+      const failure = await failureOfRun(slow, h);
+      expect(failure.type).toBe(ErrorTypes.unencryptedPayload);
+      expect(failure.message).toContain(message);
+      expect(await historyTypes(h)).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
+    },
+  );
 });
