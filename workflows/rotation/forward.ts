@@ -79,7 +79,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
       { ...run.forward('plan'), startToCloseTimeout: run.stageTimeout('plan'), heartbeatTimeout: '30s' },
       'plan: read the current version (fingerprint only)',
       {
-        admission: run.admission,
+        admission: run.admissionFor(run.spec.clusters),
         store,
         rotation,
         clusters: run.spec.clusters,
