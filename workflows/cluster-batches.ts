@@ -15,12 +15,7 @@ import {
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ClusterBatchActivities } from '../activities/cluster-batch';
 import type { RotationActivities } from '../activities/index';
-import type {
-  ClusterBatchInput,
-  ClusterBatchResult,
-  ClusterBatchStep,
-  ClusterOutcome,
-} from '../core/cluster-batch';
+import type { ClusterBatchInput, ClusterBatchResult, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
 import { batchResult, countSummary, failedOf } from '../core/cluster-batch';
 import type { VersionRef } from '../core/contracts';
 import { ErrorTypes, WorkflowErrorTypes } from '../core/failures';
