@@ -44,6 +44,8 @@ const required: Record<string, { type: string; ends: string; has?: string }> = {
   'batch-children-success.json': { type: 'rotationWorkflow', ends: 'COMPLETED', has: 'clusterBatchWorkflow' },
   'batch-children-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED', has: 'clusterBatchWorkflow' },
   'batch-children-success.child-clusterBatchWorkflow-1.json': { type: 'clusterBatchWorkflow', ends: 'COMPLETED' },
+  'batch-results-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED', has: 'clusterBatchWorkflow' },
+  'batch-results-rolled-back.child-clusterBatchWorkflow-2.json': { type: 'clusterBatchWorkflow', ends: 'COMPLETED' },
   'rotation-success.child-storeLockWorkflow-1.json': { type: 'storeLockWorkflow', ends: 'COMPLETED' },
 };
 
