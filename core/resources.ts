@@ -82,3 +82,25 @@ export interface Condition {
   lastTransitionTime: string;
   observedGeneration?: number;
 }
+
+/** Conditions that end an object's story: rotor does nothing more for it. */
+const finalTypes: readonly ConditionType[] = ['Denied', 'Succeeded', 'RolledBack'];
+
+/** Whether `conditions` hold a true final condition. */
+export function isFinal(conditions: readonly Condition[] | undefined): boolean {
+  return (conditions ?? []).some((c) => c.status === 'True' && finalTypes.includes(c.type));
+}
+
+/**
+ * `conditions` with `next` set: a condition of the same type is replaced (its transition time
+ * kept when its status did not change), the others stay.
+ */
+export function withCondition(
+  conditions: readonly Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition[] {
+  const old = (conditions ?? []).find((c) => c.type === next.type);
+  const lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : now.toISOString();
+  return [...(conditions ?? []).filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
+}
