@@ -11,7 +11,7 @@
  *   mallory payments: applies playbooks and requests there (verb rotate), nothing in orders
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -32,6 +32,7 @@ import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
 import { startTestWorker } from '../helpers/worker';
+import { runRotor } from '../helpers/cli';
 import type { TestWorker } from '../helpers/worker';
 
 const env = useStackEnv();
@@ -41,6 +42,8 @@ const hex = randomBytes(4).toString('hex');
 const user = (name: string) => `${name}-${hex}`;
 const [alice, bob, eve, mallory] = ['alice', 'bob', 'eve', 'mallory'].map(user) as [string, string, string, string];
 const group = resourceGroup;
+/** The policy and the users' kubeconfigs (their keys), removed after the file. */
+const scratch = mkdtempSync(join(tmpdir(), 'rotor-kube-requests-'));
 
 let orders: string;
 let payments: string;
@@ -98,7 +101,7 @@ beforeAll(async () => {
   await grant(admin, payments, mallory, [author, verb('rotate'), verb('emergency')]);
 
   // Tenants are the namespaces; each may rotate only its own Vault prefix.
-  const policyFile = join(tmpdir(), `rotor-crd-policy-${hex}.yaml`);
+  const policyFile = join(scratch, 'policy.yaml');
   writeFileSync(
     policyFile,
     stringify({
@@ -135,6 +138,7 @@ afterAll(async () => {
   await tw?.close();
   const core = admin.makeApiClient(CoreV1Api);
   for (const ns of [orders, payments]) if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('who asked is the apiserver user', () => {
@@ -293,5 +297,43 @@ describe('the happy path through the resources', () => {
     const now = await world(secretName, store);
     expect(now.runs).toBe(initial.runs + 1);
     expect(now.store).not.toEqual(initial.store);
+  }, 240_000);
+
+  it("does the same with the rotor CLI and each user's own kubeconfig", async () => {
+    const kubeconfigFile = (name: string) => {
+      const file = join(scratch, `${name}.kubeconfig`);
+      writeFileSync(file, kc[name]!.exportConfig(), { mode: 0o600 });
+      return { ...env, KUBECONFIG: file };
+    };
+    const where = ['-n', orders, '--context', cluster, '--json'];
+    const asked = await runRotor(kubeconfigFile(alice), 'request', playbookName, '--reason', 'from the CLI', ...where);
+    expect(asked.stderr).toBe('');
+    const line = JSON.parse(asked.stdout.trim()) as { name: string; condition: string; uiLink: string };
+    expect(asked.code).toBe(0);
+    expect(line).toMatchObject({ condition: 'Accepted', uiLink: expect.stringContaining('rotate') as unknown });
+    expect((await readRotorObject(admin, 'rotationrequests', orders, line.name)).spec).toMatchObject({
+      requestedBy: alice,
+    });
+
+    // The name is the apiserver's: --by cannot go with --via-kube, and alice is still the requester.
+    const claimed = await runRotor(kubeconfigFile(alice), 'approve', line.name, '--via-kube', '--by', bob, ...where);
+    expect(claimed.code).toBe(1);
+    expect(claimed.stderr).toContain('--by does not go with --via-kube');
+    const self = await runRotor(kubeconfigFile(alice), 'approve', line.name, '--via-kube', ...where);
+    expect(self.code).toBe(1);
+    expect(JSON.parse(self.stdout.trim())).toMatchObject({ condition: 'Denied', reason: 'SeparationOfDuties' });
+
+    const approved = await runRotor(kubeconfigFile(bob), 'approve', line.name, '--via-kube', ...where);
+    expect(JSON.parse(approved.stdout.trim())).toMatchObject({ condition: 'Accepted' });
+    expect(approved.code).toBe(0);
+    const done = await waitForCondition(
+      admin,
+      'rotationrequests',
+      orders,
+      line.name,
+      ['Succeeded', 'RolledBack'],
+      120_000,
+    );
+    expect(done.condition.type).toBe('Succeeded');
   }, 240_000);
 });
