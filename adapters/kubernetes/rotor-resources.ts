@@ -25,7 +25,7 @@ export interface RotorStatus {
 
 /** One of rotor's objects as the apiserver returns it; the spec is unchecked (parse it with zod). */
 export interface RotorObject {
-  metadata: { name: string; namespace: string; uid: string; generation?: number };
+  metadata: { name: string; namespace: string; uid: string; generation?: number; resourceVersion?: string };
   spec?: unknown;
   status?: RotorStatus;
 }
@@ -41,8 +41,17 @@ export interface RotorResources {
   list(plural: RotorPlural): Promise<RotorObject[]>;
   /** The object, or undefined when it does not exist. */
   get(plural: RotorPlural, namespace: string, name: string): Promise<RotorObject | undefined>;
-  /** Replaces the fields of `status` given (merge patch of the status subresource). */
-  patchStatus(plural: RotorPlural, namespace: string, name: string, status: RotorStatus): Promise<void>;
+  /**
+   * Replaces the fields of `status` given (merge patch of the status subresource), only while the
+   * object is still at `resourceVersion` when given: a writer that read it earlier gets a conflict.
+   */
+  patchStatus(
+    plural: RotorPlural,
+    namespace: string,
+    name: string,
+    status: RotorStatus,
+    resourceVersion?: string,
+  ): Promise<void>;
   /** May `user` do `verb` on the RotationPlaybook `playbook` in `namespace`? */
   review(user: string, verb: string, namespace: string, playbook: string): Promise<AccessReview>;
 }

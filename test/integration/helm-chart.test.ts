@@ -119,6 +119,33 @@ describe('the worker chart', () => {
     expect(parse(cm.data['policy.yaml'] ?? '')).toEqual(example.policy);
   });
 
+  it("runs rotor's controller only when asked, in one replica, with only its ClusterRole", async () => {
+    expect(ofKind(await template(), 'ClusterRole')).toEqual([]);
+    const on = await template('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=1');
+    expect(ofKind(on, 'ClusterRole').map((o) => o['rules'])).toEqual([
+      [
+        {
+          apiGroups: ['rotor.dev'],
+          resources: ['rotationplaybooks', 'rotationrequests', 'rotationapprovals'],
+          verbs: ['get', 'list', 'watch'],
+        },
+        {
+          apiGroups: ['rotor.dev'],
+          resources: ['rotationrequests/status', 'rotationapprovals/status'],
+          verbs: ['patch'],
+        },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      ],
+    ]);
+    expect(deploymentOf(on).spec?.template.spec?.containers[0]?.env).toContainEqual({
+      name: 'ROTOR_CONTROLLER_CONTEXT',
+      value: 'mgmt',
+    });
+    expect(await refused('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=2')).toContain(
+      'set replicaCount to 1',
+    );
+  });
+
   it('renders the ServiceMonitor only when the cluster serves its CRD', async () => {
     expect(ofKind(await template(), 'ServiceMonitor')).toEqual([]);
     const withCrd = await template('--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor');

@@ -42,11 +42,14 @@ export async function writeStatus(
     { type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
     (deps.now ?? (() => new Date()))(),
   );
-  await deps.resources.patchStatus(plural, obj.metadata.namespace, obj.metadata.name, {
-    ...fields,
-    conditions,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-  });
+  // Only over what was read: another controller replica's write in between makes this one conflict.
+  await deps.resources.patchStatus(
+    plural,
+    obj.metadata.namespace,
+    obj.metadata.name,
+    { ...fields, conditions, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+    obj.metadata.resourceVersion,
+  );
 }
 
 const zodMessage = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
