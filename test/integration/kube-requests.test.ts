@@ -3,7 +3,8 @@
  * management cluster's apiserver (the stack's cluster-a). Each person is a real apiserver user
  * with a client certificate of their own and RBAC only in their namespace; rotor's CRDs and the
  * requester-identity admission policy are the chart's (applied as the stack applies them); a real
- * worker under a policy whose tenants are namespaces, and rotor's controller, run beside.
+ * worker under a policy whose tenants are namespaces, and rotor's controller, run beside; the
+ * controller as a user of its own holding only the chart's ClusterRole for it.
  *
  *   alice   orders: applies playbooks, requests (verb rotate), may approve others' requests
  *   bob     orders: approves (verb approve)
@@ -11,14 +12,21 @@
  *   mallory payments: applies playbooks and requests there (verb rotate), nothing in orders
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
 import { rotationWorkflowId } from '../../core/ids';
 import { resourceGroup, resourceVersion } from '../../core/resources';
@@ -41,6 +49,16 @@ const admin = kubeconfigFor(cluster);
 const hex = randomBytes(4).toString('hex');
 const user = (name: string) => `${name}-${hex}`;
 const [alice, bob, eve, mallory] = ['alice', 'bob', 'eve', 'mallory'].map(user) as [string, string, string, string];
+/** The controller's own identity: only the chart's ClusterRole for it, no admin rights. */
+const controllerUser = user('rotor-controller');
+
+/** The rules of the chart's controller ClusterRole (templates/controller-rbac.yaml), as shipped. */
+function chartControllerRules(): V1PolicyRule[] {
+  const text = readFileSync('deploy/helm/rotor/templates/controller-rbac.yaml', 'utf8');
+  const rules = /\nrules:\n([\s\S]*?)\n---/.exec(text)?.[1];
+  if (!rules) throw new Error('no rules in the chart controller ClusterRole');
+  return parse(rules) as V1PolicyRule[];
+}
 const group = resourceGroup;
 /** The policy and the users' kubeconfigs (their keys), removed after the file. */
 const scratch = mkdtempSync(join(tmpdir(), 'rotor-kube-requests-'));
@@ -119,8 +137,17 @@ beforeAll(async () => {
     }),
   );
   tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({ body: { metadata: { name: controllerUser }, rules: chartControllerRules() } });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: controllerUser },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: controllerUser },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser }],
+    },
+  });
   controller = startController({
-    kubeconfig: admin,
+    kubeconfig: await kubeUser(cluster, controllerUser),
     client: tw.client,
     taskQueue: tw.taskQueue,
     namespaces: [orders, payments],
@@ -138,6 +165,9 @@ afterAll(async () => {
   await tw?.close();
   const core = admin.makeApiClient(CoreV1Api);
   for (const ns of [orders, payments]) if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.deleteClusterRoleBinding({ name: controllerUser }).catch(() => undefined);
+  await rbac.deleteClusterRole({ name: controllerUser }).catch(() => undefined);
   rmSync(scratch, { recursive: true, force: true });
 });
 
