@@ -236,6 +236,22 @@ describe('authority is RBAC in the namespace', () => {
     expect(await world(secretName, store)).toEqual(before);
   });
 
+  it('denies an emergency to a user who may rotate but holds no emergency verb', async () => {
+    const before = await world(secretName, store);
+    await createRotorObject(kc[alice]!, 'rotationrequests', orders, 'alice-emergency', {
+      playbookRef: playbookName,
+      mode: 'emergency',
+      compromised: true,
+      reason: 'leaked',
+      requestedBy: alice,
+    });
+    const { condition } = await waitForCondition(admin, 'rotationrequests', orders, 'alice-emergency', ['Denied']);
+    expect(condition.reason).toBe('MissingVerb');
+    expect(condition.message).toContain(`user ${alice} may not emergency rotationplaybooks/${playbookName}`);
+    await controller.settled();
+    expect(await world(secretName, store)).toEqual(before);
+  });
+
   it("keeps a user of payments out of orders' playbooks and secrets", async () => {
     // Not in orders at all: RBAC refuses the object.
     const there = await refusal(
