@@ -39,7 +39,8 @@ import { createRotorObject, grant, kubeUser, readRotorObject, waitForCondition }
 import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
-import { startTestWorker } from '../helpers/worker';
+import { startTestWorker, waitForPhase } from '../helpers/worker';
+import { statusQuery } from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
 import type { TestWorker } from '../helpers/worker';
 
@@ -116,7 +117,13 @@ beforeAll(async () => {
   await grant(admin, orders, alice, [author, verb('rotate'), verb('approve')]);
   await grant(admin, orders, bob, [author, verb('approve')]);
   await grant(admin, orders, eve, [author]);
-  await grant(admin, payments, mallory, [author, verb('rotate'), verb('emergency')]);
+  // mallory may even write her requests' status (an over-broad grant an admin might make).
+  await grant(admin, payments, mallory, [
+    author,
+    verb('rotate'),
+    verb('emergency'),
+    objects(['rotationrequests/status'], ['get', 'patch']),
+  ]);
 
   // Tenants are the namespaces; each may rotate only its own Vault prefix.
   const policyFile = join(scratch, 'policy.yaml');
@@ -316,8 +323,35 @@ describe('the happy path through the resources', () => {
     const noVerb = await waitForCondition(admin, 'rotationapprovals', orders, 'eve', ['Denied']);
     expect(noVerb.condition.reason).toBe('MissingVerb');
     expect(noVerb.condition.message).toContain(`user ${eve} may not approve`);
-    // Neither reached the workflow: it still waits at the gate with the old credential current.
-    expect((await store.snapshot()).currentValue).toBe(storeBefore.currentValue);
+    // mallory revives her denied request by its status, points it at orders' run and aborts "it".
+    await kc[mallory]!.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus(
+      {
+        group,
+        version: resourceVersion,
+        plural: 'rotationrequests',
+        namespace: payments,
+        name: 'by-name',
+        body: {
+          status: { conditions: [], workflowId: rotationWorkflowId(secretName), runId: accepted.obj.status?.runId },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await createRotorObject(kc[mallory]!, 'rotationapprovals', payments, 'forged-abort', {
+      requestRef: 'by-name',
+      action: 'abort',
+      approvedBy: mallory,
+    });
+    // Refused either way round: the approval names a foreign run, or the controller already
+    // marked the revived request as following a run that is not its own.
+    const forged = await waitForCondition(admin, 'rotationapprovals', payments, 'forged-abort', ['Denied']);
+    expect(['NotThisRequest', 'RequestFinished']).toContain(forged.condition.reason);
+    const revived = await waitForCondition(admin, 'rotationrequests', payments, 'by-name', ['Denied']);
+    expect(revived.condition.reason).toBe('NotThisRequest');
+    // None of them reached the workflow: it reaches the gate and waits there, not aborted.
+    const run = tw.client.workflow.getHandle(rotationWorkflowId(secretName), accepted.obj.status?.runId);
+    await waitForPhase(run, 'approval', 60_000);
+    expect((await run.query(statusQuery)).awaitingApproval).toBe(true);
 
     await createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'bob', {
       requestRef: 'rotate-db',

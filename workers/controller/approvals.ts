@@ -4,7 +4,7 @@ import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
 import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
-import { writeStatus } from './requests';
+import { requestMemoKey, writeStatus } from './requests';
 import type { ControllerDeps } from './requests';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
@@ -72,6 +72,17 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     return deny('RequestFinished', `RotationRequest ${spec.requestRef} has ended or was denied`);
   const workflowId = request.status?.workflowId;
   if (!workflowId) return; // not started yet: the next pass looks again
+  // The status names the run, but whoever may write status could name any: only a run this
+  // controller started for this very request (its memo) takes the decision.
+  const run = await deps.client.workflow
+    .getHandle(workflowId, request.status?.runId)
+    .describe()
+    .catch(() => undefined);
+  if (run?.memo?.[requestMemoKey] !== request.metadata.uid)
+    return deny(
+      'NotThisRequest',
+      `${workflowId} was not started for RotationRequest ${spec.requestRef}: rotor acts only on the run it started for the request`,
+    );
   if (spec.action === 'approve') {
     const status = await deps.client.workflow
       .getHandle(workflowId)

@@ -154,6 +154,13 @@ async function followRequest(deps: ControllerDeps, obj: RotorObject): Promise<vo
   const { workflowId = '', runId } = obj.status ?? {};
   const handle = deps.client.workflow.getHandle(workflowId, runId);
   const d = await handle.describe();
+  // Whoever may write status could name another's run: follow only the one started for this request.
+  if (d.memo?.[requestMemoKey] !== obj.metadata.uid)
+    return writeStatus(deps, 'rotationrequests', obj, {
+      type: 'Denied',
+      reason: 'NotThisRequest',
+      message: `${workflowId} was not started for this request: rotor follows only the run it started for it`,
+    });
   const status = await handle.query(statusQuery).catch((): RotationStatus | undefined => undefined);
   const phase = status?.phase ?? obj.status?.phase ?? 'plan';
   if (d.status.name === 'RUNNING') {
