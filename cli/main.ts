@@ -10,6 +10,7 @@ import { doctorCommand } from './commands/doctor';
 import { operatorCommands } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { rbacCommand } from './commands/rbac';
+import { requestCommand } from './commands/request';
 import { rotateCommand } from './commands/rotate';
 import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
@@ -29,6 +30,7 @@ function program(): Command {
   for (const c of [
     validateCommand(),
     rotateCommand(),
+    requestCommand(),
     watchCommand(),
     planCommand(),
     rbacCommand(),

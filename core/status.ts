@@ -15,6 +15,11 @@ export interface RotationInput {
   playbookFile?: string;
   trigger: Trigger;
   requestedBy: string;
+  /**
+   * The management cluster namespace of the `RotationRequest` rotor's controller started this run
+   * for (the request's tenant); absent for rotations started directly (CLI, schedules).
+   */
+  namespace?: string;
   reason?: string;
   /** Emergency rotation: tighter timeouts, no soak; `compromised` also skips the approval gate. */
   emergency?: { compromised: boolean };

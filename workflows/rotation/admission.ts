@@ -44,7 +44,13 @@ async function policyVerdict(run: RotationRun): Promise<Admission> {
     acts.admitRotation,
     profiles.store,
     'plan: check the playbook against the admin policy',
-    { playbook: run.input.playbook, playbookFile: run.input.playbookFile, requestedBy: run.input.requestedBy },
+    {
+      playbook: run.input.playbook,
+      playbookFile: run.input.playbookFile,
+      requestedBy: run.input.requestedBy,
+      // Only a controller-started run has one; older inputs pass nothing new.
+      ...(run.input.namespace !== undefined ? { namespace: run.input.namespace } : {}),
+    },
   );
   if (verdict.refusals.length > 0 || !verdict.grant)
     throw ApplicationFailure.create({
