@@ -28,6 +28,8 @@ export interface AdmissionInput {
   playbook: Playbook;
   playbookFile?: string | undefined;
   requestedBy: string;
+  /** The `RotationRequest`'s namespace, when rotor's controller started the rotation. */
+  namespace?: string | undefined;
 }
 
 /** The policy's verdict on one rotation: names and rules only. */
@@ -74,7 +76,12 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
       if (!caller) throw refuse('it was not called by a workflow');
       const problems = notARotation(await describeRun(caller), 'RUNNING');
       if (problems.length > 0) throw refuse(`${caller.workflowId} (${info.workflowType}): ${problems.join(', ')}`);
-      const ctx: PolicyContext = { playbookFile: input.playbookFile, requestedBy: input.requestedBy, ...deps.defaults };
+      const ctx: PolicyContext = {
+        playbookFile: input.playbookFile,
+        requestedBy: input.requestedBy,
+        ...(input.namespace !== undefined ? { namespace: input.namespace } : {}),
+        ...deps.defaults,
+      };
       const spec = input.playbook.spec;
       // A command canary the worker could not sandbox is refused here, before anything changes.
       const sandbox = needsCommandSandbox(deps.policy, input.playbook)

@@ -11,6 +11,7 @@ import { incidentCommand } from './commands/incident';
 import { operatorCommands } from './commands/operator';
 import { planCommand } from './commands/plan';
 import { rbacCommand } from './commands/rbac';
+import { requestCommand } from './commands/request';
 import { rotateCommand } from './commands/rotate';
 import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
@@ -30,6 +31,7 @@ function program(): Command {
   for (const c of [
     validateCommand(),
     rotateCommand(),
+    requestCommand(),
     watchCommand(),
     planCommand(),
     rbacCommand(),

@@ -41,6 +41,51 @@ export interface ClusterBatchReport {
   summary: string;
 }
 
+/**
+ * What a batch child returns to its rotation: counts and the failed clusters only, so the
+ * rotation's history grows with batches and failures, not clusters. The child's own history keeps
+ * every cluster's outcome (its activity's report); a cluster not named failed succeeded.
+ */
+export interface ClusterBatchResult {
+  step: ClusterBatchStep;
+  /** Clusters in the batch. */
+  total: number;
+  /** Clusters that succeeded: `total - failed.length`. */
+  ok: number;
+  failed: ClusterOutcome[];
+  summary: string;
+}
+
+/**
+ * The batch child's result from its activity's report: a cluster of `clusters` the report does not
+ * name is failed too, so "not named failed" always means succeeded.
+ */
+export function batchResult(clusters: readonly { name: string }[], report: ClusterBatchReport): ClusterBatchResult {
+  const ok = new Set(report.outcomes.filter((o) => o.ok).map((o) => o.cluster));
+  const named = new Set(report.outcomes.map((o) => o.cluster));
+  const failed = [
+    ...report.outcomes.filter((o) => !o.ok),
+    ...clusters
+      .filter((c) => !named.has(c.name))
+      .map((c) => ({ cluster: c.name, ok: false, error: `${report.step}: no outcome reported for this cluster` })),
+  ];
+  return {
+    step: report.step,
+    total: clusters.length,
+    ok: clusters.filter((c) => ok.has(c.name)).length,
+    failed,
+    summary: countSummary(report.step, clusters.length, failed),
+  };
+}
+
+/**
+ * The failed clusters of a batch, whatever it returned: a result (counts and failures), or, from
+ * the inline activity and from batch children of runs recorded before results, a full report.
+ */
+export function failedOf(r: ClusterBatchResult | ClusterBatchReport): ClusterOutcome[] {
+  return 'failed' in r ? r.failed : r.outcomes.filter((o) => !o.ok);
+}
+
 /** Heartbeat details of a batch: which clusters are done, so a retried attempt resumes with the rest. */
 export interface ClusterBatchProgress {
   ok: string[];
@@ -51,8 +96,22 @@ export interface ClusterBatchProgress {
 
 /** The readable summary of a batch's outcomes; only the first few failures are named. */
 export function batchSummary(step: ClusterBatchStep, outcomes: readonly ClusterOutcome[], shown = 3): string {
-  const failed = outcomes.filter((o) => !o.ok);
-  const head = `${step} ${outcomes.length} cluster(s): ${outcomes.length - failed.length} ok, ${failed.length} failed`;
+  return countSummary(
+    step,
+    outcomes.length,
+    outcomes.filter((o) => !o.ok),
+    shown,
+  );
+}
+
+/** The readable summary of `total` clusters of which `failed` failed; only the first few are named. */
+export function countSummary(
+  step: ClusterBatchStep,
+  total: number,
+  failed: readonly ClusterOutcome[],
+  shown = 3,
+): string {
+  const head = `${step} ${total} cluster(s): ${total - failed.length} ok, ${failed.length} failed`;
   if (failed.length === 0) return head;
   const named = failed.slice(0, shown).map((f) => `${f.cluster} (${f.error ?? 'unknown error'})`);
   return `${head}: ${named.join('; ')}${failed.length > shown ? `; and ${failed.length - shown} more` : ''}`;

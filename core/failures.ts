@@ -21,6 +21,11 @@ export const ErrorTypes = {
   clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
   /** A side-effecting activity called without an admission grant covering its input, or by another run. */
   notAdmitted: 'NotAdmitted',
+  /**
+   * A workflow start, update, query or activity whose input was not encrypted with rotor's codec
+   * key (or no listed key decrypts it): refused before anything ran. Signals are ignored instead.
+   */
+  unencryptedPayload: 'UnencryptedPayload',
 } as const;
 
 /** Transient backend trouble, retried by the activity's retry policy. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialStatus } from './status';
+import { initialStatus, refusedSignalsKept } from './status';
 import type { StageName } from './status';
 import { StatusWriter } from './status-writer';
 
@@ -83,5 +83,15 @@ describe('StatusWriter', () => {
     expect([w.status.current, w.status.pending]).toEqual([v1, v2]);
     w.versions({ current: v2, pending: undefined });
     expect([w.status.current, w.status.pending]).toEqual([v2, undefined]);
+  });
+
+  it('counts refused signals and keeps only the newest by name and time', () => {
+    const w = fresh();
+    expect(w.status.refusedSignals).toBeUndefined();
+    for (let i = 0; i < refusedSignalsKept + 3; i++) w.refusedSignal(i % 2 ? 'pauseSignal' : 'retrySignal', i);
+    expect(w.status.refusedSignals?.count).toBe(refusedSignalsKept + 3);
+    expect(w.status.refusedSignals?.last).toHaveLength(refusedSignalsKept);
+    expect(w.status.refusedSignals?.last[0]).toEqual({ signal: 'pauseSignal', at: 3 });
+    expect(w.status.refusedSignals?.last.at(-1)).toEqual({ signal: 'retrySignal', at: refusedSignalsKept + 2 });
   });
 });

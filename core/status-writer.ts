@@ -7,6 +7,7 @@ import type { ClusterConsumers } from './consumers';
 import type { CanaryResult, ClusterReaders, VersionRef } from './contracts';
 import type {
   ClusterPhase,
+  ClusterState,
   Phase,
   RevocationEvidence,
   RotationStatus,
@@ -14,9 +15,20 @@ import type {
   StageState,
   UndoOutcome,
 } from './status';
+import { refusedSignalsKept } from './status';
 
 export class StatusWriter {
+  /** Clusters by name, for the array it was built from (a fleet has thousands: no linear search per cluster). */
+  private index: { of: RotationStatus['clusters']; byName: Map<string, ClusterState> } | undefined;
+
   constructor(private readonly s: RotationStatus) {}
+
+  private cluster(name: string): ClusterState | undefined {
+    if (this.index?.of !== this.s.clusters)
+      // Reversed: the first cluster of a name wins, as a search from the start found it.
+      this.index = { of: this.s.clusters, byName: new Map([...this.s.clusters].reverse().map((c) => [c.name, c])) };
+    return this.index.byName.get(name);
+  }
 
   /** The status as it stands; read-only for everyone but this writer. */
   get status(): Readonly<RotationStatus> {
@@ -70,13 +82,13 @@ export class StatusWriter {
   }
 
   clusterPhase(name: string, phase: ClusterPhase, now: number, detail?: string): void {
-    const c = this.s.clusters.find((x) => x.name === name);
+    const c = this.cluster(name);
     if (c) Object.assign(c, { phase, updatedAt: now, detail, ...(phase === 'failed' ? { failure: detail } : {}) });
   }
 
   /** A cluster's consumer-gate verdict (kept beside its phase, which the cluster steps own). */
   clusterGate(name: string, text: string): void {
-    const c = this.s.clusters.find((x) => x.name === name);
+    const c = this.cluster(name);
     if (c) c.gate = text;
   }
 
@@ -125,5 +137,12 @@ export class StatusWriter {
 
   revocation(evidence: RevocationEvidence): void {
     this.s.revocation = evidence;
+  }
+
+  /** A signal refused for want of an encrypted argument: counted, and the newest few kept. */
+  refusedSignal(signal: string, now: number): void {
+    const r = (this.s.refusedSignals ??= { count: 0, last: [] });
+    r.count += 1;
+    r.last = [...r.last, { signal, at: now }].slice(-refusedSignalsKept);
   }
 }

@@ -15,6 +15,11 @@ export interface RotationInput {
   playbookFile?: string;
   trigger: Trigger;
   requestedBy: string;
+  /**
+   * The management cluster namespace of the `RotationRequest` rotor's controller started this run
+   * for (the request's tenant); absent for rotations started directly (CLI, schedules).
+   */
+  namespace?: string;
   reason?: string;
   /** Emergency rotation: tighter timeouts, no soak; `compromised` also skips the approval gate. */
   emergency?: { compromised: boolean };
@@ -114,7 +119,22 @@ export interface RotationStatus {
   readers?: ClusterReaders[];
   /** Per cluster, the pods that read the Secret at plan and how. */
   consumers?: ClusterConsumers[];
+  /**
+   * Signals ignored because they carried no operator action encrypted with rotor's codec key (a
+   * client without the key sent them): how many, and the newest few. Nothing of their content.
+   */
+  refusedSignals?: RefusedSignals;
 }
+
+/** The signals a rotation refused (see `RotationStatus.refusedSignals`). */
+export interface RefusedSignals {
+  count: number;
+  /** The newest refusals, oldest first, at most `refusedSignalsKept`. */
+  last: { signal: string; at: number }[];
+}
+
+/** How many refused signals the status keeps by name and time (the count goes on). */
+export const refusedSignalsKept = 10;
 
 /** The status of a rotation that has just started: every stage pending, nothing decided yet. */
 export function initialStatus(

@@ -5,6 +5,7 @@
  *   schemas/playbook.schema.json, docs/playbook-reference.md  from core/playbook/schema.ts
  *   schemas/policy.schema.json,   docs/policy-reference.md    from core/policy/schema.ts
  *   deploy/helm/rotor/values.schema.json                      the chart's values, with the policy's schema
+ *   deploy/helm/rotor/crds/, the identity admission policy    rotor's CRDs and their admission (dev/crds.ts)
  *
  * `npm run schemas` (tsx dev/schemas.ts) writes them; `--check` writes nothing and exits 1 naming
  * each file that is stale. The JSON Schemas (draft 2020-12) describe what a person writes: the
@@ -21,6 +22,8 @@ import { playbookSchema } from '../core/playbook/schema';
 import { policySchema } from '../core/policy/schema';
 import { slug } from './markdown-slug';
 import { chartValuesSchema } from './chart-values-schema';
+import { manifestOutputs } from './crds';
+import { rotationApprovalSpecSchema, rotationRequestSpecSchema } from '../core/resources';
 
 export const root = resolve(import.meta.dirname, '..');
 
@@ -443,6 +446,11 @@ export async function outputs(): Promise<{ file: string; text: string }[]> {
       file: 'deploy/helm/rotor/values.schema.json',
       text: JSON.stringify(chartValuesSchema(policy.schema), null, 2),
     },
+    ...manifestOutputs({
+      playbook: playbook.schema,
+      request: jsonSchema(rotationRequestSpecSchema, { $id: 'crd', title: 'RotationRequest spec' }).schema,
+      approval: jsonSchema(rotationApprovalSpecSchema, { $id: 'crd', title: 'RotationApproval spec' }).schema,
+    }),
     {
       file: 'docs/playbook-reference.md',
       text: referenceDoc(playbook, {

@@ -13,10 +13,17 @@ import { failureConverterPath } from '../adapters/temporal/data-converter';
 /** rotor's workflows, bundled from source. */
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/**
+ * The workflow interceptors every bundle of rotor's workflows includes: they refuse what the
+ * worker's codec refused (unencrypted starts, signals, updates, queries, activity results).
+ */
+export const workflowInterceptorModules = [fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url))];
+
 /** Bundles the workflows with the failure converter the workers use, and writes the code to `outFile`. */
 export async function writeWorkflowBundle(outFile: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules,
     failureConverterPath,
     // webpack's progress lines are noise in worker and test output; warnings still show.
     logger: new DefaultLogger('WARN'),

@@ -7,6 +7,7 @@
  * ROTOR_PLAYBOOK_DIR the overdue-secrets gauge is kept current. Capacity (slots, sticky cache,
  * pollers): ROTOR_MAX_CONCURRENT_ACTIVITIES, ROTOR_MAX_CONCURRENT_WORKFLOW_TASKS,
  * ROTOR_MAX_CACHED_WORKFLOWS, ROTOR_WORKFLOW_TASK_POLLERS, ROTOR_ACTIVITY_TASK_POLLERS (workers/tuning.ts).
+ * ROTOR_CONTROLLER_CONTEXT runs rotor's controller beside the worker (workers/controller/from-env.ts).
  */
 import { isIP } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -28,6 +29,7 @@ import { connectWorker, createRotorWorker } from './worker';
 import { workerTuningFromEnv } from './tuning';
 import { setCurrentVersion, workerVersioningFromEnv } from './versioning';
 import { healthSettingsFromEnv, serveHealth } from './health';
+import { controllerFromEnv } from './controller/from-env';
 import { shutdownFromEnv } from './shutdown';
 
 /**
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
     'rotor worker started',
   );
   const running = worker.run();
+  // ROTOR_CONTROLLER_CONTEXT: rotations requested through the management cluster's apiserver.
+  const controller = await controllerFromEnv((m) => logger.info({}, m));
   // ROTOR_SET_CURRENT_VERSION=1: this build takes new rotations as soon as it polls (a single
   // worker, the local stack); a fleet's rollout sets the version once its workers are ready.
   if (deployment && process.env['ROTOR_SET_CURRENT_VERSION'] === '1') {
@@ -135,6 +139,7 @@ async function main(): Promise<void> {
     logger.info({ deployment: deployment.version }, 'this build is the current version of its deployment');
   }
   await running;
+  await controller?.stop();
   stopOverdue();
   vaultSession?.stop();
   // What is still buffered goes out before the process ends.

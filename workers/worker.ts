@@ -5,8 +5,9 @@ import type { RotationActivities } from '../activities/index';
 import { workerDataConverter } from '../adapters/temporal/data-converter';
 import { temporalEndpoint } from '../adapters/temporal/envconfig';
 import { connectFailure } from '../adapters/temporal/connect-failure';
-import { workflowsPath } from './bundle';
+import { workflowInterceptorModules, workflowsPath } from './bundle';
 import { RedactingActivityInbound } from './redacting-interceptor';
+import { RefusingActivityInbound } from './refusing-interceptor';
 import { defaultWorkerTuning } from './tuning';
 import type { WorkerTuning } from './tuning';
 import type { ShutdownSettings } from './shutdown';
@@ -35,12 +36,20 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
+    // A prebuilt bundle carries the workflow interceptors (writeWorkflowBundle); from source, they are added here.
     ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath }),
     activities: o.activities,
     dataConverter: workerDataConverter(o.env),
     sinks: o.sinks ?? { audit: { record: { fn: () => undefined } } },
-    // Every activity error is redacted of the values the activity touched, whatever adapter threw it.
-    interceptors: { activity: [() => ({ inbound: new RedactingActivityInbound() })] },
+    interceptors: {
+      // Every activity error is redacted of the values the activity touched, whatever adapter threw
+      // it; an input the codec refused (not encrypted with rotor's key) is refused before it runs.
+      activity: [
+        () => ({ inbound: new RedactingActivityInbound() }),
+        () => ({ inbound: new RefusingActivityInbound() }),
+      ],
+      ...(o.workflowBundlePath ? {} : { workflowModules: workflowInterceptorModules }),
+    },
     ...(o.tuning ?? defaultWorkerTuning),
     ...(o.deployment ? { workerDeploymentOptions: o.deployment } : {}),
     ...o.shutdown,

@@ -1,7 +1,9 @@
 /**
  * Cluster steps in batches: one child workflow per batch of up to `maxBatch` clusters, each running
  * ONE batched activity, instead of one child workflow per cluster. The parent's history grows by a
- * few events per batch, not per cluster, while the status still carries every cluster's phase.
+ * few events per batch, not per cluster, and so do its payloads: a batch's input carries its own
+ * clusters and their admission tags only, and its result counts and failed clusters only (each
+ * child's history keeps every cluster's outcome). The status query still shows every cluster's phase.
  */
 import {
   ApplicationFailure,
@@ -13,8 +15,8 @@ import {
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { ClusterBatchActivities } from '../activities/cluster-batch';
 import type { RotationActivities } from '../activities/index';
-import type { ClusterBatchInput, ClusterBatchReport, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
-import { batchSummary } from '../core/cluster-batch';
+import type { ClusterBatchInput, ClusterBatchResult, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
+import { batchResult, countSummary, failedOf } from '../core/cluster-batch';
 import type { VersionRef } from '../core/contracts';
 import { ErrorTypes, WorkflowErrorTypes } from '../core/failures';
 import type { ClusterTarget } from '../core/playbook/schema';
@@ -51,8 +53,9 @@ const batchSummaryOf = (input: ClusterBatchInput) =>
 /**
  * One batch of clusters, one step: runs the batched activity and shows its summary and failed
  * clusters as the child's current details, so an operator finds a failing cluster from the UI.
+ * Returns counts and the failed clusters; every cluster's outcome stays in this child's history.
  */
-export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchReport> {
+export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<ClusterBatchResult> {
   // Only a rotation, which checked the playbook against the admin policy, may start cluster steps.
   await requireRotationParent(input);
   // restore never gives up (an undo); revoke's attempt is bounded by timeouts.revoke, after which
@@ -69,7 +72,7 @@ export async function clusterBatchWorkflow(input: ClusterBatchInput): Promise<Cl
       ...failed.map((f) => `| ${f.cluster} | ${f.error ?? ''} |`),
     ].join('\n'),
   );
-  return report;
+  return batchResult(input.clusters, report);
 }
 
 /**
@@ -167,7 +170,7 @@ export async function syncClusterBatches(
   const settled = await Promise.allSettled(
     batches.map((batch) => {
       const input: ClusterBatchInput = {
-        admission: run.admission,
+        admission: run.admissionFor(batch),
         step,
         rotation: run.rotation,
         versions: {
@@ -207,14 +210,16 @@ export async function syncClusterBatches(
     }),
   );
 
-  const outcomes: ClusterOutcome[] = settled.flatMap((s, i) =>
+  const failed: ClusterOutcome[] = settled.flatMap((s, i) =>
     s.status === 'fulfilled'
-      ? s.value.outcomes
+      ? failedOf(s.value)
       : (batches[i] ?? []).map((c) => ({ cluster: c.name, ok: false, error: rootMessage(s.reason) })),
   );
-  for (const o of outcomes) mark(o.cluster, o.ok ? done : 'failed', o.ok ? undefined : `${step}: ${o.error ?? ''}`);
+  // A cluster its batch does not name failed succeeded (batchResult names every other one failed).
+  const failedNames = new Set(failed.map((f) => f.cluster));
+  for (const c of clusters) if (!failedNames.has(c.name)) mark(c.name, done);
+  for (const f of failed) mark(f.cluster, 'failed', `${step}: ${f.error ?? ''}`);
   run.publish();
-  const failed = outcomes.filter((o) => !o.ok);
   if (failed.length > 0) {
     const named = failed.slice(0, namedInFailure).map((f) => `${f.cluster}: ${f.error ?? 'unknown error'}`);
     const more = failed.length > namedInFailure ? `; and ${failed.length - namedInFailure} more (see the status)` : '';
@@ -222,7 +227,7 @@ export async function syncClusterBatches(
       type: WorkflowErrorTypes.clusterStepFailed,
       message: `${step} failed in ${failed.length} of ${clusters.length} cluster(s): ${named.join('; ')}${more}`,
       nonRetryable: true,
-      details: [batchSummary(step, outcomes)],
+      details: [countSummary(step, clusters.length, failed)],
     });
   }
 }

@@ -53,6 +53,11 @@ export function renderDetails(s: RotationStatus): string {
   if (s.current) lines.push('', `current: v${s.current.version} (${s.current.fingerprint})`);
   if (s.pending) lines.push(`pending: v${s.pending.version} (${s.pending.fingerprint})`);
   if (s.attention) lines.push('', `⚠ ${s.attention}`);
+  if (s.refusedSignals)
+    lines.push(
+      '',
+      `⚠ ${s.refusedSignals.count} signal(s) refused: not encrypted with rotor's codec key (last: ${s.refusedSignals.last.map((r) => r.signal).join(', ')})`,
+    );
   // One list, so markdown keeps each on a line of its own.
   const problems = [
     ...(s.failure ? [`failure: ${s.failure}`] : []),

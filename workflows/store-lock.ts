@@ -1,8 +1,11 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
   defineSignal,
+  log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -12,8 +15,20 @@ import { WorkflowErrorTypes } from '../core/failures';
 import { profiles } from './profiles';
 import { rootMessage } from './saga';
 
-/** Ends a store lock: the rotation holding it is done. */
-export const releaseLockSignal = defineSignal('releaseLockSignal');
+/**
+ * Ends a store lock: the rotation holding it is done. It names the holder's run, and only the
+ * holder's own (encrypted) signal ends the lock: a client without rotor's codec key, or another
+ * rotation, cannot release a lock it does not hold.
+ */
+export const releaseLockSignal = defineSignal<[{ holderRunId: string }]>('releaseLockSignal');
+
+/**
+ * The patch that made `releaseLockSignal` carry and check the holder's run id. Which runs need it:
+ * locks started before it, released by a signal without arguments (the recorded store-lock
+ * histories in test/histories, and a lock of an older build moved to this one), replay as they
+ * ran; every lock started since checks its holder.
+ */
+export const releaseNamesHolderPatch = 'release-lock-names-holder';
 
 /**
  * Held by a rotation, as its child, for as long as it runs: its workflow id is the store location
@@ -40,7 +55,20 @@ export async function storeLockWorkflow(input: { key: string; holder: string }):
     if (e instanceof ActivityFailure) throw refuse(rootMessage(e));
     throw e;
   }
+  const checksHolder = patched(releaseNamesHolderPatch);
   let released = false;
-  setHandler(releaseLockSignal, () => void (released = true));
-  await condition(() => released);
+  setHandler(releaseLockSignal, (release?: { holderRunId?: unknown }) => {
+    if (!checksHolder || release?.holderRunId === parent.runId) {
+      released = true;
+      return;
+    }
+    // Not the holder's signal: a refused (unencrypted) payload reaches here without arguments.
+    log.warn('store lock release refused: the signal does not name the holder run', {
+      key: input.key,
+      holder: parent.workflowId,
+    });
+  });
+  // A cancel request does not end the lock either (any Temporal client can send one): it ends on
+  // its holder's release, or with its holder (the parent close policy terminates it).
+  await CancellationScope.nonCancellable(() => condition(() => released));
 }

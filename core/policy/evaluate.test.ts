@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { playbookSchema } from '../playbook/schema';
-import { evaluatePolicy, policyRules } from './evaluate';
+import { evaluatePolicy, policyRules, tenantFor } from './evaluate';
 import { canariesRule } from './rules/canaries';
 import { clustersRule } from './rules/clusters';
 import { credentialRule } from './rules/credential';
@@ -50,5 +50,31 @@ describe('evaluatePolicy', () => {
       },
     ]);
     expect(evaluatePolicy(policy(true), playbook({ team: 'other' }), ctx)).toEqual([]);
+  });
+
+  it('selects the tenant of a Kubernetes request by its namespace alone', () => {
+    const p = policySchema.parse({
+      apiVersion: 'rotor.dev/v1',
+      kind: 'RotorPolicy',
+      tenants: [
+        { name: 'by-labels', match: { labels: { team: 'orders' } }, allow: {} },
+        { name: 'orders', match: { namespaces: ['orders'] }, allow: {} },
+        { name: 'payments', match: { namespaces: ['payments'], labels: { team: 'payments' } }, allow: {} },
+      ],
+    });
+    const tenant = (labels: Record<string, string>, namespace?: string) =>
+      tenantFor(p, playbook(labels), { ...ctx, ...(namespace ? { namespace } : {}) })?.name;
+    // The namespace decides; labels the author wrote cannot pick another tenant.
+    expect(tenant({ team: 'orders' }, 'orders')).toBe('orders');
+    expect(tenant({ team: 'payments' }, 'orders')).toBe('orders');
+    expect(tenant({}, 'payments')).toBe('payments');
+    expect(tenant({ team: 'orders' }, 'elsewhere')).toBeUndefined();
+    // Without a namespace (the CLI), a tenant selected only by namespaces never matches.
+    expect(tenant({ team: 'orders' })).toBe('by-labels');
+    expect(tenant({ team: 'payments' })).toBe('payments');
+    expect(tenant({})).toBeUndefined();
+    expect(evaluatePolicy(p, playbook({}), { ...ctx, namespace: 'elsewhere' })[0]?.message).toContain(
+      'namespace elsewhere',
+    );
   });
 });

@@ -17,9 +17,16 @@ export type { PolicyContext } from './rules/context';
 /** The rules every playbook is checked against, in the order of the fields they check. */
 export const policyRules: readonly PolicyRule[] = [storeRule, clustersRule, credentialRule, canariesRule];
 
-/** The first tenant whose every selector matches, or undefined. */
+/**
+ * The first tenant whose every selector matches, or undefined. A request from the Kubernetes API
+ * (`ctx.namespace`) is the tenant listing its namespace, whatever else it claims; a tenant with only
+ * `namespaces` is never chosen for a request without one.
+ */
 export function tenantFor(policy: Policy, playbook: Playbook, ctx: PolicyContext): Tenant | undefined {
+  const { namespace } = ctx;
+  if (namespace !== undefined) return policy.tenants.find(({ match }) => match.namespaces?.includes(namespace));
   return policy.tenants.find(({ match }) => {
+    if (!match.directories && !match.labels && !match.requesterGroups) return false;
     if (
       match.directories &&
       !(ctx.playbookFile && match.directories.some((d) => underPrefix(ctx.playbookFile ?? '', d)))
@@ -50,7 +57,7 @@ export function evaluatePolicy(policy: Policy, playbook: Playbook, ctx: PolicyCo
       {
         path: 'metadata',
         rule: 'tenants[].match',
-        message: `no tenant of the policy matches this playbook (file ${ctx.playbookFile ?? 'not given'}, labels ${JSON.stringify(playbook.metadata.labels ?? {})}, requester ${ctx.requestedBy})`,
+        message: `no tenant of the policy matches this playbook (${ctx.namespace !== undefined ? `namespace ${ctx.namespace}, ` : ''}file ${ctx.playbookFile ?? 'not given'}, labels ${JSON.stringify(playbook.metadata.labels ?? {})}, requester ${ctx.requestedBy})`,
         fix: 'add a tenant whose match selects this playbook',
       },
     ];

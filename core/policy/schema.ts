@@ -33,10 +33,17 @@ const tenantMatch = z
       .min(1)
       .optional()
       .describe('The requester must be a member of one of these groups (policy `groups`).'),
+    namespaces: z
+      .array(name)
+      .min(1)
+      .optional()
+      .describe(
+        "Namespaces of the management cluster whose `RotationRequest`s are this tenant's. A request made through the Kubernetes API selects its tenant by namespace alone: the first tenant listing it; directories, labels and requester groups then play no part. A tenant with only `namespaces` takes no request from the CLI.",
+      ),
   })
   .refine(
-    (m) => m.directories ?? m.labels ?? m.requesterGroups,
-    'give at least one of directories, labels, requesterGroups',
+    (m) => m.directories ?? m.labels ?? m.requesterGroups ?? m.namespaces,
+    'give at least one of directories, labels, requesterGroups, namespaces',
   )
   .describe("Which playbooks the tenant's rules apply to; every selector given must match, and at least one is given.");
 

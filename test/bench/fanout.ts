@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { temporal } from '@temporalio/proto';
 import pLimit from 'p-limit';
 import { stringify } from 'yaml';
 import { serverSideApply } from '../../adapters/kubernetes/patch';
@@ -22,6 +23,7 @@ import { connectClient } from '../../adapters/temporal/connection';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
+import { findPayloads, toHistoryJson } from '../helpers/history';
 import { kubeconfigFor, stackKubeconfig } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -46,6 +48,7 @@ const sizes = (args.clusters ?? '')
   .filter((n) => n > 0);
 /** The parallelism of the issue's baseline table: 10 up to 30 clusters, 50 up to 100, then 100. */
 const parallelFor = (n: number) => (args.parallel ? Number(args.parallel) : n <= 30 ? 10 : n <= 100 ? 50 : 100);
+const History = temporal.api.history.v1.History;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 useStackEnv();
@@ -171,13 +174,20 @@ async function main(): Promise<void> {
         // The CLI's own share (process start, connect, follow): wall minus the workflow's open time.
         const open = (described.closeTime?.getTime() ?? Date.now()) - described.startTime.getTime();
         const events = history.events?.length ?? 0;
-        const bytes = JSON.stringify(history).length;
+        // As the server stores and limits it: the history's proto bytes, and its largest payload.
+        const bytes = History.encode(History.fromObject(history)).finish().length;
+        const largest = Math.max(
+          0,
+          ...findPayloads(toHistoryJson(history)).map(
+            ({ payload }) => Buffer.from(payload.data ?? '', 'base64').length,
+          ),
+        );
         const stages = status.stages
           .filter((s) => s.startedAt !== undefined && s.endedAt !== undefined)
           .map((s) => `${s.name} ${secs((s.endedAt ?? 0) - (s.startedAt ?? 0))}`)
           .join(', ');
         const direct = await irreducible(targets, parallel);
-        const line = `| ${n} | ${parallel} | ${secs(wall)} (workflow ${secs(open)}, exit ${code}, ${status.phase}) | ${events} events, ${(bytes / 1024).toFixed(0)} KB | ${secs(direct)} | ${(wall / direct).toFixed(1)}× |`;
+        const line = `| ${n} | ${parallel} | ${secs(wall)} (workflow ${secs(open)}, exit ${code}, ${status.phase}) | ${events} events, ${(bytes / 1024).toFixed(0)} KB (largest payload ${(largest / 1024).toFixed(0)} KB) | ${secs(direct)} | ${(wall / direct).toFixed(1)}× |`;
         rows.push(line);
         process.stdout.write(`${line}\n  stages: ${stages}\n`);
       } finally {

@@ -16,10 +16,12 @@ import type {
   PlanResult,
   PromoteInput,
   RevokeInput,
+  SecretReader,
   VersionRef,
 } from '../../core/contracts';
 import { batchSummary } from '../../core/cluster-batch';
-import type { ClusterBatchInput, ClusterBatchReport } from '../../core/cluster-batch';
+import type { ClusterBatchInput, ClusterBatchReport, ClusterBatchStep } from '../../core/cluster-batch';
+import { clusterConsumers } from '../../core/consumers';
 import { ErrorTypes, RetryableErrorTypes, permanent } from '../../core/failures';
 import type { GateInput, GateReport, GateStep } from '../../core/gate';
 import { validatePlaybook } from '../../core/playbook/validate';
@@ -72,6 +74,13 @@ function fakeStore(clock: () => Promise<number>) {
     throttledCreates: 0,
     /** The consumer gate of these steps fails in every cluster (a pod that lies about what it read). */
     gateFails: [] as GateStep[],
+    /** Clusters whose batched step fails (a 403 on their Secret), by step. */
+    clusterFails: {} as Partial<Record<ClusterBatchStep, string[]>>,
+    /**
+     * Plan reports readers and consumers for every cluster as the real plan does for a fleet with
+     * no consumer pods: the first cluster's reader list in full, the others `sameReadersAs` it.
+     */
+    planDetail: false,
   };
   const calls: StoreCall[] = [];
   const firstCall: Partial<Record<keyof StoreActivities, number>> = {};
@@ -97,11 +106,22 @@ function fakeStore(clock: () => Promise<number>) {
         previousVersion: state.previous,
         stalePendingVersion: null,
         ...(state.consumerProblems.length ? { consumerWarnings: state.consumerProblems } : {}),
+        ...(state.planDetail ? planDetail(i.clusters ?? []) : {}),
       };
     },
     async syncClusterBatch(i: ClusterBatchInput): Promise<ClusterBatchReport> {
       await called('syncClusterBatch');
-      const outcomes = i.clusters.map((c) => ({ cluster: c.name, ok: true }));
+      const fails = new Set(state.clusterFails[i.step] ?? []);
+      const outcomes = i.clusters.map((c) =>
+        fails.has(c.name)
+          ? {
+              cluster: c.name,
+              ok: false,
+              error: `secrets "${c.secretName}" is forbidden in ${c.namespace} (injected)`,
+              type: 'PermissionDenied',
+            }
+          : { cluster: c.name, ok: true },
+      );
       return { step: i.step, outcomes, summary: batchSummary(i.step, outcomes) };
     },
     async consumerGate(i: GateInput): Promise<GateReport> {
@@ -178,6 +198,39 @@ function fakeStore(clock: () => Promise<number>) {
   return { state, calls, activities, firstAt, names: () => calls.map((c) => c.name) };
 }
 
+/** Readers and consumers of `clusters` as plan reports them for a fleet without consumer pods. */
+function planDetail(clusters: NonNullable<PlanInput['clusters']>): Pick<PlanResult, 'readers' | 'consumers'> {
+  const first = clusters[0]?.name;
+  const reader = (identity: string, via: string): SecretReader => ({
+    identity,
+    kind: 'ServiceAccount',
+    verbs: ['get', 'list', 'watch'],
+    via: [via],
+    system: false,
+    rotor: true,
+    consumer: false,
+    flagged: false,
+    confirmed: true,
+  });
+  return {
+    readers: clusters.map((c) => ({
+      cluster: c.name,
+      namespace: c.namespace,
+      secretName: c.secretName,
+      readers:
+        c.name === first
+          ? [reader('serviceaccount:rotor/rotor-worker', 'rotor-worker → rotor-secrets (cluster-wide)')]
+          : [],
+      consumers: [],
+      unseen: [],
+      ...(c.name === first ? {} : { sameReadersAs: first }),
+    })),
+    consumers: clusters.map((c) =>
+      clusterConsumers({ cluster: c.name, namespace: c.namespace, secretName: c.secretName }, []),
+    ),
+  };
+}
+
 /**
  * Store activities for one worker shared by a test file: each call goes to the fake store of the
  * rotation (workflow id) that scheduled it. Playbook checks and admission are the real activities
@@ -190,11 +243,13 @@ export function fakeStores(clock: () => Promise<number>) {
     if (!s) stores.set(workflowId, (s = fakeStore(clock)));
     return s;
   };
-  // The fake store of the rotation whose workflow scheduled the running activity.
+  // The fake store of the rotation whose workflow scheduled the running activity, or whose batch
+  // child did (its id begins with the rotation's).
   const mine = () => {
     const workflowId = Context.current().info.workflowExecution?.workflowId;
     if (!workflowId) throw new Error('fake store activities run for rotation workflows only');
-    return of(workflowId).activities;
+    const rotation = [...stores.keys()].find((id) => workflowId.startsWith(`${id}/`)) ?? workflowId;
+    return of(rotation).activities;
   };
   const activities = {
     ...createAdmissionActivities({

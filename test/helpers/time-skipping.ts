@@ -106,18 +106,26 @@ export function useTimeSkipping() {
     storeOf: (workflowId: string) => stores.of(workflowId),
     /** The audit trail of the rotation with this workflow id. */
     auditOf,
-    /** Starts a rotation of `playbook` as `rotor rotate` would; `input` overrides (a schedule's trigger, an emergency). */
-    async start(playbook: Playbook, input: Partial<RotationInput> = {}): Promise<TimedRotation> {
+    /**
+     * Starts a rotation of `playbook` as `rotor rotate` would; `input` overrides (a schedule's
+     * trigger, an emergency); `prepare` sets up its fake store before the run starts.
+     */
+    async start(
+      playbook: Playbook,
+      input: Partial<RotationInput> = {},
+      prepare: (store: FakeStore) => void = () => undefined,
+    ): Promise<TimedRotation> {
       const workflowId = rotationWorkflowId(playbook.spec.secret.name);
       // Set up before the run starts: its first activities run at once.
       const store = stores.of(workflowId);
+      prepare(store);
       const args: [RotationInput] = [{ playbook, trigger: 'manual', requestedBy: 'test', ...input }];
       const h = await server().client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args });
       return { h, store, audit: auditOf(workflowId) };
     },
-    /** Saves the finished run as the replay fixture `name` when recording (test/histories/record.ts). */
-    record: (h: WorkflowHandle, name: string, runId?: string) =>
-      recordHistory(h, name, rotorCodec(codecEnv), runId ? { runId } : {}),
+    /** Saves the finished run (with its children if asked) as the replay fixture `name` when recording (test/histories/record.ts). */
+    record: (h: WorkflowHandle, name: string, runId?: string, opts: { children?: boolean } = {}) =>
+      recordHistory(h, name, rotorCodec(codecEnv), { ...(runId ? { runId } : {}), ...opts }),
   };
 }
 

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { stackPaths } from '../../dev/local-stack/config';
 import { helmBinary } from '../../dev/local-stack/helm';
+import { identityPolicyName } from '../../dev/crds';
 import { loadPlaybook } from '../../adapters/playbook-loader';
 import { rbacFor } from '../../inspect/rbac';
 import { runRotor } from '../helpers/cli';
@@ -118,6 +119,33 @@ describe('the worker chart', () => {
     expect(parse(cm.data['policy.yaml'] ?? '')).toEqual(example.policy);
   });
 
+  it("runs rotor's controller only when asked, in one replica, with only its ClusterRole", async () => {
+    expect(ofKind(await template(), 'ClusterRole')).toEqual([]);
+    const on = await template('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=1');
+    expect(ofKind(on, 'ClusterRole').map((o) => o['rules'])).toEqual([
+      [
+        {
+          apiGroups: ['rotor.dev'],
+          resources: ['rotationplaybooks', 'rotationrequests', 'rotationapprovals'],
+          verbs: ['get', 'list', 'watch'],
+        },
+        {
+          apiGroups: ['rotor.dev'],
+          resources: ['rotationrequests/status', 'rotationapprovals/status'],
+          verbs: ['patch'],
+        },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      ],
+    ]);
+    expect(deploymentOf(on).spec?.template.spec?.containers[0]?.env).toContainEqual({
+      name: 'ROTOR_CONTROLLER_CONTEXT',
+      value: 'mgmt',
+    });
+    expect(await refused('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=2')).toContain(
+      'set replicaCount to 1',
+    );
+  });
+
   it('renders the ServiceMonitor only when the cluster serves its CRD', async () => {
     expect(ofKind(await template(), 'ServiceMonitor')).toEqual([]);
     const withCrd = await template('--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor');
@@ -168,8 +196,11 @@ describe('the worker chart', () => {
       const { metadata, ...rest } = o;
       return { ...rest, name: metadata.name, namespace: metadata.namespace };
     };
+    // The requester-identity policy is rotor's own, not generated per playbook (dev/crds.ts).
+    expect(ofKind(objs, 'ValidatingAdmissionPolicy').map((o) => o.metadata.name)).toContain(identityPolicyName);
     const rendered = (kind: string) =>
       ofKind(objs, kind)
+        .filter((o) => o.metadata.name !== identityPolicyName)
         .map(strip)
         .sort((a, b) => a.name.localeCompare(b.name));
     const want = (pick: (c: (typeof expected)[number]) => K8sObject[]) =>

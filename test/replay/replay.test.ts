@@ -10,7 +10,7 @@ import type { ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workerDataConverter } from '../../adapters/temporal/data-converter';
-import { workflowBundleFromEnv, workflowsPath } from '../../workers/bundle';
+import { workflowBundleFromEnv, workflowInterceptorModules, workflowsPath } from '../../workers/bundle';
 import { eventTypes, fromHistoryJson } from '../helpers/history';
 import type { HistoryFixture } from '../helpers/history-recorder';
 
@@ -44,6 +44,8 @@ const required: Record<string, { type: string; ends: string; has?: string }> = {
   'batch-children-success.json': { type: 'rotationWorkflow', ends: 'COMPLETED', has: 'clusterBatchWorkflow' },
   'batch-children-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED', has: 'clusterBatchWorkflow' },
   'batch-children-success.child-clusterBatchWorkflow-1.json': { type: 'clusterBatchWorkflow', ends: 'COMPLETED' },
+  'batch-results-rolled-back.json': { type: 'rotationWorkflow', ends: 'FAILED', has: 'clusterBatchWorkflow' },
+  'batch-results-rolled-back.child-clusterBatchWorkflow-2.json': { type: 'clusterBatchWorkflow', ends: 'COMPLETED' },
   'rotation-success.child-storeLockWorkflow-1.json': { type: 'storeLockWorkflow', ends: 'COMPLETED' },
   'incident-rolled-back.json': { type: 'incidentWorkflow', ends: 'COMPLETED', has: 'rotationWorkflow' },
   'incident-aborted.json': { type: 'incidentWorkflow', ends: 'COMPLETED', has: 'abortIncidentUpdate' },
@@ -64,7 +66,9 @@ describe('replay of recorded histories', () => {
     let i = 0;
     for await (const r of Worker.runReplayHistories(
       {
-        ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+        ...(bundle
+          ? { workflowBundle: { codePath: bundle } }
+          : { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } }),
         // The fixtures are decoded: replay alone accepts plaintext, which a live worker refuses.
         dataConverter: workerDataConverter(env, { acceptPlaintext: true }),
       },

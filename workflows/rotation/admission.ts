@@ -44,7 +44,13 @@ async function policyVerdict(run: RotationRun): Promise<Admission> {
     acts.admitRotation,
     profiles.store,
     'plan: check the playbook against the admin policy',
-    { playbook: run.input.playbook, playbookFile: run.input.playbookFile, requestedBy: run.input.requestedBy },
+    {
+      playbook: run.input.playbook,
+      playbookFile: run.input.playbookFile,
+      requestedBy: run.input.requestedBy,
+      // Only a controller-started run has one; older inputs pass nothing new.
+      ...(run.input.namespace !== undefined ? { namespace: run.input.namespace } : {}),
+    },
   );
   if (verdict.refusals.length > 0 || !verdict.grant)
     throw ApplicationFailure.create({
@@ -103,7 +109,7 @@ async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
 /** Ends the lock before the rotation ends, so a rotation started right after finds the location free. */
 export function releaseStore(lock: StoreLock): Promise<void> {
   return CancellationScope.nonCancellable(async () => {
-    await lock.signal(releaseLockSignal);
+    await lock.signal(releaseLockSignal, { holderRunId: workflowInfo().runId });
     await lock.result();
   });
 }

@@ -46,7 +46,7 @@ function inputOf(
 ): GateInput {
   const spec = run.spec;
   return {
-    admission: run.admission,
+    admission: run.admissionFor(clusters),
     step,
     rotation: run.rotation,
     versions: { store: spec.secret.store, ...versions, ...spec.dualRead },

@@ -79,7 +79,7 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
       { ...run.forward('plan'), startToCloseTimeout: run.stageTimeout('plan'), heartbeatTimeout: '30s' },
       'plan: read the current version (fingerprint only)',
       {
-        admission: run.admission,
+        admission: run.admissionFor(run.spec.clusters),
         store,
         rotation,
         clusters: run.spec.clusters,
@@ -123,6 +123,18 @@ async function createStages(run: RotationRun): Promise<{ plan: PlanResult; fresh
   return { plan, fresh };
 }
 
+/** Clusters a wave's detail names; a fleet's wave says how many more (the table lists every one). */
+const namedInWave = 5;
+
+/** The clusters of `wave`, the first few by name. */
+function namesOf(wave: readonly { name: string }[]): string {
+  const named = wave
+    .slice(0, namedInWave)
+    .map((c) => c.name)
+    .join(', ');
+  return wave.length > namedInWave ? `${named} … and ${wave.length - namedInWave} more` : named;
+}
+
 /** distribute wave by wave (canary after the first wave), then verify every cluster reads both. */
 async function distributeStages(run: RotationRun, old: VersionRef, fresh: VersionRef): Promise<void> {
   const waves = wavesOf(run.spec);
@@ -147,7 +159,7 @@ async function distributeStages(run: RotationRun, old: VersionRef, fresh: Versio
           boundMs: run.stageTimeout('distribute'),
         }),
       {
-        detail: `wave ${i + 1}/${waves.length}: ${wave.map((c) => c.name).join(', ')}`,
+        detail: `wave ${i + 1}/${waves.length}: ${namesOf(wave)}`,
         completes: i === waves.length - 1,
       },
     );

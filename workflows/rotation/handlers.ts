@@ -13,6 +13,31 @@ import {
 } from '../definitions';
 import type { RotationRun } from './run';
 
+/** The signal's operator action, or undefined when it carries none (the interceptor drops refused payloads). */
+function operatorAction(arg: unknown): OperatorAction | undefined {
+  const by = typeof arg === 'object' && arg !== null ? (arg as { by?: unknown }).by : undefined;
+  return typeof by === 'string' ? (arg as OperatorAction) : undefined;
+}
+
+/**
+ * An operator signal's handler that ignores, and records, a signal without an operator action:
+ * one whose payload was not encrypted with rotor's codec key (workflows/interceptors.ts drops it),
+ * or one sent with no payload at all, which needs no key either. Temporal cannot reject a signal;
+ * throwing here would fail the workflow task again and again and freeze the rotation.
+ */
+function operatorSignal(run: RotationRun, name: string, act: (action: OperatorAction) => void) {
+  return (arg?: OperatorAction): void => {
+    const action = operatorAction(arg);
+    if (action) return act(action);
+    run.writer.refusedSignal(name, Date.now());
+    run.audit('operator-action', {
+      detail: `refused ${name}: it carried no operator action encrypted with rotor's codec key (sent by a client without the key?); ignored`,
+      by: 'unknown (no codec key)',
+    });
+    run.publish();
+  };
+}
+
 /** The status query and the operator's updates and signals (approve, abort, skip-soak, pause, resume, retry). */
 export function registerHandlers(run: RotationRun): void {
   setHandler(statusQuery, () => run.status);
@@ -55,19 +80,25 @@ export function registerHandlers(run: RotationRun): void {
       },
     },
   );
-  setHandler(skipSoakSignal, ({ by }) => {
-    run.gates.skipSoak = true;
-    run.audit('operator-action', { detail: 'skip-soak', by });
-  });
+  setHandler(
+    skipSoakSignal,
+    operatorSignal(run, skipSoakSignal.name, ({ by }) => {
+      run.gates.skipSoak = true;
+      run.audit('operator-action', { detail: 'skip-soak', by });
+    }),
+  );
   const pause = (paused: boolean) => (action: OperatorAction) => {
     run.writer.paused(paused);
     run.audit('operator-action', { detail: paused ? 'pause' : 'resume', by: action.by });
     run.publish();
   };
-  setHandler(pauseSignal, pause(true));
-  setHandler(resumeSignal, pause(false));
-  setHandler(retrySignal, ({ by }) => {
-    run.gates.retryRequested = true;
-    run.audit('operator-action', { detail: 'retry', by });
-  });
+  setHandler(pauseSignal, operatorSignal(run, pauseSignal.name, pause(true)));
+  setHandler(resumeSignal, operatorSignal(run, resumeSignal.name, pause(false)));
+  setHandler(
+    retrySignal,
+    operatorSignal(run, retrySignal.name, ({ by }) => {
+      run.gates.retryRequested = true;
+      run.audit('operator-action', { detail: 'retry', by });
+    }),
+  );
 }

@@ -102,15 +102,34 @@ export class RotationRun {
     );
   }
 
-  /** The admission grant; a step before admission is a bug, refused as NotAdmitted. */
+  /**
+   * The admission grant for a step that names no cluster: without the cluster tags, which an
+   * activity checks only for the clusters its input names (see `admissionFor`). A step before
+   * admission is a bug, refused as NotAdmitted.
+   */
   get admission(): AdmissionGrant {
-    if (!this.grant)
+    return this.admissionFor([]);
+  }
+
+  /**
+   * The admission grant carrying the tags of `clusters` only: a fleet's grant holds a tag per
+   * cluster, and every input that carried all of them made the history grow with clusters × steps
+   * (at 10,000 clusters each batch child's input would have carried 450 KB of tags).
+   */
+  admissionFor(clusters: readonly { name: string }[]): AdmissionGrant {
+    const grant = this.grant;
+    if (!grant)
       throw ApplicationFailure.create({
         type: ErrorTypes.notAdmitted,
         message: 'a step that changes something ran before admission; nothing was changed',
         nonRetryable: true,
       });
-    return this.grant;
+    const tags: Record<string, string> = {};
+    for (const c of clusters) {
+      const t = grant.clusters[c.name];
+      if (t !== undefined) tags[c.name] = t;
+    }
+    return { ...grant, clusters: tags };
   }
 
   get status(): Readonly<RotationStatus> {

@@ -7,6 +7,11 @@ export interface PolicyContext {
   /** The playbook's file as given when the rotation was requested (relative to where rotor ran). */
   playbookFile?: string | undefined;
   requestedBy: string;
+  /**
+   * The management cluster namespace of the `RotationRequest` this rotation comes from, set only by
+   * rotor's controller: it alone selects the tenant (policy `match.namespaces`).
+   */
+  namespace?: string | undefined;
   /** Where the worker's admin database connection goes when a playbook names no host (PGHOST/PGPORT). */
   defaultDatabase?: { host?: string | undefined; port?: number | undefined } | undefined;
   /** Where the worker's MariaDB admin account goes when a playbook names no host (ROTOR_MARIADB_HOST/PORT). */

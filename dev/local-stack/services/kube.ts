@@ -6,6 +6,8 @@ import { clusterPaths, kubePaths } from '../kube/paths';
 import { ensurePki, readAdminToken } from '../kube/pki';
 import { serverUrl, writeKubeconfigs } from '../kube/kubeconfig';
 import { notOk, probe } from '../kube/probe';
+import { applyRotorResources, managementCluster } from '../kube/rotor-resources';
+import { loadCluster } from '../eso/kube';
 import {
   ensurePortFree,
   logFileOf,
@@ -215,7 +217,8 @@ async function prepare(ctx: StackContext): Promise<void> {
 /**
  * Three real Kubernetes API servers (cluster-a, cluster-b, cluster-c) sharing one etcd, each with
  * its own etcd prefix, CA-signed serving certificate, service-account issuer and admin token, and a
- * kube-controller-manager per cluster. Schedulers and kubelets are the `node` service.
+ * kube-controller-manager per cluster, and rotor's CRDs with their admission policy on cluster-a
+ * (the management cluster). Schedulers and kubelets are the `node` service.
  * Kubeconfigs: `stackEnv().KUBECONFIG` (contexts cluster-a/b/c) and `<stateDir>/kube/<cluster>.kubeconfig`.
  */
 export const kube: StackService = {
@@ -269,6 +272,8 @@ export const kube: StackService = {
         ),
       ),
     );
+    // rotor's own resources on the management cluster (server-side apply: a re-run changes nothing).
+    await applyRotorResources(loadCluster(ctx.paths, managementCluster));
   },
 
   async health(ctx) {

@@ -1,0 +1,106 @@
+/**
+ * rotor's custom resources in the management cluster (issue 24): `RotationPlaybook`,
+ * `RotationRequest` and `RotationApproval` in API group `rotor.dev`, version `v1`. The zod schemas
+ * of their specs are the source of the CRDs' OpenAPI schemas (dev/crds.ts) and what rotor's
+ * controller parses objects with. Who asked and who approved are written by the apiserver's
+ * admission (a ValidatingAdmissionPolicy makes them the authenticated user), never trusted from here.
+ */
+import { z } from 'zod';
+
+export const resourceGroup = 'rotor.dev';
+export const resourceVersion = 'v1';
+
+/** A Kubernetes object name (DNS subdomain, as metadata.name). */
+const objectName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name (a-z, 0-9, -, .)')
+  .describe('The name of an object in the same namespace.');
+
+/** The apiserver's authenticated user name, as the admission policy wrote it. */
+const userName = z.string().min(1).max(512);
+
+/** `RotationRequest.spec`: rotate a playbook's secret now. */
+export const rotationRequestSpecSchema = z
+  .strictObject({
+    playbookRef: objectName.describe('The `RotationPlaybook` in this namespace whose secret rotates.'),
+    mode: z
+      .enum(['manual', 'emergency'])
+      .default('manual')
+      .describe('`manual` (the `rotate` verb) or `emergency` (the `emergency` verb: tighter timeouts, no soak).'),
+    reason: z.string().max(1024).optional().describe('Why, for the audit trail.'),
+    compromised: z.boolean().default(false).describe('Emergency only: the credential is known to be compromised.'),
+    requestedBy: userName.describe(
+      "The requester: the apiserver's authenticated user name, which the admission policy makes this equal and immutable.",
+    ),
+  })
+  .refine((s) => !s.compromised || s.mode === 'emergency', {
+    path: ['compromised'],
+    message: 'only an emergency request may say compromised',
+  })
+  .describe('Rotate the secret of a RotationPlaybook now.');
+
+export const approvalActions = ['approve', 'abort', 'skip-soak', 'retry'] as const;
+export type ApprovalAction = (typeof approvalActions)[number];
+
+/** `RotationApproval.spec`: an operator's decision on a running rotation. */
+export const rotationApprovalSpecSchema = z
+  .strictObject({
+    requestRef: objectName.describe('The `RotationRequest` in this namespace whose rotation this acts on.'),
+    action: z
+      .enum(approvalActions)
+      .describe('`approve` the manual gate, `abort` (compensates), `skip-soak`, or `retry` a failing step now.'),
+    reason: z.string().max(1024).optional().describe('Why, for the audit trail.'),
+    approvedBy: userName.describe(
+      "Who decided: the apiserver's authenticated user name, which the admission policy makes this equal and immutable.",
+    ),
+  })
+  .describe("An operator's decision on the rotation of a RotationRequest.");
+
+export type RotationRequestSpec = z.output<typeof rotationRequestSpecSchema>;
+export type RotationApprovalSpec = z.output<typeof rotationApprovalSpecSchema>;
+
+/**
+ * The RBAC verb on `rotationplaybooks` (resource name: the playbook) each decision needs. Abort
+ * needs only what starting does; the gate and soak need `approve`.
+ */
+export function verbFor(
+  what: { request: Pick<RotationRequestSpec, 'mode'> } | { action: ApprovalAction },
+): 'rotate' | 'emergency' | 'approve' {
+  if ('request' in what) return what.request.mode === 'emergency' ? 'emergency' : 'rotate';
+  return what.action === 'abort' ? 'rotate' : 'approve';
+}
+
+/** Condition types rotor writes on a RotationRequest's or RotationApproval's status. */
+export type ConditionType = 'Accepted' | 'Denied' | 'Rotating' | 'Succeeded' | 'RolledBack' | 'NeedsAttention';
+
+/** One status condition, as Kubernetes writes them (metav1.Condition). */
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** Conditions that end an object's story: rotor does nothing more for it. */
+const finalTypes: readonly ConditionType[] = ['Denied', 'Succeeded', 'RolledBack'];
+
+/** Whether `conditions` hold a true final condition. */
+export function isFinal(conditions: readonly Condition[] | undefined): boolean {
+  return (conditions ?? []).some((c) => c.status === 'True' && finalTypes.includes(c.type));
+}
+
+/**
+ * `conditions` with `next` set: a condition of the same type is replaced (its transition time
+ * kept when its status did not change), the others stay.
+ */
+export function withCondition(
+  conditions: readonly Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition[] {
+  const old = (conditions ?? []).find((c) => c.type === next.type);
+  const lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : now.toISOString();
+  return [...(conditions ?? []).filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
+}

@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import { stackPaths } from '../../dev/local-stack/config';
+import { ensureClientCert } from '../../dev/local-stack/kube/pki';
+import { resourceGroup, resourceVersion } from '../../core/resources';
+import type { Condition, ConditionType } from '../../core/resources';
+import type { RotorObject, RotorPlural } from '../../adapters/kubernetes/rotor-resources';
+import { kubeconfigFor } from './kube';
+
+/**
+ * A KubeConfig of `cluster` that authenticates as `user` with a client certificate of its own,
+ * signed by the stack's kube CA (which the apiservers trust): a real second user, no admin token.
+ */
+export async function kubeUser(cluster: string, user: string): Promise<KubeConfig> {
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-kube-user-'));
+  try {
+    const files = { cert: join(dir, 'user.crt'), key: join(dir, 'user.key') };
+    await ensureClientCert(stackPaths().stateDir, files, user);
+    const base = kubeconfigFor(cluster);
+    const c = base.getCurrentCluster();
+    if (!c) throw new Error(`no cluster ${cluster} in the stack's kubeconfig`);
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [c],
+      users: [
+        {
+          name: user,
+          certData: readFileSync(files.cert).toString('base64'),
+          keyData: readFileSync(files.key).toString('base64'),
+        },
+      ],
+      contexts: [{ name: cluster, cluster: c.name, user }],
+      currentContext: cluster,
+    });
+    return kc;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Grants `user` exactly `rules` in `namespace` (a Role and its RoleBinding, named after the user). */
+export async function grant(admin: KubeConfig, namespace: string, user: string, rules: V1PolicyRule[]): Promise<void> {
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name: user }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: user },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: user },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  });
+}
+
+const api = { group: resourceGroup, version: resourceVersion };
+
+/** Creates one of rotor's objects as the user of `kc`. */
+export function createRotorObject(
+  kc: KubeConfig,
+  plural: RotorPlural,
+  namespace: string,
+  name: string,
+  spec: unknown,
+): Promise<unknown> {
+  const kind = {
+    rotationplaybooks: 'RotationPlaybook',
+    rotationrequests: 'RotationRequest',
+    rotationapprovals: 'RotationApproval',
+  }[plural];
+  return kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    ...api,
+    plural,
+    namespace,
+    body: { apiVersion: `${resourceGroup}/${resourceVersion}`, kind, metadata: { name }, spec },
+  });
+}
+
+/** Reads one of rotor's objects. */
+export async function readRotorObject(
+  kc: KubeConfig,
+  plural: RotorPlural,
+  namespace: string,
+  name: string,
+): Promise<RotorObject> {
+  return (await kc
+    .makeApiClient(CustomObjectsApi)
+    .getNamespacedCustomObject({ ...api, plural, namespace, name })) as RotorObject;
+}
+
+/** Waits until the object has a true condition of one of `types`; returns the object and that condition. */
+export async function waitForCondition(
+  kc: KubeConfig,
+  plural: RotorPlural,
+  namespace: string,
+  name: string,
+  types: readonly ConditionType[],
+  timeoutMs = 60_000,
+): Promise<{ obj: RotorObject; condition: Condition }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const obj = await readRotorObject(kc, plural, namespace, name);
+    const condition = obj.status?.conditions?.find((c) => types.includes(c.type) && c.status === 'True');
+    if (condition) return { obj, condition };
+    if (Date.now() > deadline)
+      throw new Error(
+        `${plural} ${namespace}/${name}: none of ${types.join(', ')} within ${timeoutMs / 1000}s; status ${JSON.stringify(obj.status ?? {})}`,
+      );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

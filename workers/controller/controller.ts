@@ -1,0 +1,129 @@
+/**
+ * rotor's controller (issue 24): watches RotationRequests and RotationApprovals in the management
+ * cluster, starts rotations for requests and passes approvals on, and writes what happened back
+ * to their status. Level-triggered: a watch event or the resync timer runs one pass over every
+ * object not yet final; passes never overlap. Authority comes from the apiserver: the requester
+ * and approver are the authenticated users the admission policy wrote, their rights the RBAC verbs
+ * a SubjectAccessReview confirms, the tenant the object's namespace.
+ */
+import { Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { rotorResources } from '../../adapters/kubernetes/rotor-resources';
+import type { RotorObject, RotorPlural, RotorResources } from '../../adapters/kubernetes/rotor-resources';
+import { resourceGroup, resourceVersion } from '../../core/resources';
+import { reconcileApproval } from './approvals';
+import { reconcileRequest } from './requests';
+import type { ControllerDeps } from './requests';
+
+export interface ControllerOptions {
+  /** A kubeconfig of the management cluster, as rotor's own identity (reads, status, reviews). */
+  kubeconfig: KubeConfig;
+  client: Client;
+  /** The task queue rotations start on: the workers'. */
+  taskQueue: string;
+  /** Time between passes without events; default 10 s. */
+  resyncMs?: number;
+  /** Only objects in these namespaces (default: every namespace). */
+  namespaces?: readonly string[];
+  /** Where a failing pass or watch is reported; default stderr. */
+  onError?: (what: string, e: unknown) => void;
+  resources?: RotorResources;
+}
+
+export interface Controller {
+  /** Resolves after the next complete pass. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const watched: RotorPlural[] = ['rotationrequests', 'rotationapprovals'];
+
+/** Starts the controller; it runs until stopped. */
+export function startController(o: ControllerOptions): Controller {
+  const deps: ControllerDeps = {
+    resources: o.resources ?? rotorResources(o.kubeconfig),
+    client: o.client,
+    taskQueue: o.taskQueue,
+  };
+  const onError =
+    o.onError ?? ((what, e) => process.stderr.write(`rotor controller: ${what}: ${(e as Error).message}\n`));
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  let again = false;
+  let waiters: (() => void)[] = [];
+
+  const each = async (plural: RotorPlural, fn: (deps: ControllerDeps, obj: RotorObject) => Promise<void>) => {
+    const mine = (obj: RotorObject) => !o.namespaces || o.namespaces.includes(obj.metadata.namespace);
+    for (const obj of (await deps.resources.list(plural)).filter(mine)) {
+      // One object failing (a conflict, Temporal busy) does not hold up the others; the next pass retries it.
+      await fn(deps, obj).catch((e: unknown) => onError(`${plural} ${obj.metadata.namespace}/${obj.metadata.name}`, e));
+    }
+  };
+  const pass = async () => {
+    // Requests first: an approval of a request started in this pass is sent in the same pass.
+    await each('rotationrequests', reconcileRequest);
+    await each('rotationapprovals', reconcileApproval);
+  };
+  let busy = false;
+  const kick = (): void => {
+    if (stopped) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    running = (async () => {
+      do {
+        again = false;
+        const done = waiters;
+        waiters = [];
+        await pass().catch((e: unknown) => onError('pass', e));
+        for (const w of done) w();
+      } while (again && !stopped);
+      busy = false;
+    })();
+  };
+
+  const aborts: AbortController[] = [];
+  const watch = (plural: RotorPlural) => {
+    if (stopped) return;
+    void new Watch(o.kubeconfig)
+      .watch(
+        `/apis/${resourceGroup}/${resourceVersion}/${plural}`,
+        {},
+        () => kick(),
+        (err: unknown) => {
+          if (stopped) return;
+          if (err) onError(`watch ${plural}`, err);
+          // The apiserver ends watches now and then; start again after a breath.
+          setTimeout(() => watch(plural), 1000);
+        },
+      )
+      .then(
+        (a) => aborts.push(a),
+        (e: unknown) => {
+          onError(`watch ${plural}`, e);
+          setTimeout(() => watch(plural), 1000);
+        },
+      );
+  };
+  for (const p of watched) watch(p);
+  const timer = setInterval(kick, o.resyncMs ?? 10_000);
+  kick();
+
+  return {
+    settled: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        kick();
+      }),
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      for (const a of aborts) a.abort();
+      for (const w of waiters) w();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { z } from 'zod';
+import { uiLink } from '../../adapters/temporal/connection';
+import type { RotorObject, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
+import { rotationWorkflowId } from '../../core/ids';
+import { playbookSchema } from '../../core/playbook/schema';
+import type { Playbook } from '../../core/playbook/schema';
+import { isFinal, rotationRequestSpecSchema, verbFor, withCondition } from '../../core/resources';
+import type { Condition, ConditionType, RotationRequestSpec } from '../../core/resources';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
+import type { RotationInput, RotationStatus } from '../../core/status';
+import { statusQuery } from '../../workflows/definitions';
+
+/** What the controller's reconcilers share. */
+export interface ControllerDeps {
+  resources: RotorResources;
+  client: Client;
+  taskQueue: string;
+  now?: () => Date;
+}
+
+/** Memo key naming the RotationRequest (its uid) a run was started for. */
+export const requestMemoKey = 'rotorRequest';
+
+/** The condition to write and the status fields beside it. */
+type Verdict = { type: ConditionType; status?: Condition['status']; reason: string; message: string } & Omit<
+  RotorStatus,
+  'conditions'
+>;
+
+/** Writes `verdict` onto the object's status, keeping its other conditions. */
+export async function writeStatus(
+  deps: ControllerDeps,
+  plural: 'rotationrequests' | 'rotationapprovals',
+  obj: RotorObject,
+  { type, status = 'True', reason, message, ...fields }: Verdict,
+): Promise<void> {
+  const generation = obj.metadata.generation;
+  const conditions = withCondition(
+    obj.status?.conditions,
+    { type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+    (deps.now ?? (() => new Date()))(),
+  );
+  // Only over what was read: another controller replica's write in between makes this one conflict.
+  await deps.resources.patchStatus(
+    plural,
+    obj.metadata.namespace,
+    obj.metadata.name,
+    { ...fields, conditions, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+    obj.metadata.resourceVersion,
+  );
+}
+
+const zodMessage = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
+
+/** The RotationPlaybook as the playbook rotor runs, or why it is none. */
+async function playbookOf(
+  deps: ControllerDeps,
+  namespace: string,
+  name: string,
+): Promise<{ playbook: Playbook } | { reason: string; message: string }> {
+  const obj = await deps.resources.get('rotationplaybooks', namespace, name);
+  if (!obj)
+    return {
+      reason: 'PlaybookNotFound',
+      message: `no RotationPlaybook ${name} in namespace ${namespace}: requests name a playbook of their own namespace`,
+    };
+  const parsed = playbookSchema.safeParse({
+    apiVersion: 'rotor.dev/v1',
+    kind: 'RotationPlaybook',
+    metadata: { name },
+    spec: obj.spec,
+  });
+  if (!parsed.success)
+    return { reason: 'InvalidPlaybook', message: `RotationPlaybook ${name}: ${zodMessage(parsed.error)}` };
+  return { playbook: parsed.data };
+}
+
+/**
+ * Starts the rotation of a new RotationRequest, once: the requester (the apiserver's user, which
+ * the admission policy wrote) needs the RBAC verb `rotate` (or `emergency`) on the playbook. A
+ * refusal writes Denied naming what is missing and starts nothing. The tenant is the namespace:
+ * the run carries it, and the worker's admission checks the playbook against that tenant.
+ */
+async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: RotationRequestSpec): Promise<void> {
+  const { namespace, name, uid } = obj.metadata;
+  const deny = (reason: string, message: string) =>
+    writeStatus(deps, 'rotationrequests', obj, { type: 'Denied', reason, message });
+  const verb = verbFor({ request: spec });
+  const access = await deps.resources.review(spec.requestedBy, verb, namespace, spec.playbookRef);
+  if (!access.allowed)
+    return deny(
+      'MissingVerb',
+      `user ${spec.requestedBy} may not ${verb} rotationplaybooks/${spec.playbookRef} in namespace ${namespace}: grant the verb ${verb} on resource rotationplaybooks (group rotor.dev) there`,
+    );
+  const found = await playbookOf(deps, namespace, spec.playbookRef);
+  if ('reason' in found) return deny(found.reason, found.message);
+  const { playbook } = found;
+  const input: RotationInput = {
+    playbook,
+    playbookFile: `rotationplaybooks/${namespace}/${spec.playbookRef}`,
+    trigger: spec.mode,
+    requestedBy: spec.requestedBy,
+    namespace,
+    ...(spec.reason ? { reason: spec.reason } : {}),
+    ...(spec.mode === 'emergency' ? { emergency: { compromised: spec.compromised } } : {}),
+  };
+  const workflowId = rotationWorkflowId(playbook.spec.secret.name);
+  let runId: string;
+  try {
+    const handle = await deps.client.workflow.start('rotationWorkflow', {
+      taskQueue: deps.taskQueue,
+      workflowId,
+      args: [input],
+      memo: { [requestMemoKey]: uid },
+      staticSummary: `rotate ${playbook.spec.secret.name} (${spec.mode}) for ${namespace}/${name} by ${spec.requestedBy}`,
+      typedSearchAttributes: [
+        { key: RotationSecret, value: playbook.spec.secret.name },
+        { key: RotationPlaybook, value: playbook.metadata.name },
+        { key: RotationTrigger, value: spec.mode },
+        { key: RotationPhase, value: 'plan' },
+      ],
+    });
+    runId = handle.firstExecutionRunId;
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    // Started by this controller before its status write was lost: adopt the run.
+    const d = await deps.client.workflow.getHandle(workflowId).describe();
+    if (d.memo?.[requestMemoKey] !== uid)
+      return deny('AlreadyRunning', `a rotation of ${playbook.spec.secret.name} is already running (${workflowId})`);
+    runId = d.runId;
+  }
+  await writeStatus(deps, 'rotationrequests', obj, {
+    type: 'Accepted',
+    reason: 'Started',
+    message: `${verb} allowed for ${spec.requestedBy}; rotation ${workflowId} started`,
+    workflowId,
+    runId,
+    uiLink: uiLink(workflowId, runId),
+    phase: 'plan',
+  });
+}
+
+/** The innermost message of a failure chain. */
+function rootMessage(e: unknown): string {
+  let cur: unknown = e;
+  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
+  return cur instanceof Error ? cur.message : String(cur);
+}
+
+/** Follows an accepted request's run: its phase while it runs, and how it ended. */
+async function followRequest(deps: ControllerDeps, obj: RotorObject): Promise<void> {
+  const { workflowId = '', runId } = obj.status ?? {};
+  const handle = deps.client.workflow.getHandle(workflowId, runId);
+  const d = await handle.describe();
+  // Whoever may write status could name another's run: follow only the one started for this request.
+  if (d.memo?.[requestMemoKey] !== obj.metadata.uid)
+    return writeStatus(deps, 'rotationrequests', obj, {
+      type: 'Denied',
+      reason: 'NotThisRequest',
+      message: `${workflowId} was not started for this request: rotor follows only the run it started for it`,
+    });
+  const status = await handle.query(statusQuery).catch((): RotationStatus | undefined => undefined);
+  const phase = status?.phase ?? obj.status?.phase ?? 'plan';
+  if (d.status.name === 'RUNNING') {
+    const attention = phase === 'needs-attention';
+    const type: ConditionType = attention ? 'NeedsAttention' : 'Rotating';
+    const message = status?.awaitingApproval ? `phase ${phase}: awaiting a RotationApproval` : `phase ${phase}`;
+    if (phase === obj.status?.phase && obj.status.conditions?.some((c) => c.type === type && c.message === message))
+      return;
+    return writeStatus(deps, 'rotationrequests', obj, {
+      type,
+      reason: attention ? 'NeedsAttention' : 'Running',
+      message,
+      phase,
+    });
+  }
+  if (d.status.name === 'COMPLETED')
+    return writeStatus(deps, 'rotationrequests', obj, {
+      type: 'Succeeded',
+      reason: 'Rotated',
+      message: `rotated; see ${obj.status?.uiLink ?? workflowId}`,
+      phase: 'rotated',
+    });
+  const failure = await handle.result().then(
+    () => 'ended',
+    (e: unknown) => rootMessage(e),
+  );
+  return writeStatus(deps, 'rotationrequests', obj, {
+    type: 'RolledBack',
+    reason: phase === 'refused' ? 'Refused' : d.status.name === 'FAILED' ? 'RolledBack' : d.status.name,
+    message: failure.slice(0, 2000),
+    phase,
+  });
+}
+
+/** One pass over a RotationRequest: start it, follow it, or nothing once it is final. */
+export async function reconcileRequest(deps: ControllerDeps, obj: RotorObject): Promise<void> {
+  if (isFinal(obj.status?.conditions)) return;
+  if (obj.status?.workflowId) return followRequest(deps, obj);
+  const parsed = rotationRequestSpecSchema.safeParse(obj.spec);
+  if (!parsed.success)
+    return writeStatus(deps, 'rotationrequests', obj, {
+      type: 'Denied',
+      reason: 'InvalidSpec',
+      message: zodMessage(parsed.error),
+    });
+  return startRequest(deps, obj, parsed.data);
+}
