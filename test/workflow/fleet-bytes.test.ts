@@ -85,6 +85,13 @@ describe('batch children return counts and failed clusters', () => {
   });
 });
 
+/**
+ * The two 10,000-cluster runs take under a minute together on an idle machine, and several times
+ * that beside a cold run's Go builds on 2 cores: a fresh-machine CI timed one out at 180 s. The
+ * bound guards against a hang, not speed; docs/benchmarks.md has the measured times.
+ */
+const fleetTimeout = 600_000;
+
 describe(`a rotation over ${fleet.toLocaleString('en')} cluster targets`, () => {
   it('rotates every cluster with a parent history under 5 MB and no payload over 512 KB', async () => {
     const { h } = await ts.start(fleetPlaybook(fleet), {}, (s) => {
@@ -101,7 +108,7 @@ describe(`a rotation over ${fleet.toLocaleString('en')} cluster targets`, () => 
     const children = payloads.filter((p) => p.event === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
     expect(children.length).toBeGreaterThanOrEqual(4 * Math.ceil(fleet / 250));
     expect(Math.max(...children.map((p) => p.bytes))).toBeLessThan(KB);
-  }, 180_000);
+  }, fleetTimeout);
 
   it('names the clusters that failed, with their errors, and rolls back within the same bounds', async () => {
     // One cluster in the first batch, one in the middle, one in the last.
@@ -127,5 +134,5 @@ describe(`a rotation over ${fleet.toLocaleString('en')} cluster targets`, () => 
     const children = payloads.filter((p) => p.event === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
     expect(children.length).toBeGreaterThanOrEqual(2 * Math.ceil(fleet / 250));
     expect(Math.max(...children.map((p) => p.bytes))).toBeLessThan(KB);
-  }, 180_000);
+  }, fleetTimeout);
 });
