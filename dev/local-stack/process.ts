@@ -73,7 +73,7 @@ export function portOwner(port: number): string | undefined {
   return undefined;
 }
 
-export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = healthProbeTimeoutMs): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ port, host });
     const done = (ok: boolean) => {
