@@ -142,6 +142,9 @@ export function chartValuesSchema(policy: Schema): Schema {
           ]),
         ),
       }),
+      requesterIdentityPolicy: obj('rotor’s requester-identity ValidatingAdmissionPolicy (cluster-wide).', {
+        enabled: bool('render it; off where the cluster already has it (another release, the local stack)'),
+      }),
       podDisruptionBudget: obj('PodDisruptionBudget.', {
         enabled: bool('create it'),
         maxUnavailable: int('pods a voluntary disruption may take at once', 1),

@@ -93,6 +93,8 @@ async function main(): Promise<void> {
   const workflowBundlePath = workflowBundleFromEnv();
   // Malformed versioning settings stop the worker here, naming the variable.
   const deployment = workerVersioningFromEnv(process.env, workflowBundlePath);
+  // Histories name the worker that ran each task; pods sharing a node's hostname need their own name.
+  const identity = process.env['ROTOR_WORKER_IDENTITY'] || undefined;
   // A Vault certificate the worker cannot verify stops it here, naming VAULT_CACERT, before any work.
   await checkVaultTls(deps.vault);
   // AppRole (VAULT_ROLE_ID): log in before polling, and keep the token renewed while running.
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
     tuning,
     shutdown,
     ...(deployment ? { deployment } : {}),
+    ...(identity ? { identity } : {}),
   });
   await logCommandSandbox(deps.policy, logger);
   // Probes: live until the worker fails or stops, ready only while it polls (a drain is not ready).
@@ -117,6 +120,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       taskQueue: settings.taskQueue,
+      identity: worker.options.identity,
       temporal: temporalEndpoint().describe,
       vault: describeVaultTls(process.env, deps.vault.endpoint),
       metricsPort,

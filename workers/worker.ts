@@ -28,6 +28,11 @@ export interface RotorWorkerOptions {
   deployment?: WorkerDeploymentOptions;
   /** Grace for running activities on SIGTERM (`shutdownFromEnv`); the SDK's (none) when absent. */
   shutdown?: ShutdownSettings;
+  /**
+   * The name histories record for this worker (ROTOR_WORKER_IDENTITY, the chart: the pod's name);
+   * the SDK's `<pid>@<hostname>` when absent, which cannot tell apart pods sharing a node's hostname.
+   */
+  identity?: string;
 }
 
 /** A worker that runs rotor's workflows and the given activities on one task queue. */
@@ -53,6 +58,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
     ...(o.tuning ?? defaultWorkerTuning),
     ...(o.deployment ? { workerDeploymentOptions: o.deployment } : {}),
     ...o.shutdown,
+    ...(o.identity ? { identity: o.identity } : {}),
   });
 }
 

@@ -106,6 +106,8 @@ describe('the worker chart', () => {
     expect(env['ROTOR_DEPLOYMENT_NAME']).toBe('rotor');
     expect(Number(env['ROTOR_SHUTDOWN_FORCE_S'])).toBeLessThan(pod?.terminationGracePeriodSeconds ?? 0);
     expect(env['VAULT_KUBERNETES_ROLE']).toBe('rotor');
+    // Histories name the pod that ran each task, also where pods share a node's hostname.
+    expect(env['ROTOR_WORKER_IDENTITY']).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
     const vaultToken = pod?.volumes?.find((v) => v.name === 'vault-token');
     expect(vaultToken?.projected?.sources?.[0]?.serviceAccountToken).toMatchObject({ audience: 'vault' });
   });
@@ -144,6 +146,12 @@ describe('the worker chart', () => {
     expect(await refused('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=2')).toContain(
       'set replicaCount to 1',
     );
+  });
+
+  it('leaves the cluster-wide requester-identity policy to one release per cluster', async () => {
+    const names = (objs: K8sObject[]) => ofKind(objs, 'ValidatingAdmissionPolicyBinding').map((o) => o.metadata.name);
+    expect(names(await template())).toContain(identityPolicyName);
+    expect(names(await template('--set', 'requesterIdentityPolicy.enabled=false'))).not.toContain(identityPolicyName);
   });
 
   it('renders the ServiceMonitor only when the cluster serves its CRD', async () => {

@@ -27,6 +27,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { freePort } from '../helpers/private-service';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
+import { until } from '../helpers/until';
 
 const env = useStackEnv();
 const kc = kubeconfigFor('cluster-a');
@@ -35,16 +36,6 @@ const core = kc.makeApiClient(CoreV1Api);
 let image: WorkerImage;
 let client: Client;
 let ns: string;
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await check();
-    if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000}s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   const ctx = { paths: stackPaths(), log: (l: string) => console.log(l) };

@@ -1,0 +1,344 @@
+/**
+ * The worker fleet as it is deployed: the worker image built (or taken from the cache) and imported
+ * into cluster-a's node, the chart installed with two replicas into a namespace of cluster-a, its
+ * kubeconfig Secret giving the workers the contexts cluster-a/b/c. Rotations start from a client
+ * only, on a task queue of the release's own, so no worker process on the host can take a task:
+ * the task queue's pollers are the two pods, and every task in the histories names one of them
+ * (the chart sets each worker's identity to its pod's name).
+ *
+ * A three-cluster rotation ends rotated in all three clusters. Then one worker pod is deleted in
+ * the middle of distribute, while its attempt waits on cluster-c (a stall proxy holds the
+ * apiserver's answers): the other replica finishes the rotation. An admission policy refuses new
+ * pods in the namespace meanwhile, so the Deployment's replacement cannot take the retry.
+ *
+ * The pods use the node's network (test/helpers/chart-release.ts says why and what that changes).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { connectClient } from '../../adapters/temporal/connection';
+import { rotationWorkflowId } from '../../core/ids';
+import type { RotationInput, RotationResult } from '../../core/status';
+import { stackPaths } from '../../dev/local-stack/config';
+import { importImages } from '../../dev/local-stack/node/images';
+import { stackNode } from '../../dev/local-stack/node/instance';
+import { buildWorkerImage } from '../../dev/image/worker-image';
+import type { WorkerImage } from '../../dev/image/worker-image';
+import { installWorkerChart } from '../helpers/chart-release';
+import type { ChartRelease } from '../helpers/chart-release';
+import { activityStarts, toHistoryJson } from '../helpers/history';
+import type { HistoryJson } from '../helpers/history';
+import { holdProxy } from '../helpers/hold-proxy';
+import type { HoldProxy } from '../helpers/hold-proxy';
+import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, statusOf } from '../helpers/kube';
+import { testPlaybook } from '../helpers/playbooks';
+import { waitForPhaseOf } from '../helpers/rotation-wait';
+import { useStackEnv } from '../helpers/stack-env';
+import { stallProxy } from '../helpers/stall-proxy';
+import type { StallProxy } from '../helpers/stall-proxy';
+import { vaultTestStore } from '../helpers/stores';
+import { until } from '../helpers/until';
+
+const env = useStackEnv();
+const clusters = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
+const kcA = kubeconfigFor('cluster-a');
+const coreA = kcA.makeApiClient(CoreV1Api);
+const id = randomBytes(4).toString('hex');
+const taskQueue = `chart-fleet-${id}`;
+const { TaskQueueType } = temporal.api.enums.v1;
+
+let image: WorkerImage;
+let client: Client;
+let ns = '';
+let release: ChartRelease | undefined;
+let vault: HoldProxy;
+let kubeC: StallProxy;
+
+/** Identities polling the task queue for `type` tasks, as the server reports them. */
+async function pollers(type: temporal.api.enums.v1.TaskQueueType): Promise<string[]> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: env['TEMPORAL_NAMESPACE'],
+    taskQueue: { name: taskQueue },
+    taskQueueType: type,
+  });
+  return (res.pollers ?? []).map((p) => p.identity ?? '').sort();
+}
+
+/** Names of the release's running pods, once both replicas poll both kinds of task (and nothing else does). */
+async function twoPollingPods(): Promise<string[]> {
+  return until(
+    'two worker pods never polled the task queue',
+    async () => {
+      if (!release) throw new Error('the chart was not installed');
+      const pods = await release.pods();
+      for (const p of pods) {
+        const ended = p.status?.containerStatuses?.[0]?.state?.terminated;
+        if (ended) {
+          const log = await coreA
+            .readNamespacedPodLog({ namespace: ns, name: p.metadata?.name ?? '' })
+            .catch(() => '(no log)');
+          throw new Error(`worker pod ${p.metadata?.name} exited (${ended.exitCode}):\n${log}`);
+        }
+      }
+      const names = pods.map((p) => p.metadata?.name ?? '').sort();
+      if (names.length !== 2) return undefined;
+      const [wf, act] = await Promise.all([
+        pollers(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        pollers(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+      ]);
+      return names.every((n) => wf.includes(n) && act.includes(n)) ? names : undefined;
+    },
+    300_000,
+  );
+}
+
+/** Fresh namespaces in all three clusters, and a playbook pushing the secret into each. */
+async function threeClusterRotation(label: string) {
+  const ts = await vaultTestStore(`fleet-${randomUUID()}`);
+  const targets = await Promise.all(
+    clusters.map(async (name) => ({ name, namespace: await freshNamespace(kubeconfigFor(name), `fleet-${label}`) })),
+  );
+  const playbook = testPlaybook(ts.store, {
+    clusters: targets.map((t) => ({ ...t, delivery: 'push' as const, secretName: 'app-credential' })),
+  });
+  const start = () =>
+    client.workflow.start('rotationWorkflow', {
+      taskQueue,
+      workflowId: rotationWorkflowId(playbook.spec.secret.name),
+      args: [{ playbook, trigger: 'manual', requestedBy: 'chart-fleet-test' } satisfies RotationInput],
+    });
+  /** Every cluster serves the store's current value. */
+  const deliveredEverywhere = async () => {
+    const { currentValue } = await ts.snapshot();
+    const served = await Promise.all(
+      targets.map(async (t) => (await secretData(kubeconfigFor(t.name), t.namespace, 'app-credential'))['value']),
+    );
+    return served.map((v) => v === currentValue);
+  };
+  const cleanup = () => Promise.all(targets.map((t) => purgeNamespace(kubeconfigFor(t.name), t.namespace)));
+  return { ts, start, deliveredEverywhere, cleanup };
+}
+
+/** Every worker identity a history records: workflow tasks and activity attempts. */
+function identitiesIn(h: HistoryJson): string[] {
+  const found = h.events.flatMap((e) =>
+    ['workflowTaskStartedEventAttributes', 'activityTaskStartedEventAttributes']
+      .map((k) => (e[k] as { identity?: string } | undefined)?.identity)
+      .filter((i): i is string => !!i),
+  );
+  return [...new Set(found)].sort();
+}
+
+/** The activity `type` the server records as started and not finished, and by whom. */
+async function runningActivity(h: WorkflowHandle, type: string): Promise<{ attempt: number; identity: string }> {
+  const started = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  return until(`${type} never ran`, async () => {
+    const { raw } = await h.describe();
+    const a = (raw.pendingActivities ?? []).find((p) => p.activityType?.name === type && p.state === started);
+    return a ? { attempt: a.attempt ?? 0, identity: a.lastWorkerIdentity ?? '' } : undefined;
+  });
+}
+
+/**
+ * An admission policy refusing every new pod in the release's namespace, in effect once a dry-run
+ * pod is refused by it (policies reach the apiserver's admission a moment after they are made).
+ */
+async function refuseNewPods(): Promise<() => Promise<void>> {
+  const admission = kcA.makeApiClient(AdmissionregistrationV1Api);
+  const name = `chart-fleet-${id}-no-new-pods`;
+  const message = 'chart-fleet test: no new worker pods while the other replica finishes';
+  await admission.createValidatingAdmissionPolicy({
+    body: {
+      metadata: { name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+        },
+        validations: [{ expression: 'false', message }],
+      },
+    },
+  });
+  await admission.createValidatingAdmissionPolicyBinding({
+    body: {
+      metadata: { name },
+      spec: {
+        policyName: name,
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+      },
+    },
+  });
+  const remove = async () => {
+    await admission.deleteValidatingAdmissionPolicyBinding({ name }).catch(() => undefined);
+    await admission.deleteValidatingAdmissionPolicy({ name }).catch(() => undefined);
+  };
+  const probe = {
+    metadata: { name: 'admission-probe' },
+    spec: { containers: [{ name: 'probe', image: image.ref }] },
+  };
+  await until('the no-new-pods policy never took effect', async () => {
+    const refused = await coreA.createNamespacedPod({ namespace: ns, body: probe, dryRun: 'All' }).then(
+      () => false,
+      (e: unknown) => String((e as { body?: unknown }).body).includes(message),
+    );
+    return refused || undefined;
+  });
+  return remove;
+}
+
+beforeAll(async () => {
+  const paths = stackPaths();
+  image = await buildWorkerImage(paths.cacheDir, (l) => console.log(l));
+  await importImages(stackNode(paths.stateDir, 'cluster-a'), {
+    file: image.file,
+    digests: { [image.ref]: image.digest },
+  });
+  client = await connectClient();
+  ns = await freshNamespace(kcA, 'chart-fleet');
+
+  // Vault through a proxy that can hold one answer (the new version's write), cluster-c's apiserver
+  // through one that can hold all of them: the workers' view of the stack, from the node's network.
+  vault = await holdProxy(env['VAULT_ADDR'] ?? '');
+  const kubeconfigFile = env['KUBECONFIG'] ?? '';
+  const kubeconfig = parse(readFileSync(kubeconfigFile, 'utf8')) as {
+    clusters: { name: string; cluster: { server: string } }[];
+  };
+  const c = kubeconfig.clusters.find((x) => x.name === 'cluster-c');
+  if (!c) throw new Error(`${kubeconfigFile} has no cluster-c`);
+  const server = new URL(c.cluster.server);
+  kubeC = await stallProxy({ host: server.hostname, port: Number(server.port) });
+  c.cluster.server = `https://${kubeC.address}`;
+
+  const file = (name: string) => readFileSync(env[name] ?? '', 'utf8').trim();
+  const secret = (name: string, stringData: Record<string, string>) =>
+    coreA.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, stringData } });
+  await secret('rotor-keys', {
+    'codec-keys': `default=${file('ROTOR_CODEC_KEY_FILE')}`,
+    'fingerprint-keys': `default=${file('ROTOR_FINGERPRINT_KEY_FILE')}`,
+  });
+  await secret('rotor-kubeconfig', { kubeconfig: stringify(kubeconfig) });
+  await secret('vault-token', { token: env['VAULT_TOKEN'] ?? '' });
+
+  const [repository, tag] = [image.ref.slice(0, image.ref.lastIndexOf(':')), image.ref.split(':').pop()];
+  release = await installWorkerChart(kcA, {
+    name: `fleet-${id}`,
+    namespace: ns,
+    kubeconfigFile,
+    context: 'cluster-a',
+    values: {
+      replicaCount: 2,
+      image: { repository, tag, pullPolicy: 'Never' },
+      taskQueue,
+      // Versioning has its own test (worker-versioning.test.ts): unversioned, the task queue is the release's alone.
+      versioning: { enabled: false },
+      temporal: { address: env['TEMPORAL_ADDRESS'], namespace: env['TEMPORAL_NAMESPACE'] },
+      vault: {
+        address: vault.url,
+        auth: { method: 'token', token: { secret: { name: 'vault-token', key: 'token' } } },
+      },
+      keys: { secretName: 'rotor-keys' },
+      policy: parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as unknown,
+      kubeconfig: { secretName: 'rotor-kubeconfig' },
+      // The stack applied it to cluster-a already (one per cluster).
+      requesterIdentityPolicy: { enabled: false },
+      metrics: { serviceMonitor: { enabled: false } },
+      // A deleted pod hands its running attempt back after 1 s and stops waiting for it after 5 s.
+      shutdown: { graceSeconds: 1, forceSeconds: 5 },
+    },
+  });
+}, 900_000);
+
+afterAll(async () => {
+  await release?.uninstall().catch((e: unknown) => console.error(`helm uninstall: ${String(e)}`));
+  if (ns) await purgeNamespace(kcA, ns);
+  await client?.connection.close();
+  await vault?.close();
+  await kubeC?.close();
+}, 180_000);
+
+describe('the chart with in-cluster workers only', () => {
+  it('rotates a three-cluster playbook with the two pods, and no worker on the host', async () => {
+    const pods = await twoPollingPods();
+    const rotation = await threeClusterRotation('a');
+    try {
+      const h = await rotation.start();
+      const result = (await h.result()) as RotationResult;
+      expect(result.outcome).toBe('rotated');
+      expect(await rotation.deliveredEverywhere()).toEqual([true, true, true]);
+      // Only the release's pods worked on it, and only they poll its task queue.
+      const worked = identitiesIn(toHistoryJson(await h.fetchHistory()));
+      expect(worked.length).toBeGreaterThan(0);
+      expect(worked.filter((i) => !pods.includes(i))).toEqual([]);
+      expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)).toEqual(pods);
+      expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)).toEqual(pods);
+    } finally {
+      await rotation.cleanup();
+    }
+  }, 600_000);
+
+  it('ends rotated when the pod running distribute is deleted, finished by the other replica', async () => {
+    const pods = await twoPollingPods();
+    const rotation = await threeClusterRotation('b');
+    let allowNewPods: (() => Promise<void>) | undefined;
+    try {
+      // Position the stall exactly: hold the new version's write (create), stall cluster-c, then let
+      // create finish. The next answer cluster-c owes is to distribute, which then waits for it.
+      const written = vault.holdResponseTo(/^POST \/v1\/secret\/data\//m);
+      const h = await rotation.start();
+      await written;
+      const stalled = kubeC.stall();
+      vault.release();
+      await stalled;
+      expect(await waitForPhaseOf(client, h, ['distribute'])).toBe('distribute');
+      const running = await runningActivity(h, 'syncClusterBatch');
+      expect(running.attempt).toBe(1);
+      expect(pods).toContain(running.identity);
+      const victim = running.identity;
+      const survivor = pods.find((p) => p !== victim);
+
+      allowNewPods = await refuseNewPods();
+      await coreA.deleteNamespacedPod({ namespace: ns, name: victim });
+      // SIGTERM: it stops polling, cancels its attempt after 1 s (which still waits on cluster-c) and
+      // stops waiting for it after 5 s.
+      await until(
+        `pod ${victim} was never removed`,
+        async () => (await statusOf(coreA.readNamespacedPod({ namespace: ns, name: victim }))) === 404 || undefined,
+        120_000,
+      );
+      kubeC.release();
+
+      const result = (await h.result()) as RotationResult;
+      expect(result.outcome).toBe('rotated');
+      expect(await rotation.deliveredEverywhere()).toEqual([true, true, true]);
+      // distribute (the run's first cluster step) was retried once the deleted pod's attempt went
+      // silent, and the other replica ran the attempt that completed it, and everything after.
+      const history = toHistoryJson(await h.fetchHistory());
+      const [distribute] = activityStarts(history, 'syncClusterBatch');
+      console.info(`chart-fleet: distribute ${JSON.stringify(distribute)} after deleting ${victim}`);
+      // The deleted pod's attempt never reported (its request still waited on cluster-c): the server
+      // noticed it by its heartbeat timeout and gave the retry to the one pod left polling.
+      expect(distribute).toMatchObject({
+        attempt: 2,
+        identity: survivor,
+        previousAttemptTimedOut: true,
+        previousTimeout: 'TIMEOUT_TYPE_HEARTBEAT',
+      });
+      expect(identitiesIn(history).filter((i) => !pods.includes(i))).toEqual([]);
+      // From the completed retry on, every task of the run was the survivor's.
+      const retried = history.events.findIndex(
+        (e) => (e['activityTaskStartedEventAttributes'] as { attempt?: number } | undefined)?.attempt === 2,
+      );
+      expect(identitiesIn({ events: history.events.slice(retried) })).toEqual([survivor]);
+    } finally {
+      kubeC.release();
+      vault.release();
+      await allowNewPods?.();
+      await rotation.cleanup();
+    }
+  }, 600_000);
+});
