@@ -1,21 +1,13 @@
-import { createHash } from 'node:crypto';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
-import type { Client, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { SCHEDULE_PREFIX, scheduleIdOf, scheduledLauncherId } from '../core/ids';
 import { DEFAULT_INTERVAL_MS } from '../inspect/schedules';
 import type { ScheduledPlaybook } from '../adapters/playbook-files';
-import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../core/search-attributes';
-import type { RotationInput } from '../core/status';
+import { applySchedule, describeSchedule, ownerOfNote, rotationSchedule } from '../adapters/temporal/rotation-schedule';
 import { tenantFor } from '../core/policy/evaluate';
 import type { Policy } from '../core/policy/schema';
 
 /** The tenant of schedules synced without a multi-tenant policy: one tenant owns every rotor schedule. */
 const everyone = '*';
-
-/** The tenant a schedule was synced for, from its note (`rotor:<digest> tenant=<name>`); undefined before tenants. */
-function tenantOfNote(note: string | undefined): string | undefined {
-  return / tenant=(\S+)$/.exec(note ?? '')?.[1];
-}
 
 /**
  * The tenant each entry belongs to under `policy` (as the worker will match it for a scheduled run);
@@ -42,29 +34,14 @@ export interface ScheduleSyncResult {
 function desired(entry: ScheduledPlaybook, taskQueue: string, tenant: string) {
   const { playbook, file } = entry;
   const secret = playbook.spec.secret.name;
-  const every = playbook.spec.schedule?.every ?? DEFAULT_INTERVAL_MS;
-  const jitter = playbook.spec.schedule?.jitter ?? 0;
-  const input: RotationInput = { playbook, playbookFile: file, trigger: 'schedule', requestedBy: 'rotor-schedule' };
-  const spec: ScheduleSpec = { intervals: [{ every }], ...(jitter ? { jitter } : {}) };
-  const action: ScheduleOptionsAction = {
-    type: 'startWorkflow',
-    // The launcher starts the rotation as `rotate/<secret>`, so it never overlaps a manual one.
-    workflowType: 'scheduledRotationWorkflow',
-    workflowId: scheduledLauncherId(secret),
+  return rotationSchedule({
+    scheduleId: scheduleIdOf(secret),
+    launcherId: scheduledLauncherId(secret),
+    input: { playbook, playbookFile: file, trigger: 'schedule', requestedBy: 'rotor-schedule' },
+    every: playbook.spec.schedule?.every ?? DEFAULT_INTERVAL_MS,
     taskQueue,
-    args: [input],
-    staticSummary: `scheduled rotation of ${secret}`,
-    typedSearchAttributes: [
-      { key: RotationSecret, value: secret },
-      { key: RotationPlaybook, value: playbook.metadata.name },
-      { key: RotationTrigger, value: 'schedule' },
-      { key: RotationPhase, value: 'plan' },
-    ],
-  };
-  // The note carries a digest of what was synced, so an unchanged playbook is left alone.
-  const digest = createHash('sha256').update(JSON.stringify({ every, jitter, input, taskQueue, tenant }));
-  const note = `rotor:${digest.digest('hex').slice(0, 16)} tenant=${tenant}`;
-  return { scheduleId: scheduleIdOf(secret), spec, action, note };
+    owner: tenant,
+  });
 }
 
 /**
@@ -87,14 +64,8 @@ export async function syncSchedules(
   const multiTenant = !!policy && !policy.allowAll;
   // Squatting: a name another tenant's schedule holds is refused before anything is changed.
   for (const { entry, tenant } of planned) {
-    const current = await client.schedule
-      .getHandle(scheduleIdOf(entry.playbook.spec.secret.name))
-      .describe()
-      .catch((e: unknown) => {
-        if (e instanceof ScheduleNotFoundError) return undefined;
-        throw e;
-      });
-    const owner = tenantOfNote(current?.state.note);
+    const current = await describeSchedule(client, scheduleIdOf(entry.playbook.spec.secret.name));
+    const owner = ownerOfNote(current?.state.note);
     if (current && multiTenant && owner !== tenant)
       throw new Error(
         `${entry.file}: schedule ${scheduleIdOf(entry.playbook.spec.secret.name)} belongs to ${owner ? `tenant ${owner}` : 'no recorded tenant'}, not ${tenant}; secret names are one tenant's each: rename the secret (nothing was changed)`,
@@ -108,37 +79,14 @@ export async function syncSchedules(
         `${entry.file} and ${twin} both rotate secret '${entry.playbook.spec.secret.name}'; keep one playbook per secret`,
       );
     seen.set(d.scheduleId, entry.file);
-    const handle = client.schedule.getHandle(d.scheduleId);
-    const current = await handle.describe().catch((e: unknown) => {
-      if (e instanceof ScheduleNotFoundError) return undefined;
-      throw e;
-    });
-    if (!current) {
-      await client.schedule.create({
-        scheduleId: d.scheduleId,
-        spec: d.spec,
-        action: d.action,
-        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-        state: { note: d.note },
-      });
-      result.created.push(d.scheduleId);
-    } else if (current.state.note !== d.note) {
-      await handle.update((prev) => ({
-        ...prev,
-        spec: d.spec,
-        action: d.action,
-        state: { ...prev.state, note: d.note },
-      }));
-      result.updated.push(d.scheduleId);
-    } else {
-      result.unchanged.push(d.scheduleId);
-    }
+    const done = await applySchedule(client, d, await describeSchedule(client, d.scheduleId));
+    result[done].push(d.scheduleId);
   }
   for await (const s of client.schedule.list()) {
     if (!s.scheduleId.startsWith(SCHEDULE_PREFIX) || seen.has(s.scheduleId)) continue;
     // Under tenants, only this sync's tenants' own schedules go; without, every rotor schedule is one owner's.
     if (multiTenant) {
-      const owner = tenantOfNote((await client.schedule.getHandle(s.scheduleId).describe()).state.note);
+      const owner = ownerOfNote((await client.schedule.getHandle(s.scheduleId).describe()).state.note);
       if (!owner || !tenants.has(owner)) continue;
     }
     await client.schedule.getHandle(s.scheduleId).delete();

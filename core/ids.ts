@@ -20,6 +20,28 @@ export function scheduledLauncherId(secret: string): string {
   return `rotor-schedule/${secret}`;
 }
 
+/**
+ * Schedules rotor's controller keeps for `RotationPlaybook`s are named
+ * `rotor-playbook/<namespace>/<playbook>`: the object's own identity, so no two namespaces' playbooks
+ * share one, whatever secret they name, and `rotor schedule sync` (prefix `rotor/`) never sees them.
+ */
+export const PLAYBOOK_SCHEDULE_PREFIX = 'rotor-playbook/';
+
+export function playbookScheduleId(namespace: string, name: string): string {
+  return `${PLAYBOOK_SCHEDULE_PREFIX}${namespace}/${name}`;
+}
+
+/** The namespace and playbook a controller schedule id names, or undefined for any other id. */
+export function playbookOfScheduleId(id: string): { namespace: string; name: string } | undefined {
+  const m = /^rotor-playbook\/([^/]+)\/([^/]+)$/.exec(id);
+  return m?.[1] && m[2] ? { namespace: m[1], name: m[2] } : undefined;
+}
+
+/** Workflow id (Temporal suffixes a time) of the launcher a `RotationPlaybook`'s schedule starts. */
+export function playbookLauncherId(namespace: string, name: string): string {
+  return `rotor-schedule-playbook/${namespace}/${name}`;
+}
+
 /** Field manager of everything rotor applies; server-side apply then tracks exactly which keys rotor owns. */
 export const fieldManager = 'rotor';
 

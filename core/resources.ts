@@ -70,8 +70,28 @@ export function verbFor(
   return what.action === 'abort' ? 'rotate' : 'approve';
 }
 
-/** Condition types rotor writes on a RotationRequest's or RotationApproval's status. */
-export type ConditionType = 'Accepted' | 'Denied' | 'Rotating' | 'Succeeded' | 'RolledBack' | 'NeedsAttention';
+/**
+ * Condition types rotor writes: on a RotationRequest's or RotationApproval's status, and `Ready` on
+ * a RotationPlaybook's (admitted by the policy and its schedule in line with it).
+ */
+export type ConditionType =
+  'Accepted' | 'Denied' | 'Rotating' | 'Succeeded' | 'RolledBack' | 'NeedsAttention' | 'Ready';
+
+/** How the last rotation of a RotationPlaybook went, as its status shows it. */
+export interface LastRotation {
+  /** When it started (RFC 3339). */
+  time: string;
+  outcome: 'Running' | 'NeedsAttention' | 'Rotated' | 'Skipped' | 'RolledBack' | 'Failed';
+  trigger: 'schedule' | 'manual' | 'emergency';
+  workflowId: string;
+  runId?: string;
+  uiLink: string;
+  /** The RotationRequest that asked for it; none for a scheduled run. */
+  request?: string;
+}
+
+/** Outcomes after which a rotation's story does not change. */
+export const endedOutcomes: readonly LastRotation['outcome'][] = ['Rotated', 'Skipped', 'RolledBack', 'Failed'];
 
 /** One status condition, as Kubernetes writes them (metav1.Condition). */
 export interface Condition {

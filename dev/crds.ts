@@ -143,13 +143,38 @@ const statusSchema: Node = {
   },
 };
 
+/** What a RotationPlaybook's status says beyond the common fields (issue 24: like certificates). */
+const playbookStatus: Record<string, Node> = {
+  scheduleId: { type: 'string', description: 'The Temporal Schedule rotor keeps for this playbook.' },
+  nextDue: { type: 'string', format: 'date-time', description: "The schedule's next run." },
+  lastRotation: {
+    type: 'object',
+    description: 'The last rotation rotor knows of: scheduled, or requested by a RotationRequest.',
+    required: ['time', 'outcome', 'trigger', 'workflowId', 'uiLink'],
+    properties: {
+      time: { type: 'string', format: 'date-time', description: 'When it started.' },
+      outcome: {
+        type: 'string',
+        enum: ['Running', 'NeedsAttention', 'Rotated', 'Skipped', 'RolledBack', 'Failed'],
+      },
+      trigger: { type: 'string', enum: ['schedule', 'manual', 'emergency'] },
+      workflowId: { type: 'string', description: 'The Temporal workflow id of the rotation.' },
+      runId: { type: 'string' },
+      uiLink: { type: 'string', description: "The rotation's page in the Temporal UI." },
+      request: { type: 'string', description: 'The RotationRequest that asked for it; none for a scheduled run.' },
+    },
+  },
+};
+
 interface Kind {
   kind: string;
   plural: string;
   short: string;
   description: string;
   spec: Node;
-  columns: { name: string; jsonPath: string; type?: string }[];
+  columns: { name: string; jsonPath: string; type?: string; priority?: number }[];
+  /** Status fields of this kind only. */
+  status?: Record<string, Node>;
 }
 
 function crd(k: Kind): Node {
@@ -188,7 +213,12 @@ function crd(k: Kind): Node {
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: k.spec,
-                status: statusSchema,
+                status: k.status
+                  ? {
+                      ...statusSchema,
+                      properties: { ...(statusSchema['properties'] as Record<string, Node>), ...k.status },
+                    }
+                  : statusSchema,
               },
             },
           },
@@ -222,7 +252,15 @@ export function crdsYaml({ playbook, request, approval }: ResourceSchemas): stri
       description:
         "A rotation playbook in its tenant's namespace: the spec is a playbook file's spec. The RBAC verbs rotate, emergency and approve on this resource say who may request and approve its rotations.",
       spec: structural(playbookSpec, playbook.$defs ?? {}),
-      columns: [{ name: 'Secret', jsonPath: '.spec.secret.name' }, reasonColumn],
+      status: playbookStatus,
+      columns: [
+        { name: 'Ready', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+        { name: 'Secret', jsonPath: '.spec.secret.name' },
+        { name: 'Last Rotation', type: 'date', jsonPath: '.status.lastRotation.time' },
+        { name: 'Outcome', jsonPath: '.status.lastRotation.outcome' },
+        { name: 'Next Due', jsonPath: '.status.nextDue' },
+        { name: 'Reason', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+      ],
     },
     {
       kind: 'RotationRequest',

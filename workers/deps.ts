@@ -8,6 +8,15 @@ import { createKubeClients, loadKubeconfig } from '../adapters/kubernetes/client
 import { policyFromEnv } from '../adapters/policy-file';
 import { whoCanReadAll } from '../inspect/who-can-read';
 
+/** Where a playbook naming no database host or AWS region goes, as the worker's policy checks see it. */
+export function policyDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps['policyDefaults'] {
+  return {
+    defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
+    defaultMariadb: mariadbDefaults(env),
+    defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
+  };
+}
+
 /**
  * Activity clients from the standard environment: VAULT_ADDR/VAULT_TOKEN for Vault, the AWS SDK's
  * own chain (AWS_REGION, credentials, AWS_ENDPOINT_URL) for Secrets Manager; the admin policy from
@@ -33,11 +42,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
       kube: () => kube,
     }),
     policy,
-    policyDefaults: {
-      defaultDatabase: { host: env['PGHOST'], port: env['PGPORT'] ? Number(env['PGPORT']) : undefined },
-      defaultMariadb: mariadbDefaults(env),
-      defaultRegion: env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'],
-    },
+    policyDefaults: policyDefaultsFromEnv(env),
     // Bounded: a cluster that does not answer is listed as unseen instead of failing plan.
     whoCanRead: (targets, lists) =>
       whoCanReadAll(kubeconfig, targets, { timeoutMs: 10_000, ...(lists ? { lists } : {}) }),

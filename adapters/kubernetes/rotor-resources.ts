@@ -7,7 +7,7 @@ import {
 } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { resourceGroup, resourceVersion } from '../../core/resources';
-import type { Condition } from '../../core/resources';
+import type { Condition, LastRotation } from '../../core/resources';
 
 /** rotor's resources, by plural name. */
 export type RotorPlural = 'rotationplaybooks' | 'rotationrequests' | 'rotationapprovals';
@@ -21,11 +21,27 @@ export interface RotorStatus {
   uiLink?: string;
   phase?: string;
   answer?: string;
+  /** RotationPlaybook: the Temporal Schedule rotor keeps for it. */
+  scheduleId?: string;
+  /** RotationPlaybook: the schedule's next run (RFC 3339). */
+  nextDue?: string;
+  /** RotationPlaybook: its last rotation rotor knows of (scheduled or requested). */
+  lastRotation?: LastRotation;
 }
+
+/** Status fields as a merge patch of the status writes them: null removes a field. */
+export type RotorStatusPatch = { [K in keyof RotorStatus]?: RotorStatus[K] | null };
 
 /** One of rotor's objects as the apiserver returns it; the spec is unchecked (parse it with zod). */
 export interface RotorObject {
-  metadata: { name: string; namespace: string; uid: string; generation?: number; resourceVersion?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+  };
   spec?: unknown;
   status?: RotorStatus;
 }
@@ -49,7 +65,7 @@ export interface RotorResources {
     plural: RotorPlural,
     namespace: string,
     name: string,
-    status: RotorStatus,
+    status: RotorStatusPatch,
     resourceVersion?: string,
   ): Promise<void>;
   /** May `user` do `verb` on the RotationPlaybook `playbook` in `namespace`? */

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { stackPaths } from '../../dev/local-stack/config';
 import { ensureClientCert } from '../../dev/local-stack/kube/pki';
@@ -53,6 +54,61 @@ export async function grant(admin: KubeConfig, namespace: string, user: string, 
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
     },
   });
+}
+
+/** The rules of the chart's controller ClusterRole (templates/controller-rbac.yaml), as shipped. */
+function chartControllerRules(): V1PolicyRule[] {
+  const text = readFileSync('deploy/helm/rotor/templates/controller-rbac.yaml', 'utf8');
+  const rules = /\nrules:\n([\s\S]*?)\n---/.exec(text)?.[1];
+  if (!rules) throw new Error('no rules in the chart controller ClusterRole');
+  return parse(rules) as V1PolicyRule[];
+}
+
+/**
+ * rotor's controller as a user of its own on `cluster`: a client certificate, and only the chart's
+ * controller ClusterRole (no admin rights). `remove` deletes the role and its binding.
+ */
+export async function chartControllerUser(
+  admin: KubeConfig,
+  cluster: string,
+  user: string,
+): Promise<{ kubeconfig: KubeConfig; remove(): Promise<void> }> {
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({ body: { metadata: { name: user }, rules: chartControllerRules() } });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: user },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: user },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  });
+  return {
+    kubeconfig: await kubeUser(cluster, user),
+    async remove() {
+      await rbac.deleteClusterRoleBinding({ name: user }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name: user }).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * A RotorPolicy whose tenants are management cluster namespaces, each allowed one Vault prefix:
+ * `tenants` maps a tenant name to its namespace and prefix; `extra` adds top-level fields.
+ */
+export function namespaceTenantsPolicy(
+  tenants: Record<string, { namespace: string; pathPrefix: string }>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    apiVersion: 'rotor.dev/v1',
+    kind: 'RotorPolicy',
+    ...extra,
+    tenants: Object.entries(tenants).map(([name, t]) => ({
+      name,
+      match: { namespaces: [t.namespace] },
+      allow: { vault: [{ pathPrefix: t.pathPrefix }] },
+    })),
+  };
 }
 
 const api = { group: resourceGroup, version: resourceVersion };

@@ -133,7 +133,7 @@ describe('the worker chart', () => {
         },
         {
           apiGroups: ['rotor.dev'],
-          resources: ['rotationrequests/status', 'rotationapprovals/status'],
+          resources: ['rotationplaybooks/status', 'rotationrequests/status', 'rotationapprovals/status'],
           verbs: ['patch'],
         },
         { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },

@@ -12,21 +12,14 @@
  *   mallory payments: applies playbooks and requests there (verb rotate), nothing in orders
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  RbacAuthorizationV1Api,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import type { V1PolicyRule } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
 import { rotationWorkflowId } from '../../core/ids';
 import { resourceGroup, resourceVersion } from '../../core/resources';
@@ -35,7 +28,15 @@ import { depsFromEnv } from '../../workers/deps';
 import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
-import { createRotorObject, grant, kubeUser, readRotorObject, waitForCondition } from '../helpers/kube-users';
+import {
+  chartControllerUser,
+  createRotorObject,
+  grant,
+  kubeUser,
+  namespaceTenantsPolicy,
+  readRotorObject,
+  waitForCondition,
+} from '../helpers/kube-users';
 import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
@@ -53,13 +54,6 @@ const [alice, bob, eve, mallory] = ['alice', 'bob', 'eve', 'mallory'].map(user) 
 /** The controller's own identity: only the chart's ClusterRole for it, no admin rights. */
 const controllerUser = user('rotor-controller');
 
-/** The rules of the chart's controller ClusterRole (templates/controller-rbac.yaml), as shipped. */
-function chartControllerRules(): V1PolicyRule[] {
-  const text = readFileSync('deploy/helm/rotor/templates/controller-rbac.yaml', 'utf8');
-  const rules = /\nrules:\n([\s\S]*?)\n---/.exec(text)?.[1];
-  if (!rules) throw new Error('no rules in the chart controller ClusterRole');
-  return parse(rules) as V1PolicyRule[];
-}
 const group = resourceGroup;
 /** The policy and the users' kubeconfigs (their keys), removed after the file. */
 const scratch = mkdtempSync(join(tmpdir(), 'rotor-kube-requests-'));
@@ -69,6 +63,7 @@ let payments: string;
 const kc: Record<string, KubeConfig> = {};
 let tw: TestWorker;
 let controller: Controller;
+let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
 /** The orders team's secret and the playbook that rotates it (approval before revoke). */
 let store: TestStore;
 let storeBefore: StoreSnapshot;
@@ -129,32 +124,20 @@ beforeAll(async () => {
   const policyFile = join(scratch, 'policy.yaml');
   writeFileSync(
     policyFile,
-    stringify({
-      apiVersion: 'rotor.dev/v1',
-      kind: 'RotorPolicy',
-      separationOfDuties: true,
-      tenants: [
-        { name: 'orders', match: { namespaces: [orders] }, allow: { vault: [{ pathPrefix: `crd/orders-${hex}` }] } },
+    stringify(
+      namespaceTenantsPolicy(
         {
-          name: 'payments',
-          match: { namespaces: [payments] },
-          allow: { vault: [{ pathPrefix: `crd/payments-${hex}` }] },
+          orders: { namespace: orders, pathPrefix: `crd/orders-${hex}` },
+          payments: { namespace: payments, pathPrefix: `crd/payments-${hex}` },
         },
-      ],
-    }),
+        { separationOfDuties: true },
+      ),
+    ),
   );
   tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createClusterRole({ body: { metadata: { name: controllerUser }, rules: chartControllerRules() } });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name: controllerUser },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: controllerUser },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: controllerUser }],
-    },
-  });
+  controllerIdentity = await chartControllerUser(admin, cluster, controllerUser);
   controller = startController({
-    kubeconfig: await kubeUser(cluster, controllerUser),
+    kubeconfig: controllerIdentity.kubeconfig,
     client: tw.client,
     taskQueue: tw.taskQueue,
     namespaces: [orders, payments],
@@ -172,9 +155,7 @@ afterAll(async () => {
   await tw?.close();
   const core = admin.makeApiClient(CoreV1Api);
   for (const ns of [orders, payments]) if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.deleteClusterRoleBinding({ name: controllerUser }).catch(() => undefined);
-  await rbac.deleteClusterRole({ name: controllerUser }).catch(() => undefined);
+  await controllerIdentity?.remove();
   rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -1,10 +1,12 @@
 /**
  * rotor's controller (issue 24): watches RotationRequests and RotationApprovals in the management
  * cluster, starts rotations for requests and passes approvals on, and writes what happened back
- * to their status. Level-triggered: a watch event or the resync timer runs one pass over every
- * object not yet final; passes never overlap. Authority comes from the apiserver: the requester
- * and approver are the authenticated users the admission policy wrote, their rights the RBAC verbs
- * a SubjectAccessReview confirms, the tenant the object's namespace.
+ * to their status; with `scheduling`, it also keeps a Temporal Schedule per RotationPlaybook and
+ * writes the playbook's Ready, next due and last rotation. Level-triggered: a watch event or the
+ * resync timer runs one pass over every object not yet final; passes never overlap. Authority
+ * comes from the apiserver: the requester and approver are the authenticated users the admission
+ * policy wrote, their rights the RBAC verbs a SubjectAccessReview confirms, the tenant the
+ * object's namespace.
  */
 import { Watch } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -12,7 +14,10 @@ import type { Client } from '@temporalio/client';
 import { rotorResources } from '../../adapters/kubernetes/rotor-resources';
 import type { RotorObject, RotorPlural, RotorResources } from '../../adapters/kubernetes/rotor-resources';
 import { resourceGroup, resourceVersion } from '../../core/resources';
+import type { LastRotation } from '../../core/resources';
 import { reconcileApproval } from './approvals';
+import { reconcilePlaybooks } from './playbooks';
+import type { PlaybookScheduling } from './playbooks';
 import { reconcileRequest } from './requests';
 import type { ControllerDeps } from './requests';
 
@@ -29,6 +34,12 @@ export interface ControllerOptions {
   /** Where a failing pass or watch is reported; default stderr. */
   onError?: (what: string, e: unknown) => void;
   resources?: RotorResources;
+  /**
+   * Keep RotationPlaybooks' schedules under this policy (the worker's): one controller per Temporal
+   * namespace and set of management namespaces, as it deletes playbook schedules of `namespaces`
+   * whose object it does not see. Off when not given.
+   */
+  scheduling?: PlaybookScheduling;
 }
 
 export interface Controller {
@@ -36,8 +47,6 @@ export interface Controller {
   settled(): Promise<void>;
   stop(): Promise<void>;
 }
-
-const watched: RotorPlural[] = ['rotationrequests', 'rotationapprovals'];
 
 /** Starts the controller; it runs until stopped. */
 export function startController(o: ControllerOptions): Controller {
@@ -48,14 +57,15 @@ export function startController(o: ControllerOptions): Controller {
   };
   const onError =
     o.onError ?? ((what, e) => process.stderr.write(`rotor controller: ${what}: ${(e as Error).message}\n`));
+  const ended = new Map<string, LastRotation>();
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let again = false;
   let waiters: (() => void)[] = [];
 
+  const mine = (namespace: string) => !o.namespaces || o.namespaces.includes(namespace);
   const each = async (plural: RotorPlural, fn: (deps: ControllerDeps, obj: RotorObject) => Promise<void>) => {
-    const mine = (obj: RotorObject) => !o.namespaces || o.namespaces.includes(obj.metadata.namespace);
-    for (const obj of (await deps.resources.list(plural)).filter(mine)) {
+    for (const obj of (await deps.resources.list(plural)).filter((x) => mine(x.metadata.namespace))) {
       // One object failing (a conflict, Temporal busy) does not hold up the others; the next pass retries it.
       await fn(deps, obj).catch((e: unknown) => onError(`${plural} ${obj.metadata.namespace}/${obj.metadata.name}`, e));
     }
@@ -64,6 +74,8 @@ export function startController(o: ControllerOptions): Controller {
     // Requests first: an approval of a request started in this pass is sent in the same pass.
     await each('rotationrequests', reconcileRequest);
     await each('rotationapprovals', reconcileApproval);
+    // Playbooks last: their last rotation reads the requests this pass started.
+    if (o.scheduling) await reconcilePlaybooks({ ...deps, scheduling: o.scheduling, ended }, mine, onError);
   };
   let busy = false;
   const kick = (): void => {
@@ -108,7 +120,8 @@ export function startController(o: ControllerOptions): Controller {
         },
       );
   };
-  for (const p of watched) watch(p);
+  const watched: RotorPlural[] = ['rotationrequests', 'rotationapprovals'];
+  for (const p of o.scheduling ? [...watched, 'rotationplaybooks' as const] : watched) watch(p);
   const timer = setInterval(kick, o.resyncMs ?? 10_000);
   kick();
 

@@ -54,6 +54,23 @@ export async function writeStatus(
 
 const zodMessage = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
 
+/** Where a RotationPlaybook's runs say their playbook came from. */
+export const playbookFileOf = (namespace: string, name: string) => `rotationplaybooks/${namespace}/${name}`;
+
+/** A RotationPlaybook object's spec as the playbook rotor runs, or why it is none. */
+export function parsePlaybook(obj: RotorObject): { playbook: Playbook } | { reason: string; message: string } {
+  const { name } = obj.metadata;
+  const parsed = playbookSchema.safeParse({
+    apiVersion: 'rotor.dev/v1',
+    kind: 'RotationPlaybook',
+    metadata: { name },
+    spec: obj.spec,
+  });
+  if (!parsed.success)
+    return { reason: 'InvalidPlaybook', message: `RotationPlaybook ${name}: ${zodMessage(parsed.error)}` };
+  return { playbook: parsed.data };
+}
+
 /** The RotationPlaybook as the playbook rotor runs, or why it is none. */
 async function playbookOf(
   deps: ControllerDeps,
@@ -66,15 +83,7 @@ async function playbookOf(
       reason: 'PlaybookNotFound',
       message: `no RotationPlaybook ${name} in namespace ${namespace}: requests name a playbook of their own namespace`,
     };
-  const parsed = playbookSchema.safeParse({
-    apiVersion: 'rotor.dev/v1',
-    kind: 'RotationPlaybook',
-    metadata: { name },
-    spec: obj.spec,
-  });
-  if (!parsed.success)
-    return { reason: 'InvalidPlaybook', message: `RotationPlaybook ${name}: ${zodMessage(parsed.error)}` };
-  return { playbook: parsed.data };
+  return parsePlaybook(obj);
 }
 
 /**
@@ -99,7 +108,7 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
   const { playbook } = found;
   const input: RotationInput = {
     playbook,
-    playbookFile: `rotationplaybooks/${namespace}/${spec.playbookRef}`,
+    playbookFile: playbookFileOf(namespace, spec.playbookRef),
     trigger: spec.mode,
     requestedBy: spec.requestedBy,
     namespace,

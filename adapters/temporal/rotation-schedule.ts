@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Client, ScheduleDescription, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
+import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
+import type { RotationInput } from '../../core/status';
+
+/** A rotor schedule as it should be: what `rotor schedule sync` and the controller create or update. */
+export interface DesiredSchedule {
+  scheduleId: string;
+  spec: ScheduleSpec;
+  action: ScheduleOptionsAction;
+  /** `rotor:<digest> tenant=<owner>`: what was synced, so an unchanged playbook is left alone. */
+  note: string;
+}
+
+/**
+ * The schedule that starts `input`'s rotation every `every` ms (the playbook's jitter), through the
+ * launcher `launcherId` (it starts `rotate/<secret>`, so it never overlaps a manual run). `owner`
+ * is recorded in the note: the tenant (`rotor schedule sync`) or the namespace (the controller).
+ */
+export function rotationSchedule(o: {
+  scheduleId: string;
+  launcherId: string;
+  input: RotationInput;
+  every: number;
+  taskQueue: string;
+  owner: string;
+}): DesiredSchedule {
+  const { input, every, taskQueue, owner } = o;
+  const { playbook } = input;
+  const secret = playbook.spec.secret.name;
+  const jitter = playbook.spec.schedule?.jitter ?? 0;
+  const spec: ScheduleSpec = { intervals: [{ every }], ...(jitter ? { jitter } : {}) };
+  const action: ScheduleOptionsAction = {
+    type: 'startWorkflow',
+    workflowType: 'scheduledRotationWorkflow',
+    workflowId: o.launcherId,
+    taskQueue,
+    args: [input],
+    staticSummary: `scheduled rotation of ${secret}`,
+    typedSearchAttributes: [
+      { key: RotationSecret, value: secret },
+      { key: RotationPlaybook, value: playbook.metadata.name },
+      { key: RotationTrigger, value: 'schedule' },
+      { key: RotationPhase, value: 'plan' },
+    ],
+  };
+  const digest = createHash('sha256').update(JSON.stringify({ every, jitter, input, taskQueue, tenant: owner }));
+  return { scheduleId: o.scheduleId, spec, action, note: `rotor:${digest.digest('hex').slice(0, 16)} tenant=${owner}` };
+}
+
+/** The owner a schedule's note records (`… tenant=<owner>`); undefined before owners were recorded. */
+export function ownerOfNote(note: string | undefined): string | undefined {
+  return / tenant=(\S+)$/.exec(note ?? '')?.[1];
+}
+
+/** The schedule's description, or undefined when there is none. */
+export function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
+  return client.schedule
+    .getHandle(scheduleId)
+    .describe()
+    .catch((e: unknown) => {
+      if (e instanceof ScheduleNotFoundError) return undefined;
+      throw e;
+    });
+}
+
+/**
+ * Makes the schedule `d` as it should be: created when `current` (its description) is none,
+ * updated when its note differs, else left alone. Says which.
+ */
+export async function applySchedule(
+  client: Client,
+  d: DesiredSchedule,
+  current: ScheduleDescription | undefined,
+): Promise<'created' | 'updated' | 'unchanged'> {
+  if (!current) {
+    await client.schedule.create({
+      scheduleId: d.scheduleId,
+      spec: d.spec,
+      action: d.action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      state: { note: d.note },
+    });
+    return 'created';
+  }
+  if (current.state.note === d.note) return 'unchanged';
+  await client.schedule.getHandle(d.scheduleId).update((prev) => ({
+    ...prev,
+    spec: d.spec,
+    action: d.action,
+    state: { ...prev.state, note: d.note },
+  }));
+  return 'updated';
+}
+
+/** Deletes the schedule; one already gone is no error. */
+export async function deleteSchedule(client: Client, scheduleId: string): Promise<void> {
+  await client.schedule
+    .getHandle(scheduleId)
+    .delete()
+    .catch((e: unknown) => {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+    });
+}
