@@ -71,8 +71,12 @@ export async function outcomeOf<T>(
   }
 }
 
-/** Polls the status query until the rotation reaches `phase`; throws when it does not in time. */
-export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls the status query until the rotation reaches `phase`; throws when it does not in time. The
+ * bound guards a hang, not speed: a fresh-clone run at load average 19 took over 30 s to reach
+ * needs-attention, so it sits just under the integration tests' 180 s.
+ */
+export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     // Before the first workflow task ran (a busy worker) the query has no handler yet: ask again.

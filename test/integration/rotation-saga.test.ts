@@ -1,3 +1,4 @@
+import { until } from '../helpers/until';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,7 +129,11 @@ describe('past the point of no return', () => {
           cause: { message: expect.stringMatching(/point of no return/) as unknown },
         });
         await h.signal(retrySignal, { by: 'oncall' });
-        for (let i = 0; i < 100 && revokeCalls < 2; i++) await new Promise((r) => setTimeout(r, 100));
+        await until(
+          'the retried revoke never ran',
+          () => Promise.resolve(revokeCalls >= 2 ? true : undefined),
+          150_000,
+        );
         await waitForPhase(h, 'needs-attention');
         expect((await h.query(statusQuery)).attention).toContain(
           'old credential is still accepted: old credential still accepted (injected)',
