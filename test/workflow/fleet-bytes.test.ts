@@ -93,46 +93,54 @@ describe('batch children return counts and failed clusters', () => {
 const fleetTimeout = 600_000;
 
 describe(`a rotation over ${fleet.toLocaleString('en')} cluster targets`, () => {
-  it('rotates every cluster with a parent history under 5 MB and no payload over 512 KB', async () => {
-    const { h } = await ts.start(fleetPlaybook(fleet), {}, (s) => {
-      s.state.planDetail = true;
-    });
-    const result = (await h.result()) as RotationResult;
-    expect(result.outcome).toBe('rotated');
-    const status = await statusOf(h);
-    // The full table is still there for the status query (it is not a payload of the history).
-    expect(status.clusters).toHaveLength(fleet);
-    expect(status.clusters.filter((c) => c.phase !== 'revoked')).toEqual([]);
-    const payloads = await expectWithinBytes(h, `${fleet} clusters rotated`);
-    // A batch child returns counts only when nothing failed: no per-cluster list comes back.
-    const children = payloads.filter((p) => p.event === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
-    expect(children.length).toBeGreaterThanOrEqual(4 * Math.ceil(fleet / 250));
-    expect(Math.max(...children.map((p) => p.bytes))).toBeLessThan(KB);
-  }, fleetTimeout);
+  it(
+    'rotates every cluster with a parent history under 5 MB and no payload over 512 KB',
+    async () => {
+      const { h } = await ts.start(fleetPlaybook(fleet), {}, (s) => {
+        s.state.planDetail = true;
+      });
+      const result = (await h.result()) as RotationResult;
+      expect(result.outcome).toBe('rotated');
+      const status = await statusOf(h);
+      // The full table is still there for the status query (it is not a payload of the history).
+      expect(status.clusters).toHaveLength(fleet);
+      expect(status.clusters.filter((c) => c.phase !== 'revoked')).toEqual([]);
+      const payloads = await expectWithinBytes(h, `${fleet} clusters rotated`);
+      // A batch child returns counts only when nothing failed: no per-cluster list comes back.
+      const children = payloads.filter((p) => p.event === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
+      expect(children.length).toBeGreaterThanOrEqual(4 * Math.ceil(fleet / 250));
+      expect(Math.max(...children.map((p) => p.bytes))).toBeLessThan(KB);
+    },
+    fleetTimeout,
+  );
 
-  it('names the clusters that failed, with their errors, and rolls back within the same bounds', async () => {
-    // One cluster in the first batch, one in the middle, one in the last.
-    const failing = ['c7', 'c5000', `c${fleet - 1}`];
-    const { h } = await ts.start(fleetPlaybook(fleet), {}, (s) => {
-      s.state.clusterFails['dual-read'] = failing;
-    });
-    const failure = await failureOf(h);
-    expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
-    expect(failure.message).toContain(`dual-read failed in 3 of ${fleet} cluster(s)`);
-    for (const name of failing) expect(failure.message).toContain(`${name}: secrets "app-secret" is forbidden`);
-    const status = await statusOf(h);
-    expect(status.phase).toBe('rolled-back');
-    const failed = status.clusters.filter((c) => c.failure !== undefined);
-    expect(failed.map((c) => c.name).sort()).toEqual([...failing].sort());
-    expect(failed[0]?.failure).toMatch(
-      new RegExp(`^dual-read: secrets "app-secret" is forbidden in bf-5e1f0a0-${fleet}-\\d+ \\(injected\\)$`),
-    );
-    // Every other cluster was delivered and then restored.
-    expect(status.clusters.filter((c) => c.phase === 'rolled-back')).toHaveLength(fleet);
-    const payloads = await expectWithinBytes(h, `${fleet} clusters, 3 failed, rolled back`);
-    // Batch children, the failing ones too, return counts and their failed clusters only.
-    const children = payloads.filter((p) => p.event === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
-    expect(children.length).toBeGreaterThanOrEqual(2 * Math.ceil(fleet / 250));
-    expect(Math.max(...children.map((p) => p.bytes))).toBeLessThan(KB);
-  }, fleetTimeout);
+  it(
+    'names the clusters that failed, with their errors, and rolls back within the same bounds',
+    async () => {
+      // One cluster in the first batch, one in the middle, one in the last.
+      const failing = ['c7', 'c5000', `c${fleet - 1}`];
+      const { h } = await ts.start(fleetPlaybook(fleet), {}, (s) => {
+        s.state.clusterFails['dual-read'] = failing;
+      });
+      const failure = await failureOf(h);
+      expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
+      expect(failure.message).toContain(`dual-read failed in 3 of ${fleet} cluster(s)`);
+      for (const name of failing) expect(failure.message).toContain(`${name}: secrets "app-secret" is forbidden`);
+      const status = await statusOf(h);
+      expect(status.phase).toBe('rolled-back');
+      const failed = status.clusters.filter((c) => c.failure !== undefined);
+      expect(failed.map((c) => c.name).sort()).toEqual([...failing].sort());
+      expect(failed[0]?.failure).toMatch(
+        new RegExp(`^dual-read: secrets "app-secret" is forbidden in bf-5e1f0a0-${fleet}-\\d+ \\(injected\\)$`),
+      );
+      // Every other cluster was delivered and then restored.
+      expect(status.clusters.filter((c) => c.phase === 'rolled-back')).toHaveLength(fleet);
+      const payloads = await expectWithinBytes(h, `${fleet} clusters, 3 failed, rolled back`);
+      // Batch children, the failing ones too, return counts and their failed clusters only.
+      const children = payloads.filter((p) => p.event === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
+      expect(children.length).toBeGreaterThanOrEqual(2 * Math.ceil(fleet / 250));
+      expect(Math.max(...children.map((p) => p.bytes))).toBeLessThan(KB);
+    },
+    fleetTimeout,
+  );
 });
