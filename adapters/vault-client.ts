@@ -28,8 +28,8 @@ export function vaultStatus(e: unknown): number | undefined {
 
 /**
  * Maps a Vault API error to a stable failure type; messages name the path, never data. 403 is
- * permanent everywhere; `notFound` says what a 404 (and, where given, 400) means at this path;
- * everything else is transient and retried.
+ * permanent everywhere; `notFound` says what a 404 (and, where given, 400) means at this path; a
+ * 429 (rate-limit quota) is said to be throttling; everything else is transient and retried.
  */
 export function vaultFailure(
   e: unknown,
@@ -45,6 +45,13 @@ export function vaultFailure(
     );
   const reason = e instanceof Error ? e.message : String(e);
   if (status !== undefined && notFound.statuses.includes(status)) return notFound.failure(reason);
+  // A rate-limit quota says only "rate limit quota exceeded": name the status, so an incident
+  // (core/incident/throttling.ts) knows the backend throttled; retried with back-off like the rest.
+  if (status === 429)
+    return retryable(
+      RetryableErrorTypes.vault,
+      `${where}: throttled while trying to ${what} (HTTP 429 Too Many Requests: ${reason}); retried with back-off`,
+    );
   // Retried: fixing VAULT_CACERT and restarting the worker lets the rotation go on where it stopped.
   return retryable(RetryableErrorTypes.vault, `${where}: failed to ${what}: ${vaultTlsHint(e) ?? reason}`);
 }

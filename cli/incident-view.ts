@@ -8,6 +8,12 @@ export function countsLine(counts: IncidentStatus['counts']): string {
   return parts.length ? parts.join(', ') : 'nothing selected';
 }
 
+/** `  throttled: vault 12, secretsmanager/eu-west-1 1`, or nothing when no backend throttled. */
+function throttleLines(throttles: Record<string, number>): string[] {
+  const parts = Object.entries(throttles).map(([b, n]) => `${b} ${n}`);
+  return parts.length ? [`  throttled: ${parts.join(', ')}`] : [];
+}
+
 /** The status as `rotor incident status` prints it. */
 export function statusLines(s: IncidentStatus): string[] {
   const state = s.aborted ? `aborted by ${s.aborted.by}` : s.ended ? 'ended' : s.paused ? 'PAUSED' : 'running';
@@ -19,6 +25,7 @@ export function statusLines(s: IncidentStatus): string[] {
       : []),
     ...s.failed.map((f) => `  ${f.state} ${f.secret}: ${f.why}`),
     ...s.backingOff.map((b) => `  backing off ${b.backend} until ${new Date(b.until).toISOString()}`),
+    ...throttleLines(s.throttles ?? {}),
   ];
 }
 
@@ -31,6 +38,7 @@ export function reportLines(r: IncidentReport): string[] {
     ...r.needsAttention.map((s) => `  needs attention  ${s.secret}: ${s.why}`),
     ...r.skipped.map((s) => `  skipped          ${s.secret}: ${s.why}`),
     ...r.notStarted.map((s) => `  not started      ${s}`),
+    ...throttleLines(r.throttles ?? {}),
   ];
 }
 

@@ -8,6 +8,7 @@ import { connectFailure } from '../adapters/temporal/connect-failure';
 import { workflowInterceptorModules, workflowsPath } from './bundle';
 import { RedactingActivityInbound } from './redacting-interceptor';
 import { RefusingActivityInbound } from './refusing-interceptor';
+import { ThrottleReportingActivityInbound } from './throttle-reporting';
 import { defaultWorkerTuning } from './tuning';
 import type { WorkerTuning } from './tuning';
 import type { ShutdownSettings } from './shutdown';
@@ -52,6 +53,8 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
       activity: [
         () => ({ inbound: new RedactingActivityInbound() }),
         () => ({ inbound: new RefusingActivityInbound() }),
+        // A throttled backend is reported to the rotation's incident, if any, while the rotation retries.
+        (ctx) => ({ inbound: new ThrottleReportingActivityInbound(ctx) }),
       ],
       ...(o.workflowBundlePath ? {} : { workflowModules: workflowInterceptorModules }),
     },

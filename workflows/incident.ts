@@ -11,8 +11,13 @@ import {
 import { rotationWorkflowId } from '../core/ids';
 import { backendKeys } from '../core/incident/backends';
 import { incidentInputProblems } from '../core/incident/input';
-import { incidentReport, incidentStatus, nextStartable } from '../core/incident/status';
-import { isThrottling, maxThrottledAttempts, throttleBackoffMs } from '../core/incident/throttling';
+import { incidentReport, incidentStatus, nextStartable, throttleCounts } from '../core/incident/status';
+import {
+  isThrottling,
+  maxThrottledAttempts,
+  reportedThrottleBackoffMs,
+  throttleBackoffMs,
+} from '../core/incident/throttling';
 import type {
   ChildRecord,
   IncidentCarried,
@@ -26,6 +31,7 @@ import { attentionPollMs, markStuck } from './incident/attention';
 import { classify, runChild } from './incident/children';
 import {
   abortIncidentUpdate,
+  backendThrottledSignal,
   incidentStatusQuery,
   pauseIncidentSignal,
   resumeIncidentSignal,
@@ -60,7 +66,8 @@ function freshRecords(input: IncidentInput): ChildRecord[] {
  * One incident, many rotations: starts the emergency rotation of every selected playbook as a
  * child (each admitted by the policy on its own, as `rotor rotate --emergency` is), at most
  * `concurrency` at once and `perBackend` per backend, backing a backend off when it throttles.
- * Pause holds new starts, abort cancels the running rotations (each rolls back on its own). Past
+ * A running rotation a backend throttled (reported by the worker) holds new starts on its backends
+ * for a few seconds. Pause holds new starts, abort cancels the running rotations (each rolls back on its own). Past
  * `maxHistoryEvents` it stops starting, lets the running ones end and continues as new with its
  * records. Ends with one outcome and the report of every rotation.
  */
@@ -95,6 +102,17 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   setHandler(resumeIncidentSignal, (a) => {
     carried.paused = false;
     log.info('incident resumed', { by: a.by, reason: a.reason });
+    changed();
+  });
+  setHandler(backendThrottledSignal, (t) => {
+    // Only a running rotation of this incident counts: anything else is stale or not ours.
+    const record = records.find((r) => r.workflowId === t.workflowId && r.state === 'running');
+    if (!record || aborted) return;
+    const reported = (carried.reportedThrottles ??= {});
+    for (const b of record.backends) {
+      reported[b] = (reported[b] ?? 0) + 1;
+      carried.backoffUntil[b] = Math.max(carried.backoffUntil[b] ?? 0, Date.now() + reportedThrottleBackoffMs);
+    }
     changed();
   });
   // Running rotations live in this scope: an abort cancels it, and each of them rolls back.
@@ -205,7 +223,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   }
   ended = true;
   publish();
-  const report = incidentReport({ incidentId, reason: input.reason, ...(aborted ? { aborted } : {}) }, records);
+  const report = incidentReport(
+    { incidentId, reason: input.reason, throttles: throttleCounts(carried), ...(aborted ? { aborted } : {}) },
+    records,
+  );
   log.info('incident ended', { outcome: report.outcome, counts: report.counts });
   return report;
 }

@@ -31,9 +31,26 @@ export function slowest(records: readonly ChildRecord[], now: number, n = 5) {
 
 const why = (r: ChildRecord) => ({ secret: r.secret, why: r.why ?? '' });
 
+/**
+ * Per backend key, how often it throttled a rotation of the incident: throttled answers the
+ * running rotations reported (and retried), plus rotations rolled back for it and started again.
+ */
+export function throttleCounts(
+  carried: Pick<IncidentCarried, 'throttles' | 'reportedThrottles'>,
+): Record<string, number> {
+  const counts: Record<string, number> = { ...carried.throttles };
+  for (const [b, n] of Object.entries(carried.reportedThrottles ?? {})) counts[b] = (counts[b] ?? 0) + n;
+  return counts;
+}
+
 /** The incident's outcome and report from its records; `aborted` when an operator aborted it. */
 export function incidentReport(
-  base: { incidentId: string; reason: string; aborted?: { by: string; reason?: string } },
+  base: {
+    incidentId: string;
+    reason: string;
+    aborted?: { by: string; reason?: string };
+    throttles?: Record<string, number>;
+  },
   records: readonly ChildRecord[],
 ): IncidentReport {
   const of = (state: ChildState) => records.filter((r) => r.state === state);
@@ -54,6 +71,7 @@ export function incidentReport(
     needsAttention: of('needs-attention').map(why),
     skipped: of('skipped').map(why),
     notStarted: of('pending').map((r) => r.secret),
+    throttles: base.throttles ?? {},
     ...(base.aborted ? { aborted: base.aborted } : {}),
   };
 }
@@ -106,6 +124,7 @@ export function incidentStatus(
     backingOff: Object.entries(carried.backoffUntil)
       .filter(([, until]) => until > run.now)
       .map(([backend, until]) => ({ backend, until })),
+    throttles: throttleCounts(carried),
     continuations: carried.continuations,
   };
 }

@@ -14,3 +14,10 @@ export function throttleBackoffMs(n: number): number {
 
 /** A throttled rotation is started again at most this many times in all. */
 export const maxThrottledAttempts = 3;
+
+/**
+ * How long a backend takes no new rotation after a running rotation reported it throttled (the
+ * rotation itself retries). Fixed, not doubling: every report restarts it, so a backend that keeps
+ * throttling keeps its new starts held, and one that recovers is used again within seconds.
+ */
+export const reportedThrottleBackoffMs = 5_000;

@@ -71,6 +71,19 @@ export interface IncidentCarried {
   backoffUntil: Record<string, number>;
   /** Per backend key, how often it throttled a rotation (each back-off doubles). */
   throttles: Record<string, number>;
+  /**
+   * Per backend key, how many throttled answers running rotations reported (the rotation retried
+   * them itself). Absent in runs carried over from before it existed.
+   */
+  reportedThrottles?: Record<string, number>;
+}
+
+/** What a worker tells the incident when a backend throttled one of its running rotations. */
+export interface BackendThrottled {
+  /** The rotation's workflow id (`rotate/<secret>`). */
+  workflowId: string;
+  /** The activity the backend throttled. */
+  activity: string;
 }
 
 /** The incident's status query answer. */
@@ -93,6 +106,8 @@ export interface IncidentStatus {
   failed: { secret: string; state: ChildState; why: string }[];
   /** Backends paused by a throttling back-off, with until when. */
   backingOff: { backend: string; until: number }[];
+  /** Per backend key, how often it throttled a rotation of this incident (see `throttleCounts`); absent from older builds. */
+  throttles?: Record<string, number>;
   continuations: number;
 }
 
@@ -111,5 +126,7 @@ export interface IncidentReport {
   skipped: { secret: string; why: string }[];
   /** Selected but never started (the incident was aborted first). */
   notStarted: string[];
+  /** Per backend key, how often it throttled a rotation of this incident; absent from older builds. */
+  throttles?: Record<string, number>;
   aborted?: { by: string; reason?: string };
 }

@@ -8,14 +8,13 @@
  * rotations of different secrets together on the one worker and reports throughput (test/bench/throughput.ts);
  * the worker takes its tuning (ROTOR_MAX_CONCURRENT_* …) from this process's environment. Cleans up.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { temporal } from '@temporalio/proto';
 import pLimit from 'p-limit';
 import { stringify } from 'yaml';
 import { serverSideApply } from '../../adapters/kubernetes/patch';
@@ -23,11 +22,12 @@ import { connectClient } from '../../adapters/temporal/connection';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
-import { findPayloads, toHistoryJson } from '../helpers/history';
 import { kubeconfigFor, stackKubeconfig } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { startWorkerProcess } from '../helpers/worker-process';
+import { historySize } from './history-size';
+import { rotorCli } from './rotor-cli';
 import { rotationsTogether } from './throughput';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
@@ -48,7 +48,6 @@ const sizes = (args.clusters ?? '')
   .filter((n) => n > 0);
 /** The parallelism of the issue's baseline table: 10 up to 30 clusters, 50 up to 100, then 100. */
 const parallelFor = (n: number) => (args.parallel ? Number(args.parallel) : n <= 30 ? 10 : n <= 100 ? 50 : 100);
-const History = temporal.api.history.v1.History;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 useStackEnv();
@@ -116,13 +115,8 @@ async function irreducible(targets: Target[], parallel: number): Promise<number>
   return Date.now() - started;
 }
 
-function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const entry = args['tsx-cli'] ? ['--import', 'tsx', 'cli/main.ts'] : ['cli/rotor.js'];
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...entry, ...argv], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('error', reject);
-    p.on('exit', (code) => resolve(code ?? 1));
-  });
+function cli(argv: string[], cliEnv: NodeJS.ProcessEnv): Promise<number> {
+  return rotorCli(argv, cliEnv, args['tsx-cli'] ?? false);
 }
 
 async function main(): Promise<void> {
@@ -173,15 +167,7 @@ async function main(): Promise<void> {
         const described = await h.describe();
         // The CLI's own share (process start, connect, follow): wall minus the workflow's open time.
         const open = (described.closeTime?.getTime() ?? Date.now()) - described.startTime.getTime();
-        const events = history.events?.length ?? 0;
-        // As the server stores and limits it: the history's proto bytes, and its largest payload.
-        const bytes = History.encode(History.fromObject(history)).finish().length;
-        const largest = Math.max(
-          0,
-          ...findPayloads(toHistoryJson(history)).map(
-            ({ payload }) => Buffer.from(payload.data ?? '', 'base64').length,
-          ),
-        );
+        const { events, bytes, largest } = historySize(history);
         const stages = status.stages
           .filter((s) => s.startedAt !== undefined && s.endedAt !== undefined)
           .map((s) => `${s.name} ${secs((s.endedAt ?? 0) - (s.startedAt ?? 0))}`)

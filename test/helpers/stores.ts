@@ -64,27 +64,32 @@ export async function awsTestStore(initial: string, endpoint?: string, prefix = 
 }
 
 /**
- * A Vault KV v2 entry under secret/ (the stack's Vault, or the one at `endpoint`), written once with
- * `initial`, under `prefix` (a policy's pathPrefix, say).
+ * A Vault KV v2 entry under `mount` (default secret/; the stack's Vault, or the one at `endpoint`),
+ * written once with `initial`, under `prefix` (a policy's pathPrefix, say).
  */
-export async function vaultTestStore(initial: string, endpoint?: string, prefix = 'rotor-test/'): Promise<TestStore> {
+export async function vaultTestStore(
+  initial: string,
+  endpoint?: string,
+  prefix = 'rotor-test/',
+  mount = 'secret',
+): Promise<TestStore> {
   const env = useStackEnv();
   const vault = vaultClient({ endpoint: endpoint ?? env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
   const path = `${prefix}${randomUUID()}`;
-  await vault.write(`secret/data/${path}`, { data: { value: initial } });
+  await vault.write(`${mount}/data/${path}`, { data: { value: initial } });
   const metadata = async () =>
     (
-      (await vault.read(`secret/metadata/${path}`)) as {
+      (await vault.read(`${mount}/metadata/${path}`)) as {
         data: { current_version: number; custom_metadata: Record<string, string> | null };
       }
     ).data;
   const readVersion = async (version: string) => {
-    const res = (await vault.read(`secret/data/${path}?version=${version}`).catch(() => undefined)) as
+    const res = (await vault.read(`${mount}/data/${path}?version=${version}`).catch(() => undefined)) as
       { data?: { data?: { value?: string } | null } } | undefined;
     return res?.data?.data?.value ?? null;
   };
   return {
-    store: { type: 'vault', mount: 'secret', path, key: 'value' },
+    store: { type: 'vault', mount, path, key: 'value' },
     async snapshot() {
       const m = await metadata();
       const currentVersion = m.custom_metadata?.['rotor-current-version'] ?? String(m.current_version);

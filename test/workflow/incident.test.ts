@@ -13,6 +13,7 @@ import type { Playbook, PlaybookInput } from '../../core/playbook/schema';
 import { abortUpdate } from '../../workflows/definitions';
 import {
   abortIncidentUpdate,
+  backendThrottledSignal,
   incidentStatusQuery,
   pauseIncidentSignal,
   resumeIncidentSignal,
@@ -187,6 +188,28 @@ describe('incidentWorkflow', () => {
     expect(a.state).toMatchObject({ current: 'v2', revoked: ['v1'] });
     const details = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(details.currentDetails).toContain('| rotated | 3 |');
+  });
+
+  it("a running rotation's reported throttle is counted and holds its backend; a report about another workflow changes nothing", async () => {
+    const [slow, next] = [playbookIn('us-east-1'), playbookIn('us-east-1')];
+    if (!slow || !next) throw new Error('two playbooks expected');
+    slowStores([slow]);
+    const h = await startIncident([slow, next], { concurrency: 1 });
+    await untilIncident(h, 'one running', (s) => s.counts.running === 1);
+    await h.signal(backendThrottledSignal, { workflowId: 'rotate/not-of-this-incident', activity: 'promote' });
+    await h.signal(backendThrottledSignal, {
+      workflowId: rotationWorkflowId(slow.spec.secret.name),
+      activity: 'createPendingVersion',
+    });
+    const held = await untilIncident(h, 'the throttle counted', (s) => Object.keys(s.throttles ?? {}).length > 0);
+    expect(held.throttles).toEqual({ 'secretsmanager/us-east-1': 1 });
+    expect(held.backingOff.map((b) => b.backend)).toEqual(['secretsmanager/us-east-1']);
+    const report = (await h.result()) as IncidentReport;
+    expect(report).toMatchObject({
+      outcome: 'rotated',
+      counts: { rotated: 2 },
+      throttles: { 'secretsmanager/us-east-1': 1 },
+    });
   });
 
   it('a rotation stuck past its point of no return is reported as needing attention, and the incident ends', async () => {
