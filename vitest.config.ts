@@ -28,6 +28,9 @@ const serialFiles: readonly { file: string; why: string }[] = [
 // slowest (docs/development.md), then the other integration files, then the time-skipping workflow
 // files; unit files fill the gaps at the end.
 const slowest = [
+  'incident-fifty',
+  'incident',
+  'chart-fleet',
   'rotation-saga',
   'failure-paths',
   'no-secret-leak',
