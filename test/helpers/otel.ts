@@ -33,8 +33,12 @@ export function attr(item: { attributes?: KeyValue[] }, key: string): string | u
   return v?.stringValue ?? (v?.intValue === undefined ? undefined : String(v.intValue));
 }
 
+/** The file's complete lines: the last one is left out until its newline is written (a collector mid-write). */
 function lines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  if (!existsSync(file)) return [];
+  const all = readFileSync(file, 'utf8').split('\n');
+  all.pop();
+  return all.filter(Boolean);
 }
 
 interface TracesLine {
