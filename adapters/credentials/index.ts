@@ -11,6 +11,8 @@ import type { KubeClients } from '../kubernetes/clients';
 import type { CredentialKind } from './kind';
 import { mariadbUsersKind } from './mariadb';
 import { mariadbAdminFromEnv } from './mariadb-env';
+import { mariadbDefaults } from './mariadb-target';
+import { mariadbTls } from './mariadb-tls';
 import type { MariadbAdmin } from './mariadb-env';
 import { postgresAlternatingUsersKind } from './postgres';
 import { randomKind } from './random';
@@ -83,6 +85,7 @@ export function credentialDepsFromEnv(
 ): CredentialKindDeps {
   // Checked now, so a worker that would send the admin password in cleartext does not start.
   const adminTls = postgresTls(env['PGHOST'], env['PGSSLMODE'], 'PGSSLMODE', env['PGSSLROOTCERT']);
+  mariadbTls(mariadbDefaults(env).host, env);
   return {
     pgAdmin: () => ({
       ssl: adminTls,

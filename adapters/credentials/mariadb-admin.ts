@@ -6,6 +6,7 @@ import { generateRandom } from '../generate';
 import type { MariadbAdmin } from './mariadb-env';
 import { nativePasswordHash } from './mariadb-login';
 import { serverVariant } from './mariadb-server';
+import { MariadbTlsRefused } from './mariadb-tls';
 import type { ServerVariant } from './mariadb-server';
 
 export type MariadbCredential = Extract<Credential, { kind: 'mariadb-users' }>;
@@ -61,12 +62,14 @@ export async function withMariadbAdmin<T>(
     );
   let conn: mysql.Connection | undefined;
   try {
+    const ssl = admin.tls(t.host);
     conn = await mysql.createConnection({
       host: t.host,
       port: t.port,
       user: admin.user,
       password: admin.password,
       connectTimeout: 10_000,
+      ...(ssl ? { ssl } : {}),
     });
     conn.on('error', () => undefined);
     const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
@@ -74,6 +77,20 @@ export async function withMariadbAdmin<T>(
     return await fn({ conn, server, where, adminUser: admin.user });
   } catch (e) {
     if (e instanceof ApplicationFailure) throw e;
+    if (e instanceof MariadbTlsRefused) throw permanent(ErrorTypes.invalidInput, e.message);
+    const code = (e as { code?: unknown }).code;
+    // mysql2's codes for a TLS handshake that failed (mostly an unverified certificate or name) and
+    // for a server without TLS: settings to fix, not worth retrying.
+    if (code === 'HANDSHAKE_SSL_ERROR')
+      throw permanent(
+        ErrorTypes.invalidInput,
+        `MariaDB ${where}: the TLS handshake failed (${(e as Error).message}); point ROTOR_MARIADB_SSL_CA at the CA that signed the server's certificate, and use a host name that certificate names`,
+      );
+    if (code === 'HANDSHAKE_NO_SSL_SUPPORT')
+      throw permanent(
+        ErrorTypes.invalidInput,
+        `MariaDB ${where} offers no TLS, which ROTOR_MARIADB_SSL_MODE asks for; enable TLS on the server (ssl_cert/ssl_key)`,
+      );
     const err = e as Error & { errno?: number; sqlState?: string; code?: string };
     if (err.sqlState === undefined && err.code !== undefined)
       // Unreachable server, timeout, reset: transient, and every step here is idempotent.

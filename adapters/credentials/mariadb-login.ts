@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { redact } from '../redact';
 import { mariadbDefaults } from './mariadb-target';
+import { mariadbTls } from './mariadb-tls';
 import type { MariadbTarget } from './mariadb-target';
 import type { LoginOutcome } from './login-proof';
 import type { UserPassword } from './values';
@@ -37,8 +38,11 @@ export async function tryMariadbLogin(
   opts.signal?.addEventListener('abort', abort, { once: true });
   try {
     if (opts.signal?.aborted) return { ok: false, refused: false, message: 'cancelled' };
+    const host = target.host ?? d.host;
+    const ssl = mariadbTls(host, opts.env);
     conn = await mysql.createConnection({
-      host: target.host ?? d.host,
+      ...(ssl ? { ssl } : {}),
+      host,
       port: target.port ?? d.port,
       ...(target.database ? { database: target.database } : {}),
       user: cred.username,

@@ -124,6 +124,9 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
     ROTOR_MARIADB_PORT: String(ports.mariadb),
     ROTOR_MARIADB_USER: 'rotor',
     ROTOR_MARIADB_PASSWORD_FILE: join(paths.stateDir, 'keys', 'mariadb-admin.password'),
+    // Verified TLS even on loopback, so every MariaDB test runs the path a remote server takes.
+    ROTOR_MARIADB_SSL_MODE: 'verify_identity',
+    ROTOR_MARIADB_SSL_CA: loopbackPki(mariadbTlsDir(paths)).ca.cert,
     ROTOR_FINGERPRINT_KEY_FILE: join(paths.stateDir, 'keys', 'fingerprint.key'),
     ROTOR_CODEC_KEY_FILE: join(paths.stateDir, 'keys', 'codec.key'),
     ROTOR_POLICY_FILE: devPolicyFile,
@@ -135,6 +138,11 @@ export function stackEnv(paths: StackPaths = stackPaths()): Record<string, strin
 /** Where the stack's Redis keeps its CA and serving certificate. */
 export function redisTlsDir(paths: StackPaths): string {
   return join(paths.stateDir, 'redis', 'tls');
+}
+
+/** Where the stack's MariaDB keeps its CA and serving certificate. */
+export function mariadbTlsDir(paths: StackPaths): string {
+  return join(paths.stateDir, 'mariadb', 'tls');
 }
 
 /** Where the stack keeps its Vault TLS listener's CA and serving certificate. */

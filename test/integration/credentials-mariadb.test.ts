@@ -22,6 +22,9 @@ import {
   withMariadbAdmin,
 } from '../helpers/mariadb';
 import { useStackEnv } from '../helpers/stack-env';
+import { withMariadbAdmin as withAdminSession } from '../../adapters/credentials/mariadb-admin';
+import { redisTlsDir, stackPaths } from '../../dev/local-stack/config';
+import { loopbackPki } from '../../dev/local-stack/pki';
 
 useStackEnv();
 
@@ -259,5 +262,44 @@ describe('mariadb-users, retainCurrentPassword', () => {
     );
     expect(await probe()).toEqual(before);
     expect(await canLogIn(current)).toBe(true);
+  });
+});
+
+describe('mariadb-users, over TLS', () => {
+  it("the admin session is verified TLS (the stack asks for verify_identity), and a CA that did not sign the server's certificate stops create before any change", async () => {
+    const { policy, current } = await userPair('tls');
+    // The stack's environment asks for verify_identity against the stack MariaDB's own CA.
+    expect(process.env['ROTOR_MARIADB_SSL_MODE']).toBe('verify_identity');
+    const tls = await withAdminSession(credentialDepsFromEnv(), policy, async (s) => {
+      const [rows] = await s.conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_version'");
+      return String(rows[0]?.['Value'] ?? '');
+    });
+    expect(tls).toMatch(/^TLSv1\.[23]$/);
+
+    // Another loopback CA of the stack (Redis's) did not sign MariaDB's certificate.
+    const otherCa = loopbackPki(redisTlsDir(stackPaths())).ca.cert;
+    const wrongCa = createCredentialKinds(credentialDepsFromEnv({ ...process.env, ROTOR_MARIADB_SSL_CA: otherCa }))[
+      'mariadb-users'
+    ];
+    await expect(wrongCa.create(policy, { currentValue: current, rotation })).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+      message: expect.stringMatching(
+        /^MariaDB 127\.0\.0\.1:\d+: the TLS handshake failed \(self-signed certificate in certificate chain\); point ROTOR_MARIADB_SSL_CA at the CA that signed the server's certificate/,
+      ) as string,
+    });
+    // Nothing changed: the other user is still locked, the current login still works.
+    expect(await isLocked(policy.users[1] ?? '')).toBe(true);
+    expect(await canLogIn(current)).toBe(true);
+  });
+
+  it('a worker told to send the admin password to a remote server in plaintext does not start', () => {
+    expect(() =>
+      credentialDepsFromEnv({
+        ...process.env,
+        ROTOR_MARIADB_HOST: 'db.example.com',
+        ROTOR_MARIADB_SSL_MODE: 'disabled',
+      }),
+    ).toThrow(/ROTOR_MARIADB_SSL_MODE is disabled for MariaDB at db\.example\.com, beyond this machine/);
   });
 });

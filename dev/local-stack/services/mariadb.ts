@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { nativePasswordHash } from '../../../adapters/credentials/mariadb-login';
-import { ports, stackEnv } from '../config';
+import { mariadbTlsDir, ports, stackEnv } from '../config';
+import { ensureLoopbackPki, loopbackPki } from '../pki';
 import { ensurePortFree, healthProbeTimeoutMs, startProcess } from '../process';
 import type { StackContext, StackService } from '../service';
 import { ensureDebianPackages, which } from '../toolchain';
@@ -67,12 +68,25 @@ async function initDataDir(ctx: StackContext, base: string): Promise<void> {
   await run('mariadb-install-db', owner ? [...args, '--user=mysql'] : args, { cwd: base });
 }
 
-/** `mariadbd` arguments: loopback only, on the stack's port, everything under `base`. */
-export function mariadbArgs(base: string): string[] {
+/**
+ * `mariadbd` arguments: loopback only, on the stack's port, everything under `base`, and TLS with
+ * the certificate under `tlsDir` (clients may still connect without it; rotor's stack env asks for it).
+ */
+export function mariadbArgs(base: string, tlsDir: string): string[] {
+  const pki = loopbackPki(tlsDir);
   // prettier-ignore
   return ['--no-defaults', `--datadir=${join(base, 'data')}`, `--socket=${join(base, 'mariadbd.sock')}`,
     `--pid-file=${join(base, 'mariadbd.pid')}`, `--port=${ports.mariadb}`, '--bind-address=127.0.0.1',
-    '--skip-name-resolve', `--init-file=${join(base, 'init.sql')}`, '--innodb-buffer-pool-size=64M'];
+    '--skip-name-resolve', `--init-file=${join(base, 'init.sql')}`, '--innodb-buffer-pool-size=64M',
+    `--ssl-cert=${pki.server.cert}`, `--ssl-key=${pki.server.key}`, `--ssl-ca=${pki.ca.cert}`];
+}
+
+/** The server's CA and certificate, readable by the user it runs as. */
+async function ensureTls(ctx: StackContext, owner: { uid: number; gid: number } | undefined): Promise<string> {
+  const dir = mariadbTlsDir(ctx.paths);
+  const pki = await ensureLoopbackPki(dir, 'rotor-dev-mariadb-ca');
+  if (owner) for (const f of [dir, pki.ca.cert, pki.server.cert, pki.server.key]) chownSync(f, owner.uid, owner.gid);
+  return dir;
 }
 
 /** MariaDB from Debian's package: a real credential target (users with passwords) for rotation. */
@@ -102,7 +116,8 @@ export const mariadb: StackService = {
     const init = join(base, 'init.sql');
     writeFileSync(init, initSql(ctx), { mode: 0o600 });
     if (owner) chownSync(init, owner.uid, owner.gid);
-    startProcess(ctx, 'mariadb', serverBin, mariadbArgs(base), owner ?? {});
+    const tlsDir = await ensureTls(ctx, owner);
+    startProcess(ctx, 'mariadb', serverBin, mariadbArgs(base, tlsDir), owner ?? {});
   },
   async health(ctx) {
     try {
