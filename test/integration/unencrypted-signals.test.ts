@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
@@ -193,6 +193,13 @@ describe('a client without the codec key cannot freeze a rotation awaiting appro
   });
 });
 
+/** A running activity, as a client completing or failing it by id names it. */
+interface ActivityId {
+  workflowId: string;
+  runId: string;
+  activityId: string;
+}
+
 describe('a client without the codec key completing a running activity by its id', () => {
   let slow: TestWorker;
   let letGo = (): void => undefined;
@@ -215,6 +222,19 @@ describe('a client without the codec key completing a running activity by its id
 
   /** Starts a rotation on the slow worker and completes its running checkPlaybook by id as the attacker. */
   async function completedByAttacker(result?: unknown): Promise<WorkflowHandle> {
+    return actedOnByAttacker(async (id) => {
+      if (result !== undefined) await plaintext().activity.complete(id, result);
+      // The SDK client would encode `undefined` as a payload: the raw call sends none at all.
+      else
+        await plaintext().workflowService.respondActivityTaskCompletedById({
+          namespace: temporalSettings().namespace,
+          ...id,
+        });
+    });
+  }
+
+  /** Starts a rotation on the slow worker and lets the attacker `act` on its running checkPlaybook by id. */
+  async function actedOnByAttacker(act: (id: ActivityId) => Promise<void>): Promise<WorkflowHandle> {
     const playbook = testPlaybook(store.store);
     const h = await slow.client.workflow.start('rotationWorkflow', {
       taskQueue: slow.taskQueue,
@@ -226,14 +246,7 @@ describe('a client without the codec key completing a running activity by its id
       activityId = (await h.describe()).raw.pendingActivities?.[0]?.activityId ?? undefined;
       return activityId !== undefined;
     });
-    const id = { workflowId: h.workflowId, runId: h.firstExecutionRunId, activityId: activityId ?? '' };
-    if (result !== undefined) await plaintext().activity.complete(id, result);
-    // The SDK client would encode `undefined` as a payload: the raw call sends none at all.
-    else
-      await plaintext().workflowService.respondActivityTaskCompletedById({
-        namespace: temporalSettings().namespace,
-        ...id,
-      });
+    await act({ workflowId: h.workflowId, runId: h.firstExecutionRunId, activityId: activityId ?? '' });
     return h;
   }
 
@@ -251,6 +264,45 @@ describe('a client without the codec key completing a running activity by its id
       const failure = await failureOfRun(slow, h);
       expect(failure.type).toBe(ErrorTypes.unencryptedPayload);
       expect(failure.message).toContain(message);
+      expect(await historyTypes(h)).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
+    },
+  );
+
+  const forged = () => ApplicationFailure.nonRetryable('forged by mallory: the policy refused this', 'PolicyRefused');
+  it.each([
+    ['plaintext attributes', (id: ActivityId) => plaintext().activity.fail(id, forged())],
+    [
+      "attributes encoded, but not with rotor's key",
+      // What an SDK client with encodeCommonAttributes and no codec sends: the raw call, to be exact.
+      (id: ActivityId) =>
+        plaintext()
+          .workflowService.respondActivityTaskFailedById({
+            namespace: temporalSettings().namespace,
+            ...id,
+            failure: {
+              message: 'Encoded failure',
+              encodedAttributes: defaultPayloadConverter.toPayload({ message: forged().message, stack_trace: '' }),
+              applicationFailureInfo: { type: 'PolicyRefused', nonRetryable: true },
+            },
+          })
+          .then(() => undefined),
+    ],
+  ])(
+    'cannot fail it with a failure of its choosing (%s): the call fails as UnencryptedPayload, none of its text is kept',
+    async (_, attacker) => {
+      const h = await actedOnByAttacker(attacker);
+      const failure = await failureOfRun(slow, h);
+      expect(failure.type).toBe(ErrorTypes.unencryptedPayload);
+      expect(failure.message).toMatch(
+        /^refused a failure not encrypted with rotor's codec key \(an activity failed by its id from outside\)/,
+      );
+      expect(failure.cause).toBeUndefined();
+      // The run's own record of it (its failure chain, decoded with the key) has none of the attacker's text.
+      const out = await slow.run(() => outcomeOf(h));
+      const chain: string[] = [];
+      for (let e: unknown = out.ok ? undefined : out.error; e instanceof Error; e = e.cause) chain.push(e.message);
+      expect(chain.length).toBeGreaterThan(2);
+      expect(chain.join('\n')).not.toMatch(/mallory|policy refused/);
       expect(await historyTypes(h)).not.toContain('EVENT_TYPE_WORKFLOW_TASK_FAILED');
     },
   );
