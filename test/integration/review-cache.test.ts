@@ -65,6 +65,29 @@ describe('SubjectAccessReview answers kept while RBAC is unchanged (cluster-b)',
     }
   }
 
+  /**
+   * What plan does for one reader's `get`: read RBAC, file the question under its fingerprint, ask
+   * on a miss, keep the answer only when it confirms the verb RBAC grants. Returns the answer and
+   * how many reviews were sent for it.
+   */
+  const asker = (cache: ReviewCache, who: Identity, clusterWide: boolean) => {
+    const c = clientsFor(stackKubeconfig(), cluster);
+    const target = { name: cluster, namespace: ns, secretName };
+    return async () => {
+      const snap = await readRbac(c, [ns]);
+      const key = reviewKey(c, snap, target, identityKey(who), ['get'], clusterWide);
+      const reviews = countReviews();
+      const verbs = await cache.answer(
+        key,
+        () => reviewSecretAccess(c, who, ns, secretName, ['get']),
+        (v) => v.length === 1,
+      );
+      const sent = reviews.asked().length;
+      vi.restoreAllMocks();
+      return { verbs, sent };
+    };
+  };
+
   const bind = () =>
     rbac.createNamespacedRoleBinding({
       namespace: ns,
@@ -116,24 +139,7 @@ describe('SubjectAccessReview answers kept while RBAC is unchanged (cluster-b)',
   });
 
   it('the same question after each RoleBinding change: asked again, answered as the apiserver does now, kept only when it confirms RBAC', async () => {
-    const cache = new ReviewCache();
-    const c = clientsFor(stackKubeconfig(), cluster);
-    const target = { name: cluster, namespace: ns, secretName };
-    // What plan does for one reader: read RBAC, file the question under its fingerprint, ask on a
-    // miss, keep the answer only when it confirms the verb RBAC grants.
-    const step = async () => {
-      const snap = await readRbac(c, [ns]);
-      const key = reviewKey(c, snap, target, identityKey(carol), ['get'], false);
-      const reviews = countReviews();
-      const verbs = await cache.answer(
-        key,
-        () => reviewSecretAccess(c, carol, ns, secretName, ['get']),
-        (v) => v.length === 1,
-      );
-      const sent = reviews.asked().length;
-      vi.restoreAllMocks();
-      return { verbs, sent };
-    };
+    const step = asker(new ReviewCache(), carol, false);
     // Not granted: the apiserver says no, and a "no" is never kept.
     expect(await step()).toEqual({ verbs: [], sent: 1 });
     expect(await step()).toEqual({ verbs: [], sent: 1 });
@@ -156,25 +162,11 @@ describe('SubjectAccessReview answers kept while RBAC is unchanged (cluster-b)',
 
   it('a ClusterRoleBinding granted and then revoked: the warm cache lists the new reader at once, and after the revocation the apiserver is asked again and says no', async () => {
     const cache = new ReviewCache();
-    const c = clientsFor(stackKubeconfig(), cluster);
     const erin: Identity = { kind: 'User', name: `erin-${id}` };
     const role = `rotor-sar-cache-${id}`;
-    const target = { name: cluster, namespace: ns, secretName };
     const erinListed = (r: ClusterReaders[]) => names(r).filter((n) => n.startsWith(`user:${erin.name} `));
     // The question plan asks about an identity whose grants are all cluster-wide.
-    const step = async () => {
-      const snap = await readRbac(c, [ns]);
-      const key = reviewKey(c, snap, target, identityKey(erin), ['get'], true);
-      const reviews = countReviews();
-      const verbs = await cache.answer(
-        key,
-        () => reviewSecretAccess(c, erin, ns, secretName, ['get']),
-        (v) => v.length === 1,
-      );
-      const sent = reviews.asked().length;
-      vi.restoreAllMocks();
-      return { verbs, sent };
-    };
+    const step = asker(cache, erin, true);
     await rbac.createClusterRole({
       body: {
         metadata: { name: role },
