@@ -77,20 +77,32 @@ export async function follow(
   process.once('SIGINT', interrupted);
   try {
     let last: RotationStatus | undefined;
+    let queriedAt: number | undefined; // the history length the last answered query saw
     for (;;) {
-      // A query in flight does not hold up the end: once the run closes, its result answers.
-      const answer = await Promise.race([
-        queryStatus(client, handle, queryDeadlineMs).then(
-          (status) => ({ status }),
-          (error: unknown) => ({ error }),
-        ),
-        closed.then(() => undefined),
-      ]);
-      if (answer && 'status' in answer) {
-        last = answer.status;
-        view.note(undefined);
+      // The status changes only with the run's history: while its length stands still, the last
+      // answer is current and no query task is sent to the worker the rotation itself is waiting for.
+      const length = await handle.describe().then(
+        (d) => d.historyLength,
+        () => undefined,
+      );
+      if (last && length !== undefined && length === queriedAt) {
         view.status(last);
-      } else if (answer) view.note(queryProblem(answer.error, taskQueue));
+      } else {
+        // A query in flight does not hold up the end: once the run closes, its result answers.
+        const answer = await Promise.race([
+          queryStatus(client, handle, queryDeadlineMs).then(
+            (status) => ({ status }),
+            (error: unknown) => ({ error }),
+          ),
+          closed.then(() => undefined),
+        ]);
+        if (answer && 'status' in answer) {
+          last = answer.status;
+          queriedAt = length;
+          view.note(undefined);
+          view.status(last);
+        } else if (answer) view.note(queryProblem(answer.error, taskQueue));
+      }
       const secret = last?.secret ?? workflowId;
       if (last?.phase === 'needs-attention') {
         const report: FinalReport = {
