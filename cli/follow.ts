@@ -27,6 +27,22 @@ function queryProblem(e: unknown, taskQueue: string): string {
   return `status query failed: ${text}`;
 }
 
+/** The run to follow (the latest when `runId` is not given) and its task queue. */
+async function describeRun(
+  client: Client,
+  workflowId: string,
+  runId: string | undefined,
+): Promise<{ runId: string; taskQueue: string }> {
+  try {
+    const d = await client.workflow.getHandle(workflowId, runId).describe();
+    return { runId: d.runId, taskQueue: d.taskQueue };
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError)
+      throw new CliError(`rotor: no rotation found: workflow ${workflowId} does not exist`);
+    throw e;
+  }
+}
+
 /**
  * Follows one rotation run until it closes — or stops needing only patience (needs-attention) —
  * drawing progress from the status query, and returns the exit code of its outcome.
@@ -34,17 +50,13 @@ function queryProblem(e: unknown, taskQueue: string): string {
 export async function follow(
   client: Client,
   workflowId: string,
-  opts: { json: boolean; runId?: string; announce?: boolean },
+  opts: { json: boolean; runId?: string; announce?: boolean; taskQueue?: string },
 ): Promise<ExitCode> {
-  let description;
-  try {
-    description = await client.workflow.getHandle(workflowId, opts.runId).describe();
-  } catch (e) {
-    if (e instanceof WorkflowNotFoundError)
-      throw new CliError(`rotor: no rotation found: workflow ${workflowId} does not exist`);
-    throw e;
-  }
-  const runId = description.runId;
+  // The run just started (rotate --wait) is known: no describe round trip before following it.
+  const { runId, taskQueue } =
+    opts.runId && opts.taskQueue
+      ? { runId: opts.runId, taskQueue: opts.taskQueue }
+      : await describeRun(client, workflowId, opts.runId);
   if (opts.announce) {
     const link = uiLink(workflowId, runId);
     if (opts.json) jsonLine({ event: 'watching', workflowId, runId, uiLink: link });
@@ -65,13 +77,31 @@ export async function follow(
   process.once('SIGINT', interrupted);
   try {
     let last: RotationStatus | undefined;
+    let queriedAt: number | undefined; // the history length the last answered query saw
     for (;;) {
-      try {
-        last = await queryStatus(client, handle, queryDeadlineMs);
-        view.note(undefined);
+      // The status changes only with the run's history: while its length stands still, the last
+      // answer is current and no query task is sent to the worker the rotation itself is waiting for.
+      const length = await handle.describe().then(
+        (d) => d.historyLength,
+        () => undefined,
+      );
+      if (last && length !== undefined && length === queriedAt) {
         view.status(last);
-      } catch (e) {
-        view.note(queryProblem(e, description.taskQueue));
+      } else {
+        // A query in flight does not hold up the end: once the run closes, its result answers.
+        const answer = await Promise.race([
+          queryStatus(client, handle, queryDeadlineMs).then(
+            (status) => ({ status }),
+            (error: unknown) => ({ error }),
+          ),
+          closed.then(() => undefined),
+        ]);
+        if (answer && 'status' in answer) {
+          last = answer.status;
+          queriedAt = length;
+          view.note(undefined);
+          view.status(last);
+        } else if (answer) view.note(queryProblem(answer.error, taskQueue));
       }
       const secret = last?.secret ?? workflowId;
       if (last?.phase === 'needs-attention') {
@@ -111,7 +141,7 @@ export async function follow(
       view.result({
         workflowId,
         runId,
-        secret,
+        secret: final?.secret ?? secret,
         outcome: failure.outcome,
         exitCode,
         message: failure.message,

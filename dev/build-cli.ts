@@ -10,6 +10,7 @@
  * which is most of what `rotor validate` costs beyond Node's own start.
  */
 import { writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Metafile, Plugin } from 'esbuild';
@@ -30,6 +31,39 @@ const externalPackages: Plugin = {
   },
 };
 
+/**
+ * zod's `locales` export holds every language's error messages (366 KB of the 760 KB zod chunk) and
+ * `zod` re-exports it as a namespace, so esbuild cannot drop it. rotor never selects a locale: zod
+ * configures English itself, so the bundle keeps that one only.
+ */
+const englishZodOnly: Plugin = {
+  name: 'english-zod-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/**
+ * commander requires `node:child_process` at load for executable subcommands, which rotor has none
+ * of; loading it also loads net and dgram, about half a bare Node start. The bundle gives commander
+ * a stand-in that loads the real module on its first use.
+ */
+const lazyChildProcess: Plugin = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'rotor' } : undefined,
+    );
+    b.onLoad({ filter: /^lazy-child-process$/, namespace: 'rotor' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });\n",
+      loader: 'js',
+    }));
+  },
+};
+
 /** Builds the CLI into `outdir` (dist/cli by default); returns esbuild's metafile. */
 export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
   const result = await build({
@@ -41,7 +75,7 @@ export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    plugins: [externalPackages],
+    plugins: [englishZodOnly, lazyChildProcess, externalPackages],
     // commander and yaml are CommonJS: their require() of Node's own modules needs a real require.
     banner: {
       js: "import { createRequire as __rotorRequire } from 'node:module'; const require = __rotorRequire(import.meta.url);",
@@ -52,7 +86,7 @@ export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
   });
   // The lock file too: an upgrade of an inlined package makes the build stale.
   const inputs = [
-    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/')),
+    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/') && !f.startsWith('rotor:')),
     'package-lock.json',
   ];
   writeFileSync(`${outdir}/inputs.json`, `${JSON.stringify(inputs)}\n`);
@@ -61,6 +95,8 @@ export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const metafile = await buildCli();
-  const sources = Object.keys(metafile.inputs).filter((f) => !f.includes('node_modules/')).length;
+  const sources = Object.keys(metafile.inputs).filter(
+    (f) => !f.includes('node_modules/') && !f.startsWith('rotor:'),
+  ).length;
   process.stdout.write(`built dist/cli from ${sources} source files\n`);
 }

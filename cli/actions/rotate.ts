@@ -103,6 +103,6 @@ export async function rotate(file: string, raw: Record<string, unknown>): Promis
       if (!o.wait) out(`  follow it with: rotor watch ${secret}`);
     }
     if (!o.wait) return ExitCode.ok;
-    return follow(client, workflowId, { json: o.json, runId });
+    return follow(client, workflowId, { json: o.json, runId, taskQueue: temporalSettings().taskQueue });
   });
 }

@@ -2,9 +2,10 @@
  * Fan-out benchmark (a script, not a test): `npm run bench:fanout -- --clusters 3,100,1000 [--rotations 200]`.
  * For each fleet size it creates the targets (namespaces spread over the stack's apiservers
  * cluster-a/b/c), runs the rotation through the CLI (`rotor rotate --wait`) against a worker of its
- * own, and prints wall time, per-stage times, the parent's history events and bytes, and — in the
- * same run — the irreducible Kubernetes work: per cluster three server-side applies and four reads
- * made directly with the client at the same parallelism. With --rotations N it then starts N
+ * own, and prints wall time, per-stage times, where the workflow's open time went (activities,
+ * workflow tasks, queued; test/bench/time-budget.ts), the parent's history events and bytes, and —
+ * in the same run — the irreducible Kubernetes work: per cluster three server-side applies and four
+ * reads made directly with the client at the same parallelism. With --rotations N it then starts N
  * rotations of different secrets together on the one worker and reports throughput (test/bench/throughput.ts);
  * the worker takes its tuning (ROTOR_MAX_CONCURRENT_* …) from this process's environment. Cleans up.
  */
@@ -29,6 +30,7 @@ import { startWorkerProcess } from '../helpers/worker-process';
 import { historySize } from './history-size';
 import { rotorCli } from './rotor-cli';
 import { rotationsTogether } from './throughput';
+import { formatBudget, timeBudget } from './time-budget';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 const { values: args } = parseArgs({
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
         const direct = await irreducible(targets, parallel);
         const line = `| ${n} | ${parallel} | ${secs(wall)} (workflow ${secs(open)}, exit ${code}, ${status.phase}) | ${events} events, ${(bytes / 1024).toFixed(0)} KB (largest payload ${(largest / 1024).toFixed(0)} KB) | ${secs(direct)} | ${(wall / direct).toFixed(1)}× |`;
         rows.push(line);
-        process.stdout.write(`${line}\n  stages: ${stages}\n`);
+        process.stdout.write(`${line}\n  stages: ${stages}\n  workflow: ${formatBudget(timeBudget(history))}\n`);
       } finally {
         await deleteTargets(targets);
       }

@@ -2,8 +2,8 @@
  * SubjectAccessReview answers kept across plans while RBAC is unchanged (inspect/review-cache.ts),
  * against the stack's real cluster-b apiserver. Every SubjectAccessReview the client sends is
  * counted (a spy that passes each call through to the apiserver). A second listing of the same
- * targets sends none; a RoleBinding granted, changed and revoked is seen at once, each time with
- * the apiserver's own answer, and an answer that grants less than RBAC does is never kept. Other test files change cluster-wide RBAC too (their ClusterRoles): a
+ * targets sends none; a RoleBinding granted, changed and revoked, and a ClusterRoleBinding granted
+ * and revoked, are seen at once, each time with the apiserver's own answer, and an answer that grants less than RBAC does is never kept. Other test files change cluster-wide RBAC too (their ClusterRoles): a
  * repeat whose cluster-scoped RBAC moved underneath it is not evidence either way, so it is taken
  * again (at most 5 times); the claim is about RBAC that did not change.
  */
@@ -65,6 +65,29 @@ describe('SubjectAccessReview answers kept while RBAC is unchanged (cluster-b)',
     }
   }
 
+  /**
+   * What plan does for one reader's `get`: read RBAC, file the question under its fingerprint, ask
+   * on a miss, keep the answer only when it confirms the verb RBAC grants. Returns the answer and
+   * how many reviews were sent for it.
+   */
+  const asker = (cache: ReviewCache, who: Identity, clusterWide: boolean) => {
+    const c = clientsFor(stackKubeconfig(), cluster);
+    const target = { name: cluster, namespace: ns, secretName };
+    return async () => {
+      const snap = await readRbac(c, [ns]);
+      const key = reviewKey(c, snap, target, identityKey(who), ['get'], clusterWide);
+      const reviews = countReviews();
+      const verbs = await cache.answer(
+        key,
+        () => reviewSecretAccess(c, who, ns, secretName, ['get']),
+        (v) => v.length === 1,
+      );
+      const sent = reviews.asked().length;
+      vi.restoreAllMocks();
+      return { verbs, sent };
+    };
+  };
+
   const bind = () =>
     rbac.createNamespacedRoleBinding({
       namespace: ns,
@@ -116,24 +139,7 @@ describe('SubjectAccessReview answers kept while RBAC is unchanged (cluster-b)',
   });
 
   it('the same question after each RoleBinding change: asked again, answered as the apiserver does now, kept only when it confirms RBAC', async () => {
-    const cache = new ReviewCache();
-    const c = clientsFor(stackKubeconfig(), cluster);
-    const target = { name: cluster, namespace: ns, secretName };
-    // What plan does for one reader: read RBAC, file the question under its fingerprint, ask on a
-    // miss, keep the answer only when it confirms the verb RBAC grants.
-    const step = async () => {
-      const snap = await readRbac(c, [ns]);
-      const key = reviewKey(c, snap, target, identityKey(carol), ['get'], false);
-      const reviews = countReviews();
-      const verbs = await cache.answer(
-        key,
-        () => reviewSecretAccess(c, carol, ns, secretName, ['get']),
-        (v) => v.length === 1,
-      );
-      const sent = reviews.asked().length;
-      vi.restoreAllMocks();
-      return { verbs, sent };
-    };
+    const step = asker(new ReviewCache(), carol, false);
     // Not granted: the apiserver says no, and a "no" is never kept.
     expect(await step()).toEqual({ verbs: [], sent: 1 });
     expect(await step()).toEqual({ verbs: [], sent: 1 });
@@ -152,5 +158,44 @@ describe('SubjectAccessReview answers kept while RBAC is unchanged (cluster-b)',
     expect(await step()).toEqual({ verbs: [], sent: 1 });
     await unbind();
     expect(await step()).toEqual({ verbs: [], sent: 1 });
+  });
+
+  it('a ClusterRoleBinding granted and then revoked: the warm cache lists the new reader at once, and after the revocation the apiserver is asked again and says no', async () => {
+    const cache = new ReviewCache();
+    const erin: Identity = { kind: 'User', name: `erin-${id}` };
+    const role = `rotor-sar-cache-${id}`;
+    const erinListed = (r: ClusterReaders[]) => names(r).filter((n) => n.startsWith(`user:${erin.name} `));
+    // The question plan asks about an identity whose grants are all cluster-wide.
+    const step = asker(cache, erin, true);
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: role },
+        rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secretName], verbs: ['get'] }],
+      },
+    });
+    try {
+      // Warm the cache on this RBAC: erin is no reader yet.
+      expect(erinListed(await whoCanReadAll(stackKubeconfig(), targets(), { reviews: cache }))).toEqual([]);
+      await rbac.createClusterRoleBinding({
+        body: {
+          metadata: { name: role },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ kind: 'User', name: erin.name, apiGroup: 'rbac.authorization.k8s.io' }],
+        },
+      });
+      // The grant is seen by the very next listing, confirmed by the apiserver, not served from memory.
+      const granted = await whoCanReadAll(stackKubeconfig(), targets(), { reviews: cache });
+      expect(erinListed(granted)).toEqual([`user:${erin.name} get`]);
+      expect(granted[0]?.readers.find((r) => r.identity === `user:${erin.name}`)?.confirmed).toBe(true);
+      expect((await step()).verbs).toEqual(['get']);
+
+      await rbac.deleteClusterRoleBinding({ name: role });
+      // Revoked: the next question is asked again (sent 1) and answered no; no stale allow.
+      expect(await step()).toEqual({ verbs: [], sent: 1 });
+      expect(erinListed(await whoCanReadAll(stackKubeconfig(), targets(), { reviews: cache }))).toEqual([]);
+    } finally {
+      await rbac.deleteClusterRoleBinding({ name: role }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name: role }).catch(() => undefined);
+    }
   });
 });
