@@ -193,6 +193,14 @@ export function chartValuesSchema(policy: Schema): Schema {
       nodeSelector: anyObject('nodeSelector'),
       tolerations: list('tolerations'),
       affinity: anyObject('affinity'),
+      hostAliases: list(
+        'Extra /etc/hosts entries of the pods (the local stack maps kubernetes.default.svc to its node gateway)',
+        obj(
+          'one address and its names',
+          { ip: str('IPv4 or IPv6 address'), hostnames: list('names', { type: 'string' }) },
+          ['ip', 'hostnames'],
+        ),
+      ),
       topologySpread: bool('spread replicas over nodes'),
       podAnnotations: anyObject('pod annotations'),
       podLabels: anyObject('pod labels'),
