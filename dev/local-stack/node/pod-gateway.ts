@@ -19,7 +19,6 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { promisify } from 'node:util';
@@ -56,18 +55,20 @@ export function gatewayAddress(node: Pick<NodeInstance, 'subnet'>): string {
   return [...parts.slice(0, 3), '1'].join('.');
 }
 
-function bridgeHas(bridge: string, host: string): boolean {
-  return (networkInterfaces()[bridge] ?? []).some((a) => a.family === 'IPv4' && a.address === host);
+/** Whether the bridge carries the address (asked of `ip`: Node lists no interface without carrier, as a bridge without pods is). */
+async function bridgeHas(bridge: string, host: string): Promise<boolean> {
+  const { stdout } = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge]).catch(() => ({ stdout: '' }));
+  return stdout.includes(` ${host}/`);
 }
 
 /** Makes the node's bridge with the gateway address unless it exists (root, as the stack's nodes run). */
 async function ensureBridge(node: NodeInstance, host: string): Promise<void> {
-  if (bridgeHas(node.bridge, host)) return;
+  if (await bridgeHas(node.bridge, host)) return;
   const ip = (...args: string[]) => run('ip', args).catch((e: unknown) => e as Error);
   await ip('link', 'add', 'name', node.bridge, 'type', 'bridge');
   await ip('addr', 'add', `${host}/${node.subnet.split('/')[1] ?? '24'}`, 'dev', node.bridge);
   await ip('link', 'set', node.bridge, 'up');
-  if (!bridgeHas(node.bridge, host))
+  if (!(await bridgeHas(node.bridge, host)))
     throw new Error(
       `node ${node.id}: bridge ${node.bridge} has no address ${host}, and 'ip' could not add it (the stack runs as root; is iproute2 installed?)`,
     );
