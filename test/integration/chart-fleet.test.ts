@@ -17,9 +17,10 @@
  * in cluster-a the pod's own ServiceAccount with exactly the RBAC `rotor rbac` computes, rendered by
  * the chart; in cluster-b/c that ServiceAccount's namesake there, with the RBAC `rotor rbac` prints
  * for those clusters (a kubeconfig Secret whose users are token files). They reach the stack's
- * loopback services through a pod gateway on the node (test/helpers/chart-release.ts). A third test
- * shows the identities hold: the tokens Vault issued carry only the chart's policy, a store outside
- * it is refused by Vault, and a namespace outside the RBAC by the apiserver, naming the ServiceAccount.
+ * loopback services through a pod gateway on the node (test/helpers/chart-release.ts). A test
+ * between the two shows the identities hold: the tokens Vault issued carry only the chart's policy,
+ * a store outside it is refused by Vault, and a namespace outside the RBAC by the apiserver, naming
+ * the ServiceAccount. (It runs before the pod deletion, whose replacement pod is held back a while.)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -341,6 +342,43 @@ describe('the chart with in-cluster workers only', () => {
     expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)).toEqual(pods);
   }, 600_000);
 
+  it("has only its own identities: the chart's Vault policy and its ServiceAccount's RBAC", async () => {
+    const pods = await twoPollingPods();
+    // Each pod logged in through the release's Vault role: every token it issued carries the chart's
+    // policy and Vault's `default`, nothing else (no static token reached the pods).
+    const issued = await vaultRole?.issuedTokenPolicies();
+    expect(issued?.length).toBeGreaterThanOrEqual(pods.length);
+    for (const p of issued ?? []) expect(p).toEqual(['default', vaultRole?.policy ?? ''].sort());
+
+    // The admin policy allows every path and namespace; the pods' identities do not.
+    const elsewhere = await freshNamespace(kcA, 'fleet-outside');
+    try {
+      const target = { name: 'cluster-a', namespace: elsewhere, delivery: 'push' as const, secretName: 'app' };
+      // A store outside the Vault policy's paths: Vault refuses the pods' token.
+      const outsideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, `elsewhere-${id}/`);
+      const vaultRefused = await failuresOf(
+        await startRotation(testPlaybook(outsideStore.store, { clusters: [target] })),
+      );
+      expect(vaultRefused.map((f) => f.type)).toContain(ErrorTypes.permissionDenied);
+      expect(vaultRefused.find((f) => f.type === ErrorTypes.permissionDenied)?.message).toMatch(
+        new RegExp(`secret/elsewhere-${id}/.*: permission denied`),
+      );
+      expect((await outsideStore.snapshot()).pendingVersion).toBeNull();
+
+      // A namespace outside the chart's RBAC: the apiserver refuses the pod's ServiceAccount, by name.
+      const insideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, storePrefix);
+      const kubeRefused = await failuresOf(
+        await startRotation(testPlaybook(insideStore.store, { clusters: [target] })),
+      );
+      const denied = kubeRefused.find((f) => f.type === ErrorTypes.permissionDenied);
+      console.info(`chart-fleet: refusals ${JSON.stringify({ vaultRefused, kubeRefused })}`);
+      expect(denied?.message).toContain(`system:serviceaccount:${ns}:${serviceAccount}`);
+      expect(await statusOf(coreA.readNamespacedSecret({ namespace: elsewhere, name: 'app' }))).toBe(404);
+    } finally {
+      await purgeNamespace(kcA, elsewhere);
+    }
+  }, 600_000);
+
   it('ends rotated when the pod running distribute is deleted, finished by the other replica', async () => {
     const pods = await twoPollingPods();
     const rotation = rotations.b;
@@ -398,43 +436,6 @@ describe('the chart with in-cluster workers only', () => {
       kubeC.release();
       vault.release();
       await allowNewPods?.();
-    }
-  }, 600_000);
-
-  it("has only its own identities: the chart's Vault policy and its ServiceAccount's RBAC", async () => {
-    const pods = await twoPollingPods();
-    // Each pod logged in through the release's Vault role: every token it issued carries the chart's
-    // policy and Vault's `default`, nothing else (no static token reached the pods).
-    const issued = await vaultRole?.issuedTokenPolicies();
-    expect(issued?.length).toBeGreaterThanOrEqual(pods.length);
-    for (const p of issued ?? []) expect(p).toEqual(['default', vaultRole?.policy ?? ''].sort());
-
-    // The admin policy allows every path and namespace; the pods' identities do not.
-    const elsewhere = await freshNamespace(kcA, 'fleet-outside');
-    try {
-      const target = { name: 'cluster-a', namespace: elsewhere, delivery: 'push' as const, secretName: 'app' };
-      // A store outside the Vault policy's paths: Vault refuses the pods' token.
-      const outsideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, `elsewhere-${id}/`);
-      const vaultRefused = await failuresOf(
-        await startRotation(testPlaybook(outsideStore.store, { clusters: [target] })),
-      );
-      expect(vaultRefused.map((f) => f.type)).toContain(ErrorTypes.permissionDenied);
-      expect(vaultRefused.find((f) => f.type === ErrorTypes.permissionDenied)?.message).toMatch(
-        new RegExp(`secret/elsewhere-${id}/.*: permission denied`),
-      );
-      expect((await outsideStore.snapshot()).pendingVersion).toBeNull();
-
-      // A namespace outside the chart's RBAC: the apiserver refuses the pod's ServiceAccount, by name.
-      const insideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, storePrefix);
-      const kubeRefused = await failuresOf(
-        await startRotation(testPlaybook(insideStore.store, { clusters: [target] })),
-      );
-      const denied = kubeRefused.find((f) => f.type === ErrorTypes.permissionDenied);
-      console.info(`chart-fleet: refusals ${JSON.stringify({ vaultRefused, kubeRefused })}`);
-      expect(denied?.message).toContain(`system:serviceaccount:${ns}:${serviceAccount}`);
-      expect(await statusOf(coreA.readNamespacedSecret({ namespace: elsewhere, name: 'app' }))).toBe(404);
-    } finally {
-      await purgeNamespace(kcA, elsewhere);
     }
   }, 600_000);
 });
