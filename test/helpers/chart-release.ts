@@ -22,7 +22,7 @@ import { gatewayAddress, gatewayPki, podGateway } from '../../dev/local-stack/no
 import type { GatewayTarget } from '../../dev/local-stack/node/pod-gateway';
 import { buildWorkerImage } from '../../dev/image/worker-image';
 import type { WorkerImage } from '../../dev/image/worker-image';
-import { stackKubeconfig } from './kube';
+import { clusterCaPem, kubeconfigFor, stackKubeconfig } from './kube';
 import { useStackEnv } from './stack-env';
 
 const run = promisify(execFile);
@@ -146,8 +146,6 @@ export async function stackAccess(
     body: { metadata: { name }, data: { 'ca.crt': ca } },
   });
   const port = (c: ClusterName) => gateway.address(c).split(':')[1] ?? '';
-  const kubeCaFile = base.clusters.find((x) => x.name === 'cluster-a')?.caFile;
-  const kubeCaData = base.clusters.find((x) => x.name === 'cluster-a')?.caData;
   return {
     values: {
       temporal: {
@@ -161,7 +159,7 @@ export async function stackAccess(
       env: { KUBERNETES_SERVICE_HOST: apiserverName, KUBERNETES_SERVICE_PORT: port('cluster-a') },
     },
     kubeServer: (c) => `https://${apiserverName}:${port(c)}`,
-    kubeCa: kubeCaData ? Buffer.from(kubeCaData, 'base64').toString('utf8') : readFileSync(kubeCaFile ?? '', 'utf8'),
+    kubeCa: clusterCaPem(kubeconfigFor('cluster-a', base)),
     close: () => gateway.close(),
   };
 }

@@ -5,10 +5,10 @@
  * the pods' tokens, of audience `vault`, cannot call the apiserver themselves), and a role binding
  * the release's ServiceAccount to one policy. Also: the policies of the tokens that mount issued.
  */
-import { readFileSync } from 'node:fs';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import vaultClient from 'node-vault';
+import { clusterCaPem } from './kube';
 import { useStackEnv } from './stack-env';
 
 export interface VaultKubernetesRole {
@@ -51,15 +51,11 @@ export async function vaultKubernetesRole(
     namespace: o.namespace,
     body: { spec: { audiences: [], expirationSeconds: 7200 } },
   });
-  const cluster = kc.getCurrentCluster();
-  const ca = cluster?.caData
-    ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-    : readFileSync(cluster?.caFile ?? '', 'utf8');
   await root.addPolicy({ name: o.mount, rules: o.rules });
   await root.enableAuth({ mount_point: o.mount, type: 'kubernetes' });
   await root.write(`auth/${o.mount}/config`, {
-    kubernetes_host: cluster?.server,
-    kubernetes_ca_cert: ca,
+    kubernetes_host: kc.getCurrentCluster()?.server,
+    kubernetes_ca_cert: clusterCaPem(kc),
     token_reviewer_jwt: reviewerToken.status?.token,
   });
   await root.write(`auth/${o.mount}/role/${role}`, {

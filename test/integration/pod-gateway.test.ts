@@ -16,7 +16,7 @@ import { stackPaths } from '../../dev/local-stack/config';
 import { stackNode } from '../../dev/local-stack/node/instance';
 import { gatewayAddress, gatewayPki, podGateway } from '../../dev/local-stack/node/pod-gateway';
 import type { PodGateway } from '../../dev/local-stack/node/pod-gateway';
-import { stackKubeconfig } from '../helpers/kube';
+import { clusterCaPem, kubeconfigFor } from '../helpers/kube';
 import { useStackEnv } from '../helpers/stack-env';
 
 const env = useStackEnv();
@@ -25,10 +25,8 @@ const node = stackNode(stackPaths().stateDir, 'cluster-a');
 const host = gatewayAddress(node);
 let gateway: PodGateway;
 let gatewayCa: string;
-const kubeA = stackKubeconfig().clusters.find((c) => c.name === 'cluster-a');
-const kubeCa = kubeA?.caData
-  ? Buffer.from(kubeA.caData, 'base64').toString('utf8')
-  : readFileSync(kubeA?.caFile ?? '', 'utf8');
+const kcA = kubeconfigFor('cluster-a');
+const kubeCa = clusterCaPem(kcA);
 
 /** GET `path` at `address` over TLS; the status code, or the error's code/message. */
 function get(address: string, path: string, o: RequestOptions): Promise<number | string> {
@@ -47,7 +45,7 @@ beforeAll(async () => {
   const pki = await gatewayPki(dir, host);
   gatewayCa = readFileSync(pki.ca.cert, 'utf8');
   const vault = new URL(env['VAULT_ADDR'] ?? '');
-  const kube = new URL(kubeA?.server ?? '');
+  const kube = new URL(kcA.getCurrentCluster()?.server ?? '');
   gateway = await podGateway(node, {
     vault: { host: vault.hostname, port: Number(vault.port), tls: { ...pki.server, protocol: 'http/1.1' } },
     kube: { host: kube.hostname, port: Number(kube.port) },
