@@ -31,6 +31,7 @@ const slowest = [
   'incident-fifty',
   'incident',
   'chart-fleet',
+  'chart-upgrade',
   'rotation-saga',
   'failure-paths',
   'no-secret-leak',

@@ -28,6 +28,17 @@ const list = (description: string, items: Schema = { type: 'object' }): Schema =
   items,
 });
 const dnsLabel = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const image = (description: string) =>
+  obj(
+    description,
+    {
+      repository: str('image repository', { minLength: 1 }),
+      tag: str("tag; empty: the chart's appVersion"),
+      digest: str('sha256 digest; wins over the tag', { pattern: '^(sha256:[a-f0-9]{64})?$' }),
+      pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'], description: 'imagePullPolicy' },
+    },
+    ['repository'],
+  );
 const secretKey = (description: string) =>
   obj(description, { name: str('Secret name; empty: not used'), key: str('key in the Secret', { minLength: 1 }) });
 
@@ -42,24 +53,28 @@ export function chartValuesSchema(policy: Schema): Schema {
     required: ['replicaCount', 'image', 'taskQueue', 'temporal', 'vault', 'keys', 'policy'],
     properties: {
       replicaCount: int('Worker pods. No leader election: every replica polls the task queue.', 1),
-      image: obj(
-        'The worker image (npm run build:image).',
-        {
-          repository: str('image repository', { minLength: 1 }),
-          tag: str("tag; empty: the chart's appVersion"),
-          digest: str('sha256 digest; wins over the tag', { pattern: '^(sha256:[a-f0-9]{64})?$' }),
-          pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'], description: 'imagePullPolicy' },
-        },
-        ['repository'],
-      ),
+      image: image('The worker image (npm run build:image).'),
       taskQueue: str('Temporal task queue (ROTOR_TASK_QUEUE)', { minLength: 1 }),
       versioning: obj('Worker Versioning (ROTOR_DEPLOYMENT_NAME, ROTOR_BUILD_ID).', {
         enabled: bool('register as a version of a Worker Deployment; rotations pinned to their build'),
         deploymentName: str('Worker Deployment name', { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
-        buildId: str("build id; empty: the hash of the image's workflow bundle", {
-          pattern: '^([A-Za-z0-9][A-Za-z0-9._-]*)?$',
-        }),
+        buildId: str(
+          "build id; empty: the hash of the image's workflow bundle. Given, the build has a Deployment of its own (<release>-rotor-<buildId>)",
+          { pattern: '^([A-Za-z0-9][A-Za-z0-9._-]*)?$', maxLength: 63 },
+        ),
         setCurrent: bool('make this build current once it polls (ROTOR_SET_CURRENT_VERSION)'),
+        draining: list(
+          'Earlier builds kept running for the rotations pinned to them, each as its own Deployment, until they drain; needs buildId',
+          obj(
+            'one earlier build',
+            {
+              buildId: str('its build id', { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 63 }),
+              image: image('its image'),
+              replicas: int('its worker pods', 1),
+            },
+            ['buildId', 'image'],
+          ),
+        ),
       }),
       temporal: obj(
         'The Temporal frontend.',
@@ -193,6 +208,14 @@ export function chartValuesSchema(policy: Schema): Schema {
       nodeSelector: anyObject('nodeSelector'),
       tolerations: list('tolerations'),
       affinity: anyObject('affinity'),
+      hostAliases: list(
+        'Extra /etc/hosts entries of the pods (the local stack maps kubernetes.default.svc to its node gateway)',
+        obj(
+          'one address and its names',
+          { ip: str('IPv4 or IPv6 address'), hostnames: list('names', { type: 'string' }) },
+          ['ip', 'hostnames'],
+        ),
+      ),
       topologySpread: bool('spread replicas over nodes'),
       podAnnotations: anyObject('pod annotations'),
       podLabels: anyObject('pod labels'),

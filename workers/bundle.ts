@@ -19,10 +19,13 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
  */
 export const workflowInterceptorModules = [fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url))];
 
-/** Bundles the workflows with the failure converter the workers use, and writes the code to `outFile`. */
-export async function writeWorkflowBundle(outFile: string): Promise<void> {
+/**
+ * Bundles the workflows (`entry`: rotor's, or a module re-exporting them, as a test's next build
+ * does) with the failure converter the workers use, and writes the code to `outFile`.
+ */
+export async function writeWorkflowBundle(outFile: string, entry: string = workflowsPath): Promise<void> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath,
+    workflowsPath: entry,
     workflowInterceptorModules,
     failureConverterPath,
     // webpack's progress lines are noise in worker and test output; warnings still show.

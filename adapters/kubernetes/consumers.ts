@@ -5,7 +5,8 @@ import { clusterConsumers, consumersShownPerCluster, findConsumers, unrolledRest
 import type { ClusterConsumers, PodConsumer } from '../../core/consumers';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
-import { contextOf } from './clients';
+import { contextOf, whereOf } from './clients';
+import { kubeFailure } from './errors';
 import { fleetLists } from './fleet-lists';
 import type { FleetLists } from './fleet-lists';
 
@@ -29,9 +30,15 @@ export async function listConsumerPods(
   const { namespace, secretName } = cluster;
   // Without shared lists, a fleet of none: every list is one request in this namespace.
   const source = lists ?? fleetLists((c) => kube.forContext(c), []);
+  // A refusal (the identity may not list here) is permanent and says what to grant, like every
+  // other Kubernetes call; the raw client error carried the response's headers and was retried.
+  const listed = <T>(list: Promise<T>, resource: string) =>
+    list.catch((e: unknown) => {
+      throw kubeFailure(e, whereOf(cluster), 'list', `${resource} in namespace ${namespace}`);
+    });
   const [pods, replicaSets] = await Promise.all([
-    source.list('pods', context, namespace),
-    source.list('replicaSets', context, namespace),
+    listed(source.list('pods', context, namespace), 'pods'),
+    listed(source.list('replicaSets', context, namespace), 'replicasets'),
   ]);
   const deploymentOf = new Map(
     replicaSets.flatMap((rs) => {

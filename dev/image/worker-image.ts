@@ -118,10 +118,10 @@ async function stageRuntime(dir: string, rt: { node: string; libs: string[] }): 
 }
 
 /** The application layer: the worker bundle, the core bridge and the workflow bundle under /app. */
-async function stageApp(dir: string): Promise<string> {
+async function stageApp(dir: string, workflows: string | undefined): Promise<string> {
   const app = join(dir, appDir.slice(1));
   await bundleWorker(app);
-  await writeWorkflowBundle(join(dir, workflowBundle.slice(1)));
+  await writeWorkflowBundle(join(dir, workflowBundle.slice(1)), workflows);
   await normaliseModes(dir);
   return bundleBuildId(join(dir, workflowBundle.slice(1)));
 }
@@ -158,14 +158,17 @@ function pruneOldImages(imagesDir: string, current: string): void {
 
 /**
  * Builds the worker image archive under `<cacheDir>/images/worker-<hash>/`, or returns the cached
- * one when every input is unchanged. `log` receives progress lines.
+ * one when every input is unchanged. `log` receives progress lines. `workflows` bundles another
+ * workflow entry module instead of rotor's (one that re-exports them with a change: the next build
+ * of an upgrade test); it is part of the hash, so that image has a tag and digest of its own.
  */
 export async function buildWorkerImage(
   cacheDir: string,
   log: (line: string) => void = () => undefined,
+  workflows?: string,
 ): Promise<WorkerImage> {
   const rt = await runtimeFiles();
-  const hash = inputHash([...sourceFiles(), rt.node, ...rt.libs]);
+  const hash = inputHash([...sourceFiles(), ...(workflows ? [workflows] : []), rt.node, ...rt.libs]);
   const dir = join(cacheDir, 'images', `worker-${hash.slice(0, 16)}`);
   const recordFile = join(dir, 'image.json');
   if (existsSync(recordFile)) {
@@ -178,7 +181,7 @@ export async function buildWorkerImage(
   const runtime = join(work, 'runtime');
   const app = join(work, 'app');
   await stageRuntime(runtime, rt);
-  const buildId = await stageApp(app);
+  const buildId = await stageApp(app, workflows);
   const ref = `${workerImageRepository}:${hash.slice(0, 12)}`;
   const file = join(work, 'out', 'worker.tar');
   const archive = await writeOciArchive(

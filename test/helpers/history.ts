@@ -181,3 +181,22 @@ export function activityStarts(
 export function eventTypes(h: HistoryJson): string[] {
   return h.events.map((e) => String(e['eventType']));
 }
+
+/** Every worker identity the history records: of workflow tasks and of activity attempts. */
+export function identitiesIn(h: HistoryJson): string[] {
+  const found = h.events.flatMap((e) =>
+    ['workflowTaskStartedEventAttributes', 'activityTaskStartedEventAttributes']
+      .map((k) => (e[k] as { identity?: string } | undefined)?.identity)
+      .filter((i): i is string => !!i),
+  );
+  return [...new Set(found)].sort();
+}
+
+/** The Worker Versioning build ids that completed the run's workflow tasks, in history order. */
+export function buildIdsOf(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const a = e.workflowTaskCompletedEventAttributes;
+    const id = a?.deploymentVersion?.buildId ?? a?.workerDeploymentVersion?.split('.').at(-1);
+    return id ? [id] : [];
+  });
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   ApiException,
   CoreV1Api,
@@ -23,6 +24,13 @@ export function kubeconfigFor(context: string, base: KubeConfig = stackKubeconfi
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
   return kc;
+}
+
+/** The CA (PEM) that signed the current cluster's apiserver certificate: the stack's cluster CA. */
+export function clusterCaPem(kc: KubeConfig): string {
+  const cluster = kc.getCurrentCluster();
+  if (cluster?.caData) return Buffer.from(cluster.caData, 'base64').toString('utf8');
+  return readFileSync(cluster?.caFile ?? '', 'utf8');
 }
 
 /** The HTTP status an API call fails with, or 200 when it succeeds. */

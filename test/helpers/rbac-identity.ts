@@ -11,15 +11,19 @@ async function ignoreConflict(call: Promise<unknown>): Promise<void> {
 }
 
 /**
- * Applies what `rotor rbac` prints for `playbook` (its Role and RoleBinding per cluster; the
- * playbook's namespaces must exist) and returns a kubeconfig of the stack's clusters whose every
- * context authenticates as the ServiceAccount `subject`, with a token from the TokenRequest API.
- * The ServiceAccount and its namespace are created when missing and left in place (shared by tests).
+ * Applies what `rotor rbac` prints for `playbooks` in the clusters `only` accepts (their Role and
+ * RoleBinding per cluster; the playbooks' namespaces must exist) and returns, per kubeconfig
+ * context, a token of the ServiceAccount `subject` from the TokenRequest API. The ServiceAccount and
+ * its namespace are created when missing and left in place (shared by tests).
  */
-export async function asGeneratedIdentity(playbook: Playbook, subject: RbacSubject): Promise<KubeConfig> {
+export async function generatedIdentityTokens(
+  playbooks: readonly Playbook[],
+  subject: RbacSubject,
+  only: (context: string) => boolean = () => true,
+): Promise<Map<string, string>> {
   const base = stackKubeconfig();
   const tokens = new Map<string, string>();
-  for (const generated of rbacFor(playbook, subject)) {
+  for (const generated of playbooks.flatMap((p) => rbacFor(p, subject)).filter((g) => only(g.context))) {
     const kc = kubeconfigFor(generated.context, base);
     const core = kc.makeApiClient(CoreV1Api);
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -39,6 +43,16 @@ export async function asGeneratedIdentity(playbook: Playbook, subject: RbacSubje
     });
     tokens.set(generated.context, tr.status?.token ?? '');
   }
+  return tokens;
+}
+
+/**
+ * `generatedIdentityTokens` for one playbook, as a kubeconfig of the stack's clusters whose every
+ * context authenticates as the ServiceAccount `subject`.
+ */
+export async function asGeneratedIdentity(playbook: Playbook, subject: RbacSubject): Promise<KubeConfig> {
+  const base = stackKubeconfig();
+  const tokens = await generatedIdentityTokens([playbook], subject);
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: base.clusters,

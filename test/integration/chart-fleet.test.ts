@@ -11,37 +11,56 @@
  * apiserver's answers): the other replica finishes the rotation. An admission policy refuses new
  * pods in the namespace meanwhile, so the Deployment's replacement cannot take the retry.
  *
- * The pods use the node's network (test/helpers/chart-release.ts says why and what that changes).
+ * The pods are what the chart renders (restricted profile, the pod network, probes) and use real
+ * identities, nothing of the stack's admin: Vault's Kubernetes auth with their projected token
+ * (checked by TokenReview against cluster-a), bound to one Vault policy for the test's store paths;
+ * in cluster-a the pod's own ServiceAccount with exactly the RBAC `rotor rbac` computes, rendered by
+ * the chart; in cluster-b/c that ServiceAccount's namesake there, with the RBAC `rotor rbac` prints
+ * for those clusters (a kubeconfig Secret whose users are token files). They reach the stack's
+ * loopback services through a pod gateway on the node (test/helpers/chart-release.ts). A test
+ * between the two shows the identities hold: the tokens Vault issued carry only the chart's policy,
+ * a store outside it is refused by Vault, and a namespace outside the RBAC by the apiserver, naming
+ * the ServiceAccount. (It runs before the pod deletion, whose replacement pod is held back a while.)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { connectClient } from '../../adapters/temporal/connection';
+import { chartRbacValues } from '../../cli/rbac-values';
+import { ErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
+import { rbacFor } from '../../inspect/rbac';
+import type { Playbook } from '../../core/playbook/schema';
 import type { RotationInput, RotationResult } from '../../core/status';
-import { stackPaths } from '../../dev/local-stack/config';
-import { importImages } from '../../dev/local-stack/node/images';
-import { stackNode } from '../../dev/local-stack/node/instance';
-import { buildWorkerImage } from '../../dev/image/worker-image';
 import type { WorkerImage } from '../../dev/image/worker-image';
-import { installWorkerChart } from '../helpers/chart-release';
-import type { ChartRelease } from '../helpers/chart-release';
-import { activityStarts, toHistoryJson } from '../helpers/history';
-import type { HistoryJson } from '../helpers/history';
+import {
+  createKeysSecret,
+  imageValues,
+  installWorkerChart,
+  stackAccess,
+  workerImageOnNode,
+} from '../helpers/chart-release';
+import type { ChartRelease, StackAccess } from '../helpers/chart-release';
+import { activityStarts, identitiesIn, toHistoryJson } from '../helpers/history';
 import { holdProxy } from '../helpers/hold-proxy';
 import type { HoldProxy } from '../helpers/hold-proxy';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
+import { generatedIdentityTokens } from '../helpers/rbac-identity';
 import { waitForPhaseOf } from '../helpers/rotation-wait';
 import { useStackEnv } from '../helpers/stack-env';
 import { stallProxy } from '../helpers/stall-proxy';
 import type { StallProxy } from '../helpers/stall-proxy';
 import { vaultTestStore } from '../helpers/stores';
 import { until } from '../helpers/until';
+import { vaultKubernetesRole } from '../helpers/vault-kubernetes-auth';
+import type { VaultKubernetesRole } from '../helpers/vault-kubernetes-auth';
 
 const env = useStackEnv();
 const clusters = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
@@ -50,6 +69,9 @@ const coreA = kcA.makeApiClient(CoreV1Api);
 const id = randomBytes(4).toString('hex');
 const taskQueue = `chart-fleet-${id}`;
 const { TaskQueueType } = temporal.api.enums.v1;
+/** The store paths the chart's Vault policy covers. */
+const storePrefix = `chart-${id}/`;
+const serviceAccount = 'rotor';
 
 let image: WorkerImage;
 let client: Client;
@@ -57,6 +79,9 @@ let ns = '';
 let release: ChartRelease | undefined;
 let vault: HoldProxy;
 let kubeC: StallProxy;
+let access: StackAccess | undefined;
+let vaultRole: VaultKubernetesRole | undefined;
+let rotations: Record<'a' | 'b', Awaited<ReturnType<typeof threeClusterRotation>>>;
 
 /** Identities polling the task queue for `type` tasks, as the server reports them. */
 async function pollers(type: temporal.api.enums.v1.TaskQueueType): Promise<string[]> {
@@ -98,19 +123,14 @@ async function twoPollingPods(): Promise<string[]> {
 
 /** Fresh namespaces in all three clusters, and a playbook pushing the secret into each. */
 async function threeClusterRotation(label: string) {
-  const ts = await vaultTestStore(`fleet-${randomUUID()}`);
+  const ts = await vaultTestStore(`fleet-${randomUUID()}`, undefined, storePrefix);
   const targets = await Promise.all(
     clusters.map(async (name) => ({ name, namespace: await freshNamespace(kubeconfigFor(name), `fleet-${label}`) })),
   );
   const playbook = testPlaybook(ts.store, {
     clusters: targets.map((t) => ({ ...t, delivery: 'push' as const, secretName: 'app-credential' })),
   });
-  const start = () =>
-    client.workflow.start('rotationWorkflow', {
-      taskQueue,
-      workflowId: rotationWorkflowId(playbook.spec.secret.name),
-      args: [{ playbook, trigger: 'manual', requestedBy: 'chart-fleet-test' } satisfies RotationInput],
-    });
+  const start = () => startRotation(playbook);
   /** Every cluster serves the store's current value. */
   const deliveredEverywhere = async () => {
     const { currentValue } = await ts.snapshot();
@@ -120,17 +140,29 @@ async function threeClusterRotation(label: string) {
     return served.map((v) => v === currentValue);
   };
   const cleanup = () => Promise.all(targets.map((t) => purgeNamespace(kubeconfigFor(t.name), t.namespace)));
-  return { ts, start, deliveredEverywhere, cleanup };
+  return { playbook, ts, start, deliveredEverywhere, cleanup };
 }
 
-/** Every worker identity a history records: workflow tasks and activity attempts. */
-function identitiesIn(h: HistoryJson): string[] {
-  const found = h.events.flatMap((e) =>
-    ['workflowTaskStartedEventAttributes', 'activityTaskStartedEventAttributes']
-      .map((k) => (e[k] as { identity?: string } | undefined)?.identity)
-      .filter((i): i is string => !!i),
+function startRotation(playbook: Playbook) {
+  return client.workflow.start('rotationWorkflow', {
+    taskQueue,
+    workflowId: rotationWorkflowId(playbook.spec.secret.name),
+    args: [{ playbook, trigger: 'manual', requestedBy: 'chart-fleet-test' } satisfies RotationInput],
+  });
+}
+
+/** The failures a run ended with, outermost first: type and message of each ApplicationFailure. */
+async function failuresOf(h: WorkflowHandle): Promise<{ type: string; message: string }[]> {
+  const err = await h.result().then(
+    () => undefined,
+    (e: unknown) => e as Error,
   );
-  return [...new Set(found)].sort();
+  if (!err) throw new Error(`${h.workflowId} ended rotated`);
+  const out: { type: string; message: string }[] = [];
+  for (let e: Error | undefined = err; e; e = e.cause as Error | undefined)
+    if (e instanceof ApplicationFailure) out.push({ type: e.type ?? '', message: e.message });
+  if (!out.length) throw new Error(`${h.workflowId} failed without an ApplicationFailure: ${inspect(err)}`);
+  return out;
 }
 
 /** The activity `type` the server records as started and not finished, and by whom. */
@@ -191,59 +223,85 @@ async function refuseNewPods(): Promise<() => Promise<void>> {
   return remove;
 }
 
-beforeAll(async () => {
-  const paths = stackPaths();
-  image = await buildWorkerImage(paths.cacheDir, (l) => console.log(l));
-  await importImages(stackNode(paths.stateDir, 'cluster-a'), {
-    file: image.file,
-    digests: { [image.ref]: image.digest },
+/** A kubeconfig for the pods: cluster-a as the pod's own ServiceAccount, cluster-b/c by token files. */
+function podKubeconfig(a: StackAccess): string {
+  const tokenFile = (c: string) =>
+    c === 'cluster-a' ? '/var/run/secrets/kubernetes.io/serviceaccount/token' : `/etc/rotor/kubeconfig/${c}.token`;
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: clusters.map((name) => ({
+      name,
+      cluster: { server: a.kubeServer(name), 'certificate-authority-data': Buffer.from(a.kubeCa).toString('base64') },
+    })),
+    users: clusters.map((name) => ({ name, user: { 'token-file': tokenFile(name) } })),
+    contexts: clusters.map((name) => ({ name, context: { cluster: name, user: name } })),
+    'current-context': 'cluster-a',
   });
+}
+
+beforeAll(async () => {
+  image = await workerImageOnNode();
   client = await connectClient();
   ns = await freshNamespace(kcA, 'chart-fleet');
+  rotations = { a: await threeClusterRotation('a'), b: await threeClusterRotation('b') };
+  const granted = Object.values(rotations).map((r) => r.playbook);
 
   // Vault through a proxy that can hold one answer (the new version's write), cluster-c's apiserver
-  // through one that can hold all of them: the workers' view of the stack, from the node's network.
+  // through one that can hold all of them; the pods reach both, and the rest, through the gateway.
   vault = await holdProxy(env['VAULT_ADDR'] ?? '');
-  const kubeconfigFile = env['KUBECONFIG'] ?? '';
-  const kubeconfig = parse(readFileSync(kubeconfigFile, 'utf8')) as {
-    clusters: { name: string; cluster: { server: string } }[];
-  };
-  const c = kubeconfig.clusters.find((x) => x.name === 'cluster-c');
-  if (!c) throw new Error(`${kubeconfigFile} has no cluster-c`);
-  const server = new URL(c.cluster.server);
+  const server = new URL(kubeconfigFor('cluster-c').getCurrentCluster()?.server ?? '');
   kubeC = await stallProxy({ host: server.hostname, port: Number(server.port) });
-  c.cluster.server = `https://${kubeC.address}`;
+  access = await stackAccess(kcA, {
+    namespace: ns,
+    vault: vault.url,
+    kube: { 'cluster-c': `https://${kubeC.address}` },
+  });
 
-  const file = (name: string) => readFileSync(env[name] ?? '', 'utf8').trim();
+  // Identities: a Vault role for the release's ServiceAccount with the store paths only, and in
+  // cluster-b/c what `rotor rbac` prints for them (cluster-a's comes with the chart).
+  const rules = [
+    `path "secret/data/${storePrefix}*" { capabilities = ["create", "read", "update"] }`,
+    `path "secret/metadata/${storePrefix}*" { capabilities = ["create", "read", "update"] }`,
+    `path "secret/destroy/${storePrefix}*" { capabilities = ["update"] }`,
+  ].join('\n');
+  vaultRole = await vaultKubernetesRole(kcA, { mount: `k8s-${ns}`, namespace: ns, serviceAccount, rules });
+  const subject = { serviceAccount, namespace: ns };
+  const remote = await generatedIdentityTokens(granted, subject, (c) => c !== 'cluster-a');
+
+  await createKeysSecret(kcA, ns);
   const secret = (name: string, stringData: Record<string, string>) =>
     coreA.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, stringData } });
-  await secret('rotor-keys', {
-    'codec-keys': `default=${file('ROTOR_CODEC_KEY_FILE')}`,
-    'fingerprint-keys': `default=${file('ROTOR_FINGERPRINT_KEY_FILE')}`,
+  await secret('rotor-kubeconfig', {
+    kubeconfig: podKubeconfig(access),
+    ...Object.fromEntries([...remote].map(([c, token]) => [`${c}.token`, token])),
   });
-  await secret('rotor-kubeconfig', { kubeconfig: stringify(kubeconfig) });
-  await secret('vault-token', { token: env['VAULT_TOKEN'] ?? '' });
 
-  const [repository, tag] = [image.ref.slice(0, image.ref.lastIndexOf(':')), image.ref.split(':').pop()];
+  const stack = access.values as { vault: Record<string, unknown> };
   release = await installWorkerChart(kcA, {
     name: `fleet-${id}`,
     namespace: ns,
-    kubeconfigFile,
+    kubeconfigFile: env['KUBECONFIG'] ?? '',
     context: 'cluster-a',
     values: {
+      ...access.values,
       replicaCount: 2,
-      image: { repository, tag, pullPolicy: 'Never' },
+      image: imageValues(image),
       taskQueue,
-      // Versioning has its own test (worker-versioning.test.ts): unversioned, the task queue is the release's alone.
+      // Versioning has its own test (chart-upgrade.test.ts): unversioned, the task queue is the release's alone.
       versioning: { enabled: false },
-      temporal: { address: env['TEMPORAL_ADDRESS'], namespace: env['TEMPORAL_NAMESPACE'] },
       vault: {
-        address: vault.url,
-        auth: { method: 'token', token: { secret: { name: 'vault-token', key: 'token' } } },
+        ...stack.vault,
+        auth: { method: 'kubernetes', kubernetes: { role: vaultRole.role, mount: vaultRole.mount } },
       },
       keys: { secretName: 'rotor-keys' },
       policy: parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as unknown,
       kubeconfig: { secretName: 'rotor-kubeconfig' },
+      serviceAccount: { create: true, name: serviceAccount },
+      rbac: chartRbacValues(
+        granted.flatMap((p) => rbacFor(p, subject)),
+        'cluster-a',
+      ).rbac,
       // The stack applied it to cluster-a already (one per cluster).
       requesterIdentityPolicy: { enabled: false },
       metrics: { serviceMonitor: { enabled: false } },
@@ -255,7 +313,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await release?.uninstall().catch((e: unknown) => console.error(`helm uninstall: ${String(e)}`));
-  if (ns) await purgeNamespace(kcA, ns);
+  await Promise.all(Object.values(rotations ?? {}).map((r) => r.cleanup()));
+  if (ns) {
+    await purgeNamespace(kcA, ns);
+    // generatedIdentityTokens made the ServiceAccount's namespace in cluster-b/c.
+    for (const c of clusters.slice(1)) await purgeNamespace(kubeconfigFor(c), ns).catch(() => undefined);
+  }
+  await vaultRole?.close();
+  await access?.close();
   await client?.connection.close();
   await vault?.close();
   await kubeC?.close();
@@ -264,26 +329,59 @@ afterAll(async () => {
 describe('the chart with in-cluster workers only', () => {
   it('rotates a three-cluster playbook with the two pods, and no worker on the host', async () => {
     const pods = await twoPollingPods();
-    const rotation = await threeClusterRotation('a');
+    const rotation = rotations.a;
+    const h = await rotation.start();
+    const result = (await h.result()) as RotationResult;
+    expect(result.outcome).toBe('rotated');
+    expect(await rotation.deliveredEverywhere()).toEqual([true, true, true]);
+    // Only the release's pods worked on it, and only they poll its task queue.
+    const worked = identitiesIn(toHistoryJson(await h.fetchHistory()));
+    expect(worked.length).toBeGreaterThan(0);
+    expect(worked.filter((i) => !pods.includes(i))).toEqual([]);
+    expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)).toEqual(pods);
+    expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)).toEqual(pods);
+  }, 600_000);
+
+  it("has only its own identities: the chart's Vault policy and its ServiceAccount's RBAC", async () => {
+    const pods = await twoPollingPods();
+    // Each pod logged in through the release's Vault role: every token it issued carries the chart's
+    // policy and Vault's `default`, nothing else (no static token reached the pods).
+    const issued = await vaultRole?.issuedTokenPolicies();
+    expect(issued?.length).toBeGreaterThanOrEqual(pods.length);
+    for (const p of issued ?? []) expect(p).toEqual(['default', vaultRole?.policy ?? ''].sort());
+
+    // The admin policy allows every path and namespace; the pods' identities do not.
+    const elsewhere = await freshNamespace(kcA, 'fleet-outside');
     try {
-      const h = await rotation.start();
-      const result = (await h.result()) as RotationResult;
-      expect(result.outcome).toBe('rotated');
-      expect(await rotation.deliveredEverywhere()).toEqual([true, true, true]);
-      // Only the release's pods worked on it, and only they poll its task queue.
-      const worked = identitiesIn(toHistoryJson(await h.fetchHistory()));
-      expect(worked.length).toBeGreaterThan(0);
-      expect(worked.filter((i) => !pods.includes(i))).toEqual([]);
-      expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)).toEqual(pods);
-      expect(await pollers(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)).toEqual(pods);
+      const target = { name: 'cluster-a', namespace: elsewhere, delivery: 'push' as const, secretName: 'app' };
+      // A store outside the Vault policy's paths: Vault refuses the pods' token.
+      const outsideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, `elsewhere-${id}/`);
+      const vaultRefused = await failuresOf(
+        await startRotation(testPlaybook(outsideStore.store, { clusters: [target] })),
+      );
+      expect(vaultRefused.map((f) => f.type)).toContain(ErrorTypes.permissionDenied);
+      expect(vaultRefused.find((f) => f.type === ErrorTypes.permissionDenied)?.message).toMatch(
+        new RegExp(`secret/elsewhere-${id}/.*: permission denied`),
+      );
+      expect((await outsideStore.snapshot()).pendingVersion).toBeNull();
+
+      // A namespace outside the chart's RBAC: the apiserver refuses the pod's ServiceAccount, by name.
+      const insideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, storePrefix);
+      const kubeRefused = await failuresOf(
+        await startRotation(testPlaybook(insideStore.store, { clusters: [target] })),
+      );
+      const denied = kubeRefused.find((f) => f.type === ErrorTypes.permissionDenied);
+      console.info(`chart-fleet: refusals ${JSON.stringify({ vaultRefused, kubeRefused })}`);
+      expect(denied?.message).toContain(`system:serviceaccount:${ns}:${serviceAccount}`);
+      expect(await statusOf(coreA.readNamespacedSecret({ namespace: elsewhere, name: 'app' }))).toBe(404);
     } finally {
-      await rotation.cleanup();
+      await purgeNamespace(kcA, elsewhere);
     }
   }, 600_000);
 
   it('ends rotated when the pod running distribute is deleted, finished by the other replica', async () => {
     const pods = await twoPollingPods();
-    const rotation = await threeClusterRotation('b');
+    const rotation = rotations.b;
     let allowNewPods: (() => Promise<void>) | undefined;
     try {
       // Position the stall exactly: hold the new version's write (create), stall cluster-c, then let
@@ -338,7 +436,6 @@ describe('the chart with in-cluster workers only', () => {
       kubeC.release();
       vault.release();
       await allowNewPods?.();
-      await rotation.cleanup();
     }
   }, 600_000);
 });

@@ -2,8 +2,8 @@
  * The worker chart (deploy/helm/rotor) with the Helm the stack builds from Go modules: `helm lint`
  * and `helm template` with the example values, what the rendered objects promise (replicas, the
  * restricted Pod Security profile, probes, PDB, NetworkPolicy, the ServiceMonitor only where its
- * CRD is served, Worker Versioning), values the schema refuses, and the RBAC equal to what
- * `rotor rbac` computes. The pod template is also admitted by a real apiserver's Pod Security
+ * CRD is served, Worker Versioning with a Deployment per build, hostAliases), values the schema
+ * refuses, and the RBAC equal to what `rotor rbac` computes. The pod template is also admitted by a real apiserver's Pod Security
  * admission at `restricted` (server-side dry run on cluster-a).
  */
 import { execFile } from 'node:child_process';
@@ -166,6 +166,59 @@ describe('the worker chart', () => {
     const c = d.spec?.template.spec?.containers[0];
     expect(c?.image).toBe(`registry.example.com/rotor/worker@${digest}`);
     expect(c?.env?.find((e) => e.name === 'ROTOR_BUILD_ID')?.value).toBe('wf-1');
+  });
+
+  it('keeps each build of an upgrade in a Deployment of its own, and refuses draining without build ids', async () => {
+    const draining = JSON.stringify([{ buildId: 'wf-a', image: { repository: 'registry.example.com/w', tag: 'a' } }]);
+    const objs = await template('--set', 'versioning.buildId=wf-b', '--set-json', `versioning.draining=${draining}`);
+    const ds = ofKind(objs, 'Deployment') as unknown as V1Deployment[];
+    const byName = Object.fromEntries(ds.map((d) => [d.metadata?.name ?? '', d]));
+    expect(Object.keys(byName).sort()).toEqual(['rotor-wf-a', 'rotor-wf-b']);
+    const view = (d: V1Deployment | undefined) => {
+      const c = d?.spec?.template.spec?.containers[0];
+      const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
+      return {
+        replicas: d?.spec?.replicas,
+        selected: d?.spec?.selector.matchLabels?.['rotor.dev/build-id'],
+        labelled: d?.spec?.template.metadata?.labels?.['rotor.dev/build-id'],
+        image: c?.image,
+        buildId: env['ROTOR_BUILD_ID'],
+        deployment: env['ROTOR_DEPLOYMENT_NAME'],
+      };
+    };
+    // Each selects only its own build's pods, so the two never adopt each other's.
+    expect(view(byName['rotor-wf-b'])).toEqual({
+      replicas: 2,
+      selected: 'wf-b',
+      labelled: 'wf-b',
+      image: 'registry.example.com/rotor/worker:0.1.0',
+      buildId: 'wf-b',
+      deployment: 'rotor',
+    });
+    expect(view(byName['rotor-wf-a'])).toEqual({
+      replicas: 1,
+      selected: 'wf-a',
+      labelled: 'wf-a',
+      image: 'registry.example.com/w:a',
+      buildId: 'wf-a',
+      deployment: 'rotor',
+    });
+    // Without a build id the one Deployment keeps the release's name (as before versioning.draining).
+    expect(ofKind(await template(), 'Deployment').map((d) => d.metadata.name)).toEqual(['rotor']);
+    expect(await refused('--set-json', `versioning.draining=${draining}`)).toMatch(
+      /versioning.draining needs versioning.enabled and versioning.buildId/,
+    );
+    expect(await refused('--set', 'versioning.buildId=wf-a', '--set-json', `versioning.draining=${draining}`)).toMatch(
+      /versioning.draining: build wf-a is the current versioning.buildId/,
+    );
+    expect(await refused('--set-json', 'versioning.draining=[{"buildId":"wf-a"}]')).toMatch(/image/);
+  });
+
+  it('adds hostAliases only when given (the local stack maps kubernetes.default.svc)', async () => {
+    expect(deploymentOf(await template()).spec?.template.spec?.hostAliases).toBeUndefined();
+    const aliases = [{ ip: '10.200.0.1', hostnames: ['kubernetes.default.svc'] }];
+    const d = deploymentOf(await template('--set-json', `hostAliases=${JSON.stringify(aliases)}`));
+    expect(d.spec?.template.spec?.hostAliases).toEqual(aliases);
   });
 
   it('refuses values the schema does not allow, naming the field', async () => {

@@ -16,6 +16,7 @@ import { setCurrentVersion } from '../../workers/versioning';
 import { connectWorker, createRotorWorker } from '../../workers/worker';
 import { approveUpdate } from '../../workflows/definitions';
 import { fakeStores } from '../helpers/fake-store';
+import { buildIdsOf } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { waitForPhase } from '../helpers/worker';
@@ -43,14 +44,7 @@ async function startBuild(buildId: string): Promise<void> {
 }
 
 /** The build ids that completed workflow tasks of the run, in history order. */
-async function buildsOf(h: WorkflowHandle): Promise<string[]> {
-  const history = await h.fetchHistory();
-  return (history.events ?? []).flatMap((e) => {
-    const a = e.workflowTaskCompletedEventAttributes;
-    const id = a?.deploymentVersion?.buildId ?? a?.workerDeploymentVersion?.split('.').at(-1);
-    return id ? [id] : [];
-  });
-}
+const buildsOf = async (h: WorkflowHandle) => buildIdsOf(await h.fetchHistory());
 
 const client = await connectClient();
 afterAll(async () => {

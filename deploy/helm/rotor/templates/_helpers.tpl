@@ -24,12 +24,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- .Values.serviceAccount.name -}}
 {{- end -}}
 
-{{/* repository@digest when a digest is given, else repository:tag (the chart's appVersion when empty). */}}
+{{/*
+  repository@digest when a digest is given, else repository:tag (the chart's appVersion when empty).
+  Called with (dict "image" <image values> "root" $).
+*/}}
 {{- define "rotor.image" -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" .image.repository .image.digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Kubernetes Deployment's name of a build: its own with an explicit build id, else the release's. */}}
+{{- define "rotor.deploymentName" -}}
+{{- if and .root.Values.versioning.enabled .buildId -}}
+{{- printf "%s-%s" (include "rotor.fullname" .root) (.buildId | lower | replace "_" "-") | trunc 63 | trimSuffix "-" | trimSuffix "." -}}
+{{- else -}}
+{{- include "rotor.fullname" .root -}}
 {{- end -}}
 {{- end -}}
 
