@@ -74,8 +74,15 @@ export interface GoBuild {
    * cache): the module is copied next to the binary, the files written over it, and the wrapper
    * module built with a `replace` to that copy. Needs `moduleDir`.
    */
-  patch?: { module: string; version: string; files: Record<string, string> };
+  patch?: { module: string; version: string; files: Record<string, PatchedFile> };
 }
+
+/**
+ * A patched file's content: given whole (a file of rotor's own), or as an edit of the module's
+ * original, so no upstream code is copied into the repository. An edit must change the file; one
+ * that no longer matches a new release fails the build rather than building it unpatched.
+ */
+export type PatchedFile = string | { edit: (original: string) => string };
 
 /**
  * Go builds at once: two where memory allows (linking Vault, kube-apiserver or ESO takes 3–6 GiB),
@@ -107,7 +114,7 @@ export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
     .update(b.moduleDir ? readFileSync(join(b.moduleDir, 'go.mod')) : 'plain')
     .update(b.flags?.join(' ') ?? '')
     .update(goFlags)
-    .update(b.patch ? JSON.stringify(b.patch) : '')
+    .update(b.patch ? patchKey(b.patch) : '')
     .digest('hex')
     .slice(0, 8);
   const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
@@ -143,6 +150,12 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   return bin;
 }
 
+/** What of a patch goes into the cache key: the files, and each edit by its source text. */
+function patchKey(patch: NonNullable<GoBuild['patch']>): string {
+  const files = Object.entries(patch.files).map(([f, c]) => [f, typeof c === 'string' ? c : String(c.edit)]);
+  return JSON.stringify({ module: patch.module, version: patch.version, files });
+}
+
 /** A copy of the wrapper module whose `replace` points at a patched copy of `patch.module`. */
 async function patchedWrapper(
   moduleDir: string,
@@ -162,7 +175,17 @@ async function patchedWrapper(
   // The module cache is read-only: the copy's files get write permission back.
   cpSync(from, copy, { recursive: true });
   await run('chmod', ['-R', 'u+w', copy], src, env);
-  for (const [file, content] of Object.entries(patch.files)) writeFileSync(join(copy, file), content);
+  for (const [file, content] of Object.entries(patch.files)) {
+    const path = join(copy, file);
+    if (typeof content === 'string') {
+      writeFileSync(path, content);
+      continue;
+    }
+    const original = readFileSync(path, 'utf8');
+    const edited = content.edit(original);
+    if (edited === original) throw new Error(`patch of ${patch.module}@${patch.version}: ${file} did not change`);
+    writeFileSync(path, edited);
+  }
   await run('go', ['mod', 'edit', `-replace=${patch.module}=../patched`], wrapper, env);
   return wrapper;
 }

@@ -1,20 +1,48 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ports } from '../config';
 import { stackCodecEndpoint } from '../keys';
 import { ensurePortFree, portOpen, probe, startProcess } from '../process';
 import type { StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
+import type { GoBuild } from '../toolchain';
 import { rotorSearchAttributes } from '../../../core/search-attributes';
 
 const version = 'v1.5.1';
 
+/**
+ * Server v1.29's archiver registry without its `gcloud` and `s3store` imports and `case`s, so the
+ * filestore archiver is the only one left.
+ */
+export function withoutCloudArchivers(source: string): string {
+  return source
+    .replace(/\n\t"go\.temporal\.io\/server\/common\/archiver\/(gcloud|s3store)"/g, '')
+    .replace(/\n\tcase (gcloud|s3store)\.URIScheme:.*?(?=\n\tcase |\n\n?\tdefault:)/gs, '');
+}
+
+/**
+ * The dev server archives nothing: the S3 and Google Cloud Storage archivers (and the AWS, GCS and
+ * gRPC xDS packages they pull in, a fifth of the build) leave the server's archiver registry.
+ * Archival to those schemes is then refused as an unknown scheme. README in dev/go/temporal-cli.
+ */
+const build: GoBuild = {
+  name: 'temporal',
+  version,
+  moduleDir: fileURLToPath(new URL('../../go/temporal-cli', import.meta.url)),
+  pkg: 'github.com/temporalio/cli/cmd/temporal',
+  patch: {
+    module: 'go.temporal.io/server',
+    version: 'v1.29.1',
+    files: {
+      'common/archiver/provider/provider.go': { edit: withoutCloudArchivers },
+    },
+  },
+};
+
 /** The Temporal CLI binary (installed at this version, or built into the cache). */
 export async function temporalBinary(ctx: Parameters<StackService['install']>[0]): Promise<string> {
-  return (
-    onPathAtVersion('temporal', ['--version'], version) ??
-    (await goBinary(ctx, { name: 'temporal', version, pkg: 'github.com/temporalio/cli/cmd/temporal' }))
-  );
+  return onPathAtVersion('temporal', ['--version'], version) ?? (await goBinary(ctx, build));
 }
 
 /**
