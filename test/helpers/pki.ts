@@ -3,6 +3,7 @@
  * stack (the same code `dev/stack up vault` runs), certificates issued from it the way the kind
  * stores them, and what Vault and its CRL say about a serial.
  */
+import { X509Certificate } from 'node:crypto';
 import type NodeVault from 'node-vault';
 import { checkCrl } from '../../adapters/credentials/vault-pki-crl';
 import type { CertificateBundle } from '../../adapters/credentials/vault-pki-value';
@@ -73,4 +74,20 @@ export async function pkiSnapshot(mount: string = stackPki.mount): Promise<{ cer
       })) as { data: { keys: string[] } }
   ).data.keys.sort();
   return { certs, revoked };
+}
+
+/** Serials of the certificates for `commonName` that Vault issued since `before` (a {@link pkiSnapshot}). */
+export async function issuedSince(
+  before: { certs: string[] },
+  commonName: string,
+  mount: string = stackPki.mount,
+): Promise<string[]> {
+  const { certs } = await pkiSnapshot(mount);
+  const fresh = certs.filter((s) => !before.certs.includes(s));
+  const found: string[] = [];
+  for (const serial of fresh) {
+    const res = (await vault().read(`${mount}/cert/${serial}`)) as { data: { certificate: string } };
+    if (new X509Certificate(res.data.certificate).subject.split('\n').includes(`CN=${commonName}`)) found.push(serial);
+  }
+  return found;
 }
