@@ -3,9 +3,10 @@
  * Vault PKI, Secrets Manager (moto) and the stack's apiservers (push delivery): a rotation leaves
  * every cluster's kubernetes.io/tls Secret serving the new certificate, the old serial revoked and
  * on the CRL (read back here, signature checked) and no private key in Temporal; a failing
- * tls-handshake canary, a failure injected right after create and a consumer that never reads the
- * new version (a real pod, promote gate) roll back: every Secret serves the old certificate
- * again, the new serial is revoked, the old one is not.
+ * tls-handshake canary, a failure injected right after create or promote and a consumer that never
+ * reads the new version (a real pod, promote gate) roll back: every Secret serves the old
+ * certificate again, the new serial is revoked, the old one is not; a failure right after revoke
+ * retries into the same proof.
  */
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -168,6 +169,35 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
     // Nothing reached the clusters before the fault.
     await expectOldServed(k, []);
     await expectNewRevoked(k, before);
+  });
+
+  it('a failure injected right after promote rolls back: the store demoted, every cluster serving the old certificate, the new one revoked', async () => {
+    const k = await setUp();
+    const before = await pkiSnapshot();
+    faults.state.fault = 'promote';
+    try {
+      expectRolledBack(await rotate(tw, spec(k), k.ts), 'InjectedFault');
+    } finally {
+      faults.state.fault = 'none';
+    }
+    await expectOldServed(
+      k,
+      contexts.map((c) => [kcs[c]!, namespaces[c]!]),
+    );
+    await expectNewRevoked(k, before);
+  });
+
+  it('a failure right after revoke (past the point of no return) retries: the old serial is already revoked, proven on the CRL again', async () => {
+    const k = await setUp();
+    faults.state.fault = 'revoke-once';
+    const { out, status } = await rotate(tw, spec(k), k.ts);
+    expect(faults.state.fault).toBe('none');
+    expect(out.ok ? undefined : out.error).toBeUndefined();
+    expect(status.revocation?.rejected).toBe(true);
+    expect(status.revocation?.detail).toContain(`serial ${k.serial}`);
+    expect(status.revocation?.detail).toContain('already revoked');
+    const now = parseCertificateBundle((await k.ts.snapshot()).currentValue, 'now');
+    expect(await onCrl([k.serial, now.serialNumber])).toEqual([k.serial]);
   });
 });
 
