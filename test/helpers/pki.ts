@@ -9,12 +9,16 @@ import { checkCrl } from '../../adapters/credentials/vault-pki-crl';
 import type { CertificateBundle } from '../../adapters/credentials/vault-pki-value';
 import { pemBlocks } from '../../adapters/credentials/vault-pki-value';
 import { vaultFromEnv, vaultStatus } from '../../adapters/vault-client';
+import { ports } from '../../dev/local-stack/config';
 import { ensureStackPki, stackPki } from '../../dev/local-stack/services/vault-pki';
 
 export { stackPki };
 
 let vaultClient: NodeVault.client | undefined;
 const vault = () => (vaultClient ??= vaultFromEnv());
+
+/** The stack's plaintext listener, which `dev/stack up` names in the CRL and issuing URLs (whatever VAULT_ADDR a run uses). */
+const stackVaultAddress = `http://127.0.0.1:${ports.vault}`;
 
 /** Sets up the stack's `pki` mount, root CA and roles (a no-op when they are there). */
 export async function ensurePki(): Promise<void> {
@@ -25,7 +29,7 @@ export async function ensurePki(): Promise<void> {
     } catch (e) {
       return { status: vaultStatus(e) ?? 500, json: { errors: [(e as Error).message] } };
     }
-  }, process.env['VAULT_ADDR'] ?? '');
+  }, stackVaultAddress);
 }
 
 /** A certificate issued straight from `<mount>/issue/<role>`, as the kind stores it. */
