@@ -3,7 +3,8 @@
  * create issues a new certificate that is not revoked while the old one stays valid, the
  * tls-handshake canary completes a real handshake with it (and fails on a wrong name or chain),
  * revoke revokes the old serial and proves it on the CRL, read back here independently with its
- * signature checked; discard revokes the new one; each is idempotent. Refused inputs issue nothing.
+ * signature checked (which fails under a CA that did not sign it); discard revokes the new one;
+ * each is idempotent. Refused inputs issue nothing.
  */
 import 'reflect-metadata';
 import { randomBytes, randomUUID, webcrypto } from 'node:crypto';
@@ -12,7 +13,9 @@ import { X509CertificateGenerator } from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCanaryCheck } from '../../adapters/canaries';
 import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { checkCrl } from '../../adapters/credentials/vault-pki-crl';
 import { parseCertificateBundle } from '../../adapters/credentials/vault-pki-value';
+import { vaultFromEnv } from '../../adapters/vault-client';
 import { ErrorTypes } from '../../core/failures';
 import { canarySchema, credentialSchema } from '../../core/playbook/schema';
 import type { Credential } from '../../core/playbook/schema';
@@ -82,6 +85,12 @@ describe('vault-pki-certificate', () => {
     // Read back independently: Vault and the CRL say the old one is revoked, the new one is not.
     expect(await revokedInVault(old.serialNumber)).toBe(true);
     expect(await onCrl([old.serialNumber, next.serialNumber])).toEqual([old.serialNumber]);
+
+    // The signature check can fail: under a CA that did not sign it, the same CRL proves nothing.
+    const crl = ((await vaultFromEnv().read(`${stackPki.mount}/cert/crl`)) as { data: { certificate: string } }).data;
+    const underStranger = await checkCrl(crl.certificate, [await strangerCa()], [old.serialNumber]);
+    expect(underStranger.signedBy).toBeUndefined();
+    expect(underStranger.listed.has(old.serialNumber)).toBe(true);
 
     const again = await kind.revoke(policy, { oldValue: current, currentValue: pending, rotation });
     expect(again.rejected).toBe(true);
