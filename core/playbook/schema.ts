@@ -305,7 +305,9 @@ export const vaultPkiCertificateCredential = z
     role: vaultName.describe('The PKI role the certificate is issued under (`<mount>/issue/<role>`).'),
     commonName: dnsName.describe("The certificate's common name; it is also a DNS subject alternative name."),
     altNames: z.array(dnsName).max(100).default([]).describe('Further DNS subject alternative names.'),
-    ttl: timerDuration()
+    // Not a timer (Vault holds it), so it may be longer than a Temporal timer.
+    ttl: duration
+      .refine((ms) => ms >= 60_000, 'must be at least 1m; write e.g. 30d')
       .default(30 * 86_400_000)
       .describe(
         "Lifetime of the new certificate (Vault caps it at the role's max_ttl); it must outlast the rotation interval plus the overlap.",
