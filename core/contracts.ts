@@ -186,7 +186,15 @@ export interface ClusterVersions {
   other: VersionRef | null;
   currentKey: string;
   otherKey: string;
+  /**
+   * `kubernetes.io/tls` for a `vault-pki-certificate`: the Secret has that type and also holds
+   * `tls.crt`, `tls.key` and `ca.crt` of the current version. Absent: an Opaque Secret.
+   */
+  secretType?: typeof tlsSecretType;
 }
+
+/** The Secret type a `vault-pki-certificate` is delivered as. */
+export const tlsSecretType = 'kubernetes.io/tls' as const;
 
 export interface ClusterInput {
   cluster: ClusterTarget;

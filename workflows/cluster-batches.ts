@@ -18,6 +18,7 @@ import type { RotationActivities } from '../activities/index';
 import type { ClusterBatchInput, ClusterBatchResult, ClusterBatchStep, ClusterOutcome } from '../core/cluster-batch';
 import { batchResult, countSummary, failedOf } from '../core/cluster-batch';
 import type { VersionRef } from '../core/contracts';
+import { tlsSecretType } from '../core/contracts';
 import { ErrorTypes, WorkflowErrorTypes } from '../core/failures';
 import type { ClusterTarget } from '../core/playbook/schema';
 import type { ClusterPhase } from '../core/status';
@@ -178,6 +179,7 @@ export async function syncClusterBatches(
           ...versions,
           currentKey: spec.dualRead.currentKey,
           otherKey: spec.dualRead.otherKey,
+          ...(spec.credential.kind === 'vault-pki-certificate' ? { secretType: tlsSecretType } : {}),
         },
         clusters: batch,
         parallelism,

@@ -7,6 +7,7 @@ import { runCommand } from './command';
 import { runJwtVerify } from './jwt-verify';
 import { runKubernetesJob } from './kubernetes-job';
 import { runRedisAuth } from './redis-auth';
+import { runTlsHandshake } from './tls-handshake';
 import type { CanaryOutcome } from './outcome';
 
 export type { CanaryOutcome } from './outcome';
@@ -54,5 +55,7 @@ export function runCanaryCheck(
       return deps.kube
         ? runJwtVerify(c, credential, signal, deps.kube)
         : Promise.resolve({ ok: false, detail: 'no Kubernetes clients were given for a jwt-verify canary' });
+    case 'tls-handshake':
+      return runTlsHandshake(c, credential, signal);
   }
 }

@@ -22,6 +22,7 @@ import type { RedisAdmin, RedisTarget } from '../redis';
 import type { AccessKeyPair } from './values';
 import { vaultDatabaseStaticRoleKind } from './vault-db';
 import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
+import { vaultPkiCertificateKind } from './vault-pki-leaf';
 import { postgresTls } from './postgres-tls';
 
 export type { CredentialKind } from './kind';
@@ -64,6 +65,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'redis-acl-user': redisAclUserKind(deps),
     'mariadb-users': mariadbUsersKind(deps),
     'jwt-signing-key': jwtSigningKeyKind(deps),
+    'vault-pki-certificate': vaultPkiCertificateKind(deps),
   };
 }
 

@@ -10,6 +10,7 @@ import type { KubeClients } from './clients';
 import { contextOf, whereOf } from './clients';
 import { kubeFailure, statusCode } from './errors';
 import { jsonPatch, serverSideApply } from './patch';
+import { tlsDataOf } from './tls-secret';
 import type { VersionValues } from './values';
 
 /** Escapes a key for a JSON Pointer (RFC 6901). */
@@ -41,9 +42,18 @@ export async function deliverPush(
   const resource = `secret ${namespace}/${name}`;
   const current = await values.valueOf(versions.store, versions.current, where);
   const other = versions.other ? await values.valueOf(versions.store, versions.other, where) : null;
-  const data: Record<string, string> = { [versions.currentKey]: base64(current) };
+  const data: Record<string, string> = {
+    [versions.currentKey]: base64(current),
+    ...tlsDataOf(versions, current, where),
+  };
   if (other !== null) data[versions.otherKey] = base64(other);
-  const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels: managedByLabel }, data };
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: managedByLabel },
+    ...(versions.secretType ? { type: versions.secretType } : {}),
+    data,
+  };
 
   let applied: V1Secret;
   try {
@@ -56,6 +66,12 @@ export async function deliverPush(
         `${where}: namespace ${namespace} does not exist; create it (rotor does not create namespaces) or fix clusters[].namespace`,
       );
     }
+    // A Secret's type cannot change: an Opaque Secret of that name stays one.
+    if (versions.secretType && statusCode(e) === 422 && /field is immutable/.test((e as Error).message))
+      throw permanent(
+        ErrorTypes.deliveryMisconfigured,
+        `${where}: ${resource} exists with another type; a vault-pki-certificate is delivered as ${versions.secretType}: delete it so rotor creates it, or name another clusters[].secretName`,
+      );
     throw kubeFailure(e, where, 'patch', resource);
   }
   if (other === null && applied.data?.[versions.otherKey] !== undefined) {

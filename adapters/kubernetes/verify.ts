@@ -14,6 +14,7 @@ import { syncState } from './eso-objects';
 import type { ExternalSecret } from './eso-objects';
 import { kubeFailure, statusCode } from './errors';
 import { rollOut } from './rollout';
+import { tlsLayoutProblems } from './tls-secret';
 import { waitForObject } from './watch';
 import type { WatchRestart } from './watch';
 import { whileHeartbeating } from '../heartbeat';
@@ -70,6 +71,11 @@ export function checkSecret(
     ok = false;
     parts.push(`${v.otherKey}: present, expected absent`);
   }
+  const layout = tlsLayoutProblems(secret, v);
+  if (layout.length > 0) {
+    ok = false;
+    parts.push(...layout);
+  } else if (v.secretType) parts.push(`${v.secretType}: serves version ${v.current.version}`);
   return { ok, summary: parts.join('; '), observed };
 }
 

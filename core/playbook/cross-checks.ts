@@ -4,7 +4,13 @@ import { formatDuration } from './duration';
 /** The parts of a parsed playbook the cross-field rules read. */
 interface Checked {
   spec: {
-    clusters: { name: string; context?: string | undefined; namespace: string; secretName: string }[];
+    clusters: {
+      name: string;
+      context?: string | undefined;
+      namespace: string;
+      secretName: string;
+      delivery: string;
+    }[];
     waves?: string[][] | undefined;
     dualRead: { currentKey: string; otherKey: string };
     canaries: { name: string }[];
@@ -85,6 +91,7 @@ export function crossCheck(p: Checked, ctx: z.RefinementCtx): void {
       ),
   );
   jwtSigningKeyChecks(p, issue);
+  tlsCertificateChecks(p, issue);
   const schedule = p.spec.schedule;
   if (schedule && schedule.every > 0 && schedule.jitter >= schedule.every) {
     issue(['spec', 'schedule', 'jitter'], 'must be shorter than schedule.every; write e.g. 1h');
@@ -110,4 +117,20 @@ function jwtSigningKeyChecks(p: Checked, issue: (path: (string | number)[], mess
       ['spec', 'soak'],
       `is ${formatDuration(p.spec.soak)}, shorter than spec.credential.maxTokenLifetime (${formatDuration(lifetime)}): tokens signed with the old key just before promote stay valid that long, so the old public key must stay published until then; write soak: ${formatDuration(lifetime)} or more`,
     );
+}
+
+/**
+ * A `vault-pki-certificate` is delivered as a `kubernetes.io/tls` Secret whose `tls.crt`, `tls.key`
+ * and `ca.crt` rotor derives from the stored value; External Secrets Operator would copy only the
+ * stored value, so `eso` delivery is refused.
+ */
+function tlsCertificateChecks(p: Checked, issue: (path: (string | number)[], message: string) => void): void {
+  if (p.spec.credential.kind !== 'vault-pki-certificate') return;
+  p.spec.clusters.forEach((c, i) => {
+    if (c.delivery === 'eso')
+      issue(
+        ['spec', 'clusters', i, 'delivery'],
+        'a vault-pki-certificate is delivered as a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) that rotor writes itself; write delivery: push (or observe)',
+      );
+  });
 }

@@ -282,6 +282,41 @@ export const jwtSigningKeyCredential = z
     'A JWT signing key pair: create generates a new key pair with `jose` and publishes its public key beside the current one in the JWKS ConfigMap of every cluster; promote makes signers use the new private key; revoke removes the old public key from every JWKS and proves it gone by reading each back and verifying a token signed with the old key is refused. The stored value is the private key as a JWK with `kid`.',
   );
 
+/** A DNS name a certificate may carry: lowercase labels, optionally a leading `*.` wildcard label. */
+const dnsName = z
+  .string()
+  .max(253)
+  .regex(
+    /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'must be a lowercase DNS name (labels of a-z, 0-9, -), optionally starting with *.',
+  )
+  .describe('A lowercase DNS name, optionally starting with `*.`.');
+
+/**
+ * A TLS leaf certificate issued by Vault's PKI engine (`<mount>/issue/<role>`). The stored value is
+ * JSON `{"certificate","privateKey","caChain","serialNumber"}` (PEM); delivered as a
+ * `kubernetes.io/tls` Secret. Old and new certificate chain to the same CA, so both are valid from
+ * create until revoke puts the old serial on the CRL.
+ */
+export const vaultPkiCertificateCredential = z
+  .strictObject({
+    kind: z.literal('vault-pki-certificate').describe("A TLS leaf certificate from Vault's PKI engine."),
+    mount: storePath.default('pki').describe("Mount of Vault's PKI secrets engine."),
+    role: vaultName.describe('The PKI role the certificate is issued under (`<mount>/issue/<role>`).'),
+    commonName: dnsName.describe("The certificate's common name; it is also a DNS subject alternative name."),
+    altNames: z.array(dnsName).max(100).default([]).describe('Further DNS subject alternative names.'),
+    // Not a timer (Vault holds it), so it may be longer than a Temporal timer.
+    ttl: duration
+      .refine((ms) => ms >= 60_000, 'must be at least 1m; write e.g. 30d')
+      .default(30 * 86_400_000)
+      .describe(
+        "Lifetime of the new certificate (Vault caps it at the role's max_ttl); it must outlast the rotation interval plus the overlap.",
+      ),
+  })
+  .describe(
+    'A TLS leaf certificate from Vault\'s PKI engine: create issues a new key and certificate (`<mount>/issue/<role>`) without serving it; the cluster Secrets are `kubernetes.io/tls` (`tls.crt`, `tls.key`, `ca.crt` of the current version); revoke revokes the old serial (`<mount>/revoke`) and proves it on the CA\'s CRL, whose signature is checked. Undo revokes the new certificate. The stored value is JSON `{"certificate","privateKey","caChain","serialNumber"}`.',
+  );
+
 export const credentialSchema = z.discriminatedUnion('kind', [
   randomCredential,
   postgresAlternatingUsersCredential,
@@ -291,6 +326,7 @@ export const credentialSchema = z.discriminatedUnion('kind', [
   redisAclUserCredential,
   mariadbUsersCredential,
   jwtSigningKeyCredential,
+  vaultPkiCertificateCredential,
 ]);
 
 const delivery = z.enum(['eso', 'push', 'observe']).meta({
@@ -433,6 +469,18 @@ export const canarySchema = z.discriminatedUnion('type', [
     })
     .describe(
       "Signs a short-lived JWT with the credential (a private JWK with `kid`) and verifies it through the JWKS as published in `cluster`'s ConfigMap, read through its apiserver; fails when the `kid` is not there.",
+    ),
+  z
+    .strictObject({
+      type: z.literal('tls-handshake').describe('A TLS handshake against the new certificate.'),
+      name: canaryName,
+      serverName: dnsName
+        .refine((n) => !n.startsWith('*.'), 'must be a name a client connects to, not a wildcard')
+        .describe('The name the client asks for (SNI) and checks the certificate against.'),
+      timeout: timerDuration().default(10_000).describe(canaryTimeout),
+    })
+    .describe(
+      "Serves the credential (a `vault-pki-certificate` value) from a short-lived TLS server on the worker's loopback and connects to it as a client that trusts only the value's CA chain (`ca.crt`) and expects `serverName`; fails when the key does not match, the chain does not verify or the name does not match. Nothing leaves the worker.",
     ),
   z
     .strictObject({

@@ -153,3 +153,27 @@ describe('one Secret, one entry; one name, one canary', () => {
     ]);
   });
 });
+
+describe('a vault-pki-certificate', () => {
+  const credential = { kind: 'vault-pki-certificate', role: 'web', commonName: 'web.example.com' };
+
+  it('is delivered as a kubernetes.io/tls Secret rotor writes: eso delivery is refused, naming the cluster', () => {
+    expect(problems({ credential, clusters: [cluster('a'), cluster('b', { delivery: 'eso' })] })).toEqual([
+      'spec.clusters[1].delivery: a vault-pki-certificate is delivered as a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) that rotor writes itself; write delivery: push (or observe)',
+    ]);
+    expect(problems({ credential, clusters: [cluster('a'), cluster('b', { delivery: 'observe' })] })).toEqual([]);
+  });
+
+  it('takes DNS names only, and a tls-handshake canary no wildcard server name', () => {
+    expect(
+      problems({
+        credential: { ...credential, commonName: 'Web.example.com', altNames: ['a b'] },
+        canaries: [{ type: 'tls-handshake', name: 'hs', serverName: '*.example.com' }],
+      }),
+    ).toEqual([
+      'spec.credential.commonName: must be a lowercase DNS name (labels of a-z, 0-9, -), optionally starting with *.',
+      'spec.credential.altNames[0]: must be a lowercase DNS name (labels of a-z, 0-9, -), optionally starting with *.',
+      'spec.canaries[0].serverName: must be a name a client connects to, not a wildcard',
+    ]);
+  });
+});

@@ -251,6 +251,26 @@ const tenantAllow = z
       .describe(
         '`jwt-signing-key` JWKS ConfigMaps the playbooks may create and change (and `jwt-verify` canaries may read): per context, the namespaces and ConfigMap names; none when empty.',
       ),
+    pki: z
+      .array(
+        z
+          .strictObject({
+            mount: nonEmpty.default('pki').describe("Mount of Vault's PKI secrets engine."),
+            roles: list
+              .min(1)
+              .describe('PKI roles (`<mount>/issue/<role>`) the playbooks may issue from, listed exactly.'),
+            domains: list
+              .min(1)
+              .describe(
+                'Names the certificates may carry (common name and every alt name): exact, or `*.example.com` for any name below example.com.',
+              ),
+          })
+          .describe('Roles of one PKI mount and the names certificates from them may carry.'),
+      )
+      .default([])
+      .describe(
+        '`vault-pki-certificate` PKI mounts, roles and certificate names; none when empty, so certificates are refused.',
+      ),
     iamUsers: list.default([]).describe('`aws-iam-access-key` user names.'),
     vaultDatabase: vaultDatabaseRoles.describe(
       '`vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`).',

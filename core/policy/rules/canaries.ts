@@ -72,6 +72,9 @@ function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusa
       return redisAuthCanaryRefusals(ctx, c, path);
     case 'jwt-verify':
       return jwtVerifyCanaryRefusals(ctx, c, path);
+    case 'tls-handshake':
+      // Served and checked on the worker's own loopback: it reaches nothing and sends nothing anywhere.
+      return [];
     default: {
       const _exhaustive: never = type;
       throw new Error(`no policy rule for canary type ${String(_exhaustive)}`);

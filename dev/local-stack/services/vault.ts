@@ -16,6 +16,7 @@ import {
 } from '../process';
 import { tlsListenerProblem, unsealVault, vaultServerArgs } from './vault-server';
 import type { VaultServerSpec } from './vault-server';
+import { ensureStackPki } from './vault-pki';
 import type { StackContext, StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
 
@@ -93,7 +94,8 @@ async function enableSecretsEngine(
 
 /**
  * The mounts rotor relies on: KV v2 at `secret/` (dev mode mounts it; checked in case it was
- * started with other flags) and the database engine at `database/` for database static roles.
+ * started with other flags), the database engine at `database/` for database static roles, and
+ * the PKI engine at `pki/` with its root CA and leaf roles (services/vault-pki.ts).
  */
 async function ensureMounts(address: string): Promise<void> {
   const mounts = await api(address, 'GET', 'sys/mounts');
@@ -109,6 +111,7 @@ async function ensureMounts(address: string): Promise<void> {
     );
   }
   if (data['database/'] === undefined) await enableSecretsEngine(address, 'database', 'database');
+  await ensureStackPki((method, path, body) => api(address, method, path, body), address);
 }
 
 /** Where one stack Vault listens: plaintext on `port`, TLS on `tlsPort`. */
@@ -148,7 +151,7 @@ async function plainHealth(address: string): Promise<string | undefined> {
  * on `tlsPort`, its certificate from a CA the stack makes in `vaultTlsDir` (made again when missing
  * or expired). `start` restarts a running Vault whose TLS listener is missing or serves a stale
  * certificate (a stack from before the listener), and mounts KV v2 at `secret/` and the database
- * secrets engine at `database/`. Tests run it on private ports and state.
+ * secrets engine at `database/` and the PKI engine at `pki/`. Tests run it on private ports and state.
  */
 export function vaultService(p: VaultPorts): StackService {
   const address = `http://127.0.0.1:${p.port}`;

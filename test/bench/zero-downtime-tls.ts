@@ -1,0 +1,295 @@
+/**
+ * Zero-downtime benchmark for TLS leaf certificates (a script, not a test):
+ * `npm run bench:zero-downtime-tls -- [--rotations 10] [--off-rotations 3] [--settle 10s]`. Per
+ * cluster (cluster-a/b/c) one consumer Deployment on the stack's real nodes serves TLS from the
+ * `kubernetes.io/tls` Secret rotor delivers, mounted as a volume: a Node.js server (the host's
+ * node binary and libraries, mounted read-only into the tools image) that loads `tls.crt` and
+ * `tls.key` afresh for every connection and reports what it read (rotor's opt-in convention).
+ * Every 100 ms the benchmark completes a TLS handshake with each server as a client would: trusting
+ * only the CA, expecting the certificate's name, and checking Vault's CRL (fetched every second).
+ * It rotates a `vault-pki-certificate` back to back, first with the consumer gate on, then off,
+ * and prints failed and attempted handshakes, time per rotation and the gate's share. Pods use
+ * hostNetwork (distinct ports), as in bench:zero-downtime. Cleans up.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { connect } from 'node:tls';
+import { parseArgs } from 'node:util';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { createActivities } from '../../activities/index';
+import { parseCertificateBundle, tlsSecretData } from '../../adapters/credentials/vault-pki-value';
+import { vaultFromEnv } from '../../adapters/vault-client';
+import { nodeImages } from '../../dev/local-stack/config';
+import { readsLinePrefix, reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
+import type { RotationStatus, StageName } from '../../core/status';
+import { depsFromEnv } from '../../workers/deps';
+import { statusQuery } from '../../workflows/definitions';
+import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { ensurePki, issueBundle, stackPki } from '../helpers/pki';
+import { testPlaybook } from '../helpers/playbooks';
+import { useStackEnv } from '../helpers/stack-env';
+import { awsTestStore } from '../helpers/stores';
+import { outcomeOf, startTestWorker } from '../helpers/worker';
+
+const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
+const { values: args } = parseArgs({
+  options: {
+    rotations: { type: 'string', default: '10' },
+    'off-rotations': { type: 'string', default: '3' },
+    settle: { type: 'string', default: '10s' },
+  },
+});
+const rotations = Number(args.rotations);
+const offRotations = Number(args['off-rotations']);
+const secretName = 'web-tls';
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+useStackEnv();
+
+/**
+ * The consumer: a TLS server that reads the mounted key pair for every connection (as servers
+ * that reload certificates do; a pair read across the kubelet's swap is read again), and every
+ * second prints `rotor.dev/reads value=<digest> value-other=<digest>`.
+ */
+const serverJs = `
+const { createHash } = require('node:crypto');
+const { existsSync, readFileSync } = require('node:fs');
+const tls = require('node:tls');
+const read = (k) => readFileSync('/cred/' + k);
+function context() {
+  for (let i = 0; ; i++) {
+    try { return tls.createSecureContext({ cert: read('tls.crt'), key: read('tls.key') }); }
+    catch (e) { if (i >= 3) throw e; }
+  }
+}
+const server = tls.createServer({ SNICallback: (_name, cb) => { try { cb(null, context()); } catch (e) { cb(e); } } },
+  (s) => s.end('ok\\n'));
+server.on('tlsClientError', () => {});
+server.listen(Number(process.env.PORT), '127.0.0.1');
+const digest = (k) => existsSync('/cred/' + k)
+  ? createHash('sha256').update(process.env.POD_UID + ':').update(read(k)).digest('hex').slice(0, 32) : '-';
+setInterval(() => console.log('${readsLinePrefix} value=' + digest('value') + ' value-other=' + digest('value-other')), 1000);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+function deployment(port: number, appDir: string): V1Deployment {
+  const labels = { app: 'tls-server' };
+  const hostDir = (name: string, path: string, mountPath = path) => ({
+    volume: { name, hostPath: { path, type: 'Directory' } },
+    mount: { name, mountPath, readOnly: true },
+  });
+  // The host's node binary and the libraries it links (glibc, libstdc++) at their own paths.
+  const dirs = [
+    hostDir('node', dirname(process.execPath), '/opt/node'),
+    hostDir('app', appDir, '/opt/app'),
+    hostDir('lib', '/lib/x86_64-linux-gnu'),
+    hostDir('lib64', '/lib64'),
+  ];
+  return {
+    metadata: { name: 'tls-server' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: { [reportsReadsAnnotation]: 'app' } },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 5,
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'app',
+              image: nodeImages.tools,
+              imagePullPolicy: 'Never',
+              command: ['/opt/node/node', '/opt/app/server.js'],
+              env: [
+                { name: 'PORT', value: String(port) },
+                { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+              ],
+              volumeMounts: [{ name: 'cred', mountPath: '/cred', readOnly: true }, ...dirs.map((d) => d.mount)],
+            },
+          ],
+          volumes: [{ name: 'cred', secret: { secretName } }, ...dirs.map((d) => d.volume)],
+        },
+      },
+    },
+  };
+}
+
+/** Handshakes as a client that trusts the CA only, expects `serverName` and checks the CRL. */
+class Clients {
+  attempts = 0;
+  failed = 0;
+  reasons = new Map<string, number>();
+  private crl = '';
+  private timers: NodeJS.Timeout[] = [];
+  constructor(
+    private readonly ca: string,
+    private readonly serverName: string,
+  ) {}
+
+  async refreshCrl(): Promise<void> {
+    const res = (await vaultFromEnv().read(`${stackPki.mount}/cert/crl`)) as { data: { certificate: string } };
+    this.crl = res.data.certificate;
+  }
+
+  private once(port: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (error?: string) => {
+        this.attempts++;
+        if (error) {
+          this.failed++;
+          this.reasons.set(error, (this.reasons.get(error) ?? 0) + 1);
+        }
+        socket.destroy();
+        resolve();
+      };
+      const socket = connect({ host: '127.0.0.1', port, servername: this.serverName, ca: this.ca, crl: this.crl });
+      socket.setTimeout(2000, () => done('timeout'));
+      socket.once('secureConnect', () => done());
+      socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    });
+  }
+
+  start(ports: number[]): void {
+    this.timers.push(setInterval(() => void this.refreshCrl().catch(() => undefined), 1000));
+    for (const port of ports) {
+      let busy = false;
+      this.timers.push(
+        setInterval(() => {
+          if (busy) return;
+          busy = true;
+          void this.once(port).finally(() => (busy = false));
+        }, 100),
+      );
+    }
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+}
+
+const stageMs = (s: RotationStatus, name: StageName) => {
+  const st = s.stages.find((x) => x.name === name);
+  return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
+};
+
+async function main(): Promise<void> {
+  const run = randomBytes(3).toString('hex');
+  const namespace = `bench-zd-tls-${run}`;
+  const appDir = mkdtempSync(join(tmpdir(), 'rotor-bench-tls-'));
+  writeFileSync(join(appDir, 'server.js'), serverJs);
+  await ensurePki();
+  const commonName = `bench-${run}.${stackPki.leafDomain}`;
+  const initialBundle = await issueBundle(commonName, { ttl: '2h' });
+  const initial = JSON.stringify(initialBundle);
+  const ca = tlsSecretData(parseCertificateBundle(initial, 'initial'))['ca.crt'];
+  const ts = await awsTestStore(initial);
+  const tw = await startTestWorker(createActivities(depsFromEnv()));
+  const kcs = contexts.map((c) => kubeconfigFor(c));
+  const base = 47000 + randomInt(0, 2000);
+  const ports = contexts.map((_, i) => base + i);
+  const clients = new Clients(ca, commonName);
+  try {
+    for (const [i, kc] of kcs.entries()) {
+      const core = kc.makeApiClient(CoreV1Api);
+      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      await core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: { name: secretName },
+          type: 'kubernetes.io/tls',
+          stringData: { value: initial, ...tlsSecretData(parseCertificateBundle(initial, 'initial')) },
+        },
+      });
+      await kc
+        .makeApiClient(AppsV1Api)
+        .createNamespacedDeployment({ namespace, body: deployment(ports[i] ?? 0, appDir) });
+    }
+    await clients.refreshCrl();
+    clients.start(ports);
+    // Wait until every server answered a handshake.
+    for (let deadline = Date.now() + 120_000; ;) {
+      const before = { a: clients.attempts, f: clients.failed };
+      await new Promise((r) => setTimeout(r, 2000));
+      if (clients.attempts - before.a > 0 && clients.failed === before.f) break;
+      if (Date.now() > deadline)
+        throw new Error(`TLS servers did not answer within 120s: ${JSON.stringify([...clients.reasons])}`);
+    }
+    clients.attempts = 0;
+    clients.failed = 0;
+    clients.reasons.clear();
+    const basePlaybook = testPlaybook(ts.store, {
+      credential: { kind: 'vault-pki-certificate', role: stackPki.leafRole, commonName, ttl: '2h' },
+      clusters: contexts.map((name) => ({ name, delivery: 'push' as const, namespace, secretName })),
+      canaries: [{ type: 'tls-handshake', name: 'handshake', serverName: commonName }],
+      consumerGate: { settle: args.settle },
+    });
+    const results: string[] = [];
+    for (const [gate, n] of [
+      [true, rotations],
+      [false, offRotations],
+    ] as const) {
+      if (n <= 0) continue;
+      const playbook = {
+        ...basePlaybook,
+        spec: { ...basePlaybook.spec, consumerGate: { ...basePlaybook.spec.consumerGate, enabled: gate } },
+      };
+      const start = { attempts: clients.attempts, failed: clients.failed };
+      const times: number[] = [];
+      const gateTimes: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = Date.now();
+        const status = await tw.run(async () => {
+          const h = await tw.client.workflow.start('rotationWorkflow', {
+            taskQueue: tw.taskQueue,
+            workflowId: rotationWorkflowId(playbook.spec.secret.name),
+            args: [{ playbook, trigger: 'manual', requestedBy: 'bench' }],
+          });
+          const o = await outcomeOf(h);
+          if (!o.ok) throw new Error(`rotation ${i + 1} (gate ${gate ? 'on' : 'off'}) failed: ${o.error.message}`);
+          return h.query<RotationStatus>(statusQuery);
+        });
+        times.push(Date.now() - t0);
+        gateTimes.push(stageMs(status, 'promote-gate') + stageMs(status, 'revoke-gate'));
+        console.log(
+          `gate ${gate ? 'on ' : 'off'} rotation ${i + 1}/${n}: ${secs(times[i] ?? 0)} (gate ${secs(gateTimes[i] ?? 0)}), failed handshakes so far ${clients.failed - start.failed}/${clients.attempts - start.attempts}`,
+        );
+      }
+      // Servers keep being tried a little after the last revoke: failures show up late.
+      await new Promise((r) => setTimeout(r, gate ? 5_000 : 80_000));
+      const total = times.reduce((a, b) => a + b, 0);
+      const gateTotal = gateTimes.reduce((a, b) => a + b, 0);
+      results.push(
+        `gate ${gate ? 'on ' : 'off'}: ${n} rotations × 3 clusters — failed handshakes ${clients.failed - start.failed} of ${clients.attempts - start.attempts}; per rotation mean ${secs(total / n)}, max ${secs(Math.max(...times))}; gate mean ${secs(gateTotal / n)} (${((100 * gateTotal) / total).toFixed(0)}% of rotation time)`,
+      );
+    }
+    console.log(
+      `\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    console.log(
+      `consumers: per cluster 1 TLS server reading the mounted kubernetes.io/tls Secret per connection (reports what it read, settle ${args.settle}); a CRL-checking handshake every 100 ms each`,
+    );
+    for (const r of results) console.log(r);
+    if (clients.reasons.size) console.log(`failure reasons: ${JSON.stringify([...clients.reasons])}`);
+  } finally {
+    clients.stop();
+    await tw.close();
+    await Promise.all(kcs.map((kc) => purgeNamespace(kc, namespace).catch(() => undefined)));
+    rmSync(appDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);
