@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -23,11 +23,9 @@ import type { V1Container, V1Deployment } from '@kubernetes/client-node';
 import pg from 'pg';
 import { createActivities } from '../../activities/index';
 import { nodeImages, ports } from '../../dev/local-stack/config';
-import { reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
+import { reportsReadsAnnotation } from '../../core/ids';
 import type { PlaybookInput } from '../../core/playbook/schema';
-import type { RotationStatus, StageName } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
-import { statusQuery } from '../../workflows/definitions';
 import { readsReportOnce } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { createTestDatabase, createUserPair, dropTestDatabase } from '../helpers/mariadb';
@@ -36,7 +34,8 @@ import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { createRedisUser, deleteRedisUsers, stackRedis } from '../helpers/redis';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { startTestWorker } from '../helpers/worker';
+import { machineLine, rotateBackToBack } from './back-to-back';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 const { values: args } = parseArgs({
@@ -57,7 +56,6 @@ const kind = args.kind;
 const rotations = Number(args.rotations);
 const offRotations = Number(args['off-rotations'] ?? args.rotations);
 const secretName = 'db-login';
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 useStackEnv();
 const pgEnv = {
@@ -220,11 +218,6 @@ const targets: Record<Kind, (run: string) => Promise<BenchTarget>> = {
   mariadb: mariadbTarget,
 };
 
-const stageMs = (s: RotationStatus, name: StageName) => {
-  const st = s.stages.find((x) => x.name === name);
-  return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
-};
-
 async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const namespace = `bench-zd-${run}`;
@@ -265,52 +258,13 @@ async function main(): Promise<void> {
       })),
       consumerGate: { settle: args.settle },
     });
-    const results: string[] = [];
-    for (const [gate, n] of [
-      [true, rotations],
-      [false, offRotations],
-    ] as const) {
-      if (n <= 0) continue;
-      const playbook = {
-        ...basePlaybook,
-        spec: { ...basePlaybook.spec, consumerGate: { ...basePlaybook.spec.consumerGate, enabled: gate } },
-      };
-      const start = tally(resultsDir);
-      const times: number[] = [];
-      const gateTimes: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t0 = Date.now();
-        const status = await tw.run(async () => {
-          const h = await tw.client.workflow.start('rotationWorkflow', {
-            taskQueue: tw.taskQueue,
-            workflowId: rotationWorkflowId(playbook.spec.secret.name),
-            args: [{ playbook, trigger: 'manual', requestedBy: 'bench' }],
-          });
-          const o = await outcomeOf(h);
-          if (!o.ok) throw new Error(`rotation ${i + 1} (gate ${gate ? 'on' : 'off'}) failed: ${o.error.message}`);
-          return h.query<RotationStatus>(statusQuery);
-        });
-        times.push(Date.now() - t0);
-        gateTimes.push(stageMs(status, 'promote-gate') + stageMs(status, 'revoke-gate'));
-        const now = tally(resultsDir);
-        console.log(
-          `gate ${gate ? 'on ' : 'off'} rotation ${i + 1}/${n}: ${secs(times[i] ?? 0)} (gate ${secs(gateTimes[i] ?? 0)}), failed logins so far ${now.failed - start.failed}/${now.attempts - start.attempts}`,
-        );
-      }
-      // Consumers keep running a little after the last revoke: failures show up late.
-      await new Promise((r) => setTimeout(r, gate ? 5_000 : 80_000));
-      const end = tally(resultsDir);
-      const total = times.reduce((a, b) => a + b, 0);
-      const gateTotal = gateTimes.reduce((a, b) => a + b, 0);
-      results.push(
-        `gate ${gate ? 'on ' : 'off'}: ${n} rotations × 3 clusters — failed logins ${end.failed - start.failed} of ${end.attempts - start.attempts}; per rotation mean ${secs(total / n)}, max ${secs(Math.max(...times))}; gate mean ${secs(gateTotal / n)} (${((100 * gateTotal) / total).toFixed(0)}% of rotation time)`,
-      );
-    }
-    console.log(
-      `\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
-    );
+    const results = await rotateBackToBack(tw, basePlaybook, {
+      on: rotations,
+      off: offRotations,
+      noun: 'logins',
+      counts: () => tally(resultsDir),
+    });
+    console.log(`\n${machineLine()}`);
     console.log(
       `consumers: per cluster 1 volume (reports what it read, settle ${args.settle}) + 1 env (rolled out), a ${kind} login every 100 ms each`,
     );
