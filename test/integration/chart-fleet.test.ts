@@ -242,7 +242,9 @@ beforeAll(async () => {
         auth: { method: 'token', token: { secret: { name: 'vault-token', key: 'token' } } },
       },
       keys: { secretName: 'rotor-keys' },
-      policy: parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as unknown,
+      // The stack's single-tenant policy: this test starts rotations directly, which the chart's
+      // default `identity: kubernetes` would refuse (kube-identity.test.ts).
+      policy: { ...(parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as object), identity: 'claims' },
       kubeconfig: { secretName: 'rotor-kubeconfig' },
       // The stack applied it to cluster-a already (one per cluster).
       requesterIdentityPolicy: { enabled: false },

@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { z } from 'zod';
 import { uiLink } from '../../adapters/temporal/connection';
+import { attest, attestedInput } from '../../adapters/controller-attestation';
+import type { Keyring } from '../../adapters/keys';
 import type { RotorObject, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
 import { rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
@@ -18,6 +20,19 @@ export interface ControllerDeps {
   client: Client;
   taskQueue: string;
   now?: () => Date;
+  /**
+   * Keys rotor's controller vouches with (attestationKeys of the worker's fingerprint keys): a worker
+   * under `identity: kubernetes` takes only starts and actions that carry its attestation.
+   */
+  attestationKeys?: Keyring | undefined;
+}
+
+/** `input` with the controller's attestation that it starts `workflowId` for a RotationRequest. */
+function attested(deps: ControllerDeps, workflowId: string, input: RotationInput): RotationInput {
+  if (!deps.attestationKeys) return input;
+  const issuedAt = (deps.now ?? (() => new Date()))().getTime();
+  const claim = { kind: 'request' as const, workflowId, input: attestedInput(input) };
+  return { ...input, attestation: attest(deps.attestationKeys, claim, issuedAt) };
 }
 
 /** Memo key naming the RotationRequest (its uid) a run was started for. */
@@ -97,7 +112,8 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
   const deny = (reason: string, message: string) =>
     writeStatus(deps, 'rotationrequests', obj, { type: 'Denied', reason, message });
   const verb = verbFor({ request: spec });
-  const access = await deps.resources.review(spec.requestedBy, verb, namespace, spec.playbookRef);
+  const requester = { user: spec.requestedBy, groups: spec.requestedGroups };
+  const access = await deps.resources.review(requester, verb, namespace, spec.playbookRef);
   if (!access.allowed)
     return deny(
       'MissingVerb',
@@ -121,7 +137,7 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
     const handle = await deps.client.workflow.start('rotationWorkflow', {
       taskQueue: deps.taskQueue,
       workflowId,
-      args: [input],
+      args: [attested(deps, workflowId, input)],
       memo: { [requestMemoKey]: uid },
       staticSummary: `rotate ${playbook.spec.secret.name} (${spec.mode}) for ${namespace}/${name} by ${spec.requestedBy}`,
       typedSearchAttributes: [
