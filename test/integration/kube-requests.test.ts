@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
@@ -29,6 +28,7 @@ import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
+  apiRefusal,
   chartControllerUser,
   createRotorObject,
   grant,
@@ -77,18 +77,6 @@ const playbookSpec = (s: TestStore, secret: string) => ({
   credential: { kind: 'random', length: 32 },
   approval: { beforeRevoke: true },
 });
-
-/** The HTTP status and message of a refused API call. */
-async function refusal(call: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await call;
-  } catch (e) {
-    if (!(e instanceof ApiException)) throw e;
-    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
-    return { code: e.code, message: body.message ?? '' };
-  }
-  throw new Error('the call was expected to be refused');
-}
 
 /** How many runs Temporal has of the secret's rotation id, and the store as it stands. */
 async function world(secret: string, s: TestStore): Promise<{ runs: number; store: StoreSnapshot }> {
@@ -161,7 +149,7 @@ afterAll(async () => {
 
 describe('who asked is the apiserver user', () => {
   it('refuses a request or approval claiming another user, and any later change of its spec', async () => {
-    const claimed = await refusal(
+    const claimed = await apiRefusal(
       createRotorObject(kc[alice]!, 'rotationrequests', orders, 'forged', {
         playbookRef: playbookName,
         requestedBy: bob,
@@ -169,7 +157,7 @@ describe('who asked is the apiserver user', () => {
     );
     expect(claimed.code).toBe(403);
     expect(claimed.message).toContain(`spec.requestedBy must be your own user name, ${alice}, not ${bob}`);
-    const approval = await refusal(
+    const approval = await apiRefusal(
       createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'forged', {
         requestRef: 'any',
         action: 'approve',
@@ -184,7 +172,7 @@ describe('who asked is the apiserver user', () => {
       playbookRef: 'missing',
       requestedBy: alice,
     });
-    const changed = await refusal(
+    const changed = await apiRefusal(
       kc[alice]!.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
         {
           group,
@@ -242,7 +230,7 @@ describe('authority is RBAC in the namespace', () => {
 
   it("keeps a user of payments out of orders' playbooks and secrets", async () => {
     // Not in orders at all: RBAC refuses the object.
-    const there = await refusal(
+    const there = await apiRefusal(
       createRotorObject(kc[mallory]!, 'rotationrequests', orders, 'mallory', {
         playbookRef: playbookName,
         requestedBy: mallory,
