@@ -27,7 +27,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
 import { loadKeyring } from '../../adapters/keys';
-import { rotationWorkflowId } from '../../core/ids';
+import { loadPolicyFile } from '../../adapters/policy-file';
+import { describeSchedule } from '../../adapters/temporal/rotation-schedule';
+import { playbookScheduleId, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
 import { resourceGroup } from '../../core/resources';
@@ -46,11 +48,13 @@ import {
   grant,
   kubeUser,
   namespaceTenantsPolicy,
+  readRotorObject,
   waitForCondition,
 } from '../helpers/kube-users';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
+import { until } from '../helpers/until';
 import { failureOfRun, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
@@ -70,12 +74,13 @@ let tw: TestWorker;
 let controller: Controller;
 let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
 /** alice's playbook (one), carol's (two), and a third the attacker aims copies at. */
-const stores: Record<'one' | 'two' | 'three', TestStore> = {} as never;
+const stores: Record<'one' | 'two' | 'three' | 'four', TestStore> = {} as never;
 const secretOf = (p: keyof typeof stores) => `ident-${p}-${hex}`;
+/** 'four' rotates on its schedule, with no approval gate; the others on request, approved. */
 const spec = (p: keyof typeof stores) => ({
   secret: { name: secretOf(p), store: stores[p].store },
   credential: { kind: 'random', length: 32 },
-  approval: { beforeRevoke: true },
+  ...(p === 'four' ? { schedule: { every: '90d' } } : { approval: { beforeRevoke: true } }),
 });
 const playbookOf = (p: keyof typeof stores): Playbook =>
   playbookSchema.parse({ apiVersion: 'rotor.dev/v1', kind: 'RotationPlaybook', metadata: { name: p }, spec: spec(p) });
@@ -162,9 +167,10 @@ beforeAll(async () => {
     namespaces: [orders],
     resyncMs: 300,
     fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
+    scheduling: { policy: loadPolicyFile(policyFile) },
     onError: (what, e) => console.error(`controller: ${what}: ${(e as Error).message}`),
   });
-  for (const p of ['one', 'two', 'three'] as const) {
+  for (const p of ['one', 'two', 'three', 'four'] as const) {
     stores[p] = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `${prefix}/`);
     await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, p, spec(p));
   }
@@ -286,7 +292,8 @@ describe('operator actions and copied attestations', () => {
     while ((await h.query(statusQuery)).refusedSignals?.count !== 2 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 200));
     const after = await h.query(statusQuery);
-    expect(after.refusedSignals?.last.map((s) => s.signal)).toEqual(['skipSoakSignal', 'retrySignal']);
+    // Each is checked by its own activity: either may be refused first.
+    expect(after.refusedSignals?.last.map((s) => s.signal).sort()).toEqual(['retrySignal', 'skipSoakSignal']);
     expect(after).toEqual({ ...before.status, refusedSignals: after.refusedSignals });
     expect(await snapshots()).toEqual(before.stores);
   }, 180_000);
@@ -353,4 +360,42 @@ describe('operator actions and copied attestations', () => {
     expect(done.condition.type).toBe('Succeeded');
     expect((await snapshots())['one']).not.toEqual(before['one']);
   }, 300_000);
+});
+
+describe("a RotationPlaybook's schedule", () => {
+  it('rotates on its schedule; its input copied onto a direct start or another playbook is refused', async () => {
+    const scheduleId = playbookScheduleId(orders, 'four');
+    const { condition } = await waitForCondition(admin, 'rotationplaybooks', orders, 'four', ['Ready'], 60_000);
+    expect(condition.reason).toBe('Scheduled');
+    const described = await describeSchedule(tw.client, scheduleId);
+    const input = (described?.action as { args?: RotationInput[] } | undefined)?.args?.[0];
+    expect(input?.attestation?.scheduleId).toBe(scheduleId);
+    const before = await snapshots();
+
+    // The schedule's own input, started directly: not a child of the schedule's launcher.
+    const direct = await forgedStart(rotationWorkflowId(secretOf('four')), input!);
+    expect(direct.type).toBe('PolicyRefused');
+    expect(direct.message).toContain(`serves only a run started by rotor-schedule-playbook/${orders}/four-`);
+    // Its attestation on another playbook's input.
+    const other = await forgedStart(rotationWorkflowId(secretOf('three')), {
+      ...input!,
+      playbook: playbookOf('three'),
+    });
+    expect(other.message).toContain('does not vouch for this rotation');
+    expect(await snapshots()).toEqual(before);
+
+    // The schedule itself runs it, admitted: the store changes.
+    await tw.client.schedule.getHandle(scheduleId).trigger();
+    const ended = ['Rotated', 'Skipped', 'RolledBack', 'Failed'];
+    const obj = await until(
+      "four's scheduled rotation ended",
+      async () => {
+        const o = await readRotorObject(admin, 'rotationplaybooks', orders, 'four');
+        return ended.includes(o.status?.lastRotation?.outcome ?? '') ? o : undefined;
+      },
+      120_000,
+    );
+    expect(obj.status?.lastRotation).toMatchObject({ outcome: 'Rotated', trigger: 'schedule' });
+    expect((await snapshots())['four']).not.toEqual(before['four']);
+  }, 240_000);
 });
