@@ -180,7 +180,7 @@ afterAll(async () => {
   await controller?.stop();
   for (const p of ['one', 'two'] as const)
     await tw?.client.workflow
-      .getHandle(rotationWorkflowId(secretOf(p)))
+      .getHandle(rotationWorkflowId(secretOf(p), orders))
       .terminate('test cleanup')
       .catch(() => undefined);
   await tw?.close();
@@ -207,7 +207,7 @@ describe('starts that did not come through the controller', () => {
       requestedBy: alice,
       namespace: orders,
     };
-    const refused = await forgedStart(rotationWorkflowId(secretOf('one')), input);
+    const refused = await forgedStart(rotationWorkflowId(secretOf('one'), orders), input);
     expect(refused.type).toBe('PolicyRefused');
     expect(refused.message).toContain("not started through rotor's controller");
     expect(refused.message).toContain('rotor request <playbook>');
@@ -307,7 +307,7 @@ describe('operator actions and copied attestations', () => {
     expect(sameInput.type).toBe('PolicyRefused');
     expect(sameInput.message).toContain('does not vouch for this rotation');
     // ...and with another playbook of the same namespace.
-    const otherPlaybook = await forgedStart(rotationWorkflowId(secretOf('three')), {
+    const otherPlaybook = await forgedStart(rotationWorkflowId(secretOf('three'), orders), {
       ...one,
       playbook: playbookOf('three'),
     });
@@ -373,11 +373,11 @@ describe("a RotationPlaybook's schedule", () => {
     const before = await snapshots();
 
     // The schedule's own input, started directly: not a child of the schedule's launcher.
-    const direct = await forgedStart(rotationWorkflowId(secretOf('four')), input!);
+    const direct = await forgedStart(rotationWorkflowId(secretOf('four'), orders), input!);
     expect(direct.type).toBe('PolicyRefused');
     expect(direct.message).toContain(`serves only a run started by rotor-schedule-playbook/${orders}/four-`);
     // Its attestation on another playbook's input.
-    const other = await forgedStart(rotationWorkflowId(secretOf('three')), {
+    const other = await forgedStart(rotationWorkflowId(secretOf('three'), orders), {
       ...input!,
       playbook: playbookOf('three'),
     });

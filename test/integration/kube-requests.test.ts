@@ -80,7 +80,7 @@ const playbookSpec = (s: TestStore, secret: string) => ({
 
 /** How many runs Temporal has of the secret's rotation id, and the store as it stands. */
 async function world(secret: string, s: TestStore): Promise<{ runs: number; store: StoreSnapshot }> {
-  const { count } = await tw.client.workflow.count(`WorkflowId = '${rotationWorkflowId(secret)}'`);
+  const { count } = await tw.client.workflow.count(`WorkflowId = '${rotationWorkflowId(secret, orders)}'`);
   return { runs: count, store: await s.snapshot() };
 }
 
@@ -271,8 +271,8 @@ describe('the happy path through the resources', () => {
       requestedBy: alice,
     });
     const accepted = await waitForCondition(admin, 'rotationrequests', orders, 'rotate-db', ['Accepted']);
-    expect(accepted.obj.status?.workflowId).toBe(rotationWorkflowId(secretName));
-    expect(accepted.obj.status?.uiLink).toContain(encodeURIComponent(rotationWorkflowId(secretName)));
+    expect(accepted.obj.status?.workflowId).toBe(rotationWorkflowId(secretName, orders));
+    expect(accepted.obj.status?.uiLink).toContain(encodeURIComponent(rotationWorkflowId(secretName, orders)));
     expect(accepted.obj.status?.uiLink).toContain(accepted.obj.status?.runId ?? 'no run id');
     await waitForCondition(admin, 'rotationrequests', orders, 'rotate-db', ['Rotating'], 60_000);
 
@@ -301,7 +301,11 @@ describe('the happy path through the resources', () => {
         namespace: payments,
         name: 'by-name',
         body: {
-          status: { conditions: [], workflowId: rotationWorkflowId(secretName), runId: accepted.obj.status?.runId },
+          status: {
+            conditions: [],
+            workflowId: rotationWorkflowId(secretName, orders),
+            runId: accepted.obj.status?.runId,
+          },
         },
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -318,7 +322,7 @@ describe('the happy path through the resources', () => {
     const revived = await waitForCondition(admin, 'rotationrequests', payments, 'by-name', ['Denied']);
     expect(revived.condition.reason).toBe('NotThisRequest');
     // None of them reached the workflow: it reaches the gate and waits there, not aborted.
-    const run = tw.client.workflow.getHandle(rotationWorkflowId(secretName), accepted.obj.status?.runId);
+    const run = tw.client.workflow.getHandle(rotationWorkflowId(secretName, orders), accepted.obj.status?.runId);
     await waitForPhase(run, 'approval', 60_000);
     expect((await run.query(statusQuery)).awaitingApproval).toBe(true);
 

@@ -131,7 +131,7 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
     ...(spec.reason ? { reason: spec.reason } : {}),
     ...(spec.mode === 'emergency' ? { emergency: { compromised: spec.compromised } } : {}),
   };
-  const workflowId = rotationWorkflowId(playbook.spec.secret.name);
+  const workflowId = rotationWorkflowId(playbook.spec.secret.name, namespace);
   let runId: string;
   try {
     const handle = await deps.client.workflow.start('rotationWorkflow', {
