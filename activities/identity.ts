@@ -6,9 +6,14 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { actionClaim, attestationProblem, attestedInput } from '../adapters/controller-attestation';
+import {
+  actionClaim,
+  attestationProblem,
+  attestationValidityMs,
+  attestedInput,
+} from '../adapters/controller-attestation';
 import type { Keyring } from '../adapters/keys';
-import { playbookLauncherId, playbookOfScheduleId } from '../core/ids';
+import { playbookLauncherId, playbookOfScheduleId, requestMemoKey } from '../core/ids';
 import type { RotationRef } from '../core/contracts';
 import type { OperatorAction, RotationInput } from '../core/status';
 
@@ -63,8 +68,34 @@ export async function startProblem(
     const problem = attestationProblem(keys, att, { kind: 'schedule', scheduleId: att.scheduleId, input: fields }, 0);
     return problem ?? launcherProblem(d, att.scheduleId, input.namespace);
   }
-  const started = (await firstRun(d)).startTime.getTime();
-  return attestationProblem(keys, att, { kind: 'request', workflowId: d.workflowId, input: fields }, started);
+  const first = await firstRun(d);
+  const requestUid = String(att?.requestUid ?? '');
+  const claim = { kind: 'request' as const, workflowId: d.workflowId, requestUid, input: fields };
+  return (
+    attestationProblem(keys, att, claim, first.startTime.getTime()) ??
+    usedBefore(first, requestUid, new Date(Number(att?.issuedAt) - attestationValidityMs))
+  );
+}
+
+/**
+ * Why the request's attestation is spent (undefined: it is not): an earlier run of this rotation
+ * id, started since `since`, was started by the controller for the same RotationRequest (its
+ * memo), so this run replays a copy. Temporal's record of that run cannot be rewritten by a client.
+ */
+async function usedBefore(
+  first: WorkflowExecutionDescription,
+  requestUid: string,
+  since: Date,
+): Promise<string | undefined> {
+  const runs = Context.current().client.workflow.list({
+    query: `WorkflowId = '${first.workflowId}' AND StartTime >= '${since.toISOString()}'`,
+  });
+  for await (const run of runs) {
+    if (run.runId === first.runId || run.startTime >= first.startTime) continue;
+    if (run.memo?.[requestMemoKey] === requestUid)
+      return `its attestation was used already by run ${run.runId} of ${first.workflowId} (a copy replayed)`;
+  }
+  return undefined;
 }
 
 /** Builds the activity that checks an operator action under `identity: kubernetes`. */

@@ -33,7 +33,12 @@ const input: RotationInput = {
   namespace: 'orders',
 };
 const t = 1_800_000_000_000;
-const request: AttestedClaim = { kind: 'request', workflowId: 'rotate/orders-db', input: attestedInput(input) };
+const request: AttestedClaim = {
+  kind: 'request',
+  workflowId: 'rotate/orders-db',
+  requestUid: 'uid-1',
+  input: attestedInput(input),
+};
 const att = attest(keys, request, t);
 
 describe('controller attestations', () => {
@@ -46,6 +51,7 @@ describe('controller attestations', () => {
 
   it.each<[string, AttestedClaim]>([
     ['another rotation id', { ...request, workflowId: 'rotate/payments-db' }],
+    ['another RotationRequest', { ...request, requestUid: 'uid-2' }],
     ['another requester', { ...request, input: attestedInput({ ...input, requestedBy: 'mallory' }) }],
     ['another namespace', { ...request, input: attestedInput({ ...input, namespace: 'payments' }) }],
     [

@@ -30,8 +30,8 @@ export function attestedInput(input: RotationInput) {
 
 /** What one attestation vouches for. */
 export type AttestedClaim =
-  /** A RotationRequest's rotation, started under `workflowId`. */
-  | { kind: 'request'; workflowId: string; input: ReturnType<typeof attestedInput> }
+  /** The rotation of the RotationRequest `requestUid`, started under `workflowId`. */
+  | { kind: 'request'; workflowId: string; requestUid: string; input: ReturnType<typeof attestedInput> }
   /** What a RotationPlaybook's schedule starts; only that schedule's launcher may use it. */
   | { kind: 'schedule'; scheduleId: string; input: ReturnType<typeof attestedInput> }
   /** A RotationApproval's action on the rotation whose first run is `firstRunId`. */
@@ -57,6 +57,7 @@ export function attest(keys: Keyring, claim: AttestedClaim, issuedAt: number): C
     keyId: id,
     issuedAt,
     ...(claim.kind === 'schedule' ? { scheduleId: claim.scheduleId } : {}),
+    ...(claim.kind === 'request' ? { requestUid: claim.requestUid } : {}),
     mac: mac(key, claim, issuedAt),
   };
 }

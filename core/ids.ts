@@ -13,6 +13,9 @@ export function rotationWorkflowId(secret: string, namespace?: string): string {
   return namespace === undefined ? `rotate/${secret}` : `rotate/${namespace}/${secret}`;
 }
 
+/** Memo key naming the RotationRequest (its uid) rotor's controller started a run for. */
+export const requestMemoKey = 'rotorRequest';
+
 /** Schedules rotor owns are named `rotor/<secret>`; others in the namespace are never touched. */
 export const SCHEDULE_PREFIX = 'rotor/';
 

@@ -43,6 +43,8 @@ export interface ControllerAttestation {
   issuedAt: number;
   /** Set for a RotationPlaybook's schedule: the only schedule whose launcher may use it. */
   scheduleId?: string;
+  /** Set for a RotationRequest (its uid): only the first run started with it may use it. */
+  requestUid?: string;
   mac: string;
 }
 

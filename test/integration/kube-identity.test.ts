@@ -359,6 +359,13 @@ describe('operator actions and copied attestations', () => {
     );
     expect(done.condition.type).toBe('Succeeded');
     expect((await snapshots())['one']).not.toEqual(before['one']);
+
+    // Its rotation ended: the same copy under the same id, within the attestation's minutes, is spent.
+    const rotated = await snapshots();
+    const replayed = await forgedStart(rotationWorkflowId(secretOf('one'), orders), one);
+    expect(replayed.type).toBe('PolicyRefused');
+    expect(replayed.message).toContain(`its attestation was used already by run ${(await runs.one!.describe()).runId}`);
+    expect(await snapshots()).toEqual(rotated);
   }, 300_000);
 });
 

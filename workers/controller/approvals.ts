@@ -5,7 +5,8 @@ import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
 import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
-import { requestMemoKey, writeStatus } from './requests';
+import { requestMemoKey } from '../../core/ids';
+import { writeStatus } from './requests';
 import type { ControllerDeps } from './requests';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */

@@ -5,7 +5,7 @@ import { uiLink } from '../../adapters/temporal/connection';
 import { attest, attestedInput } from '../../adapters/controller-attestation';
 import type { Keyring } from '../../adapters/keys';
 import type { RotorObject, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
-import { rotationWorkflowId } from '../../core/ids';
+import { requestMemoKey, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
 import { isFinal, rotationRequestSpecSchema, verbFor, withCondition } from '../../core/resources';
@@ -27,16 +27,13 @@ export interface ControllerDeps {
   attestationKeys?: Keyring | undefined;
 }
 
-/** `input` with the controller's attestation that it starts `workflowId` for a RotationRequest. */
-function attested(deps: ControllerDeps, workflowId: string, input: RotationInput): RotationInput {
+/** `input` with the controller's attestation that it starts `workflowId` for the RotationRequest `uid`. */
+function attested(deps: ControllerDeps, workflowId: string, uid: string, input: RotationInput): RotationInput {
   if (!deps.attestationKeys) return input;
   const issuedAt = (deps.now ?? (() => new Date()))().getTime();
-  const claim = { kind: 'request' as const, workflowId, input: attestedInput(input) };
+  const claim = { kind: 'request' as const, workflowId, requestUid: uid, input: attestedInput(input) };
   return { ...input, attestation: attest(deps.attestationKeys, claim, issuedAt) };
 }
-
-/** Memo key naming the RotationRequest (its uid) a run was started for. */
-export const requestMemoKey = 'rotorRequest';
 
 /** The condition to write and the status fields beside it. */
 type Verdict = { type: ConditionType; status?: Condition['status']; reason: string; message: string } & Omit<
@@ -137,7 +134,7 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
     const handle = await deps.client.workflow.start('rotationWorkflow', {
       taskQueue: deps.taskQueue,
       workflowId,
-      args: [attested(deps, workflowId, input)],
+      args: [attested(deps, workflowId, uid, input)],
       memo: { [requestMemoKey]: uid },
       staticSummary: `rotate ${playbook.spec.secret.name} (${spec.mode}) for ${namespace}/${name} by ${spec.requestedBy}`,
       typedSearchAttributes: [
