@@ -12,6 +12,8 @@ import type { SandboxStatus } from '../adapters/canaries/sandbox';
 import type { Policy } from '../core/policy/schema';
 import type { Playbook } from '../core/playbook/schema';
 import { ErrorTypes, permanent } from '../core/failures';
+import type { RotationInput } from '../core/status';
+import { identityAdvice, startProblem } from './identity';
 
 /** What the worker knows that a playbook cannot change: the admin policy and its own defaults. */
 export interface AdmissionDeps {
@@ -22,6 +24,8 @@ export interface AdmissionDeps {
   sandboxStatus?: () => Promise<SandboxStatus>;
   /** Worker-only keys the admission grants are made with (adapters/admission-token.ts). */
   keys: Keyring;
+  /** Worker-only keys rotor's controller attests with (adapters/controller-attestation.ts); without them `identity: kubernetes` admits nothing. */
+  attestationKeys?: Keyring | undefined;
 }
 
 export interface AdmissionInput {
@@ -30,6 +34,11 @@ export interface AdmissionInput {
   requestedBy: string;
   /** The `RotationRequest`'s namespace, when rotor's controller started the rotation. */
   namespace?: string | undefined;
+  /** The rest of the rotation's input, which an attestation covers (`identity: kubernetes`). */
+  trigger?: RotationInput['trigger'];
+  reason?: string | undefined;
+  emergency?: RotationInput['emergency'];
+  attestation?: RotationInput['attestation'];
 }
 
 /** The policy's verdict on one rotation: names and rules only. */
@@ -40,6 +49,8 @@ export interface Admission {
   separationOfDuties: boolean;
   /** What the side-effecting activities check; absent when the policy refused. */
   grant?: AdmissionGrant;
+  /** Set under `identity: kubernetes`: operator actions must then come through rotor's controller. */
+  identity?: 'kubernetes';
 }
 
 /** Workflow type that may parent cluster steps. */
@@ -61,6 +72,14 @@ function notARotation(d: WorkflowExecutionDescription, status: string): string[]
 const describeRun = (run: RotationRef) =>
   Context.current().client.workflow.getHandle(run.workflowId, run.runId).describe();
 
+/** The refusal of a start rotor's controller did not vouch for. */
+const identityRefusal = (problem: string): PolicyRefusal => ({
+  path: 'rotation start',
+  rule: 'identity',
+  message: `not started through rotor's controller: ${problem}; ${identityAdvice}`,
+  fix: 'set identity: claims, for a single-tenant policy only',
+});
+
 /** Builds the activities that decide whether a rotation may run, over the worker's policy. */
 export function createAdmissionActivities(deps: AdmissionDeps) {
   return {
@@ -74,8 +93,15 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
       const refuse = (why: string) =>
         permanent(ErrorTypes.notAdmitted, `admission is given to running rotations of this worker only; ${why}`);
       if (!caller) throw refuse('it was not called by a workflow');
-      const problems = notARotation(await describeRun(caller), 'RUNNING');
+      const described = await describeRun(caller);
+      const problems = notARotation(described, 'RUNNING');
       if (problems.length > 0) throw refuse(`${caller.workflowId} (${info.workflowType}): ${problems.join(', ')}`);
+      const kubernetes = deps.policy.identity === 'kubernetes';
+      const unattested = !kubernetes
+        ? undefined
+        : deps.attestationKeys
+          ? await startProblem(deps.attestationKeys, { ...input, trigger: input.trigger ?? 'manual' }, described)
+          : 'this worker holds no controller attestation keys';
       const ctx: PolicyContext = {
         playbookFile: input.playbookFile,
         requestedBy: input.requestedBy,
@@ -88,6 +114,7 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
         ? await (deps.sandboxStatus ?? (() => sandboxStatus(deps.policy.commandSandbox)))()
         : undefined;
       const refusals = [
+        ...(unattested ? [identityRefusal(unattested)] : []),
         ...evaluatePolicy(deps.policy, input.playbook, ctx),
         ...commandSandboxRefusals(deps.policy, input.playbook, sandbox?.usable === false ? sandbox.reason : undefined),
       ];
@@ -95,6 +122,7 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
         refusals,
         lockKey: storeLockKey(spec.secret.store, deps.defaults.defaultRegion),
         separationOfDuties: deps.policy.separationOfDuties,
+        ...(kubernetes ? { identity: 'kubernetes' as const } : {}),
         ...(refusals.length === 0
           ? {
               grant: issueGrant(deps.keys, caller, {

@@ -93,6 +93,7 @@ describe('every activity a worker registers, except the open ones, needs an admi
         'checkPlaybook',
         'rotationsNeedingAttention',
         'verifyContinuation',
+        'verifyOperatorAction',
         'verifyRotationParent',
       ].sort(),
     );

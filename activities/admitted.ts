@@ -22,6 +22,8 @@ export const openActivities = [
   'admitRotation',
   'verifyRotationParent',
   'verifyContinuation',
+  // Checks that rotor's controller vouches for an operator action: reads run metadata only.
+  'verifyOperatorAction',
   // Reads the status of an incident's running rotations (phase, attention text): no value, no change.
   'rotationsNeedingAttention',
 ] as const;

@@ -27,6 +27,8 @@ import { createGateActivities } from './consumer-gate';
 import type { SecretStoreBackend } from '../adapters/store';
 import type { Policy } from '../core/policy/schema';
 import { createAdmissionActivities } from './admission';
+import { createIdentityActivities } from './identity';
+import { attestationKeys } from '../adapters/controller-attestation';
 import { createIncidentActivities } from './incident';
 import { keepAlive } from './keep-alive';
 import type { AdmissionDeps } from './admission';
@@ -116,8 +118,10 @@ export function activityImplementations(deps: ActivityDeps) {
       policy: deps.policy,
       defaults: deps.policyDefaults,
       keys: admissionKeys(deps.fingerprintKeys),
+      attestationKeys: attestationKeys(deps.fingerprintKeys),
       sandboxStatus: sandbox,
     }),
+    ...createIdentityActivities(attestationKeys(deps.fingerprintKeys)),
     ...createIncidentActivities(),
 
     /**

@@ -6,10 +6,10 @@
  * activity can check the parts its input names without carrying the whole plan. A crafted input
  * (another store, another cluster, another run) does not carry a valid tag.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AdmissionGrant, RotationRef } from '../core/contracts';
 import type { Canary, ClusterTarget, Credential, Store } from '../core/playbook/schema';
-import { keyring } from './keys';
+import { derivedKeyring } from './keys';
 import type { Keyring } from './keys';
 
 /** JSON with object keys sorted, so one part always serializes alike (undefined fields dropped). */
@@ -26,13 +26,7 @@ export function canonicalJson(value: unknown): string {
  * held by workers only, rotate with that keyring, and need no key of their own to provision.
  */
 export function admissionKeys(fingerprintKeys: Keyring): Keyring {
-  return keyring(
-    fingerprintKeys.all.map((k) => ({
-      id: k.id,
-      key: Buffer.from(hkdfSync('sha256', k.key, Buffer.alloc(0), 'rotor admission grant v1', 32)),
-    })),
-    `admission keys derived from ${fingerprintKeys.source}`,
-  );
+  return derivedKeyring(fingerprintKeys, 'rotor admission grant v1', 'admission keys');
 }
 
 /** One part of an admitted plan, as tagged. */
@@ -71,7 +65,8 @@ export function issueGrant(keys: Keyring, run: RotationRef, plan: AdmittedPlan):
   };
 }
 
-const same = (a: string | undefined, b: string): boolean =>
+/** Whether two tags are equal, in constant time. */
+export const sameTag = (a: string | undefined, b: string): boolean =>
   a !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** What one activity input names, to be checked against a grant. */
@@ -89,7 +84,7 @@ export interface GrantScope {
 export function grantProblems(keys: Keyring, grant: AdmissionGrant, scope: GrantScope): string[] {
   const key = keys.byId(grant.keyId);
   if (!key) return [`the grant's key '${grant.keyId}' is not in ${keys.source}`];
-  const ok = (have: string | undefined, p: GrantPart) => same(have, tag(key, grant.run, p));
+  const ok = (have: string | undefined, p: GrantPart) => sameTag(have, tag(key, grant.run, p));
   const problems: string[] = [];
   if (!scope.store) problems.push('the input names no store location to check');
   else if (!ok(grant.store, { part: 'store', value: scope.store }))

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hkdfSync } from 'node:crypto';
 
 /** One named 32-byte key of a keyring. */
 export interface NamedKey {
@@ -108,4 +109,15 @@ export function loadKeyring(name: string, env: NodeJS.ProcessEnv = process.env):
       `set ${listName} (id=key list, newest first) or ${name} (32 bytes, hex or base64), or ${listName}_FILE / ${name}_FILE`,
     );
   return keyring(keys, listText !== undefined ? listName : name);
+}
+
+/**
+ * A keyring derived from `base` (HKDF-SHA256 under `label`, same ids), for a purpose of its own: it
+ * is held exactly where `base` is, rotates with it, and needs no key of its own to provision.
+ */
+export function derivedKeyring(base: Keyring, label: string, what: string): Keyring {
+  return keyring(
+    base.all.map((k) => ({ id: k.id, key: Buffer.from(hkdfSync('sha256', k.key, Buffer.alloc(0), label, 32)) })),
+    `${what} derived from ${base.source}`,
+  );
 }

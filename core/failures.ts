@@ -59,6 +59,8 @@ export const WorkflowErrorTypes = {
   resumeWithoutRotation: 'ResumeWithoutRotation',
   /** An incident started with no target, a limit below 1 or one secret twice: nothing was started. */
   invalidIncident: 'InvalidIncident',
+  /** Under `identity: kubernetes`, an operator action rotor's controller did not vouch for: refused, nothing changed. */
+  notFromController: 'NotFromController',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

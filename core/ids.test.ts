@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SCHEDULE_PREFIX, playbookOfScheduleId, playbookScheduleId, scheduleIdOf } from './ids';
+import { SCHEDULE_PREFIX, playbookOfScheduleId, playbookScheduleId, rotationWorkflowId, scheduleIdOf } from './ids';
 
 describe('playbook schedule ids', () => {
   it('name their namespace and playbook, and read back only their own form', () => {
@@ -16,5 +16,15 @@ describe('playbook schedule ids', () => {
   it('keep two namespaces apart whatever their names', () => {
     expect(playbookScheduleId('a', 'b')).not.toBe(playbookScheduleId('b', 'a'));
     expect(playbookScheduleId('orders', 'db')).not.toBe(playbookScheduleId('payments', 'db'));
+  });
+});
+
+describe('rotation ids', () => {
+  it("are per namespace for the controller's rotations, and never meet a direct rotation's", () => {
+    expect(rotationWorkflowId('db')).toBe('rotate/db');
+    expect(rotationWorkflowId('db', 'orders')).toBe('rotate/orders/db');
+    expect(rotationWorkflowId('db', 'orders')).not.toBe(rotationWorkflowId('db', 'payments'));
+    // A secret name is a DNS label (no '/'), so no direct rotation's id has two slashes.
+    expect(rotationWorkflowId('orders', 'db')).not.toBe(rotationWorkflowId('db', 'orders'));
   });
 });

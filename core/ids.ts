@@ -3,10 +3,18 @@
  * ids, Kubernetes labels, annotations and field manager, and the External Secrets API coordinates.
  */
 
-/** Workflow id of a secret's rotation: one at a time per secret. */
-export function rotationWorkflowId(secret: string): string {
-  return `rotate/${secret}`;
+/**
+ * Workflow id of a secret's rotation: one at a time per secret. A rotation rotor's controller
+ * starts (a RotationRequest or a RotationPlaybook's schedule) is scoped to the management cluster
+ * `namespace` it was asked in, `rotate/<namespace>/<secret>`, so one tenant's secret name never
+ * holds up another's; a secret name never contains `/`, so the two forms never meet.
+ */
+export function rotationWorkflowId(secret: string, namespace?: string): string {
+  return namespace === undefined ? `rotate/${secret}` : `rotate/${namespace}/${secret}`;
 }
+
+/** Memo key naming the RotationRequest (its uid) rotor's controller started a run for. */
+export const requestMemoKey = 'rotorRequest';
 
 /** Schedules rotor owns are named `rotor/<secret>`; others in the namespace are never touched. */
 export const SCHEDULE_PREFIX = 'rotor/';

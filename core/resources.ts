@@ -19,6 +19,16 @@ const objectName = z
 /** The apiserver's authenticated user name, as the admission policy wrote it. */
 const userName = z.string().min(1).max(512);
 
+/** The apiserver's groups of that user, as the admission policy checked them. */
+const userGroups = (field: string) =>
+  z
+    .array(z.string().min(1).max(512))
+    .max(256)
+    .optional()
+    .describe(
+      `The ${field}'s groups, exactly as the apiserver authenticated them (the admission policy refuses any other list); rotor's SubjectAccessReview then counts RBAC granted to these groups. Without it only grants to the user name count. \`rotor\` fills it from a SelfSubjectReview.`,
+    );
+
 /** `RotationRequest.spec`: rotate a playbook's secret now. */
 export const rotationRequestSpecSchema = z
   .strictObject({
@@ -32,6 +42,7 @@ export const rotationRequestSpecSchema = z
     requestedBy: userName.describe(
       "The requester: the apiserver's authenticated user name, which the admission policy makes this equal and immutable.",
     ),
+    requestedGroups: userGroups('requester'),
   })
   .refine((s) => !s.compromised || s.mode === 'emergency', {
     path: ['compromised'],
@@ -53,6 +64,7 @@ export const rotationApprovalSpecSchema = z
     approvedBy: userName.describe(
       "Who decided: the apiserver's authenticated user name, which the admission policy makes this equal and immutable.",
     ),
+    approvedGroups: userGroups('approver'),
   })
   .describe("An operator's decision on the rotation of a RotationRequest.");
 

@@ -25,6 +25,27 @@ export interface RotationInput {
   emergency?: { compromised: boolean };
   /** Set when a run stuck past the point of no return continued as new: where it carries on. */
   resume?: RotationResume;
+  /**
+   * rotor's controller vouches for this input (a RotationRequest or a RotationPlaybook's schedule):
+   * what a worker under `identity: kubernetes` requires before it admits a rotation.
+   */
+  attestation?: ControllerAttestation;
+}
+
+/**
+ * rotor's controller vouching for a rotation's input or an operator action: an HMAC under a key
+ * only workers (and the controller in the worker process) hold, derived from the fingerprint key
+ * and never from the codec key (adapters/controller-attestation.ts).
+ */
+export interface ControllerAttestation {
+  keyId: string;
+  /** When the controller made it (ms since the epoch); a request's or action's is valid briefly. */
+  issuedAt: number;
+  /** Set for a RotationPlaybook's schedule: the only schedule whose launcher may use it. */
+  scheduleId?: string;
+  /** Set for a RotationRequest (its uid): only the first run started with it may use it. */
+  requestUid?: string;
+  mac: string;
 }
 
 /** What a run past the point of no return carries into its continuation (names and versions only). */
@@ -121,7 +142,8 @@ export interface RotationStatus {
   consumers?: ClusterConsumers[];
   /**
    * Signals ignored because they carried no operator action encrypted with rotor's codec key (a
-   * client without the key sent them): how many, and the newest few. Nothing of their content.
+   * client without the key sent them), or, under `identity: kubernetes`, one rotor's controller did
+   * not vouch for: how many, and the newest few. Nothing of their content.
    */
   refusedSignals?: RefusedSignals;
 }
@@ -169,6 +191,8 @@ export interface RotationResult {
 export interface OperatorAction {
   by: string;
   reason?: string;
+  /** rotor's controller vouches for it (required under `identity: kubernetes`). */
+  attestation?: ControllerAttestation;
 }
 
 /** Per-cluster lifecycle shown by the status query. */

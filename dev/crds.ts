@@ -297,12 +297,14 @@ export const identityPolicyName = 'rotor-requester-identity';
 
 /**
  * The ValidatingAdmissionPolicy (and its binding) that makes `spec.requestedBy` of a
- * RotationRequest and `spec.approvedBy` of a RotationApproval the authenticated user on create,
- * and the whole spec immutable after. Status writes (rotor's controller) are a subresource it does
+ * RotationRequest and `spec.approvedBy` of a RotationApproval the authenticated user on create
+ * (and `requestedGroups`/`approvedGroups`, when given, that user's groups), and the whole spec
+ * immutable after. Status writes (rotor's controller) are a subresource it does
  * not match.
  */
 export function identityPolicyYaml(): string {
   const field = "(request.resource.resource == 'rotationrequests' ? 'requestedBy' : 'approvedBy')";
+  const groupsField = "(request.resource.resource == 'rotationrequests' ? 'requestedGroups' : 'approvedGroups')";
   const policy = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -325,11 +327,26 @@ export function identityPolicyYaml(): string {
           expression:
             "request.resource.resource == 'rotationrequests' ? (has(object.spec.requestedBy) ? object.spec.requestedBy : '') : (has(object.spec.approvedBy) ? object.spec.approvedBy : '')",
         },
+        {
+          name: 'groups',
+          expression: 'has(request.userInfo.groups) ? request.userInfo.groups : []',
+        },
+        {
+          // Groups are optional (without them only grants to the user name count); given, they must be the user's.
+          name: 'groupsOk',
+          expression:
+            "request.resource.resource == 'rotationrequests' ? (!has(object.spec.requestedGroups) || object.spec.requestedGroups == variables.groups) : (!has(object.spec.approvedGroups) || object.spec.approvedGroups == variables.groups)",
+        },
       ],
       validations: [
         {
           expression: "request.operation != 'CREATE' || variables.claimed == request.userInfo.username",
           messageExpression: `'spec.' + ${field} + ' must be your own user name, ' + request.userInfo.username + ', not ' + variables.claimed`,
+          reason: 'Forbidden',
+        },
+        {
+          expression: "request.operation != 'CREATE' || variables.groupsOk",
+          messageExpression: `'spec.' + ${groupsField} + ' must be exactly your own groups, ' + variables.groups.join(', ') + ', in that order'`,
           reason: 'Forbidden',
         },
         {

@@ -30,6 +30,7 @@ import { workerTuningFromEnv } from './tuning';
 import { setCurrentVersion, workerVersioningFromEnv } from './versioning';
 import { healthSettingsFromEnv, serveHealth } from './health';
 import { controllerFromEnv } from './controller/from-env';
+import { logIdentity } from './identity-log';
 import { shutdownFromEnv } from './shutdown';
 
 /**
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
     ...(identity ? { identity } : {}),
   });
   await logCommandSandbox(deps.policy, logger);
+  logIdentity(deps.policy, logger);
   // Probes: live until the worker fails or stops, ready only while it polls (a drain is not ready).
   const healthServer = health ? await serveHealth(health, () => worker.getState()) : undefined;
   const stopOverdue = watchOverdue(metrics, logger);

@@ -13,7 +13,8 @@ export type ScheduledOutcome = { outcome: 'rotated'; result: RotationResult } | 
  * the scheduled run is skipped and says so.
  */
 export async function scheduledRotationWorkflow(input: RotationInput): Promise<ScheduledOutcome> {
-  const workflowId = rotationWorkflowId(input.playbook.spec.secret.name);
+  // A RotationPlaybook's schedule (its input names the namespace) rotates under the namespace's id.
+  const workflowId = rotationWorkflowId(input.playbook.spec.secret.name, input.namespace);
   try {
     const result = await executeChild(rotationWorkflow, {
       workflowId,

@@ -52,6 +52,12 @@ export interface AccessReview {
   reason?: string | undefined;
 }
 
+/** An authenticated user as a RotationRequest or RotationApproval recorded them. */
+export interface Requester {
+  user: string;
+  groups?: readonly string[] | undefined;
+}
+
 /** Reads and status writes of rotor's resources in the management cluster, and RBAC questions. */
 export interface RotorResources {
   list(plural: RotorPlural): Promise<RotorObject[]>;
@@ -68,8 +74,11 @@ export interface RotorResources {
     status: RotorStatusPatch,
     resourceVersion?: string,
   ): Promise<void>;
-  /** May `user` do `verb` on the RotationPlaybook `playbook` in `namespace`? */
-  review(user: string, verb: string, namespace: string, playbook: string): Promise<AccessReview>;
+  /**
+   * May `who` (a user name and, when the object recorded them, the groups the admission policy
+   * checked) do `verb` on the RotationPlaybook `playbook` in `namespace`?
+   */
+  review(who: Requester, verb: string, namespace: string, playbook: string): Promise<AccessReview>;
 }
 
 const api = { group: resourceGroup, version: resourceVersion };
@@ -95,11 +104,12 @@ export function rotorResources(kc: KubeConfig): RotorResources {
     async patchStatus(plural, namespace, name, status) {
       await custom.patchNamespacedCustomObjectStatus({ ...api, plural, namespace, name, body: { status } }, mergePatch);
     },
-    async review(user, verb, namespace, playbook) {
+    async review({ user, groups }, verb, namespace, playbook) {
       const r = await authz.createSubjectAccessReview({
         body: {
           spec: {
             user,
+            ...(groups ? { groups: [...groups] } : {}),
             resourceAttributes: {
               group: resourceGroup,
               resource: 'rotationplaybooks',

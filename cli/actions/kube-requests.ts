@@ -32,12 +32,15 @@ function userKubeconfig(context: string | undefined): KubeConfig {
   return kc;
 }
 
-/** Who the apiserver says this kubeconfig is (SelfSubjectReview): the name rotor records. */
-async function whoAmI(kc: KubeConfig): Promise<string> {
+/**
+ * Who the apiserver says this kubeconfig is (SelfSubjectReview): the name and groups rotor records,
+ * so RBAC granted to a group counts too.
+ */
+async function whoAmI(kc: KubeConfig): Promise<{ name: string; groups: string[] }> {
   const review = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
   const name = review.status?.userInfo?.username;
   if (!name) throw new CliError('rotor: the apiserver did not say who you are (SelfSubjectReview)');
-  return name;
+  return { name, groups: review.status?.userInfo?.groups ?? [] };
 }
 
 const namespaceOf = (kc: KubeConfig, given: string | undefined) =>
@@ -136,7 +139,7 @@ export async function requestRotation(playbook: string, raw: Record<string, unkn
       mode: o.emergency ? 'emergency' : 'manual',
       compromised: o.compromised,
       ...(o.reason ? { reason: o.reason } : {}),
-      requestedBy: await whoAmI(kc),
+      ...(await whoAmI(kc).then((me) => ({ requestedBy: me.name, requestedGroups: me.groups }))),
     },
   });
   return report(kc, 'rotationrequests', namespace, created, o.json, o.timeout);
@@ -155,7 +158,12 @@ export async function decideViaKube(
     apiVersion,
     kind: 'RotationApproval',
     metadata: { generateName: `${request}-${action}-` },
-    spec: { requestRef: request, action, ...(o.reason ? { reason: o.reason } : {}), approvedBy: await whoAmI(kc) },
+    spec: {
+      requestRef: request,
+      action,
+      ...(o.reason ? { reason: o.reason } : {}),
+      ...(await whoAmI(kc).then((me) => ({ approvedBy: me.name, approvedGroups: me.groups }))),
+    },
   });
   return report(kc, 'rotationapprovals', namespace, created, o.json, o.timeout);
 }

@@ -300,6 +300,12 @@ export const policySchema = z
     kind: z.literal('RotorPolicy').describe('What this file is.'),
     allowAll: z.boolean().default(false).describe('Development stacks only: every playbook may touch everything.'),
     separationOfDuties: z.boolean().default(false).describe('The requester of a rotation cannot approve it.'),
+    identity: z
+      .enum(['claims', 'kubernetes'])
+      .default('claims')
+      .describe(
+        "Where a rotation's requester and approver come from. `claims` (single-tenant, the demo): what the starter says (`--requested-by`, `--by`), from any client holding the codec key. `kubernetes`: only rotor's controller, which takes them from the management cluster's apiserver and RBAC (`rotor request`, `--via-kube`, a `RotationPlaybook`'s schedule), may start a rotation or approve, abort, skip the soak or retry one; anything else is refused before it changes anything.",
+      ),
     groups: z
       .record(name, list)
       .default({})

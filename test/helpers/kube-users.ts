@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { stackPaths } from '../../dev/local-stack/config';
@@ -13,13 +13,15 @@ import { kubeconfigFor } from './kube';
 
 /**
  * A KubeConfig of `cluster` that authenticates as `user` with a client certificate of its own,
- * signed by the stack's kube CA (which the apiservers trust): a real second user, no admin token.
+ * signed by the stack's kube CA (which the apiservers trust): a real second user, no admin token;
+ * a member of `group` when given.
  */
-export async function kubeUser(cluster: string, user: string): Promise<KubeConfig> {
+export async function kubeUser(cluster: string, user: string, group?: string): Promise<KubeConfig> {
   const dir = mkdtempSync(join(tmpdir(), 'rotor-kube-user-'));
   try {
     const files = { cert: join(dir, 'user.crt'), key: join(dir, 'user.key') };
-    await ensureClientCert(stackPaths().stateDir, files, user);
+    // The certificate's O= is the user's group, as the apiserver authenticates it.
+    await ensureClientCert(stackPaths().stateDir, files, user, group);
     const base = kubeconfigFor(cluster);
     const c = base.getCurrentCluster();
     if (!c) throw new Error(`no cluster ${cluster} in the stack's kubeconfig`);
@@ -166,4 +168,16 @@ export async function waitForCondition(
       );
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The HTTP status and message of an API call the apiserver refused; throws when it was not refused. */
+export async function apiRefusal(call: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await call;
+  } catch (e) {
+    if (!(e instanceof ApiException)) throw e;
+    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
+    return { code: e.code, message: body.message ?? '' };
+  }
+  throw new Error('the call was expected to be refused');
 }

@@ -295,7 +295,9 @@ beforeAll(async () => {
         auth: { method: 'kubernetes', kubernetes: { role: vaultRole.role, mount: vaultRole.mount } },
       },
       keys: { secretName: 'rotor-keys' },
-      policy: parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as unknown,
+      // The stack's single-tenant policy: this test starts rotations directly, which the chart's
+      // default `identity: kubernetes` would refuse (kube-identity.test.ts).
+      policy: { ...(parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as object), identity: 'claims' },
       kubeconfig: { secretName: 'rotor-kubeconfig' },
       serviceAccount: { create: true, name: serviceAccount },
       rbac: chartRbacValues(

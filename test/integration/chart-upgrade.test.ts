@@ -168,7 +168,8 @@ beforeAll(async () => {
       auth: { method: 'kubernetes', kubernetes: { role: vaultRole.role, mount: vaultRole.mount } },
     },
     keys: { secretName: 'rotor-keys' },
-    policy: parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as unknown,
+    // Single-tenant, as chart-fleet: rotations start directly, which `identity: kubernetes` refuses.
+    policy: { ...(parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as object), identity: 'claims' },
     serviceAccount: { create: true, name: serviceAccount },
     rbac: chartRbacValues(
       rotations.flatMap((r) => rbacFor(r.playbook, subject)),

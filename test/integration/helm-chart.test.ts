@@ -117,8 +117,9 @@ describe('the worker chart', () => {
     expect(ofKind(objs, 'PodDisruptionBudget')).toHaveLength(1);
     expect(ofKind(objs, 'NetworkPolicy')).toHaveLength(1);
     const cm = ofKind(objs, 'ConfigMap')[0] as unknown as { data: Record<string, string> };
-    const example = parse(readFileSync(exampleValues, 'utf8')) as { policy: unknown };
-    expect(parse(cm.data['policy.yaml'] ?? '')).toEqual(example.policy);
+    const example = parse(readFileSync(exampleValues, 'utf8')) as { policy: object };
+    // The chart's default: requesters and approvers from Kubernetes only, whatever else the values say.
+    expect(parse(cm.data['policy.yaml'] ?? '')).toEqual({ identity: 'kubernetes', ...example.policy });
   });
 
   it("runs rotor's controller only when asked, in one replica, with only its ClusterRole", async () => {

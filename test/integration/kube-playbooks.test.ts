@@ -290,8 +290,12 @@ describe("a tenant's RotationPlaybook keeps its schedule", () => {
       120_000,
     );
     const last = obj.status?.lastRotation;
-    expect(last).toMatchObject({ outcome: 'Rotated', trigger: 'schedule', workflowId: rotationWorkflowId(secret) });
-    expect(last?.uiLink).toContain(encodeURIComponent(rotationWorkflowId(secret)));
+    expect(last).toMatchObject({
+      outcome: 'Rotated',
+      trigger: 'schedule',
+      workflowId: rotationWorkflowId(secret, orders),
+    });
+    expect(last?.uiLink).toContain(encodeURIComponent(rotationWorkflowId(secret, orders)));
     expect(last?.uiLink).toContain(last?.runId ?? 'no run id');
     const rotated = await rotatedOnce(ordersStore, ordersBefore, (await ordersStore.snapshot()).currentVersion);
     expect(rotated.state).toEqual(rotated.expected);
@@ -321,6 +325,27 @@ describe("a tenant's RotationPlaybook keeps its schedule", () => {
     expect(row('db')?.[5]).toBe(obj.status?.nextDue);
     expect(row('stolen')?.slice(0, 2)).toEqual(['stolen', 'False']);
     expect(row('stolen')?.[6]).toBe('PolicyRefused');
+  }, 180_000);
+
+  it("rotates two namespaces' same secret name at once, each under its own rotation id", async () => {
+    const ended = ['Rotated', 'Skipped', 'RolledBack', 'Failed'];
+    const lastOf = async (namespace: string) =>
+      (await readRotorObject(admin, 'rotationplaybooks', namespace, 'db')).status?.lastRotation;
+    const previous = { orders: (await lastOf(orders))?.runId, payments: (await lastOf(payments))?.runId };
+    const paymentsBefore = await paymentsStore.snapshot();
+    // Under one id per secret name, whichever started second would be skipped as already running.
+    await Promise.all([ordersDb(), paymentsDb()].map((id) => tw.client.schedule.getHandle(id).trigger()));
+    const next = (namespace: string, was: string | undefined) =>
+      until(
+        `${namespace}'s next scheduled rotation ended`,
+        () => lastOf(namespace),
+        (l) => l !== undefined && l.runId !== was && ended.includes(l.outcome),
+        120_000,
+      );
+    const [o, p] = await Promise.all([next(orders, previous.orders), next(payments, previous.payments)]);
+    expect(o).toMatchObject({ outcome: 'Rotated', workflowId: rotationWorkflowId(secret, orders) });
+    expect(p).toMatchObject({ outcome: 'Rotated', workflowId: rotationWorkflowId(secret, payments) });
+    expect(await paymentsStore.snapshot()).not.toEqual(paymentsBefore);
   }, 180_000);
 
   it('deletes the schedule with its playbook, and no other', async () => {

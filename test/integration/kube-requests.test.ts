@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiException } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
@@ -29,6 +28,7 @@ import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
+  apiRefusal,
   chartControllerUser,
   createRotorObject,
   grant,
@@ -78,21 +78,9 @@ const playbookSpec = (s: TestStore, secret: string) => ({
   approval: { beforeRevoke: true },
 });
 
-/** The HTTP status and message of a refused API call. */
-async function refusal(call: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await call;
-  } catch (e) {
-    if (!(e instanceof ApiException)) throw e;
-    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
-    return { code: e.code, message: body.message ?? '' };
-  }
-  throw new Error('the call was expected to be refused');
-}
-
 /** How many runs Temporal has of the secret's rotation id, and the store as it stands. */
 async function world(secret: string, s: TestStore): Promise<{ runs: number; store: StoreSnapshot }> {
-  const { count } = await tw.client.workflow.count(`WorkflowId = '${rotationWorkflowId(secret)}'`);
+  const { count } = await tw.client.workflow.count(`WorkflowId = '${rotationWorkflowId(secret, orders)}'`);
   return { runs: count, store: await s.snapshot() };
 }
 
@@ -161,7 +149,7 @@ afterAll(async () => {
 
 describe('who asked is the apiserver user', () => {
   it('refuses a request or approval claiming another user, and any later change of its spec', async () => {
-    const claimed = await refusal(
+    const claimed = await apiRefusal(
       createRotorObject(kc[alice]!, 'rotationrequests', orders, 'forged', {
         playbookRef: playbookName,
         requestedBy: bob,
@@ -169,7 +157,7 @@ describe('who asked is the apiserver user', () => {
     );
     expect(claimed.code).toBe(403);
     expect(claimed.message).toContain(`spec.requestedBy must be your own user name, ${alice}, not ${bob}`);
-    const approval = await refusal(
+    const approval = await apiRefusal(
       createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'forged', {
         requestRef: 'any',
         action: 'approve',
@@ -184,7 +172,7 @@ describe('who asked is the apiserver user', () => {
       playbookRef: 'missing',
       requestedBy: alice,
     });
-    const changed = await refusal(
+    const changed = await apiRefusal(
       kc[alice]!.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
         {
           group,
@@ -242,7 +230,7 @@ describe('authority is RBAC in the namespace', () => {
 
   it("keeps a user of payments out of orders' playbooks and secrets", async () => {
     // Not in orders at all: RBAC refuses the object.
-    const there = await refusal(
+    const there = await apiRefusal(
       createRotorObject(kc[mallory]!, 'rotationrequests', orders, 'mallory', {
         playbookRef: playbookName,
         requestedBy: mallory,
@@ -283,8 +271,8 @@ describe('the happy path through the resources', () => {
       requestedBy: alice,
     });
     const accepted = await waitForCondition(admin, 'rotationrequests', orders, 'rotate-db', ['Accepted']);
-    expect(accepted.obj.status?.workflowId).toBe(rotationWorkflowId(secretName));
-    expect(accepted.obj.status?.uiLink).toContain(encodeURIComponent(rotationWorkflowId(secretName)));
+    expect(accepted.obj.status?.workflowId).toBe(rotationWorkflowId(secretName, orders));
+    expect(accepted.obj.status?.uiLink).toContain(encodeURIComponent(rotationWorkflowId(secretName, orders)));
     expect(accepted.obj.status?.uiLink).toContain(accepted.obj.status?.runId ?? 'no run id');
     await waitForCondition(admin, 'rotationrequests', orders, 'rotate-db', ['Rotating'], 60_000);
 
@@ -313,7 +301,11 @@ describe('the happy path through the resources', () => {
         namespace: payments,
         name: 'by-name',
         body: {
-          status: { conditions: [], workflowId: rotationWorkflowId(secretName), runId: accepted.obj.status?.runId },
+          status: {
+            conditions: [],
+            workflowId: rotationWorkflowId(secretName, orders),
+            runId: accepted.obj.status?.runId,
+          },
         },
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -330,7 +322,7 @@ describe('the happy path through the resources', () => {
     const revived = await waitForCondition(admin, 'rotationrequests', payments, 'by-name', ['Denied']);
     expect(revived.condition.reason).toBe('NotThisRequest');
     // None of them reached the workflow: it reaches the gate and waits there, not aborted.
-    const run = tw.client.workflow.getHandle(rotationWorkflowId(secretName), accepted.obj.status?.runId);
+    const run = tw.client.workflow.getHandle(rotationWorkflowId(secretName, orders), accepted.obj.status?.runId);
     await waitForPhase(run, 'approval', 60_000);
     expect((await run.query(statusQuery)).awaitingApproval).toBe(true);
 

@@ -1,10 +1,12 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { RotorObject } from '../../adapters/kubernetes/rotor-resources';
+import { actionClaim, attest } from '../../adapters/controller-attestation';
 import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor } from '../../core/resources';
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
 import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
-import { requestMemoKey, writeStatus } from './requests';
+import { requestMemoKey } from '../../core/ids';
+import { writeStatus } from './requests';
 import type { ControllerDeps } from './requests';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
@@ -57,7 +59,8 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
   const req = rotationRequestSpecSchema.safeParse(request.spec);
   if (!req.success) return deny('RequestInvalid', `RotationRequest ${spec.requestRef} is not valid`);
   const verb = verbFor({ action: spec.action });
-  const access = await deps.resources.review(spec.approvedBy, verb, namespace, req.data.playbookRef);
+  const approver = { user: spec.approvedBy, groups: spec.approvedGroups };
+  const access = await deps.resources.review(approver, verb, namespace, req.data.playbookRef);
   if (!access.allowed)
     return deny(
       'MissingVerb',
@@ -91,7 +94,19 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     // Before the gate the workflow would reject the update: wait for it rather than refuse.
     if (!status || (!status.awaitingApproval && !['revoke', 'finalize', 'rotated'].includes(status.phase))) return;
   }
-  const args: OperatorAction = { by: spec.approvedBy, ...(spec.reason ? { reason: spec.reason } : {}) };
+  const action: OperatorAction = { by: spec.approvedBy, ...(spec.reason ? { reason: spec.reason } : {}) };
+  // Vouched for this rotation (its first run) only: a copy serves no other rotation.
+  const firstRunId = run.raw.workflowExecutionInfo?.firstRunId || run.runId;
+  const args: OperatorAction = deps.attestationKeys
+    ? {
+        ...action,
+        attestation: attest(
+          deps.attestationKeys,
+          actionClaim(spec.action, workflowId, firstRunId, action),
+          (deps.now ?? (() => new Date()))().getTime(),
+        ),
+      }
+    : action;
   const sent = await send(deps, workflowId, spec.action, args);
   if (!sent.ok) return deny('Rejected', `the rotation rejected ${spec.action}: ${sent.answer}`);
   await writeStatus(deps, 'rotationapprovals', obj, {

@@ -12,6 +12,8 @@ import { Watch } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { rotorResources } from '../../adapters/kubernetes/rotor-resources';
+import { attestationKeys } from '../../adapters/controller-attestation';
+import type { Keyring } from '../../adapters/keys';
 import type { RotorObject, RotorPlural, RotorResources } from '../../adapters/kubernetes/rotor-resources';
 import { resourceGroup, resourceVersion } from '../../core/resources';
 import type { LastRotation } from '../../core/resources';
@@ -40,6 +42,11 @@ export interface ControllerOptions {
    * whose object it does not see. Off when not given.
    */
   scheduling?: PlaybookScheduling;
+  /**
+   * The worker's fingerprint keys, to vouch for the rotations and actions it passes on (a worker
+   * under `identity: kubernetes` takes nothing else). Without them nothing is vouched for.
+   */
+  fingerprintKeys?: Keyring;
 }
 
 export interface Controller {
@@ -54,6 +61,7 @@ export function startController(o: ControllerOptions): Controller {
     resources: o.resources ?? rotorResources(o.kubeconfig),
     client: o.client,
     taskQueue: o.taskQueue,
+    ...(o.fingerprintKeys ? { attestationKeys: attestationKeys(o.fingerprintKeys) } : {}),
   };
   const onError =
     o.onError ?? ((what, e) => process.stderr.write(`rotor controller: ${what}: ${(e as Error).message}\n`));

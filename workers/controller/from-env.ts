@@ -1,6 +1,7 @@
 import { connectClient, temporalSettings } from '../../adapters/temporal/connection';
 import { loadKubeconfig } from '../../adapters/kubernetes/clients';
 import { policyFromEnv } from '../../adapters/policy-file';
+import { loadKeyring } from '../../adapters/keys';
 import { policyDefaultsFromEnv } from '../deps';
 import { startController } from './controller';
 import type { Controller } from './controller';
@@ -36,6 +37,8 @@ export async function controllerFromEnv(
     taskQueue: temporalSettings(env).taskQueue,
     resyncMs: resync * 1000,
     scheduling,
+    // The worker's own keys: what it vouches for, the workers (not the CLIs) can check.
+    fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
     onError: (what, e) => log(`controller: ${what}: ${e instanceof Error ? e.message : String(e)}`),
   });
   log(`controller watching RotationPlaybooks, RotationRequests and RotationApprovals in context ${context}`);

@@ -10,6 +10,7 @@
 import type { Client, ScheduleDescription, ScheduleExecutionResult } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { uiLink } from '../../adapters/temporal/connection';
+import { attest, attestedInput } from '../../adapters/controller-attestation';
 import {
   applySchedule,
   deleteSchedule,
@@ -71,10 +72,14 @@ function judge(deps: PlaybookDeps, obj: RotorObject): Judgement {
     requestedBy: scheduleRequester,
     namespace,
   };
+  const scheduleId = playbookScheduleId(namespace, name);
+  // Vouched for once per spec (no time: the schedule keeps it), and only for this schedule's launcher.
+  const keys = deps.attestationKeys;
+  const claim = { kind: 'schedule' as const, scheduleId, input: attestedInput(input) };
   const schedule = rotationSchedule({
-    scheduleId: playbookScheduleId(namespace, name),
+    scheduleId,
     launcherId: playbookLauncherId(namespace, name),
-    input,
+    input: keys ? { ...input, attestation: attest(keys, claim, 0) } : input,
     every,
     taskQueue: deps.taskQueue,
     owner: namespace,

@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { z } from 'zod';
 import { uiLink } from '../../adapters/temporal/connection';
+import { attest, attestedInput } from '../../adapters/controller-attestation';
+import type { Keyring } from '../../adapters/keys';
 import type { RotorObject, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
-import { rotationWorkflowId } from '../../core/ids';
+import { requestMemoKey, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
 import { isFinal, rotationRequestSpecSchema, verbFor, withCondition } from '../../core/resources';
@@ -18,10 +20,20 @@ export interface ControllerDeps {
   client: Client;
   taskQueue: string;
   now?: () => Date;
+  /**
+   * Keys rotor's controller vouches with (attestationKeys of the worker's fingerprint keys): a worker
+   * under `identity: kubernetes` takes only starts and actions that carry its attestation.
+   */
+  attestationKeys?: Keyring | undefined;
 }
 
-/** Memo key naming the RotationRequest (its uid) a run was started for. */
-export const requestMemoKey = 'rotorRequest';
+/** `input` with the controller's attestation that it starts `workflowId` for the RotationRequest `uid`. */
+function attested(deps: ControllerDeps, workflowId: string, uid: string, input: RotationInput): RotationInput {
+  if (!deps.attestationKeys) return input;
+  const issuedAt = (deps.now ?? (() => new Date()))().getTime();
+  const claim = { kind: 'request' as const, workflowId, requestUid: uid, input: attestedInput(input) };
+  return { ...input, attestation: attest(deps.attestationKeys, claim, issuedAt) };
+}
 
 /** The condition to write and the status fields beside it. */
 type Verdict = { type: ConditionType; status?: Condition['status']; reason: string; message: string } & Omit<
@@ -97,7 +109,8 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
   const deny = (reason: string, message: string) =>
     writeStatus(deps, 'rotationrequests', obj, { type: 'Denied', reason, message });
   const verb = verbFor({ request: spec });
-  const access = await deps.resources.review(spec.requestedBy, verb, namespace, spec.playbookRef);
+  const requester = { user: spec.requestedBy, groups: spec.requestedGroups };
+  const access = await deps.resources.review(requester, verb, namespace, spec.playbookRef);
   if (!access.allowed)
     return deny(
       'MissingVerb',
@@ -115,13 +128,13 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
     ...(spec.reason ? { reason: spec.reason } : {}),
     ...(spec.mode === 'emergency' ? { emergency: { compromised: spec.compromised } } : {}),
   };
-  const workflowId = rotationWorkflowId(playbook.spec.secret.name);
+  const workflowId = rotationWorkflowId(playbook.spec.secret.name, namespace);
   let runId: string;
   try {
     const handle = await deps.client.workflow.start('rotationWorkflow', {
       taskQueue: deps.taskQueue,
       workflowId,
-      args: [input],
+      args: [attested(deps, workflowId, uid, input)],
       memo: { [requestMemoKey]: uid },
       staticSummary: `rotate ${playbook.spec.secret.name} (${spec.mode}) for ${namespace}/${name} by ${spec.requestedBy}`,
       typedSearchAttributes: [

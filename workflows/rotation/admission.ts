@@ -50,6 +50,11 @@ async function policyVerdict(run: RotationRun): Promise<Admission> {
       requestedBy: run.input.requestedBy,
       // Only a controller-started run has one; older inputs pass nothing new.
       ...(run.input.namespace !== undefined ? { namespace: run.input.namespace } : {}),
+      // What a controller attestation covers besides (identity: kubernetes).
+      trigger: run.input.trigger,
+      ...(run.input.reason !== undefined ? { reason: run.input.reason } : {}),
+      ...(run.input.emergency !== undefined ? { emergency: run.input.emergency } : {}),
+      ...(run.input.attestation !== undefined ? { attestation: run.input.attestation } : {}),
     },
   );
   if (verdict.refusals.length > 0 || !verdict.grant)
@@ -61,6 +66,8 @@ async function policyVerdict(run: RotationRun): Promise<Admission> {
     });
   run.grant = verdict.grant;
   run.lockKey = verdict.lockKey;
+  // Operator actions must then come through rotor's controller (handlers.ts); older results lack it.
+  run.gates.attestedActions = verdict.identity === 'kubernetes';
   return verdict;
 }
 

@@ -12,6 +12,8 @@ import {
   statusQuery,
 } from '../definitions';
 import type { RotationRun } from './run';
+import { acts, callActivity } from '../activity-calls';
+import { profiles } from '../profiles';
 
 /** The signal's operator action, or undefined when it carries none (the interceptor drops refused payloads). */
 function operatorAction(arg: unknown): OperatorAction | undefined {
@@ -28,7 +30,13 @@ function operatorAction(arg: unknown): OperatorAction | undefined {
 function operatorSignal(run: RotationRun, name: string, act: (action: OperatorAction) => void) {
   return (arg?: OperatorAction): void => {
     const action = operatorAction(arg);
-    if (action) return act(action);
+    // A signal rotor's controller did not vouch for (identity: kubernetes) is audited by `attested`,
+    // counted with the refused signals, and ignored.
+    if (action)
+      return void Promise.resolve(guarded(run, name, act)(action)).catch(() => {
+        run.writer.refusedSignal(name, Date.now());
+        run.publish();
+      });
     run.writer.refusedSignal(name, Date.now());
     run.audit('operator-action', {
       detail: `refused ${name}: it carried no operator action encrypted with rotor's codec key (sent by a client without the key?); ignored`,
@@ -38,47 +46,96 @@ function operatorSignal(run: RotationRun, name: string, act: (action: OperatorAc
   };
 }
 
+/**
+ * Under `identity: kubernetes`, resolves once rotor's controller is shown to vouch for the action
+ * (an activity checks its attestation: the key is the worker's, never the workflow's); otherwise
+ * records the refusal in the audit trail and rejects with NotFromController. Nothing else changes.
+ */
+async function attested(run: RotationRun, name: string, action: OperatorAction): Promise<void> {
+  const { refused } = await callActivity(
+    acts.verifyOperatorAction,
+    profiles.store,
+    `check that ${name} came through rotor's controller`,
+    { action: name, operator: action },
+  );
+  if (!refused) return;
+  run.audit('operator-action', {
+    detail: `refused ${name}: ${refused}`,
+    by: `${action.by} (not through rotor's controller)`,
+  });
+  run.publish();
+  throw ApplicationFailure.create({ type: WorkflowErrorTypes.notFromController, message: refused, nonRetryable: true });
+}
+
+/**
+ * `apply` as the handler of the action `name`: at once when the policy takes claims (as before, so
+ * replays of older runs are unchanged), after `attested` and `validate` again under `identity:
+ * kubernetes` (the run may have moved on, e.g. past the point of no return, while it checked).
+ */
+function guarded<R>(
+  run: RotationRun,
+  name: string,
+  apply: (a: OperatorAction) => R,
+  validate?: (a: OperatorAction) => void,
+) {
+  return (action: OperatorAction): R | Promise<R> => {
+    if (!run.gates.attestedActions) return apply(action);
+    return attested(run, name, action).then(() => {
+      validate?.(action);
+      return apply(action);
+    });
+  };
+}
+
 /** The status query and the operator's updates and signals (approve, abort, skip-soak, pause, resume, retry). */
 export function registerHandlers(run: RotationRun): void {
   setHandler(statusQuery, () => run.status);
+  const validateApprove = (action: OperatorAction) => {
+    if (!run.spec.approval.beforeRevoke) throw new Error('this rotation has no approval gate');
+    if (run.gates.separationOfDuties && sameActor(action.by, run.input.requestedBy))
+      throw ApplicationFailure.create({
+        type: WorkflowErrorTypes.selfApproval,
+        message: `${action.by} requested this rotation and cannot approve it: the policy's separationOfDuties rule needs someone else to approve`,
+        nonRetryable: true,
+      });
+    if (run.gates.approvedBy) throw new Error(`already approved by ${run.gates.approvedBy}`);
+  };
   setHandler(
     approveUpdate,
-    ({ by, reason }) => {
-      run.gates.approvedBy = by;
-      run.audit('operator-action', { detail: 'approve', by, ...(reason ? { reason } : {}) });
-      return `approved by ${by}`;
-    },
-    {
-      validator: (action: OperatorAction) => {
-        if (!run.spec.approval.beforeRevoke) throw new Error('this rotation has no approval gate');
-        if (run.gates.separationOfDuties && sameActor(action.by, run.input.requestedBy))
-          throw ApplicationFailure.create({
-            type: WorkflowErrorTypes.selfApproval,
-            message: `${action.by} requested this rotation and cannot approve it: the policy's separationOfDuties rule needs someone else to approve`,
-            nonRetryable: true,
-          });
-        if (run.gates.approvedBy) throw new Error(`already approved by ${run.gates.approvedBy}`);
+    guarded(
+      run,
+      'approve',
+      ({ by, reason }) => {
+        run.gates.approvedBy = by;
+        run.audit('operator-action', { detail: 'approve', by, ...(reason ? { reason } : {}) });
+        return `approved by ${by}`;
       },
-    },
+      validateApprove,
+    ),
+    { validator: validateApprove },
   );
+  const validateAbort = (_action: OperatorAction) => {
+    if (run.status.pointOfNoReturn) {
+      throw new Error(
+        'cannot abort: the old credential is already being revoked (point of no return); the rotation will finish forward',
+      );
+    }
+    if (run.gates.abortedBy) throw new Error(`already aborted by ${run.gates.abortedBy}`);
+  };
   setHandler(
     abortUpdate,
-    ({ by, reason }) => {
-      run.gates.abortedBy = `${by}${reason ? `: ${reason}` : ''}`;
-      run.audit('operator-action', { detail: 'abort', by, ...(reason ? { reason } : {}) });
-      run.forwardScope.cancel();
-      return 'aborting: compensation runs now';
-    },
-    {
-      validator: (_action: OperatorAction) => {
-        if (run.status.pointOfNoReturn) {
-          throw new Error(
-            'cannot abort: the old credential is already being revoked (point of no return); the rotation will finish forward',
-          );
-        }
-        if (run.gates.abortedBy) throw new Error(`already aborted by ${run.gates.abortedBy}`);
+    guarded(
+      run,
+      'abort',
+      ({ by, reason }) => {
+        run.gates.abortedBy = `${by}${reason ? `: ${reason}` : ''}`;
+        run.audit('operator-action', { detail: 'abort', by, ...(reason ? { reason } : {}) });
+        run.forwardScope.cancel();
+        return 'aborting: compensation runs now';
       },
-    },
+      validateAbort,
+    ),
+    { validator: validateAbort },
   );
   setHandler(
     skipSoakSignal,

@@ -42,6 +42,8 @@ export interface GateState {
   separationOfDuties: boolean;
   skipSoak: boolean;
   retryRequested: boolean;
+  /** From the admin policy (`identity: kubernetes`): approve, abort, skip-soak and retry need rotor's controller's attestation. */
+  attestedActions?: boolean;
 }
 
 /** One needs-attention episode: when it began (undefined while nothing fails) and whether it escalated. */

@@ -1,0 +1,121 @@
+/**
+ * `identity: kubernetes` (issue 24): a rotation starts, and an operator action reaches it, only
+ * when rotor's controller vouches for it (adapters/controller-attestation.ts). The checks read
+ * Temporal's own record of the runs (their start time, first run, parent), which the starter
+ * cannot write.
+ */
+import { Context } from '@temporalio/activity';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  actionClaim,
+  attestationProblem,
+  attestationValidityMs,
+  attestedInput,
+} from '../adapters/controller-attestation';
+import type { Keyring } from '../adapters/keys';
+import { playbookLauncherId, playbookOfScheduleId, requestMemoKey } from '../core/ids';
+import type { RotationRef } from '../core/contracts';
+import type { OperatorAction, RotationInput } from '../core/status';
+
+/** What to do instead, named in every refusal. */
+export const identityAdvice =
+  "the policy takes requesters and approvers from Kubernetes (identity: kubernetes): request the rotation with `rotor request <playbook>` (a RotationRequest) and act on it with `rotor approve|abort|skip-soak|retry <request> --via-kube` (a RotationApproval), so rotor's controller starts or passes it on";
+
+/** Workflow type a RotationPlaybook's schedule starts (workflows/scheduled.ts). */
+const launcherType = 'scheduledRotationWorkflow';
+
+const describe = (workflowId: string, runId?: string) =>
+  Context.current().client.workflow.getHandle(workflowId, runId).describe();
+
+/** The first run of the rotation `d` belongs to (itself, unless it continued as new). */
+async function firstRun(d: WorkflowExecutionDescription): Promise<WorkflowExecutionDescription> {
+  const first = d.raw.workflowExecutionInfo?.firstRunId;
+  return first && first !== d.runId ? describe(d.workflowId, first) : d;
+}
+
+/**
+ * Why a RotationPlaybook schedule's attestation may not start the run `d` (undefined: it may): the
+ * run must be the child of that schedule's launcher (its workflow id) on this task queue.
+ */
+async function launcherProblem(d: WorkflowExecutionDescription, scheduleId: string, namespace: string | undefined) {
+  const owner = playbookOfScheduleId(scheduleId);
+  if (!owner || owner.namespace !== namespace)
+    return `its attestation names schedule ${scheduleId}, not one of namespace ${namespace}`;
+  const parent = d.parentExecution;
+  const prefix = `${playbookLauncherId(owner.namespace, owner.name)}-`;
+  if (!parent?.workflowId?.startsWith(prefix))
+    return `a schedule's attestation serves only a run started by ${prefix}…`;
+  const p = await describe(parent.workflowId, parent.runId ?? undefined);
+  const taskQueue = Context.current().info.taskQueue;
+  if (p.type !== launcherType || p.taskQueue !== taskQueue)
+    return `its parent ${parent.workflowId} is ${p.type} on ${p.taskQueue}, not ${launcherType} on ${taskQueue}`;
+  return undefined;
+}
+
+/**
+ * Why the rotation run `d` with `input` may not start under `identity: kubernetes` (undefined: it
+ * may): the controller's attestation must cover the input and, for a request, this rotation id
+ * and a first run that began within minutes of it.
+ */
+export async function startProblem(
+  keys: Keyring,
+  input: Pick<RotationInput, keyof ReturnType<typeof attestedInput> | 'attestation'>,
+  d: WorkflowExecutionDescription,
+): Promise<string | undefined> {
+  const att = input.attestation;
+  const fields = attestedInput(input);
+  if (att?.scheduleId !== undefined) {
+    const problem = attestationProblem(keys, att, { kind: 'schedule', scheduleId: att.scheduleId, input: fields }, 0);
+    return problem ?? launcherProblem(d, att.scheduleId, input.namespace);
+  }
+  const first = await firstRun(d);
+  const requestUid = String(att?.requestUid ?? '');
+  const claim = { kind: 'request' as const, workflowId: d.workflowId, requestUid, input: fields };
+  return (
+    attestationProblem(keys, att, claim, first.startTime.getTime()) ??
+    usedBefore(first, requestUid, new Date(Number(att?.issuedAt) - attestationValidityMs))
+  );
+}
+
+/**
+ * Why the request's attestation is spent (undefined: it is not): an earlier run of this rotation
+ * id, started since `since`, was started by the controller for the same RotationRequest (its
+ * memo), so this run replays a copy. Temporal's record of that run cannot be rewritten by a client.
+ */
+async function usedBefore(
+  first: WorkflowExecutionDescription,
+  requestUid: string,
+  since: Date,
+): Promise<string | undefined> {
+  const runs = Context.current().client.workflow.list({
+    query: `WorkflowId = '${first.workflowId}' AND StartTime >= '${since.toISOString()}'`,
+  });
+  for await (const run of runs) {
+    if (run.runId === first.runId || run.startTime >= first.startTime) continue;
+    if (run.memo?.[requestMemoKey] === requestUid)
+      return `its attestation was used already by run ${run.runId} of ${first.workflowId} (a copy replayed)`;
+  }
+  return undefined;
+}
+
+/** Builds the activity that checks an operator action under `identity: kubernetes`. */
+export function createIdentityActivities(keys: Keyring) {
+  return {
+    /**
+     * Why the calling rotation should refuse `operator`'s `action` (`refused`; none: it came through
+     * rotor's controller for this rotation, within minutes). Reads nothing secret and changes nothing.
+     */
+    async verifyOperatorAction(input: { action: string; operator: OperatorAction }): Promise<{ refused?: string }> {
+      const caller: RotationRef | undefined = Context.current().info.workflowExecution;
+      if (!caller) return { refused: 'it was not asked by a rotation' };
+      const first = await firstRun(await describe(caller.workflowId, caller.runId));
+      const claim = actionClaim(input.action, caller.workflowId, first.runId, input.operator);
+      const problem = attestationProblem(keys, input.operator.attestation, claim, Date.now());
+      return problem
+        ? {
+            refused: `${input.action} by ${input.operator.by} refused, nothing was changed: ${problem}; ${identityAdvice}`,
+          }
+        : {};
+    },
+  };
+}
