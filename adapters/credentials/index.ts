@@ -21,6 +21,7 @@ import type { AccessKeyPair } from './values';
 import { vaultDatabaseStaticRoleKind } from './vault-db';
 import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
 import { postgresTls } from './postgres-tls';
+import { vaultPkiCaRolloverKind } from './vault-pki-ca';
 
 export type { CredentialKind } from './kind';
 export type { AccessKeyPair, UserPassword } from './values';
@@ -62,6 +63,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'redis-acl-user': redisAclUserKind(deps),
     'mariadb-users': mariadbUsersKind(deps),
     'jwt-signing-key': jwtSigningKeyKind(deps),
+    'vault-pki-ca-rollover': vaultPkiCaRolloverKind(deps),
   };
 }
 

@@ -6,6 +6,7 @@ import { mariadbRefusals } from './mariadb';
 import { postgresRefusals } from './postgres';
 import { redisAclUserRefusals } from './redis';
 import { vaultDatabaseRefusals } from './vault-database';
+import { vaultPkiCaRefusals } from './vault-pki-ca';
 
 /**
  * `spec.credential` must be the tenant's to rotate, by kind. The switch covers every credential
@@ -40,6 +41,8 @@ export function credentialRule(ctx: RuleContext): PolicyRefusal[] {
       return mariadbRefusals(ctx, cred);
     case 'jwt-signing-key':
       return jwtSigningKeyRefusals(ctx, cred);
+    case 'vault-pki-ca-rollover':
+      return vaultPkiCaRefusals(ctx, cred);
     default: {
       const _exhaustive: never = kind;
       throw new Error(`no policy rule for credential kind ${String(_exhaustive)}`);
