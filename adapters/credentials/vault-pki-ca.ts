@@ -119,8 +119,9 @@ export function vaultPkiCaRolloverKind(deps: {
           ttlSeconds: Math.floor(p.ttl / 1000),
         });
       }
-      // Made, not promoted: a mount that makes its newest issuer the default gets the old one back.
-      if ((await pki.defaultIssuer()) !== old.id) await pki.setDefault(old.id);
+      // Made, not promoted: a mount whose default follows the newest issuer gets the old one back.
+      const made = await pki.issuerNamed(name);
+      if (made?.isDefault) await pki.setDefault(old.id);
       const next = parseCaCert(await pki.certificateOf(name), `the certificate of ${p.mount}/issuer/${name}`);
       // Every bundle trusts both before the value is stored: no leaf of the new CA exists yet.
       await updateBundles(p, (certs) => withCert(withCert(certs, current), next), true);

@@ -16,6 +16,9 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { createKubeClients } from '../../adapters/kubernetes/clients';
+import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { bundleCerts, parseCaCert } from '../../adapters/credentials/vault-pki-ca-pem';
 import { ensureVaultPkiCaMount } from '../../adapters/credentials/vault-pki-ca-setup';
 import { pkiMount } from '../../adapters/credentials/vault-pki-ca-vault';
@@ -236,6 +239,31 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     // No private key in Temporal: the CA keys never left Vault, the canary's leaf key stayed in memory.
     expect(recorded).not.toMatch(/PRIVATE KEY/);
     expect(recorded).toContain(next.fingerprint);
+  });
+
+  it('rotates as exactly the Kubernetes identity `rotor rbac` prints (bundle ConfigMaps and the TLS-Secret check included)', async () => {
+    const k = await setUp('rbac');
+    const playbook = testPlaybook(k.ts.store, spec(k));
+    const restricted = await asGeneratedIdentity(playbook, { serviceAccount: 'rotor', namespace: 'rotor-system' });
+    // Both the cluster steps and the credential kind (bundles, TLS Secrets) use the generated identity.
+    const narrow = await startTestWorker(
+      createActivities({
+        ...depsFromEnv(),
+        kubeconfig: restricted,
+        credentialKinds: createCredentialKinds({
+          ...credentialDepsFromEnv(),
+          kube: () => createKubeClients(restricted),
+        }),
+      }),
+    );
+    try {
+      const out = await narrow.run(async () => outcomeOf(await startRotation(narrow, playbook)));
+      expect(out.ok ? undefined : out.error.cause).toBeUndefined();
+    } finally {
+      await narrow.close();
+    }
+    const next = parseCaCert((await k.ts.snapshot()).currentValue, 'current');
+    expect(await fingerprintsIn(k)).toEqual([[next.fingerprint], [next.fingerprint]]);
   });
 
   it('a failing handshake canary (a bundle without the new CA) rolls back: bundles, issuers, default and store as before', async () => {
