@@ -32,7 +32,7 @@ import { retrySignal, statusQuery } from '../../workflows/definitions';
 import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { faultSwitch } from '../helpers/faults';
 import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
-import { freshNamespace, kubeconfigFor, purgeNamespace } from '../helpers/kube';
+import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { useStackEnv } from '../helpers/stack-env';
@@ -127,10 +127,18 @@ async function worldOf(k: Case) {
     ),
   );
   const issuers = (await pki.issuers()).filter((i) => i.name.startsWith(`${k.prefix}-`)).map((i) => i.name);
+  // The private keys too: undoing create deletes the new issuer's key, not only the issuer.
+  const keyInfo = (
+    (await vault.list(`${mount}/keys`)) as { data: { key_info?: Record<string, { key_name?: string }> } }
+  ).data.key_info;
+  const keys = Object.values(keyInfo ?? {})
+    .map((x) => x.key_name ?? '')
+    .filter((n) => n.startsWith(`${k.prefix}-`));
   const snap = await k.ts.snapshot();
   return {
     bundles,
     issuers,
+    keys,
     defaultIsInitial: (await pki.defaultIssuer()) === k.initialId,
     initialUsage: await pki.usageOf(k.initialId),
     storeCurrentIsInitial: snap.currentValue === k.initial,
@@ -303,6 +311,21 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     expect(await worldOf(k)).toEqual(before);
   });
 
+  it('a failure right after revoke (past the point of no return) retries: the old CA already gone, proven again', async () => {
+    const k = await setUp('revoke');
+    faults.state.fault = 'revoke-once';
+    const { out, status } = await tw.run(async () => {
+      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
+      return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
+    });
+    expect(faults.state.fault).toBe('none');
+    expect(out.ok ? undefined : out.error).toBeUndefined();
+    expect(status.revocation?.rejected).toBe(true);
+    const next = parseCaCert((await k.ts.snapshot()).currentValue, 'current');
+    expect(await fingerprintsIn(k)).toEqual([[next.fingerprint], [next.fingerprint]]);
+    expect(await pki.usageOf(k.initialId)).not.toContain('issuing-certificates');
+  });
+
   it('a consumer pod that never reads the new CA holds the promote gate: rolled back before promote, everything as before', async () => {
     const k = await setUp('gate', { secret: true });
     const apps = kcs['cluster-b']!.makeApiClient(AppsV1Api);
@@ -314,6 +337,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     });
     await waitRunning(core('cluster-b'), nsB, [`frozen-${k.prefix}`]);
     const before = await worldOf(k);
+    const secrets = () => Promise.all(contexts.map((c) => secretData(kcs[c]!, namespaces[c]!, `ca-${k.prefix}`)));
+    const secretsBefore = await secrets();
     const run = await tw.run(async () => {
       const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k, { gate: '15s' })));
       return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
@@ -322,6 +347,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     expect(why?.message).toMatch(/^promote gate failed in 1 of 2 cluster\(s\): cluster cluster-b/);
     expect(run.status.stages.find((s) => s.name === 'promote')?.state ?? 'pending').toBe('pending');
     expect(await worldOf(k)).toEqual(before);
+    // Undo of distribute: each cluster's Secret holds the old CA alone again.
+    expect(await secrets()).toEqual(secretsBefore);
   });
 
   it("a store holding a CA whose issuer lacks the playbook's prefix (another tenant's) is refused at create, nothing changed", async () => {
