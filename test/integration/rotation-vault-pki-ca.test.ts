@@ -193,6 +193,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       await waitForPhase(h, 'needs-attention');
       const held = await h.query<RotationStatus>(statusQuery);
       const blocked = {
+        // No cluster dropped the old CA either: the check runs before the clusters' revoke step.
+        secretKeys: Object.keys(await secretData(kcs['cluster-a']!, nsA, `ca-${k.prefix}`)).sort(),
         attention: held.attention ?? '',
         fingerprints: await fingerprintsIn(k),
         usage: await pki.usageOf(k.initialId),
@@ -228,6 +230,7 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       ['false'], // the replacement leaf came from the new default issuer, not the old CA
     ]);
     expect(blocked.usage).toContain('issuing-certificates');
+    expect(blocked.secretKeys).toEqual(['value', 'value-other']);
 
     expect(out.ok ? undefined : out.error).toBeUndefined();
     expect(status.canaries.map((c) => c.ok)).toEqual([true]);
