@@ -198,12 +198,52 @@ export function activityImplementations(deps: ActivityDeps) {
       await b.discardPending(store, input);
     },
 
+    /** The kind's target switches first (a CA's default issuer), then the store's current version. */
     async promoteVersion(input: PromoteInput): Promise<void> {
-      await backend(input.store).promote(input.store, input);
+      const { store, credential } = input;
+      const kind = credential ? kindFor(deps.credentialKinds, credential) : undefined;
+      if (credential && kind?.promote) {
+        const b = backend(store);
+        const [pendingValue, currentValue] = await Promise.all([
+          b.readValue(store, input.pendingVersion),
+          b.readValue(store, input.currentVersion),
+        ]);
+        await kind.promote(credential, { pendingValue, currentValue });
+      }
+      await backend(store).promote(store, input);
     },
 
     async demoteVersion(input: DemoteInput): Promise<void> {
-      await backend(input.store).demote(input.store, input);
+      const { store, credential } = input;
+      await backend(store).demote(store, input);
+      const kind = credential ? kindFor(deps.credentialKinds, credential) : undefined;
+      if (credential && kind?.demote) {
+        const b = backend(store);
+        // The pending value may be gone already (its undo ran): only the old one is needed then.
+        const [pendingValue, currentValue] = await Promise.all([
+          b.readValue(store, input.pendingVersion).catch(() => ''),
+          b.readValue(store, input.currentVersion),
+        ]);
+        await kind.demote(credential, { pendingValue, currentValue });
+      }
+    },
+
+    /**
+     * Fails OldCredentialStillInUse, changing nothing, while the kind says the old credential is
+     * still needed. Returns what it checked (a result, so a completion from outside without one is refused).
+     */
+    async checkOldUnused(input: RevokeInput): Promise<{ unused: true }> {
+      const { store, credential } = input;
+      const kind = kindFor(deps.credentialKinds, credential);
+      if (!kind.stillInUse) return { unused: true };
+      const b = backend(store);
+      const [oldValue, currentValue] = await Promise.all([
+        b.readValue(store, input.revokedVersion),
+        b.readValue(store, input.currentVersion),
+      ]);
+      const inUse = await kind.stillInUse(credential, { oldValue, currentValue });
+      if (inUse) throw permanent(ErrorTypes.oldCredentialInUse, `nothing was revoked: ${inUse}`);
+      return { unused: true };
     },
 
     /** Revokes the old credential at its target, proves it is refused, then marks it revoked in the store. */
@@ -247,6 +287,7 @@ export function activityImplementations(deps: ActivityDeps) {
         () =>
           runCanaryCheck(canary, credential, ctx.cancellationSignal, {
             kube,
+            vault: deps.vault,
             commandEnv: deps.policy.canaryEnv,
             commandSandbox: deps.policy.commandSandbox,
             ...(deps.bwrap ? { bwrap: deps.bwrap } : {}),

@@ -137,6 +137,11 @@ export interface PromoteInput {
   rotation: RotationRef;
   pendingVersion: string;
   currentVersion: string;
+  /**
+   * The credential, for kinds whose target switches at promote (a CA rollover's default issuer);
+   * absent in histories before it was passed.
+   */
+  credential?: Credential;
 }
 
 export interface DemoteInput extends PromoteInput {
@@ -153,6 +158,12 @@ export interface RevokeInput {
   revokedVersion: string;
   currentVersion: string;
 }
+
+/**
+ * Kinds whose old credential may still be needed after promote (a CA's leaves): revoke first asks
+ * the kind (`stillInUse`), before any cluster drops the old version.
+ */
+export const kindsCheckedBeforeRevoke: readonly Credential['kind'][] = ['vault-pki-ca-rollover'];
 
 export interface FinalizeInput {
   /** The admission of the run calling (see AdmissionGrant). */

@@ -21,6 +21,8 @@ export const ErrorTypes = {
   clusterStepWithoutRotation: 'ClusterStepWithoutRotation',
   /** A side-effecting activity called without an admission grant covering its input, or by another run. */
   notAdmitted: 'NotAdmitted',
+  /** Revoke found the old credential still in use (a CA's unexpired leaves): nothing was changed; the run needs attention. */
+  oldCredentialInUse: 'OldCredentialStillInUse',
   /**
    * A workflow start, update, query or activity whose input was not encrypted with rotor's codec
    * key (or no listed key decrypts it): refused before anything ran. Signals are ignored instead.

@@ -90,6 +90,22 @@ export function jwksRulesFor(playbook: Playbook): V1PolicyRule[] {
   ];
 }
 
+/**
+ * A `vault-pki-ca-rollover` keeps its trust-bundle ConfigMap as a JWKS is kept, and before revoke
+ * lists the namespace's Secrets of type `kubernetes.io/tls` for leaves of the old CA: `list` on
+ * Secrets cannot be narrowed to a type, so it reads every Secret of the namespace (rotor looks at
+ * `tls.crt` of the TLS ones only).
+ */
+export function trustBundleRulesFor(playbook: Playbook): V1PolicyRule[] {
+  const cred = playbook.spec.credential;
+  if (cred.kind !== 'vault-pki-ca-rollover') return [];
+  return [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [cred.bundle.configMap], verbs: ['get', 'update'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['list'] },
+  ];
+}
+
 /** Per cluster of the playbook, the Role and RoleBinding the rotor worker needs there. */
 export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[] {
   const name = `rotor-${playbook.spec.secret.name}`;
@@ -100,7 +116,11 @@ export function rbacFor(playbook: Playbook, subject: RbacSubject): ClusterRbac[]
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name, namespace: c.namespace, labels: managedByLabel },
-      rules: [...rulesFor(c, playbook.spec.consumerGate.enabled), ...jwksRulesFor(playbook)],
+      rules: [
+        ...rulesFor(c, playbook.spec.consumerGate.enabled),
+        ...jwksRulesFor(playbook),
+        ...trustBundleRulesFor(playbook),
+      ],
     },
     binding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',

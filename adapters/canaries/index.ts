@@ -8,6 +8,8 @@ import { runJwtVerify } from './jwt-verify';
 import { runKubernetesJob } from './kubernetes-job';
 import { runRedisAuth } from './redis-auth';
 import { runTlsHandshake } from './tls-handshake';
+import { runVaultPkiHandshake } from './vault-pki-handshake';
+import type NodeVault from 'node-vault';
 import type { CanaryOutcome } from './outcome';
 
 export type { CanaryOutcome } from './outcome';
@@ -22,6 +24,8 @@ export function runCanaryCheck(
   signal: AbortSignal,
   deps: {
     kube?: KubeClients;
+    /** The worker's Vault client (a `vault-pki-handshake` issues its test leaf through it). */
+    vault?: NodeVault.client;
     /** Variables command hooks get besides PATH, HOME, LANG and TZ (the policy's `canaryEnv`). */
     commandEnv?: readonly string[];
     /** Where command hooks run (the policy's `commandSandbox`); the bubblewrap sandbox when not given. */
@@ -57,5 +61,12 @@ export function runCanaryCheck(
         : Promise.resolve({ ok: false, detail: 'no Kubernetes clients were given for a jwt-verify canary' });
     case 'tls-handshake':
       return runTlsHandshake(c, credential, signal);
+    case 'vault-pki-handshake':
+      return deps.kube && deps.vault
+        ? runVaultPkiHandshake(c, credential, signal, { kube: deps.kube, vault: deps.vault })
+        : Promise.resolve({
+            ok: false,
+            detail: 'no Kubernetes or Vault client was given for a vault-pki-handshake canary',
+          });
   }
 }

@@ -24,6 +24,7 @@ import { vaultDatabaseStaticRoleKind } from './vault-db';
 import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
 import { vaultPkiCertificateKind } from './vault-pki-leaf';
 import { postgresTls } from './postgres-tls';
+import { vaultPkiCaRolloverKind } from './vault-pki-ca';
 
 export type { CredentialKind } from './kind';
 export type { AccessKeyPair, UserPassword } from './values';
@@ -66,6 +67,7 @@ export function createCredentialKinds(deps: CredentialKindDeps): CredentialKinds
     'mariadb-users': mariadbUsersKind(deps),
     'jwt-signing-key': jwtSigningKeyKind(deps),
     'vault-pki-certificate': vaultPkiCertificateKind(deps),
+    'vault-pki-ca-rollover': vaultPkiCaRolloverKind(deps),
   };
 }
 

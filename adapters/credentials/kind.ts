@@ -21,6 +21,20 @@ export interface CredentialKind<P extends Credential = Credential> {
     ctx: { oldValue: string; currentValue: string; rotation: RotationRef },
   ): Promise<RevocationEvidence>;
   /**
+   * Makes the pending credential the one its target hands out (a CA rollover's default issuer),
+   * at promote, after every consumer read both. Idempotent; kinds whose consumers switch through
+   * the store alone have none.
+   */
+  promote?(policy: P, ctx: { pendingValue: string; currentValue: string }): Promise<void>;
+  /** Undo of promote: the current (old) credential is the one its target hands out again. */
+  demote?(policy: P, ctx: { pendingValue: string; currentValue: string }): Promise<void>;
+  /**
+   * Before revoke changes anything (clusters included): what still depends on the old credential
+   * (a CA's unexpired leaves), so the run needs attention naming it instead of cutting it off;
+   * undefined when the old credential may go.
+   */
+  stillInUse?(policy: P, ctx: { oldValue: string; currentValue: string }): Promise<string | undefined>;
+  /**
    * The secret parts of a stored value, which reports hide; the whole value and every string in
    * it when absent. A kind whose value holds public parts that identify it (a JWK's `kid`) names
    * only the secret ones, so evidence may name the public ones.

@@ -92,6 +92,11 @@ export function crossCheck(p: Checked, ctx: z.RefinementCtx): void {
   );
   jwtSigningKeyChecks(p, issue);
   tlsCertificateChecks(p, issue);
+  if (p.spec.credential.kind === 'vault-pki-ca-rollover' && p.spec.clusters.length === 0)
+    issue(
+      ['spec', 'clusters'],
+      'a vault-pki-ca-rollover publishes its trust bundle ConfigMap in every cluster of the playbook; give at least one cluster',
+    );
   const schedule = p.spec.schedule;
   if (schedule && schedule.every > 0 && schedule.jitter >= schedule.every) {
     issue(['spec', 'schedule', 'jitter'], 'must be shorter than schedule.every; write e.g. 1h');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, timerDuration } from './duration';
 import { crossCheck } from './cross-checks';
 import { withJwksTargets } from './jwks-targets';
+import { vaultPkiCaRolloverCredential, vaultPkiHandshakeCanary, withBundleTargets } from './vault-pki-ca';
 import { awsSecretId, secretKey, storePath, vaultName } from './fields';
 
 // Every field carries a description (`.describe`): dev/schemas.ts turns them into
@@ -327,6 +328,7 @@ export const credentialSchema = z.discriminatedUnion('kind', [
   mariadbUsersCredential,
   jwtSigningKeyCredential,
   vaultPkiCertificateCredential,
+  vaultPkiCaRolloverCredential,
 ]);
 
 const delivery = z.enum(['eso', 'push', 'observe']).meta({
@@ -510,6 +512,7 @@ export const canarySchema = z.discriminatedUnion('type', [
     .describe(
       'Runs `image` + `command` as a Job in `cluster`/`namespace`, with the new credential mounted as a file; one pod, no retries, restricted Pod Security profile.',
     ),
+  vaultPkiHandshakeCanary,
 ]);
 
 const stageTimeouts = z
@@ -663,6 +666,7 @@ export const playbookSchema = z
   })
   .superRefine(crossCheck)
   .transform(withJwksTargets)
+  .transform(withBundleTargets)
   .describe(
     'A rotation playbook: where one secret lives, what kind of credential it is, which clusters serve it and how carefully to rotate it.',
   );

@@ -271,6 +271,40 @@ const tenantAllow = z
       .describe(
         '`vault-pki-certificate` PKI mounts, roles and certificate names; none when empty, so certificates are refused.',
       ),
+    vaultPkiCa: z
+      .array(
+        z
+          .strictObject({
+            mount: nonEmpty.describe('Mount of the PKI secrets engine.'),
+            issuerPrefixes: list
+              .min(1)
+              .describe(
+                '`issuerPrefix` values the playbooks may use: rotor makes and changes only issuers named `<prefix>-…`.',
+              ),
+            roles: list
+              .min(1)
+              .describe('PKI roles (`leafRole`, `vault-pki-handshake` `role`) the playbooks may issue through.'),
+            bundles: z
+              .array(
+                z
+                  .strictObject({
+                    context: nonEmpty.describe('kubeconfig context.'),
+                    namespaces: list.min(1).describe('Namespaces in that context.'),
+                    configMaps: list
+                      .min(1)
+                      .describe('Trust-bundle ConfigMap names in those namespaces, listed exactly.'),
+                  })
+                  .describe('Trust-bundle ConfigMaps in one kubeconfig context.'),
+              )
+              .min(1)
+              .describe("Where the trust bundle of this mount's CAs may be published (and read by canaries)."),
+          })
+          .describe('One PKI mount: its issuer prefixes, roles and trust bundles.'),
+      )
+      .default([])
+      .describe(
+        '`vault-pki-ca-rollover` CAs and `vault-pki-handshake` canaries: per PKI mount, the issuer prefixes, roles and trust-bundle ConfigMaps; none when empty.',
+      ),
     iamUsers: list.default([]).describe('`aws-iam-access-key` user names.'),
     vaultDatabase: vaultDatabaseRoles.describe(
       '`vault-database-static-role` roles per database engine mount (`<mount>/static-roles/<role>`).',

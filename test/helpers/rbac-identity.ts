@@ -2,7 +2,12 @@ import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/clien
 import type { Playbook } from '../../core/playbook/schema';
 import { rbacFor } from '../../inspect/rbac';
 import type { RbacSubject } from '../../inspect/rbac';
+import { createActivities } from '../../activities/index';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { createKubeClients } from '../../adapters/kubernetes/clients';
+import { depsFromEnv } from '../../workers/deps';
 import { kubeconfigFor, stackKubeconfig, statusOf } from './kube';
+import { outcomeOf, startRotation, startTestWorker } from './worker';
 
 /** Creates something shared; 409 means another test made it meanwhile, which is as good. */
 async function ignoreConflict(call: Promise<unknown>): Promise<void> {
@@ -63,4 +68,25 @@ export async function asGeneratedIdentity(playbook: Playbook, subject: RbacSubje
     currentContext: [...tokens.keys()][0] ?? '',
   });
   return kc;
+}
+
+/**
+ * Rotates `playbook` once on a worker whose cluster steps and credential kinds (JWKS, trust
+ * bundles) both act as exactly the identity `rotor rbac` generates for it; the run's failure, if any.
+ */
+export async function rotateAsGeneratedIdentity(playbook: Playbook): Promise<Error | undefined> {
+  const restricted = await asGeneratedIdentity(playbook, { serviceAccount: 'rotor', namespace: 'rotor-system' });
+  const narrow = await startTestWorker(
+    createActivities({
+      ...depsFromEnv(),
+      kubeconfig: restricted,
+      credentialKinds: createCredentialKinds({ ...credentialDepsFromEnv(), kube: () => createKubeClients(restricted) }),
+    }),
+  );
+  try {
+    const out = await narrow.run(async () => outcomeOf(await startRotation(narrow, playbook)));
+    return out.ok ? undefined : ((out.error.cause as Error | undefined) ?? out.error);
+  } finally {
+    await narrow.close();
+  }
 }

@@ -185,6 +185,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
       pendingVersion: fresh.version,
       currentVersion: old.version,
       previousVersion: plan.previousVersion,
+      credential: run.spec.credential,
     }),
   );
   // Before the keys swap, every consumer reads the new version beside the old one.
@@ -199,6 +200,7 @@ async function promoteStage(run: RotationRun, plan: PlanResult, fresh: VersionRe
         rotation: run.rotation,
         pendingVersion: fresh.version,
         currentVersion: old.version,
+        credential: run.spec.credential,
       }),
     { completes: !clusters },
   );

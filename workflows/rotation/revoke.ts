@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
+import { kindsCheckedBeforeRevoke } from '../../core/contracts';
 import type { VersionRef } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { acts, callActivity } from '../activity-calls';
@@ -47,6 +48,16 @@ export async function revokeStage(run: RotationRun, versions: Versions): Promise
 async function revokeAttempt(run: RotationRun, versions: Versions, attempt: number): Promise<void> {
   const revoked = new Set(run.status.clusters.filter((c) => c.phase === 'revoked').map((c) => c.name));
   const left = run.spec.clusters.filter((c) => !revoked.has(c.name));
+  // A CA's leaves may still need the old CA: nothing (no cluster either) drops it before they are gone.
+  if (kindsCheckedBeforeRevoke.includes(run.spec.credential.kind) && !run.status.revocation?.rejected)
+    await callActivity(acts.checkOldUnused, attemptOptions(run), 'revoke: check nothing still needs the old version', {
+      admission: run.admission,
+      store: run.spec.secret.store,
+      credential: run.spec.credential,
+      rotation: run.rotation,
+      revokedVersion: versions.old.version,
+      currentVersion: versions.fresh.version,
+    });
   let clusterFailure: Error | undefined;
   if (left.length > 0) {
     await syncClusters(run, left, 'revoke', { current: versions.fresh, other: null }, 'revoked', {

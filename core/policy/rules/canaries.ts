@@ -6,6 +6,7 @@ import { httpCanaryRefusals } from './http-canary';
 import { jwtVerifyCanaryRefusals } from './jwks';
 import { kubernetesJobCanaryRefusals } from './kubernetes-job-canary';
 import { redisAuthCanaryRefusals } from './redis';
+import { vaultPkiHandshakeCanaryRefusals } from './vault-pki-ca';
 
 /**
  * Every `spec.canaries[]` entry must be of a type the tenant's `allow.canaries` turns on, aimed
@@ -75,6 +76,8 @@ function canaryRefusals(ctx: RuleContext, c: Canary, path: string): PolicyRefusa
     case 'tls-handshake':
       // Served and checked on the worker's own loopback: it reaches nothing and sends nothing anywhere.
       return [];
+    case 'vault-pki-handshake':
+      return vaultPkiHandshakeCanaryRefusals(ctx, c, path);
     default: {
       const _exhaustive: never = type;
       throw new Error(`no policy rule for canary type ${String(_exhaustive)}`);

@@ -7,6 +7,7 @@ import { postgresRefusals } from './postgres';
 import { redisAclUserRefusals } from './redis';
 import { vaultDatabaseRefusals } from './vault-database';
 import { vaultPkiRefusals } from './vault-pki';
+import { vaultPkiCaRefusals } from './vault-pki-ca';
 
 /**
  * `spec.credential` must be the tenant's to rotate, by kind. The switch covers every credential
@@ -43,6 +44,8 @@ export function credentialRule(ctx: RuleContext): PolicyRefusal[] {
       return jwtSigningKeyRefusals(ctx, cred);
     case 'vault-pki-certificate':
       return vaultPkiRefusals(ctx, cred);
+    case 'vault-pki-ca-rollover':
+      return vaultPkiCaRefusals(ctx, cred);
     default: {
       const _exhaustive: never = kind;
       throw new Error(`no policy rule for credential kind ${String(_exhaustive)}`);
