@@ -30,7 +30,6 @@ const serialFiles: readonly { file: string; why: string }[] = [
 const slowest = [
   'incident-fifty',
   'incident',
-  'incident-throttle',
   'chart-fleet',
   'chart-upgrade',
   'rotation-saga',

@@ -2,7 +2,7 @@
 import vaultClient from 'node-vault';
 import type NodeVault from 'node-vault';
 import type { ApplicationFailure } from '@temporalio/common';
-import { ErrorTypes, RetryableErrorTypes, permanent, retryable, throttled } from '../core/failures';
+import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../core/failures';
 import { refusePlaintext } from './plaintext';
 import { vaultTlsFromEnv, vaultTlsHint } from './vault-tls';
 
@@ -18,39 +18,7 @@ export function vaultFromEnv(env: NodeJS.ProcessEnv = process.env): NodeVault.cl
   if (!endpoint)
     throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
   refusePlaintext('VAULT_ADDR', endpoint, 'the Vault token and every secret');
-  return retryingThrottled(
-    vaultClient({ endpoint, token: env['VAULT_TOKEN'] ?? '', requestOptions: vaultTlsFromEnv(env, endpoint) }),
-  );
-}
-
-/** How a throttled Vault request is tried again on the spot: 4 tries, 100 ms doubling, each jittered. */
-export const vaultThrottleRetry = { tries: 4, baseMs: 100 };
-
-/**
- * Retries each request Vault answered 429 (a rate-limit quota) a few times, within about a
- * second, before it fails the step. One step makes several Vault calls; under a quota, failing the
- * whole step for one of them makes it start over and meet the quota again. The waits are jittered
- * (half to all of 100 ms doubling) so steps throttled together do not come back together. A 429
- * left after the last try fails the step as `BackendThrottled`, and the workflow waits longer.
- */
-export function retryingThrottled(
-  client: NodeVault.client,
-  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
-): NodeVault.client {
-  const request = client.request.bind(client);
-  // node-vault's read/write/list/delete and the rest all go through `client.request`.
-  client.request = async (options: NodeVault.RequestOption): Promise<unknown> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await request(options)) as unknown;
-      } catch (e) {
-        if (vaultStatus(e) !== 429 || attempt >= vaultThrottleRetry.tries) throw e;
-        const backoff = vaultThrottleRetry.baseMs * 2 ** (attempt - 1);
-        await wait(backoff / 2 + Math.random() * (backoff / 2));
-      }
-    }
-  };
-  return client;
+  return vaultClient({ endpoint, token: env['VAULT_TOKEN'] ?? '', requestOptions: vaultTlsFromEnv(env, endpoint) });
 }
 
 /** The HTTP status of a node-vault error. */
@@ -61,8 +29,7 @@ export function vaultStatus(e: unknown): number | undefined {
 /**
  * Maps a Vault API error to a stable failure type; messages name the path, never data. 403 is
  * permanent everywhere; `notFound` says what a 404 (and, where given, 400) means at this path; a
- * 429 (rate-limit quota) is `BackendThrottled`, retried by the workflow without using up the step's
- * attempts; everything else is transient and retried.
+ * 429 (rate-limit quota) is said to be throttling; everything else is transient and retried.
  */
 export function vaultFailure(
   e: unknown,
@@ -79,10 +46,10 @@ export function vaultFailure(
   const reason = e instanceof Error ? e.message : String(e);
   if (status !== undefined && notFound.statuses.includes(status)) return notFound.failure(reason);
   // A rate-limit quota says only "rate limit quota exceeded": name the status, so an incident
-  // (core/incident/throttling.ts) knows the backend throttled. node-vault keeps no response headers,
-  // so a Retry-After (sent only with the quota config's response headers on) cannot be read here.
+  // (core/incident/throttling.ts) knows the backend throttled; retried with back-off like the rest.
   if (status === 429)
-    return throttled(
+    return retryable(
+      RetryableErrorTypes.vault,
       `${where}: throttled while trying to ${what} (HTTP 429 Too Many Requests: ${reason}); retried with back-off`,
     );
   // Retried: fixing VAULT_CACERT and restarting the worker lets the rotation go on where it stopped.
