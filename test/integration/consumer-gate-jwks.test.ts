@@ -103,7 +103,6 @@ describe('consumer gate: JWKS verifiers (real pods)', () => {
     expect(promoteAt).toBeGreaterThan(createAt);
     // Far below the kubelet's sync period: only the gate's touch made the kubelets copy the ConfigMap.
     expect(promoteAt - createAt).toBeLessThan(45_000);
-    expect(status.clusters[0]?.gate).toMatch(/^revoke gate ✔ [\d.]+s: 1 reported, 1 settled$/);
     for (const app of ['verifier-reports', 'verifier-quiet']) {
       const pod = await runningPodOf(core, namespace, app);
       const lines = await readsLog(core, namespace, pod);
@@ -113,5 +112,6 @@ describe('consumer gate: JWKS verifiers (real pods)', () => {
       const before = kidsAt.filter((l) => l.at < promoteAt).at(-1)?.kids;
       expect(before, app).toEqual(expect.arrayContaining([old, fresh]));
     }
+    expect(status.clusters[0]?.gate).toMatch(/^revoke gate ✔ [\d.]+s: 1 reported, 1 settled$/);
   }, 240_000);
 });
