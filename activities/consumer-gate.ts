@@ -14,6 +14,7 @@ import { errorText } from '../adapters/kubernetes/errors';
 import type { ValueAccess } from '../adapters/kubernetes/values';
 import { versionValues } from '../adapters/kubernetes/values';
 import { redact } from '../adapters/redact';
+import { parsePrivateJwk } from '../adapters/credentials/jwk';
 import { whileHeartbeating } from '../adapters/heartbeat';
 import type { GateInput, GateOutcome, GateReport } from '../core/gate';
 
@@ -32,6 +33,11 @@ export function createGateActivities(kube: KubeClients, access: ValueAccess) {
         current: { version: current.version, value: await values.valueOf(store, current, 'consumer gate') },
         other: other ? { version: other.version, value: await values.valueOf(store, other, 'consumer gate') } : null,
       };
+      // A jwt-signing-key's verifiers must read the public keys of both versions: their kids (public).
+      if (input.jwks)
+        held.kids = [held.current, ...(held.other ? [held.other] : [])].map(
+          (v) => parsePrivateJwk(v.value, `the value of version ${v.version}`).kid,
+        );
       const secrets = [held.current.value, ...(held.other ? [held.other.value] : [])];
       const waiting = new Map<string, string>();
       const limit = pLimit(Math.max(1, input.parallelism));

@@ -29,6 +29,11 @@ export interface GateInput {
   rolloutToken?: string;
   /** revoke: epoch ms when every cluster served the new version as current; restart-only pods started later read it. */
   swappedAt?: number;
+  /**
+   * A `jwt-signing-key` playbook's JWKS: pods mounting this ConfigMap (the verifiers) are resynced
+   * and waited for too, until they read every kid the step needs. Absent for other kinds.
+   */
+  jwks?: { configMap: string; key: string };
 }
 
 /** One cluster's gate result; `detail` names pods and versions only. */

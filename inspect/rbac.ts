@@ -65,7 +65,8 @@ export function rulesFor(c: ClusterTarget, gate = true): V1PolicyRule[] {
   // Consumers: which pods read the Secret (names and specs only) and the Deployments owning them.
   rules.push({ apiGroups: [''], resources: ['pods'], verbs: ['list'] });
   rules.push({ apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] });
-  // The consumer gate: touch consumer pods (one annotation, so kubelets resync the Secret now) and
+  // The consumer gate: touch consumer pods (one annotation, so kubelets resync the Secret now, and
+  // for a jwt-signing-key the JWKS ConfigMap of its verifiers in the same namespace) and
   // read the log of consumers that opted in to reporting what they read. RBAC cannot narrow a
   // patch to one annotation: the admission policy beside the Role does (pod-patch-policy.ts).
   if (gate) {

@@ -10,11 +10,12 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { PodConsumer } from '../../core/consumers';
 import { absentDigest, judgeReads, parseReadsLine } from '../../core/gate';
 import type { GateInput, GateOutcome } from '../../core/gate';
-import { readsLinePrefix, resyncAnnotation, rolloutAnnotation } from '../../core/ids';
+import { readsLinePrefix, reportsReadsAnnotation, resyncAnnotation, rolloutAnnotation } from '../../core/ids';
+import { judgeKids } from '../../core/verifiers';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
 import { contextOf, whereOf } from './clients';
-import { listConsumerPods } from './consumers';
+import { listConsumerPods, listVerifierPods } from './consumers';
 import type { FleetLists } from './fleet-lists';
 import { errorText, statusCode } from './errors';
 import { mergePatch } from './patch';
@@ -28,6 +29,8 @@ export function readsDigest(podUid: string, value: string): string {
 export interface GateValues {
   current: { version: string; value: string };
   other: { version: string; value: string } | null;
+  /** jwt-signing-key: the kids of those versions, which every JWKS verifier must read. */
+  kids?: string[];
 }
 
 const pause = (ms: number, signal: AbortSignal) =>
@@ -94,6 +97,23 @@ export async function gateCluster(
   const touchedAt = new Map<string, number>();
   const { core } = kube.forContext(contextOf(cluster));
   const { currentKey, otherKey } = input.versions;
+  // Annotate a pod once per gate (its kubelet then resyncs its volumes now); when it was touched.
+  const touch = async (pod: V1Pod): Promise<number> => {
+    const uid = pod.metadata?.uid ?? '';
+    const at = touchedAt.get(uid);
+    if (at !== undefined) return at;
+    if (pod.metadata?.annotations?.[resyncAnnotation] !== token) {
+      const body = { metadata: { annotations: { [resyncAnnotation]: token } } };
+      await core
+        .patchNamespacedPod({ name: pod.metadata?.name ?? '', namespace: cluster.namespace, body }, mergePatch)
+        .catch((e: unknown) => {
+          if (statusCode(e) !== 404) throw e;
+        });
+    }
+    const now = Date.now();
+    touchedAt.set(uid, now);
+    return now;
+  };
   for (let round = 0; ; round++) {
     const pods = await listConsumerPods(kube, cluster, round === 0 ? firstLists : undefined);
     const waiting: string[] = [];
@@ -113,18 +133,7 @@ export async function gateCluster(
         else waiting.push(`${name}: ${modesOf(consumer)}, not yet restarted with the new Secret`);
         continue;
       }
-      if (!touchedAt.has(uid)) {
-        if (pod.metadata?.annotations?.[resyncAnnotation] !== token) {
-          const body = { metadata: { annotations: { [resyncAnnotation]: token } } };
-          await core
-            .patchNamespacedPod({ name, namespace: cluster.namespace, body }, mergePatch)
-            .catch((e: unknown) => {
-              if (statusCode(e) !== 404) throw e;
-            });
-        }
-        touchedAt.set(uid, Date.now());
-      }
-      const since = touchedAt.get(uid) ?? Date.now();
+      const since = await touch(pod);
       if (consumer.reportsReads) {
         const report = await latestReport(kube, cluster, pod, consumer.reportsReads, since);
         if (typeof report === 'string') {
@@ -144,8 +153,27 @@ export async function gateCluster(
       } else if (Date.now() - since >= input.settleMs) counts.settled++;
       else waiting.push(`${name}: settling after the touch`);
     }
+    // Verifiers of a jwt-signing-key: pods mounting the JWKS ConfigMap must read every kid the step
+    // needs before signers switch keys; the kubelet would copy the ConfigMap only at its next sync.
+    const verifiers = input.jwks ? await listVerifierPods(kube, cluster, input.jwks.configMap) : [];
+    for (const pod of verifiers) {
+      const name = pod.metadata?.name ?? '';
+      if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running' || !input.jwks) continue;
+      const since = await touch(pod);
+      const reporter = pod.metadata?.annotations?.[reportsReadsAnnotation];
+      if (reporter) {
+        const report = await latestReport(kube, cluster, pod, reporter, since);
+        const verdict =
+          typeof report === 'string'
+            ? { ok: false, why: report }
+            : judgeKids(report, input.jwks.key, values.kids ?? []);
+        if (verdict.ok) counts.reported++;
+        else waiting.push(`${name} (verifier): ${verdict.why}`);
+      } else if (Date.now() - since >= input.settleMs) counts.settled++;
+      else waiting.push(`${name} (verifier): settling after the touch`);
+    }
     const waitedMs = Date.now() - started;
-    const base = { cluster: cluster.name, pods: pods.length, ...counts, waitedMs };
+    const base = { cluster: cluster.name, pods: pods.length + verifiers.length, ...counts, waitedMs };
     if (waiting.length === 0) return { ...base, ok: true, detail: 'every consumer can read what it needs' };
     if (waitedMs >= input.boundMs || signal.aborted) {
       return {

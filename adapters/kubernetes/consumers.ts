@@ -9,12 +9,27 @@ import { contextOf, whereOf } from './clients';
 import { kubeFailure } from './errors';
 import { fleetLists } from './fleet-lists';
 import type { FleetLists } from './fleet-lists';
+import { mountsConfigMap } from '../../core/verifiers';
 
 type Where = Pick<ClusterTarget, 'name' | 'context' | 'namespace' | 'secretName'>;
 
 /** The pods in the cluster's namespace that read its Secret, how, and their owning workloads. */
 export async function listConsumers(kube: KubeClients, cluster: Where, lists?: FleetLists): Promise<PodConsumer[]> {
   return (await listConsumerPods(kube, cluster, lists)).map((c) => c.consumer);
+}
+
+/** One list through `lists` (or a fleet of none: one request), a refusal made a permanent error naming what to grant. */
+function lister(kube: KubeClients, cluster: Where, lists?: FleetLists) {
+  const context = contextOf(cluster);
+  const { namespace } = cluster;
+  // Without shared lists, a fleet of none: every list is one request in this namespace.
+  const source = lists ?? fleetLists((c) => kube.forContext(c), []);
+  // A refusal (the identity may not list here) is permanent and says what to grant, like every
+  // other Kubernetes call; the raw client error carried the response's headers and was retried.
+  return <R extends 'pods' | 'replicaSets'>(resource: R) =>
+    source.list(resource, context, namespace).catch((e: unknown) => {
+      throw kubeFailure(e, whereOf(cluster), 'list', `${resource.toLowerCase()} in namespace ${namespace}`);
+    });
 }
 
 /**
@@ -26,20 +41,8 @@ export async function listConsumerPods(
   cluster: Where,
   lists?: FleetLists,
 ): Promise<{ pod: V1Pod; consumer: PodConsumer }[]> {
-  const context = contextOf(cluster);
-  const { namespace, secretName } = cluster;
-  // Without shared lists, a fleet of none: every list is one request in this namespace.
-  const source = lists ?? fleetLists((c) => kube.forContext(c), []);
-  // A refusal (the identity may not list here) is permanent and says what to grant, like every
-  // other Kubernetes call; the raw client error carried the response's headers and was retried.
-  const listed = <T>(list: Promise<T>, resource: string) =>
-    list.catch((e: unknown) => {
-      throw kubeFailure(e, whereOf(cluster), 'list', `${resource} in namespace ${namespace}`);
-    });
-  const [pods, replicaSets] = await Promise.all([
-    listed(source.list('pods', context, namespace), 'pods'),
-    listed(source.list('replicaSets', context, namespace), 'replicasets'),
-  ]);
+  const list = lister(kube, cluster, lists);
+  const [pods, replicaSets] = await Promise.all([list('pods'), list('replicaSets')]);
   const deploymentOf = new Map(
     replicaSets.flatMap((rs) => {
       const d = rs.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment');
@@ -47,10 +50,23 @@ export async function listConsumerPods(
     }),
   );
   const byName = new Map(pods.map((p) => [p.metadata?.name ?? '', p]));
-  return findConsumers(pods, secretName, deploymentOf).flatMap((consumer) => {
+  return findConsumers(pods, cluster.secretName, deploymentOf).flatMap((consumer) => {
     const pod = byName.get(consumer.pod);
     return pod ? [{ pod, consumer }] : [];
   });
+}
+
+/** The pods in the cluster's namespace that mount JWKS ConfigMap `configMap` (the verifiers), sorted by name. */
+export async function listVerifierPods(
+  kube: KubeClients,
+  cluster: Where,
+  configMap: string,
+  lists?: FleetLists,
+): Promise<V1Pod[]> {
+  const pods = await lister(kube, cluster, lists)('pods');
+  return pods
+    .filter((p) => mountsConfigMap(p, configMap))
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
 }
 
 /**

@@ -54,6 +54,10 @@ function inputOf(
     parallelism: spec.maxParallelClusters,
     settleMs,
     boundMs: run.stageTimeout('gate'),
+    // A jwt-signing-key's verifiers (pods mounting the JWKS) are gated too.
+    ...(spec.credential.kind === 'jwt-signing-key'
+      ? { jwks: { configMap: spec.credential.jwks.configMap, key: spec.credential.jwks.key } }
+      : {}),
     ...extra,
   };
 }
