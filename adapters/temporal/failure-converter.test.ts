@@ -1,4 +1,4 @@
-import type { ActivityFailure} from '@temporalio/common';
+import type { ActivityFailure } from '@temporalio/common';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ErrorTypes } from '../../core/failures';

@@ -358,8 +358,12 @@ describe('the chart with in-cluster workers only', () => {
       const target = { name: 'cluster-a', namespace: elsewhere, delivery: 'push' as const, secretName: 'app' };
       // A store outside the Vault policy's paths: Vault refuses the pods' token.
       const outsideStore = await vaultTestStore(`fleet-${randomUUID()}`, undefined, `elsewhere-${id}/`);
+      // Into rotation a's cluster-a Secret, which the RBAC covers, so only Vault can refuse it (plan lists
+      // the target namespace's pods before it reads the store).
+      const covered = rotations?.a.playbook.spec.clusters.filter((c) => c.name === 'cluster-a') ?? [];
+      expect(covered).toHaveLength(1);
       const vaultRefused = await failuresOf(
-        await startRotation(testPlaybook(outsideStore.store, { clusters: [target] })),
+        await startRotation(testPlaybook(outsideStore.store, { clusters: covered })),
       );
       expect(vaultRefused.map((f) => f.type)).toContain(ErrorTypes.permissionDenied);
       expect(vaultRefused.find((f) => f.type === ErrorTypes.permissionDenied)?.message).toMatch(
