@@ -13,7 +13,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect } from 'node:tls';
 import { parseArgs } from 'node:util';
@@ -23,16 +23,15 @@ import { createActivities } from '../../activities/index';
 import { parseCertificateBundle, tlsSecretData } from '../../adapters/credentials/vault-pki-value';
 import { vaultFromEnv } from '../../adapters/vault-client';
 import { nodeImages } from '../../dev/local-stack/config';
-import { readsLinePrefix, reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
-import type { RotationStatus, StageName } from '../../core/status';
+import { readsLinePrefix, reportsReadsAnnotation } from '../../core/ids';
 import { depsFromEnv } from '../../workers/deps';
-import { statusQuery } from '../../workflows/definitions';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { ensurePki, issueBundle, stackPki } from '../helpers/pki';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { startTestWorker } from '../helpers/worker';
+import { machineLine, rotateBackToBack } from './back-to-back';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
 const { values: args } = parseArgs({
@@ -45,7 +44,6 @@ const { values: args } = parseArgs({
 const rotations = Number(args.rotations);
 const offRotations = Number(args['off-rotations']);
 const secretName = 'web-tls';
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 useStackEnv();
 
@@ -173,11 +171,6 @@ class Clients {
   }
 }
 
-const stageMs = (s: RotationStatus, name: StageName) => {
-  const st = s.stages.find((x) => x.name === name);
-  return st?.startedAt !== undefined && st.endedAt !== undefined ? st.endedAt - st.startedAt : 0;
-};
-
 async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const namespace = `bench-zd-tls-${run}`;
@@ -229,50 +222,13 @@ async function main(): Promise<void> {
       canaries: [{ type: 'tls-handshake', name: 'handshake', serverName: commonName }],
       consumerGate: { settle: args.settle },
     });
-    const results: string[] = [];
-    for (const [gate, n] of [
-      [true, rotations],
-      [false, offRotations],
-    ] as const) {
-      if (n <= 0) continue;
-      const playbook = {
-        ...basePlaybook,
-        spec: { ...basePlaybook.spec, consumerGate: { ...basePlaybook.spec.consumerGate, enabled: gate } },
-      };
-      const start = { attempts: clients.attempts, failed: clients.failed };
-      const times: number[] = [];
-      const gateTimes: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t0 = Date.now();
-        const status = await tw.run(async () => {
-          const h = await tw.client.workflow.start('rotationWorkflow', {
-            taskQueue: tw.taskQueue,
-            workflowId: rotationWorkflowId(playbook.spec.secret.name),
-            args: [{ playbook, trigger: 'manual', requestedBy: 'bench' }],
-          });
-          const o = await outcomeOf(h);
-          if (!o.ok) throw new Error(`rotation ${i + 1} (gate ${gate ? 'on' : 'off'}) failed: ${o.error.message}`);
-          return h.query<RotationStatus>(statusQuery);
-        });
-        times.push(Date.now() - t0);
-        gateTimes.push(stageMs(status, 'promote-gate') + stageMs(status, 'revoke-gate'));
-        console.log(
-          `gate ${gate ? 'on ' : 'off'} rotation ${i + 1}/${n}: ${secs(times[i] ?? 0)} (gate ${secs(gateTimes[i] ?? 0)}), failed handshakes so far ${clients.failed - start.failed}/${clients.attempts - start.attempts}`,
-        );
-      }
-      // Servers keep being tried a little after the last revoke: failures show up late.
-      await new Promise((r) => setTimeout(r, gate ? 5_000 : 80_000));
-      const total = times.reduce((a, b) => a + b, 0);
-      const gateTotal = gateTimes.reduce((a, b) => a + b, 0);
-      results.push(
-        `gate ${gate ? 'on ' : 'off'}: ${n} rotations × 3 clusters — failed handshakes ${clients.failed - start.failed} of ${clients.attempts - start.attempts}; per rotation mean ${secs(total / n)}, max ${secs(Math.max(...times))}; gate mean ${secs(gateTotal / n)} (${((100 * gateTotal) / total).toFixed(0)}% of rotation time)`,
-      );
-    }
-    console.log(
-      `\nmachine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
-    );
+    const results = await rotateBackToBack(tw, basePlaybook, {
+      on: rotations,
+      off: offRotations,
+      noun: 'handshakes',
+      counts: () => ({ attempts: clients.attempts, failed: clients.failed }),
+    });
+    console.log(`\n${machineLine()}`);
     console.log(
       `consumers: per cluster 1 TLS server reading the mounted kubernetes.io/tls Secret per connection (reports what it read, settle ${args.settle}); a CRL-checking handshake every 100 ms each`,
     );
