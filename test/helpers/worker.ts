@@ -72,6 +72,22 @@ export async function outcomeOf<T>(
 }
 
 /**
+ * Starts a manual rotation of `playbook` on `tw`, as `requestedBy` claims it (from `playbookFile`,
+ * whose path the policy may match), and waits for its outcome.
+ */
+export async function manualRotationOutcome(
+  tw: Pick<TestWorker, 'client' | 'taskQueue' | 'run'>,
+  input: { playbook: Playbook; playbookFile: string; requestedBy: string },
+): Promise<{ ok: true; result: unknown } | { ok: false; error: Error }> {
+  const h = await tw.client.workflow.start('rotationWorkflow', {
+    taskQueue: tw.taskQueue,
+    workflowId: rotationWorkflowId(input.playbook.spec.secret.name),
+    args: [{ ...input, trigger: 'manual' }],
+  });
+  return tw.run(() => outcomeOf(h));
+}
+
+/**
  * Polls the status query until the rotation reaches `phase`; throws when it does not in time. The
  * bound guards a hang, not speed: a fresh-clone run at load average 19 took over 30 s to reach
  * needs-attention, so it sits just under the integration tests' 180 s.

@@ -14,14 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { secretsManagerPerStore } from '../../adapters/aws-role';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, Store } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { manualRotationOutcome, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 type AwsStore = Extract<Store, { type: 'aws' }>;
@@ -85,12 +84,7 @@ afterAll(async () => {
 });
 
 async function rotate(playbook: Playbook) {
-  const h = await tw.client.workflow.start('rotationWorkflow', {
-    taskQueue: tw.taskQueue,
-    workflowId: rotationWorkflowId(playbook.spec.secret.name),
-    args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-  });
-  return tw.run(() => outcomeOf(h));
+  return manualRotationOutcome(tw, { playbook, playbookFile, requestedBy });
 }
 
 describe('AWS store roleArn', () => {

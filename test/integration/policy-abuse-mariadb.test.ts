@@ -18,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserPassword } from '../../adapters/credentials/values';
 import { createActivities } from '../../activities/index';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import {
@@ -34,7 +33,7 @@ import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { changedVictims, changesBetween, snapshotVictims } from '../helpers/victims';
 import type { Probe } from '../helpers/victims';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { manualRotationOutcome, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const playbookFile = 'playbooks/payments/abuse-mariadb.yaml';
@@ -87,12 +86,7 @@ afterAll(async () => {
 });
 
 async function run(playbook: Playbook) {
-  const h = await tw.client.workflow.start('rotationWorkflow', {
-    taskQueue: tw.taskQueue,
-    workflowId: rotationWorkflowId(playbook.spec.secret.name),
-    args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-  });
-  return tw.run(() => outcomeOf(h));
+  return manualRotationOutcome(tw, { playbook, playbookFile, requestedBy });
 }
 
 async function refusal(playbook: Playbook): Promise<ApplicationFailure> {

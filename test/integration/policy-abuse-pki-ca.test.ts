@@ -22,7 +22,6 @@ import { ensureVaultPkiCaMount } from '../../adapters/credentials/vault-pki-ca-s
 import { pkiMount } from '../../adapters/credentials/vault-pki-ca-vault';
 import type { PkiMount } from '../../adapters/credentials/vault-pki-ca-vault';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { ensureSharedNamespace, kubeconfigFor } from '../helpers/kube';
@@ -31,7 +30,7 @@ import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { changedVictims, changesBetween, kubeConfigMapProbe, snapshotVictims } from '../helpers/victims';
 import type { Probe } from '../helpers/victims';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { manualRotationOutcome, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const playbookFile = 'playbooks/payments/abuse-pki-ca.yaml';
@@ -114,12 +113,7 @@ afterAll(async () => {
 });
 
 async function run(playbook: Playbook) {
-  const h = await tw.client.workflow.start('rotationWorkflow', {
-    taskQueue: tw.taskQueue,
-    workflowId: rotationWorkflowId(playbook.spec.secret.name),
-    args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-  });
-  return tw.run(() => outcomeOf(h));
+  return manualRotationOutcome(tw, { playbook, playbookFile, requestedBy });
 }
 
 type Spec = Partial<PlaybookInput['spec']>;

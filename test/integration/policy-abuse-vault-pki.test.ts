@@ -16,14 +16,13 @@ import { createActivities } from '../../activities/index';
 import { parseCertificateBundle } from '../../adapters/credentials/vault-pki-value';
 import { vaultFromEnv } from '../../adapters/vault-client';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { ensurePki, issueBundle, issuedSince, onCrl, pkiSnapshot, revokedInVault, stackPki } from '../helpers/pki';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { manualRotationOutcome, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const playbookFile = 'playbooks/payments/abuse-pki.yaml';
@@ -50,12 +49,7 @@ afterAll(async () => {
 });
 
 async function run(playbook: Playbook) {
-  const h = await tw.client.workflow.start('rotationWorkflow', {
-    taskQueue: tw.taskQueue,
-    workflowId: rotationWorkflowId(playbook.spec.secret.name),
-    args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-  });
-  return tw.run(() => outcomeOf(h));
+  return manualRotationOutcome(tw, { playbook, playbookFile, requestedBy });
 }
 
 type Spec = Partial<PlaybookInput['spec']>;

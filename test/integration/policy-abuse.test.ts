@@ -29,7 +29,6 @@ import { createActivities } from '../../activities/index';
 import { ensureVaultPostgresStaticRole } from '../../adapters/credentials/vault-db';
 import { credentialDepsFromEnv } from '../../adapters/credentials/index';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook, PlaybookInput, Store } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { ensureSharedNamespace, kubeconfigFor, secretData } from '../helpers/kube';
@@ -54,7 +53,7 @@ import {
   vaultStaticRoleProbe,
 } from '../helpers/victims';
 import type { Probe } from '../helpers/victims';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { manualRotationOutcome, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const playbookFile = 'playbooks/payments/abuse.yaml';
@@ -212,12 +211,7 @@ afterAll(async () => {
 });
 
 async function refusal(playbook: Playbook): Promise<ApplicationFailure> {
-  const h = await tw.client.workflow.start('rotationWorkflow', {
-    taskQueue: tw.taskQueue,
-    workflowId: rotationWorkflowId(playbook.spec.secret.name),
-    args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-  });
-  const out = await tw.run(() => outcomeOf(h));
+  const out = await manualRotationOutcome(tw, { playbook, playbookFile, requestedBy });
   if (out.ok) throw new Error(`${playbook.spec.secret.name} was rotated although the policy forbids it`);
   const cause = (out.error as WorkflowFailedError).cause;
   if (!(cause instanceof ApplicationFailure)) throw out.error;
@@ -430,12 +424,7 @@ describe('under the same policy, what it allows', () => {
       }),
     );
     try {
-      const h = await narrow.client.workflow.start('rotationWorkflow', {
-        taskQueue: narrow.taskQueue,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [{ playbook, playbookFile, trigger: 'manual', requestedBy }],
-      });
-      const out = await narrow.run(() => outcomeOf(h));
+      const out = await manualRotationOutcome(narrow, { playbook, playbookFile, requestedBy });
       expect(out.ok ? undefined : out.error.cause).toBeUndefined();
     } finally {
       await narrow.close();
