@@ -9,6 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Store } from '../core/playbook/schema';
 import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../core/failures';
+import { awsThrottle } from './aws-throttle';
 import type { SecretStoreBackend } from './store';
 import { holdSecret } from './secret-scope';
 
@@ -36,6 +37,8 @@ function awsFailure(e: unknown, what: string, s: AwsStore): Error {
   if (name === 'InvalidParameterException' || name === 'InvalidRequestException') {
     return permanent(ErrorTypes.invalidInput, `${where}: ${name} while trying to ${what}`);
   }
+  const slowDown = awsThrottle(e, where, what);
+  if (slowDown) return slowDown;
   // AWS error messages describe the request, not the secret string; keep only the error name and text.
   return retryable(RetryableErrorTypes.aws, `${where}: failed to ${what}: ${name}: ${(e as Error).message ?? ''}`);
 }

@@ -11,12 +11,17 @@ function vaultError(statusCode: number, message: string): Error {
 const notFound = { statuses: [404], failure: (m: string) => ApplicationFailure.nonRetryable(m, 'SecretNotFound') };
 
 describe('vaultFailure', () => {
-  it("says a rate-limit quota's 429 is throttling, in the words an incident matches, and retries it", () => {
+  it("says a rate-limit quota's 429 is BackendThrottled, in the words an incident matches, and retries it", () => {
     const quota = vaultError(429, 'request path "kv/data/x": rate limit quota exceeded');
     // Vault's own words alone would not tell an incident the backend throttled.
     expect(isThrottling(quota.message)).toBe(false);
     const f = vaultFailure(quota, 'vault kv/x', 'read metadata', notFound) as ApplicationFailure;
-    expect({ type: f.type, nonRetryable: f.nonRetryable }).toEqual({ type: 'VaultError', nonRetryable: false });
+    // No Retry-After (node-vault keeps no headers): the workflow's own back-off applies.
+    expect({ type: f.type, nonRetryable: f.nonRetryable, details: f.details }).toEqual({
+      type: 'BackendThrottled',
+      nonRetryable: false,
+      details: [],
+    });
     expect(f.message).toBe(
       'vault kv/x: throttled while trying to read metadata (HTTP 429 Too Many Requests: request path "kv/data/x": rate limit quota exceeded); retried with back-off',
     );

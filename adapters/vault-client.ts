@@ -2,7 +2,7 @@
 import vaultClient from 'node-vault';
 import type NodeVault from 'node-vault';
 import type { ApplicationFailure } from '@temporalio/common';
-import { ErrorTypes, RetryableErrorTypes, permanent, retryable } from '../core/failures';
+import { ErrorTypes, RetryableErrorTypes, permanent, retryable, throttled } from '../core/failures';
 import { refusePlaintext } from './plaintext';
 import { vaultTlsFromEnv, vaultTlsHint } from './vault-tls';
 
@@ -29,7 +29,8 @@ export function vaultStatus(e: unknown): number | undefined {
 /**
  * Maps a Vault API error to a stable failure type; messages name the path, never data. 403 is
  * permanent everywhere; `notFound` says what a 404 (and, where given, 400) means at this path; a
- * 429 (rate-limit quota) is said to be throttling; everything else is transient and retried.
+ * 429 (rate-limit quota) is `BackendThrottled`, retried by the workflow without using up the step's
+ * attempts; everything else is transient and retried.
  */
 export function vaultFailure(
   e: unknown,
@@ -46,10 +47,10 @@ export function vaultFailure(
   const reason = e instanceof Error ? e.message : String(e);
   if (status !== undefined && notFound.statuses.includes(status)) return notFound.failure(reason);
   // A rate-limit quota says only "rate limit quota exceeded": name the status, so an incident
-  // (core/incident/throttling.ts) knows the backend throttled; retried with back-off like the rest.
+  // (core/incident/throttling.ts) knows the backend throttled. node-vault keeps no response headers,
+  // so a Retry-After (sent only with the quota config's response headers on) cannot be read here.
   if (status === 429)
-    return retryable(
-      RetryableErrorTypes.vault,
+    return throttled(
       `${where}: throttled while trying to ${what} (HTTP 429 Too Many Requests: ${reason}); retried with back-off`,
     );
   // Retried: fixing VAULT_CACERT and restarting the worker lets the rotation go on where it stopped.

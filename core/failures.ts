@@ -39,6 +39,11 @@ export const RetryableErrorTypes = {
   mariadb: 'MariadbError',
   kubernetes: 'KubernetesError',
   kubernetesConflict: 'KubernetesConflict',
+  /**
+   * A backend refused the call for its rate (Vault's 429, AWS `ThrottlingException`): retried by the
+   * workflow after the backend's delay without using an attempt of the step (workflows/activity-calls.ts).
+   */
+  throttled: 'BackendThrottled',
 } as const;
 
 /** Failure types of the workflows themselves. */
@@ -71,6 +76,38 @@ export type RetryableErrorType = (typeof RetryableErrorTypes)[keyof typeof Retry
 /** A non-retryable failure with a stable type; the message must never contain a secret value. */
 export function permanent(type: ErrorType, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** What a {@link throttled} failure carries for the workflow: how long the backend asked it to wait. */
+export interface ThrottleDetails {
+  retryAfterMs: number;
+}
+
+/**
+ * A backend throttled the call: retryable, with `nextRetryDelay` (and the detail the workflow
+ * reads) set to the backend's `Retry-After` when it sent one, else undefined (the caller's back-off).
+ * The message must say "throttled" so an incident recognises it (core/incident/throttling.ts).
+ */
+export function throttled(message: string, retryAfterMs?: number): ApplicationFailure {
+  const details: ThrottleDetails[] = retryAfterMs !== undefined ? [{ retryAfterMs }] : [];
+  return ApplicationFailure.create({
+    type: RetryableErrorTypes.throttled,
+    message,
+    nonRetryable: false,
+    details,
+    ...(retryAfterMs !== undefined ? { nextRetryDelay: retryAfterMs } : {}),
+  });
+}
+
+/**
+ * A `Retry-After` header's wait in ms: delta-seconds or an HTTP date (against `now`); undefined
+ * when absent or unreadable. Capped at 5 minutes: a backend's hint must not park a rotation for hours.
+ */
+export function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = /^\s*(\d+)\s*$/.exec(header)?.[1];
+  const ms = seconds !== undefined ? Number(seconds) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 300_000) : undefined;
 }
 
 /** A retryable failure with a stable type from the catalogue. */
