@@ -23,6 +23,8 @@ export interface RotorWorkerOptions {
   sinks?: InjectedSinks<RotorSinks>;
   /** A bundle from `writeWorkflowBundle` of this same source; without it the worker bundles at start. */
   workflowBundlePath?: string;
+  /** Runs the activities only, no workflow (a test's worker that comes and goes beside a workflow worker). */
+  activitiesOnly?: boolean;
   /** Slots, cache and pollers (`workerTuningFromEnv`); rotor's defaults when absent. */
   tuning?: WorkerTuning;
   /** Worker Versioning (`workerVersioningFromEnv`): rotations pinned to this build. Off when absent. */
@@ -38,12 +40,17 @@ export interface RotorWorkerOptions {
 
 /** A worker that runs rotor's workflows and the given activities on one task queue. */
 export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
+  const workflows = o.activitiesOnly
+    ? {}
+    : // A prebuilt bundle carries the workflow interceptors (writeWorkflowBundle); from source, they are added here.
+      o.workflowBundlePath
+      ? { workflowBundle: { codePath: o.workflowBundlePath } }
+      : { workflowsPath };
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    // A prebuilt bundle carries the workflow interceptors (writeWorkflowBundle); from source, they are added here.
-    ...(o.workflowBundlePath ? { workflowBundle: { codePath: o.workflowBundlePath } } : { workflowsPath }),
+    ...workflows,
     activities: o.activities,
     dataConverter: workerDataConverter(o.env),
     sinks: o.sinks ?? { audit: { record: { fn: () => undefined } } },
@@ -56,7 +63,7 @@ export function createRotorWorker(o: RotorWorkerOptions): Promise<Worker> {
         // A throttled backend is reported to the rotation's incident, if any, while the rotation retries.
         (ctx) => ({ inbound: new ThrottleReportingActivityInbound(ctx) }),
       ],
-      ...(o.workflowBundlePath ? {} : { workflowModules: workflowInterceptorModules }),
+      ...(o.workflowBundlePath || o.activitiesOnly ? {} : { workflowModules: workflowInterceptorModules }),
     },
     ...(o.tuning ?? defaultWorkerTuning),
     ...(o.deployment ? { workerDeploymentOptions: o.deployment } : {}),

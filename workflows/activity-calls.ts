@@ -1,8 +1,11 @@
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, msOptionalToNumber } from '@temporalio/common';
 import type { ActivityFunction } from '@temporalio/common';
-import { proxyActivities } from '@temporalio/workflow';
+import { log, proxyActivities, sleep } from '@temporalio/workflow';
 import type { ActivityFunctionWithOptions, ActivityOptions } from '@temporalio/workflow';
 import type { RotationActivities } from '../activities/index';
-import { profiles } from './profiles';
+import { RetryableErrorTypes } from '../core/failures';
+import type { ThrottleDetails } from '../core/failures';
+import { profiles, queueBudgetMs, throttleWaits } from './profiles';
 
 /**
  * rotor's activities as the workflow calls them; every call passes its own profile (`callActivity`).
@@ -11,15 +14,102 @@ import { profiles } from './profiles';
  */
 export const acts = proxyActivities<RotationActivities>({ startToCloseTimeout: profiles.store.startToCloseTimeout });
 
+/** A wait a call went through instead of failing: the backend throttled it, or no worker started it in time. */
+export interface ActivityWait {
+  kind: 'throttled' | 'queued';
+  /** The call's summary (the step). */
+  summary: string;
+  /** How many times so far in this call. */
+  count: number;
+  /** How long the call waits now (throttled) or waited (queued). */
+  waitMs: number;
+}
+
+/** A profile, and optionally who is told of the call's waits (the rotation shows them in its status). */
+export type CallOptions = ActivityOptions & { onWait?: (wait: ActivityWait) => void };
+
+/**
+ * What the server is given for a call: the step's own retry policy for real failures, with
+ * throttling handed back to the workflow at once (it does not use an attempt), and the queue's
+ * budget beside the work's (profiles.ts, `queueBudgetMs`).
+ */
+export function scheduledOptions(options: ActivityOptions): ActivityOptions {
+  const scheduleToClose = msOptionalToNumber(options.scheduleToCloseTimeout);
+  return {
+    ...options,
+    scheduleToStartTimeout: options.scheduleToStartTimeout ?? queueBudgetMs,
+    ...(scheduleToClose !== undefined ? { scheduleToCloseTimeout: scheduleToClose + queueBudgetMs } : {}),
+    retry: {
+      ...options.retry,
+      nonRetryableErrorTypes: [...(options.retry?.nonRetryableErrorTypes ?? []), RetryableErrorTypes.throttled],
+    },
+  };
+}
+
+/** The backend's requested wait when `err` is a throttled call, else undefined (0: no Retry-After). */
+function throttleOf(err: unknown): number | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== RetryableErrorTypes.throttled) return undefined;
+  const detail = cause.details?.[0] as Partial<ThrottleDetails> | undefined;
+  return typeof detail?.retryAfterMs === 'number' ? detail.retryAfterMs : 0;
+}
+
+/** Whether `err` says the step waited in the queue past its budget: no worker started it. */
+function queuedTooLong(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
+}
+
+/** The wait before the `n`th call after a throttle (1-based): the back-off, or the backend's Retry-After if longer. */
+export function throttleWaitMs(n: number, retryAfterMs: number): number {
+  const backoff = throttleWaits.initialMs * throttleWaits.backoffCoefficient ** Math.max(0, n - 1);
+  return Math.max(retryAfterMs, Math.min(backoff, throttleWaits.maximumMs));
+}
+
 /**
  * Calls one activity with call-site options and a summary for the Temporal UI. The argument and
  * result types come from the activity itself, so a mismatched call does not type-check.
+ *
+ * Two waits are not failures of the step (profiles.ts): a throttled call sleeps and is called
+ * again, up to the throttle budget (forward steps — those with `maximumAttempts` — the shorter
+ * one), and a call no worker started within the queue budget is scheduled again. Each new call
+ * starts the step's attempts afresh; every step is idempotent, as its retries already require.
  */
-export function callActivity<F extends ActivityFunction>(
+export async function callActivity<F extends ActivityFunction>(
   fn: ActivityFunctionWithOptions<F>,
-  options: ActivityOptions,
+  options: CallOptions,
   summary: string,
   ...args: Parameters<F>
 ): Promise<Awaited<ReturnType<F>>> {
-  return fn.executeWithOptions({ ...options, summary }, args);
+  const { onWait, ...profile } = options;
+  const scheduled = { ...scheduledOptions(profile), summary };
+  const budget =
+    profile.retry?.maximumAttempts !== undefined ? throttleWaits.forwardBudgetMs : throttleWaits.persistentBudgetMs;
+  let throttles = 0;
+  let throttledMs = 0;
+  let queued = 0;
+  for (;;) {
+    try {
+      return await fn.executeWithOptions(scheduled, args);
+    } catch (err) {
+      if (queuedTooLong(err)) {
+        queued++;
+        log.warn('no worker started the step within its queue budget; scheduling it again', { summary, queued });
+        onWait?.({ kind: 'queued', summary, count: queued, waitMs: queueBudgetMs });
+        continue;
+      }
+      const retryAfter = throttleOf(err);
+      if (retryAfter === undefined || throttledMs >= budget) throw err;
+      throttles++;
+      const wait = throttleWaitMs(throttles, retryAfter);
+      throttledMs += wait;
+      log.info('the backend throttled the step; calling it again after a wait', { summary, throttles, wait });
+      onWait?.({ kind: 'throttled', summary, count: throttles, waitMs: wait });
+      await sleep(wait);
+    }
+  }
 }

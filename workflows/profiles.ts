@@ -59,3 +59,28 @@ export const profiles = {
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m' },
   },
 } satisfies Record<string, ActivityOptions>;
+
+/**
+ * Waiting for a worker is not work. Every call through `callActivity` may queue this long for an
+ * activity slot (`scheduleToStartTimeout`), and its `scheduleToCloseTimeout` — the budget of the
+ * work and its retries — is lengthened by as much, so a busy worker does not eat a step's budget
+ * (an emergency's plan has 30 s). Temporal does not retry a schedule-to-start timeout: the call
+ * then schedules the step again (nothing of it started) and tells the run, which shows it; a
+ * worker that dies mid-step is still noticed within the step's heartbeat timeout.
+ */
+export const queueBudgetMs = 120_000;
+
+/**
+ * Throttling (`BackendThrottled`: Vault's 429, AWS `ThrottlingException`) is waited out by the
+ * workflow, not by the step's attempts, which stay for real failures: the call returns at once,
+ * sleeps the backend's Retry-After or this back-off (whichever is longer) and calls again. Forward
+ * steps give up after `forwardBudgetMs` of such waits (and roll back); undos, restores and revokes
+ * after `persistentBudgetMs`, so a backend throttling for an hour still surfaces.
+ */
+export const throttleWaits = {
+  initialMs: 1_000,
+  backoffCoefficient: 2,
+  maximumMs: 30_000,
+  forwardBudgetMs: 15 * 60_000,
+  persistentBudgetMs: 60 * 60_000,
+} as const;

@@ -22,7 +22,7 @@ import type {
 import { batchSummary } from '../../core/cluster-batch';
 import type { ClusterBatchInput, ClusterBatchReport, ClusterBatchStep } from '../../core/cluster-batch';
 import { clusterConsumers } from '../../core/consumers';
-import { ErrorTypes, RetryableErrorTypes, permanent } from '../../core/failures';
+import { ErrorTypes, RetryableErrorTypes, permanent, throttled } from '../../core/failures';
 import type { GateInput, GateReport, GateStep } from '../../core/gate';
 import { validatePlaybook } from '../../core/playbook/validate';
 import type { CheckedPlaybook } from '../../core/playbook/validate';
@@ -70,6 +70,10 @@ function fakeStore(clock: () => Promise<number>) {
     outageFor: {} as Partial<Record<keyof StoreActivities, number>>,
     /** What plan finds wrong with the consumers (a bare envFrom pod): refused unless compromised. */
     consumerProblems: [] as string[],
+    /** Runs when the activity is first called, before anything else it does (a test stops a worker there). */
+    onFirstCall: {} as Partial<Record<keyof StoreActivities, () => void>>,
+    /** This many calls of the activity fail as the backend throttling them (`BackendThrottled`, as Vault's 429 does). */
+    throttled: {} as Partial<Record<keyof StoreActivities, number>>,
     /** This many create calls fail as the backend throttling the rotation (permanent: the rotation rolls back). */
     throttledCreates: 0,
     /** The consumer gate of these steps fails in every cluster (a pod that lies about what it read). */
@@ -90,9 +94,15 @@ function fakeStore(clock: () => Promise<number>) {
   const called = async (name: keyof StoreActivities): Promise<number> => {
     const at = await clock();
     calls.push({ name, at });
+    if (firstCall[name] === undefined) state.onFirstCall[name]?.();
     const first = (firstCall[name] ??= at);
     if (at < (state.outages[name] ?? 0) || at < first + (state.outageFor[name] ?? 0))
       throw ApplicationFailure.retryable(`${name}: connect ECONNREFUSED (injected outage)`, RetryableErrorTypes.aws);
+    const throttles = state.throttled[name] ?? 0;
+    if (throttles > 0) {
+      state.throttled[name] = throttles - 1;
+      throw throttled(`${name}: throttled (HTTP 429 Too Many Requests: rate limit quota exceeded, injected)`);
+    }
     return at;
   };
 

@@ -4,6 +4,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import { rotorCodec, rotorDataConverter } from '../../adapters/temporal/data-converter';
@@ -89,13 +90,19 @@ export function useTimeSkipping() {
   const stores = fakeStores(() => server().currentTimeMs());
   const audits = new Map<string, AuditEvent[]>();
   const auditOf = (workflowId: string) => audits.get(workflowId) ?? audits.set(workflowId, []).get(workflowId) ?? [];
-  beforeAll(async () => {
-    env = await startTimeSkipping();
-    worker = await createRotorWorker({
-      connection: env.nativeConnection,
+  /** A rotor worker on `queue` of this server running both, or only workflows (polling no activity), or only activities. */
+  const makeWorker = (
+    connection: TestWorkflowEnvironment['nativeConnection'],
+    queue: string,
+    runs: 'both' | 'workflows' | 'activities' = 'both',
+    afterEach?: (activity: string) => void,
+  ) =>
+    createRotorWorker({
+      connection,
       namespace: 'default',
-      taskQueue,
-      activities: stores.activities,
+      taskQueue: queue,
+      activities: runs === 'workflows' ? {} : afterEach ? observed(stores.activities, afterEach) : stores.activities,
+      activitiesOnly: runs === 'activities',
       env: codecEnv,
       // Built once per run by test/global-setup.ts; bundled here when the variable is unset.
       workflowBundlePath: workflowBundleFromEnv(),
@@ -105,6 +112,9 @@ export function useTimeSkipping() {
         },
       },
     });
+  beforeAll(async () => {
+    env = await startTimeSkipping();
+    worker = await makeWorker(env.nativeConnection, taskQueue);
     running = worker.run();
   });
   afterAll(async () => {
@@ -125,25 +135,61 @@ export function useTimeSkipping() {
     auditOf,
     /**
      * Starts a rotation of `playbook` as `rotor rotate` would; `input` overrides (a schedule's
-     * trigger, an emergency); `prepare` sets up its fake store before the run starts.
+     * trigger, an emergency); `prepare` sets up its fake store before the run starts; `queue`, the
+     * task queue (this file's worker's by default).
      */
     async start(
       playbook: Playbook,
       input: Partial<RotationInput> = {},
       prepare: (store: FakeStore) => void = () => undefined,
+      queue: string = taskQueue,
     ): Promise<TimedRotation> {
       const workflowId = rotationWorkflowId(playbook.spec.secret.name);
       // Set up before the run starts: its first activities run at once.
       const store = stores.of(workflowId);
       prepare(store);
       const args: [RotationInput] = [{ playbook, trigger: 'manual', requestedBy: 'test', ...input }];
-      const h = await server().client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args });
+      const h = await server().client.workflow.start('rotationWorkflow', { taskQueue: queue, workflowId, args });
       return { h, store, audit: auditOf(workflowId) };
+    },
+    /**
+     * Another worker on task queue `queue` running only `runs` (workflows: the queue's activities
+     * wait for a worker; activities: with the fake stores, `afterEach` told of each that returned),
+     * on a connection of its own (one
+     * connection may not hold two workers of one queue); run it, shut it down, then `close` it.
+     */
+    async worker(
+      queue: string,
+      runs: 'workflows' | 'activities',
+      afterEach?: (activity: string) => void,
+    ): Promise<{ worker: Worker; close: () => Promise<void> }> {
+      const connection = await NativeConnection.connect({ address: server().address });
+      try {
+        return { worker: await makeWorker(connection, queue, runs, afterEach), close: () => connection.close() };
+      } catch (e) {
+        await connection.close();
+        throw e;
+      }
     },
     /** Saves the finished run (with its children if asked) as the replay fixture `name` when recording (test/histories/record.ts). */
     record: (h: WorkflowHandle, name: string, runId?: string, opts: { children?: boolean } = {}) =>
       recordHistory(h, name, rotorCodec(codecEnv), { ...(runId ? { runId } : {}), ...opts }),
   };
+}
+
+/** `activities`, telling `afterEach` the name of each that returned (before the worker reports it). */
+function observed<A extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: A,
+  afterEach: (activity: string) => void,
+): A {
+  const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
+  for (const [name, fn] of Object.entries(activities))
+    wrapped[name] = async (...args) => {
+      const result = await fn(...args);
+      afterEach(name);
+      return result;
+    };
+  return wrapped as A;
 }
 
 /** The run's status query. */

@@ -7,7 +7,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/workflow';
 import type { AdmissionGrant, RotationRef, VersionRef } from '../../core/contracts';
 import { ErrorTypes } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
@@ -15,6 +14,7 @@ import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from
 import { initialStatus } from '../../core/status';
 import type { Phase, RotationInput, RotationStatus, StageName } from '../../core/status';
 import { StatusWriter } from '../../core/status-writer';
+import type { ActivityWait, CallOptions } from '../activity-calls';
 import { sinks } from '../audit';
 import type { AuditEvent, AuditEventName } from '../audit';
 import { renderDetails } from '../details';
@@ -177,9 +177,27 @@ export class RotationRun {
     return this.input.emergency ? Math.max(10_000, Math.floor(ms / 2)) : ms;
   }
 
-  /** Options of a forward step of `stage`: store retries, bounded by the stage's timeout. */
-  forward(stage: keyof Timeouts): ActivityOptions {
-    return { ...profiles.store, scheduleToCloseTimeout: this.stageTimeout(stage) };
+  /**
+   * Options of a forward step of `stage`: store retries, bounded by the stage's timeout (queueing
+   * for a worker has its own budget, activity-calls.ts); its waits are shown beside the stage.
+   */
+  forward(stage: keyof Timeouts & StageName): CallOptions {
+    return { ...profiles.store, scheduleToCloseTimeout: this.stageTimeout(stage), onWait: this.showWait(stage) };
+  }
+
+  /** Shows a throttle or a long queue of a step of `stage` beside it, and logs it (never a value). */
+  showWait(stage: StageName): (wait: ActivityWait) => void {
+    return (wait) => {
+      const seconds = Math.round(wait.waitMs / 1000);
+      this.writer.stageNote(
+        stage,
+        wait.kind === 'throttled'
+          ? `the backend throttled ${wait.summary.split(':')[0] ?? stage} (${wait.count}×): calling again in ${seconds} s`
+          : `no worker started ${wait.summary.split(':')[0] ?? stage} within ${seconds} s (${wait.count}×): ` +
+              'the workers are busy or none polls the task queue; still waiting',
+      );
+      this.publish();
+    };
   }
 
   /**
