@@ -26,7 +26,7 @@ describe('awsThrottle', () => {
     }).toEqual({
       type: 'BackendThrottled',
       nonRetryable: false,
-      details: [{ retryAfterMs: 3000 }],
+      details: [{ retryAfterMs: 3000, jitter: expect.any(Number) as unknown }],
       next: 3000,
     });
     expect(f?.message).toBe(
@@ -37,18 +37,22 @@ describe('awsThrottle', () => {
 
   it("reads S3's SlowDown, an HTTP-date Retry-After, the SDK's throttling verdict and a bare 429", () => {
     const date = new Date(now + 5000).toUTCString();
-    expect(awsThrottle(awsError('SlowDown', 503, { 'retry-after': date }), where, 'x', now)?.details).toEqual([
+    expect(awsThrottle(awsError('SlowDown', 503, { 'retry-after': date }), where, 'x', now)?.details).toMatchObject([
       { retryAfterMs: 5000 },
     ]);
-    expect(awsThrottle(awsError('SomethingNew', 400, {}, true), where, 'x', now)?.details).toEqual([]);
+    expect(awsThrottle(awsError('SomethingNew', 400, {}, true), where, 'x', now)?.details).toEqual([
+      { jitter: expect.any(Number) as unknown },
+    ]);
     expect(awsThrottle(awsError('Unknown', 429), where, 'x', now)?.type).toBe('BackendThrottled');
   });
 
   it('caps a Retry-After at 5 minutes and ignores one it cannot read', () => {
-    expect(awsThrottle(awsError('Throttling', 400, { 'retry-after': '86400' }), where, 'x', now)?.details).toEqual([
-      { retryAfterMs: 300_000 },
+    expect(
+      awsThrottle(awsError('Throttling', 400, { 'retry-after': '86400' }), where, 'x', now)?.details,
+    ).toMatchObject([{ retryAfterMs: 300_000 }]);
+    expect(awsThrottle(awsError('Throttling', 400, { 'retry-after': 'soon' }), where, 'x', now)?.details).toEqual([
+      { jitter: expect.any(Number) as unknown },
     ]);
-    expect(awsThrottle(awsError('Throttling', 400, { 'retry-after': 'soon' }), where, 'x', now)?.details).toEqual([]);
   });
 
   it("leaves other errors alone, a quota on secrets (LimitExceededException) among them: waiting won't lift it", () => {

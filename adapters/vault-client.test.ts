@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { isThrottling } from '../core/incident/throttling';
-import { vaultFailure } from './vault-client';
+import type NodeVault from 'node-vault';
+import { retryingThrottled, vaultFailure } from './vault-client';
 
 /** A node-vault error as it throws one: the body's first error as message, the status beside it. */
 function vaultError(statusCode: number, message: string): Error {
@@ -20,7 +21,7 @@ describe('vaultFailure', () => {
     expect({ type: f.type, nonRetryable: f.nonRetryable, details: f.details }).toEqual({
       type: 'BackendThrottled',
       nonRetryable: false,
-      details: [],
+      details: [{ jitter: expect.any(Number) as unknown }],
     });
     expect(f.message).toBe(
       'vault kv/x: throttled while trying to read metadata (HTTP 429 Too Many Requests: request path "kv/data/x": rate limit quota exceeded); retried with back-off',
@@ -31,5 +32,49 @@ describe('vaultFailure', () => {
   it('leaves other transient errors unthrottled', () => {
     const f = vaultFailure(vaultError(503, 'Vault is sealed'), 'vault kv/x', 'read metadata', notFound);
     expect(isThrottling(f.message)).toBe(false);
+  });
+});
+
+describe('retryingThrottled', () => {
+  /** A client whose requests answer with `statuses` in turn (200: the request's path back). */
+  function answering(statuses: number[]) {
+    const seen: string[] = [];
+    const client = {
+      request: (o: { path: string }) => {
+        seen.push(o.path);
+        const status = statuses.shift() ?? 200;
+        return status === 200 ? Promise.resolve({ path: o.path }) : Promise.reject(vaultError(status, 'quota'));
+      },
+    };
+    const waits: number[] = [];
+    const wrapped = retryingThrottled(client as unknown as NodeVault.client, (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    });
+    return { wrapped, seen, waits };
+  }
+
+  it('tries a 429 again on the spot, with jittered waits from 100 ms doubling, and returns the answer', async () => {
+    const { wrapped, seen, waits } = answering([429, 429, 200]);
+    await expect(wrapped.request({ path: '/kv/data/x', method: 'GET' })).resolves.toEqual({ path: '/kv/data/x' });
+    expect(seen).toEqual(['/kv/data/x', '/kv/data/x', '/kv/data/x']);
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(50);
+    expect(waits[0]).toBeLessThanOrEqual(100);
+    expect(waits[1]).toBeGreaterThanOrEqual(100);
+    expect(waits[1]).toBeLessThanOrEqual(200);
+  });
+
+  it('gives the 429 to the step after 4 tries, and does not retry other errors', async () => {
+    const throttled = answering([429, 429, 429, 429, 200]);
+    await expect(throttled.wrapped.request({ path: '/p', method: 'GET' })).rejects.toMatchObject({
+      response: { statusCode: 429 },
+    });
+    expect(throttled.seen).toHaveLength(4);
+    const sealed = answering([503, 200]);
+    await expect(sealed.wrapped.request({ path: '/p', method: 'GET' })).rejects.toMatchObject({
+      response: { statusCode: 503 },
+    });
+    expect(sealed.seen).toHaveLength(1);
   });
 });

@@ -18,7 +18,39 @@ export function vaultFromEnv(env: NodeJS.ProcessEnv = process.env): NodeVault.cl
   if (!endpoint)
     throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
   refusePlaintext('VAULT_ADDR', endpoint, 'the Vault token and every secret');
-  return vaultClient({ endpoint, token: env['VAULT_TOKEN'] ?? '', requestOptions: vaultTlsFromEnv(env, endpoint) });
+  return retryingThrottled(
+    vaultClient({ endpoint, token: env['VAULT_TOKEN'] ?? '', requestOptions: vaultTlsFromEnv(env, endpoint) }),
+  );
+}
+
+/** How a throttled Vault request is tried again on the spot: 4 tries, 100 ms doubling, each jittered. */
+export const vaultThrottleRetry = { tries: 4, baseMs: 100 };
+
+/**
+ * Retries each request Vault answered 429 (a rate-limit quota) a few times, within about a
+ * second, before it fails the step. One step makes several Vault calls; under a quota, failing the
+ * whole step for one of them makes it start over and meet the quota again. The waits are jittered
+ * (half to all of 100 ms doubling) so steps throttled together do not come back together. A 429
+ * left after the last try fails the step as `BackendThrottled`, and the workflow waits longer.
+ */
+export function retryingThrottled(
+  client: NodeVault.client,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): NodeVault.client {
+  const request = client.request.bind(client);
+  // node-vault's read/write/list/delete and the rest all go through `client.request`.
+  client.request = async (options: NodeVault.RequestOption): Promise<unknown> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await request(options)) as unknown;
+      } catch (e) {
+        if (vaultStatus(e) !== 429 || attempt >= vaultThrottleRetry.tries) throw e;
+        const backoff = vaultThrottleRetry.baseMs * 2 ** (attempt - 1);
+        await wait(backoff / 2 + Math.random() * (backoff / 2));
+      }
+    }
+  };
+  return client;
 }
 
 /** The HTTP status of a node-vault error. */

@@ -78,18 +78,23 @@ export function permanent(type: ErrorType, message: string): ApplicationFailure 
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
-/** What a {@link throttled} failure carries for the workflow: how long the backend asked it to wait. */
+/** What a {@link throttled} failure carries for the workflow: the backend's wait, if it named one, and a jitter. */
 export interface ThrottleDetails {
-  retryAfterMs: number;
+  retryAfterMs?: number;
+  /**
+   * 0–1, drawn where the call failed: the workflow lengthens its wait by up to half with it, so
+   * steps throttled together do not come back together (the workflow itself draws no randomness).
+   */
+  jitter: number;
 }
 
 /**
  * A backend throttled the call: retryable, with `nextRetryDelay` (and the detail the workflow
- * reads) set to the backend's `Retry-After` when it sent one, else undefined (the caller's back-off).
+ * reads) set to the backend's `Retry-After` when it sent one, else the caller's back-off applies.
  * The message must say "throttled" so an incident recognises it (core/incident/throttling.ts).
  */
-export function throttled(message: string, retryAfterMs?: number): ApplicationFailure {
-  const details: ThrottleDetails[] = retryAfterMs !== undefined ? [{ retryAfterMs }] : [];
+export function throttled(message: string, retryAfterMs?: number, jitter = Math.random()): ApplicationFailure {
+  const details: ThrottleDetails[] = [{ ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), jitter }];
   return ApplicationFailure.create({
     type: RetryableErrorTypes.throttled,
     message,

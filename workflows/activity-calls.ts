@@ -46,13 +46,14 @@ export function scheduledOptions(options: ActivityOptions): ActivityOptions {
   };
 }
 
-/** The backend's requested wait when `err` is a throttled call, else undefined (0: no Retry-After). */
-function throttleOf(err: unknown): number | undefined {
+/** The backend's wait (0: none named) and the jitter when `err` is a throttled call, else undefined. */
+function throttleOf(err: unknown): { retryAfterMs: number; jitter: number } | undefined {
   if (!(err instanceof ActivityFailure)) return undefined;
   const cause = err.cause;
   if (!(cause instanceof ApplicationFailure) || cause.type !== RetryableErrorTypes.throttled) return undefined;
   const detail = cause.details?.[0] as Partial<ThrottleDetails> | undefined;
-  return typeof detail?.retryAfterMs === 'number' ? detail.retryAfterMs : 0;
+  const jitter = typeof detail?.jitter === 'number' ? Math.min(1, Math.max(0, detail.jitter)) : 0;
+  return { retryAfterMs: typeof detail?.retryAfterMs === 'number' ? detail.retryAfterMs : 0, jitter };
 }
 
 /** Whether `err` says the step waited in the queue past its budget: no worker started it. */
@@ -64,10 +65,13 @@ function queuedTooLong(err: unknown): boolean {
   );
 }
 
-/** The wait before the `n`th call after a throttle (1-based): the back-off, or the backend's Retry-After if longer. */
-export function throttleWaitMs(n: number, retryAfterMs: number): number {
+/**
+ * The wait before the `n`th call after a throttle (1-based): the back-off, or the backend's
+ * Retry-After if longer, lengthened by up to half with the failure's `jitter` (0–1).
+ */
+export function throttleWaitMs(n: number, retryAfterMs: number, jitter: number): number {
   const backoff = throttleWaits.initialMs * throttleWaits.backoffCoefficient ** Math.max(0, n - 1);
-  return Math.max(retryAfterMs, Math.min(backoff, throttleWaits.maximumMs));
+  return Math.round(Math.max(retryAfterMs, Math.min(backoff, throttleWaits.maximumMs)) * (1 + jitter / 2));
 }
 
 /**
@@ -102,10 +106,10 @@ export async function callActivity<F extends ActivityFunction>(
         onWait?.({ kind: 'queued', summary, count: queued, waitMs: queueBudgetMs });
         continue;
       }
-      const retryAfter = throttleOf(err);
-      if (retryAfter === undefined || throttledMs >= budget) throw err;
+      const throttle = throttleOf(err);
+      if (throttle === undefined || throttledMs >= budget) throw err;
       throttles++;
-      const wait = throttleWaitMs(throttles, retryAfter);
+      const wait = throttleWaitMs(throttles, throttle.retryAfterMs, throttle.jitter);
       throttledMs += wait;
       log.info('the backend throttled the step; calling it again after a wait', { summary, throttles, wait });
       onWait?.({ kind: 'throttled', summary, count: throttles, waitMs: wait });

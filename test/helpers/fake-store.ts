@@ -101,7 +101,12 @@ function fakeStore(clock: () => Promise<number>) {
     const throttles = state.throttled[name] ?? 0;
     if (throttles > 0) {
       state.throttled[name] = throttles - 1;
-      throw throttled(`${name}: throttled (HTTP 429 Too Many Requests: rate limit quota exceeded, injected)`);
+      // No jitter: the test reads the back-off itself.
+      throw throttled(
+        `${name}: throttled (HTTP 429 Too Many Requests: rate limit quota exceeded, injected)`,
+        undefined,
+        0,
+      );
     }
     return at;
   };
