@@ -30,6 +30,7 @@ const serialFiles: readonly { file: string; why: string }[] = [
 const slowest = [
   'incident-fifty',
   'incident',
+  'incident-throttle',
   'chart-fleet',
   'chart-upgrade',
   'rotation-saga',

@@ -125,3 +125,40 @@ export async function rotatedOnce(ts: TestStore, before: StoreSnapshot, current:
     after,
   };
 }
+
+/** A secret of an incident test: its store, read before the incident. */
+export interface IncidentCase {
+  secret: string;
+  store: TestStore;
+  before: StoreSnapshot;
+}
+
+/**
+ * Where the stores, read directly, disagree with an incident's report: a secret reported rotated
+ * must have been rotated exactly once; any other must be as before (same current version and
+ * value, nothing pending). Empty when they agree.
+ */
+export async function storesAgainstReport(
+  cases: readonly IncidentCase[],
+  rotated: Iterable<string>,
+): Promise<string[]> {
+  const reported = new Set(rotated);
+  const mismatches: string[] = [];
+  for (const c of cases) {
+    const after = await c.store.snapshot();
+    if (reported.has(c.secret)) {
+      const r = await rotatedOnce(c.store, c.before, after.currentVersion);
+      if (JSON.stringify(r.state) !== JSON.stringify(r.expected))
+        mismatches.push(`${c.secret} (report: rotated): ${JSON.stringify(r.state)}`);
+    } else {
+      const unchanged = {
+        current: after.currentVersion === c.before.currentVersion,
+        pending: after.pendingVersion,
+        sameValue: after.currentValue === c.before.currentValue,
+      };
+      if (!unchanged.current || unchanged.pending !== null || !unchanged.sameValue)
+        mismatches.push(`${c.secret} (report: not rotated): ${JSON.stringify(unchanged)}`);
+    }
+  }
+  return mismatches;
+}
