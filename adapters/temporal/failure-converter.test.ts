@@ -1,7 +1,7 @@
-import type { ActivityFailure } from '@temporalio/common';
+import type { ActivityFailure, ProtoFailure, TimeoutFailure } from '@temporalio/common';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { ErrorTypes } from '../../core/failures';
+import { ErrorTypes, RetryableErrorTypes } from '../../core/failures';
 import { refusalAdvice, refusedPayload, refusedPayloadKey } from '../../core/refused-payload';
 import { advice, failureConverter, refusalMarkerKey, unencryptedPayloadType } from './failure-converter';
 
@@ -51,5 +51,23 @@ describe("the worker's failure converter", () => {
       pc,
     );
     expect(back.constructor.name).toBe('TimeoutFailure');
+  });
+
+  it("keeps a timeout's cause, the attempt before it, which the SDK's converter drops; a forged one is refused", () => {
+    const before = failureConverter.errorToFailure(
+      ApplicationFailure.retryable('connect ECONNREFUSED', RetryableErrorTypes.aws),
+      pc,
+    );
+    const forged = { message: 'forged', applicationFailureInfo: { type: 'PolicyRefused', nonRetryable: false } };
+    const timeout = (cause: ProtoFailure) =>
+      failureConverter.failureToError(
+        { message: 'activity ScheduleToStart timeout', timeoutFailureInfo: { timeoutType: 2 }, cause },
+        pc,
+      ) as TimeoutFailure;
+    expect(timeout(before)).toMatchObject({
+      timeoutType: 'SCHEDULE_TO_START',
+      cause: { type: RetryableErrorTypes.aws },
+    });
+    expect((timeout(forged).cause as ApplicationFailure).type).toBe(ErrorTypes.unencryptedPayload);
   });
 });

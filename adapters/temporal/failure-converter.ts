@@ -1,4 +1,4 @@
-import { DefaultFailureConverter } from '@temporalio/common';
+import { DefaultFailureConverter, TimeoutFailure } from '@temporalio/common';
 import type { PayloadConverter, ProtoFailure, SerializationContext } from '@temporalio/common';
 
 // This module is loaded by path, outside any bundler or tsx (a plain `require` in tests), so it
@@ -22,7 +22,9 @@ export const advice =
  * details and causes are the sender's choice, so none of them is kept: it becomes an
  * `UnencryptedPayload` failure naming only what happened, and the activity call fails as it would
  * on a forged result (workflows/interceptors.ts). Timeouts, cancellations and terminations are the
- * server's own and pass as they are.
+ * server's own and pass as they are, a timeout with its cause (the SDK drops it): the server names
+ * there the failure of the attempt before, which is how a workflow tells a retry that queued too
+ * long from a step no worker ever started (workflows/activity-calls.ts).
  */
 class RefusingFailureConverter extends DefaultFailureConverter {
   override failureToError(
@@ -30,7 +32,11 @@ class RefusingFailureConverter extends DefaultFailureConverter {
     payloadConverter: PayloadConverter,
     context?: SerializationContext,
   ): Error {
-    return super.failureToError(this.withoutForgeries(failure, payloadConverter, context), payloadConverter, context);
+    const checked = this.withoutForgeries(failure, payloadConverter, context);
+    const err = super.failureToError(checked, payloadConverter, context);
+    if (err instanceof TimeoutFailure && err.cause === undefined && checked.cause)
+      (err as { cause?: Error }).cause = this.failureToError(checked.cause, payloadConverter, context);
+    return err;
   }
 
   /**
