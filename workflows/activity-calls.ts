@@ -5,7 +5,7 @@ import type { ActivityFunctionWithOptions, ActivityOptions } from '@temporalio/w
 import type { RotationActivities } from '../activities/index';
 import { RetryableErrorTypes } from '../core/failures';
 import type { ThrottleDetails } from '../core/failures';
-import { profiles, queueBudgetMs, throttleWaits } from './profiles';
+import { profiles, queueWaits, throttleWaits } from './profiles';
 
 /**
  * rotor's activities as the workflow calls them; every call passes its own profile (`callActivity`).
@@ -30,15 +30,18 @@ export type CallOptions = ActivityOptions & { onWait?: (wait: ActivityWait) => v
 
 /**
  * What the server is given for a call: the step's own retry policy for real failures, with
- * throttling handed back to the workflow at once (it does not use an attempt), and the queue's
- * budget beside the work's (profiles.ts, `queueBudgetMs`).
+ * throttling handed back to the workflow at once (it does not use an attempt); its
+ * scheduleToClose, `closeMs`, is never lengthened, and the time it may queue for a worker is
+ * `queueWaits.sliceMs`, at most half of `closeMs` so a long queue is told apart from a slow step.
  */
-export function scheduledOptions(options: ActivityOptions): ActivityOptions {
-  const scheduleToClose = msOptionalToNumber(options.scheduleToCloseTimeout);
+export function scheduledOptions(options: ActivityOptions, closeMs?: number): ActivityOptions {
+  const scheduleToClose = closeMs ?? msOptionalToNumber(options.scheduleToCloseTimeout);
+  const queueMs =
+    scheduleToClose === undefined ? queueWaits.sliceMs : Math.min(queueWaits.sliceMs, scheduleToClose / 2);
   return {
     ...options,
-    scheduleToStartTimeout: options.scheduleToStartTimeout ?? queueBudgetMs,
-    ...(scheduleToClose !== undefined ? { scheduleToCloseTimeout: scheduleToClose + queueBudgetMs } : {}),
+    scheduleToStartTimeout: options.scheduleToStartTimeout ?? Math.max(1_000, Math.floor(queueMs)),
+    ...(scheduleToClose !== undefined ? { scheduleToCloseTimeout: scheduleToClose } : {}),
     retry: {
       ...options.retry,
       nonRetryableErrorTypes: [...(options.retry?.nonRetryableErrorTypes ?? []), RetryableErrorTypes.throttled],
@@ -56,13 +59,16 @@ function throttleOf(err: unknown): { retryAfterMs: number; jitter: number } | un
   return { retryAfterMs: typeof detail?.retryAfterMs === 'number' ? detail.retryAfterMs : 0, jitter };
 }
 
-/** Whether `err` says the step waited in the queue past its budget: no worker started it. */
-function queuedTooLong(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure &&
-    err.cause instanceof TimeoutFailure &&
-    err.cause.timeoutType === 'SCHEDULE_TO_START'
-  );
+/**
+ * Whether `err` says an attempt of the step waited in the queue past its schedule-to-start timeout,
+ * and if so whether an earlier attempt ran (the server gives the last attempt's failure as the
+ * timeout's cause) or none did.
+ */
+function queuedTooLong(err: unknown): { ranBefore: boolean } | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const timeout = err.cause;
+  if (!(timeout instanceof TimeoutFailure) || timeout.timeoutType !== 'SCHEDULE_TO_START') return undefined;
+  return { ranBefore: timeout.cause !== undefined };
 }
 
 /**
@@ -78,10 +84,13 @@ export function throttleWaitMs(n: number, retryAfterMs: number, jitter: number):
  * Calls one activity with call-site options and a summary for the Temporal UI. The argument and
  * result types come from the activity itself, so a mismatched call does not type-check.
  *
- * Two waits are not failures of the step (profiles.ts): a throttled call sleeps and is called
+ * Two waits are not failures of the step (profiles.ts). A throttled call sleeps and is called
  * again, up to the throttle budget (forward steps — those with `maximumAttempts` — the shorter
- * one), and a call no worker started within the queue budget is scheduled again. Each new call
- * starts the step's attempts afresh; every step is idempotent, as its retries already require.
+ * one). A call that waited in the queue past its schedule-to-start timeout is scheduled again:
+ * with its whole scheduleToClose if no attempt of it ever started, else with what is left of it
+ * (none left: it fails as the step timing out would); forward steps do so for `queueWaits.budgetMs`
+ * at most. Each new call starts the step's attempts afresh; every step is idempotent, as its
+ * retries already require.
  */
 export async function callActivity<F extends ActivityFunction>(
   fn: ActivityFunctionWithOptions<F>,
@@ -90,20 +99,34 @@ export async function callActivity<F extends ActivityFunction>(
   ...args: Parameters<F>
 ): Promise<Awaited<ReturnType<F>>> {
   const { onWait, ...profile } = options;
-  const scheduled = { ...scheduledOptions(profile), summary };
-  const budget =
-    profile.retry?.maximumAttempts !== undefined ? throttleWaits.forwardBudgetMs : throttleWaits.persistentBudgetMs;
+  const forward = profile.retry?.maximumAttempts !== undefined;
+  const budget = forward ? throttleWaits.forwardBudgetMs : throttleWaits.persistentBudgetMs;
+  const stageMs = msOptionalToNumber(profile.scheduleToCloseTimeout);
+  let closeMs = stageMs;
+  let deadline: number | undefined;
   let throttles = 0;
   let throttledMs = 0;
   let queued = 0;
+  let queuedMs = 0;
   for (;;) {
+    const scheduled = { ...scheduledOptions(profile, closeMs), summary };
+    // Workflow time: deterministic on replay.
+    const scheduledAt = Date.now();
     try {
       return await fn.executeWithOptions(scheduled, args);
     } catch (err) {
-      if (queuedTooLong(err)) {
+      const queue = queuedTooLong(err);
+      if (queue !== undefined) {
+        const waitedMs = msOptionalToNumber(scheduled.scheduleToStartTimeout) ?? 0;
+        // Once a worker started the step, its bound runs from the call that it started.
+        if (queue.ranBefore && closeMs !== undefined) deadline ??= scheduledAt + closeMs;
+        const leftMs = deadline === undefined ? stageMs : deadline - Date.now();
+        queuedMs += waitedMs;
+        if ((forward && queuedMs >= queueWaits.budgetMs) || (leftMs !== undefined && leftMs < 1_000)) throw err;
+        closeMs = leftMs;
         queued++;
-        log.warn('no worker started the step within its queue budget; scheduling it again', { summary, queued });
-        onWait?.({ kind: 'queued', summary, count: queued, waitMs: queueBudgetMs });
+        log.warn('no worker started the step in time; scheduling it again', { summary, queued, leftMs });
+        onWait?.({ kind: 'queued', summary, count: queued, waitMs: waitedMs });
         continue;
       }
       const throttle = throttleOf(err);
@@ -111,6 +134,8 @@ export async function callActivity<F extends ActivityFunction>(
       throttles++;
       const wait = throttleWaitMs(throttles, throttle.retryAfterMs, throttle.jitter);
       throttledMs += wait;
+      closeMs = stageMs;
+      deadline = undefined;
       log.info('the backend throttled the step; calling it again after a wait', { summary, throttles, wait });
       onWait?.({ kind: 'throttled', summary, count: throttles, waitMs: wait });
       await sleep(wait);

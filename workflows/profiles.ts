@@ -61,14 +61,20 @@ export const profiles = {
 } satisfies Record<string, ActivityOptions>;
 
 /**
- * Waiting for a worker is not work. Every call through `callActivity` may queue this long for an
- * activity slot (`scheduleToStartTimeout`), and its `scheduleToCloseTimeout` — the budget of the
- * work and its retries — is lengthened by as much, so a busy worker does not eat a step's budget
- * (an emergency's plan has 30 s). Temporal does not retry a schedule-to-start timeout: the call
- * then schedules the step again (nothing of it started) and tells the run, which shows it; a
- * worker that dies mid-step is still noticed within the step's heartbeat timeout.
+ * Waiting for a worker is not work, but it must not lengthen a stage's bound either: a step's
+ * `scheduleToCloseTimeout` stays its stage's timeout. Each call may wait `sliceMs` in the queue
+ * (at most half its scheduleToClose) before Temporal fails it with a schedule-to-start timeout,
+ * which it does not retry; the call is then scheduled again (activity-calls.ts):
+ * - no attempt ever started (no cause): with its whole budget again, nothing of it ran;
+ * - an earlier attempt ran and failed, and the retry waited: with what is left of its
+ *   scheduleToClose, so a step a worker started never gets past its stage's bound.
+ * Forward steps (with `maximumAttempts`) stop scheduling again once `budgetMs` was spent so, and fail;
+ * undos and post-revoke steps, which retry without giving up, keep waiting.
  */
-export const queueBudgetMs = 120_000;
+export const queueWaits = {
+  sliceMs: 60_000,
+  budgetMs: 120_000,
+} as const;
 
 /**
  * Throttling (`BackendThrottled`: Vault's 429, AWS `ThrottlingException`) is waited out by the

@@ -1,8 +1,7 @@
 /**
  * Activity retry back-off and stage timeouts on Temporal's time-skipping test server. Forward store
  * steps use the `store` profile (workflows/profiles.ts: 1s doubling to 20s, at most 8 attempts),
- * bounded by the stage's `timeouts.<stage>` plus the queue budget (2 min); a store outage longer
- * than that rolls back. test/workflow/waits.test.ts shows a queued step is not rolled back.
+ * bounded by the stage's `timeouts.<stage>`; a store outage longer than that rolls back.
  */
 import { describe, expect, it } from 'vitest';
 import { WorkflowErrorTypes } from '../../core/failures';
@@ -47,18 +46,28 @@ describe('store retry back-off (profile store: 1s ×2 up to 20s, 8 attempts)', (
     expect(fake.state).toMatchObject({ current: 'v2', revoked: ['v1'] });
   });
 
-  it('queueing has its own budget: timeouts.plan 30s bounds the retries with 2 minutes for the queue on top, so the 8 attempts run', async () => {
+  it('timeouts.plan bounds the retries: a 30s plan timeout stops the back-off after 15 s and rolls back', async () => {
     const now = await ts.server().currentTimeMs();
-    const { h, store: fake } = await ts.start(testPlaybook(fakeStoreRef, { timeouts: { plan: '30s' } }), {
-      trigger: 'emergency',
-      emergency: { compromised: false },
-    });
+    const { h, store: fake } = await ts.start(testPlaybook(fakeStoreRef, { timeouts: { plan: '30s' } }));
     fake.state.outages.planRotation = now + HOUR;
     const failure = await failureOf(h);
     expect(failure.type).toBe(WorkflowErrorTypes.rolledBack);
-    // Attempts at 0 … 71 s: past the emergency's 15 s, inside 15 s + the 2-minute queue budget; the attempts ran out.
-    expect(gapsOf(fake, 'planRotation')).toEqual([1, 2, 4, 8, 16, 20, 20]);
+    // Attempts at 0, 1, 3, 7, 15 s; the next (31 s) would pass the stage's 30 s.
+    expect(gapsOf(fake, 'planRotation')).toEqual([1, 2, 4, 8]);
     expect(fake.names()).not.toContain('createPendingVersion');
     expect(fake.state).toMatchObject({ current: 'v1', pending: null });
+  });
+
+  it('an emergency halves the stage timeouts: with timeouts.plan 40s it gives up after 20 s instead of 40 s', async () => {
+    const attemptsWith = async (input: Parameters<typeof ts.start>[1]) => {
+      const now = await ts.server().currentTimeMs();
+      const { h, store: fake } = await ts.start(testPlaybook(fakeStoreRef, { timeouts: { plan: '40s' } }), input);
+      fake.state.outages.planRotation = now + HOUR;
+      expect((await failureOf(h)).type).toBe(WorkflowErrorTypes.rolledBack);
+      return gapsOf(fake, 'planRotation');
+    };
+    // Attempts at 0, 1, 3, 7, 15 s (the next, 31 s, is past 20 s) against 0 … 31 s (the next, 51 s, past 40 s).
+    expect(await attemptsWith({ trigger: 'emergency', emergency: { compromised: false } })).toEqual([1, 2, 4, 8]);
+    expect(await attemptsWith({})).toEqual([1, 2, 4, 8, 16]);
   });
 });

@@ -2,7 +2,10 @@
  * Two waits that are not failures, on Temporal's time-skipping test server (workflows/activity-calls.ts,
  * workflows/profiles.ts): a backend that throttles (`BackendThrottled`, Vault's 429) slows a
  * rotation without using up the attempts its steps have for real failures, forward and in undos;
- * and a step queued for a worker past the emergency's halved stage timeout does not roll back.
+ * and a step no worker started within the emergency's halved stage timeout is scheduled again
+ * instead of rolling back. That a step a worker did start keeps its stage's bound when its retry
+ * queues is shown on the real server (test/integration/queue-waits.test.ts): this test server
+ * does not time out a queued retry.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +17,8 @@ import { DAY, failureOf, fakeStoreRef, MINUTE, statusOf, useTimeSkipping } from 
 
 const SECOND = 1000;
 const ts = useTimeSkipping();
+/** A worker of `ts.worker` on a test's own task queue. */
+type QueueWorker = Awaited<ReturnType<typeof ts.worker>>;
 
 /** Seconds between the calls of `activity`, rounded to the second. */
 function gapsOf(fake: FakeStore, activity: string): number[] {
@@ -97,45 +102,58 @@ describe('a throttling backend slows a rotation without failing it', () => {
 });
 
 describe("an emergency's step queued for a busy worker", () => {
-  it('is not rolled back when it waits in the queue longer than its halved plan timeout: it ends rotated', async () => {
+  // timeouts.plan 20 s, halved by the emergency: 10 s for the plan step, which may queue 5 s a call.
+  const emergency = { trigger: 'emergency', emergency: { compromised: false } } as const;
+  const playbook = () => testPlaybook(fakeStoreRef, { timeouts: { plan: '20s' } });
+
+  /**
+   * Runs `scenario` on a fresh task queue served by a worker that runs only workflows (it stays
+   * throughout, so activities wait in the queue for want of a worker), and the activity workers it adds.
+   */
+  async function onQueue(scenario: (queue: string, add: (w: QueueWorker) => void) => Promise<void>): Promise<void> {
     const queue = `queued-${randomUUID()}`;
-    const queued = 15 * SECOND;
-    // A worker that runs only workflows stays on the queue throughout. The first activity worker
-    // stops taking tasks once admission is done, so the plan step waits in the queue with no free
-    // slot, as behind a busy worker's full slots; a second one comes later.
-    const workers = [await ts.worker(queue, 'workflows')];
-    const first = await ts.worker(queue, 'activities', (name) => {
-      if (name === 'admitRotation') first.worker.shutdown();
-    });
-    workers.push(first);
-    const running = workers.map((w) => w.worker.run());
+    const workers: QueueWorker[] = [];
+    const running: Promise<void>[] = [];
+    const add = (w: QueueWorker) => {
+      workers.push(w);
+      running.push(w.worker.run());
+    };
+    add(await ts.worker(queue, 'workflows'));
     try {
-      const start = await ts.server().currentTimeMs();
-      // timeouts.plan 20 s, halved by the emergency: 10 s for the plan step.
-      const { h, store: fake } = await ts.start(
-        testPlaybook(fakeStoreRef, { timeouts: { plan: '20s' } }),
-        { trigger: 'emergency', emergency: { compromised: false } },
-        () => undefined,
-        queue,
-      );
-      await until(() => first.worker.getState() !== 'RUNNING');
-      // 15 s in the queue, past the plan's 10 s (the server's clock runs in real time while an
-      // activity waits, so the test takes that long; the 2-minute queue budget is not reached).
-      await ts.server().sleep(queued);
-      expect(fake.names()).toEqual([]);
-      const second = await ts.worker(queue, 'activities');
-      workers.push(second);
-      running.push(second.worker.run());
-      const result = (await h.result()) as RotationResult;
-      expect(result.outcome).toBe('rotated');
-      expect(fake.firstAt('planRotation') - start).toBeGreaterThanOrEqual(queued);
-      expect(count(fake, 'planRotation')).toBe(1);
-      expect(fake.state).toMatchObject({ current: 'v2', revoked: ['v1'] });
+      await scenario(queue, add);
     } finally {
       for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
       await Promise.all(running);
       await Promise.all(workers.map((w) => w.close()));
     }
+  }
+
+  it('is scheduled again, not rolled back, when no worker started it within its halved plan timeout: it ends rotated', async () => {
+    await onQueue(async (queue, add) => {
+      const queued = 15 * SECOND;
+      // The first activity worker stops taking tasks once admission is done, so the plan step waits
+      // in the queue with no free slot, as behind a busy worker's full slots; a second one comes later.
+      const first = await ts.worker(queue, 'activities', (name) => {
+        if (name === 'admitRotation') first.worker.shutdown();
+      });
+      add(first);
+      const start = await ts.server().currentTimeMs();
+      const { h, store: fake } = await ts.start(playbook(), emergency, () => undefined, queue);
+      await until(() => first.worker.getState() !== 'RUNNING');
+      // 15 s in the queue, past the plan's 10 s (the server's clock runs in real time while an
+      // activity waits, so the test takes that long; the 2-minute queue budget is not reached).
+      await ts.server().sleep(queued);
+      expect(fake.names()).toEqual([]);
+      add(await ts.worker(queue, 'activities'));
+      const result = (await h.result()) as RotationResult;
+      expect(result.outcome).toBe('rotated');
+      expect(fake.firstAt('planRotation') - start).toBeGreaterThanOrEqual(queued);
+      expect(count(fake, 'planRotation')).toBe(1);
+      expect(fake.state).toMatchObject({ current: 'v2', revoked: ['v1'] });
+      // Scheduled again at 5 s and 10 s; the stage said why it waited.
+      const plan = (await statusOf(h)).stages.find((s) => s.name === 'plan');
+      expect(plan?.detail).toMatch(/^no worker started plan within 5 s \([23]×\)/);
+    });
   }, 120_000);
 });
 
