@@ -6,6 +6,8 @@ import type { RotationActivities } from '../activities/index';
 import { RetryableErrorTypes } from '../core/failures';
 import type { ThrottleDetails } from '../core/failures';
 import { profiles, queueWaits, throttleWaits } from './profiles';
+import { afterQueueTimeout } from './queue-waits';
+import type { QueueState } from './queue-waits';
 
 /**
  * rotor's activities as the workflow calls them; every call passes its own profile (`callActivity`).
@@ -103,11 +105,10 @@ export async function callActivity<F extends ActivityFunction>(
   const budget = forward ? throttleWaits.forwardBudgetMs : throttleWaits.persistentBudgetMs;
   const stageMs = msOptionalToNumber(profile.scheduleToCloseTimeout);
   let closeMs = stageMs;
-  let deadline: number | undefined;
+  let queue: QueueState = { deadline: undefined, queuedMs: 0 };
   let throttles = 0;
   let throttledMs = 0;
   let queued = 0;
-  let queuedMs = 0;
   for (;;) {
     const scheduled = { ...scheduledOptions(profile, closeMs), summary };
     // Workflow time: deterministic on replay.
@@ -115,17 +116,20 @@ export async function callActivity<F extends ActivityFunction>(
     try {
       return await fn.executeWithOptions(scheduled, args);
     } catch (err) {
-      const queue = queuedTooLong(err);
-      if (queue !== undefined) {
+      const timedOut = queuedTooLong(err);
+      if (timedOut !== undefined) {
         const waitedMs = msOptionalToNumber(scheduled.scheduleToStartTimeout) ?? 0;
-        // Once a worker started the step, its bound runs from the call that it started.
-        if (queue.ranBefore && closeMs !== undefined) deadline ??= scheduledAt + closeMs;
-        const leftMs = deadline === undefined ? stageMs : deadline - Date.now();
-        queuedMs += waitedMs;
-        if ((forward && queuedMs >= queueWaits.budgetMs) || (leftMs !== undefined && leftMs < 1_000)) throw err;
-        closeMs = leftMs;
+        const verdict = afterQueueTimeout({ stageMs, forward }, queue, {
+          ...timedOut,
+          scheduledAt,
+          now: Date.now(),
+          closeMs,
+          waitedMs,
+        });
+        if (!verdict.again) throw err;
+        ({ closeMs, state: queue } = verdict);
         queued++;
-        log.warn('no worker started the step in time; scheduling it again', { summary, queued, leftMs });
+        log.warn('no worker started the step in time; scheduling it again', { summary, queued, closeMs });
         onWait?.({ kind: 'queued', summary, count: queued, waitMs: waitedMs });
         continue;
       }
@@ -135,7 +139,7 @@ export async function callActivity<F extends ActivityFunction>(
       const wait = throttleWaitMs(throttles, throttle.retryAfterMs, throttle.jitter);
       throttledMs += wait;
       closeMs = stageMs;
-      deadline = undefined;
+      queue = { ...queue, deadline: undefined };
       log.info('the backend throttled the step; calling it again after a wait', { summary, throttles, wait });
       onWait?.({ kind: 'throttled', summary, count: throttles, waitMs: wait });
       await sleep(wait);
