@@ -26,7 +26,7 @@ import type { Playbook } from '../../core/playbook/schema';
 import type { RotationInput, RotationResult } from '../../core/status';
 import type { WorkerImage } from '../../dev/image/worker-image';
 import { rbacFor } from '../../inspect/rbac';
-import { setCurrentVersion } from '../../workers/versioning';
+import { setCurrentVersion } from '../../adapters/temporal/worker-deployment';
 import { approveUpdate } from '../../workflows/definitions';
 import {
   createKeysSecret,
@@ -40,6 +40,7 @@ import { buildIdsOf, identitiesIn, toHistoryJson } from '../helpers/history';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { waitForPhaseOf } from '../helpers/rotation-wait';
+import { runRotor } from '../helpers/cli';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
@@ -255,7 +256,18 @@ describe('helm upgrade to a new build while a rotation waits', () => {
       expect((await secretData(kcA, appNs, secretName))['value']).toBe(currentValue);
     }
 
-    // Drained: the next upgrade leaves A out, and its Deployment goes.
+    // Drained, in the server's word (docs/production.md step 4): the next upgrade leaves A out, and its Deployment goes.
+    const drained = await runRotor(
+      { ...process.env, ...env },
+      'deployment',
+      'wait-drained',
+      imageA.buildId,
+      '--deployment',
+      deploymentName,
+      '--timeout',
+      '2m',
+    );
+    expect(drained, drained.stderr).toMatchObject({ code: 0 });
     await release?.upgrade(valuesFor(imageB, []));
     const deploymentA = `${release?.deployment ?? ''}-${imageA.buildId.toLowerCase()}`.slice(0, 63);
     await until(

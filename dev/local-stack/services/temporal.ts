@@ -8,6 +8,7 @@ import type { StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
 import type { GoBuild } from '../toolchain';
 import { rotorSearchAttributes } from '../../../core/search-attributes';
+import { drainageDynamicConfig } from '../temporal-postgres-config';
 
 const version = 'v1.5.1';
 
@@ -78,6 +79,11 @@ export function devServerArgs(o: {
     '--log-level',
     'warn',
     ...attrs,
+    // Values are JSON: a duration is a quoted string.
+    ...Object.entries(drainageDynamicConfig).flatMap(([k, v]) => [
+      '--dynamic-config-value',
+      `${k}=${JSON.stringify(v)}`,
+    ]),
   ];
 }
 
