@@ -30,6 +30,7 @@ import { retrySignal, statusQuery } from '../../workflows/definitions';
 import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { faultSwitch } from '../helpers/faults';
 import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
+import { recordRotation } from '../helpers/history-recorder';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
@@ -212,6 +213,7 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       await vault.write(`${mount}/revoke`, { serial_number: old.data.serial_number });
       await h.signal(retrySignal, { by: 'oncall' });
       const out = await outcomeOf(h);
+      await recordRotation(h, 'vault-pki-ca-rollover-success', k.ts);
       const history = toHistoryJson(await h.fetchHistory());
       const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
       const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
@@ -286,7 +288,10 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     try {
       const run = await tw.run(async () => {
         const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
-        return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
+        const out = await outcomeOf(h);
+        // Rolled back after the bundles were published and the new issuer made the default.
+        if (step === 'promote') await recordRotation(h, 'vault-pki-ca-rollover-rolled-back', k.ts);
+        return { out, status: await h.query<RotationStatus>(statusQuery) };
       });
       expectRolledBack(run, 'InjectedFault');
     } finally {
