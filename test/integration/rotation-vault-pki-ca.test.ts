@@ -375,7 +375,9 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     await waitRunning(core('cluster-a'), nsA, [app]);
     const { out, status } = await tw.run(async () => {
       const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
-      return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
+      const out = await outcomeOf(h);
+      await recordRotation(h, 'vault-pki-ca-rollover-bundle-reader', k.ts);
+      return { out, status: await h.query<RotationStatus>(statusQuery) };
     });
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const [old, next] = [k.initial, (await k.ts.snapshot()).currentValue].map((v) => parseCaCert(v, 'ca').fingerprint);

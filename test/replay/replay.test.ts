@@ -77,6 +77,12 @@ const required: Record<string, { type: string; ends: string; has?: string[] }> =
     ends: 'FAILED',
     has: ['vault-pki-ca-rollover', 'promoteVersion', 'demoteVersion', 'discardPendingVersion'],
   },
+  // The build whose consumer gate waits for pods mounting the trust bundle (GateInput.readers).
+  'vault-pki-ca-rollover-bundle-reader.json': {
+    type: 'rotationWorkflow',
+    ends: 'COMPLETED',
+    has: ['vault-pki-ca-rollover', 'consumerGate', 'readers', 'revokeVersion'],
+  },
   'jwt-signing-key-success.json': {
     type: 'rotationWorkflow',
     ends: 'COMPLETED',
