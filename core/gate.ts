@@ -6,7 +6,7 @@
  * from the rollout that came after the new Secret. Names, versions and digests' verdicts only.
  */
 import type { AdmissionGrant, ClusterVersions, RotationRef } from './contracts';
-import type { ClusterTarget } from './playbook/schema';
+import type { ClusterTarget, Credential } from './playbook/schema';
 
 /** Which swap the gate guards: promote, revoke, or (an undo) the restore onto the old version. */
 export type GateStep = 'promote' | 'revoke' | 'restore';
@@ -46,6 +46,15 @@ export interface ConfigMapReaders {
   configMap: string;
   key: string;
   holds: 'kid' | 'CA';
+}
+
+/** The ConfigMap whose readers a kind's consumer gate waits for beside the Secret's consumers; none for kinds that publish nothing. */
+export function publishedReaders(credential: Credential): ConfigMapReaders | undefined {
+  if (credential.kind === 'jwt-signing-key')
+    return { configMap: credential.jwks.configMap, key: credential.jwks.key, holds: 'kid' };
+  if (credential.kind === 'vault-pki-ca-rollover')
+    return { configMap: credential.bundle.configMap, key: credential.bundle.key, holds: 'CA' };
+  return undefined;
 }
 
 /** One cluster's gate result; `detail` names pods and versions only. */

@@ -33,7 +33,8 @@ import { bundleReader, readsLog, runningPodOf, volumeConsumer, waitRunning } fro
 import { faultSwitch } from '../helpers/faults';
 import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
 import { recordRotation } from '../helpers/history-recorder';
-import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
+import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, stackKubeconfig } from '../helpers/kube';
+import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
 import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { useStackEnv } from '../helpers/stack-env';
@@ -350,6 +351,15 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     const body = bundleReader(app, k.configMap, 'ca.crt', [parseCaCert(k.initial, 'initial').fingerprint]);
     await kcs['cluster-b']!.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: nsB, body });
     await waitRunning(core('cluster-b'), nsB, [app]);
+    // `rotor plan` names the reader the gate will wait for, and what each bundle trusts now.
+    const plan = renderBlastRadius(await blastRadius(testPlaybook(k.ts.store, spec(k)), stackKubeconfig()));
+    const readerPod = (await runningPodOf(core('cluster-b'), nsB, app)).metadata?.name ?? '';
+    expect(plan).toContain(`  reader pod ${readerPod} mounts the trust bundle; reports what it read (container`);
+    const initialFp = parseCaCert(k.initial, 'initial').fingerprint;
+    for (const c of ['cluster-a', 'cluster-b'])
+      expect(plan).toContain(
+        `trust bundle configmap ${namespaces[c]}/${k.configMap} key ca.crt in cluster ${c}: trusts CAs [${initialFp}]; the new CA is added beside them`,
+      );
     const before = await worldOf(k);
     const run = await tw.run(async () => {
       const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k, { gate: '15s' })));

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { VersionRef } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { gateText } from '../../core/gate';
+import { gateText, publishedReaders } from '../../core/gate';
 import type { GateInput, GateReport, GateStep } from '../../core/gate';
 import type { ClusterTarget, Playbook } from '../../core/playbook/schema';
 import { acts, callActivity } from '../activity-calls';
@@ -37,11 +37,8 @@ function settleOf(run: RotationRun, stage: string): number {
 }
 
 function readersOf(credential: Playbook['spec']['credential']): Pick<GateInput, 'readers'> {
-  if (credential.kind === 'jwt-signing-key')
-    return { readers: { configMap: credential.jwks.configMap, key: credential.jwks.key, holds: 'kid' } };
-  if (credential.kind === 'vault-pki-ca-rollover')
-    return { readers: { configMap: credential.bundle.configMap, key: credential.bundle.key, holds: 'CA' } };
-  return {};
+  const readers = publishedReaders(credential);
+  return readers ? { readers } : {};
 }
 
 function inputOf(
