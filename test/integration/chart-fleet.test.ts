@@ -54,6 +54,7 @@ import { generatedIdentityTokens } from '../../dev/local-stack/workers/rbac-iden
 import { waitForPhaseOf } from '../helpers/rotation-wait';
 import { useStackEnv } from '../helpers/stack-env';
 import { stallProxy } from '../helpers/stall-proxy';
+import { taskQueuePollers } from '../helpers/task-queue';
 import type { StallProxy } from '../helpers/stall-proxy';
 import { vaultTestStore } from '../helpers/stores';
 import { until } from '../helpers/until';
@@ -81,15 +82,8 @@ let access: StackAccess | undefined;
 let vaultRole: VaultKubernetesRole | undefined;
 let rotations: Record<'a' | 'b', Awaited<ReturnType<typeof threeClusterRotation>>>;
 
-/** Identities polling the task queue for `type` tasks, as the server reports them. */
-async function pollers(type: temporal.api.enums.v1.TaskQueueType): Promise<string[]> {
-  const res = await client.workflowService.describeTaskQueue({
-    namespace: env['TEMPORAL_NAMESPACE'],
-    taskQueue: { name: taskQueue },
-    taskQueueType: type,
-  });
-  return (res.pollers ?? []).map((p) => p.identity ?? '').sort();
-}
+/** Identities polling the release's task queue for `type` tasks. */
+const pollers = (type: temporal.api.enums.v1.TaskQueueType) => taskQueuePollers(client, taskQueue, type);
 
 /** Names of the release's running pods, once both replicas poll both kinds of task (and nothing else does). */
 async function twoPollingPods(): Promise<string[]> {
