@@ -22,10 +22,6 @@ const serialFiles: readonly { file: string; why: string }[] = [
   { file: 'test/integration/fault-postgres.test.ts', why: 'stops its PostgreSQL inside a 3 s soak window' },
   { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
   { file: 'test/integration/consumer-gate-mariadb.test.ts', why: "its gates race the real kubelet's resync" },
-  {
-    file: 'test/integration/stack-workers.test.ts',
-    why: 'brings the optional workers service up and down (stack.smoke checks every listed service is healthy) and runs the demo, whose names are fixed',
-  },
 ];
 
 // Longest first on a fresh clone too (vitest's own cache orders warm runs): the files measured
@@ -36,6 +32,7 @@ const slowest = [
   'incident',
   'chart-fleet',
   'chart-upgrade',
+  'stack-workers',
   'rotation-saga',
   'failure-paths',
   'no-secret-leak',
