@@ -33,6 +33,7 @@ const slowest = [
   'incident-throttle',
   'chart-fleet',
   'chart-upgrade',
+  'stack-workers',
   'rotation-saga',
   'failure-paths',
   'no-secret-leak',

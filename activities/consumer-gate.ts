@@ -15,6 +15,7 @@ import type { ValueAccess } from '../adapters/kubernetes/values';
 import { versionValues } from '../adapters/kubernetes/values';
 import { redact } from '../adapters/redact';
 import { parsePrivateJwk } from '../adapters/credentials/jwk';
+import { parseCaCert } from '../adapters/credentials/vault-pki-ca-pem';
 import { whileHeartbeating } from '../adapters/heartbeat';
 import type { GateInput, GateOutcome, GateReport } from '../core/gate';
 
@@ -33,11 +34,15 @@ export function createGateActivities(kube: KubeClients, access: ValueAccess) {
         current: { version: current.version, value: await values.valueOf(store, current, 'consumer gate') },
         other: other ? { version: other.version, value: await values.valueOf(store, other, 'consumer gate') } : null,
       };
-      // A jwt-signing-key's verifiers must read the public keys of both versions: their kids (public).
-      if (input.jwks)
-        held.kids = [held.current, ...(held.other ? [held.other] : [])].map(
-          (v) => parsePrivateJwk(v.value, `the value of version ${v.version}`).kid,
-        );
+      // Readers of the published ConfigMap must hold both versions' public ids: a JWKS verifier
+      // their kids, a trust-bundle reader their CA fingerprints.
+      if (input.readers) {
+        const holds = input.readers.holds;
+        held.readerIds = [held.current, ...(held.other ? [held.other] : [])].map((v) => {
+          const what = `the value of version ${v.version}`;
+          return holds === 'kid' ? parsePrivateJwk(v.value, what).kid : parseCaCert(v.value, what).fingerprint;
+        });
+      }
       const secrets = [held.current.value, ...(held.other ? [held.other.value] : [])];
       const waiting = new Map<string, string>();
       const limit = pLimit(Math.max(1, input.parallelism));

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes';
 import { err } from './output';
+import { deploymentCommand } from './commands/deployment';
 import { doctorCommand } from './commands/doctor';
 import { incidentCommand } from './commands/incident';
 import { operatorCommands } from './commands/operator';
@@ -40,6 +41,7 @@ function program(): Command {
     statusCommand(),
     uiCommand(),
     incidentCommand(),
+    deploymentCommand(),
     ...operatorCommands(),
   ])
     root.addCommand(c);

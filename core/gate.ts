@@ -6,7 +6,7 @@
  * from the rollout that came after the new Secret. Names, versions and digests' verdicts only.
  */
 import type { AdmissionGrant, ClusterVersions, RotationRef } from './contracts';
-import type { ClusterTarget } from './playbook/schema';
+import type { ClusterTarget, Credential } from './playbook/schema';
 
 /** Which swap the gate guards: promote, revoke, or (an undo) the restore onto the old version. */
 export type GateStep = 'promote' | 'revoke' | 'restore';
@@ -30,10 +30,31 @@ export interface GateInput {
   /** revoke: epoch ms when every cluster served the new version as current; restart-only pods started later read it. */
   swappedAt?: number;
   /**
-   * A `jwt-signing-key` playbook's JWKS: pods mounting this ConfigMap (the verifiers) are resynced
-   * and waited for too, until they read every kid the step needs. Absent for other kinds.
+   * The ConfigMap of public material the kind publishes in every cluster: pods mounting it (readers
+   * that may not mount the Secret at all) are resynced and waited for too, until they read every
+   * id the step needs. Absent for kinds that publish none.
    */
-  jwks?: { configMap: string; key: string };
+  readers?: ConfigMapReaders;
+}
+
+/**
+ * Readers of a published ConfigMap and what their reports name: a `jwt-signing-key`'s JWKS
+ * verifiers read kids, a `vault-pki-ca-rollover`'s trust-bundle readers read CA fingerprints
+ * (`sha256:<16 hex>` of each certificate's DER). Both public: they may appear in reports and messages.
+ */
+export interface ConfigMapReaders {
+  configMap: string;
+  key: string;
+  holds: 'kid' | 'CA';
+}
+
+/** The ConfigMap whose readers a kind's consumer gate waits for beside the Secret's consumers; none for kinds that publish nothing. */
+export function publishedReaders(credential: Credential): ConfigMapReaders | undefined {
+  if (credential.kind === 'jwt-signing-key')
+    return { configMap: credential.jwks.configMap, key: credential.jwks.key, holds: 'kid' };
+  if (credential.kind === 'vault-pki-ca-rollover')
+    return { configMap: credential.bundle.configMap, key: credential.bundle.key, holds: 'CA' };
+  return undefined;
 }
 
 /** One cluster's gate result; `detail` names pods and versions only. */

@@ -139,7 +139,7 @@ export function chartValuesSchema(policy: Schema): Schema {
       controller: obj(
         'rotor’s controller of RotationPlaybooks (their schedules), RotationRequests and RotationApprovals (ROTOR_CONTROLLER_CONTEXT).',
         {
-          enabled: bool('run it in the worker; needs replicaCount 1'),
+          enabled: bool('run it in every worker replica; a Lease elects the one that acts'),
           context: str('the management cluster’s context in the worker’s kubeconfig'),
         },
       ),

@@ -2,14 +2,20 @@
  * `npm run demo`: brings the local stack up (building it on the first run), starts a rotor worker,
  * prepares the demo secret (Vault, a namespace per cluster, an ExternalSecret in cluster-a) and
  * rotates it across the three clusters with live progress and the Temporal UI link.
+ *
+ * `npm run demo -- --in-cluster`: no worker on the host; the stack's `workers` service (the chart's
+ * two worker pods in cluster-a, dev/local-stack/services/workers.ts) is brought up and the rotation
+ * runs on their task queue.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import vaultClient from 'node-vault';
 import { loadPlaybook } from '../adapters/playbook-loader';
 import { clusterNames, stackEnv, stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
+import { inCluster } from './local-stack/workers/install';
 
 const playbookFile = 'playbooks/demo-three-clusters.yaml';
 const say = (line: string) => process.stderr.write(`[demo] ${line}\n`);
@@ -95,12 +101,21 @@ function startWorker(env: NodeJS.ProcessEnv): Promise<ReturnType<typeof spawn>> 
 }
 
 async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { 'in-cluster': { type: 'boolean', default: false } } });
   const paths = stackPaths();
-  await stackUp({ paths, log: (l) => process.stderr.write(`[stack] ${l}\n`) }, []);
-  const env = { ...process.env, ...stackEnv(paths), ROTOR_TASK_QUEUE: process.env['ROTOR_TASK_QUEUE'] ?? 'rotor-demo' };
+  const ctx = { paths, log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
+  await stackUp(ctx, []);
+  const queue = values['in-cluster'] ? inCluster.taskQueue : (process.env['ROTOR_TASK_QUEUE'] ?? 'rotor-demo');
+  const env = { ...process.env, ...stackEnv(paths), ROTOR_TASK_QUEUE: queue };
   await prepare(env);
-  const worker = await startWorker(env);
-  say(`worker running on task queue ${env.ROTOR_TASK_QUEUE}`);
+  let worker: ReturnType<typeof spawn> | undefined;
+  if (values['in-cluster']) {
+    await stackUp(ctx, ['workers']);
+    say(`no worker on this host: the chart's pods in cluster-a (${inCluster.namespace}) run task queue ${queue}`);
+  } else {
+    worker = await startWorker(env);
+    say(`worker running on task queue ${queue}`);
+  }
   try {
     const cli = spawn(
       process.execPath,
@@ -120,7 +135,7 @@ async function main(): Promise<number> {
     );
     return await new Promise<number>((resolve) => cli.once('exit', (code) => resolve(code ?? 1)));
   } finally {
-    worker.kill('SIGTERM');
+    worker?.kill('SIGTERM');
   }
 }
 

@@ -3,6 +3,11 @@ import { createKubeClients } from '../adapters/kubernetes/clients';
 import type { KubeClients } from '../adapters/kubernetes/clients';
 import { kidsOf } from '../adapters/credentials/jwk';
 import { describeJwks, readJwks } from '../adapters/kubernetes/jwks';
+import { readConfigMapKey } from '../adapters/kubernetes/configmap-key';
+import { listVerifierPods } from '../adapters/kubernetes/consumers';
+import { bundleCerts } from '../adapters/credentials/vault-pki-ca-pem';
+import { publishedReaders } from '../core/gate';
+import { reportsReadsAnnotation } from '../core/ids';
 import { errorText } from '../adapters/kubernetes/errors';
 import { clusterPlan } from './cluster-plan';
 import type { ClusterPlan } from './cluster-plan';
@@ -19,6 +24,16 @@ export interface BlastRadius {
   unlisted: UnlistedConsumersResult;
   /** A `jwt-signing-key`'s JWKS ConfigMaps, one per cluster target, as they are now. */
   jwks?: JwksPlan[];
+  /** A `vault-pki-ca-rollover`'s trust-bundle ConfigMaps, one per cluster target (`kids`: the CAs' fingerprints). */
+  bundle?: JwksPlan[];
+  /** Per cluster name, pods mounting the published ConfigMap (verifiers, bundle readers): the gate waits for them. */
+  readers?: Record<string, ReaderPod[]>;
+}
+
+/** A pod reading the published ConfigMap; `reportsReads` names the container that reports what it read. */
+export interface ReaderPod {
+  pod: string;
+  reportsReads?: string;
 }
 
 /** One JWKS ConfigMap a `jwt-signing-key` rotation would change. */
@@ -32,22 +47,60 @@ export interface JwksPlan {
   problem?: string;
 }
 
-/** Reads each JWKS ConfigMap of a `jwt-signing-key` playbook; none for other kinds. */
-async function jwksPlan(kube: KubeClients, playbook: Playbook): Promise<JwksPlan[] | undefined> {
+/**
+ * Each ConfigMap the kind publishes into, as it is now: a `jwt-signing-key`'s JWKS (its kids) or a
+ * `vault-pki-ca-rollover`'s trust bundle (its CAs' fingerprints); none for other kinds.
+ */
+async function publishedPlan(kube: KubeClients, playbook: Playbook): Promise<JwksPlan[] | undefined> {
   const cred = playbook.spec.credential;
-  if (cred.kind !== 'jwt-signing-key') return undefined;
-  const at = { configMap: cred.jwks.configMap, key: cred.jwks.key };
+  const readers = publishedReaders(cred);
+  if (!readers) return undefined;
+  const at = { configMap: readers.configMap, key: readers.key };
+  const targets =
+    cred.kind === 'jwt-signing-key'
+      ? cred.jwks.targets
+      : cred.kind === 'vault-pki-ca-rollover'
+        ? cred.bundle.targets
+        : [];
   return Promise.all(
-    (cred.jwks.targets ?? []).map(async (t): Promise<JwksPlan> => {
+    (targets ?? []).map(async (t): Promise<JwksPlan> => {
       const where = describeJwks(t, at);
       try {
-        const jwks = await readJwks(kube, t, at);
-        return { where, exists: jwks !== undefined, kids: jwks ? kidsOf(jwks) : [] };
+        if (readers.holds === 'kid') {
+          const jwks = await readJwks(kube, t, at);
+          return { where, exists: jwks !== undefined, kids: jwks ? kidsOf(jwks) : [] };
+        }
+        const found = await readConfigMapKey(kube, t, at);
+        return {
+          where,
+          exists: found.exists,
+          kids: found.exists ? bundleCerts(found.text).map((c) => c.fingerprint) : [],
+        };
       } catch (e) {
         return { where, exists: false, kids: [], problem: (e as Error).message || errorText(e) };
       }
     }),
   );
+}
+
+/** Per cluster, the pods mounting the kind's published ConfigMap: the gate waits for them too. */
+async function readersPlan(kube: KubeClients, playbook: Playbook): Promise<Map<string, ReaderPod[]>> {
+  const readers = publishedReaders(playbook.spec.credential);
+  const byCluster = new Map<string, ReaderPod[]>();
+  if (!readers) return byCluster;
+  await Promise.all(
+    playbook.spec.clusters.map(async (c) => {
+      const pods = await listVerifierPods(kube, c, readers.configMap).catch(() => []);
+      byCluster.set(
+        c.name,
+        pods.map((p) => {
+          const reports = p.metadata?.annotations?.[reportsReadsAnnotation];
+          return { pod: p.metadata?.name ?? '?', ...(reports ? { reportsReads: reports } : {}) };
+        }),
+      );
+    }),
+  );
+  return byCluster;
 }
 
 /**
@@ -58,18 +111,21 @@ async function jwksPlan(kube: KubeClients, playbook: Playbook): Promise<JwksPlan
 export async function blastRadius(playbook: Playbook, kubeconfig: KubeConfig): Promise<BlastRadius> {
   const kube = createKubeClients(kubeconfig);
   const { spec } = playbook;
-  const [clusters, unlisted, jwks] = await Promise.all([
+  const [clusters, unlisted, published, readers] = await Promise.all([
     Promise.all(spec.clusters.map((cluster) => clusterPlan(kube, { cluster, store: spec.secret.store }))),
     findUnlistedConsumers(kube, { store: spec.secret.store, listedClusters: spec.clusters }),
-    jwksPlan(kube, playbook),
+    publishedPlan(kube, playbook),
+    readersPlan(kube, playbook),
   ]);
+  const kind = spec.credential.kind;
   return {
     secret: spec.secret.name,
     store: spec.secret.store,
     waves: spec.waves ?? [spec.clusters.map((c) => c.name)],
     clusters,
     unlisted,
-    ...(jwks ? { jwks } : {}),
+    ...(published ? (kind === 'jwt-signing-key' ? { jwks: published } : { bundle: published }) : {}),
+    ...(readers.size ? { readers: Object.fromEntries(readers) } : {}),
   };
 }
 
@@ -96,6 +152,10 @@ export function renderBlastRadius(b: BlastRadius): string {
       const reports = k.reportsReads ? `; reports what it read (container ${k.reportsReads})` : '';
       lines.push(`  consumer pod ${k.pod} of ${k.workload.kind} ${k.workload.name} reads it through ${how}${reports}`);
     }
+    for (const r of b.readers?.[c.cluster] ?? [])
+      lines.push(
+        `  reader pod ${r.pod} mounts the ${b.jwks ? 'JWKS' : 'trust bundle'}${r.reportsReads ? `; reports what it read (container ${r.reportsReads})` : '; waited for its settle time after a touch'}`,
+      );
     for (const p of c.problems) lines.push(`  ! ${p}`);
   }
   for (const j of b.jwks ?? []) {
@@ -105,6 +165,14 @@ export function renderBlastRadius(b: BlastRadius): string {
         ? `publishes kids [${j.kids.join(', ')}]; the new key is added beside the current one`
         : 'will be created';
     lines.push(`jwks ${j.where}: ${state}`);
+  }
+  for (const j of b.bundle ?? []) {
+    const state = j.problem
+      ? `! could not read: ${j.problem}`
+      : j.exists
+        ? `trusts CAs [${j.kids.join(', ')}]; the new CA is added beside them`
+        : 'will be created';
+    lines.push(`trust bundle ${j.where}: ${state}`);
   }
   for (const u of b.unlisted.consumers) {
     lines.push(

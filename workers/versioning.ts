@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Client } from '@temporalio/client';
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { z } from 'zod';
 
@@ -55,36 +54,4 @@ export function workerVersioningFromEnv(
       'ROTOR_DEPLOYMENT_NAME needs a build id: set ROTOR_BUILD_ID, or ROTOR_WORKFLOW_BUNDLE (the id is then its hash)',
     );
   return { version: { deploymentName, buildId }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' };
-}
-
-/**
- * Makes `version` the deployment's current version: new rotations start on it, running ones stay
- * on the build that started them. The server knows a version only once one of its workers has
- * polled, so this retries until then (at most `timeoutMs`). Production upgrades do this from the
- * rollout (`temporal worker deployment set-current-version`, or Temporal's worker controller).
- */
-export async function setCurrentVersion(
-  client: Client,
-  version: { deploymentName: string; buildId: string },
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await client.workflowService.setWorkerDeploymentCurrentVersion({
-        namespace: client.options.namespace,
-        deploymentName: version.deploymentName,
-        buildId: version.buildId,
-        identity: 'rotor',
-      });
-      return;
-    } catch (e) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `could not make ${version.deploymentName}/${version.buildId} current: ${(e as Error).message}`,
-          { cause: e },
-        );
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
 }

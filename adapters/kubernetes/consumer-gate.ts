@@ -11,7 +11,7 @@ import type { PodConsumer } from '../../core/consumers';
 import { absentDigest, judgeReads, parseReadsLine } from '../../core/gate';
 import type { GateInput, GateOutcome } from '../../core/gate';
 import { readsLinePrefix, reportsReadsAnnotation, resyncAnnotation, rolloutAnnotation } from '../../core/ids';
-import { judgeKids } from '../../core/verifiers';
+import { judgeReaderIds, readerRole } from '../../core/verifiers';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import type { KubeClients } from './clients';
 import { contextOf, whereOf } from './clients';
@@ -29,8 +29,8 @@ export function readsDigest(podUid: string, value: string): string {
 export interface GateValues {
   current: { version: string; value: string };
   other: { version: string; value: string } | null;
-  /** jwt-signing-key: the kids of those versions, which every JWKS verifier must read. */
-  kids?: string[];
+  /** With `GateInput.readers`: the ids of those versions (kids, CA fingerprints) every reader must hold. */
+  readerIds?: string[];
 }
 
 const pause = (ms: number, signal: AbortSignal) =>
@@ -153,12 +153,15 @@ export async function gateCluster(
       } else if (Date.now() - since >= input.settleMs) counts.settled++;
       else waiting.push(`${name}: settling after the touch`);
     }
-    // Verifiers of a jwt-signing-key: pods mounting the JWKS ConfigMap must read every kid the step
-    // needs before signers switch keys; the kubelet would copy the ConfigMap only at its next sync.
-    const verifiers = input.jwks ? await listVerifierPods(kube, cluster, input.jwks.configMap) : [];
+    // Readers of the published ConfigMap (a JWKS's verifiers, a trust bundle's clients), which may
+    // not mount the Secret at all: they must read every id the step needs before signers switch
+    // keys or servers present leaves of the new CA; the kubelet would copy it only at its next sync.
+    const { readers } = input;
+    const verifiers = readers ? await listVerifierPods(kube, cluster, readers.configMap) : [];
     for (const pod of verifiers) {
       const name = pod.metadata?.name ?? '';
-      if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running' || !input.jwks) continue;
+      if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running' || !readers) continue;
+      const role = readerRole(readers.holds);
       const since = await touch(pod);
       const reporter = pod.metadata?.annotations?.[reportsReadsAnnotation];
       if (reporter) {
@@ -166,11 +169,11 @@ export async function gateCluster(
         const verdict =
           typeof report === 'string'
             ? { ok: false, why: report }
-            : judgeKids(report, input.jwks.key, values.kids ?? []);
+            : judgeReaderIds(report, readers.key, readers.holds, values.readerIds ?? []);
         if (verdict.ok) counts.reported++;
-        else waiting.push(`${name} (verifier): ${verdict.why}`);
+        else waiting.push(`${name} (${role}): ${verdict.why}`);
       } else if (Date.now() - since >= input.settleMs) counts.settled++;
-      else waiting.push(`${name} (verifier): settling after the touch`);
+      else waiting.push(`${name} (${role}): settling after the touch`);
     }
     const waitedMs = Date.now() - started;
     const base = { cluster: cluster.name, pods: pods.length + verifiers.length, ...counts, waitedMs };

@@ -152,14 +152,22 @@ export async function verifyCluster(
             kubeconfig: kc,
             path: `/apis/${esoApiVersion}/namespaces/${namespace}/${externalSecretsPlural}`,
             name,
-            list: async () =>
-              (await custom.listNamespacedCustomObject({
-                group: esoGroup,
-                version: esoVersion,
-                namespace,
-                plural: externalSecretsPlural,
-                fieldSelector: `metadata.name=${name}`,
-              })) as { items: ExternalSecret[]; metadata?: { resourceVersion?: string } },
+            // A GET, as for the Secret: rotor's Role grants get/watch/patch on the named ExternalSecrets, not `list`.
+            list: async () => {
+              try {
+                const es = (await custom.getNamespacedCustomObject({
+                  group: esoGroup,
+                  version: esoVersion,
+                  namespace,
+                  plural: externalSecretsPlural,
+                  name,
+                })) as ExternalSecret & { metadata?: { resourceVersion?: string } };
+                return { items: [es], metadata: { resourceVersion: es.metadata?.resourceVersion } };
+              } catch (e) {
+                if (statusCode(e) === 404) return { items: [], metadata: {} };
+                throw e;
+              }
+            },
           },
           (es) => {
             if (!es) {

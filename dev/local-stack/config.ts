@@ -64,6 +64,11 @@ export const ports = {
   esoMetrics: { 'cluster-a': 18081, 'cluster-b': 18082, 'cluster-c': 18083 },
   esoHealth: { 'cluster-a': 18091, 'cluster-b': 18092, 'cluster-c': 18093 },
   codecServer: 8888,
+  /**
+   * The `workers` service's pod gateway, bound on cluster-a's node gateway address (10.200.0.1),
+   * not loopback: what the in-cluster workers reach Temporal, Vault and the apiservers at.
+   */
+  workersGateway: { temporal: 17300, vault: 17301, 'cluster-a': 17302, 'cluster-b': 17303, 'cluster-c': 17304 },
   workerMetrics: 9464,
   otlpHttp: 4318,
 } as const;

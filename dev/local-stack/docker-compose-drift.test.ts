@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { devCredentials, ports, stackEnv } from './config';
@@ -8,6 +9,8 @@ import { rotorSearchAttributes } from '../../core/search-attributes';
 
 interface ComposeService {
   image?: string;
+  read_only?: boolean;
+  volumes?: string[];
   command?: string;
   ports?: string[];
   environment?: Record<string, string>;
@@ -25,12 +28,22 @@ function published(service: string): { ip: string; port: number }[] {
 }
 const hostPorts = (service: string): number[] => published(service).map((p) => p.port);
 
-/** The worker runs in a container: the repository is mounted at /app. Every address is the stack's loopback one. */
+/** The worker runs in its image, dev/policy mounted at /etc/rotor/policy. Every address is the stack's loopback one. */
 const containerPath: Record<string, string> = {
-  ROTOR_POLICY_FILE: '/app/dev/policy/allow-all.yaml',
+  ROTOR_POLICY_FILE: '/etc/rotor/policy/allow-all.yaml',
 };
 
 describe('docker-compose.yml matches the native stack', () => {
+  it("runs the worker from the image the chart deploys (npm run build:image's archive), read-only, without the repository", () => {
+    const worker = compose.services['worker'];
+    expect(worker?.image).toMatch(/^\$\{ROTOR_WORKER_IMAGE:\?build the worker image first - npm run build:image/);
+    expect(worker?.read_only).toBe(true);
+    expect(worker?.volumes).toEqual(['rotor-state:/var/lib/rotor:ro', './dev/policy:/etc/rotor/policy:ro']);
+    expect(
+      existsSync(new URL(`../policy/${basename(containerPath['ROTOR_POLICY_FILE'] ?? '')}`, import.meta.url)),
+    ).toBe(true);
+  });
+
   it('publishes the same host ports', () => {
     expect(hostPorts('temporal')).toEqual([ports.temporal, ports.temporalUi, ports.temporalMetrics]);
     expect(hostPorts('vault')).toEqual([ports.vault]);

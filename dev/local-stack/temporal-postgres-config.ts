@@ -88,12 +88,23 @@ export function temporalServerConfig(dynamicConfigFile: string): string {
 }
 
 /**
+ * How often a draining worker build's open pinned runs are counted, and how long after it stops
+ * being current they first are (3 minutes each by default). The stack's servers count every 5 s,
+ * so `rotor deployment wait-drained` answers within seconds in tests; production keeps the defaults.
+ */
+export const drainageDynamicConfig: Record<string, string> = {
+  'matching.wv.VersionDrainageStatusRefreshInterval': '5s',
+  'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '5s',
+};
+
+/**
  * The dynamic configuration the CLI's dev server v1.5.1 sets for itself (its defaults in
  * temporalcli/commands.server.go and devserver/server.go, without Nexus), so that the two servers
- * differ in persistence, not in tuning.
+ * differ in persistence, not in tuning; and the stack's drainage counting.
  */
 export function temporalDynamicConfig(): string {
-  const values: Record<string, boolean | number> = {
+  const values: Record<string, boolean | number | string> = {
+    ...drainageDynamicConfig,
     'system.forceSearchAttributesCacheRefreshOnRead': true,
     'frontend.persistenceMaxQPS': 10000,
     'history.persistenceMaxQPS': 45000,

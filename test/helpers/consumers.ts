@@ -71,6 +71,32 @@ export function volumeConsumer(
   return { metadata: { name }, spec: { replicas: 1, selector: { matchLabels: labels }, template } };
 }
 
+/**
+ * A Deployment mounting only ConfigMap `configMap` (a CA rollover's trust bundle) at /ca, reporting
+ * each second the fingerprints (`sha256:<16 hex>` of each certificate's DER) of the CAs in
+ * `/ca/<key>`; or, with `frozen`, always those fingerprints: a client that loaded its trust store at
+ * startup and never reads the bundle again.
+ */
+export function bundleReader(name: string, configMap: string, key: string, frozen?: readonly string[]): V1Deployment {
+  const labels = { app: name };
+  const template = sleeperTemplate(labels);
+  const [container] = template.spec?.containers ?? [];
+  if (!container || !template.spec) throw new Error('sleeperTemplate has no container');
+  const pemBodies = `awk '/-----BEGIN CERTIFICATE-----/{b="";f=1;next} /-----END CERTIFICATE-----/{f=0;print b;next} f{b=b $0}' /ca/${key}`;
+  const fingerprints = frozen
+    ? frozen.join(',')
+    : `$(${pemBodies} | while read -r b; do printf '%s' "$b" | base64 -d | sha256sum | cut -c1-16 | sed 's/^/sha256:/'; done | tr '\n' ',')`;
+  container.command = [
+    '/bin/sh',
+    '-c',
+    `trap "exit 0" TERM\nwhile :; do\n  echo "${readsLinePrefix} ${key}=${fingerprints}"\n  sleep 1\ndone`,
+  ];
+  container.volumeMounts = [{ name: 'ca', mountPath: '/ca', readOnly: true }];
+  template.spec.volumes = [{ name: 'ca', configMap: { name: configMap } }];
+  template.metadata = { ...template.metadata, annotations: { [reportsReadsAnnotation]: 'app' } };
+  return { metadata: { name }, spec: { replicas: 1, selector: { matchLabels: labels }, template } };
+}
+
 /** The Running (not terminating) pod of Deployment `app`. */
 export async function runningPodOf(core: CoreV1Api, namespace: string, app: string): Promise<V1Pod> {
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });

@@ -1,48 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeConfig, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { nodeImages } from '../../dev/local-stack/config';
-import { useStackEnv } from './stack-env';
+import { statusOf } from '../../dev/local-stack/kube-clients';
 
-/** The local stack's kubeconfig (contexts cluster-a/b/c), as the worker loads it. */
-export function stackKubeconfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(useStackEnv()['KUBECONFIG'] ?? '');
-  return kc;
-}
-
-/** A KubeConfig whose current context is `context`. */
-export function kubeconfigFor(context: string, base: KubeConfig = stackKubeconfig()): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
-  return kc;
-}
-
-/** The CA (PEM) that signed the current cluster's apiserver certificate: the stack's cluster CA. */
-export function clusterCaPem(kc: KubeConfig): string {
-  const cluster = kc.getCurrentCluster();
-  if (cluster?.caData) return Buffer.from(cluster.caData, 'base64').toString('utf8');
-  return readFileSync(cluster?.caFile ?? '', 'utf8');
-}
-
-/** The HTTP status an API call fails with, or 200 when it succeeds. */
-export async function statusOf(call: Promise<unknown>): Promise<number> {
-  try {
-    await call;
-    return 200;
-  } catch (e) {
-    if (e instanceof ApiException) return e.code;
-    throw e;
-  }
-}
+// The stack's clients live in dev/local-stack (the stack's own services use them too).
+export { clusterCaPem, kubeconfigFor, stackKubeconfig, statusOf } from '../../dev/local-stack/kube-clients';
 
 /**
  * A pod template that runs on the stack's nodes: the locally built tools image (never pulled),

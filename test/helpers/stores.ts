@@ -126,6 +126,14 @@ export async function rotatedOnce(ts: TestStore, before: StoreSnapshot, current:
   };
 }
 
+/** The values the store still holds (current, previous, pending): what a recorded history must not contain. */
+export async function storeValues(ts: TestStore): Promise<string[]> {
+  const s = await ts.snapshot();
+  const versions = [s.previousVersion, s.pendingVersion].filter((v): v is string => v !== null);
+  const others = await Promise.all(versions.map((v) => ts.readVersion(v)));
+  return [s.currentValue, ...others.filter((v): v is string => v !== null)];
+}
+
 /** A secret of an incident test: its store, read before the incident. */
 export interface IncidentCase {
   secret: string;

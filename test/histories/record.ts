@@ -1,11 +1,17 @@
 /**
- * Records every replay fixture again (see README.md): the rotations below on the real stack (moto,
- * two real clusters with the consumer gate, the store lock), then the tests that already drive the
+ * Records the replay fixtures (see README.md): the rotations below on the real stack (moto, two
+ * real clusters with the consumer gate, the store lock), then the tests that already drive the
  * other paths, with `ROTOR_RECORD_HISTORIES` set so they save the runs they mark (approval granted
  * and timed out, needs-attention and its retry, continue-as-new, a scheduled run waiting for its
- * window, batch children, an emergency superseding a scheduled run). `incompatible.json` is derived
- * from the success history. Run: `npx tsx test/histories/record.ts` (stack up); it replaces every
- * fixture, so run it only when a deliberately incompatible change ships (README.md says when).
+ * window, batch children, an emergency superseding a scheduled run, each credential kind's success
+ * and rollback on the stack's Vault PKI, Redis, MariaDB and clusters, a run under `identity:
+ * kubernetes` started through the controller). `incompatible.json` is derived from the success
+ * history. Every history is scanned for secrets before it is written (history-recorder.ts).
+ *
+ *   npx tsx test/histories/record.ts                 replaces every fixture (a deliberately
+ *                                                    incompatible change ships: README.md)
+ *   npx tsx test/histories/record.ts --only <file>…  records only the fixtures those test files
+ *                                                    mark, beside the others (a new path)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,9 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { createActivities } from '../../activities/index';
 import { depsFromEnv } from '../../workers/deps';
-import { rotorCodec } from '../../adapters/temporal/data-converter';
 import type { HistoryJson } from '../helpers/history';
-import { recordHistory } from '../helpers/history-recorder';
+import { recordRotation } from '../helpers/history-recorder';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
@@ -39,15 +44,44 @@ function makeIncompatible<T extends HistoryJson>(success: T, from = 'promoteVers
   return { ...success, events };
 }
 
-/** The tests that mark runs as fixtures (`ts.record` / `recordHistory`). */
+/** The integration files that mark runs as fixtures (`recordHistory` / `recordRotation`). */
+const integrationRecorders = [
+  'test/integration/cluster-batches.test.ts',
+  'test/integration/emergency.test.ts',
+  'test/integration/rotation-vault-pki.test.ts',
+  'test/integration/rotation-vault-pki-ca.test.ts',
+  'test/integration/rotation-jwt.test.ts',
+  'test/integration/rotation-redis.test.ts',
+  'test/integration/rotation-mariadb.test.ts',
+  'test/integration/kube-identity.test.ts',
+];
+
+/** The test runs that mark runs as fixtures (`ts.record` in the workflow project, the files above). */
 const recordingTests = [
   ['--project', 'workflow'],
-  ['--project', 'integration', 'test/integration/cluster-batches.test.ts', 'test/integration/emergency.test.ts'],
+  ['--project', 'integration', ...integrationRecorders],
 ];
+
+/** `--only <file>…`: those recording test files alone, every other fixture kept. */
+function onlyFiles(argv: string[]): string[] | undefined {
+  const at = argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const files = argv.slice(at + 1);
+  const unknown = files.filter((f) => !integrationRecorders.includes(f) && !f.startsWith('test/workflow/'));
+  if (files.length === 0 || unknown.length > 0)
+    throw new Error(
+      `--only takes recording test files (${integrationRecorders.join(', ')} or test/workflow/*); not: ${unknown.join(', ') || '(none given)'}`,
+    );
+  return files;
+}
+
+const vitest = (args: string[]): void => {
+  const r = spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env: process.env });
+  if (r.status !== 0) throw new Error(`recording tests failed: vitest run ${args.join(' ')}`);
+};
 
 async function recordOnStack(): Promise<void> {
   const tw = await startTestWorker(createActivities(depsFromEnv()));
-  const codec = rotorCodec();
   try {
     const run = async (name: string, spec: Parameters<typeof testPlaybook>[1], expectOk: boolean, children = false) => {
       const ts = await awsTestStore(`replay-fixture-${Date.now()}`);
@@ -60,7 +94,7 @@ async function recordOnStack(): Promise<void> {
       });
       const out = await tw.run(() => outcomeOf(h));
       if (out.ok !== expectOk) throw new Error(`${name}: expected ${expectOk ? 'success' : 'a rollback'}`);
-      await recordHistory(h, name, codec, { children });
+      await recordRotation(h, name, ts, { children });
     };
     const accepts = { type: 'command' as const, name: 'accepts', command: ['sh', '-c', 'cat >/dev/null'] };
     const rejects = { type: 'command' as const, name: 'rejects', command: ['sh', '-c', 'cat >/dev/null; exit 3'] };
@@ -88,13 +122,19 @@ async function recordOnStack(): Promise<void> {
 async function main(): Promise<void> {
   useStackEnv();
   const out = fileURLToPath(dir);
-  for (const f of readdirSync(out)) if (f.endsWith('.json')) rmSync(new URL(f, dir));
   process.env['ROTOR_RECORD_HISTORIES'] = out;
-  await recordOnStack();
-  for (const args of recordingTests) {
-    const r = spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env: process.env });
-    if (r.status !== 0) throw new Error(`recording tests failed: vitest run ${args.join(' ')}`);
+  const only = onlyFiles(process.argv.slice(2));
+  if (only) {
+    const workflow = only.filter((f) => f.startsWith('test/workflow/'));
+    const integration = only.filter((f) => !workflow.includes(f));
+    if (workflow.length > 0) vitest(['--project', 'workflow', ...workflow]);
+    if (integration.length > 0) vitest(['--project', 'integration', ...integration]);
+    process.stdout.write(`recorded the fixtures of ${only.join(', ')} in ${out}\n`);
+    return;
   }
+  for (const f of readdirSync(out)) if (f.endsWith('.json')) rmSync(new URL(f, dir));
+  await recordOnStack();
+  for (const args of recordingTests) vitest(args);
   const success = JSON.parse(readFileSync(new URL('rotation-success.json', dir), 'utf8')) as HistoryJson & {
     workflowId: string;
   };

@@ -17,25 +17,21 @@
  * in cluster-a the pod's own ServiceAccount with exactly the RBAC `rotor rbac` computes, rendered by
  * the chart; in cluster-b/c that ServiceAccount's namesake there, with the RBAC `rotor rbac` prints
  * for those clusters (a kubeconfig Secret whose users are token files). They reach the stack's
- * loopback services through a pod gateway on the node (test/helpers/chart-release.ts). A test
+ * loopback services through a pod gateway on the node (dev/local-stack/workers/chart-release.ts). A test
  * between the two shows the identities hold: the tokens Vault issued carry only the chart's policy,
  * a store outside it is refused by Vault, and a namespace outside the RBAC by the apiserver, naming
  * the ServiceAccount. (It runs before the pod deletion, whose replacement pod is held back a while.)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { connectClient } from '../../adapters/temporal/connection';
-import { chartRbacValues } from '../../cli/rbac-values';
 import { ErrorTypes } from '../../core/failures';
 import { rotationWorkflowId } from '../../core/ids';
-import { rbacFor } from '../../inspect/rbac';
 import type { Playbook } from '../../core/playbook/schema';
 import type { RotationInput, RotationResult } from '../../core/status';
 import type { WorkerImage } from '../../dev/image/worker-image';
@@ -43,24 +39,27 @@ import {
   createKeysSecret,
   imageValues,
   installWorkerChart,
+  podKubeconfig,
   stackAccess,
+  stackReleaseValues,
   workerImageOnNode,
-} from '../helpers/chart-release';
-import type { ChartRelease, StackAccess } from '../helpers/chart-release';
+} from '../../dev/local-stack/workers/chart-release';
+import type { ChartRelease, StackAccess } from '../../dev/local-stack/workers/chart-release';
 import { activityStarts, identitiesIn, toHistoryJson } from '../helpers/history';
 import { holdProxy } from '../helpers/hold-proxy';
 import type { HoldProxy } from '../helpers/hold-proxy';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
-import { generatedIdentityTokens } from '../helpers/rbac-identity';
+import { generatedIdentityTokens } from '../../dev/local-stack/workers/rbac-identity';
 import { waitForPhaseOf } from '../helpers/rotation-wait';
 import { useStackEnv } from '../helpers/stack-env';
 import { stallProxy } from '../helpers/stall-proxy';
+import { taskQueuePollers } from '../helpers/task-queue';
 import type { StallProxy } from '../helpers/stall-proxy';
 import { vaultTestStore } from '../helpers/stores';
 import { until } from '../helpers/until';
-import { vaultKubernetesRole } from '../helpers/vault-kubernetes-auth';
-import type { VaultKubernetesRole } from '../helpers/vault-kubernetes-auth';
+import { kvRotationRules, vaultKubernetesRole } from '../../dev/local-stack/workers/vault-kubernetes-auth';
+import type { VaultKubernetesRole } from '../../dev/local-stack/workers/vault-kubernetes-auth';
 
 const env = useStackEnv();
 const clusters = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
@@ -83,15 +82,8 @@ let access: StackAccess | undefined;
 let vaultRole: VaultKubernetesRole | undefined;
 let rotations: Record<'a' | 'b', Awaited<ReturnType<typeof threeClusterRotation>>>;
 
-/** Identities polling the task queue for `type` tasks, as the server reports them. */
-async function pollers(type: temporal.api.enums.v1.TaskQueueType): Promise<string[]> {
-  const res = await client.workflowService.describeTaskQueue({
-    namespace: env['TEMPORAL_NAMESPACE'],
-    taskQueue: { name: taskQueue },
-    taskQueueType: type,
-  });
-  return (res.pollers ?? []).map((p) => p.identity ?? '').sort();
-}
+/** Identities polling the release's task queue for `type` tasks. */
+const pollers = (type: temporal.api.enums.v1.TaskQueueType) => taskQueuePollers(client, taskQueue, type);
 
 /** Names of the release's running pods, once both replicas poll both kinds of task (and nothing else does). */
 async function twoPollingPods(): Promise<string[]> {
@@ -223,23 +215,6 @@ async function refuseNewPods(): Promise<() => Promise<void>> {
   return remove;
 }
 
-/** A kubeconfig for the pods: cluster-a as the pod's own ServiceAccount, cluster-b/c by token files. */
-function podKubeconfig(a: StackAccess): string {
-  const tokenFile = (c: string) =>
-    c === 'cluster-a' ? '/var/run/secrets/kubernetes.io/serviceaccount/token' : `/etc/rotor/kubeconfig/${c}.token`;
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: clusters.map((name) => ({
-      name,
-      cluster: { server: a.kubeServer(name), 'certificate-authority-data': Buffer.from(a.kubeCa).toString('base64') },
-    })),
-    users: clusters.map((name) => ({ name, user: { 'token-file': tokenFile(name) } })),
-    contexts: clusters.map((name) => ({ name, context: { cluster: name, user: name } })),
-    'current-context': 'cluster-a',
-  });
-}
-
 beforeAll(async () => {
   image = await workerImageOnNode();
   client = await connectClient();
@@ -260,11 +235,7 @@ beforeAll(async () => {
 
   // Identities: a Vault role for the release's ServiceAccount with the store paths only, and in
   // cluster-b/c what `rotor rbac` prints for them (cluster-a's comes with the chart).
-  const rules = [
-    `path "secret/data/${storePrefix}*" { capabilities = ["create", "read", "update"] }`,
-    `path "secret/metadata/${storePrefix}*" { capabilities = ["create", "read", "update"] }`,
-    `path "secret/destroy/${storePrefix}*" { capabilities = ["update"] }`,
-  ].join('\n');
+  const rules = kvRotationRules('secret', `${storePrefix}*`);
   vaultRole = await vaultKubernetesRole(kcA, { mount: `k8s-${ns}`, namespace: ns, serviceAccount, rules });
   const subject = { serviceAccount, namespace: ns };
   const remote = await generatedIdentityTokens(granted, subject, (c) => c !== 'cluster-a');
@@ -277,36 +248,20 @@ beforeAll(async () => {
     ...Object.fromEntries([...remote].map(([c, token]) => [`${c}.token`, token])),
   });
 
-  const stack = access.values as { vault: Record<string, unknown> };
   release = await installWorkerChart(kcA, {
     name: `fleet-${id}`,
     namespace: ns,
     kubeconfigFile: env['KUBECONFIG'] ?? '',
     context: 'cluster-a',
     values: {
-      ...access.values,
+      ...stackReleaseValues({ access, vaultRole, playbooks: granted, subject }),
       replicaCount: 2,
       image: imageValues(image),
       taskQueue,
       // Versioning has its own test (chart-upgrade.test.ts): unversioned, the task queue is the release's alone.
       versioning: { enabled: false },
-      vault: {
-        ...stack.vault,
-        auth: { method: 'kubernetes', kubernetes: { role: vaultRole.role, mount: vaultRole.mount } },
-      },
-      keys: { secretName: 'rotor-keys' },
-      // The stack's single-tenant policy: this test starts rotations directly, which the chart's
-      // default `identity: kubernetes` would refuse (kube-identity.test.ts).
-      policy: { ...(parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as object), identity: 'claims' },
       kubeconfig: { secretName: 'rotor-kubeconfig' },
       serviceAccount: { create: true, name: serviceAccount },
-      rbac: chartRbacValues(
-        granted.flatMap((p) => rbacFor(p, subject)),
-        'cluster-a',
-      ).rbac,
-      // The stack applied it to cluster-a already (one per cluster).
-      requesterIdentityPolicy: { enabled: false },
-      metrics: { serviceMonitor: { enabled: false } },
       // A deleted pod hands its running attempt back after 1 s and stops waiting for it after 5 s.
       shutdown: { graceSeconds: 1, forceSeconds: 5 },
     },

@@ -12,40 +12,38 @@
  * history shows only A's build id. A last `helm upgrade` without A removes A's Deployment.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { connectClient } from '../../adapters/temporal/connection';
-import { chartRbacValues } from '../../cli/rbac-values';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook } from '../../core/playbook/schema';
 import type { RotationInput, RotationResult } from '../../core/status';
 import type { WorkerImage } from '../../dev/image/worker-image';
-import { rbacFor } from '../../inspect/rbac';
-import { setCurrentVersion } from '../../workers/versioning';
+import { setCurrentVersion } from '../../adapters/temporal/worker-deployment';
 import { approveUpdate } from '../../workflows/definitions';
 import {
   createKeysSecret,
   imageValues,
   installWorkerChart,
   stackAccess,
+  stackReleaseValues,
   workerImageOnNode,
-} from '../helpers/chart-release';
-import type { ChartRelease, StackAccess } from '../helpers/chart-release';
+} from '../../dev/local-stack/workers/chart-release';
+import type { ChartRelease, StackAccess } from '../../dev/local-stack/workers/chart-release';
 import { buildIdsOf, identitiesIn, toHistoryJson } from '../helpers/history';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, statusOf } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
 import { waitForPhaseOf } from '../helpers/rotation-wait';
+import { runRotor } from '../helpers/cli';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { until } from '../helpers/until';
-import { vaultKubernetesRole } from '../helpers/vault-kubernetes-auth';
-import type { VaultKubernetesRole } from '../helpers/vault-kubernetes-auth';
+import { kvRotationRules, vaultKubernetesRole } from '../../dev/local-stack/workers/vault-kubernetes-auth';
+import type { VaultKubernetesRole } from '../../dev/local-stack/workers/vault-kubernetes-auth';
 
 const env = useStackEnv();
 const kcA = kubeconfigFor('cluster-a');
@@ -150,33 +148,15 @@ beforeAll(async () => {
     mount: `k8s-${ns}`,
     namespace: ns,
     serviceAccount,
-    rules: [
-      `path "secret/data/${storePrefix}*" { capabilities = ["create", "read", "update"] }`,
-      `path "secret/metadata/${storePrefix}*" { capabilities = ["create", "read", "update"] }`,
-      `path "secret/destroy/${storePrefix}*" { capabilities = ["update"] }`,
-    ].join('\n'),
+    rules: kvRotationRules('secret', `${storePrefix}*`),
   });
   await createKeysSecret(kcA, ns);
-  const stack = access.values as { vault: Record<string, unknown> };
   const subject = { serviceAccount, namespace: ns };
   baseValues = {
-    ...access.values,
+    ...stackReleaseValues({ access, vaultRole, playbooks: rotations.map((r) => r.playbook), subject }),
     replicaCount: 1,
     taskQueue,
-    vault: {
-      ...stack.vault,
-      auth: { method: 'kubernetes', kubernetes: { role: vaultRole.role, mount: vaultRole.mount } },
-    },
-    keys: { secretName: 'rotor-keys' },
-    // Single-tenant, as chart-fleet: rotations start directly, which `identity: kubernetes` refuses.
-    policy: { ...(parse(readFileSync(env['ROTOR_POLICY_FILE'] ?? '', 'utf8')) as object), identity: 'claims' },
     serviceAccount: { create: true, name: serviceAccount },
-    rbac: chartRbacValues(
-      rotations.flatMap((r) => rbacFor(r.playbook, subject)),
-      'cluster-a',
-    ).rbac,
-    requesterIdentityPolicy: { enabled: false },
-    metrics: { serviceMonitor: { enabled: false } },
     shutdown: { graceSeconds: 1, forceSeconds: 5 },
   };
   release = await installWorkerChart(kcA, {
@@ -255,7 +235,18 @@ describe('helm upgrade to a new build while a rotation waits', () => {
       expect((await secretData(kcA, appNs, secretName))['value']).toBe(currentValue);
     }
 
-    // Drained: the next upgrade leaves A out, and its Deployment goes.
+    // Drained, in the server's word (docs/production.md step 4): the next upgrade leaves A out, and its Deployment goes.
+    const drained = await runRotor(
+      { ...process.env, ...env },
+      'deployment',
+      'wait-drained',
+      imageA.buildId,
+      '--deployment',
+      deploymentName,
+      '--timeout',
+      '2m',
+    );
+    expect(drained, drained.stderr).toMatchObject({ code: 0 });
     await release?.upgrade(valuesFor(imageB, []));
     const deploymentA = `${release?.deployment ?? ''}-${imageA.buildId.toLowerCase()}`.slice(0, 63);
     await until(

@@ -122,9 +122,9 @@ describe('the worker chart', () => {
     expect(parse(cm.data['policy.yaml'] ?? '')).toEqual({ identity: 'kubernetes', ...example.policy });
   });
 
-  it("runs rotor's controller only when asked, in one replica, with only its ClusterRole", async () => {
+  it("runs rotor's controller only when asked, elected by its Lease, with only its ClusterRole and Lease Role", async () => {
     expect(ofKind(await template(), 'ClusterRole')).toEqual([]);
-    const on = await template('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=1');
+    const on = await template('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=3');
     expect(ofKind(on, 'ClusterRole').map((o) => o['rules'])).toEqual([
       [
         {
@@ -144,9 +144,23 @@ describe('the worker chart', () => {
       name: 'ROTOR_CONTROLLER_CONTEXT',
       value: 'mgmt',
     });
-    expect(await refused('--set', 'controller.enabled=true,controller.context=mgmt,replicaCount=2')).toContain(
-      'set replicaCount to 1',
+    // Every replica runs it; the Lease the pods name is the one their Role lets them hold, and only it.
+    const leaseEnv = deploymentOf(on).spec?.template.spec?.containers[0]?.env?.find(
+      (e) => e.name === 'ROTOR_CONTROLLER_LEASE',
     );
+    const [leaseNs, leaseName] = (leaseEnv?.value ?? '').split('/');
+    const role = ofKind(on, 'Role').find((o) => o.metadata.name.endsWith('-controller-lease'));
+    expect(role?.metadata.namespace).toBe(leaseNs);
+    expect(role?.['rules']).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: [leaseName],
+        verbs: ['get', 'update'],
+      },
+    ]);
+    expect(ofKind(on, 'RoleBinding').find((o) => o.metadata.name === role?.metadata.name)).toBeDefined();
   });
 
   it('leaves the cluster-wide requester-identity policy to one release per cluster', async () => {

@@ -51,6 +51,7 @@ import {
   readRotorObject,
   waitForCondition,
 } from '../helpers/kube-users';
+import { recordRotation } from '../helpers/history-recorder';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
@@ -359,6 +360,11 @@ describe('operator actions and copied attestations', () => {
     );
     expect(done.condition.type).toBe('Succeeded');
     expect((await snapshots())['one']).not.toEqual(before['one']);
+    // The replay fixture of a run under `identity: kubernetes`: started, approved and refused through attestations.
+    await recordRotation(runs.one!, 'kube-identity-success', stores.one, {
+      runId: (await runs.one!.describe()).runId,
+      secrets: [before['one']!.currentValue],
+    });
 
     // Its rotation ended: the same copy under the same id, within the attestation's minutes, is spent.
     const rotated = await snapshots();

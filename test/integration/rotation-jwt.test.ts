@@ -27,6 +27,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { faultSwitch } from '../helpers/faults';
 import { useStackEnv } from '../helpers/stack-env';
+import { recordRotation } from '../helpers/history-recorder';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
@@ -90,11 +91,13 @@ function spec(configMap: string, canaryConfigMap = configMap): Partial<PlaybookI
   };
 }
 
-async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: TestStore) {
+/** One run; `fixture` names the replay fixture it stands for (saved only while recording). */
+async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: TestStore, fixture?: string) {
   const playbook = testPlaybook(ts.store, s);
   return tw.run(async () => {
     const h = await startRotation(tw, playbook);
     const out = await outcomeOf(h);
+    if (fixture) await recordRotation(h, fixture, ts);
     // Everything Temporal recorded: events and failure messages, and every payload decrypted.
     const history = toHistoryJson(await h.fetchHistory());
     const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
@@ -117,7 +120,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
 
   it('rotates: the new key is current everywhere, the old public key is removed from every JWKS and proven gone', async () => {
     const k = await setUp(`jwks-ok-${randomBytes(3).toString('hex')}`);
-    const { out, status, recorded } = await rotate(tw, spec(k.configMap), k.ts);
+    const { out, status, recorded } = await rotate(tw, spec(k.configMap), k.ts, 'jwt-signing-key-success');
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const nowValue = (await k.ts.snapshot()).currentValue;
     const now = parsePrivateJwk(nowValue, 'current');
@@ -168,7 +171,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
       body: { metadata: { name: elsewhere }, data: { 'jwks.json': JSON.stringify({ keys: [foreign] }) } },
     });
     const before = await jwksOf(k.configMap);
-    const run = await rotate(tw, spec(k.configMap, elsewhere), k.ts);
+    const run = await rotate(tw, spec(k.configMap, elsewhere), k.ts, 'jwt-signing-key-rolled-back');
     const why = expectRolledBack(run, 'CanaryFailed');
     expect(why?.message).toContain(`canary 'verify-b' failed: kid `);
     expect(why?.message).toContain(`is not in configmap ${namespaces['cluster-b']}/${elsewhere} key jwks.json`);

@@ -27,6 +27,7 @@ import {
 import { failingAfter } from '../helpers/failing-after';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
+import { recordRotation } from '../helpers/history-recorder';
 import { awsTestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
@@ -47,10 +48,12 @@ async function userPair(name: string): Promise<{ a: string; b: string; initial: 
   return { a, b, initial };
 }
 
+/** One run; `fixture` names the replay fixture it stands for (saved only while recording). */
 async function rotate(
   tw: TestWorker,
   name: string,
   spec: (pair: { a: string; b: string }) => Partial<PlaybookInput['spec']>,
+  fixture?: string,
 ) {
   const pair = await userPair(name);
   const ts = await awsTestStore(pair.initial);
@@ -67,6 +70,7 @@ async function rotate(
       args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
     });
     const out = await outcomeOf(h);
+    if (fixture) await recordRotation(h, fixture, ts);
     return { out, status: await h.query(statusQuery) };
   });
   return { ...result, pair, ts, probe, before };
@@ -87,7 +91,12 @@ describe('rotation of MariaDB alternating users through the workflow', () => {
   });
 
   it('rotates to the other user; the new credential logs in, the old one is refused, and the proof is recorded', async () => {
-    const { out, status, pair, ts, probe } = await rotate(tw, 'ok', () => loginCanary(`select count(*) from ${table}`));
+    const { out, status, pair, ts, probe } = await rotate(
+      tw,
+      'ok',
+      () => loginCanary(`select count(*) from ${table}`),
+      'mariadb-users-success',
+    );
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const now = await ts.snapshot();
     expect((JSON.parse(now.currentValue) as UserPassword).username).toBe(pair.b);
@@ -100,8 +109,11 @@ describe('rotation of MariaDB alternating users through the workflow', () => {
   });
 
   it('a failing canary rolls back: the new user is locked again, the old one still works, the store is as before', async () => {
-    const { out, pair, ts, probe, before } = await rotate(tw, 'bad', () =>
-      loginCanary(`select * from ${database}.no_such_table`),
+    const { out, pair, ts, probe, before } = await rotate(
+      tw,
+      'bad',
+      () => loginCanary(`select * from ${database}.no_such_table`),
+      'mariadb-users-rolled-back',
     );
     expect(out.ok).toBe(false);
     if (out.ok) return;

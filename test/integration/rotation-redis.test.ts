@@ -25,6 +25,7 @@ import { canAuth, createRedisUser, deleteRedisUsers, redisUser, stackRedis } fro
 import { expectRolledBack } from '../helpers/rolled-back';
 import { faultSwitch } from '../helpers/faults';
 import { useStackEnv } from '../helpers/stack-env';
+import { recordRotation } from '../helpers/history-recorder';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
@@ -51,11 +52,13 @@ async function setUp(name: string, rules?: string[]) {
 const credential = (user: string) => ({ kind: 'redis-acl-user' as const, user, ...target });
 const canary = { type: 'redis-auth' as const, name: 'auth-ping', ...target };
 
-async function rotate(tw: TestWorker, spec: Partial<PlaybookInput['spec']>, ts: TestStore) {
+/** One run; `fixture` names the replay fixture it stands for (saved only while recording). */
+async function rotate(tw: TestWorker, spec: Partial<PlaybookInput['spec']>, ts: TestStore, fixture?: string) {
   const playbook = testPlaybook(ts.store, spec);
   return tw.run(async () => {
     const h = await startRotation(tw, playbook);
     const out = await outcomeOf(h);
+    if (fixture) await recordRotation(h, fixture, ts);
     return { out, status: await h.query<RotationStatus>(statusQuery) };
   });
 }
@@ -85,7 +88,12 @@ describe('rotation of a Redis ACL user (TLS) through the workflow', () => {
 
   it('rotates: the new password authenticates, the old one is refused, the proof is recorded', async () => {
     const k = await setUp('ok');
-    const { out, status } = await rotate(tw, { credential: credential(k.user), canaries: [canary] }, k.ts);
+    const { out, status } = await rotate(
+      tw,
+      { credential: credential(k.user), canaries: [canary] },
+      k.ts,
+      'redis-acl-user-success',
+    );
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const now = (await k.ts.snapshot()).currentValue;
     expect((JSON.parse(now) as UserPassword).username).toBe(k.user);
@@ -98,7 +106,12 @@ describe('rotation of a Redis ACL user (TLS) through the workflow', () => {
 
   it('a failing canary (the user may not PING) rolls back: the new password is removed, the old one works', async () => {
     const k = await setUp('canary', ['+get']);
-    const run = await rotate(tw, { credential: credential(k.user), canaries: [canary] }, k.ts);
+    const run = await rotate(
+      tw,
+      { credential: credential(k.user), canaries: [canary] },
+      k.ts,
+      'redis-acl-user-rolled-back',
+    );
     expectRolledBack(run, 'CanaryFailed');
     await expectOldOnly(k);
   });

@@ -7,7 +7,9 @@
  * every bundle, proven by reading each back and by Vault refusing a leaf from the old issuer.
  * Rollbacks at the canary, at the consumer gate (a real pod that never reads the new CA) and
  * after injected failures right after create and promote leave every bundle, the mount's issuers
- * and default, and the store exactly as before. A store holding another tenant's CA is refused
+ * and default, and the store exactly as before. Pods that mount only the bundle ConfigMap are
+ * gated too: one that never reads the new CA holds promote (rolled back), one that reads it is
+ * touched and reports both CAs before promote. A store holding another tenant's CA is refused
  * before anything changes.
  */
 import { X509Certificate, randomBytes } from 'node:crypto';
@@ -27,10 +29,12 @@ import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { retrySignal, statusQuery } from '../../workflows/definitions';
-import { volumeConsumer, waitRunning } from '../helpers/consumers';
+import { bundleReader, readsLog, runningPodOf, volumeConsumer, waitRunning } from '../helpers/consumers';
 import { faultSwitch } from '../helpers/faults';
 import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
-import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
+import { recordRotation } from '../helpers/history-recorder';
+import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, stackKubeconfig } from '../helpers/kube';
+import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
 import { testPlaybook } from '../helpers/playbooks';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { useStackEnv } from '../helpers/stack-env';
@@ -212,6 +216,7 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       await vault.write(`${mount}/revoke`, { serial_number: old.data.serial_number });
       await h.signal(retrySignal, { by: 'oncall' });
       const out = await outcomeOf(h);
+      await recordRotation(h, 'vault-pki-ca-rollover-success', k.ts);
       const history = toHistoryJson(await h.fetchHistory());
       const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
       const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
@@ -286,7 +291,10 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     try {
       const run = await tw.run(async () => {
         const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
-        return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
+        const out = await outcomeOf(h);
+        // Rolled back after the bundles were published and the new issuer made the default.
+        if (step === 'promote') await recordRotation(h, 'vault-pki-ca-rollover-rolled-back', k.ts);
+        return { out, status: await h.query<RotationStatus>(statusQuery) };
       });
       expectRolledBack(run, 'InjectedFault');
     } finally {
@@ -333,6 +341,67 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     expect(await worldOf(k)).toEqual(before);
     // Undo of distribute: each cluster's Secret holds the old CA alone again.
     expect(await secrets()).toEqual(secretsBefore);
+  });
+
+  it('a pod that mounts only the trust-bundle ConfigMap and never reads the new CA holds the promote gate: rolled back, everything as before', async () => {
+    const k = await setUp('cm-stale');
+    const nsB = namespaces['cluster-b']!;
+    const app = `stale-${k.prefix}`;
+    // No Secret mounted: a client that loaded the bundle's CAs at startup and never reads it again.
+    const body = bundleReader(app, k.configMap, 'ca.crt', [parseCaCert(k.initial, 'initial').fingerprint]);
+    await kcs['cluster-b']!.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: nsB, body });
+    await waitRunning(core('cluster-b'), nsB, [app]);
+    // `rotor plan` names the reader the gate will wait for, and what each bundle trusts now.
+    const plan = renderBlastRadius(await blastRadius(testPlaybook(k.ts.store, spec(k)), stackKubeconfig()));
+    const readerPod = (await runningPodOf(core('cluster-b'), nsB, app)).metadata?.name ?? '';
+    expect(plan).toContain(`  reader pod ${readerPod} mounts the trust bundle; reports what it read (container`);
+    const initialFp = parseCaCert(k.initial, 'initial').fingerprint;
+    for (const c of ['cluster-a', 'cluster-b'])
+      expect(plan).toContain(
+        `trust bundle configmap ${namespaces[c]}/${k.configMap} key ca.crt in cluster ${c}: trusts CAs [${initialFp}]; the new CA is added beside them`,
+      );
+    const before = await worldOf(k);
+    const run = await tw.run(async () => {
+      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k, { gate: '15s' })));
+      return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
+    });
+    const why = expectRolledBack(run, 'ConsumerGateFailed');
+    expect(why?.message).toMatch(/^promote gate failed in 1 of 2 cluster\(s\): cluster cluster-b/);
+    expect(why?.message).toMatch(
+      new RegExp(`${app}-[\\w-]+ \\(trust-bundle reader\\): ca\\.crt does not hold CA sha256:`),
+    );
+    expect(run.status.stages.find((s) => s.name === 'promote')?.state ?? 'pending').toBe('pending');
+    expect(await worldOf(k)).toEqual(before);
+  });
+
+  it('a pod that mounts only the trust-bundle ConfigMap is touched and waited for: it reads the new CA beside the old one before promote', async () => {
+    const k = await setUp('cm-live');
+    const nsA = namespaces['cluster-a']!;
+    const app = `reader-${k.prefix}`;
+    await kcs['cluster-a']!.makeApiClient(AppsV1Api).createNamespacedDeployment({
+      namespace: nsA,
+      body: bundleReader(app, k.configMap, 'ca.crt'),
+    });
+    await waitRunning(core('cluster-a'), nsA, [app]);
+    const { out, status } = await tw.run(async () => {
+      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
+      const out = await outcomeOf(h);
+      await recordRotation(h, 'vault-pki-ca-rollover-bundle-reader', k.ts);
+      return { out, status: await h.query<RotationStatus>(statusQuery) };
+    });
+    expect(out.ok ? undefined : out.error).toBeUndefined();
+    const [old, next] = [k.initial, (await k.ts.snapshot()).currentValue].map((v) => parseCaCert(v, 'ca').fingerprint);
+    const stage = (n: string) => status.stages.find((s) => s.name === n)?.startedAt ?? 0;
+    const [createAt, promoteAt] = [stage('create'), stage('promote')];
+    expect(promoteAt).toBeGreaterThan(createAt);
+    const lines = await readsLog(core('cluster-a'), nsA, await runningPodOf(core('cluster-a'), nsA, app));
+    const held = lines.map((l) => ({ at: l.at, fps: (l.reads.get('ca.crt') ?? '').split(',').filter(Boolean) }));
+    // Before create the old CA alone; before promote (far below the kubelet's 1 m sync period, so
+    // only the gate's touch made it copy the ConfigMap) the new one beside it.
+    expect(held.filter((l) => l.at < createAt).at(-1)?.fps).toEqual([old]);
+    expect(held.filter((l) => l.at < promoteAt).at(-1)?.fps).toEqual([old, next]);
+    expect(promoteAt - createAt).toBeLessThan(45_000);
+    expect(status.clusters.find((c) => c.name === 'cluster-a')?.gate).toMatch(/^revoke gate ✔ [\d.]+s: 1 reported$/);
   });
 
   it("a store holding a CA whose issuer lacks the playbook's prefix (another tenant's) is refused at create, nothing changed", async () => {

@@ -24,6 +24,7 @@ import { statusQuery } from '../../workflows/definitions';
 import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { faultSwitch } from '../helpers/faults';
 import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
+import { recordRotation } from '../helpers/history-recorder';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { ensurePki, issueBundle, issuedSince, onCrl, pkiSnapshot, revokedInVault, stackPki } from '../helpers/pki';
 import { testPlaybook } from '../helpers/playbooks';
@@ -71,11 +72,13 @@ function spec(
   };
 }
 
-async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: TestStore) {
+/** One run; `fixture` names the replay fixture it stands for (saved only while recording). */
+async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: TestStore, fixture?: string) {
   const playbook = testPlaybook(ts.store, s);
   return tw.run(async () => {
     const h = await startRotation(tw, playbook);
     const out = await outcomeOf(h);
+    if (fixture) await recordRotation(h, fixture, ts);
     const history = toHistoryJson(await h.fetchHistory());
     const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
     const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
@@ -128,7 +131,7 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
 
   it('rotates: every cluster serves the new certificate as kubernetes.io/tls, the old serial is on the CRL, no key in Temporal', async () => {
     const k = await setUp();
-    const { out, status, recorded } = await rotate(tw, spec(k), k.ts);
+    const { out, status, recorded } = await rotate(tw, spec(k), k.ts, 'vault-pki-certificate-success');
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const now = (await k.ts.snapshot()).currentValue;
     const next = parseCertificateBundle(now, 'now');
@@ -147,7 +150,12 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
   it('a failing tls-handshake canary (a name the certificate lacks) rolls back: the new serial revoked, the old one served', async () => {
     const k = await setUp();
     const before = await pkiSnapshot();
-    const run = await rotate(tw, spec(k, { serverName: `elsewhere.${stackPki.leafDomain}` }), k.ts);
+    const run = await rotate(
+      tw,
+      spec(k, { serverName: `elsewhere.${stackPki.leafDomain}` }),
+      k.ts,
+      'vault-pki-certificate-rolled-back',
+    );
     const why = expectRolledBack(run, 'CanaryFailed');
     expect(why?.message).toContain(`TLS handshake as elsewhere.${stackPki.leafDomain}`);
     await expectOldServed(

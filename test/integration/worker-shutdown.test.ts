@@ -26,12 +26,13 @@ import { startWorkerProcess } from '../helpers/worker-process';
 
 useStackEnv();
 
-/** The HTTP status of the worker's health endpoint, or 0 when nothing answers. */
-async function probe(port: number, path: string): Promise<number> {
+/** The worker's health answer, as `<status> <state>` (`0` when nothing answers): a failure names the state. */
+async function probe(port: number, path: string): Promise<string> {
   try {
-    return (await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) })).status;
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+    return `${res.status} ${(await res.text()).trim()}`;
   } catch {
-    return 0;
+    return '0';
   }
 }
 
@@ -66,7 +67,10 @@ describe('a worker receiving SIGTERM', () => {
     });
     const gate = canaryGate('held');
     try {
-      await until('the first worker was never ready', async () => (await probe(healthPort, '/readyz')) === 200);
+      await until(
+        'the first worker was never ready',
+        async () => (await probe(healthPort, '/readyz')) === '200 RUNNING',
+      );
       const ts = await vaultTestStore(`shutdown-${randomUUID()}`);
       const playbook = testPlaybook(ts.store, { canaries: [gate.canary] });
       const input: RotationInput = { playbook, trigger: 'manual', requestedBy: 'shutdown-test' };
@@ -79,8 +83,13 @@ describe('a worker receiving SIGTERM', () => {
 
       // SIGTERM while the canary runs: the worker drains, so it is alive but no longer ready.
       const stopped = first.stop(180_000);
-      await until('readiness never dropped after SIGTERM', async () => (await probe(healthPort, '/readyz')) === 503);
-      expect(await probe(healthPort, '/livez')).toBe(200);
+      await until('readiness never dropped after SIGTERM', async () =>
+        (await probe(healthPort, '/readyz')).startsWith('503 '),
+      );
+      expect(
+        await probe(healthPort, '/livez'),
+        `worker stderr:\n${first.stderr().slice(-3000)}\nlog:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+      ).toMatch(/^200 (STOPPING|DRAINING|DRAINED)$/);
 
       // It polls no more: a rotation started now is not picked up while the first worker drains.
       const ts2 = await vaultTestStore(`shutdown-late-${randomUUID()}`);

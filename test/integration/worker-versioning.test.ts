@@ -2,7 +2,9 @@
  * Worker Versioning on the stack's real Temporal server: a rotation waiting at its approval gate
  * while a new worker build becomes current finishes on the build that started it (pinned), and a
  * rotation started after the upgrade runs on the new build. This is how workflow changes ship
- * after 1.0, instead of `patched()` branches.
+ * after 1.0, instead of `patched()` branches. The upgrade's steps go through the CLI as an
+ * operator runs them: `rotor deployment set-current`, `status` (the old build draining while its
+ * pinned run waits), and `wait-drained`, which answers only once the server counted no open run.
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -12,16 +14,17 @@ import { connectClient, temporalSettings } from '../../adapters/temporal/connect
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationResult } from '../../core/status';
 import { workflowBundleFromEnv } from '../../workers/bundle';
-import { setCurrentVersion } from '../../workers/versioning';
+import { setCurrentVersion } from '../../adapters/temporal/worker-deployment';
 import { connectWorker, createRotorWorker } from '../../workers/worker';
 import { approveUpdate } from '../../workflows/definitions';
 import { fakeStores } from '../helpers/fake-store';
 import { buildIdsOf } from '../helpers/history';
 import { testPlaybook } from '../helpers/playbooks';
+import { runRotor } from '../helpers/cli';
 import { useStackEnv } from '../helpers/stack-env';
 import { waitForPhase } from '../helpers/worker';
 
-useStackEnv();
+const env = { ...process.env, ...useStackEnv() };
 const taskQueue = `versioning-${randomUUID()}`;
 const deploymentName = `rotor-test-${randomUUID().slice(0, 8)}`;
 const stores = fakeStores(() => Promise.resolve(Date.now()));
@@ -45,6 +48,17 @@ async function startBuild(buildId: string): Promise<void> {
 
 /** The build ids that completed workflow tasks of the run, in history order. */
 const buildsOf = async (h: WorkflowHandle) => buildIdsOf(await h.fetchHistory());
+
+/** `rotor deployment <args…> --deployment <this test's deployment>`. */
+const rotor = (...args: string[]) => runRotor(env, 'deployment', ...args, '--deployment', deploymentName);
+
+/** Each build's status as `rotor deployment status --json` reports it. */
+async function statuses(): Promise<Record<string, string>> {
+  const run = await rotor('status', '--json');
+  expect(run, run.stderr).toMatchObject({ code: 0 });
+  const { versions } = JSON.parse(run.stdout) as { versions: { buildId: string; status: string }[] };
+  return Object.fromEntries(versions.map((v) => [v.buildId, v.status]));
+}
 
 const client = await connectClient();
 afterAll(async () => {
@@ -79,14 +93,43 @@ describe('worker versioning', () => {
     );
 
     await startBuild('build-b');
-    await setCurrentVersion(client, { deploymentName, buildId: 'build-b' });
+    const setCurrent = await rotor('set-current', 'build-b');
+    expect(setCurrent, setCurrent.stderr).toMatchObject({ code: 0 });
     const fresh = await start();
     await waitForPhase(fresh, 'approval', 60_000);
+
+    // A still runs the pinned rotation waiting for approval: draining, so its workers must stay.
+    expect(await statuses()).toEqual({ 'build-a': 'draining', 'build-b': 'current' });
+    const early = await rotor('wait-drained', 'build-a', '--timeout', '12s');
+    expect(early.code, early.stderr).toBe(1);
+    expect(early.stderr).toMatch(/build 'build-a' is still draining after 12 s .*keep its workers running/);
+    // The current build takes new runs: waiting for it to drain is refused at once.
+    const current = await rotor('wait-drained', 'build-b');
+    expect(current.stderr).toContain("build 'build-b' is current: it takes new rotations and cannot drain");
 
     for (const h of [old, fresh]) await h.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
     expect(((await old.result()) as RotationResult).outcome).toBe('rotated');
     expect(((await fresh.result()) as RotationResult).outcome).toBe('rotated');
     expect(new Set(await buildsOf(old))).toEqual(new Set(['build-a']));
     expect(new Set(await buildsOf(fresh))).toEqual(new Set(['build-b']));
+
+    // Its last pinned run closed: the server reports A drained (the stack counts every 5 s).
+    const drained = await rotor('wait-drained', 'build-a', '--timeout', '90s');
+    expect(drained, drained.stderr).toMatchObject({ code: 0 });
+    expect(drained.stdout).toContain(`${deploymentName}/build-a is drained`);
+    expect(await statuses()).toEqual({ 'build-a': 'drained', 'build-b': 'current' });
+  });
+
+  it('names what is wrong: an unknown deployment, an unknown build, a malformed build id or timeout', async () => {
+    const unknown = await runRotor(env, 'deployment', 'status', '--deployment', `nobody-${randomUUID().slice(0, 8)}`);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/Temporal has no worker deployment 'nobody-[0-9a-f]+' .*ROTOR_DEPLOYMENT_NAME/);
+    expect((await rotor('wait-drained', 'build-z')).stderr).toContain(
+      `worker deployment '${deploymentName}' has no build 'build-z'`,
+    );
+    expect((await rotor('set-current', 'a b')).stderr).toContain('<build-id>: letters, digits');
+    expect((await rotor('wait-drained', 'build-a', '--timeout', 'soon')).stderr).toContain(
+      "--timeout: 'soon' is not a duration",
+    );
   });
 });

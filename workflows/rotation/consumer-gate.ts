@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { VersionRef } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { gateText } from '../../core/gate';
+import { gateText, publishedReaders } from '../../core/gate';
 import type { GateInput, GateReport, GateStep } from '../../core/gate';
-import type { ClusterTarget } from '../../core/playbook/schema';
+import type { ClusterTarget, Playbook } from '../../core/playbook/schema';
 import { acts, callActivity } from '../activity-calls';
 import { profiles } from '../profiles';
 import type { RotationRun } from './run';
@@ -36,6 +36,11 @@ function settleOf(run: RotationRun, stage: string): number {
   return compromisedSettleMs;
 }
 
+function readersOf(credential: Playbook['spec']['credential']): Pick<GateInput, 'readers'> {
+  const readers = publishedReaders(credential);
+  return readers ? { readers } : {};
+}
+
 function inputOf(
   run: RotationRun,
   step: GateStep,
@@ -54,10 +59,9 @@ function inputOf(
     parallelism: spec.maxParallelClusters,
     settleMs,
     boundMs: run.stageTimeout('gate'),
-    // A jwt-signing-key's verifiers (pods mounting the JWKS) are gated too.
-    ...(spec.credential.kind === 'jwt-signing-key'
-      ? { jwks: { configMap: spec.credential.jwks.configMap, key: spec.credential.jwks.key } }
-      : {}),
+    // Readers of what the kind publishes are gated too: a jwt-signing-key's verifiers (pods mounting
+    // the JWKS), a CA rollover's clients (pods mounting the trust bundle, perhaps not the Secret).
+    ...readersOf(spec.credential),
     ...extra,
   };
 }

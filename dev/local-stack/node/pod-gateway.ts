@@ -37,6 +37,8 @@ export interface GatewayTarget {
   host: string;
   port: number;
   tls?: CertFiles & { protocol: 'h2' | 'http/1.1' };
+  /** The gateway's port for it; without it, a free one. */
+  listen?: number;
 }
 
 export interface PodGateway {
@@ -120,7 +122,7 @@ async function forwarder(host: string, target: GatewayTarget): Promise<Forwarder
     : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => resolve());
+    server.listen(target.listen ?? 0, host, () => resolve());
   });
   return { server, sockets };
 }

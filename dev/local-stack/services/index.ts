@@ -12,6 +12,7 @@ import { node } from './node';
 import { otelcol } from './otelcol';
 import { temporalTls } from './temporal-tls';
 import { temporalPostgres } from './temporal-postgres';
+import { workers } from './workers';
 
 /** Every service of the local stack, in start order; `optional` ones only when enabled. */
 export const services: StackService[] = [
@@ -28,4 +29,5 @@ export const services: StackService[] = [
   otelcol,
   temporalTls,
   temporalPostgres,
+  workers,
 ];

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ports } from '../config';
 import { stackCodecEndpoint } from '../keys';
-import { ensurePortFree, portOpen, probe, startProcess } from '../process';
-import type { StackService } from '../service';
+import { ensurePortFree, portOpen, probe, runningPid, runsWithOtherArgs, startProcess, stopProcess } from '../process';
+import type { StackContext, StackService } from '../service';
 import { goBinary, onPathAtVersion } from '../toolchain';
 import type { GoBuild } from '../toolchain';
 import { rotorSearchAttributes } from '../../../core/search-attributes';
+import { drainageDynamicConfig } from '../temporal-postgres-config';
 
 const version = 'v1.5.1';
 
@@ -78,7 +79,23 @@ export function devServerArgs(o: {
     '--log-level',
     'warn',
     ...attrs,
+    // Values are JSON: a duration is a quoted string.
+    ...Object.entries(drainageDynamicConfig).flatMap(([k, v]) => [
+      '--dynamic-config-value',
+      `${k}=${JSON.stringify(v)}`,
+    ]),
   ];
+}
+
+/** The stack's own server: its SQLite file, ports, Web UI and codec endpoint. */
+function stackServerArgs(ctx: StackContext): string[] {
+  return devServerArgs({
+    dbFile: join(ctx.paths.stateDir, 'temporal', 'temporal.db'),
+    port: ports.temporal,
+    uiPort: ports.temporalUi,
+    metricsPort: ports.temporalMetrics,
+    codecEndpoint: stackCodecEndpoint(ctx.paths),
+  });
 }
 
 /**
@@ -94,23 +111,21 @@ export const temporal: StackService = {
     await temporalBinary(ctx);
   },
   async start(ctx) {
+    const args = stackServerArgs(ctx);
+    // A server started by an older checkout (other flags, e.g. dynamic config) is restarted; its
+    // SQLite file keeps every workflow.
+    if (runsWithOtherArgs(ctx, 'temporal', args)) {
+      ctx.log("temporal: restarting with this checkout's flags");
+      await stopProcess(ctx, 'temporal');
+    }
+    if (runningPid(ctx, 'temporal') !== undefined) return;
     for (const p of [ports.temporal, ports.temporalUi, ports.temporalMetrics]) await ensurePortFree(p, 'temporal');
-    const dir = join(ctx.paths.stateDir, 'temporal');
-    mkdirSync(dir, { recursive: true });
-    startProcess(
-      ctx,
-      'temporal',
-      await temporalBinary(ctx),
-      devServerArgs({
-        dbFile: join(dir, 'temporal.db'),
-        port: ports.temporal,
-        uiPort: ports.temporalUi,
-        metricsPort: ports.temporalMetrics,
-        codecEndpoint: stackCodecEndpoint(ctx.paths),
-      }),
-    );
+    mkdirSync(join(ctx.paths.stateDir, 'temporal'), { recursive: true });
+    startProcess(ctx, 'temporal', await temporalBinary(ctx), args);
   },
-  async health() {
+  async health(ctx) {
+    if (runsWithOtherArgs(ctx, 'temporal', stackServerArgs(ctx)))
+      return "runs with outdated flags ('dev/stack up temporal' restarts it)";
     if (!(await portOpen(ports.temporal))) return `frontend port ${ports.temporal} not accepting connections`;
     const status = await probe(`http://127.0.0.1:${ports.temporalUi}/api/v1/namespaces/default`);
     if (status !== 200) return `Web UI on port ${ports.temporalUi} does not serve the default namespace yet`;

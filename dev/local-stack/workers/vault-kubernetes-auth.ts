@@ -1,6 +1,7 @@
 /**
  * Vault's Kubernetes auth method on the stack's Vault, set up for one chart release as an operator
- * would (docs/production.md "Identities"): a mount of the test's own, checking tokens with
+ * would (docs/production.md "Identities"): a mount of the caller's own (a test's, or the stack's
+ * `workers` service's), checking tokens with
  * cluster-a's TokenReview through a reviewer ServiceAccount (Vault sits outside the cluster, and
  * the pods' tokens, of audience `vault`, cannot call the apiserver themselves), and a role binding
  * the release's ServiceAccount to one policy. Also: the policies of the tokens that mount issued.
@@ -8,8 +9,22 @@
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import vaultClient from 'node-vault';
-import { clusterCaPem } from './kube';
-import { useStackEnv } from './stack-env';
+import { clusterCaPem, createOrReplace, statusOf } from '../kube-clients';
+import { useStackEnv } from '../stack-env';
+import { serviceAccountToken } from './rbac-identity';
+import type { TokenKind } from './rbac-identity';
+
+/**
+ * A Vault policy's rules for rotating KV v2 entries at `path` of `mount` (a glob, e.g. `team/*`):
+ * write new versions, read them, destroy old ones.
+ */
+export function kvRotationRules(mount: string, path: string): string {
+  return [
+    `path "${mount}/data/${path}" { capabilities = ["create", "read", "update"] }`,
+    `path "${mount}/metadata/${path}" { capabilities = ["create", "read", "update"] }`,
+    `path "${mount}/destroy/${path}" { capabilities = ["update"] }`,
+  ].join('\n');
+}
 
 export interface VaultKubernetesRole {
   /** The auth mount (`vault.auth.kubernetes.mount` of the chart). */
@@ -26,11 +41,12 @@ export interface VaultKubernetesRole {
 /**
  * Enables `auth/<mount>` (type kubernetes) against the kubeconfig's current cluster, a policy
  * `<mount>` with `rules`, and role `rotor` for ServiceAccount `serviceAccount` of `namespace`
- * with audience `vault`, as the chart's projected token carries.
+ * with audience `vault`, as the chart's projected token carries. Idempotent: what exists is
+ * brought to this configuration. The reviewer's token lasts 2 h, or (`lasting`) as long as its Secret.
  */
 export async function vaultKubernetesRole(
   kc: KubeConfig,
-  o: { mount: string; namespace: string; serviceAccount: string; rules: string },
+  o: { mount: string; namespace: string; serviceAccount: string; rules: string; reviewerToken?: TokenKind },
 ): Promise<VaultKubernetesRole> {
   const env = useStackEnv();
   const root = vaultClient({ endpoint: env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
@@ -38,25 +54,32 @@ export async function vaultKubernetesRole(
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
   const reviewer = `${o.mount}-reviewer`;
   const role = 'rotor';
-  await core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: reviewer } } });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name: reviewer },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: reviewer, namespace: o.namespace }],
-    },
-  });
-  const reviewerToken = await core.createNamespacedServiceAccountToken({
-    name: reviewer,
-    namespace: o.namespace,
-    body: { spec: { audiences: [], expirationSeconds: 7200 } },
-  });
+  const sa = await statusOf(
+    core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: reviewer } } }),
+  );
+  if (sa !== 200 && sa !== 409)
+    throw new Error(`creating ServiceAccount ${o.namespace}/${reviewer} failed: HTTP ${sa}`);
+  const binding = {
+    metadata: { name: reviewer },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+    subjects: [{ kind: 'ServiceAccount', name: reviewer, namespace: o.namespace }],
+  };
+  await createOrReplace(
+    () => rbac.createClusterRoleBinding({ body: binding }),
+    () => rbac.replaceClusterRoleBinding({ name: reviewer, body: binding }),
+  );
+  const reviewerToken = await serviceAccountToken(
+    core,
+    { name: reviewer, namespace: o.namespace },
+    o.reviewerToken ?? { expirationSeconds: 7200 },
+  );
   await root.addPolicy({ name: o.mount, rules: o.rules });
-  await root.enableAuth({ mount_point: o.mount, type: 'kubernetes' });
+  const mounts = (await root.auths()) as { data?: Record<string, unknown> };
+  if (!(`${o.mount}/` in (mounts.data ?? {}))) await root.enableAuth({ mount_point: o.mount, type: 'kubernetes' });
   await root.write(`auth/${o.mount}/config`, {
     kubernetes_host: kc.getCurrentCluster()?.server,
     kubernetes_ca_cert: clusterCaPem(kc),
-    token_reviewer_jwt: reviewerToken.status?.token,
+    token_reviewer_jwt: reviewerToken,
   });
   await root.write(`auth/${o.mount}/role/${role}`, {
     bound_service_account_names: o.serviceAccount,
