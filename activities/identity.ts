@@ -5,7 +5,7 @@
  * cannot write.
  */
 import { Context } from '@temporalio/activity';
-import type { WorkflowExecutionDescription } from '@temporalio/client';
+import type { WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import {
   actionClaim,
   attestationProblem,
@@ -52,6 +52,11 @@ async function launcherProblem(d: WorkflowExecutionDescription, scheduleId: stri
   return undefined;
 }
 
+/** Runs matching a visibility query: Temporal's own list (the time-skipping test server has none). */
+export type RunLister = (query: string) => AsyncIterable<Pick<WorkflowExecutionInfo, 'runId' | 'startTime' | 'memo'>>;
+
+const visibility: RunLister = (query) => Context.current().client.workflow.list({ query });
+
 /**
  * Why the rotation run `d` with `input` may not start under `identity: kubernetes` (undefined: it
  * may): the controller's attestation must cover the input and, for a request, this rotation id
@@ -61,6 +66,7 @@ export async function startProblem(
   keys: Keyring,
   input: Pick<RotationInput, keyof ReturnType<typeof attestedInput> | 'attestation'>,
   d: WorkflowExecutionDescription,
+  runs: RunLister = visibility,
 ): Promise<string | undefined> {
   const att = input.attestation;
   const fields = attestedInput(input);
@@ -73,7 +79,7 @@ export async function startProblem(
   const claim = { kind: 'request' as const, workflowId: d.workflowId, requestUid, input: fields };
   return (
     attestationProblem(keys, att, claim, first.startTime.getTime()) ??
-    usedBefore(first, requestUid, new Date(Number(att?.issuedAt) - attestationValidityMs))
+    usedBefore(runs, first, requestUid, new Date(Number(att?.issuedAt) - attestationValidityMs))
   );
 }
 
@@ -83,14 +89,13 @@ export async function startProblem(
  * memo), so this run replays a copy. Temporal's record of that run cannot be rewritten by a client.
  */
 async function usedBefore(
+  runs: RunLister,
   first: WorkflowExecutionDescription,
   requestUid: string,
   since: Date,
 ): Promise<string | undefined> {
-  const runs = Context.current().client.workflow.list({
-    query: `WorkflowId = '${first.workflowId}' AND StartTime >= '${since.toISOString()}'`,
-  });
-  for await (const run of runs) {
+  const query = `WorkflowId = '${first.workflowId}' AND StartTime >= '${since.toISOString()}'`;
+  for await (const run of runs(query)) {
     if (run.runId === first.runId || run.startTime >= first.startTime) continue;
     if (run.memo?.[requestMemoKey] === requestUid)
       return `its attestation was used already by run ${run.runId} of ${first.workflowId} (a copy replayed)`;

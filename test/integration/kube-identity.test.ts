@@ -18,9 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +38,7 @@ import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
+import { rejection } from '../helpers/rejection';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
   apiRefusal,
@@ -109,15 +108,25 @@ async function forgedStart(workflowId: string, input: RotationInput) {
   return failureOfRun(tw, h);
 }
 
-/** The ApplicationFailure an update was rejected with. */
-async function rejection(call: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await call;
-  } catch (e) {
-    if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) return e.cause;
-    throw e;
-  }
-  throw new Error('the update was expected to be rejected');
+/** bob's RotationApproval `name` of `action` on alice's rotate-one, once the controller took it or denied it. */
+async function bobActs(name: string, action: 'approve' | 'retry') {
+  await createRotorObject(kc[bob]!, 'rotationapprovals', orders, name, {
+    requestRef: 'rotate-one',
+    action,
+    approvedBy: bob,
+  });
+  return waitForCondition(admin, 'rotationapprovals', orders, name, ['Accepted', 'Denied'], 90_000);
+}
+
+/** How many operator actions the run has had checked (its verifyOperatorAction activities that completed). */
+async function actionsChecked(h: WorkflowHandle): Promise<number> {
+  const events = (await h.fetchHistory()).events ?? [];
+  const checks = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyOperatorAction')
+      .map((e) => String(e.eventId)),
+  );
+  return events.filter((e) => checks.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).length;
 }
 
 const kubeconfigEnv = (name: string) => {
@@ -296,7 +305,34 @@ describe('operator actions and copied attestations', () => {
     expect(after.refusedSignals?.last.map((s) => s.signal).sort()).toEqual(['retrySignal', 'skipSoakSignal']);
     expect(after).toEqual({ ...before.status, refusedSignals: after.refusedSignals });
     expect(await snapshots()).toEqual(before.stores);
-  }, 180_000);
+
+    // bob's retry through the apiserver is taken (harmless at the gate); the attacker reads it from
+    // the history and sends it again within its 10 minutes: refused, counted, nothing else changes.
+    const checkedBefore = await actionsChecked(h);
+    const sent = await bobActs('bob-retry', 'retry');
+    expect(sent.condition.type).toBe('Accepted');
+    await until('the retry checked', async () => (await actionsChecked(h)) > checkedBefore || undefined, 60_000);
+    const taken = await h.query(statusQuery);
+    expect(taken.refusedSignals?.count).toBe(2);
+    const history = await h.fetchHistory();
+    const signals = await Promise.all(
+      (history.events ?? []).flatMap((e) => {
+        const a = e.workflowExecutionSignaledEventAttributes;
+        return a?.signalName === retrySignal.name ? [decoded<OperatorAction>(a.input?.payloads)] : [];
+      }),
+    );
+    const bobsRetry = signals.find((op) => op.attestation);
+    expect(bobsRetry?.attestation?.mac).toBeTruthy();
+    await h.signal(retrySignal, bobsRetry!);
+    await until(
+      'the copy refused',
+      async () => (await h.query(statusQuery)).refusedSignals?.count === 3 || undefined,
+      60_000,
+    );
+    const replayed = await h.query(statusQuery);
+    expect(replayed).toEqual({ ...taken, refusedSignals: replayed.refusedSignals });
+    expect(await snapshots()).toEqual(before.stores);
+  }, 240_000);
 
   it("refuses the controller's attestations copied onto another rotation", async () => {
     const before = await snapshots();
@@ -315,19 +351,7 @@ describe('operator actions and copied attestations', () => {
 
     // bob approves alice's rotation through the apiserver; his attestation, copied from its history
     // onto carol's rotation (at the same gate), is refused there.
-    await createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'bob-one', {
-      requestRef: 'rotate-one',
-      action: 'approve',
-      approvedBy: bob,
-    });
-    const approved = await waitForCondition(
-      admin,
-      'rotationapprovals',
-      orders,
-      'bob-one',
-      ['Accepted', 'Denied'],
-      90_000,
-    );
+    const approved = await bobActs('bob-one', 'approve');
     expect(approved.condition.type).toBe('Accepted');
     // Accepted updates: the forged ones above (rejected by their handler) and bob's, which carries an attestation.
     const history = await runs.one!.fetchHistory();
