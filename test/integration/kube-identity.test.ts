@@ -2,8 +2,10 @@
  * Issue 24, `identity: kubernetes`, from an attacker's position: a Temporal client holding rotor's
  * codec key (what every CLI holds) against a worker whose policy takes requesters and approvers
  * from Kubernetes only. It starts rotations with any requester it likes, approves, aborts, skips
- * the soak and retries with any `--by`, and copies the controller's attestations from histories
- * onto other rotations. Each is refused and the stores and runs are compared before and after.
+ * the soak and retries with any `--by`, copies the controller's attestations from histories onto
+ * other rotations or sends them again, and starts a schedule's rotation off its times (its input
+ * copied, a launcher of its own, the schedule triggered, backfilled or its spec changed). Each is
+ * refused and the stores and runs are compared before and after.
  * Beside it, RBAC granted to a group: the SubjectAccessReview counts the groups the admission
  * policy checked, and a group the user is not in is refused by the apiserver.
  *
@@ -18,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
@@ -26,8 +29,8 @@ import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
 import { loadKeyring } from '../../adapters/keys';
 import { loadPolicyFile } from '../../adapters/policy-file';
-import { describeSchedule } from '../../adapters/temporal/rotation-schedule';
-import { playbookScheduleId, rotationWorkflowId } from '../../core/ids';
+import { deleteSchedule } from '../../adapters/temporal/rotation-schedule';
+import { playbookLauncherId, playbookScheduleId, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
 import { resourceGroup } from '../../core/resources';
@@ -118,6 +121,27 @@ async function bobActs(name: string, action: 'approve' | 'retry') {
   return waitForCondition(admin, 'rotationapprovals', orders, name, ['Accepted', 'Denied'], 90_000);
 }
 
+/**
+ * The refusal of the rotation the schedule `scheduleId` starts next, after `act` (a trigger, a
+ * backfill, a changed spec): the schedule's next launcher fails with its child's failure.
+ */
+async function refusedLaunch(scheduleId: string, act: () => Promise<unknown>) {
+  const schedule = tw.client.schedule.getHandle(scheduleId);
+  const taken = (await schedule.describe()).info.recentActions.length;
+  await act();
+  const launcher = await until(
+    `the next launcher of ${scheduleId}`,
+    async () => (await schedule.describe()).info.recentActions.at(taken)?.action.workflow,
+    90_000,
+  );
+  const failure = await failureOfRun(
+    tw,
+    tw.client.workflow.getHandle(launcher.workflowId, launcher.firstExecutionRunId),
+  );
+  expect(failure.type).toBe('PolicyRefused');
+  return failure;
+}
+
 /** How many operator actions the run has had checked (its verifyOperatorAction activities that completed). */
 async function actionsChecked(h: WorkflowHandle): Promise<number> {
   const events = (await h.fetchHistory()).events ?? [];
@@ -187,6 +211,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await controller?.stop();
+  // The schedules outlive the controller: none may go on starting launchers on a queue nobody polls.
+  for (const p of tw && orders ? ['four', 'five'] : [])
+    await deleteSchedule(tw.client, playbookScheduleId(orders, p)).catch(() => undefined);
   for (const p of ['one', 'two'] as const)
     await tw?.client.workflow
       .getHandle(rotationWorkflowId(secretOf(p), orders))
@@ -394,12 +421,13 @@ describe('operator actions and copied attestations', () => {
 });
 
 describe("a RotationPlaybook's schedule", () => {
-  it('rotates on its schedule; its input copied onto a direct start or another playbook is refused', async () => {
+  it('refuses its input copied onto a direct start, a launcher of its own or another playbook, and a trigger off its times', async () => {
     const scheduleId = playbookScheduleId(orders, 'four');
     const { condition } = await waitForCondition(admin, 'rotationplaybooks', orders, 'four', ['Ready'], 60_000);
     expect(condition.reason).toBe('Scheduled');
-    const described = await describeSchedule(tw.client, scheduleId);
-    const input = (described?.action as { args?: RotationInput[] } | undefined)?.args?.[0];
+    const schedule = tw.client.schedule.getHandle(scheduleId);
+    const described = await schedule.describe();
+    const input = (described.action as { args?: RotationInput[] } | undefined)?.args?.[0];
     expect(input?.attestation?.scheduleId).toBe(scheduleId);
     const before = await snapshots();
 
@@ -413,20 +441,78 @@ describe("a RotationPlaybook's schedule", () => {
       playbook: playbookOf('three'),
     });
     expect(other.message).toContain('does not vouch for this rotation');
-    expect(await snapshots()).toEqual(before);
 
-    // The schedule itself runs it, admitted: the store changes.
-    await tw.client.schedule.getHandle(scheduleId).trigger();
+    // A launcher of the attacker's, under the schedule's launcher id on rotor's task queue, claiming
+    // the schedule in Temporal's own search attributes: the server lets any client set them.
+    const launcher = await tw.client.workflow.start('scheduledRotationWorkflow', {
+      taskQueue: tw.taskQueue,
+      workflowId: `${playbookLauncherId(orders, 'four')}-${new Date().toISOString()}`,
+      args: [input!],
+      searchAttributes: { TemporalScheduledById: [scheduleId], TemporalScheduledStartTime: [new Date()] },
+    });
+    expect((await launcher.describe()).searchAttributes).toMatchObject({ TemporalScheduledById: [scheduleId] });
+    const ownLauncher = await failureOfRun(tw, launcher);
+    expect(ownLauncher.type).toBe('PolicyRefused');
+    expect(ownLauncher.message).toContain(`was not started by schedule ${scheduleId}`);
+
+    // The schedule itself, triggered now (by any Temporal client): off its 90-day times.
+    const early = await refusedLaunch(scheduleId, () => schedule.trigger());
+    expect(early.type).toBe('PolicyRefused');
+    expect(early.message).toContain('not at one of its times (every 7776000s, jitter 0s): a trigger or a changed spec');
+    expect(await snapshots()).toEqual(before);
+  }, 240_000);
+
+  it('rotates at its own times: the comparison above catches a real rotation', async () => {
+    // A playbook of its own, every minute: its store changes at the next minute without a trigger.
+    const five = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `${prefix}/`);
+    const before = await five.snapshot();
+    await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, 'five', {
+      secret: { name: `ident-five-${hex}`, store: five.store },
+      credential: { kind: 'random', length: 32 },
+      schedule: { every: '1m' },
+    });
     const ended = ['Rotated', 'Skipped', 'RolledBack', 'Failed'];
     const obj = await until(
-      "four's scheduled rotation ended",
+      "five's scheduled rotation ended",
       async () => {
-        const o = await readRotorObject(admin, 'rotationplaybooks', orders, 'four');
+        const o = await readRotorObject(admin, 'rotationplaybooks', orders, 'five');
         return ended.includes(o.status?.lastRotation?.outcome ?? '') ? o : undefined;
       },
-      120_000,
+      180_000,
     );
     expect(obj.status?.lastRotation).toMatchObject({ outcome: 'Rotated', trigger: 'schedule' });
-    expect((await snapshots())['four']).not.toEqual(before['four']);
-  }, 240_000);
+
+    // The attacker pauses the schedule (no more runs at its times) and backfills the time it took
+    // last, allowing overlaps: the schedule starts a launcher for that time again, which is refused.
+    const scheduleId = playbookScheduleId(orders, 'five');
+    const schedule = tw.client.schedule.getHandle(scheduleId);
+    await schedule.pause('attacker');
+    // A run the next minute started before the pause ends first.
+    await until(
+      'no scheduled run of five',
+      async () => (await schedule.describe()).info.runningActions.length === 0 || undefined,
+      120_000,
+    );
+    const rotated = await five.snapshot();
+    expect(rotated).not.toEqual(before);
+    const taken = (await schedule.describe()).info.recentActions.at(-1)!.scheduledAt.getTime();
+    const again = await refusedLaunch(scheduleId, () =>
+      schedule.backfill({
+        start: new Date(taken - 1_000),
+        end: new Date(taken + 1_000),
+        overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+      }),
+    );
+    expect(again.message).toContain(`for the same time ${new Date(taken).toISOString()} already`);
+    // It changes the schedule's spec to fire half a minute off the playbook's times.
+    const offTimes = await refusedLaunch(scheduleId, () =>
+      schedule.update((prev) => ({
+        ...prev,
+        spec: { intervals: [{ every: '1m', offset: '30s' }] },
+        state: { ...prev.state, paused: false },
+      })),
+    );
+    expect(offTimes.message).toContain('not at one of its times (every 60s, jitter 0s)');
+    expect(await five.snapshot()).toEqual(rotated);
+  }, 300_000);
 });
