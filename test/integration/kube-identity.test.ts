@@ -34,12 +34,20 @@ import { playbookLauncherId, playbookScheduleId, rotationWorkflowId } from '../.
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
 import { resourceGroup } from '../../core/resources';
+import type { ApprovalAction } from '../../core/resources';
 import type { OperatorAction, RotationInput } from '../../core/status';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
 import { depsFromEnv } from '../../workers/deps';
 import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
-import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseSignal,
+  retrySignal,
+  skipSoakSignal,
+  statusQuery,
+} from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
 import { rejection } from '../helpers/rejection';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
@@ -111,12 +119,12 @@ async function forgedStart(workflowId: string, input: RotationInput) {
   return failureOfRun(tw, h);
 }
 
-/** bob's RotationApproval `name` of `action` on alice's rotate-one, once the controller took it or denied it. */
-async function bobActs(name: string, action: 'approve' | 'retry') {
-  await createRotorObject(kc[bob]!, 'rotationapprovals', orders, name, {
+/** `who`'s RotationApproval `name` of `action` on alice's rotate-one, once the controller took it or denied it. */
+async function decides(who: string, name: string, action: ApprovalAction) {
+  await createRotorObject(kc[who]!, 'rotationapprovals', orders, name, {
     requestRef: 'rotate-one',
     action,
-    approvedBy: bob,
+    approvedBy: who,
   });
   return waitForCondition(admin, 'rotationapprovals', orders, name, ['Accepted', 'Denied'], 90_000);
 }
@@ -140,6 +148,20 @@ async function refusedLaunch(scheduleId: string, act: () => Promise<unknown>) {
   );
   expect(failure.type).toBe('PolicyRefused');
   return failure;
+}
+
+/** The controller's `signal` to the run, as its history holds it (what the attacker copies). */
+async function vouchedSignal(h: WorkflowHandle, signal: string): Promise<OperatorAction> {
+  const history = await h.fetchHistory();
+  const signals = await Promise.all(
+    (history.events ?? []).flatMap((e) => {
+      const a = e.workflowExecutionSignaledEventAttributes;
+      return a?.signalName === signal ? [decoded<OperatorAction>(a.input?.payloads)] : [];
+    }),
+  );
+  const vouched = signals.find((op) => op.attestation);
+  if (!vouched) throw new Error(`no ${signal} from rotor's controller in ${h.workflowId}'s history`);
+  return vouched;
 }
 
 /** How many operator actions the run has had checked (its verifyOperatorAction activities that completed). */
@@ -300,7 +322,7 @@ describe('groups in the SubjectAccessReview', () => {
 });
 
 describe('operator actions and copied attestations', () => {
-  it('refuses forged approve, abort, skip-soak and retry from a codec-key client; nothing changes', async () => {
+  it('refuses forged approve, abort, skip-soak and retry, and copies of the controller’s retry and pause; nothing changes', async () => {
     await createRotorObject(kc[alice]!, 'rotationrequests', orders, 'rotate-one', {
       playbookRef: 'one',
       requestedBy: alice,
@@ -336,21 +358,14 @@ describe('operator actions and copied attestations', () => {
     // bob's retry through the apiserver is taken (harmless at the gate); the attacker reads it from
     // the history and sends it again within its 10 minutes: refused, counted, nothing else changes.
     const checkedBefore = await actionsChecked(h);
-    const sent = await bobActs('bob-retry', 'retry');
+    const sent = await decides(bob, 'bob-retry', 'retry');
     expect(sent.condition.type).toBe('Accepted');
     await until('the retry checked', async () => (await actionsChecked(h)) > checkedBefore || undefined, 60_000);
     const taken = await h.query(statusQuery);
     expect(taken.refusedSignals?.count).toBe(2);
-    const history = await h.fetchHistory();
-    const signals = await Promise.all(
-      (history.events ?? []).flatMap((e) => {
-        const a = e.workflowExecutionSignaledEventAttributes;
-        return a?.signalName === retrySignal.name ? [decoded<OperatorAction>(a.input?.payloads)] : [];
-      }),
-    );
-    const bobsRetry = signals.find((op) => op.attestation);
+    const bobsRetry = await vouchedSignal(h, retrySignal.name);
     expect(bobsRetry?.attestation?.mac).toBeTruthy();
-    await h.signal(retrySignal, bobsRetry!);
+    await h.signal(retrySignal, bobsRetry);
     await until(
       'the copy refused',
       async () => (await h.query(statusQuery)).refusedSignals?.count === 3 || undefined,
@@ -359,7 +374,22 @@ describe('operator actions and copied attestations', () => {
     const replayed = await h.query(statusQuery);
     expect(replayed).toEqual({ ...taken, refusedSignals: replayed.refusedSignals });
     expect(await snapshots()).toEqual(before.stores);
-  }, 240_000);
+
+    // alice (verb rotate) pauses her rotation through the apiserver and resumes it; the pause's
+    // copy, sent again from the history, is refused: the rotation stays unpaused.
+    const status = () => h.query(statusQuery);
+    expect((await decides(alice, 'alice-pause', 'pause')).condition.type).toBe('Accepted');
+    await until('paused', async () => (await status()).paused || undefined, 60_000);
+    expect((await decides(alice, 'alice-resume', 'resume')).condition.type).toBe('Accepted');
+    await until('resumed', async () => !(await status()).paused || undefined, 60_000);
+    const resumed = await status();
+    await h.signal(pauseSignal, await vouchedSignal(h, pauseSignal.name));
+    await until('the copy refused', async () => (await status()).refusedSignals?.count === 4 || undefined, 60_000);
+    const unpaused = await status();
+    expect(unpaused.paused).toBeFalsy();
+    expect(unpaused).toEqual({ ...resumed, refusedSignals: unpaused.refusedSignals });
+    expect(await snapshots()).toEqual(before.stores);
+  }, 300_000);
 
   it("refuses the controller's attestations copied onto another rotation", async () => {
     const before = await snapshots();
@@ -378,7 +408,7 @@ describe('operator actions and copied attestations', () => {
 
     // bob approves alice's rotation through the apiserver; his attestation, copied from its history
     // onto carol's rotation (at the same gate), is refused there.
-    const approved = await bobActs('bob-one', 'approve');
+    const approved = await decides(bob, 'bob-one', 'approve');
     expect(approved.condition.type).toBe('Accepted');
     // Accepted updates: the forged ones above (rejected by their handler) and bob's, which carries an attestation.
     const history = await runs.one!.fetchHistory();
