@@ -25,7 +25,7 @@ import type { AuditEvent } from '../../workflows/audit';
 import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { rejection } from '../helpers/rejection';
-import { DAY, failureOf, fakeStoreRef, reach, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
+import { DAY, failureOf, fakeStoreRef, HOUR, reach, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
 
 /** The controller's keys (derived from a fingerprint key made for the test), which the attacker lacks. */
 const keys = attestationKeys(keyring([{ id: 'ts-fingerprint', key: randomBytes(32) }]));
@@ -172,6 +172,40 @@ describe('identity: kubernetes in the rotation workflow', () => {
       ['retry', 'alice'],
     ]);
     await h.terminate('test done');
+  });
+
+  it('a continuation keeps the attestations taken: a copy sent to the new run is refused', async () => {
+    const now = await ts.server().currentTimeMs();
+    const playbook = testPlaybook(storeRef('continued'), {
+      approval: { beforeRevoke: true },
+      needsAttention: { maxHistoryEvents: 100 },
+    });
+    const { h, store, audit } = await startAttested(playbook);
+    store.state.failRevokeUntil = now + 30 * DAY;
+    await until(h, 'the approval gate', (s) => s.awaitingApproval);
+    const firstRunId = (await h.describe()).runId;
+    await h.executeUpdate(approveUpdate, { args: [await vouched(h, 'approve', 'bob')] });
+    await reach(h, 'needs-attention');
+    const retry = await vouched(h, 'retry', 'alice');
+    await h.signal(retrySignal, retry);
+    await until(h, 'the retry taken', () => audit.some((e) => e.detail === 'retry'));
+    // 15-minute retries for 6 hours: more than 100 events, so the run continues as new.
+    await ts.server().sleep(6 * HOUR);
+    const continued = ts.server().client.workflow.getHandle(h.workflowId);
+    expect((await continued.describe()).runId).not.toBe(firstRunId);
+    const before = await statusOf(continued);
+    await continued.signal(retrySignal, retry);
+    await until(
+      continued,
+      'the copy refused',
+      (s) => (s.refusedSignals?.count ?? 0) > (before.refusedSignals?.count ?? 0),
+    );
+    expect(refusals(audit).at(-1)).toContain('its attestation was used already by this rotation');
+    // A new retry through the controller is taken by the continuation (vouched for the first run).
+    const retries = audit.filter((e) => e.detail === 'retry').length;
+    await continued.signal(retrySignal, await vouched(continued, 'retry', 'alice'));
+    await until(continued, 'the new retry taken', () => audit.filter((e) => e.detail === 'retry').length > retries);
+    await continued.terminate('test done');
   });
 
   it('an abort through the controller is taken: the run rolls back; the copy meets a closed run', async () => {
