@@ -14,6 +14,7 @@ import type { Playbook } from '../core/playbook/schema';
 import { ErrorTypes, permanent } from '../core/failures';
 import type { RotationInput } from '../core/status';
 import { identityAdvice, startProblem } from './identity';
+import type { RunLister } from './identity';
 
 /** What the worker knows that a playbook cannot change: the admin policy and its own defaults. */
 export interface AdmissionDeps {
@@ -26,6 +27,8 @@ export interface AdmissionDeps {
   keys: Keyring;
   /** Worker-only keys rotor's controller attests with (adapters/controller-attestation.ts); without them `identity: kubernetes` admits nothing. */
   attestationKeys?: Keyring | undefined;
+  /** Where an attested start looks for an earlier run of its request; default Temporal's visibility. */
+  listRuns?: RunLister;
 }
 
 export interface AdmissionInput {
@@ -100,7 +103,12 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
       const unattested = !kubernetes
         ? undefined
         : deps.attestationKeys
-          ? await startProblem(deps.attestationKeys, { ...input, trigger: input.trigger ?? 'manual' }, described)
+          ? await startProblem(
+              deps.attestationKeys,
+              { ...input, trigger: input.trigger ?? 'manual' },
+              described,
+              deps.listRuns,
+            )
           : 'this worker holds no controller attestation keys';
       const ctx: PolicyContext = {
         playbookFile: input.playbookFile,

@@ -8,6 +8,8 @@ describe('rotor resources', () => {
     expect(verbFor({ action: 'approve' })).toBe('approve');
     expect(verbFor({ action: 'skip-soak' })).toBe('approve');
     expect(verbFor({ action: 'retry' })).toBe('approve');
+    expect(verbFor({ action: 'pause' })).toBe('rotate');
+    expect(verbFor({ action: 'resume' })).toBe('rotate');
     expect(verbFor({ action: 'abort' })).toBe('rotate');
   });
 

@@ -50,7 +50,7 @@ export const rotationRequestSpecSchema = z
   })
   .describe('Rotate the secret of a RotationPlaybook now.');
 
-export const approvalActions = ['approve', 'abort', 'skip-soak', 'retry'] as const;
+export const approvalActions = ['approve', 'abort', 'skip-soak', 'retry', 'pause', 'resume'] as const;
 export type ApprovalAction = (typeof approvalActions)[number];
 
 /** `RotationApproval.spec`: an operator's decision on a running rotation. */
@@ -59,7 +59,9 @@ export const rotationApprovalSpecSchema = z
     requestRef: objectName.describe('The `RotationRequest` in this namespace whose rotation this acts on.'),
     action: z
       .enum(approvalActions)
-      .describe('`approve` the manual gate, `abort` (compensates), `skip-soak`, or `retry` a failing step now.'),
+      .describe(
+        '`approve` the manual gate, `abort` (compensates), `skip-soak`, `retry` a failing step now, or `pause` (before its next stage) and `resume` the rotation.',
+      ),
     reason: z.string().max(1024).optional().describe('Why, for the audit trail.'),
     approvedBy: userName.describe(
       "Who decided: the apiserver's authenticated user name, which the admission policy makes this equal and immutable.",
@@ -72,14 +74,14 @@ export type RotationRequestSpec = z.output<typeof rotationRequestSpecSchema>;
 export type RotationApprovalSpec = z.output<typeof rotationApprovalSpecSchema>;
 
 /**
- * The RBAC verb on `rotationplaybooks` (resource name: the playbook) each decision needs. Abort
- * needs only what starting does; the gate and soak need `approve`.
+ * The RBAC verb on `rotationplaybooks` (resource name: the playbook) each decision needs. Abort,
+ * pause and resume need only what starting does; the gate and soak need `approve`.
  */
 export function verbFor(
   what: { request: Pick<RotationRequestSpec, 'mode'> } | { action: ApprovalAction },
 ): 'rotate' | 'emergency' | 'approve' {
   if ('request' in what) return what.request.mode === 'emergency' ? 'emergency' : 'rotate';
-  return what.action === 'abort' ? 'rotate' : 'approve';
+  return ['abort', 'pause', 'resume'].includes(what.action) ? 'rotate' : 'approve';
 }
 
 /**

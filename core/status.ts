@@ -59,6 +59,8 @@ export interface RotationResume {
   lockKey?: string;
   attentionSince?: number;
   escalated: boolean;
+  /** The MACs of the controller's action attestations the rotation took (each is taken once). */
+  spentAttestations?: string[];
 }
 
 export const stageNames = [

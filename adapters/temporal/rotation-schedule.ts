@@ -4,6 +4,13 @@ import type { Client, ScheduleDescription, ScheduleOptionsAction, ScheduleSpec }
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import type { RotationInput } from '../../core/status';
 
+/**
+ * How late a schedule may still take a missed run (after an outage of Temporal or the worker). A
+ * RotationPlaybook's scheduled run taken later than this after its time is refused
+ * (activities/identity.ts): only a backfill takes one.
+ */
+export const scheduleCatchupWindowMs = 24 * 3_600_000;
+
 /** A rotor schedule as it should be: what `rotor schedule sync` and the controller create or update. */
 export interface DesiredSchedule {
   scheduleId: string;
@@ -79,7 +86,7 @@ export async function applySchedule(
       scheduleId: d.scheduleId,
       spec: d.spec,
       action: d.action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: scheduleCatchupWindowMs },
       state: { note: d.note },
     });
     return 'created';

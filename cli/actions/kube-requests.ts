@@ -145,7 +145,7 @@ export async function requestRotation(playbook: string, raw: Record<string, unkn
   return report(kc, 'rotationrequests', namespace, created, o.json, o.timeout);
 }
 
-/** `rotor <approve|abort|skip-soak|retry> <request> --via-kube`: a RotationApproval, as the kubeconfig's user. */
+/** `rotor <approve|abort|skip-soak|retry|pause|resume> <request> --via-kube`: a RotationApproval, as the kubeconfig's user. */
 export async function decideViaKube(
   action: ApprovalAction,
   request: string,

@@ -2,15 +2,14 @@ import { Command } from 'commander';
 import { lazyAction } from '../run';
 import { operatorDescriptions } from '../operator-names';
 import type { OperatorName } from '../operator-names';
-import type { ApprovalAction } from '../../core/resources';
 import { CliError } from '../exit-codes';
 
 /** Operator commands that also exist as a RotationApproval's action. */
-const viaKube = new Set<OperatorName>(['approve', 'abort', 'skip-soak', 'retry']);
+const viaKube = new Set<OperatorName>(['approve', 'abort', 'skip-soak', 'retry', 'pause', 'resume']);
 
 /**
- * `rotor approve|abort|skip-soak|pause|resume|retry <secret> [--reason …] [--by …]`; approve, abort,
- * skip-soak and retry also `--via-kube <request>`: a RotationApproval as the kubeconfig's user.
+ * `rotor approve|abort|skip-soak|pause|resume|retry <secret> [--reason …] [--by …]`; each also
+ * `--via-kube <request>`: a RotationApproval as the kubeconfig's user.
  */
 export function operatorCommands(): Command[] {
   return (Object.keys(operatorDescriptions) as OperatorName[]).map((name) => {
@@ -38,7 +37,7 @@ export function operatorCommands(): Command[] {
           if (by !== undefined)
             throw new CliError('rotor: --by does not go with --via-kube: the apiserver says who you are');
           const { decideViaKube } = await import('../actions/kube-requests');
-          return decideViaKube(name as ApprovalAction, target, rest);
+          return decideViaKube(name, target, rest);
         };
       }),
     );

@@ -18,6 +18,7 @@ import { statusQuery } from '../../workflows/definitions';
 import type { AuditEvent } from '../../workflows/audit';
 import { workflowBundleFromEnv } from '../../workers/bundle';
 import { createRotorWorker } from '../../workers/worker';
+import type { RotationActivities } from '../../activities/index';
 import { fakeStores } from './fake-store';
 import { recordHistory } from './history-recorder';
 import type { FakeStore } from './fake-store';
@@ -81,8 +82,9 @@ export interface TimedRotation {
  * For one test file: the time-skipping server and one rotor worker (the production worker's
  * options: bundle, codec, failure converter, redaction) whose store activities are fakes per rotation.
  * The worker bundles the workflows once per file; each rotation gets its own secret and store.
+ * `activities` replace or add activities of the worker (another admission, the identity checks).
  */
-export function useTimeSkipping() {
+export function useTimeSkipping(opts: { activities?: Partial<RotationActivities> } = {}) {
   let env: TestWorkflowEnvironment | undefined;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
@@ -101,7 +103,12 @@ export function useTimeSkipping() {
       connection,
       namespace: 'default',
       taskQueue: queue,
-      activities: runs === 'workflows' ? {} : afterEach ? observed(stores.activities, afterEach) : stores.activities,
+      activities:
+        runs === 'workflows'
+          ? {}
+          : afterEach
+            ? observed({ ...stores.activities, ...opts.activities }, afterEach)
+            : { ...stores.activities, ...opts.activities },
       activitiesOnly: runs === 'activities',
       env: codecEnv,
       // Built once per run by test/global-setup.ts; bundled here when the variable is unset.

@@ -2,8 +2,10 @@
  * Issue 24, `identity: kubernetes`, from an attacker's position: a Temporal client holding rotor's
  * codec key (what every CLI holds) against a worker whose policy takes requesters and approvers
  * from Kubernetes only. It starts rotations with any requester it likes, approves, aborts, skips
- * the soak and retries with any `--by`, and copies the controller's attestations from histories
- * onto other rotations. Each is refused and the stores and runs are compared before and after.
+ * the soak and retries with any `--by`, copies the controller's attestations from histories onto
+ * other rotations or sends them again, and starts a schedule's rotation off its times (its input
+ * copied, a launcher of its own, the schedule triggered, backfilled or its spec changed). Each is
+ * refused and the stores and runs are compared before and after.
  * Beside it, RBAC granted to a group: the SubjectAccessReview counts the groups the admission
  * policy checked, and a group the user is not in is refused by the apiserver.
  *
@@ -18,9 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,18 +29,27 @@ import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
 import { loadKeyring } from '../../adapters/keys';
 import { loadPolicyFile } from '../../adapters/policy-file';
-import { describeSchedule } from '../../adapters/temporal/rotation-schedule';
-import { playbookScheduleId, rotationWorkflowId } from '../../core/ids';
+import { deleteSchedule } from '../../adapters/temporal/rotation-schedule';
+import { playbookLauncherId, playbookScheduleId, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
 import { resourceGroup } from '../../core/resources';
+import type { ApprovalAction } from '../../core/resources';
 import type { OperatorAction, RotationInput } from '../../core/status';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
 import { depsFromEnv } from '../../workers/deps';
 import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
-import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseSignal,
+  retrySignal,
+  skipSoakSignal,
+  statusQuery,
+} from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
+import { rejection } from '../helpers/rejection';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
   apiRefusal,
@@ -110,15 +120,60 @@ async function forgedStart(workflowId: string, input: RotationInput) {
   return failureOfRun(tw, h);
 }
 
-/** The ApplicationFailure an update was rejected with. */
-async function rejection(call: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await call;
-  } catch (e) {
-    if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) return e.cause;
-    throw e;
-  }
-  throw new Error('the update was expected to be rejected');
+/** `who`'s RotationApproval `name` of `action` on alice's rotate-one, once the controller took it or denied it. */
+async function decides(who: string, name: string, action: ApprovalAction) {
+  await createRotorObject(kc[who]!, 'rotationapprovals', orders, name, {
+    requestRef: 'rotate-one',
+    action,
+    approvedBy: who,
+  });
+  return waitForCondition(admin, 'rotationapprovals', orders, name, ['Accepted', 'Denied'], 90_000);
+}
+
+/**
+ * The refusal of the rotation the schedule `scheduleId` starts next, after `act` (a trigger, a
+ * backfill, a changed spec): the schedule's next launcher fails with its child's failure.
+ */
+async function refusedLaunch(scheduleId: string, act: () => Promise<unknown>) {
+  const schedule = tw.client.schedule.getHandle(scheduleId);
+  const taken = (await schedule.describe()).info.recentActions.length;
+  await act();
+  const launcher = await until(
+    `the next launcher of ${scheduleId}`,
+    async () => (await schedule.describe()).info.recentActions.at(taken)?.action.workflow,
+    90_000,
+  );
+  const failure = await failureOfRun(
+    tw,
+    tw.client.workflow.getHandle(launcher.workflowId, launcher.firstExecutionRunId),
+  );
+  expect(failure.type).toBe('PolicyRefused');
+  return failure;
+}
+
+/** The controller's `signal` to the run, as its history holds it (what the attacker copies). */
+async function vouchedSignal(h: WorkflowHandle, signal: string): Promise<OperatorAction> {
+  const history = await h.fetchHistory();
+  const signals = await Promise.all(
+    (history.events ?? []).flatMap((e) => {
+      const a = e.workflowExecutionSignaledEventAttributes;
+      return a?.signalName === signal ? [decoded<OperatorAction>(a.input?.payloads)] : [];
+    }),
+  );
+  const vouched = signals.find((op) => op.attestation);
+  if (!vouched) throw new Error(`no ${signal} from rotor's controller in ${h.workflowId}'s history`);
+  return vouched;
+}
+
+/** How many operator actions the run has had checked (its verifyOperatorAction activities that completed). */
+async function actionsChecked(h: WorkflowHandle): Promise<number> {
+  const events = (await h.fetchHistory()).events ?? [];
+  const checks = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyOperatorAction')
+      .map((e) => String(e.eventId)),
+  );
+  return events.filter((e) => checks.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))).length;
 }
 
 const kubeconfigEnv = (name: string) => {
@@ -179,6 +234,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await controller?.stop();
+  // The schedules outlive the controller: none may go on starting launchers on a queue nobody polls.
+  for (const p of tw && orders ? ['four', 'five'] : [])
+    await deleteSchedule(tw.client, playbookScheduleId(orders, p)).catch(() => undefined);
   for (const p of ['one', 'two'] as const)
     await tw?.client.workflow
       .getHandle(rotationWorkflowId(secretOf(p), orders))
@@ -265,7 +323,7 @@ describe('groups in the SubjectAccessReview', () => {
 });
 
 describe('operator actions and copied attestations', () => {
-  it('refuses forged approve, abort, skip-soak and retry from a codec-key client; nothing changes', async () => {
+  it('refuses forged approve, abort, skip-soak and retry, and copies of the controller’s retry and pause; nothing changes', async () => {
     await createRotorObject(kc[alice]!, 'rotationrequests', orders, 'rotate-one', {
       playbookRef: 'one',
       requestedBy: alice,
@@ -297,7 +355,42 @@ describe('operator actions and copied attestations', () => {
     expect(after.refusedSignals?.last.map((s) => s.signal).sort()).toEqual(['retrySignal', 'skipSoakSignal']);
     expect(after).toEqual({ ...before.status, refusedSignals: after.refusedSignals });
     expect(await snapshots()).toEqual(before.stores);
-  }, 180_000);
+
+    // bob's retry through the apiserver is taken (harmless at the gate); the attacker reads it from
+    // the history and sends it again within its 10 minutes: refused, counted, nothing else changes.
+    const checkedBefore = await actionsChecked(h);
+    const sent = await decides(bob, 'bob-retry', 'retry');
+    expect(sent.condition.type).toBe('Accepted');
+    await until('the retry checked', async () => (await actionsChecked(h)) > checkedBefore || undefined, 60_000);
+    const taken = await h.query(statusQuery);
+    expect(taken.refusedSignals?.count).toBe(2);
+    const bobsRetry = await vouchedSignal(h, retrySignal.name);
+    expect(bobsRetry?.attestation?.mac).toBeTruthy();
+    await h.signal(retrySignal, bobsRetry);
+    await until(
+      'the copy refused',
+      async () => (await h.query(statusQuery)).refusedSignals?.count === 3 || undefined,
+      60_000,
+    );
+    const replayed = await h.query(statusQuery);
+    expect(replayed).toEqual({ ...taken, refusedSignals: replayed.refusedSignals });
+    expect(await snapshots()).toEqual(before.stores);
+
+    // alice (verb rotate) pauses her rotation through the apiserver and resumes it; the pause's
+    // copy, sent again from the history, is refused: the rotation stays unpaused.
+    const status = () => h.query(statusQuery);
+    expect((await decides(alice, 'alice-pause', 'pause')).condition.type).toBe('Accepted');
+    await until('paused', async () => (await status()).paused || undefined, 60_000);
+    expect((await decides(alice, 'alice-resume', 'resume')).condition.type).toBe('Accepted');
+    await until('resumed', async () => !(await status()).paused || undefined, 60_000);
+    const resumed = await status();
+    await h.signal(pauseSignal, await vouchedSignal(h, pauseSignal.name));
+    await until('the copy refused', async () => (await status()).refusedSignals?.count === 4 || undefined, 60_000);
+    const unpaused = await status();
+    expect(unpaused.paused).toBeFalsy();
+    expect(unpaused).toEqual({ ...resumed, refusedSignals: unpaused.refusedSignals });
+    expect(await snapshots()).toEqual(before.stores);
+  }, 300_000);
 
   it("refuses the controller's attestations copied onto another rotation", async () => {
     const before = await snapshots();
@@ -316,19 +409,7 @@ describe('operator actions and copied attestations', () => {
 
     // bob approves alice's rotation through the apiserver; his attestation, copied from its history
     // onto carol's rotation (at the same gate), is refused there.
-    await createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'bob-one', {
-      requestRef: 'rotate-one',
-      action: 'approve',
-      approvedBy: bob,
-    });
-    const approved = await waitForCondition(
-      admin,
-      'rotationapprovals',
-      orders,
-      'bob-one',
-      ['Accepted', 'Denied'],
-      90_000,
-    );
+    const approved = await decides(bob, 'bob-one', 'approve');
     expect(approved.condition.type).toBe('Accepted');
     // Accepted updates: the forged ones above (rejected by their handler) and bob's, which carries an attestation.
     const history = await runs.one!.fetchHistory();
@@ -376,12 +457,13 @@ describe('operator actions and copied attestations', () => {
 });
 
 describe("a RotationPlaybook's schedule", () => {
-  it('rotates on its schedule; its input copied onto a direct start or another playbook is refused', async () => {
+  it('refuses its input copied onto a direct start, a launcher of its own or another playbook, and a trigger off its times', async () => {
     const scheduleId = playbookScheduleId(orders, 'four');
     const { condition } = await waitForCondition(admin, 'rotationplaybooks', orders, 'four', ['Ready'], 60_000);
     expect(condition.reason).toBe('Scheduled');
-    const described = await describeSchedule(tw.client, scheduleId);
-    const input = (described?.action as { args?: RotationInput[] } | undefined)?.args?.[0];
+    const schedule = tw.client.schedule.getHandle(scheduleId);
+    const described = await schedule.describe();
+    const input = (described.action as { args?: RotationInput[] } | undefined)?.args?.[0];
     expect(input?.attestation?.scheduleId).toBe(scheduleId);
     const before = await snapshots();
 
@@ -395,20 +477,78 @@ describe("a RotationPlaybook's schedule", () => {
       playbook: playbookOf('three'),
     });
     expect(other.message).toContain('does not vouch for this rotation');
-    expect(await snapshots()).toEqual(before);
 
-    // The schedule itself runs it, admitted: the store changes.
-    await tw.client.schedule.getHandle(scheduleId).trigger();
+    // A launcher of the attacker's, under the schedule's launcher id on rotor's task queue, claiming
+    // the schedule in Temporal's own search attributes: the server lets any client set them.
+    const launcher = await tw.client.workflow.start('scheduledRotationWorkflow', {
+      taskQueue: tw.taskQueue,
+      workflowId: `${playbookLauncherId(orders, 'four')}-${new Date().toISOString()}`,
+      args: [input!],
+      searchAttributes: { TemporalScheduledById: [scheduleId], TemporalScheduledStartTime: [new Date()] },
+    });
+    expect((await launcher.describe()).searchAttributes).toMatchObject({ TemporalScheduledById: [scheduleId] });
+    const ownLauncher = await failureOfRun(tw, launcher);
+    expect(ownLauncher.type).toBe('PolicyRefused');
+    expect(ownLauncher.message).toContain(`was not started by schedule ${scheduleId}`);
+
+    // The schedule itself, triggered now (by any Temporal client): off its 90-day times.
+    const early = await refusedLaunch(scheduleId, () => schedule.trigger());
+    expect(early.type).toBe('PolicyRefused');
+    expect(early.message).toContain('not at one of its times (every 7776000s, jitter 0s): a trigger or a changed spec');
+    expect(await snapshots()).toEqual(before);
+  }, 240_000);
+
+  it('rotates at its own times: the comparison above catches a real rotation', async () => {
+    // A playbook of its own, every minute: its store changes at the next minute without a trigger.
+    const five = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `${prefix}/`);
+    const before = await five.snapshot();
+    await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, 'five', {
+      secret: { name: `ident-five-${hex}`, store: five.store },
+      credential: { kind: 'random', length: 32 },
+      schedule: { every: '1m' },
+    });
     const ended = ['Rotated', 'Skipped', 'RolledBack', 'Failed'];
     const obj = await until(
-      "four's scheduled rotation ended",
+      "five's scheduled rotation ended",
       async () => {
-        const o = await readRotorObject(admin, 'rotationplaybooks', orders, 'four');
+        const o = await readRotorObject(admin, 'rotationplaybooks', orders, 'five');
         return ended.includes(o.status?.lastRotation?.outcome ?? '') ? o : undefined;
       },
-      120_000,
+      180_000,
     );
     expect(obj.status?.lastRotation).toMatchObject({ outcome: 'Rotated', trigger: 'schedule' });
-    expect((await snapshots())['four']).not.toEqual(before['four']);
-  }, 240_000);
+
+    // The attacker pauses the schedule (no more runs at its times) and backfills the time it took
+    // last, allowing overlaps: the schedule starts a launcher for that time again, which is refused.
+    const scheduleId = playbookScheduleId(orders, 'five');
+    const schedule = tw.client.schedule.getHandle(scheduleId);
+    await schedule.pause('attacker');
+    // A run the next minute started before the pause ends first.
+    await until(
+      'no scheduled run of five',
+      async () => (await schedule.describe()).info.runningActions.length === 0 || undefined,
+      120_000,
+    );
+    const rotated = await five.snapshot();
+    expect(rotated).not.toEqual(before);
+    const taken = (await schedule.describe()).info.recentActions.at(-1)!.scheduledAt.getTime();
+    const again = await refusedLaunch(scheduleId, () =>
+      schedule.backfill({
+        start: new Date(taken - 1_000),
+        end: new Date(taken + 1_000),
+        overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+      }),
+    );
+    expect(again.message).toContain(`for the same time ${new Date(taken).toISOString()} already`);
+    // It changes the schedule's spec to fire half a minute off the playbook's times.
+    const offTimes = await refusedLaunch(scheduleId, () =>
+      schedule.update((prev) => ({
+        ...prev,
+        spec: { intervals: [{ every: '1m', offset: '30s' }] },
+        state: { ...prev.state, paused: false },
+      })),
+    );
+    expect(offTimes.message).toContain('not at one of its times (every 60s, jitter 0s)');
+    expect(await five.snapshot()).toEqual(rotated);
+  }, 300_000);
 });

@@ -4,13 +4,29 @@ import { actionClaim, attest } from '../../adapters/controller-attestation';
 import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor } from '../../core/resources';
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
-import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal, statusQuery } from '../../workflows/definitions';
+import {
+  abortUpdate,
+  approveUpdate,
+  pauseSignal,
+  resumeSignal,
+  retrySignal,
+  skipSoakSignal,
+  statusQuery,
+} from '../../workflows/definitions';
 import { requestMemoKey } from '../../core/ids';
 import { writeStatus } from './requests';
 import type { ControllerDeps } from './requests';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
 const needsSecondPerson: readonly ApprovalAction[] = ['approve', 'skip-soak'];
+
+/** The actions sent as signals (Temporal cannot reject one: the run refuses it itself), with what to answer. */
+const signalled = {
+  'skip-soak': [skipSoakSignal, 'asked to end the soak now'],
+  retry: [retrySignal, 'asked to retry the failing step now'],
+  pause: [pauseSignal, 'asked to pause before the next stage'],
+  resume: [resumeSignal, 'asked to resume'],
+} as const;
 
 /** Sends the action to the run; the workflow's answer, or a refusal it gave. */
 async function send(
@@ -21,18 +37,13 @@ async function send(
 ): Promise<{ ok: boolean; answer: string }> {
   const handle = deps.client.workflow.getHandle(workflowId);
   try {
-    switch (action) {
-      case 'approve':
-        return { ok: true, answer: await handle.executeUpdate(approveUpdate, { args: [args] }) };
-      case 'abort':
-        return { ok: true, answer: await handle.executeUpdate(abortUpdate, { args: [args] }) };
-      case 'skip-soak':
-        await handle.signal(skipSoakSignal, args);
-        return { ok: true, answer: 'asked to end the soak now' };
-      case 'retry':
-        await handle.signal(retrySignal, args);
-        return { ok: true, answer: 'asked to retry the failing step now' };
+    if (action === 'approve' || action === 'abort') {
+      const update = action === 'approve' ? approveUpdate : abortUpdate;
+      return { ok: true, answer: await handle.executeUpdate(update, { args: [args] }) };
     }
+    const [signal, answer] = signalled[action];
+    await handle.signal(signal, args);
+    return { ok: true, answer };
   } catch (e) {
     if (e instanceof WorkflowUpdateFailedError)
       return { ok: false, answer: e.cause instanceof Error ? e.cause.message : e.message };

@@ -27,6 +27,7 @@ export async function continueIfLong(
       ...(run.lockKey ? { lockKey: run.lockKey } : {}),
       ...(run.attention.since !== undefined ? { attentionSince: run.attention.since } : {}),
       escalated: run.attention.escalated,
+      ...(run.gates.spentAttestations.length > 0 ? { spentAttestations: run.gates.spentAttestations } : {}),
     },
   });
 }

@@ -44,6 +44,8 @@ export interface GateState {
   retryRequested: boolean;
   /** From the admin policy (`identity: kubernetes`): approve, abort, skip-soak and retry need rotor's controller's attestation. */
   attestedActions?: boolean;
+  /** The MACs of the action attestations taken so far: each serves one action (a continuation carries them). */
+  spentAttestations: string[];
 }
 
 /** One needs-attention episode: when it began (undefined while nothing fails) and whether it escalated. */
@@ -71,7 +73,12 @@ export class RotationRun {
   readonly rotation: RotationRef;
   readonly forwardScope = new CancellationScope();
   /** What operators and the policy decided: written by the handlers and admission, read by the gates. */
-  readonly gates: GateState = { separationOfDuties: false, skipSoak: false, retryRequested: false };
+  readonly gates: GateState = {
+    separationOfDuties: false,
+    skipSoak: false,
+    retryRequested: false,
+    spentAttestations: [],
+  };
   /** The current needs-attention episode (attention.ts owns it; a continuation carries it). */
   readonly attention: AttentionState = { escalated: false };
   /** What the cluster steps did, for their undo (the cluster stages own it). */
@@ -91,6 +98,7 @@ export class RotationRun {
     this.attention.since = resume?.attentionSince;
     this.attention.escalated = resume?.escalated ?? false;
     this.lockKey = resume?.lockKey;
+    this.gates.spentAttestations.push(...(resume?.spentAttestations ?? []));
     this.writer = new StatusWriter(
       resume?.status ??
         initialStatus({
