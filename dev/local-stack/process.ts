@@ -192,7 +192,12 @@ export async function stopProcess(ctx: StackContext, id: string, graceMs = 10_00
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (isAlive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    // Its ports close only once it is gone: a start right after must not find them taken.
+    const killedBy = Date.now() + 5_000;
+    while (isAlive(pid) && Date.now() < killedBy) await sleep(50);
+  }
   rmSync(file, { force: true });
   return true;
 }
