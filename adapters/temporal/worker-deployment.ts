@@ -57,23 +57,44 @@ function versionOf(s: Summary, current: string | undefined): DeploymentVersion {
   };
 }
 
+const isNotFound = (e: unknown): boolean =>
+  (e as { code?: unknown } | null)?.code === 5 /* gRPC NOT_FOUND */ ||
+  /not.?found/i.test(e instanceof Error ? e.message : String(e));
+
 /**
  * Every build the server knows of deployment `name`, newest first. Fails naming the deployment
- * when the server has none of that name (no versioned worker of it has polled yet).
+ * when the server has none of that name (no versioned worker of it has polled yet). A NotFound is
+ * believed only once it has lasted `notFoundGraceMs`: the server answers it for a moment while the
+ * deployment's own entity workflow is busy (continue-as-new after a version registers or becomes
+ * current), as Temporal's worker controller also found (temporal-worker-controller#147).
  */
-export async function deploymentVersions(client: Client, name: string): Promise<DeploymentVersion[]> {
-  const res = await client.workflowService
-    .describeWorkerDeployment({ namespace: client.options.namespace, deploymentName: name })
-    .catch((e: unknown) => {
+export async function deploymentVersions(
+  client: Client,
+  name: string,
+  notFoundGraceMs = 5_000,
+): Promise<DeploymentVersion[]> {
+  const deadline = Date.now() + notFoundGraceMs;
+  const describe = async (): Promise<proto.temporal.api.workflowservice.v1.IDescribeWorkerDeploymentResponse> => {
+    try {
+      return await client.workflowService.describeWorkerDeployment({
+        namespace: client.options.namespace,
+        deploymentName: name,
+      });
+    } catch (e) {
+      if (isNotFound(e) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        return describe();
+      }
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(
-        /not.?found/i.test(msg)
+        isNotFound(e)
           ? `Temporal has no worker deployment '${name}' in namespace ${client.options.namespace}: no worker with ROTOR_DEPLOYMENT_NAME=${name} has polled yet (or give --deployment)`
           : `describing worker deployment '${name}': ${msg}`,
         { cause: e },
       );
-    });
-  const info = res.workerDeploymentInfo;
+    }
+  };
+  const info = (await describe()).workerDeploymentInfo;
   const current = info?.routingConfig?.currentDeploymentVersion?.buildId ?? undefined;
   return (info?.versionSummaries ?? [])
     .map((s) => versionOf(s, current))
