@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import type {
+  Client,
+  WorkflowFailedError,
+  WorkflowHandle,
+  WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { statusQuery } from '../../workflows/definitions';
@@ -107,7 +112,11 @@ export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 
 }
 
 /** Starts a manual rotation of `playbook` on the test worker's task queue, as `rotor rotate` would. */
-export function startRotation(tw: TestWorker, playbook: Playbook, requestedBy = 'test'): Promise<WorkflowHandle> {
+export function startRotation(
+  tw: TestWorker,
+  playbook: Playbook,
+  requestedBy = 'test',
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return tw.client.workflow.start('rotationWorkflow', {
     taskQueue: tw.taskQueue,
     workflowId: rotationWorkflowId(playbook.spec.secret.name),

@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { clusterNames } from '../../dev/local-stack/config';
-import { rotationWorkflowId } from '../../core/ids';
 import type { Canary } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { inlineUpTo } from '../../workflows/cluster-batches';
@@ -16,7 +15,7 @@ import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../he
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 
 useStackEnv();
 const fleetSize = inlineUpTo + 2;
@@ -53,11 +52,7 @@ async function rotate(canary: Canary) {
   const tw = await startTestWorker(createActivities(depsFromEnv()));
   try {
     const playbook = testPlaybook(ts.store, { clusters: fleet, canaries: [canary], maxParallelClusters: 6 });
-    const h = await tw.client.workflow.start('rotationWorkflow', {
-      taskQueue: tw.taskQueue,
-      workflowId: rotationWorkflowId(playbook.spec.secret.name),
-      args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-    });
+    const h = await startRotation(tw, playbook);
     const outcome = await tw.run(() => outcomeOf(h));
     const children = ((await h.fetchHistory()).events ?? []).flatMap((e) => {
       const name = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name;

@@ -8,7 +8,6 @@ import { rotorCodec } from '../../adapters/temporal/data-converter';
 import type { ClusterBatchInput } from '../../core/cluster-batch';
 import type { ClusterInput } from '../../core/contracts';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
@@ -17,7 +16,7 @@ import { recordHistory } from '../helpers/history-recorder';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 
 useStackEnv();
 
@@ -76,11 +75,7 @@ async function rotate(spec: Partial<PlaybookInput['spec']>, fakes: ReturnType<ty
   const playbook = testPlaybook(ts.store, spec);
   try {
     return await tw.run(async () => {
-      const h: WorkflowHandle = await tw.client.workflow.start('rotationWorkflow', {
-        taskQueue: tw.taskQueue,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-      });
+      const h: WorkflowHandle = await startRotation(tw, playbook);
       const o = await outcomeOf(h);
       await recordHistory(h, fixture, rotorCodec(), { children: true });
       const history = await h.fetchHistory();

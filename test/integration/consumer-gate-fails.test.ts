@@ -26,10 +26,9 @@ import { statusQuery } from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
 import { expectedReads, readsLog, runningPodOf, shownReads, volumeConsumer, waitRunning } from '../helpers/consumers';
 import { kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
-import { testPlaybook } from '../helpers/playbooks';
+import { pushedSecret } from '../helpers/playbooks';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
-import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
@@ -72,17 +71,16 @@ async function setUpCase(name: string): Promise<Case> {
   const { initial } = await createRolePair(pair[0], pair[1], table);
   roles.push(...pair);
   const secretName = `gate-fail-${name}`;
-  for (const c of contexts)
-    await coreOf(c).createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: secretName }, stringData: { value: initial } },
-    });
-  const ts = await awsTestStore(initial);
-  const playbook = testPlaybook(ts.store, {
-    credential: { kind: 'postgres-alternating-users', roles: pair },
-    clusters: contexts.map((c) => ({ name: c, delivery: 'push' as const, namespace, secretName, workloads: [] })),
-    timeouts: { gate: '20s' },
-    consumerGate: { settle: '3s' },
+  const { ts, playbook } = await pushedSecret({
+    clusters: Object.fromEntries(contexts.map((c) => [c, coreOf(c)])),
+    namespace,
+    secretName,
+    initial,
+    spec: {
+      credential: { kind: 'postgres-alternating-users', roles: pair },
+      timeouts: { gate: '20s' },
+      consumerGate: { settle: '3s' },
+    },
   });
   return { secretName, initial, roles: pair, ts, playbook };
 }

@@ -10,7 +10,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { generateSigningJwk, parsePrivateJwk, publicOf } from '../../adapters/credentials/jwk';
-import { readsLinePrefix, reportsReadsAnnotation, rotationWorkflowId } from '../../core/ids';
+import { readsLinePrefix, reportsReadsAnnotation } from '../../core/ids';
 import type { RotationStatus } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
@@ -20,7 +20,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
@@ -85,11 +85,7 @@ describe('consumer gate: JWKS verifiers (real pods)', () => {
   it('every verifier reads the new kid before promote switches the signing key', async () => {
     const old = parsePrivateJwk((await ts.snapshot()).currentValue, 'old').kid;
     const { out, status } = await tw.run(async () => {
-      const h = await tw.client.workflow.start('rotationWorkflow', {
-        taskQueue: tw.taskQueue,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-      });
+      const h = await startRotation(tw, playbook);
       const o = await outcomeOf(h);
       return { out: o, status: await h.query<RotationStatus>(statusQuery) };
     });

@@ -27,9 +27,8 @@ import {
   mariadbUsersProbe,
 } from '../helpers/mariadb';
 import type { MariadbUserState } from '../helpers/mariadb';
-import { testPlaybook } from '../helpers/playbooks';
+import { pushedSecret } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
-import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { outcomeOf, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
@@ -58,18 +57,17 @@ async function setUpCase(name: string): Promise<Case> {
   const { initial } = await createUserPair(pair[0], pair[1], database);
   users.push(...pair);
   const secretName = `gate-maria-${name}`;
-  for (const c of contexts)
-    await coreOf(c).createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: secretName }, stringData: { value: initial } },
-    });
-  const ts = await awsTestStore(initial);
-  const playbook = testPlaybook(ts.store, {
-    credential: { kind: 'mariadb-users', users: pair },
-    canaries: [{ type: 'mariadb-login', name: 'login', query: `select count(*) from ${table}` }],
-    clusters: contexts.map((c) => ({ name: c, delivery: 'push' as const, namespace, secretName, workloads: [] })),
-    timeouts: { gate: '20s' },
-    consumerGate: { settle: '3s' },
+  const { ts, playbook } = await pushedSecret({
+    clusters: Object.fromEntries(contexts.map((c) => [c, coreOf(c)])),
+    namespace,
+    secretName,
+    initial,
+    spec: {
+      credential: { kind: 'mariadb-users', users: pair },
+      canaries: [{ type: 'mariadb-login', name: 'login', query: `select count(*) from ${table}` }],
+      timeouts: { gate: '20s' },
+      consumerGate: { settle: '3s' },
+    },
   });
   const probe = mariadbUsersProbe(pair);
   return { secretName, initial, ts, playbook, probe, before: await probe() };

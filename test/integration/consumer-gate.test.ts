@@ -20,7 +20,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
@@ -78,11 +78,7 @@ describe('consumer gate (real pods)', () => {
 
   it('every consumer reads both versions before promote and the new one as current before revoke', async () => {
     const { out, status } = await tw.run(async () => {
-      const h = await tw.client.workflow.start('rotationWorkflow', {
-        taskQueue: tw.taskQueue,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-      });
+      const h = await startRotation(tw, playbook);
       const o = await outcomeOf(h);
       return { out: o, status: await h.query<RotationStatus>(statusQuery) };
     });

@@ -16,13 +16,12 @@ import { credentialSchema } from '../../core/playbook/schema';
 import type { Credential } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import { statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 
 useStackEnv();
 type Policy = Extract<Credential, { kind: 'vault-database-dynamic-role' }>;
@@ -120,11 +119,7 @@ describe('vault-database-dynamic-role through the rotation workflow', () => {
     const tw = await startTestWorker(activities);
     try {
       return await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         const out = await outcomeOf(h);
         return { out, status: await h.query(statusQuery), ts, initial };
       });

@@ -14,8 +14,7 @@ import { asGeneratedIdentity } from '../helpers/rbac-identity';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
-import { rotationWorkflowId } from '../../core/ids';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 
 useStackEnv();
 const base = stackKubeconfig();
@@ -52,15 +51,7 @@ describe('least privilege', () => {
 
       const tw = await startTestWorker(createActivities({ ...depsFromEnv(), kubeconfig: restricted }));
       try {
-        const out = await tw.run(async () =>
-          outcomeOf(
-            await tw.client.workflow.start('rotationWorkflow', {
-              taskQueue: tw.taskQueue,
-              workflowId: rotationWorkflowId(playbook.spec.secret.name),
-              args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-            }),
-          ),
-        );
+        const out = await tw.run(async () => outcomeOf(await startRotation(tw, playbook)));
         expect(out.ok ? 'rotated' : (out.error.cause as Error | undefined)?.message).toBe('rotated');
       } finally {
         await tw.close();

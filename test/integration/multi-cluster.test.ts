@@ -19,10 +19,9 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
 import { canaryGate } from '../helpers/canary-gate';
 import type { TestWorker } from '../helpers/worker';
-import { rotationWorkflowId } from '../../core/ids';
 import { WorkflowErrorTypes } from '../../core/failures';
 
 useStackEnv();
@@ -87,11 +86,7 @@ describe('rotation across three clusters', () => {
         canaries: [{ type: 'command', name: 'ok', command: ['true'] }],
       });
       const { out, status } = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         const o = await outcomeOf(h);
         return { out: o, status: await h.query(statusQuery) };
       });
@@ -128,11 +123,7 @@ describe('rotation across three clusters', () => {
         canaries: [gate.canary],
       });
       const out = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         await waitForPhase(h, 'canary', 60_000);
         await gate.running();
         // cluster-c's apiserver goes away after wave 1 converged and before wave 2 starts.

@@ -15,7 +15,7 @@ import { kubeconfigFor, purgeNamespace, sleeperTemplate, stackKubeconfig } from 
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 import type { RotationResult } from '../../core/status';
 import type { AuditEvent } from '../../workflows/audit';
 
@@ -97,15 +97,7 @@ describe('rotor plan: consumers of the Secret', () => {
     });
     const tw = await startTestWorker(createActivities(depsFromEnv()));
     try {
-      const out = await tw.run(async () =>
-        outcomeOf(
-          await tw.client.workflow.start('rotationWorkflow', {
-            taskQueue: tw.taskQueue,
-            workflowId: rotationWorkflowId(playbook.spec.secret.name),
-            args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-          }),
-        ),
-      );
+      const out = await tw.run(async () => outcomeOf(await startRotation(tw, playbook)));
       expect(out.ok).toBe(false);
       const chain: string[] = [];
       for (let e: unknown = out.ok ? undefined : out.error; e instanceof Error; e = e.cause) {

@@ -14,9 +14,8 @@ import { kubeconfigFor, purgeNamespace, sleeperTemplate } from '../helpers/kube'
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
-import { rotationWorkflowId } from '../../core/ids';
 import { rolloutAnnotation } from '../../core/ids';
 
 useStackEnv();
@@ -174,11 +173,7 @@ describe('workload rollouts', () => {
     const { playbook } = await setup();
     try {
       const { out, runId } = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         return { out: await outcomeOf(h), runId: h.firstExecutionRunId };
       });
       expect(out.ok).toBe(true);
@@ -203,11 +198,7 @@ describe('workload rollouts', () => {
     const { playbook } = await setup({ approval: { beforeRevoke: true } });
     try {
       const runId = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         // Two real workload rollouts first: far more than the default 30 s on a loaded machine.
         await waitForPhase(h, 'approval', 180_000);
         await h.executeUpdate(abortUpdate, { args: [{ by: 'test', reason: 'rollback' }] });

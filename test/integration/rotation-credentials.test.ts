@@ -15,9 +15,8 @@ import { testPlaybook } from '../helpers/playbooks';
 import { createRolePair, withPgAdmin } from '../helpers/postgres';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
-import { rotationWorkflowId } from '../../core/ids';
 import { WorkflowErrorTypes } from '../../core/failures';
 
 useStackEnv();
@@ -65,11 +64,7 @@ describe('rotation of PostgreSQL alternating users through the workflow', () => 
       canaries: [{ type: 'postgres-login', name: 'login', query }],
     });
     const result = await tw.run(async () => {
-      const h = await tw.client.workflow.start('rotationWorkflow', {
-        taskQueue: tw.taskQueue,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-      });
+      const h = await startRotation(tw, playbook);
       const out = await outcomeOf(h);
       return { out, status: await h.query(statusQuery) };
     });

@@ -9,32 +9,22 @@ import { randomBytes } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/common';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index';
+import { describe, expect, it } from 'vitest';
 import { generateSigningJwk, parsePrivateJwk, publicOf } from '../../adapters/credentials/jwk';
 import type { PrivateJwk } from '../../adapters/credentials/jwk';
 import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
-import type { RotationStatus } from '../../core/status';
-import { loadKey } from '../../adapters/keys';
-import { AesGcmCodec } from '../../adapters/temporal/codec';
-import { depsFromEnv } from '../../workers/deps';
 import { rotateAsGeneratedIdentity } from '../helpers/rbac-identity';
-import { statusQuery } from '../../workflows/definitions';
-import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
-import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
+import { kubeconfigFor, secretData } from '../helpers/kube';
 import { testPlaybook } from '../helpers/playbooks';
+import { rotateRecorded, useFleetWorker } from '../helpers/recorded-rotation';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { faultSwitch } from '../helpers/faults';
 import { useStackEnv } from '../helpers/stack-env';
-import { recordRotation } from '../helpers/history-recorder';
 import { awsTestStore } from '../helpers/stores';
-import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
-import type { TestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation } from '../helpers/worker';
 
 useStackEnv();
-const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
 const contexts = ['cluster-a', 'cluster-b'] as const;
 const kcs = Object.fromEntries(contexts.map((c) => [c, kubeconfigFor(c)])) as Record<string, KubeConfig>;
 const core = (context: string) => kcs[context]!.makeApiClient(CoreV1Api);
@@ -91,36 +81,17 @@ function spec(configMap: string, canaryConfigMap = configMap): Partial<PlaybookI
   };
 }
 
-/** One run; `fixture` names the replay fixture it stands for (saved only while recording). */
-async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: TestStore, fixture?: string) {
-  const playbook = testPlaybook(ts.store, s);
-  return tw.run(async () => {
-    const h = await startRotation(tw, playbook);
-    const out = await outcomeOf(h);
-    if (fixture) await recordRotation(h, fixture, ts);
-    // Everything Temporal recorded: events and failure messages, and every payload decrypted.
-    const history = toHistoryJson(await h.fetchHistory());
-    const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
-    const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
-    return { out, status: await h.query<RotationStatus>(statusQuery), recorded };
-  });
-}
-
 describe('rotation of a JWT signing key through the workflow', () => {
-  let tw: TestWorker;
-  beforeAll(async () => {
-    for (const c of contexts) namespaces[c] = await freshNamespace(kcs[c]!, 'jwt-wf');
-    tw = await startTestWorker(faults.wrap(createActivities(depsFromEnv())));
-  }, 180_000);
-  afterAll(async () => {
-    faults.state.fault = 'none';
-    await tw?.close();
-    await Promise.all(contexts.map((c) => purgeNamespace(kcs[c]!, namespaces[c]!).catch(() => undefined)));
-  }, 120_000);
+  const worker = useFleetWorker({ kcs, namespaces, label: 'jwt-wf', faults });
 
   it('rotates: the new key is current everywhere, the old public key is removed from every JWKS and proven gone', async () => {
     const k = await setUp(`jwks-ok-${randomBytes(3).toString('hex')}`);
-    const { out, status, recorded } = await rotate(tw, spec(k.configMap), k.ts, 'jwt-signing-key-success');
+    const { out, status, recorded } = await rotateRecorded(
+      worker(),
+      spec(k.configMap),
+      k.ts,
+      'jwt-signing-key-success',
+    );
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const nowValue = (await k.ts.snapshot()).currentValue;
     const now = parsePrivateJwk(nowValue, 'current');
@@ -153,7 +124,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
     // The CLI would refuse it; a client starting the workflow directly gets the same check.
     const valid = testPlaybook(k.ts.store, spec(k.configMap));
     const crafted = { ...valid, spec: { ...valid.spec, soak: 1000 } };
-    const out = await tw.run(async () => outcomeOf(await startRotation(tw, crafted)));
+    const out = await worker().run(async () => outcomeOf(await startRotation(worker(), crafted)));
     expect(out.ok).toBe(false);
     const failure = (out.ok ? undefined : out.error.cause) as ApplicationFailure | undefined;
     expect(failure?.type).toBe(WorkflowErrorTypes.invalidPlaybook);
@@ -171,7 +142,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
       body: { metadata: { name: elsewhere }, data: { 'jwks.json': JSON.stringify({ keys: [foreign] }) } },
     });
     const before = await jwksOf(k.configMap);
-    const run = await rotate(tw, spec(k.configMap, elsewhere), k.ts, 'jwt-signing-key-rolled-back');
+    const run = await rotateRecorded(worker(), spec(k.configMap, elsewhere), k.ts, 'jwt-signing-key-rolled-back');
     const why = expectRolledBack(run, 'CanaryFailed');
     expect(why?.message).toContain(`canary 'verify-b' failed: kid `);
     expect(why?.message).toContain(`is not in configmap ${namespaces['cluster-b']}/${elsewhere} key jwks.json`);
@@ -190,7 +161,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
     const before = await jwksOf(k.configMap);
     faults.state.fault = step;
     try {
-      const run = await rotate(tw, spec(k.configMap), k.ts);
+      const run = await rotateRecorded(worker(), spec(k.configMap), k.ts);
       expectRolledBack(run, 'InjectedFault');
     } finally {
       faults.state.fault = 'none';
@@ -202,7 +173,7 @@ describe('rotation of a JWT signing key through the workflow', () => {
   it('a failure right after revoke (past the point of no return) retries: the old key is already gone, proven again', async () => {
     const k = await setUp(`jwks-revoke-${randomBytes(3).toString('hex')}`);
     faults.state.fault = 'revoke-once';
-    const { out, status } = await rotate(tw, spec(k.configMap), k.ts);
+    const { out, status } = await rotateRecorded(worker(), spec(k.configMap), k.ts);
     expect(faults.state.fault).toBe('none');
     expect(out.ok ? undefined : out.error).toBeUndefined();
     expect(status.revocation?.rejected).toBe(true);

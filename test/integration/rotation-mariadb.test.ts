@@ -13,7 +13,6 @@ import type { UserPassword } from '../../adapters/credentials/values';
 import { createActivities } from '../../activities/index';
 import type { RotationActivities } from '../../activities/index';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import { depsFromEnv } from '../../workers/deps';
 import { statusQuery } from '../../workflows/definitions';
@@ -29,7 +28,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { recordRotation } from '../helpers/history-recorder';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
@@ -64,11 +63,7 @@ async function rotate(
     ...spec(pair),
   });
   const result = await tw.run(async () => {
-    const h = await tw.client.workflow.start('rotationWorkflow', {
-      taskQueue: tw.taskQueue,
-      workflowId: rotationWorkflowId(playbook.spec.secret.name),
-      args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-    });
+    const h = await startRotation(tw, playbook);
     const out = await outcomeOf(h);
     if (fixture) await recordRotation(h, fixture, ts);
     return { out, status: await h.query(statusQuery) };

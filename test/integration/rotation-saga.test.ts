@@ -11,7 +11,7 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker, waitForPhase } from '../helpers/worker';
+import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 import { rotationWorkflowId } from '../../core/ids';
 import { WorkflowErrorTypes } from '../../core/failures';
@@ -69,15 +69,7 @@ describe('a secret that does not exist', () => {
     const tw = await startTestWorker(real);
     try {
       const playbook = testPlaybook({ type: 'aws', secretId: `rotor-test/missing-${Date.now()}` });
-      const out = await tw.run(async () =>
-        outcomeOf(
-          await tw.client.workflow.start('rotationWorkflow', {
-            taskQueue: tw.taskQueue,
-            workflowId: rotationWorkflowId(playbook.spec.secret.name),
-            args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-          }),
-        ),
-      );
+      const out = await tw.run(async () => outcomeOf(await startRotation(tw, playbook)));
       expect(out.ok).toBe(false);
       if (out.ok) return;
       const failure = out.error.cause as ApplicationFailure;
@@ -116,11 +108,7 @@ describe('past the point of no return', () => {
     try {
       const playbook = testPlaybook(ts.store);
       const result = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         await waitForPhase(h, 'needs-attention');
         const first = await h.query(statusQuery);
         expect(first.attention).toContain('denied to revoke (injected)');
@@ -170,11 +158,7 @@ describe('an undo that cannot succeed', () => {
     try {
       const playbook = testPlaybook(ts.store, { canaries: [{ type: 'command', name: 'rejects', command: ['false'] }] });
       const out = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-        });
+        const h = await startRotation(tw, playbook);
         const o = await outcomeOf(h);
         return { o, status: await h.query(statusQuery) };
       });

@@ -16,35 +16,29 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import vaultClient from 'node-vault';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index';
+import { describe, expect, it } from 'vitest';
 import { rotateAsGeneratedIdentity } from '../helpers/rbac-identity';
 import { bundleCerts, parseCaCert } from '../../adapters/credentials/vault-pki-ca-pem';
 import { ensureVaultPkiCaMount } from '../../adapters/credentials/vault-pki-ca-setup';
 import { pkiMount } from '../../adapters/credentials/vault-pki-ca-vault';
-import { loadKey } from '../../adapters/keys';
-import { AesGcmCodec } from '../../adapters/temporal/codec';
 import { ErrorTypes, RetryableErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
 import type { RotationStatus } from '../../core/status';
-import { depsFromEnv } from '../../workers/deps';
 import { retrySignal, statusQuery } from '../../workflows/definitions';
 import { bundleReader, readsLog, runningPodOf, volumeConsumer, waitRunning } from '../helpers/consumers';
 import { faultSwitch } from '../helpers/faults';
-import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
 import { recordRotation } from '../helpers/history-recorder';
-import { freshNamespace, kubeconfigFor, purgeNamespace, secretData, stackKubeconfig } from '../helpers/kube';
+import { kubeconfigFor, secretData, stackKubeconfig } from '../helpers/kube';
 import { blastRadius, renderBlastRadius } from '../../inspect/blast-radius';
 import { testPlaybook } from '../helpers/playbooks';
+import { everythingRecorded, useFleetWorker } from '../helpers/recorded-rotation';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startRotation, startTestWorker, waitForPhase } from '../helpers/worker';
-import type { TestWorker } from '../helpers/worker';
+import { outcomeOf, startRotation, waitForPhase } from '../helpers/worker';
 
 const env = useStackEnv();
-const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
 const vault = vaultClient({ endpoint: env['VAULT_ADDR'], token: env['VAULT_TOKEN'] });
 const mount = 'pki-rollover';
 const role = 'rotor-leaf';
@@ -158,17 +152,13 @@ const fingerprintsIn = async (k: Case) =>
   );
 
 describe('CA rollover in Vault PKI through the workflow', () => {
-  let tw: TestWorker;
-  beforeAll(async () => {
-    await ensureVaultPkiCaMount(vault, mount, role);
-    for (const c of contexts) namespaces[c] = await freshNamespace(kcs[c]!, 'pki-ca');
-    tw = await startTestWorker(faults.wrap(createActivities(depsFromEnv())));
-  }, 180_000);
-  afterAll(async () => {
-    faults.state.fault = 'none';
-    await tw?.close();
-    await Promise.all(contexts.map((c) => purgeNamespace(kcs[c]!, namespaces[c]!).catch(() => undefined)));
-  }, 120_000);
+  const worker = useFleetWorker({
+    kcs,
+    namespaces,
+    label: 'pki-ca',
+    faults,
+    prepare: () => ensureVaultPkiCaMount(vault, mount, role),
+  });
 
   it('a leaf of the old CA still served blocks the drop (needs attention naming it); replaced and revoked, the old CA leaves every bundle, proven', async () => {
     const k = await setUp('full');
@@ -192,8 +182,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     });
     const playbook = testPlaybook(k.ts.store, spec(k));
 
-    const { out, status, recorded, blocked } = await tw.run(async () => {
-      const h = await startRotation(tw, playbook);
+    const { out, status, recorded, blocked } = await worker().run(async () => {
+      const h = await startRotation(worker(), playbook);
       await waitForPhase(h, 'needs-attention');
       const held = await h.query<RotationStatus>(statusQuery);
       const blocked = {
@@ -217,10 +207,12 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       await h.signal(retrySignal, { by: 'oncall' });
       const out = await outcomeOf(h);
       await recordRotation(h, 'vault-pki-ca-rollover-success', k.ts);
-      const history = toHistoryJson(await h.fetchHistory());
-      const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
-      const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
-      return { out, status: await h.query<RotationStatus>(statusQuery), recorded, blocked };
+      return {
+        out,
+        status: await h.query<RotationStatus>(statusQuery),
+        recorded: await everythingRecorded(h),
+        blocked,
+      };
     });
     // Held: the Secret and the Vault serial named, both CAs still in every bundle, the old issuer still issuing.
     expect(blocked.attention).toContain(
@@ -271,8 +263,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       body: { metadata: { name: elsewhere }, data: { 'ca.crt': k.initial } },
     });
     const before = await worldOf(k);
-    const run = await tw.run(async () => {
-      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k, { canaryConfigMap: elsewhere })));
+    const run = await worker().run(async () => {
+      const h = await startRotation(worker(), testPlaybook(k.ts.store, spec(k, { canaryConfigMap: elsewhere })));
       return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
     });
     const why = expectRolledBack(run, 'CanaryFailed');
@@ -289,8 +281,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     const before = await worldOf(k);
     faults.state.fault = step;
     try {
-      const run = await tw.run(async () => {
-        const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
+      const run = await worker().run(async () => {
+        const h = await startRotation(worker(), testPlaybook(k.ts.store, spec(k)));
         const out = await outcomeOf(h);
         // Rolled back after the bundles were published and the new issuer made the default.
         if (step === 'promote') await recordRotation(h, 'vault-pki-ca-rollover-rolled-back', k.ts);
@@ -306,8 +298,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
   it('a failure right after revoke (past the point of no return) retries: the old CA already gone, proven again', async () => {
     const k = await setUp('revoke');
     faults.state.fault = 'revoke-once';
-    const { out, status } = await tw.run(async () => {
-      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
+    const { out, status } = await worker().run(async () => {
+      const h = await startRotation(worker(), testPlaybook(k.ts.store, spec(k)));
       return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
     });
     expect(faults.state.fault).toBe('none');
@@ -331,8 +323,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     const before = await worldOf(k);
     const secrets = () => Promise.all(contexts.map((c) => secretData(kcs[c]!, namespaces[c]!, `ca-${k.prefix}`)));
     const secretsBefore = await secrets();
-    const run = await tw.run(async () => {
-      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k, { gate: '15s' })));
+    const run = await worker().run(async () => {
+      const h = await startRotation(worker(), testPlaybook(k.ts.store, spec(k, { gate: '15s' })));
       return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
     });
     const why = expectRolledBack(run, 'ConsumerGateFailed');
@@ -361,8 +353,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
         `trust bundle configmap ${namespaces[c]}/${k.configMap} key ca.crt in cluster ${c}: trusts CAs [${initialFp}]; the new CA is added beside them`,
       );
     const before = await worldOf(k);
-    const run = await tw.run(async () => {
-      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k, { gate: '15s' })));
+    const run = await worker().run(async () => {
+      const h = await startRotation(worker(), testPlaybook(k.ts.store, spec(k, { gate: '15s' })));
       return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
     });
     const why = expectRolledBack(run, 'ConsumerGateFailed');
@@ -383,8 +375,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
       body: bundleReader(app, k.configMap, 'ca.crt'),
     });
     await waitRunning(core('cluster-a'), nsA, [app]);
-    const { out, status } = await tw.run(async () => {
-      const h = await startRotation(tw, testPlaybook(k.ts.store, spec(k)));
+    const { out, status } = await worker().run(async () => {
+      const h = await startRotation(worker(), testPlaybook(k.ts.store, spec(k)));
       const out = await outcomeOf(h);
       await recordRotation(h, 'vault-pki-ca-rollover-bundle-reader', k.ts);
       return { out, status: await h.query<RotationStatus>(statusQuery) };
@@ -411,8 +403,8 @@ describe('CA rollover in Vault PKI through the workflow', () => {
     const crafted: Case = { ...k, ts: await awsTestStore(other.initial) };
     const victimBefore = await worldOf(other);
     const mineBefore = await worldOf(k);
-    const run = await tw.run(async () => {
-      const h = await startRotation(tw, testPlaybook(crafted.ts.store, spec(k)));
+    const run = await worker().run(async () => {
+      const h = await startRotation(worker(), testPlaybook(crafted.ts.store, spec(k)));
       return { out: await outcomeOf(h), status: await h.query<RotationStatus>(statusQuery) };
     });
     const why = expectRolledBack(run, ErrorTypes.invalidInput);

@@ -14,29 +14,21 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { parseCertificateBundle, tlsSecretData } from '../../adapters/credentials/vault-pki-value';
-import { loadKey } from '../../adapters/keys';
-import { AesGcmCodec } from '../../adapters/temporal/codec';
 import { RetryableErrorTypes, WorkflowErrorTypes } from '../../core/failures';
 import type { PlaybookInput } from '../../core/playbook/schema';
-import type { RotationStatus } from '../../core/status';
 import { depsFromEnv } from '../../workers/deps';
-import { statusQuery } from '../../workflows/definitions';
 import { volumeConsumer, waitRunning } from '../helpers/consumers';
 import { faultSwitch } from '../helpers/faults';
-import { dataText, decodePayload, findPayloads, toHistoryJson } from '../helpers/history';
-import { recordRotation } from '../helpers/history-recorder';
 import { freshNamespace, kubeconfigFor, purgeNamespace, secretData } from '../helpers/kube';
 import { ensurePki, issueBundle, issuedSince, onCrl, pkiSnapshot, revokedInVault, stackPki } from '../helpers/pki';
-import { testPlaybook } from '../helpers/playbooks';
+import { rotateRecorded, useFleetWorker } from '../helpers/recorded-rotation';
 import { expectRolledBack } from '../helpers/rolled-back';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import type { TestStore } from '../helpers/stores';
-import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
+import { startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 useStackEnv();
-const codec = new AesGcmCodec(loadKey('ROTOR_CODEC_KEY'));
 const contexts = ['cluster-a', 'cluster-b'] as const;
 const kcs = Object.fromEntries(contexts.map((c) => [c, kubeconfigFor(c)])) as Record<string, KubeConfig>;
 const namespaces: Record<string, string> = {};
@@ -72,20 +64,6 @@ function spec(
   };
 }
 
-/** One run; `fixture` names the replay fixture it stands for (saved only while recording). */
-async function rotate(tw: TestWorker, s: Partial<PlaybookInput['spec']>, ts: TestStore, fixture?: string) {
-  const playbook = testPlaybook(ts.store, s);
-  return tw.run(async () => {
-    const h = await startRotation(tw, playbook);
-    const out = await outcomeOf(h);
-    if (fixture) await recordRotation(h, fixture, ts);
-    const history = toHistoryJson(await h.fetchHistory());
-    const payloads = await Promise.all(findPayloads(history).map((p) => decodePayload(codec, p.payload)));
-    const recorded = [JSON.stringify(history), ...payloads.map(dataText)].join('\n');
-    return { out, status: await h.query<RotationStatus>(statusQuery), recorded };
-  });
-}
-
 /** Whether the cluster's Secret is a kubernetes.io/tls Secret serving exactly `value` (and no other version). */
 async function serves(kc: KubeConfig, namespace: string, value: string): Promise<boolean> {
   const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: secretName, namespace });
@@ -117,21 +95,11 @@ async function expectNewRevoked(k: Setup, before: { certs: string[] }): Promise<
 }
 
 describe('rotation of a TLS leaf certificate through the workflow', () => {
-  let tw: TestWorker;
-  beforeAll(async () => {
-    await ensurePki();
-    for (const c of contexts) namespaces[c] = await freshNamespace(kcs[c]!, 'pki-wf');
-    tw = await startTestWorker(faults.wrap(createActivities(depsFromEnv())));
-  }, 180_000);
-  afterAll(async () => {
-    faults.state.fault = 'none';
-    await tw?.close();
-    await Promise.all(contexts.map((c) => purgeNamespace(kcs[c]!, namespaces[c]!).catch(() => undefined)));
-  }, 120_000);
+  const worker = useFleetWorker({ kcs, namespaces, label: 'pki-wf', faults, prepare: ensurePki });
 
   it('rotates: every cluster serves the new certificate as kubernetes.io/tls, the old serial is on the CRL, no key in Temporal', async () => {
     const k = await setUp();
-    const { out, status, recorded } = await rotate(tw, spec(k), k.ts, 'vault-pki-certificate-success');
+    const { out, status, recorded } = await rotateRecorded(worker(), spec(k), k.ts, 'vault-pki-certificate-success');
     expect(out.ok ? undefined : out.error).toBeUndefined();
     const now = (await k.ts.snapshot()).currentValue;
     const next = parseCertificateBundle(now, 'now');
@@ -150,8 +118,8 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
   it('a failing tls-handshake canary (a name the certificate lacks) rolls back: the new serial revoked, the old one served', async () => {
     const k = await setUp();
     const before = await pkiSnapshot();
-    const run = await rotate(
-      tw,
+    const run = await rotateRecorded(
+      worker(),
       spec(k, { serverName: `elsewhere.${stackPki.leafDomain}` }),
       k.ts,
       'vault-pki-certificate-rolled-back',
@@ -170,7 +138,7 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
     const before = await pkiSnapshot();
     faults.state.fault = 'create';
     try {
-      expectRolledBack(await rotate(tw, spec(k), k.ts), 'InjectedFault');
+      expectRolledBack(await rotateRecorded(worker(), spec(k), k.ts), 'InjectedFault');
     } finally {
       faults.state.fault = 'none';
     }
@@ -184,7 +152,7 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
     const before = await pkiSnapshot();
     faults.state.fault = 'promote';
     try {
-      expectRolledBack(await rotate(tw, spec(k), k.ts), 'InjectedFault');
+      expectRolledBack(await rotateRecorded(worker(), spec(k), k.ts), 'InjectedFault');
     } finally {
       faults.state.fault = 'none';
     }
@@ -198,7 +166,7 @@ describe('rotation of a TLS leaf certificate through the workflow', () => {
   it('a failure right after revoke (past the point of no return) retries: the old serial is already revoked, proven on the CRL again', async () => {
     const k = await setUp();
     faults.state.fault = 'revoke-once';
-    const { out, status } = await rotate(tw, spec(k), k.ts);
+    const { out, status } = await rotateRecorded(worker(), spec(k), k.ts);
     expect(faults.state.fault).toBe('none');
     expect(out.ok ? undefined : out.error).toBeUndefined();
     expect(status.revocation?.rejected).toBe(true);
@@ -247,7 +215,7 @@ describe('rollback at the consumer gate (a real pod that never reads the new ver
   it('the promote gate fails and the run rolls back: the Secret serves the old certificate, the new serial is revoked', async () => {
     const clusters = [{ name: 'cluster-a', delivery: 'push' as const, namespace, secretName, workloads: [] }];
     const before = await pkiSnapshot();
-    const run = await rotate(
+    const run = await rotateRecorded(
       tw,
       { ...spec(k, { clusters }), timeouts: { gate: '15s' }, consumerGate: { settle: '3s' } },
       k.ts,

@@ -11,8 +11,7 @@ import { statusQuery } from '../../workflows/definitions';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
-import { outcomeOf, startTestWorker } from '../helpers/worker';
-import { rotationWorkflowId } from '../../core/ids';
+import { outcomeOf, startRotation, startTestWorker } from '../helpers/worker';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { RotationStatus } from '../../core/status';
 
@@ -98,11 +97,7 @@ async function rotate(
   });
   try {
     const out = await tw.run(async () => {
-      const h: WorkflowHandle = await tw.client.workflow.start('rotationWorkflow', {
-        taskQueue: tw.taskQueue,
-        workflowId: rotationWorkflowId(playbook.spec.secret.name),
-        args: [{ playbook, trigger: 'manual', requestedBy: 'test' }],
-      });
+      const h: WorkflowHandle = await startRotation(tw, playbook);
       const o = await outcomeOf(h);
       return { o, status: await h.query<RotationStatus>(statusQuery) };
     });
