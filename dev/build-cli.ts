@@ -9,8 +9,8 @@
  * (`inlined`): bundled, they are read as one file instead of about 170 (zod alone is 95 modules),
  * which is most of what `rotor validate` costs beyond Node's own start.
  */
-import { writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Metafile, Plugin } from 'esbuild';
@@ -64,33 +64,74 @@ const lazyChildProcess: Plugin = {
   },
 };
 
-/** Builds the CLI into `outdir` (dist/cli by default); returns esbuild's metafile. */
-export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
+/**
+ * The help bundle's stand-in for every command body (cli/actions/): `rotor`, `rotor --help` and
+ * `rotor help <command>` run none, and without them the bundle is a tenth of the size, which is
+ * what its code cache costs to read.
+ */
+const noCommandBodies: Plugin = {
+  name: 'no-command-bodies',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/actions\// }, (args) =>
+      /[\\/]cli[\\/]commands[\\/]/.test(args.importer) ? { path: args.path, namespace: 'rotor-help' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'rotor-help' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`rotor: the help bundle holds no command body (${args.path}); run npm run build:cli again`)});\n`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * The bundles are CommonJS: cli/bundle-loader.cjs (copied to `outdir`/main.cjs) runs one as a
+ * script through a V8 code cache written after the run, which ES modules cannot be given.
+ * `import.meta.url` becomes the bundle's own file URL.
+ */
+const importMetaUrl = '__rotorImportMetaUrl';
+
+/** Bundles cli/main.ts as `outdir`/`name`-<content hash>.cjs; returns esbuild's metafile and the file's name. */
+async function bundle(outdir: string, name: string, plugins: Plugin[]): Promise<{ metafile: Metafile; file: string }> {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: ['cli/main.ts'],
+    entryPoints: { [name]: 'cli/main.ts' },
+    // The name carries the content hash: cli/bundle-loader.cjs keys its code cache on it.
+    entryNames: '[name]-[hash]',
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    // Lazily loaded commands stay separate chunks: `rotor validate` does not load the Temporal client.
-    splitting: true,
-    format: 'esm',
+    // One file: a command's body is still evaluated only when the command runs (esbuild wraps each
+    // dynamically imported module in an initializer), so `rotor validate` never loads the Temporal client.
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
-    plugins: [englishZodOnly, lazyChildProcess, externalPackages],
-    // commander and yaml are CommonJS: their require() of Node's own modules needs a real require.
-    banner: {
-      js: "import { createRequire as __rotorRequire } from 'node:module'; const require = __rotorRequire(import.meta.url);",
-    },
+    plugins: [...plugins, englishZodOnly, lazyChildProcess, externalPackages],
+    define: { 'import.meta.url': importMetaUrl },
+    banner: { js: `var ${importMetaUrl} = require('node:url').pathToFileURL(__filename).href;` },
     outdir,
     metafile: true,
     logLevel: 'warning',
   });
+  const file = Object.keys(result.metafile.outputs).find((f) => f.endsWith('.cjs'));
+  if (!file) throw new Error(`esbuild wrote no ${name} bundle`);
+  return { metafile: result.metafile, file: basename(file) };
+}
+
+/** Builds the CLI into `outdir` (dist/cli by default); returns esbuild's metafile of the whole CLI. */
+export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
+  // Old bundles and their code caches go: a cache is only ever read beside the bundle it was made from.
+  rmSync(outdir, { recursive: true, force: true });
+  const [whole, help] = await Promise.all([bundle(outdir, 'bundle', []), bundle(outdir, 'help', [noCommandBodies])]);
+  const loader = readFileSync(`${root}cli/bundle-loader.cjs`, 'utf8')
+    .replace("'BUNDLE_NAME'", JSON.stringify(whole.file))
+    .replace("'HELP_BUNDLE_NAME'", JSON.stringify(help.file));
+  writeFileSync(`${outdir}/main.cjs`, loader);
   // The lock file too: an upgrade of an inlined package makes the build stale.
   const inputs = [
-    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/') && !f.startsWith('rotor:')),
+    ...Object.keys(whole.metafile.inputs).filter((f) => !f.includes('node_modules/') && !f.startsWith('rotor:')),
+    'cli/bundle-loader.cjs',
     'package-lock.json',
   ];
   writeFileSync(`${outdir}/inputs.json`, `${JSON.stringify(inputs)}\n`);
-  return result.metafile;
+  return whole.metafile;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
