@@ -83,17 +83,55 @@ const noCommandBodies: Plugin = {
 };
 
 /**
- * The bundles are CommonJS: cli/bundle-loader.cjs (copied to `outdir`/main.cjs) runs one as a
- * script through a V8 code cache written after the run, which ES modules cannot be given.
- * `import.meta.url` becomes the bundle's own file URL.
+ * The bundles are CommonJS: cli/bundle-loader.cjs runs them as scripts through a V8 code cache
+ * written after the run, which ES modules cannot be given. `import.meta.url` becomes the bundle's
+ * own file URL.
  */
 const importMetaUrl = '__rotorImportMetaUrl';
 
-/** Bundles cli/main.ts as `outdir`/`name`-<content hash>.cjs; returns esbuild's metafile and the file's name. */
-async function bundle(outdir: string, name: string, plugins: Plugin[]): Promise<{ metafile: Metafile; file: string }> {
+/**
+ * The CLI's `@temporalio/*` imports, each answered by dist/cli/temporal.cjs, the Temporal bundle
+ * (one copy of each package, so an error class the client throws is the one the CLI checks for).
+ * `specifiers` collects what the CLI imports, for that bundle's entry.
+ */
+function temporalFromItsBundle(specifiers: Set<string>): Plugin {
+  return {
+    name: 'temporal-from-its-bundle',
+    setup(b) {
+      b.onResolve({ filter: /^@temporalio\// }, (args) => {
+        specifiers.add(args.path);
+        return { path: args.path, namespace: 'rotor-temporal' };
+      });
+      b.onResolve({ filter: /^\.\/temporal\.cjs$/ }, (args) =>
+        args.namespace === 'rotor-temporal' ? { path: args.path, external: true } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'rotor-temporal' }, (args) => ({
+        contents: `module.exports = require('./temporal.cjs')(${JSON.stringify(args.path)});\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** An entry point whose source is `contents`, its imports resolved from the repository's root. */
+const virtualEntry = (contents: string): Plugin => ({
+  name: 'virtual-entry',
+  setup(b) {
+    b.onResolve({ filter: /^rotor-entry$/ }, () => ({ path: 'rotor-entry', namespace: 'rotor-entry' }));
+    b.onLoad({ filter: /.*/, namespace: 'rotor-entry' }, () => ({ contents, loader: 'js', resolveDir: root }));
+  },
+});
+
+/** Bundles `entry` as `outdir`/`name`-<content hash>.cjs; returns esbuild's metafile and the file's name. */
+async function bundle(
+  outdir: string,
+  name: string,
+  entry: { file: string } | { contents: string },
+  plugins: Plugin[],
+): Promise<{ metafile: Metafile; file: string }> {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { [name]: 'cli/main.ts' },
+    entryPoints: { [name]: 'file' in entry ? entry.file : 'rotor-entry' },
     // The name carries the content hash: cli/bundle-loader.cjs keys its code cache on it.
     entryNames: '[name]-[hash]',
     outExtension: { '.js': '.cjs' },
@@ -103,7 +141,7 @@ async function bundle(outdir: string, name: string, plugins: Plugin[]): Promise<
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    plugins: [...plugins, englishZodOnly, lazyChildProcess, externalPackages],
+    plugins: 'file' in entry ? plugins : [virtualEntry(entry.contents), ...plugins],
     define: { 'import.meta.url': importMetaUrl },
     banner: { js: `var ${importMetaUrl} = require('node:url').pathToFileURL(__filename).href;` },
     outdir,
@@ -119,14 +157,38 @@ async function bundle(outdir: string, name: string, plugins: Plugin[]): Promise<
 export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
   // Old bundles and their code caches go: a cache is only ever read beside the bundle it was made from.
   rmSync(outdir, { recursive: true, force: true });
-  const [whole, help] = await Promise.all([bundle(outdir, 'bundle', []), bundle(outdir, 'help', [noCommandBodies])]);
-  const loader = readFileSync(`${root}cli/bundle-loader.cjs`, 'utf8')
-    .replace("'BUNDLE_NAME'", JSON.stringify(whole.file))
-    .replace("'HELP_BUNDLE_NAME'", JSON.stringify(help.file));
-  writeFileSync(`${outdir}/main.cjs`, loader);
+  const temporal = new Set<string>();
+  const common = [englishZodOnly, lazyChildProcess, temporalFromItsBundle(temporal), externalPackages];
+  const [whole, help] = await Promise.all([
+    bundle(outdir, 'bundle', { file: 'cli/main.ts' }, common),
+    bundle(outdir, 'help', { file: 'cli/main.ts' }, [noCommandBodies, ...common]),
+  ]);
+  const packages = [...temporal].sort().map((s) => `  ${JSON.stringify(s)}: () => require(${JSON.stringify(s)}),`);
+  const temporalBundle = await bundle(
+    outdir,
+    'temporal',
+    {
+      contents: `const packages = {\n${packages.join('\n')}\n};\nmodule.exports = (name) => packages[name]();\n`,
+    },
+    [],
+  );
+  writeFileSync(`${outdir}/load.cjs`, readFileSync(`${root}cli/bundle-loader.cjs`));
+  const stub = (what: string, body: string) =>
+    `'use strict';\n// ${what} (written by dev/build-cli.ts; see load.cjs).\nconst { command, runBundle } = require('./load.cjs');\n${body}\n`;
+  writeFileSync(
+    `${outdir}/main.cjs`,
+    stub(
+      "The built CLI's entry",
+      `runBundle(command === 'help' ? ${JSON.stringify(help.file)} : ${JSON.stringify(whole.file)});`,
+    ),
+  );
+  writeFileSync(
+    `${outdir}/temporal.cjs`,
+    stub('The Temporal packages the CLI uses', `module.exports = runBundle(${JSON.stringify(temporalBundle.file)});`),
+  );
   // The lock file too: an upgrade of an inlined package makes the build stale.
   const inputs = [
-    ...Object.keys(whole.metafile.inputs).filter((f) => !f.includes('node_modules/') && !f.startsWith('rotor:')),
+    ...Object.keys(whole.metafile.inputs).filter((f) => !f.includes('node_modules/') && !f.startsWith('rotor')),
     'cli/bundle-loader.cjs',
     'package-lock.json',
   ];
@@ -137,7 +199,7 @@ export async function buildCli(outdir = `${root}dist/cli`): Promise<Metafile> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const metafile = await buildCli();
   const sources = Object.keys(metafile.inputs).filter(
-    (f) => !f.includes('node_modules/') && !f.startsWith('rotor:'),
+    (f) => !f.includes('node_modules/') && !f.startsWith('rotor'),
   ).length;
   process.stdout.write(`built dist/cli from ${sources} source files\n`);
 }
