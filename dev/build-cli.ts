@@ -1,6 +1,6 @@
 /**
  * `npm run build:cli`: precompiles the CLI (cli/main.ts and what it imports from this repository)
- * into dist/cli with esbuild. cli/rotor.js runs the build while it is at least as new as every
+ * into dist/cli with esbuild. cli/rotor.cjs runs the build while it is at least as new as every
  * source file it was built from (dist/cli/inputs.json), else the TypeScript through tsx: the build
  * saves the transpile at every start (about 0.8 s of CPU for `rotor rotate` on this project's
  * machine), and a stale build is never used.

@@ -16,7 +16,7 @@ import { useStackEnv } from '../helpers/stack-env';
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(args.runs);
 const node = process.execPath;
-const rotor = ['cli/rotor.js'];
+const rotor = ['cli/rotor.cjs'];
 
 /**
  * A module hook that ends the process, exit 0, the moment it first asks for a Temporal package (in
