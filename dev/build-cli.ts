@@ -5,9 +5,12 @@
  * saves the transpile at every start (about 0.8 s of CPU for `rotor rotate` on this project's
  * machine), and a stale build is never used.
  *
- * Packages stay in node_modules, except the few small pure-JavaScript ones every command loads
- * (`inlined`): bundled, they are read as one file instead of about 170 (zod alone is 95 modules),
- * which is most of what `rotor validate` costs beyond Node's own start.
+ * Three CommonJS bundles, each run through a V8 code cache made after a command's first run
+ * (cli/bundle-loader.cjs, which says why): the whole CLI with the small pure-JavaScript packages
+ * every command loads (`inlined`: commander, zod, yaml); the same without the command bodies, for
+ * `--help`; and the `@temporalio/*` packages the CLI imports, with gRPC and protobufjs, which
+ * dist/cli/temporal.cjs loads on a command's first Temporal import. Every other package (the AWS
+ * SDK, the Kubernetes client) stays in node_modules, loaded only by the commands that use it.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -20,7 +23,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 /** Packages bundled into dist/cli: small, pure JavaScript, and loaded by `--help`, `validate` or `status`. */
 export const inlined = ['commander', 'zod', 'yaml'];
 
-/** Every other package stays external, imported from node_modules at run time (and only by the commands that use it). */
+/** Every other package but the Temporal ones stays external, required from node_modules at run time (and only by the commands that use it). */
 const externalPackages: Plugin = {
   name: 'external-packages',
   setup(b) {
