@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'test/histories/**', 'cli/rotor.js'] },
+  { ignores: ['node_modules/**', 'dist/**', 'test/histories/**', 'cli/rotor.cjs', 'cli/bundle-loader.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

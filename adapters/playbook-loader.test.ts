@@ -168,7 +168,7 @@ describe('rotor validate', () => {
   });
 
   it('the bin shim runs the same CLI', async () => {
-    const { stdout } = await run(process.execPath, ['cli/rotor.js', 'validate', 'playbooks/aws-api-key.yaml']);
+    const { stdout } = await run(process.execPath, ['cli/rotor.cjs', 'validate', 'playbooks/aws-api-key.yaml']);
     expect(stdout).toBe('ok playbooks/aws-api-key.yaml\n');
   });
 });

@@ -5,9 +5,20 @@
  * module hooks, which see every import and require), and the list of what it loaded is checked,
  * beside what the command printed. Commands that do need a client are run under the same recorder
  * as the control: the recorder sees those loads, so an empty finding above is not a blind one.
+ * The built CLI's own code cache (cli/bundle-loader.cjs) is checked by the files it writes: written
+ * by a command's first run, used unchanged by the next, replaced when V8 refuses it.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +46,7 @@ function rotor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', recorder, join(dir, 'cli/main.js'), ...args],
+      ['--import', recorder, join(dir, 'cli/main.cjs'), ...args],
       { cwd: root, env: { ...process.env, ...env, ROTOR_RECORD_LOADS: record }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const loaded = readFileSync(record, 'utf8').split('\n').filter(Boolean);
@@ -45,9 +56,16 @@ function rotor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-/** The packages of `heavy` among the loaded modules, once each. */
+/**
+ * The packages of `heavy` among the loaded modules, once each. The build bundles the Temporal
+ * packages: dist/cli/temporal.cjs, which loads that bundle, counts as `@temporalio/`.
+ */
 const heavyLoaded = (r: Run): string[] =>
-  heavy.filter((p) => r.loaded.some((url) => url.includes(`/node_modules/${p}`)));
+  heavy.filter((p) =>
+    r.loaded.some(
+      (url) => url.includes(`/node_modules/${p}`) || (p === '@temporalio/' && url.endsWith('/cli/temporal.cjs')),
+    ),
+  );
 
 beforeAll(async () => {
   // Inside the checkout: the built CLI imports its external packages from ./node_modules.
@@ -76,7 +94,7 @@ describe('the built CLI loads a client only for a command that uses it', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     for (const command of ['approve', 'abort', 'skip-soak', 'pause', 'resume', 'retry'])
       expect(r.stdout).toMatch(new RegExp(`^  ${command} \\[options\\] <secret>`, 'm'));
-    expect(r.loaded.some((url) => url.endsWith('/cli/main.js'))).toBe(true);
+    expect(r.loaded.some((url) => url.endsWith('/cli/main.cjs'))).toBe(true);
     expect(heavyLoaded(r)).toEqual([]);
     // commander is built in: help reads nothing from node_modules at all.
     expect(r.loaded.filter((url) => url.includes('/node_modules/'))).toEqual([]);
@@ -103,7 +121,6 @@ describe('the built CLI loads a client only for a command that uses it', () => {
   it('rotor validate <playbook> validates and loads no client', async () => {
     const r = await rotor(['validate', playbook]);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: `ok ${playbook}\n` });
-    expect(r.loaded.some((url) => /\/cli\/validate-[A-Z0-9]+\.js$/.test(url))).toBe(true);
     expect(heavyLoaded(r)).toEqual([]);
   });
 
@@ -149,5 +166,43 @@ describe('the built CLI loads a client only for a command that uses it', () => {
     expect(doctor.code).toBe(1);
     expect(doctor.stderr).toContain('--encryption-config');
     expect(heavyLoaded(doctor)).toContain('@kubernetes/client-node');
+  });
+});
+
+/** The code cache files under the build, as `<bundle prefix>/<command>.bin` (the bundle's hash left out). */
+function cacheFiles(): string[] {
+  const caches = join(dir, 'cli/code-cache');
+  return readdirSync(caches).flatMap((bundle) =>
+    readdirSync(join(caches, bundle)).map((f) => `${bundle.replace(/-[A-Z0-9]+\.cjs$/, '')}/${f}`),
+  );
+}
+const cacheFile = (bundlePrefix: string, command: string): string => {
+  const caches = join(dir, 'cli/code-cache');
+  const bundle = readdirSync(caches).find((b) => b.startsWith(`${bundlePrefix}-`));
+  return join(caches, bundle ?? `${bundlePrefix}-missing`, `${command}.bin`);
+};
+
+describe("the built CLI's code cache", () => {
+  it('help runs the bundle without command bodies; a command runs the whole one, and the Temporal one if it asks; each writes its own cache', () => {
+    // Earlier tests in this file ran these commands already: each has its cache beside its bundle.
+    expect(cacheFiles()).toEqual(
+      expect.arrayContaining(['help/help.bin', 'bundle/validate.bin', 'bundle/ui.bin', 'temporal/ui.bin']),
+    );
+    expect(cacheFiles().filter((f) => f.startsWith('help/'))).toEqual(['help/help.bin']);
+  });
+
+  it('the next run uses the cache as it is, and a cache V8 refuses is replaced with the same answer', async () => {
+    const file = cacheFile('bundle', 'validate');
+    const written = statSync(file);
+    const again = await rotor(['validate', playbook]);
+    expect({ code: again.code, stdout: again.stdout }).toEqual({ code: 0, stdout: `ok ${playbook}\n` });
+    // Accepted: the loader rewrites a cache only when V8 refused it (a new file, by rename).
+    expect(statSync(file)).toMatchObject({ ino: written.ino, mtimeMs: written.mtimeMs, size: written.size });
+
+    truncateSync(file, Math.floor(written.size / 2));
+    const refused = await rotor(['validate', playbook]);
+    expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 0, stdout: `ok ${playbook}\n` });
+    expect(statSync(file).size).toBeGreaterThan(written.size / 2);
+    expect(statSync(file).ino).not.toBe(written.ino);
   });
 });

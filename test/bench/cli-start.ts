@@ -5,8 +5,10 @@
  * keeps the ratio meaningful when a shared machine's load drifts). Whole processes, from spawn to
  * exit. Cases: `rotor --help`; `rotor validate <playbook>`; `rotor status` to its first Temporal
  * call (`exitAtTemporal` ends it there); `rotor status` whole, against the stack's Temporal; and
- * loading the Temporal client alone, the floor of any command that talks to Temporal.
- * The first run of each case is a warm-up, not counted (it fills Node's compile cache).
+ * loading the Temporal client alone, the floor of any command that talks to Temporal (as the built
+ * CLI loads it, and from node_modules).
+ * The first run of each case is a warm-up, not counted (it fills Node's compile cache and the built
+ * CLI's own code cache).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -16,17 +18,18 @@ import { useStackEnv } from '../helpers/stack-env';
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(args.runs);
 const node = process.execPath;
-const rotor = ['cli/rotor.js'];
+const rotor = ['cli/rotor.cjs'];
 
 /**
- * A module hook that ends the process, exit 0, the moment it first asks for a Temporal package: the
+ * A module hook that ends the process, exit 0, the moment it first asks for a Temporal package (in
+ * the built CLI, dist/cli/temporal.cjs, which loads the bundled Temporal packages): the
  * time to there is the CLI's own start before its first Temporal call (arguments parsed, playbooks
  * read and validated); the Temporal client's load, the connection and the calls follow. Inline
  * JavaScript, so the hook costs nothing measurable (a .ts file would be type-stripped at start).
  */
 const exitAtTemporal = `data:text/javascript,${encodeURIComponent(
   "import { registerHooks } from 'node:module';" +
-    "registerHooks({ resolve(s, c, next) { if (s.startsWith('@temporalio/')) process.exit(0); return next(s, c); } });",
+    "registerHooks({ resolve(s, c, next) { if (s.startsWith('@temporalio/') || s === './temporal.cjs') process.exit(0); return next(s, c); } });",
 )}`;
 const cases: { name: string; argv: string[] }[] = [
   { name: 'rotor --help', argv: [...rotor, '--help'] },
@@ -40,7 +43,12 @@ const cases: { name: string; argv: string[] }[] = [
   },
   { name: 'rotor status, whole (stack Temporal)', argv: [...rotor, 'status'] },
   {
-    name: "import('@temporalio/client') alone",
+    // As the built CLI loads it: the Temporal bundle, through its code cache (dev/build-cli.ts).
+    name: 'the Temporal client alone (dist/cli/temporal.cjs)',
+    argv: ['-e', "require('./dist/cli/temporal.cjs')('@temporalio/client')"],
+  },
+  {
+    name: "require('@temporalio/client') from node_modules",
     argv: ['-e', "require('node:module').enableCompileCache(); require('@temporalio/client')"],
   },
 ];
