@@ -35,6 +35,7 @@ describe('a throttling backend slows a rotation without failing it', () => {
     });
     const result = (await h.result()) as RotationResult;
     expect(result.outcome).toBe('rotated');
+    await ts.record(h, 'throttle-waits');
     const waits = [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30];
     // Each gap is the wait, plus at most a second the server's clock ran while the worker was busy.
     const gaps = gapsOf(fake, 'createPendingVersion');
@@ -153,6 +154,7 @@ describe("an emergency's step queued for a busy worker", () => {
       // Scheduled again at 5 s and 10 s; the stage said why it waited.
       const plan = (await statusOf(h)).stages.find((s) => s.name === 'plan');
       expect(plan?.detail).toMatch(/^no worker started plan within 5 s \([23]×\)/);
+      await ts.record(h, 'step-rescheduled');
     });
   }, 120_000);
 });
