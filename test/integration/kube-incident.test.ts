@@ -41,8 +41,10 @@ import {
   grant,
   kubeUser,
   namespaceTenantsPolicy,
+  readRotorObject,
   waitForCondition,
 } from '../helpers/kube-users';
+import { runRotor } from '../helpers/cli';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
@@ -173,22 +175,25 @@ describe('RotationIncident through the apiserver', () => {
     expect(await snapshots()).toEqual(before);
   }, 60_000);
 
-  it('rotates every playbook of alice’s RotationIncident, and only those; the status says so', async () => {
+  it('rotates every playbook of alice’s RotationIncident (rotor incident request), and only those; the status says so', async () => {
     const before = await snapshots();
-    await createRotorObject(kc[alice]!, 'rotationincidents', orders, 'leak', {
-      playbookRefs: ['a', 'b'],
-      reason: 'keys in a public repository',
-      compromised: true,
-      requestedBy: alice,
-    });
-    const accepted = await waitForCondition(admin, 'rotationincidents', orders, 'leak', ['Accepted', 'Denied']);
-    expect(accepted.condition.type).toBe('Accepted');
-    expect(accepted.obj.status?.uiLink).toContain(encodeURIComponent(rotationIncidentId(orders, 'leak')));
+    const file = join(scratch, 'alice.kubeconfig');
+    writeFileSync(file, kc[alice]!.exportConfig(), { mode: 0o600 });
+    const where = ['-n', orders, '--context', cluster, '--json'];
+    const reason = ['--reason', 'keys in a public repository', '--compromised'];
+    const asked = await runRotor({ ...env, KUBECONFIG: file }, 'incident', 'request', 'a', 'b', ...reason, ...where);
+    expect(asked.stderr).toBe('');
+    expect(asked.code).toBe(0);
+    const line = JSON.parse(asked.stdout.trim()) as { kind: string; name: string; condition: string; uiLink: string };
+    expect(line).toMatchObject({ kind: 'RotationIncident', condition: 'Accepted' });
+    expect(line.uiLink).toContain(encodeURIComponent(rotationIncidentId(orders, line.name)));
+    const accepted = await readRotorObject(admin, 'rotationincidents', orders, line.name);
+    expect(accepted.spec).toMatchObject({ playbookRefs: ['a', 'b'], requestedBy: alice, compromised: true });
     const done = await waitForCondition(
       admin,
       'rotationincidents',
       orders,
-      'leak',
+      line.name,
       ['Succeeded', 'RolledBack'],
       240_000,
     );
