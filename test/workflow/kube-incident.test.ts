@@ -16,7 +16,20 @@ import type { IncidentInput, IncidentReport, IncidentTarget } from '../../core/i
 import type { Playbook } from '../../core/playbook/schema';
 import { kubeIdentityActivities } from '../helpers/kube-activities';
 import { testPlaybook } from '../helpers/playbooks';
-import { HOUR, failureOf, useTimeSkipping } from '../helpers/time-skipping';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { IncidentStatus } from '../../core/incident/types';
+import { incidentStatusQuery, pauseIncidentSignal, resumeIncidentSignal } from '../../workflows/incident/definitions';
+import { HOUR, MINUTE, failureOf, useTimeSkipping } from '../helpers/time-skipping';
+
+/** Polls the incident's status until `ok`. */
+async function until(h: WorkflowHandle, what: string, ok: (s: IncidentStatus) => boolean): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const s = await h.query(incidentStatusQuery).catch(() => undefined);
+    if (s && ok(s)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the incident never reached ${what}`);
+}
 
 /** The controller's keys (derived from a fingerprint key made for the test), which the attacker lacks. */
 const { keys, activities } = kubeIdentityActivities();
@@ -93,6 +106,20 @@ describe('incidents under identity: kubernetes', () => {
     const report = (await h.result()) as IncidentReport;
     expect(report).toMatchObject({ outcome: 'rotated', counts: { rotated: 2 } });
     for (const p of playbooks) expect(storeOf(p).state).toMatchObject({ current: 'v2', revoked: ['v1'] });
+  });
+
+  it('starts a target long after the attestation when the incident itself began in time (paused 15 min)', async () => {
+    const playbooks = [playbook(), playbook()];
+    const incidentId = `incident/${namespace}/late-${randomUUID().slice(0, 8)}`;
+    const input = { ...(await vouched(incidentOf(playbooks), incidentId)), concurrency: 1 };
+    const h = await startIncident(incidentId, input);
+    await until(h, 'one started', (s) => s.counts.running + s.counts.rotated === 1);
+    await h.signal(pauseIncidentSignal, { by: 'alice' });
+    await ts.server().sleep(15 * MINUTE);
+    expect((await h.query(incidentStatusQuery)).counts).toMatchObject({ rotated: 1, pending: 1 });
+    await h.signal(resumeIncidentSignal, { by: 'alice' });
+    const report = (await h.result()) as IncidentReport;
+    expect(report).toMatchObject({ outcome: 'rotated', counts: { rotated: 2 } });
   });
 
   it('refuses an incident without the controller’s attestations: every rotation at plan, no store touched', async () => {
