@@ -6,7 +6,9 @@
  * attestations onto a rotation started directly, onto an incident of its own, onto another target,
  * and starts an incident long after its attestations were made. Each rotation is refused at plan
  * and its store is untouched. The admission activities are the real ones (a key made for the
- * test); the stores are fakes. Against the real stack and controller: test/integration/kube-incident.test.ts.
+ * test); the stores are fakes. Last, rotor's controller's reconcile of RotationIncidents over a fake
+ * management cluster (its RBAC answers) starts an incident the worker takes. Against the real
+ * stack, apiserver and controller: test/integration/kube-incident.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +18,8 @@ import type { IncidentInput, IncidentReport, IncidentTarget } from '../../core/i
 import type { Playbook } from '../../core/playbook/schema';
 import { kubeIdentityActivities } from '../helpers/kube-activities';
 import { testPlaybook } from '../helpers/playbooks';
+import type { RotorObject, RotorPlural, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
+import { reconcileIncident, rotationIncidentId } from '../../workers/controller/incidents';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../core/incident/types';
 import { incidentStatusQuery, pauseIncidentSignal, resumeIncidentSignal } from '../../workflows/incident/definitions';
@@ -175,5 +179,64 @@ describe('incidents under identity: kubernetes', () => {
     const h = await startIncident(incidentId, old);
     allRefused((await h.result()) as IncidentReport, playbooks, 'more than 10 minutes from');
     untouched(playbooks);
+  });
+});
+
+/** The management cluster as rotor's controller sees it: playbooks and incidents of orders, and RBAC. */
+function fakeCluster(emergency: Record<string, string[]>) {
+  const objects = new Map<string, RotorObject>();
+  const key = (plural: string, ns: string, name: string) => `${plural}/${ns}/${name}`;
+  const resources: RotorResources = {
+    list: (plural) => Promise.resolve([...objects].filter(([k]) => k.startsWith(`${plural}/`)).map(([, o]) => o)),
+    get: (plural, ns, name) => Promise.resolve(objects.get(key(plural, ns, name))),
+    patchStatus(plural, ns, name, status) {
+      const obj = objects.get(key(plural, ns, name));
+      if (obj) obj.status = { ...obj.status, ...(status as RotorStatus) };
+      return Promise.resolve();
+    },
+    // RBAC: `emergency` on the playbooks listed for the user, nothing else.
+    review: (who, verb, _ns, playbook) =>
+      Promise.resolve({ allowed: verb === 'emergency' && (emergency[who.user] ?? []).includes(playbook) }),
+  };
+  const add = (plural: RotorPlural, name: string, spec: unknown): RotorObject => {
+    const obj = { metadata: { name, namespace, uid: randomUUID() }, spec };
+    objects.set(key(plural, namespace, name), obj);
+    return obj;
+  };
+  return { resources, add };
+}
+
+describe("rotor's controller and RotationIncidents", () => {
+  it('starts the incident of a user holding emergency on every playbook; the worker takes its attestations', async () => {
+    const cluster = fakeCluster({ alice: ['a', 'b'], dave: ['a'] });
+    const specs = ['a', 'b'].map((name) => {
+      const p = playbook();
+      cluster.add('rotationplaybooks', name, { secret: p.spec.secret, credential: { kind: 'random', length: 32 } });
+      return p;
+    });
+    const now = new Date(await ts.server().currentTimeMs());
+    const deps = {
+      resources: cluster.resources,
+      client: ts.server().client,
+      taskQueue: ts.taskQueue,
+      attestationKeys: keys,
+      now: () => now,
+    };
+    const spec = { playbookRefs: ['a', 'b'], reason: 'leak', compromised: true };
+    const denied = cluster.add('rotationincidents', 'dave-leak', { ...spec, requestedBy: 'dave' });
+    await reconcileIncident(deps, denied);
+    expect(denied.status?.conditions?.[0]).toMatchObject({ type: 'Denied', reason: 'MissingVerb' });
+    expect(denied.status?.conditions?.[0]?.message).toContain('may not emergency rotationplaybooks b in namespace');
+    expect(denied.status?.workflowId).toBeUndefined();
+
+    const leak = cluster.add('rotationincidents', 'leak', { ...spec, requestedBy: 'alice' });
+    await reconcileIncident(deps, leak);
+    expect(leak.status).toMatchObject({ workflowId: rotationIncidentId(namespace, 'leak') });
+    expect(leak.status?.conditions?.[0]).toMatchObject({ type: 'Accepted' });
+    const h = ts.server().client.workflow.getHandle(leak.status?.workflowId ?? '');
+    expect(((await h.result()) as IncidentReport).counts.rotated).toBe(2);
+    for (const p of specs) expect(storeOf(p).state).toMatchObject({ current: 'v2', revoked: ['v1'] });
+    await reconcileIncident(deps, leak);
+    expect(leak.status?.conditions?.at(-1)).toMatchObject({ type: 'Succeeded', reason: 'Rotated' });
   });
 });
