@@ -16,14 +16,17 @@ import type { Keyring } from '../adapters/keys';
 import { describeSchedule, scheduleCatchupWindowMs } from '../adapters/temporal/rotation-schedule';
 import { playbookLauncherId, playbookOfScheduleId, requestMemoKey } from '../core/ids';
 import type { RotationRef } from '../core/contracts';
-import type { OperatorAction, RotationInput } from '../core/status';
+import type { ControllerAttestation, OperatorAction, RotationInput } from '../core/status';
 
 /** What to do instead, named in every refusal. */
 export const identityAdvice =
-  "the policy takes requesters and approvers from Kubernetes (identity: kubernetes): request the rotation with `rotor request <playbook>` (a RotationRequest) and act on it with `rotor approve|abort|skip-soak|retry|pause|resume <request> --via-kube` (a RotationApproval), so rotor's controller starts or passes it on";
+  "the policy takes requesters and approvers from Kubernetes (identity: kubernetes): request the rotation with `rotor request <playbook>` (a RotationRequest), an incident with `rotor incident request <playbook>...` (a RotationIncident), and act on a rotation with `rotor approve|abort|skip-soak|retry|pause|resume <request> --via-kube` (a RotationApproval), so rotor's controller starts or passes it on";
 
 /** Workflow type a RotationPlaybook's schedule starts (workflows/scheduled.ts). */
 const launcherType = 'scheduledRotationWorkflow';
+
+/** Workflow type a RotationIncident starts (workflows/incident.ts). */
+const incidentType = 'incidentWorkflow';
 
 const describe = (workflowId: string, runId?: string) =>
   Context.current().client.workflow.getHandle(workflowId, runId).describe();
@@ -133,6 +136,7 @@ export async function startProblem(
 ): Promise<string | undefined> {
   const att = input.attestation;
   const fields = attestedInput(input);
+  if (att?.incidentId !== undefined) return incidentProblem(keys, att, fields, d, runs);
   if (att?.scheduleId !== undefined) {
     const problem = attestationProblem(keys, att, { kind: 'schedule', scheduleId: att.scheduleId, input: fields }, 0);
     return problem ?? launcherProblem(d, att.scheduleId, input);
@@ -143,6 +147,38 @@ export async function startProblem(
   return (
     attestationProblem(keys, att, claim, first.startTime.getTime()) ??
     usedBefore(runs, first, requestUid, new Date(Number(att?.issuedAt) - attestationValidityMs))
+  );
+}
+
+/**
+ * Why a RotationIncident's attestation `att` may not start the rotation run `d` (undefined: it may):
+ * the run must be a child of that incident's run on this task queue (Temporal's record, which the
+ * starter cannot write), the incident's first run must have begun within minutes of the
+ * attestation, and no earlier run of that incident id may have been started for the same
+ * RotationIncident. A child started later (the incident throttled, or has many targets) still
+ * counts: only the incident's own code starts its children, from its attested targets.
+ */
+async function incidentProblem(
+  keys: Keyring,
+  att: ControllerAttestation,
+  input: ReturnType<typeof attestedInput>,
+  d: WorkflowExecutionDescription,
+  runs: RunLister,
+): Promise<string | undefined> {
+  const incidentId = String(att.incidentId);
+  const parent = (await firstRun(d)).parentExecution;
+  if (parent?.workflowId !== incidentId || !parent.runId)
+    return `an incident's attestation serves only a rotation its incident ${incidentId} starts, and this run's parent is ${parent?.workflowId ?? 'none'}`;
+  const p = await describe(parent.workflowId, parent.runId);
+  const taskQueue = Context.current().info.taskQueue;
+  if (p.type !== incidentType || p.taskQueue !== taskQueue)
+    return `its parent ${parent.workflowId} is ${p.type} on ${p.taskQueue}, not ${incidentType} on ${taskQueue}`;
+  const incident = await firstRun(p);
+  const requestUid = String(att.requestUid ?? '');
+  const claim = { kind: 'incident-rotation' as const, incidentId, requestUid, workflowId: d.workflowId, input };
+  return (
+    attestationProblem(keys, att, claim, incident.startTime.getTime()) ??
+    usedBefore(runs, incident, requestUid, new Date(Number(att.issuedAt) - attestationValidityMs))
   );
 }
 

@@ -32,6 +32,17 @@ export function attestedInput(input: RotationInput) {
 export type AttestedClaim =
   /** The rotation of the RotationRequest `requestUid`, started under `workflowId`. */
   | { kind: 'request'; workflowId: string; requestUid: string; input: ReturnType<typeof attestedInput> }
+  /**
+   * One target's rotation, `workflowId`, of the RotationIncident `requestUid`, whose run is
+   * `incidentId`: only a child of that incident's run may use it.
+   */
+  | {
+      kind: 'incident-rotation';
+      incidentId: string;
+      requestUid: string;
+      workflowId: string;
+      input: ReturnType<typeof attestedInput>;
+    }
   /** What a RotationPlaybook's schedule starts; only that schedule's launcher may use it. */
   | { kind: 'schedule'; scheduleId: string; input: ReturnType<typeof attestedInput> }
   /** A RotationApproval's action on the rotation whose first run is `firstRunId`. */
@@ -58,13 +69,14 @@ export function attest(keys: Keyring, claim: AttestedClaim, issuedAt: number): C
     issuedAt,
     ...(claim.kind === 'schedule' ? { scheduleId: claim.scheduleId } : {}),
     ...(claim.kind === 'request' ? { requestUid: claim.requestUid } : {}),
+    ...(claim.kind === 'incident-rotation' ? { requestUid: claim.requestUid, incidentId: claim.incidentId } : {}),
     mac: mac(key, claim, issuedAt),
   };
 }
 
 /**
  * Why `att` does not vouch for `claim` (undefined: it does). `startedAt` is when the thing it is
- * used for began (the rotation's first run, or now for an action); a schedule's attestation has no
+ * used for began (the rotation's first run, its incident's first run, or now for an action); a schedule's attestation has no
  * time limit, its launcher is checked instead (activities/identity.ts).
  */
 export function attestationProblem(

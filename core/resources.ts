@@ -50,6 +50,31 @@ export const rotationRequestSpecSchema = z
   })
   .describe('Rotate the secret of a RotationPlaybook now.');
 
+/** `RotationIncident.spec`: emergency rotations of several playbooks of one namespace at once. */
+export const rotationIncidentSpecSchema = z
+  .strictObject({
+    playbookRefs: z
+      .array(objectName)
+      .min(1)
+      .max(5000)
+      .refine((refs) => new Set(refs).size === refs.length, 'must not name a playbook twice')
+      .describe(
+        'The `RotationPlaybook`s in this namespace whose secrets rotate, each as an emergency; the requester needs the `emergency` verb on every one.',
+      ),
+    reason: z.string().min(1).max(1024).describe('Why, for the audit trail and every rotation’s reason.'),
+    compromised: z
+      .boolean()
+      .default(false)
+      .describe('The credentials are known to be compromised: no approval gate, consumer problems only warn.'),
+    concurrency: z.number().int().min(1).max(200).default(4).describe('Rotations running at once, overall.'),
+    perBackend: z.number().int().min(1).max(200).default(2).describe('Rotations running at once against one backend.'),
+    requestedBy: userName.describe(
+      "The requester: the apiserver's authenticated user name, which the admission policy makes this equal and immutable.",
+    ),
+    requestedGroups: userGroups('requester'),
+  })
+  .describe('Emergency rotations of several RotationPlaybooks of this namespace, as one incident.');
+
 export const approvalActions = ['approve', 'abort', 'skip-soak', 'retry', 'pause', 'resume'] as const;
 export type ApprovalAction = (typeof approvalActions)[number];
 
@@ -72,6 +97,7 @@ export const rotationApprovalSpecSchema = z
 
 export type RotationRequestSpec = z.output<typeof rotationRequestSpecSchema>;
 export type RotationApprovalSpec = z.output<typeof rotationApprovalSpecSchema>;
+export type RotationIncidentSpec = z.output<typeof rotationIncidentSpecSchema>;
 
 /**
  * The RBAC verb on `rotationplaybooks` (resource name: the playbook) each decision needs. Abort,

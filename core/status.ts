@@ -43,8 +43,10 @@ export interface ControllerAttestation {
   issuedAt: number;
   /** Set for a RotationPlaybook's schedule: the only schedule whose launcher may use it. */
   scheduleId?: string;
-  /** Set for a RotationRequest (its uid): only the first run started with it may use it. */
+  /** Set for a RotationRequest or a RotationIncident (its uid): only the first run started with it may use it. */
   requestUid?: string;
+  /** Set for a rotation of a RotationIncident: only a child of that incident's run may use it. */
+  incidentId?: string;
   mac: string;
 }
 

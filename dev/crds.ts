@@ -238,10 +238,11 @@ export interface ResourceSchemas {
   playbook: JsonSchema;
   request: JsonSchema;
   approval: JsonSchema;
+  incident: JsonSchema;
 }
 
-/** The three CRDs, as one multi-document YAML text. */
-export function crdsYaml({ playbook, request, approval }: ResourceSchemas): string {
+/** The four CRDs, as one multi-document YAML text. */
+export function crdsYaml({ playbook, request, approval, incident }: ResourceSchemas): string {
   const playbookSpec = playbook.properties?.['spec'];
   if (!playbookSpec) throw new Error('the playbook schema has no spec');
   const kinds: Kind[] = [
@@ -289,6 +290,20 @@ export function crdsYaml({ playbook, request, approval }: ResourceSchemas): stri
         reasonColumn,
       ],
     },
+    {
+      kind: 'RotationIncident',
+      plural: 'rotationincidents',
+      short: 'rin',
+      description:
+        "Emergency rotations of several RotationPlaybooks of one namespace as one incident; rotor's controller starts it once the requester holds the emergency verb on each.",
+      spec: specOf(incident),
+      columns: [
+        { name: 'Compromised', jsonPath: '.spec.compromised', type: 'boolean' },
+        { name: 'Requester', jsonPath: '.spec.requestedBy' },
+        { name: 'Phase', jsonPath: '.status.phase' },
+        reasonColumn,
+      ],
+    },
   ];
   return kinds.map((k) => stringify(crd(k), { lineWidth: 0 })).join('---\n');
 }
@@ -297,14 +312,16 @@ export const identityPolicyName = 'rotor-requester-identity';
 
 /**
  * The ValidatingAdmissionPolicy (and its binding) that makes `spec.requestedBy` of a
- * RotationRequest and `spec.approvedBy` of a RotationApproval the authenticated user on create
+ * RotationRequest or RotationIncident and `spec.approvedBy` of a RotationApproval the authenticated user on create
  * (and `requestedGroups`/`approvedGroups`, when given, that user's groups), and the whole spec
  * immutable after. Status writes (rotor's controller) are a subresource it does
  * not match.
  */
 export function identityPolicyYaml(): string {
-  const field = "(request.resource.resource == 'rotationrequests' ? 'requestedBy' : 'approvedBy')";
-  const groupsField = "(request.resource.resource == 'rotationrequests' ? 'requestedGroups' : 'approvedGroups')";
+  // A RotationApproval names its approver; a RotationRequest and a RotationIncident their requester.
+  const approval = "request.resource.resource == 'rotationapprovals'";
+  const field = `(${approval} ? 'approvedBy' : 'requestedBy')`;
+  const groupsField = `(${approval} ? 'approvedGroups' : 'requestedGroups')`;
   const policy = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -317,15 +334,14 @@ export function identityPolicyYaml(): string {
             apiGroups: [resourceGroup],
             apiVersions: ['*'],
             operations: ['CREATE', 'UPDATE'],
-            resources: ['rotationrequests', 'rotationapprovals'],
+            resources: ['rotationrequests', 'rotationapprovals', 'rotationincidents'],
           },
         ],
       },
       variables: [
         {
           name: 'claimed',
-          expression:
-            "request.resource.resource == 'rotationrequests' ? (has(object.spec.requestedBy) ? object.spec.requestedBy : '') : (has(object.spec.approvedBy) ? object.spec.approvedBy : '')",
+          expression: `${approval} ? (has(object.spec.approvedBy) ? object.spec.approvedBy : '') : (has(object.spec.requestedBy) ? object.spec.requestedBy : '')`,
         },
         {
           name: 'groups',
@@ -334,8 +350,7 @@ export function identityPolicyYaml(): string {
         {
           // Groups are optional (without them only grants to the user name count); given, they must be the user's.
           name: 'groupsOk',
-          expression:
-            "request.resource.resource == 'rotationrequests' ? (!has(object.spec.requestedGroups) || object.spec.requestedGroups == variables.groups) : (!has(object.spec.approvedGroups) || object.spec.approvedGroups == variables.groups)",
+          expression: `${approval} ? (!has(object.spec.approvedGroups) || object.spec.approvedGroups == variables.groups) : (!has(object.spec.requestedGroups) || object.spec.requestedGroups == variables.groups)`,
         },
       ],
       validations: [

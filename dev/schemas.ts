@@ -23,7 +23,7 @@ import { policySchema } from '../core/policy/schema';
 import { slug } from './markdown-slug';
 import { chartValuesSchema } from './chart-values-schema';
 import { manifestOutputs } from './crds';
-import { rotationApprovalSpecSchema, rotationRequestSpecSchema } from '../core/resources';
+import { rotationApprovalSpecSchema, rotationIncidentSpecSchema, rotationRequestSpecSchema } from '../core/resources';
 
 export const root = resolve(import.meta.dirname, '..');
 
@@ -450,6 +450,7 @@ export async function outputs(): Promise<{ file: string; text: string }[]> {
       playbook: playbook.schema,
       request: jsonSchema(rotationRequestSpecSchema, { $id: 'crd', title: 'RotationRequest spec' }).schema,
       approval: jsonSchema(rotationApprovalSpecSchema, { $id: 'crd', title: 'RotationApproval spec' }).schema,
+      incident: jsonSchema(rotationIncidentSpecSchema, { $id: 'crd', title: 'RotationIncident spec' }).schema,
     }),
     {
       file: 'docs/playbook-reference.md',

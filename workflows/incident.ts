@@ -8,7 +8,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { rotationWorkflowId } from '../core/ids';
+import { incidentRotationId } from '../core/incident/child-input';
 import { backendKeys } from '../core/incident/backends';
 import { incidentInputProblems } from '../core/incident/input';
 import { incidentReport, incidentStatus, nextStartable, throttleCounts } from '../core/incident/status';
@@ -55,7 +55,7 @@ function checkInput(input: IncidentInput): void {
 function freshRecords(input: IncidentInput): ChildRecord[] {
   return input.targets.map((t) => ({
     secret: t.playbook.spec.secret.name,
-    workflowId: rotationWorkflowId(t.playbook.spec.secret.name),
+    workflowId: incidentRotationId(input, t),
     backends: backendKeys(t.playbook),
     state: 'pending',
     attempts: 0,

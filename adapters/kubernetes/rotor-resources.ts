@@ -10,7 +10,7 @@ import { resourceGroup, resourceVersion } from '../../core/resources';
 import type { Condition, LastRotation } from '../../core/resources';
 
 /** rotor's resources, by plural name. */
-export type RotorPlural = 'rotationplaybooks' | 'rotationrequests' | 'rotationapprovals';
+export type RotorPlural = 'rotationplaybooks' | 'rotationrequests' | 'rotationapprovals' | 'rotationincidents';
 
 /** Status rotor writes on its resources (the CRDs' `status`). */
 export interface RotorStatus {

@@ -20,6 +20,16 @@ const requestOptionsSchema = kubeOptionsSchema.extend({
   compromised: z.boolean().default(false),
 });
 
+const count = (flag: string) =>
+  z.coerce.number().int(`${flag} must be a whole number`).min(1, `${flag} must be 1 or more`);
+
+const incidentOptionsSchema = kubeOptionsSchema.extend({
+  reason: z.string({ error: '--reason is required: say why, for the audit trail' }).min(1),
+  compromised: z.boolean().default(false),
+  concurrency: count('--concurrency').optional(),
+  perBackend: count('--per-backend').optional(),
+});
+
 /** The user's kubeconfig (KUBECONFIG, ~/.kube/config), at `--context` when given. */
 function userKubeconfig(context: string | undefined): KubeConfig {
   const kc = new KubeConfig();
@@ -46,7 +56,12 @@ async function whoAmI(kc: KubeConfig): Promise<{ name: string; groups: string[] 
 const namespaceOf = (kc: KubeConfig, given: string | undefined) =>
   given ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 
-type Plural = 'rotationrequests' | 'rotationapprovals';
+type Plural = 'rotationrequests' | 'rotationapprovals' | 'rotationincidents';
+const kinds = {
+  rotationrequests: 'RotationRequest',
+  rotationapprovals: 'RotationApproval',
+  rotationincidents: 'RotationIncident',
+} as const;
 interface Created {
   metadata: { name: string };
   status?: { conditions?: Condition[]; uiLink?: string; workflowId?: string };
@@ -100,7 +115,7 @@ async function report(
   timeout: number,
 ): Promise<ExitCode> {
   const name = created.metadata.name;
-  const kind = plural === 'rotationrequests' ? 'RotationRequest' : 'RotationApproval';
+  const kind = kinds[plural];
   const v = timeout > 0 ? await verdict(kc, plural, namespace, name, timeout) : undefined;
   const fields = {
     kind,
@@ -166,4 +181,29 @@ export async function decideViaKube(
     },
   });
   return report(kc, 'rotationapprovals', namespace, created, o.json, o.timeout);
+}
+
+/**
+ * `rotor incident request <playbook>...`: a RotationIncident in the playbooks' namespace, as the
+ * kubeconfig's user: rotor's controller starts their emergency rotations as one incident once the
+ * user holds the emergency verb on each.
+ */
+export async function requestIncident(playbooks: string[], raw: Record<string, unknown>): Promise<ExitCode> {
+  const o = parseArgs(incidentOptionsSchema, raw);
+  const kc = userKubeconfig(o.context);
+  const namespace = namespaceOf(kc, o.namespace);
+  const created = await create(kc, 'rotationincidents', namespace, {
+    apiVersion,
+    kind: kinds.rotationincidents,
+    metadata: { generateName: 'incident-' },
+    spec: {
+      playbookRefs: playbooks,
+      reason: o.reason,
+      compromised: o.compromised,
+      ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+      ...(o.perBackend !== undefined ? { perBackend: o.perBackend } : {}),
+      ...(await whoAmI(kc).then((me) => ({ requestedBy: me.name, requestedGroups: me.groups }))),
+    },
+  });
+  return report(kc, 'rotationincidents', namespace, created, o.json, o.timeout);
 }

@@ -9,7 +9,7 @@ const steerDescriptions: Record<SteerName, string> = {
 };
 
 /**
- * `rotor incident start|status|pause|resume|abort`: one incident, many emergency rotations
+ * `rotor incident start|request|status|pause|resume|abort`: one incident, many emergency rotations
  * (docs/operating.md, "Incident response"). Bodies in cli/actions/incident-*.ts, loaded only when run.
  */
 export function incidentCommand(): Command {
@@ -43,6 +43,21 @@ export function incidentCommand(): Command {
     .option('--wait', 'follow the incident until it ends; exit 0 rotated, 2 rolled back/aborted, 3 needs attention')
     .option('--json', 'machine-readable JSON lines')
     .action(lazyAction(async () => (await import('../actions/incident-start')).startIncident));
+  incident
+    .command('request')
+    .description(
+      "ask rotor's controller, through the Kubernetes API as your kubeconfig's user, for emergency rotations of these RotationPlaybooks as one incident (a RotationIncident; identity: kubernetes)",
+    )
+    .argument('<playbook...>', 'RotationPlaybook names in the namespace')
+    .option('-n, --namespace <namespace>', "the playbooks' namespace (default: the context's namespace)")
+    .option('--context <context>', 'kubeconfig context of the management cluster (default: the current one)')
+    .option('--reason <text>', 'why (required; recorded in every rotation)')
+    .option('--compromised', 'the credentials leaked: revoke without waiting for approval')
+    .option('--concurrency <n>', 'rotations running at once (default 4)')
+    .option('--per-backend <n>', 'rotations running at once against one backend (default 2)')
+    .option('--timeout <seconds>', "how long to wait for the controller's answer (0: do not wait)", '60')
+    .option('--json', 'print the outcome as one JSON line')
+    .action(lazyAction(async () => (await import('../actions/kube-requests')).requestIncident));
   incident
     .command('status')
     .description("an incident's counts per state, slowest and failed rotations, or its report once ended")

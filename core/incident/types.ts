@@ -4,17 +4,25 @@
  * a secret value.
  */
 import type { Playbook } from '../playbook/schema';
+import type { ControllerAttestation } from '../status';
 
 /** One playbook the incident rotates, with the file it came from. */
 export interface IncidentTarget {
   playbook: Playbook;
   playbookFile: string;
+  /**
+   * rotor's controller vouching for this target's rotation as a child of the RotationIncident's run
+   * (`identity: kubernetes`); absent for `rotor incident start`.
+   */
+  attestation?: ControllerAttestation;
 }
 
 /** What `rotor incident start` hands the incident workflow. */
 export interface IncidentInput {
   reason: string;
   requestedBy: string;
+  /** The RotationIncident's namespace (its tenant), when rotor's controller started it; its rotations carry it. */
+  namespace?: string;
   /** Every rotation is a compromised-credential emergency (no approval gate, consumer problems warn). */
   compromised: boolean;
   /** The selection in words (labels, store prefix, cluster), for status and report. */

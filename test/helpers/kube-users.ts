@@ -127,6 +127,7 @@ export function createRotorObject(
     rotationplaybooks: 'RotationPlaybook',
     rotationrequests: 'RotationRequest',
     rotationapprovals: 'RotationApproval',
+    rotationincidents: 'RotationIncident',
   }[plural];
   return kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     ...api,

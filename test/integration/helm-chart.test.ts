@@ -129,12 +129,17 @@ describe('the worker chart', () => {
       [
         {
           apiGroups: ['rotor.dev'],
-          resources: ['rotationplaybooks', 'rotationrequests', 'rotationapprovals'],
+          resources: ['rotationplaybooks', 'rotationrequests', 'rotationapprovals', 'rotationincidents'],
           verbs: ['get', 'list', 'watch'],
         },
         {
           apiGroups: ['rotor.dev'],
-          resources: ['rotationplaybooks/status', 'rotationrequests/status', 'rotationapprovals/status'],
+          resources: [
+            'rotationplaybooks/status',
+            'rotationrequests/status',
+            'rotationapprovals/status',
+            'rotationincidents/status',
+          ],
           verbs: ['patch'],
         },
         { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },

@@ -376,12 +376,23 @@ describe('operator actions and copied attestations', () => {
     expect(replayed).toEqual({ ...taken, refusedSignals: replayed.refusedSignals });
     expect(await snapshots()).toEqual(before.stores);
 
-    // alice (verb rotate) pauses her rotation through the apiserver and resumes it; the pause's
-    // copy, sent again from the history, is refused: the rotation stays unpaused.
+    // alice (verb rotate) pauses her rotation with `rotor pause --via-kube` (a RotationApproval, as
+    // her kubeconfig's user) and resumes it the same way; the pause's copy, sent again from the
+    // history, is refused: the rotation stays unpaused.
     const status = () => h.query(statusQuery);
-    expect((await decides(alice, 'alice-pause', 'pause')).condition.type).toBe('Accepted');
+    const viaKube = async (action: 'pause' | 'resume') => {
+      const where = ['-n', orders, '--context', cluster, '--json'];
+      const cli = await runRotor(kubeconfigEnv(alice), action, 'rotate-one', '--via-kube', '--reason', 'cli', ...where);
+      expect(cli.stderr).toBe('');
+      expect(cli.code).toBe(0);
+      const line = JSON.parse(cli.stdout.trim()) as { name: string; condition: string };
+      expect(line.condition).toBe('Accepted');
+      const { obj } = await waitForCondition(admin, 'rotationapprovals', orders, line.name, ['Accepted']);
+      expect(obj.spec).toMatchObject({ requestRef: 'rotate-one', action, approvedBy: alice });
+    };
+    await viaKube('pause');
     await until('paused', async () => (await status()).paused || undefined, 60_000);
-    expect((await decides(alice, 'alice-resume', 'resume')).condition.type).toBe('Accepted');
+    await viaKube('resume');
     await until('resumed', async () => !(await status()).paused || undefined, 60_000);
     const resumed = await status();
     await h.signal(pauseSignal, await vouchedSignal(h, pauseSignal.name));

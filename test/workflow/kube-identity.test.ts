@@ -11,39 +11,20 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { createAdmissionActivities } from '../../activities/admission';
-import { createIdentityActivities } from '../../activities/identity';
-import { admissionKeys } from '../../adapters/admission-token';
-import { actionClaim, attest, attestationKeys, attestedInput } from '../../adapters/controller-attestation';
-import { keyring } from '../../adapters/keys';
-import { loadPolicyFile } from '../../adapters/policy-file';
+import { actionClaim, attest, attestedInput } from '../../adapters/controller-attestation';
 import { rotationWorkflowId } from '../../core/ids';
 import type { Playbook } from '../../core/playbook/schema';
 import type { OperatorAction, RotationStatus } from '../../core/status';
-import { devPolicyFile } from '../../dev/local-stack/config';
 import type { AuditEvent } from '../../workflows/audit';
 import { abortUpdate, approveUpdate, retrySignal, skipSoakSignal } from '../../workflows/definitions';
+import { kubeIdentityActivities } from '../helpers/kube-activities';
 import { testPlaybook } from '../helpers/playbooks';
 import { rejection } from '../helpers/rejection';
 import { DAY, failureOf, fakeStoreRef, HOUR, reach, statusOf, until, useTimeSkipping } from '../helpers/time-skipping';
 
 /** The controller's keys (derived from a fingerprint key made for the test), which the attacker lacks. */
-const keys = attestationKeys(keyring([{ id: 'ts-fingerprint', key: randomBytes(32) }]));
-const policy = { ...loadPolicyFile(devPolicyFile), identity: 'kubernetes' as const };
-const ts = useTimeSkipping({
-  activities: {
-    ...createAdmissionActivities({
-      policy,
-      defaults: {},
-      keys: admissionKeys(keyring([{ id: 'ts-admission', key: randomBytes(32) }])),
-      attestationKeys: keys,
-      // The time-skipping server has no visibility list: the earlier runs of a request (a replayed
-      // copy of its attestation) are looked up on the real server in test/integration.
-      listRuns: async function* () {},
-    }),
-    ...createIdentityActivities(keys),
-  },
-});
+const { keys, activities } = kubeIdentityActivities();
+const ts = useTimeSkipping({ activities });
 
 /** Each test's own store location: a run the test ends by terminating leaves its store lock behind. */
 const storeRef = (name: string) => ({ ...fakeStoreRef, secretId: `rotor-test/kube-identity-${name}` });

@@ -1,6 +1,6 @@
 /**
- * rotor's controller (issue 24): watches RotationRequests and RotationApprovals in the management
- * cluster, starts rotations for requests and passes approvals on, and writes what happened back
+ * rotor's controller (issue 24): watches RotationRequests, RotationApprovals and RotationIncidents
+ * in the management cluster, starts rotations for requests and incidents and passes approvals on, and writes what happened back
  * to their status; with `scheduling`, it also keeps a Temporal Schedule per RotationPlaybook and
  * writes the playbook's Ready, next due and last rotation. Level-triggered: a watch event or the
  * resync timer runs one pass over every object not yet final; passes never overlap. Authority
@@ -18,6 +18,7 @@ import type { RotorObject, RotorPlural, RotorResources } from '../../adapters/ku
 import { resourceGroup, resourceVersion } from '../../core/resources';
 import type { LastRotation } from '../../core/resources';
 import { reconcileApproval } from './approvals';
+import { reconcileIncident } from './incidents';
 import { reconcilePlaybooks } from './playbooks';
 import type { PlaybookScheduling } from './playbooks';
 import { reconcileRequest } from './requests';
@@ -73,7 +74,12 @@ export function startController(o: ControllerOptions): Controller {
 
   const mine = (namespace: string) => !o.namespaces || o.namespaces.includes(namespace);
   const each = async (plural: RotorPlural, fn: (deps: ControllerDeps, obj: RotorObject) => Promise<void>) => {
-    for (const obj of (await deps.resources.list(plural)).filter((x) => mine(x.metadata.namespace))) {
+    // A kind the apiserver lacks (a CRD an older chart did not install) holds up none of the others.
+    const objects = await deps.resources.list(plural).catch((e: unknown) => {
+      onError(`list ${plural}`, e);
+      return [];
+    });
+    for (const obj of objects.filter((x) => mine(x.metadata.namespace))) {
       // One object failing (a conflict, Temporal busy) does not hold up the others; the next pass retries it.
       await fn(deps, obj).catch((e: unknown) => onError(`${plural} ${obj.metadata.namespace}/${obj.metadata.name}`, e));
     }
@@ -82,6 +88,7 @@ export function startController(o: ControllerOptions): Controller {
     // Requests first: an approval of a request started in this pass is sent in the same pass.
     await each('rotationrequests', reconcileRequest);
     await each('rotationapprovals', reconcileApproval);
+    await each('rotationincidents', reconcileIncident);
     // Playbooks last: their last rotation reads the requests this pass started.
     if (o.scheduling) await reconcilePlaybooks({ ...deps, scheduling: o.scheduling, ended }, mine, onError);
   };
@@ -128,7 +135,7 @@ export function startController(o: ControllerOptions): Controller {
         },
       );
   };
-  const watched: RotorPlural[] = ['rotationrequests', 'rotationapprovals'];
+  const watched: RotorPlural[] = ['rotationrequests', 'rotationapprovals', 'rotationincidents'];
   for (const p of o.scheduling ? [...watched, 'rotationplaybooks' as const] : watched) watch(p);
   const timer = setInterval(kick, o.resyncMs ?? 10_000);
   kick();

@@ -44,7 +44,7 @@ type Verdict = { type: ConditionType; status?: Condition['status']; reason: stri
 /** Writes `verdict` onto the object's status, keeping its other conditions. */
 export async function writeStatus(
   deps: ControllerDeps,
-  plural: 'rotationrequests' | 'rotationapprovals',
+  plural: 'rotationrequests' | 'rotationapprovals' | 'rotationincidents',
   obj: RotorObject,
   { type, status = 'True', reason, message, ...fields }: Verdict,
 ): Promise<void> {
@@ -64,7 +64,9 @@ export async function writeStatus(
   );
 }
 
-const zodMessage = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
+/** A spec's zod problems, each with its field. */
+const zodMessage = (e: z.ZodError) =>
+  e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
 
 /** Where a RotationPlaybook's runs say their playbook came from. */
 export const playbookFileOf = (namespace: string, name: string) => `rotationplaybooks/${namespace}/${name}`;
@@ -84,7 +86,7 @@ export function parsePlaybook(obj: RotorObject): { playbook: Playbook } | { reas
 }
 
 /** The RotationPlaybook as the playbook rotor runs, or why it is none. */
-async function playbookOf(
+export async function playbookOf(
   deps: ControllerDeps,
   namespace: string,
   name: string,
@@ -165,7 +167,7 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
 }
 
 /** The innermost message of a failure chain. */
-function rootMessage(e: unknown): string {
+export function rootMessage(e: unknown): string {
   let cur: unknown = e;
   while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
   return cur instanceof Error ? cur.message : String(cur);
@@ -217,16 +219,27 @@ async function followRequest(deps: ControllerDeps, obj: RotorObject): Promise<vo
   });
 }
 
-/** One pass over a RotationRequest: start it, follow it, or nothing once it is final. */
-export async function reconcileRequest(deps: ControllerDeps, obj: RotorObject): Promise<void> {
+/**
+ * One pass over an object that starts a run (a RotationRequest or RotationIncident): nothing once
+ * it is final, `follow` once it started one, else its spec parsed with `schema` (Denied naming each
+ * field when it does not parse) and handed to `start`.
+ */
+export async function reconcileStarter<S>(
+  deps: ControllerDeps,
+  plural: 'rotationrequests' | 'rotationincidents',
+  obj: RotorObject,
+  schema: z.ZodType<S>,
+  start: (deps: ControllerDeps, obj: RotorObject, spec: S) => Promise<void>,
+  follow: (deps: ControllerDeps, obj: RotorObject) => Promise<void>,
+): Promise<void> {
   if (isFinal(obj.status?.conditions)) return;
-  if (obj.status?.workflowId) return followRequest(deps, obj);
-  const parsed = rotationRequestSpecSchema.safeParse(obj.spec);
+  if (obj.status?.workflowId) return follow(deps, obj);
+  const parsed = schema.safeParse(obj.spec);
   if (!parsed.success)
-    return writeStatus(deps, 'rotationrequests', obj, {
-      type: 'Denied',
-      reason: 'InvalidSpec',
-      message: zodMessage(parsed.error),
-    });
-  return startRequest(deps, obj, parsed.data);
+    return writeStatus(deps, plural, obj, { type: 'Denied', reason: 'InvalidSpec', message: zodMessage(parsed.error) });
+  return start(deps, obj, parsed.data);
 }
+
+/** One pass over a RotationRequest: start it, follow it, or nothing once it is final. */
+export const reconcileRequest = (deps: ControllerDeps, obj: RotorObject): Promise<void> =>
+  reconcileStarter(deps, 'rotationrequests', obj, rotationRequestSpecSchema, startRequest, followRequest);

@@ -2,21 +2,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { ChildRecord, IncidentInput, IncidentTarget } from '../../core/incident/types';
-import type { RotationInput } from '../../core/status';
+import { childInput } from '../../core/incident/child-input';
 import { rotationWorkflow } from '../rotation';
 import { rootMessage } from '../saga';
-
-/** The emergency rotation of one target, exactly as `rotor rotate --emergency [--compromised]` starts it. */
-export function childInput(input: IncidentInput, incidentId: string, target: IncidentTarget): RotationInput {
-  return {
-    playbook: target.playbook,
-    playbookFile: target.playbookFile,
-    trigger: 'emergency',
-    requestedBy: input.requestedBy,
-    reason: `incident ${incidentId}: ${input.reason}`,
-    emergency: { compromised: input.compromised },
-  };
-}
 
 /** The first failure type in an error's cause chain. */
 function failureType(err: unknown): string | undefined {

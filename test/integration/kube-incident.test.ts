@@ -1,0 +1,250 @@
+/**
+ * Incidents under `identity: kubernetes` (issue 24) against the stack: a `RotationIncident` in the
+ * management cluster (cluster-a) asks for emergency rotations of several `RotationPlaybook`s of
+ * its namespace; rotor's controller (the chart's ClusterRole, a client certificate of its own)
+ * checks the `emergency` verb of the requester on each with a SubjectAccessReview and starts the
+ * incident with its attestation of each rotation. From the attacker's positions: a user claiming
+ * another requester (refused by the apiserver), a user without the verb (Denied, nothing started),
+ * and a Temporal client holding rotor's codec key that starts an incident without attestations,
+ * copies a real incident's input under another id or again under its own, and copies one
+ * target's attestation onto a rotation started directly. Every Vault entry is compared before and
+ * after; the genuine incident shows the comparison catches a rotation.
+ *
+ *   alice  orders: may create RotationIncidents, holds `emergency` on the playbooks
+ *   dave   orders: may create RotationIncidents, holds no verb
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { WorkflowHandle } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createActivities } from '../../activities/index';
+import { loadKeyring } from '../../adapters/keys';
+import { childInput, incidentRotationId } from '../../core/incident/child-input';
+import type { IncidentInput, IncidentReport } from '../../core/incident/types';
+import { resourceGroup } from '../../core/resources';
+import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
+import { depsFromEnv } from '../../workers/deps';
+import { startController } from '../../workers/controller/controller';
+import type { Controller } from '../../workers/controller/controller';
+import { rotationIncidentId } from '../../workers/controller/incidents';
+import { freshNamespace, kubeconfigFor } from '../helpers/kube';
+import {
+  apiRefusal,
+  chartControllerUser,
+  createRotorObject,
+  grant,
+  kubeUser,
+  namespaceTenantsPolicy,
+  readRotorObject,
+  waitForCondition,
+} from '../helpers/kube-users';
+import { runRotor } from '../helpers/cli';
+import { useStackEnv } from '../helpers/stack-env';
+import { vaultTestStore } from '../helpers/stores';
+import type { StoreSnapshot, TestStore } from '../helpers/stores';
+import { failureOfRun, startTestWorker } from '../helpers/worker';
+import type { TestWorker } from '../helpers/worker';
+
+const env = useStackEnv();
+const cluster = 'cluster-a';
+const admin = kubeconfigFor(cluster);
+const hex = randomBytes(4).toString('hex');
+const [alice, dave] = ['alice', 'dave'].map((n) => `${n}-${hex}`) as [string, string];
+const scratch = mkdtempSync(join(tmpdir(), 'rotor-kube-incident-'));
+const prefix = `crd/incident-${hex}`;
+const names = ['a', 'b', 'c'] as const;
+
+let orders: string;
+const kc: Record<string, KubeConfig> = {};
+let tw: TestWorker;
+let controller: Controller;
+let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
+const stores: Record<(typeof names)[number], TestStore> = {} as never;
+const secretOf = (p: string) => `incident-${p}-${hex}`;
+
+/** Every Vault entry of the test as it stands. */
+async function snapshots(): Promise<Record<string, StoreSnapshot>> {
+  const out: Record<string, StoreSnapshot> = {};
+  for (const [k, s] of Object.entries(stores)) out[k] = await s.snapshot();
+  return out;
+}
+
+/** The input the incident `h` was started with, as its history holds it (the attacker holds the codec key). */
+async function startInput(h: WorkflowHandle): Promise<IncidentInput> {
+  const history = await h.fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  return decodeFromPayloadsAtIndex<IncidentInput>(tw.client.options.loadedDataConverter, 0, started?.input?.payloads);
+}
+
+/** Starts `input` as incident `workflowId` from the attacker's client; its report. */
+async function forgedIncident(workflowId: string, input: IncidentInput): Promise<IncidentReport> {
+  const h = await tw.client.workflow.start('incidentWorkflow', { taskQueue: tw.taskQueue, workflowId, args: [input] });
+  return (await h.result()) as IncidentReport;
+}
+
+/** Every rotation of the report refused at plan, each naming `why`. */
+function allRefused(report: IncidentReport, secrets: string[], why: string) {
+  expect(report.rotated).toEqual([]);
+  expect(report.needsAttention.map((r) => r.secret).sort()).toEqual([...secrets].sort());
+  for (const r of report.needsAttention) {
+    expect(r.why).toContain('PolicyRefused');
+    expect(r.why).toContain(why);
+  }
+}
+
+beforeAll(async () => {
+  await applyRotorResources(admin);
+  orders = await freshNamespace(admin, 'crd-incident');
+  for (const name of [alice, dave]) kc[name] = await kubeUser(cluster, name);
+  const objects = (resources: string[], verbs: string[]) => ({ apiGroups: [resourceGroup], resources, verbs });
+  const author = objects(['rotationplaybooks', 'rotationincidents'], ['get', 'list', 'create']);
+  await grant(admin, orders, alice, [author, objects(['rotationplaybooks'], ['emergency'])]);
+  await grant(admin, orders, dave, [author]);
+  const policyFile = join(scratch, 'policy.yaml');
+  const policy = namespaceTenantsPolicy(
+    { orders: { namespace: orders, pathPrefix: prefix } },
+    { identity: 'kubernetes' },
+  );
+  writeFileSync(policyFile, stringify(policy));
+  tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
+  controllerIdentity = await chartControllerUser(admin, cluster, `rotor-controller-${hex}`);
+  controller = startController({
+    kubeconfig: controllerIdentity.kubeconfig,
+    client: tw.client,
+    taskQueue: tw.taskQueue,
+    namespaces: [orders],
+    resyncMs: 300,
+    fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
+    onError: (what, e) => console.error(`controller: ${what}: ${(e as Error).message}`),
+  });
+  for (const p of names) {
+    stores[p] = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `${prefix}/`);
+    await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, p, {
+      secret: { name: secretOf(p), store: stores[p].store },
+      credential: { kind: 'random', length: 32 },
+    });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  await tw?.close();
+  if (orders)
+    await admin
+      .makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: orders })
+      .catch(() => undefined);
+  await controllerIdentity?.remove();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** The incident alice's RotationIncident started, for the attacks that copy it. */
+let genuine: WorkflowHandle | undefined;
+
+describe('RotationIncident through the apiserver', () => {
+  it('refuses, at the apiserver, an incident claiming another requester', async () => {
+    const forged = await apiRefusal(
+      createRotorObject(kc[dave]!, 'rotationincidents', orders, 'as-alice', {
+        playbookRefs: ['a'],
+        reason: 'leak',
+        requestedBy: alice,
+      }),
+    );
+    expect(forged.code).toBe(403);
+    expect(forged.message).toContain(`spec.requestedBy must be your own user name, ${dave}`);
+  });
+
+  it('denies an incident to a user without the emergency verb; nothing starts, no store changes', async () => {
+    const before = await snapshots();
+    await createRotorObject(kc[dave]!, 'rotationincidents', orders, 'no-verb', {
+      playbookRefs: ['a', 'b'],
+      reason: 'leak',
+      compromised: true,
+      requestedBy: dave,
+    });
+    const { condition } = await waitForCondition(admin, 'rotationincidents', orders, 'no-verb', ['Denied', 'Accepted']);
+    expect(condition).toMatchObject({ type: 'Denied', reason: 'MissingVerb' });
+    expect(condition.message).toContain(`user ${dave} may not emergency rotationplaybooks a, b`);
+    await expect(tw.client.workflow.getHandle(rotationIncidentId(orders, 'no-verb')).describe()).rejects.toThrow();
+    expect(await snapshots()).toEqual(before);
+  }, 60_000);
+
+  it('rotates every playbook of alice’s RotationIncident (rotor incident request), and only those; the status says so', async () => {
+    const before = await snapshots();
+    const file = join(scratch, 'alice.kubeconfig');
+    writeFileSync(file, kc[alice]!.exportConfig(), { mode: 0o600 });
+    const where = ['-n', orders, '--context', cluster, '--json'];
+    const reason = ['--reason', 'keys in a public repository', '--compromised'];
+    const asked = await runRotor({ ...env, KUBECONFIG: file }, 'incident', 'request', 'a', 'b', ...reason, ...where);
+    expect(asked.stderr).toBe('');
+    expect(asked.code).toBe(0);
+    const line = JSON.parse(asked.stdout.trim()) as { kind: string; name: string; condition: string; uiLink: string };
+    expect(line).toMatchObject({ kind: 'RotationIncident', condition: 'Accepted' });
+    expect(line.uiLink).toContain(encodeURIComponent(rotationIncidentId(orders, line.name)));
+    const accepted = await readRotorObject(admin, 'rotationincidents', orders, line.name);
+    expect(accepted.spec).toMatchObject({ playbookRefs: ['a', 'b'], requestedBy: alice, compromised: true });
+    const done = await waitForCondition(
+      admin,
+      'rotationincidents',
+      orders,
+      line.name,
+      ['Succeeded', 'RolledBack'],
+      240_000,
+    );
+    expect(done.condition).toMatchObject({ type: 'Succeeded', reason: 'Rotated' });
+    expect(done.condition.message).toContain('2 rotated');
+    const after = await snapshots();
+    expect(after['a']).not.toEqual(before['a']);
+    expect(after['b']).not.toEqual(before['b']);
+    expect(after['c']).toEqual(before['c']);
+    genuine = tw.client.workflow.getHandle(done.obj.status?.workflowId ?? '', done.obj.status?.runId);
+    const report = (await genuine.result()) as IncidentReport;
+    expect(report.rotated.sort()).toEqual([secretOf('a'), secretOf('b')].sort());
+  }, 300_000);
+});
+
+describe('a Temporal client with the codec key', () => {
+  it('cannot start an incident without the controller, nor replay, move or split a real one’s attestations; nothing changes', async () => {
+    if (!genuine) throw new Error('the genuine incident did not run');
+    const before = await snapshots();
+    const copied = await startInput(genuine);
+    const secrets = [secretOf('a'), secretOf('b')];
+
+    // Its own incident of orders' playbooks, with no attestation.
+    const bare = { ...copied, targets: copied.targets.map(({ attestation: _, ...t }) => t) };
+    allRefused(
+      await forgedIncident(`incident/${orders}/forged-${hex}`, bare),
+      secrets,
+      "it carries no attestation from rotor's controller",
+    );
+
+    // The real incident's input again, under its own id (it ended): the RotationIncident was used.
+    allRefused(await forgedIncident(genuine.workflowId, copied), secrets, 'its attestation was used already by run');
+
+    // The same input under an id of the attacker's.
+    allRefused(
+      await forgedIncident(`incident/${orders}/mine-${hex}`, copied),
+      secrets,
+      `serves only a rotation its incident ${genuine.workflowId} starts`,
+    );
+
+    // One target's rotation started directly with its vouched input.
+    const target = copied.targets[0];
+    if (!target) throw new Error('the incident had no target');
+    const direct = await tw.client.workflow.start('rotationWorkflow', {
+      taskQueue: tw.taskQueue,
+      workflowId: incidentRotationId(copied, target),
+      args: [childInput(copied, genuine.workflowId, target)],
+    });
+    const refused = await failureOfRun(tw, direct);
+    expect(refused.type).toBe('PolicyRefused');
+    expect(refused.message).toContain(`serves only a rotation its incident ${genuine.workflowId} starts`);
+    expect(await snapshots()).toEqual(before);
+  }, 300_000);
+});
