@@ -17,17 +17,21 @@ export const workerTuningVars = {
 export type WorkerTuning = { -readonly [K in keyof typeof workerTuningVars as (typeof workerTuningVars)[K]]: number };
 
 /**
- * rotor's defaults, from `bench:fanout --rotations 200` on a 2-core machine (README "Fleet scale"):
- * fewer workflow tasks at once than the SDK's 40 finished 200 rotations in 278 s instead of 475 s;
- * 100 at once made workflow tasks wait past their 10 s timeout and replay, and 192 of 200 did not
- * finish in 8 minutes. The cache holds far more than the slots, so a busy rotation is not evicted.
+ * rotor's defaults, measured on a 2-core machine (docs/benchmarks.md, "One incident over many
+ * secrets"). Slots bound what runs at once; pollers decide whether a task reaches the worker at
+ * once: a task the server finds no waiting poller for is written to its task table and read back,
+ * which on the dev server's SQLite took seconds under load. With 4 pollers only 18 % of sticky
+ * workflow tasks were matched at once and they queued 2.6 s on average (100 secrets, 0.16/s);
+ * with 16 pollers (over 32 slots) 90 % and 0.5 s (0.34/s). Far more slots than that
+ * (`bench:fanout`, 100 at once) made workflow tasks wait past their 10 s timeout and replay.
+ * The cache holds far more than the slots, so a busy rotation is not evicted.
  */
 export const defaultWorkerTuning: WorkerTuning = {
-  maxConcurrentActivityTaskExecutions: 20,
-  maxConcurrentWorkflowTaskExecutions: 10,
+  maxConcurrentActivityTaskExecutions: 40,
+  maxConcurrentWorkflowTaskExecutions: 32,
   maxCachedWorkflows: 1000,
-  maxConcurrentWorkflowTaskPolls: 4,
-  maxConcurrentActivityTaskPolls: 4,
+  maxConcurrentWorkflowTaskPolls: 16,
+  maxConcurrentActivityTaskPolls: 8,
 };
 
 const count = (min: number) => z.coerce.number().int().min(min).max(100_000);
