@@ -19,16 +19,16 @@ export type WorkerTuning = { -readonly [K in keyof typeof workerTuningVars as (t
 /**
  * rotor's defaults, measured on a 2-core machine (docs/benchmarks.md, "One incident over many
  * secrets"). Slots bound what runs at once; pollers decide whether a task reaches the worker at
- * once: a task the server finds no waiting poller for is written to its task table and read back,
- * which on the dev server's SQLite took seconds under load. With 4 pollers only 18 % of sticky
- * workflow tasks were matched at once and they queued 2.6 s on average (100 secrets, 0.16/s);
- * with 16 pollers (over 32 slots) 90 % and 0.5 s (0.34/s). Far more slots than that
- * (`bench:fanout`, 100 at once) made workflow tasks wait past their 10 s timeout and replay.
+ * once: a task the server finds no poller waiting for is written to its task table and read back,
+ * which on the dev server's SQLite took seconds under load. With 4 workflow-task pollers 18 % of
+ * sticky workflow tasks were matched at once and a 100-secret incident ran at 0.16 rotations/s;
+ * with 16 pollers 56–90 % and 0.20–0.34/s (over 16 or 32 slots alike, at varying load). Far more
+ * slots (`bench:fanout`, 100 at once) made workflow tasks wait past their 10 s timeout and replay.
  * The cache holds far more than the slots, so a busy rotation is not evicted.
  */
 export const defaultWorkerTuning: WorkerTuning = {
-  maxConcurrentActivityTaskExecutions: 40,
-  maxConcurrentWorkflowTaskExecutions: 32,
+  maxConcurrentActivityTaskExecutions: 20,
+  maxConcurrentWorkflowTaskExecutions: 16,
   maxCachedWorkflows: 1000,
   maxConcurrentWorkflowTaskPolls: 16,
   maxConcurrentActivityTaskPolls: 8,
