@@ -17,17 +17,21 @@ export const workerTuningVars = {
 export type WorkerTuning = { -readonly [K in keyof typeof workerTuningVars as (typeof workerTuningVars)[K]]: number };
 
 /**
- * rotor's defaults, from `bench:fanout --rotations 200` on a 2-core machine (README "Fleet scale"):
- * fewer workflow tasks at once than the SDK's 40 finished 200 rotations in 278 s instead of 475 s;
- * 100 at once made workflow tasks wait past their 10 s timeout and replay, and 192 of 200 did not
- * finish in 8 minutes. The cache holds far more than the slots, so a busy rotation is not evicted.
+ * rotor's defaults, measured on a 2-core machine (docs/benchmarks.md, "One incident over many
+ * secrets"). Slots bound what runs at once; pollers decide whether a task reaches the worker at
+ * once: a task the server finds no poller waiting for is written to its task table and read back,
+ * which on the dev server's SQLite took seconds under load. With 4 workflow-task pollers 18 % of
+ * sticky workflow tasks were matched at once and a 100-secret incident ran at 0.16 rotations/s;
+ * with 16 pollers 56–90 % and 0.20–0.34/s (over 16 or 32 slots alike, at varying load). Far more
+ * slots (`bench:fanout`, 100 at once) made workflow tasks wait past their 10 s timeout and replay.
+ * The cache holds far more than the slots, so a busy rotation is not evicted.
  */
 export const defaultWorkerTuning: WorkerTuning = {
   maxConcurrentActivityTaskExecutions: 20,
-  maxConcurrentWorkflowTaskExecutions: 10,
+  maxConcurrentWorkflowTaskExecutions: 16,
   maxCachedWorkflows: 1000,
-  maxConcurrentWorkflowTaskPolls: 4,
-  maxConcurrentActivityTaskPolls: 4,
+  maxConcurrentWorkflowTaskPolls: 16,
+  maxConcurrentActivityTaskPolls: 8,
 };
 
 const count = (min: number) => z.coerce.number().int().min(min).max(100_000);

@@ -33,6 +33,8 @@ import { useStackEnv } from '../helpers/stack-env';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { incidentStatusQuery } from '../../workflows/incident/definitions';
 import { historySize } from './history-size';
+import { incidentProfile, rotationProfile } from './incident-profile';
+import { processCpu } from './process-cpu';
 import { rotorCli } from './rotor-cli';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
@@ -43,6 +45,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     'per-backend': { type: 'string', default: '50' },
     'one-by-one': { type: 'boolean', default: false },
+    // After the run, read every rotation's history and print where their time went (incident-profile.ts).
+    profile: { type: 'boolean', default: false },
     // Run the CLI's TypeScript through tsx, as without `npm run build:cli` (the default builds it first).
     'tsx-cli': { type: 'boolean', default: false },
     // Seconds to wait; what is still open then is aborted (incident) or terminated (one by one).
@@ -146,13 +150,26 @@ async function incident(client: Client, taskQueue: string, run: string, dir: str
   const throttles = Object.entries(report.throttles ?? {})
     .map(([b, n]) => `${b} ${n}`)
     .join(', ');
+  // Why each failed, grouped: the same cause across many rotations is one line.
+  const whys = new Map<string, number>();
+  for (const f of [...report.rolledBack, ...report.needsAttention, ...report.skipped])
+    whys.set(f.why, (whys.get(f.why) ?? 0) + 1);
+  const failures = [...whys].map(([why, n]) => `\n  ${n}× ${why.slice(0, 300)}`).join('');
   return (
     `incident: ${c.rotated}/${secrets} rotated in ${secs(wall)} (from the CLI's start), ` +
     `${(c.rotated / (wall / 1000)).toFixed(2)} rotations/s; failures ${c['rolled-back'] + c['needs-attention'] + c.skipped + c.pending} ` +
     `(${c['rolled-back']} rolled back, ${c['needs-attention']} needs attention, ${c.skipped} skipped, ${c.pending} not started); ` +
     `throttles ${throttles || 'none'}; parent history (${runs === 1 ? 'one run' : `last of ${runs} runs (continue-as-new)`}) ` +
-    `${events} events, ${(bytes / 1024).toFixed(0)} KB, largest payload ${(largest / 1024).toFixed(0)} KB`
+    `${events} events, ${(bytes / 1024).toFixed(0)} KB, largest payload ${(largest / 1024).toFixed(0)} KB${failures}`
   );
+}
+
+/** An error and its causes' messages, innermost last. */
+function causeText(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e as { message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c)
+    if (c.message) parts.push(c.message);
+  return parts.join(': ');
 }
 
 /** The same emergency rotations, each started on its own as `rotor rotate --emergency --compromised` does. */
@@ -179,13 +196,18 @@ async function oneByOne(client: Client, taskQueue: string, playbooks: Playbook[]
     ),
   );
   const started = Date.now() - t0;
+  const whys = new Map<string, number>();
   const late = new Promise<'late'>((r) => setTimeout(() => r('late'), Number(args.deadline) * 1000).unref());
   const outcomes = await Promise.all(
     handles.map((h) =>
       Promise.race([
         h.result().then(
           () => 'done' as const,
-          () => 'failed' as const,
+          (e: unknown) => {
+            const why = causeText(e);
+            whys.set(why, (whys.get(why) ?? 0) + 1);
+            return 'failed' as const;
+          },
         ),
         late,
       ]),
@@ -198,8 +220,30 @@ async function oneByOne(client: Client, taskQueue: string, playbooks: Playbook[]
   return (
     `one by one: ${done}/${secrets} rotated in ${secs(wall)} (all started in ${secs(started)}), ` +
     `${(done / (wall / 1000)).toFixed(2)} rotations/s; failures ${outcomes.filter((o) => o === 'failed').length}, ` +
-    `unfinished ${unfinished.length}; no parent history`
+    `unfinished ${unfinished.length}; no parent history${[...whys].map(([why, n]) => `\n  ${n}× ${why.slice(0, 300)}`).join('')}`
   );
+}
+
+/** Where the rotations' (and the incident's) time went, read from their histories after the run. */
+async function profile(client: Client, run: string, playbooks: Playbook[]): Promise<string> {
+  const limit = pLimit(8);
+  const histories = await Promise.all(
+    playbooks.map((p) =>
+      limit(() =>
+        client.workflow
+          .getHandle(rotationWorkflowId(p.spec.secret.name))
+          .fetchHistory()
+          .catch(() => undefined),
+      ),
+    ),
+  );
+  const lines = rotationProfile(histories.filter((h) => h !== undefined));
+  if (!args['one-by-one']) {
+    const runs = client.workflow.list({ query: `WorkflowId = '${incidentWorkflowId(`bench-${run}`)}'` });
+    for await (const r of runs)
+      lines.push(...incidentProfile(await client.workflow.getHandle(r.workflowId, r.runId).fetchHistory()));
+  }
+  return lines.map((l) => `  ${l}`).join('\n');
 }
 
 async function main(): Promise<void> {
@@ -221,15 +265,18 @@ async function main(): Promise<void> {
     let peak = loadBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, load())), 5000);
     try {
+      const cpu = processCpu({ worker: worker.pid, bench: process.pid });
       const line = args['one-by-one']
         ? await oneByOne(client, taskQueue, playbooks, dir)
         : await incident(client, taskQueue, run, dir);
+      const cpuLine = cpu.stop();
       const t = workerTuningFromEnv();
       process.stdout.write(
         `${line}\n  ${secrets} Vault secrets × ${clusters} cluster(s); concurrency ${args.concurrency}, per backend ${args['per-backend']}; ` +
           `worker: activities ${t.maxConcurrentActivityTaskExecutions}, workflow tasks ${t.maxConcurrentWorkflowTaskExecutions}; ` +
-          `load ${loadBefore.toFixed(1)} → peak ${peak.toFixed(1)}; worker log ${join(dir, 'worker.log')}\n`,
+          `load ${loadBefore.toFixed(1)} → peak ${peak.toFixed(1)}; worker log ${join(dir, 'worker.log')}\n  ${cpuLine}\n`,
       );
+      if (args.profile) process.stdout.write(`${await profile(client, run, playbooks)}\n`);
     } finally {
       clearInterval(sampler);
       await worker.stop();
