@@ -100,9 +100,12 @@ export async function manualRotationOutcome(
 export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    // Before the first workflow task ran (a busy worker) the query has no handler yet: ask again.
+    // Before the first workflow task ran (a busy worker) the query has no handler yet, and a
+    // workflow just started (an incident's child, a worker just restarted) may answer NotFound for
+    // a moment: ask again until the deadline.
     const status = await h.query(statusQuery).catch((e: unknown) => {
-      if (e instanceof Error && e.name === 'QueryNotRegisteredError') return undefined;
+      if (e instanceof Error && (e.name === 'QueryNotRegisteredError' || e.name === 'WorkflowNotFoundError'))
+        return undefined;
       throw e;
     });
     if (status?.phase === phase) return;

@@ -149,9 +149,11 @@ describe('the worker image', () => {
         const p = await core.readNamespacedPod({ namespace: ns, name: 'worker' }).catch(() => undefined);
         if (!p) return true;
         exit = p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode ?? exit;
-        // Once the container is removed the kubelet answers 200 with this text instead of the log.
+        // Once the container is removed the kubelet answers 200 with its own error text instead of
+        // the log ("unable to retrieve container logs…", "failed to try resolving symlinks…"):
+        // only a text that is the worker's log replaces the last one read.
         const text = await logs();
-        if (text && !text.startsWith('unable to retrieve container logs')) last = text;
+        if (text?.includes('rotor worker started')) last = text;
         return undefined;
       },
       90_000,

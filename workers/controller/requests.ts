@@ -65,8 +65,7 @@ export async function writeStatus(
 }
 
 /** A spec's zod problems, each with its field. */
-const zodMessage = (e: z.ZodError) =>
-  e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
+const zodMessage = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; ');
 
 /** Where a RotationPlaybook's runs say their playbook came from. */
 export const playbookFileOf = (namespace: string, name: string) => `rotationplaybooks/${namespace}/${name}`;
