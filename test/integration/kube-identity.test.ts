@@ -26,9 +26,7 @@ import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { createActivities } from '../../activities/index';
 import { loadKeyring } from '../../adapters/keys';
-import { loadPolicyFile } from '../../adapters/policy-file';
 import { deleteSchedule } from '../../adapters/temporal/rotation-schedule';
 import { playbookLauncherId, playbookScheduleId, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
@@ -37,8 +35,6 @@ import { resourceGroup } from '../../core/resources';
 import type { ApprovalAction } from '../../core/resources';
 import type { OperatorAction, RotationInput } from '../../core/status';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
-import { depsFromEnv } from '../../workers/deps';
-import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import {
   abortUpdate,
@@ -49,11 +45,12 @@ import {
   statusQuery,
 } from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
+import { startKubeController } from '../helpers/kube-controller';
+import type { KubeController } from '../helpers/kube-controller';
 import { rejection } from '../helpers/rejection';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
   apiRefusal,
-  chartControllerUser,
   createRotorObject,
   grant,
   kubeUser,
@@ -66,7 +63,7 @@ import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
 import { until } from '../helpers/until';
-import { failureOfRun, startTestWorker, waitForPhase } from '../helpers/worker';
+import { failureOfRun, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const env = useStackEnv();
@@ -83,7 +80,7 @@ let orders: string;
 const kc: Record<string, KubeConfig> = {};
 let tw: TestWorker;
 let controller: Controller;
-let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
+let controllerIdentity: KubeController['identity'] | undefined;
 /** alice's playbook (one), carol's (two), and a third the attacker aims copies at. */
 const stores: Record<'one' | 'two' | 'three' | 'four', TestStore> = {} as never;
 const secretOf = (p: keyof typeof stores) => `ident-${p}-${hex}`;
@@ -208,24 +205,24 @@ beforeAll(async () => {
     },
   });
 
-  const policyFile = join(scratch, 'policy.yaml');
-  const policy = namespaceTenantsPolicy(
-    { orders: { namespace: orders, pathPrefix: prefix } },
-    { separationOfDuties: true, identity: 'kubernetes' },
-  );
-  writeFileSync(policyFile, stringify(policy));
-  tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
-  controllerIdentity = await chartControllerUser(admin, cluster, user('rotor-controller'));
-  controller = startController({
-    kubeconfig: controllerIdentity.kubeconfig,
-    client: tw.client,
-    taskQueue: tw.taskQueue,
+  ({
+    tw,
+    controller,
+    identity: controllerIdentity,
+  } = await startKubeController({
+    env,
+    admin,
+    cluster,
+    scratch,
+    policy: namespaceTenantsPolicy(
+      { orders: { namespace: orders, pathPrefix: prefix } },
+      { separationOfDuties: true, identity: 'kubernetes' },
+    ),
+    controllerUser: user('rotor-controller'),
     namespaces: [orders],
-    resyncMs: 300,
+    scheduling: true,
     fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
-    scheduling: { policy: loadPolicyFile(policyFile) },
-    onError: (what, e) => console.error(`controller: ${what}: ${(e as Error).message}`),
-  });
+  }));
   for (const p of ['one', 'two', 'three', 'four'] as const) {
     stores[p] = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `${prefix}/`);
     await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, p, spec(p));

@@ -22,21 +22,16 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { createActivities } from '../../activities/index';
 import { loadKeyring } from '../../adapters/keys';
 import { childInput, incidentRotationId } from '../../core/incident/child-input';
 import type { IncidentInput, IncidentReport } from '../../core/incident/types';
 import { resourceGroup } from '../../core/resources';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
-import { depsFromEnv } from '../../workers/deps';
-import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { rotationIncidentId } from '../../workers/controller/incidents';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
   apiRefusal,
-  chartControllerUser,
   createRotorObject,
   grant,
   kubeUser,
@@ -45,10 +40,12 @@ import {
   waitForCondition,
 } from '../helpers/kube-users';
 import { runRotor } from '../helpers/cli';
+import { startKubeController } from '../helpers/kube-controller';
+import type { KubeController } from '../helpers/kube-controller';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
-import { failureOfRun, startTestWorker } from '../helpers/worker';
+import { failureOfRun } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const env = useStackEnv();
@@ -64,7 +61,7 @@ let orders: string;
 const kc: Record<string, KubeConfig> = {};
 let tw: TestWorker;
 let controller: Controller;
-let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
+let controllerIdentity: KubeController['identity'] | undefined;
 const stores: Record<(typeof names)[number], TestStore> = {} as never;
 const secretOf = (p: string) => `incident-${p}-${hex}`;
 
@@ -106,23 +103,20 @@ beforeAll(async () => {
   const author = objects(['rotationplaybooks', 'rotationincidents'], ['get', 'list', 'create']);
   await grant(admin, orders, alice, [author, objects(['rotationplaybooks'], ['emergency'])]);
   await grant(admin, orders, dave, [author]);
-  const policyFile = join(scratch, 'policy.yaml');
-  const policy = namespaceTenantsPolicy(
-    { orders: { namespace: orders, pathPrefix: prefix } },
-    { identity: 'kubernetes' },
-  );
-  writeFileSync(policyFile, stringify(policy));
-  tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
-  controllerIdentity = await chartControllerUser(admin, cluster, `rotor-controller-${hex}`);
-  controller = startController({
-    kubeconfig: controllerIdentity.kubeconfig,
-    client: tw.client,
-    taskQueue: tw.taskQueue,
+  ({
+    tw,
+    controller,
+    identity: controllerIdentity,
+  } = await startKubeController({
+    env,
+    admin,
+    cluster,
+    scratch,
+    policy: namespaceTenantsPolicy({ orders: { namespace: orders, pathPrefix: prefix } }, { identity: 'kubernetes' }),
+    controllerUser: `rotor-controller-${hex}`,
     namespaces: [orders],
-    resyncMs: 300,
     fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
-    onError: (what, e) => console.error(`controller: ${what}: ${(e as Error).message}`),
-  });
+  }));
   for (const p of names) {
     stores[p] = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `${prefix}/`);
     await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, p, {

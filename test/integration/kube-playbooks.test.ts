@@ -12,39 +12,28 @@
  * next pass); one test shows that comparison reports a deliberate change to each schedule.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { createActivities } from '../../activities/index';
 import { deleteSchedule, describeSchedule } from '../../adapters/temporal/rotation-schedule';
 import { playbookScheduleId, rotationWorkflowId } from '../../core/ids';
-import { loadPolicyFile } from '../../adapters/policy-file';
 import { resourceGroup, resourceVersion } from '../../core/resources';
 import type { Condition } from '../../core/resources';
 import type { RotationInput } from '../../core/status';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
-import { depsFromEnv } from '../../workers/deps';
-import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
-import {
-  chartControllerUser,
-  createRotorObject,
-  grant,
-  kubeUser,
-  namespaceTenantsPolicy,
-  readRotorObject,
-} from '../helpers/kube-users';
+import { createRotorObject, grant, kubeUser, namespaceTenantsPolicy, readRotorObject } from '../helpers/kube-users';
+import { startKubeController } from '../helpers/kube-controller';
+import type { KubeController } from '../helpers/kube-controller';
 import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
 import { changesBetween, reportedChanges, snapshotVictims } from '../helpers/victims';
 import type { Probe } from '../helpers/victims';
-import { startTestWorker } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 const env = useStackEnv();
@@ -64,7 +53,7 @@ let payments: string;
 const kc: Record<string, KubeConfig> = {};
 let tw: TestWorker;
 let controller: Controller;
-let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
+let controllerIdentity: KubeController['identity'] | undefined;
 let ordersStore: TestStore;
 let paymentsStore: TestStore;
 let ordersBefore: StoreSnapshot;
@@ -144,27 +133,23 @@ beforeAll(async () => {
   await grant(admin, orders, ann, [author]);
   await grant(admin, payments, ben, [author]);
 
-  const policyFile = join(scratch, 'policy.yaml');
-  writeFileSync(
-    policyFile,
-    stringify(
-      namespaceTenantsPolicy({
-        orders: { namespace: orders, pathPrefix: `pb/orders-${hex}` },
-        payments: { namespace: payments, pathPrefix: `pb/payments-${hex}` },
-      }),
-    ),
-  );
-  tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
-  controllerIdentity = await chartControllerUser(admin, cluster, controllerUser);
-  controller = startController({
-    kubeconfig: controllerIdentity.kubeconfig,
-    client: tw.client,
-    taskQueue: tw.taskQueue,
+  ({
+    tw,
+    controller,
+    identity: controllerIdentity,
+  } = await startKubeController({
+    env,
+    admin,
+    cluster,
+    scratch,
+    policy: namespaceTenantsPolicy({
+      orders: { namespace: orders, pathPrefix: `pb/orders-${hex}` },
+      payments: { namespace: payments, pathPrefix: `pb/payments-${hex}` },
+    }),
+    controllerUser: controllerUser,
     namespaces: [orders, payments],
-    resyncMs: 300,
-    scheduling: { policy: loadPolicyFile(policyFile) },
-    onError: (what, e) => console.error(`controller: ${what}: ${(e as Error).message}`),
-  });
+    scheduling: true,
+  }));
   ordersStore = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `pb/orders-${hex}/`);
   paymentsStore = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `pb/payments-${hex}/`);
   ordersBefore = await ordersStore.snapshot();

@@ -18,18 +18,13 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { createActivities } from '../../activities/index';
 import { rotationWorkflowId } from '../../core/ids';
 import { resourceGroup, resourceVersion } from '../../core/resources';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
-import { depsFromEnv } from '../../workers/deps';
-import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {
   apiRefusal,
-  chartControllerUser,
   createRotorObject,
   grant,
   kubeUser,
@@ -40,9 +35,11 @@ import {
 import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
-import { startTestWorker, waitForPhase } from '../helpers/worker';
+import { waitForPhase } from '../helpers/worker';
 import { statusQuery } from '../../workflows/definitions';
 import { runRotor } from '../helpers/cli';
+import { startKubeController } from '../helpers/kube-controller';
+import type { KubeController } from '../helpers/kube-controller';
 import type { TestWorker } from '../helpers/worker';
 
 const env = useStackEnv();
@@ -63,7 +60,7 @@ let payments: string;
 const kc: Record<string, KubeConfig> = {};
 let tw: TestWorker;
 let controller: Controller;
-let controllerIdentity: Awaited<ReturnType<typeof chartControllerUser>> | undefined;
+let controllerIdentity: KubeController['identity'] | undefined;
 /** The orders team's secret and the playbook that rotates it (approval before revoke). */
 let store: TestStore;
 let storeBefore: StoreSnapshot;
@@ -109,29 +106,25 @@ beforeAll(async () => {
   ]);
 
   // Tenants are the namespaces; each may rotate only its own Vault prefix.
-  const policyFile = join(scratch, 'policy.yaml');
-  writeFileSync(
-    policyFile,
-    stringify(
-      namespaceTenantsPolicy(
-        {
-          orders: { namespace: orders, pathPrefix: `crd/orders-${hex}` },
-          payments: { namespace: payments, pathPrefix: `crd/payments-${hex}` },
-        },
-        { separationOfDuties: true },
-      ),
+  ({
+    tw,
+    controller,
+    identity: controllerIdentity,
+  } = await startKubeController({
+    env,
+    admin,
+    cluster,
+    scratch,
+    policy: namespaceTenantsPolicy(
+      {
+        orders: { namespace: orders, pathPrefix: `crd/orders-${hex}` },
+        payments: { namespace: payments, pathPrefix: `crd/payments-${hex}` },
+      },
+      { separationOfDuties: true },
     ),
-  );
-  tw = await startTestWorker(createActivities(depsFromEnv({ ...env, ROTOR_POLICY_FILE: policyFile })));
-  controllerIdentity = await chartControllerUser(admin, cluster, controllerUser);
-  controller = startController({
-    kubeconfig: controllerIdentity.kubeconfig,
-    client: tw.client,
-    taskQueue: tw.taskQueue,
+    controllerUser: controllerUser,
     namespaces: [orders, payments],
-    resyncMs: 300,
-    onError: (what, e) => console.error(`controller: ${what}: ${(e as Error).message}`),
-  });
+  }));
   store = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `crd/orders-${hex}/`);
   storeBefore = await store.snapshot();
   initial = await world(secretName, store);
