@@ -65,12 +65,13 @@ describe('retryingThrottled', () => {
     expect(waits[1]).toBeLessThanOrEqual(200);
   });
 
-  it('gives the 429 to the step after 4 tries, and does not retry other errors', async () => {
-    const throttled = answering([429, 429, 429, 429, 200]);
+  it('gives the 429 to the step after 6 tries, having waited longer than a 1 s quota interval, and does not retry other errors', async () => {
+    const throttled = answering([429, 429, 429, 429, 429, 429, 200]);
     await expect(throttled.wrapped.request({ path: '/p', method: 'GET' })).rejects.toMatchObject({
       response: { statusCode: 429 },
     });
-    expect(throttled.seen).toHaveLength(4);
+    expect(throttled.seen).toHaveLength(6);
+    expect(throttled.waits.reduce((a, b) => a + b, 0)).toBeGreaterThan(1_000);
     const sealed = answering([503, 200]);
     await expect(sealed.wrapped.request({ path: '/p', method: 'GET' })).rejects.toMatchObject({
       response: { statusCode: 503 },

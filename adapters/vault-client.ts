@@ -23,13 +23,18 @@ export function vaultFromEnv(env: NodeJS.ProcessEnv = process.env): NodeVault.cl
   );
 }
 
-/** How a throttled Vault request is tried again on the spot: 4 tries, 100 ms doubling, each jittered. */
-export const vaultThrottleRetry = { tries: 4, baseMs: 100 };
+/**
+ * How a throttled Vault request is tried again on the spot: 6 tries, 100 ms doubling, each
+ * jittered, so the waits (1.55–3.1 s in all) always outlast a quota's 1 s interval.
+ */
+export const vaultThrottleRetry = { tries: 6, baseMs: 100 };
 
 /**
- * Retries each request Vault answered 429 (a rate-limit quota) a few times, within about a
- * second, before it fails the step. One step makes several Vault calls; under a quota, failing the
- * whole step for one of them makes it start over and meet the quota again. The waits are jittered
+ * Retries each request Vault answered 429 (a rate-limit quota) a few times, for longer than a
+ * quota's usual 1 s interval, before it fails the step. One step makes up to five Vault calls;
+ * under a quota below that per interval, failing the whole step for one of them makes it start
+ * over and meet the quota again, every time (a create under 2 requests/s was throttled 10 times
+ * in a row and would have used its whole throttle budget). The waits are jittered
  * (half to all of 100 ms doubling) so steps throttled together do not come back together. A 429
  * left after the last try fails the step as `BackendThrottled`, and the workflow waits longer.
  */

@@ -121,7 +121,7 @@ describe('consumer gate (real pods)', () => {
           },
         ],
       });
-      await waitForPhase(h, 'approval', 120_000);
+      await waitForPhase(h, 'approval');
       await h.executeUpdate(abortUpdate, { args: [{ by: 'test', reason: 'rollback of consumers' }] });
       await outcomeOf(h);
       return { status: await h.query<RotationStatus>(statusQuery) };

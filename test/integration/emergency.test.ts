@@ -63,7 +63,7 @@ describe('emergency rotation', () => {
     const workflowId = rotationWorkflowId(playbook.spec.secret.name);
     const scheduled: RotationInput = { playbook, trigger: 'schedule', requestedBy: 'rotor-schedule' };
     const first = await client.workflow.start('rotationWorkflow', { taskQueue, workflowId, args: [scheduled] });
-    await waitForPhase(first, 'soak', 20_000);
+    await waitForPhase(first, 'soak');
     expect((await first.query(statusQuery)).phase).toBe('soak');
 
     const file = join(dir, 'pb.yaml');

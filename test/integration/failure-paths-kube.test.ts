@@ -130,11 +130,11 @@ describe('a cluster unreachable at revoke (real apiserver behind a proxy)', () =
     const keys = async () => Object.keys((await secret()).data ?? {}).sort();
     await tw.run(async () => {
       const h = await startRotation(tw, playbook);
-      await waitForPhase(h, 'approval', 120_000);
+      await waitForPhase(h, 'approval');
       expect(await keys()).toEqual(['value', 'value-other']);
       await proxy.stop();
       await h.executeUpdate(approveUpdate, { args: [{ by: 'approver' }] });
-      await waitForPhase(h, 'needs-attention', 120_000);
+      await waitForPhase(h, 'needs-attention');
 
       const stuck = await h.query<RotationStatus>(statusQuery);
       expect(stuck.attention).toMatch(/revoke keeps failing: .*far/);
@@ -184,7 +184,7 @@ describe('a cluster unreachable at promote (real apiserver behind a proxy)', () 
     const [far, near] = [secretIn(a, namespace), secretIn(b, namespaceB)];
     await tw.run(async () => {
       const h = await startRotation(tw, playbook);
-      await waitForPhase(h, 'compensating', 120_000);
+      await waitForPhase(h, 'compensating');
       // Restore cannot reach 'far': the run waits for it (undos never give up) rather than ending.
       await new Promise((r) => setTimeout(r, 8_000));
       const waiting = await h.query<RotationStatus>(statusQuery);

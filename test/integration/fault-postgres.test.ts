@@ -125,10 +125,10 @@ describe('PostgreSQL down (private server)', () => {
     });
     await tw.run(async () => {
       const h = await startRotation(tw, playbook);
-      await waitForPhase(h, 'soak', 60_000);
+      await waitForPhase(h, 'soak');
       await server.stop('SIGINT');
       mark('PostgreSQL stopped during soak (revoke next)');
-      await waitForPhase(h, 'needs-attention', 60_000);
+      await waitForPhase(h, 'needs-attention');
       mark('needs-attention');
 
       const stuck = await h.query<RotationStatus>(statusQuery);
@@ -175,13 +175,13 @@ describe('PostgreSQL down (private server)', () => {
     });
     await tw.run(async () => {
       const h = await startRotation(tw, playbook);
-      await waitForPhase(h, 'canary', 60_000);
+      await waitForPhase(h, 'canary');
       await gate.running();
       expect(await canLogInAs(pair.b)).toBe(true);
       await server.stop('SIGINT');
       mark('PostgreSQL stopped during the canary');
       gate.open();
-      await waitForPhase(h, 'compensating', 60_000);
+      await waitForPhase(h, 'compensating');
       mark('compensating');
       // The undo (lock the new role) cannot reach PostgreSQL; the run waits for it rather than giving up.
       await new Promise((r) => setTimeout(r, 5_000));

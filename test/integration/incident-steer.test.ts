@@ -63,7 +63,7 @@ describe('rotor incident status|pause|resume|abort', () => {
       // The incident starts it within a workflow task or two of its own start.
       for (let i = 0; i < 100 && !(await child.describe().catch(() => undefined)); i++)
         await new Promise((r) => setTimeout(r, 100));
-      await waitForPhase(child, 'approval', 60_000);
+      await waitForPhase(child, 'approval');
       const paused = await runRotor(env, 'incident', 'pause', id, '--by', 'oncall@example', '--reason', 'look first');
       expect(paused.stdout).toContain(`incident pause incident/${id}: paused: no new rotation starts`);
       const shown = await runRotor(env, 'incident', 'status', id);

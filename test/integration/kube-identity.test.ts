@@ -328,7 +328,7 @@ describe('operator actions and copied attestations', () => {
     const { obj } = await waitForCondition(admin, 'rotationrequests', orders, 'rotate-one', ['Accepted']);
     const h = tw.client.workflow.getHandle(obj.status?.workflowId ?? '', obj.status?.runId);
     runs.one = h;
-    await waitForPhase(h, 'approval', 120_000);
+    await waitForPhase(h, 'approval');
     const before = { stores: await snapshots(), status: await h.query(statusQuery) };
     expect(before.status.awaitingApproval).toBe(true);
 
@@ -429,7 +429,7 @@ describe('operator actions and copied attestations', () => {
     );
     const bobs = updates.find((u) => u.attestation) ?? { by: 'none' };
     expect(bobs.attestation?.mac).toBeTruthy();
-    await waitForPhase(runs.two!, 'approval', 120_000);
+    await waitForPhase(runs.two!, 'approval');
     const two = await runs.two!.query(statusQuery);
     const copied = await rejection(runs.two!.executeUpdate(approveUpdate, { args: [bobs] }));
     expect(copied.type).toBe('NotFromController');

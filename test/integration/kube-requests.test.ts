@@ -316,7 +316,7 @@ describe('the happy path through the resources', () => {
     expect(revived.condition.reason).toBe('NotThisRequest');
     // None of them reached the workflow: it reaches the gate and waits there, not aborted.
     const run = tw.client.workflow.getHandle(rotationWorkflowId(secretName, orders), accepted.obj.status?.runId);
-    await waitForPhase(run, 'approval', 60_000);
+    await waitForPhase(run, 'approval');
     expect((await run.query(statusQuery)).awaitingApproval).toBe(true);
 
     await createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'bob', {

@@ -92,11 +92,11 @@ describe('waitForObject (kube-watch)', () => {
   it('resolves at once when the object already matches, and treats a missing object as undefined', async () => {
     await makeSecret('present', 'here');
     await expect(
-      waitForObject(secretTarget(kc, 'present'), hasMarker('here'), { signal: AbortSignal.timeout(5000) }),
+      waitForObject(secretTarget(kc, 'present'), hasMarker('here'), { signal: AbortSignal.timeout(60_000) }),
     ).resolves.toBeTypeOf('number');
     const states: (V1Secret | undefined)[] = [];
     const absent = waitForObject(secretTarget(kc, 'later'), (s) => (states.push(s), s ? true : undefined), {
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(60_000),
     });
     await new Promise((r) => setTimeout(r, 200));
     await makeSecret('later', 'x');

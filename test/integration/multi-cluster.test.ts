@@ -124,12 +124,12 @@ describe('rotation across three clusters', () => {
       });
       const out = await tw.run(async () => {
         const h = await startRotation(tw, playbook);
-        await waitForPhase(h, 'canary', 60_000);
+        await waitForPhase(h, 'canary');
         await gate.running();
         // cluster-c's apiserver goes away after wave 1 converged and before wave 2 starts.
         await stopProcess(stack, 'kube-apiserver-cluster-c');
         gate.open();
-        await waitForPhase(h, 'compensating', 60_000);
+        await waitForPhase(h, 'compensating');
         await stackUp(stack, ['kube']);
         return outcomeOf(h);
       });

@@ -137,7 +137,7 @@ beforeAll(async () => {
       { playbook: honestPlaybook, playbookFile: 'playbooks/payments/db.yaml', trigger: 'manual', requestedBy: 'alice' },
     ],
   });
-  await tw.run(() => waitForPhase(honest, 'approval', 60_000));
+  await tw.run(() => waitForPhase(honest, 'approval'));
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../fixtures/attacker/workflows.ts', import.meta.url)),

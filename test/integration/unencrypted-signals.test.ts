@@ -64,7 +64,7 @@ const lockRunning = async () => (await lock.describe()).status.name === 'RUNNING
 const historyTypes = async (h: WorkflowHandle) => eventTypes(toHistoryJson(await h.fetchHistory()));
 
 /** Waits until `check` holds, while the worker polls; throws with `what` when it does not in time. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await tw.run(check)) return;
@@ -96,7 +96,7 @@ beforeAll(async () => {
     workflowId: `unencrypted-signals-${playbook.spec.secret.name}`,
     args: [{ playbook, trigger: 'manual', requestedBy: 'alice' }],
   });
-  await tw.run(() => waitForPhase(rotation, 'approval', 90_000));
+  await tw.run(() => waitForPhase(rotation, 'approval'));
   lock = tw.client.workflow.getHandle(storeLockWorkflowId(storeLockKey(store.store, undefined)));
   expect(await tw.run(lockRunning)).toBe(true);
 }, 150_000);

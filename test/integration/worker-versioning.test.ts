@@ -86,7 +86,7 @@ describe('worker versioning', () => {
       });
     };
     const old = await start();
-    await waitForPhase(old, 'approval', 60_000);
+    await waitForPhase(old, 'approval');
     expect((await old.describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(
       // temporal.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED
       1,
@@ -96,7 +96,7 @@ describe('worker versioning', () => {
     const setCurrent = await rotor('set-current', 'build-b');
     expect(setCurrent, setCurrent.stderr).toMatchObject({ code: 0 });
     const fresh = await start();
-    await waitForPhase(fresh, 'approval', 60_000);
+    await waitForPhase(fresh, 'approval');
 
     // A still runs the pinned rotation waiting for approval: draining, so its workers must stay.
     expect(await statuses()).toEqual({ 'build-a': 'draining', 'build-b': 'current' });
