@@ -170,6 +170,34 @@ export function vaultStaticRoleProbe(vault: NodeVault.client, mount: string, rol
 }
 
 /**
+ * A Vault database dynamic role: its connection, lifetimes and statements (digested), and the ids
+ * of the leases minted from it, so a credential minted by an attacker shows as a new lease.
+ */
+export function vaultDynamicRoleProbe(vault: NodeVault.client, mount: string, role: string): Probe {
+  return async () => {
+    const r = (
+      (await vault.read(`${mount}/roles/${role}`)) as {
+        data: { db_name: string; default_ttl: number; max_ttl: number; creation_statements: string[] };
+      }
+    ).data;
+    // LIST answers 404 while no lease was ever minted from the role.
+    const leases = await vault.list(`sys/leases/lookup/${mount}/creds/${role}`).then(
+      (l: { data: { keys: string[] } }) => [...l.data.keys].sort(),
+      (e: { response?: { statusCode?: number } }) => {
+        if (e.response?.statusCode === 404) return [];
+        throw e;
+      },
+    );
+    return {
+      connection: r.db_name,
+      ttl: [r.default_ttl, r.max_ttl],
+      creation: digest(r.creation_statements.join('\n')),
+      leases,
+    };
+  };
+}
+
+/**
  * Makes each change in turn (out of band, as another writer would) and reports which victims the
  * before/after comparison named for it: each should name exactly its own victim.
  */

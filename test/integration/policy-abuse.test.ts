@@ -5,7 +5,8 @@
  * may touch. The victims exist before the attack, set up by the orders team (here: the stack's
  * admin access, which the attacking rotation never holds): its Vault entry, Secrets Manager secret,
  * IAM user with a key, PostgreSQL roles, Redis ACL user, a Secret in its cluster, a Secret in
- * kube-system and a Vault database role. Each abuse is refused at plan with the field and the rule,
+ * kube-system, a Vault database static role, its dynamic role, and a secret under payments' own
+ * prefix in another AWS account. Each abuse is refused at plan with the field and the rule,
  * and every victim's real state read after the attack equals the state read before it; a last
  * test proves that comparison
  * reports a deliberate change. The happy path still rotates under the same policy, as the
@@ -19,7 +20,13 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CoreV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from '@kubernetes/client-node';
@@ -27,6 +34,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { ensureVaultPostgresStaticRole } from '../../adapters/credentials/vault-db';
+import { ensureVaultPostgresDynamicRole } from '../../adapters/credentials/vault-db-dynamic';
 import { credentialDepsFromEnv } from '../../adapters/credentials/index';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { Playbook, PlaybookInput, Store } from '../../core/playbook/schema';
@@ -49,6 +57,7 @@ import {
   reportedChanges,
   redisAclUserProbe,
   snapshotVictims,
+  vaultDynamicRoleProbe,
   vaultKvProbe,
   vaultStaticRoleProbe,
 } from '../helpers/victims';
@@ -86,6 +95,16 @@ const systemSecret = { context: 'cluster-a', namespace: 'kube-system', name: `ro
 const ordersJwks = { context: 'cluster-c', namespace: 'orders', name: 'orders-jwks' };
 /** A Vault database static role no tenant may rotate, over its own PostgreSQL user. */
 const reporting = { connection: `reporting-db-${suffix}`, role: `reporting-${suffix}`, user: `reporting_${suffix}` };
+/** A Vault database dynamic role of the orders team, on a connection of its own: no tenant may mint from it. */
+const ordersDynamic = { connection: `orders-dyn-db-${suffix}`, role: `orders-dyn-${suffix}` };
+/**
+ * A Secrets Manager secret named under payments' own prefix, but in another AWS account
+ * (moto keeps accounts apart; made with a role assumed there): the policy's payments entry names
+ * account 123456789012 only.
+ */
+const otherAccount = '999999999999';
+let otherSm: SecretsManagerClient;
+let otherAccountArn: string;
 /** Undoes the victims' setup, last first. */
 const teardown: (() => Promise<unknown>)[] = [];
 
@@ -110,6 +129,8 @@ const victim = {
   systemSecret: `a Secret in ${systemSecret.context} ${systemSecret.namespace}`,
   ordersJwks: `orders' JWKS ConfigMap in ${ordersJwks.context}`,
   reportingRole: 'the reporting Vault database role',
+  ordersDynamic: "orders' Vault database dynamic role and its leases",
+  otherAccountSecret: `a payments/ secret in AWS account ${otherAccount}`,
 };
 let victims: Record<string, Probe>;
 
@@ -176,6 +197,32 @@ async function setUpVictims(): Promise<void> {
   });
   teardown.push(() => ordersCore.deleteNamespacedConfigMap(jwksRef));
 
+  await ensureVaultPostgresDynamicRole(vault, { ...ordersDynamic, admin: deps.pgAdmin() });
+  teardown.push(() => vault.delete(`database/config/${ordersDynamic.connection}`));
+  teardown.push(() => vault.delete(`database/roles/${ordersDynamic.role}`));
+  // Leases minted by the comparison test below (never by an attack) are revoked before the role goes.
+  teardown.push(() => vault.write(`sys/leases/revoke-prefix/database/creds/${ordersDynamic.role}`, {}));
+
+  const assumed = await new STSClient({}).send(
+    new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${otherAccount}:role/victim-admin`, RoleSessionName: 'victims' }),
+  );
+  const c = assumed.Credentials;
+  otherSm = new SecretsManagerClient({
+    credentials: {
+      accessKeyId: c?.AccessKeyId ?? '',
+      secretAccessKey: c?.SecretAccessKey ?? '',
+      sessionToken: c?.SessionToken,
+    },
+  });
+  const made = await otherSm.send(
+    new CreateSecretCommand({ Name: `payments/other-account-${suffix}`, SecretString: secretValue() }),
+  );
+  otherAccountArn = made.ARN ?? '';
+  expect(otherAccountArn).toContain(`:${otherAccount}:secret:payments/`);
+  teardown.push(() =>
+    otherSm.send(new DeleteSecretCommand({ SecretId: otherAccountArn, ForceDeleteWithoutRecovery: true })),
+  );
+
   victims = {
     [victim.ownEntry]: vaultKvProbe(vault, 'secret', vaultPathOf(own)),
     [victim.ordersEntry]: vaultKvProbe(vault, 'secret', vaultPathOf(ordersVault)),
@@ -195,6 +242,8 @@ async function setUpVictims(): Promise<void> {
     ),
     [victim.reportingRole]: vaultStaticRoleProbe(vault, 'database', reporting.role),
     [victim.ordersJwks]: kubeConfigMapProbe(kubeconfigFor(ordersJwks.context), ordersJwks.namespace, ordersJwks.name),
+    [victim.ordersDynamic]: vaultDynamicRoleProbe(vault, 'database', ordersDynamic.role),
+    [victim.otherAccountSecret]: awsSecretProbe(otherSm, otherAccountArn),
   };
 }
 
@@ -227,7 +276,20 @@ const cluster = (target: { context: string; namespace: string; name: string }) =
 });
 
 type Spec = Partial<PlaybookInput['spec']>;
-const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: string; rule: string }[] = [
+/**
+ * `unparsed`: the store is set after the playbook schema parsed the playbook, as a crafted workflow
+ * input is. `rule`: the policy rule, or the schema's words, that names what is refused.
+ */
+const abuses: {
+  abuse: string;
+  store?: () => Store;
+  unparsed?: boolean;
+  spec?: () => Spec;
+  path: string;
+  rule: string;
+  /** How it is refused, when not by the policy (whose rule `rule` then says what was refused). */
+  refused?: { type: string; as: string };
+}[] = [
   {
     abuse: "points secret.store at the other team's Vault path",
     store: () => ordersVault.store,
@@ -235,10 +297,30 @@ const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: str
     rule: 'tenants[payments].allow.vault',
   },
   {
+    // Vault's HTTP API decodes the path before routing: this is orders' entry to Vault. The CLI's
+    // playbook schema refuses '%'; a Temporal client sends the input without it, and the worker
+    // checks the playbook again, before the policy.
+    abuse: "reaches the other team's Vault entry through a percent-encoded '..' in its own path",
+    unparsed: true,
+    refused: { type: WorkflowErrorTypes.invalidPlaybook, as: 'invalid playbook, nothing was changed' },
+    store: () => ({
+      ...own.store,
+      path: vaultPathOf(ordersVault).replace(/^apps\/orders\//, 'apps/payments/%2e%2e/orders/'),
+    }),
+    path: 'spec.secret.store.path',
+    rule: "contains '%': percent-encoding is refused",
+  },
+  {
     abuse: "points secret.store at the other team's Secrets Manager secret",
     store: () => ordersAws.store,
     path: 'spec.secret.store.secretId',
     rule: 'tenants[payments].allow.aws',
+  },
+  {
+    abuse: "names a secret under its own prefix in another AWS account's ARN",
+    store: () => ({ type: 'aws', secretId: otherAccountArn }),
+    path: 'spec.secret.store.secretId',
+    rule: 'tenants[payments].allow.aws[].account',
   },
   {
     abuse: "delivers over the other team's Secret in a context its tenant may not use",
@@ -353,6 +435,19 @@ const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: str
     rule: 'tenants[payments].allow.vaultDatabase',
   },
   {
+    abuse: "mints credentials from the other team's Vault dynamic database role",
+    spec: () => ({
+      credential: {
+        kind: 'vault-database-dynamic-role',
+        mount: 'database',
+        role: ordersDynamic.role,
+        connection: ordersDynamic.connection,
+      },
+    }),
+    path: 'spec.credential.role',
+    rule: 'tenants[payments].allow.vaultDatabaseDynamic',
+  },
+  {
     abuse: "runs a command on the worker (with the worker's environment)",
     spec: () => ({ canaries: [{ type: 'command', name: 'env', command: ['/usr/bin/env'] }] }),
     path: 'spec.canaries[0].type',
@@ -390,17 +485,25 @@ const abuses: { abuse: string; store?: () => Store; spec?: () => Spec; path: str
 ];
 
 describe('a playbook cannot make rotor its deputy', () => {
-  it.each(abuses)('refused before any change when it $abuse', async ({ store, spec, path, rule }) => {
-    const before = await snapshotVictims(victims);
-    const failure = await refusal(testPlaybook(store ? store() : own.store, spec?.()));
-    expect(failure.type).toBe(WorkflowErrorTypes.policyRefused);
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain('refused by the rotor policy, nothing was changed');
-    expect(failure.message).toContain(`${path}: `);
-    expect(failure.message).toContain(`policy rule ${rule}`);
-    // Every victim as it was before the attack: versions, stages, keys, roles, resourceVersions.
-    expect(changesBetween(before, await snapshotVictims(victims))).toEqual([]);
-  });
+  it.each(abuses)(
+    'refused before any change when it $abuse',
+    async ({ store, unparsed, spec, path, rule, refused }) => {
+      const before = await snapshotVictims(victims);
+      const parsed = testPlaybook(store && !unparsed ? store() : own.store, spec?.());
+      const playbook =
+        store && unparsed
+          ? { ...parsed, spec: { ...parsed.spec, secret: { ...parsed.spec.secret, store: store() } } }
+          : parsed;
+      const failure = await refusal(playbook);
+      expect(failure.type).toBe(refused?.type ?? WorkflowErrorTypes.policyRefused);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain(refused?.as ?? 'refused by the rotor policy, nothing was changed');
+      expect(failure.message).toContain(`${path}: `);
+      expect(failure.message).toContain(refused ? rule : `policy rule ${rule}`);
+      // Every victim as it was before the attack: versions, stages, keys, roles, resourceVersions.
+      expect(changesBetween(before, await snapshotVictims(victims))).toEqual([]);
+    },
+  );
 });
 
 describe('under the same policy, what it allows', () => {
@@ -475,6 +578,9 @@ describe('the "nothing changed" comparison', () => {
           { name: ordersJwks.name, namespace: ordersJwks.namespace, body: { data: { 'jwks.json': '{"keys":[]}' } } },
           mergePatch,
         ),
+      [victim.ordersDynamic]: () => vault.read(`database/creds/${ordersDynamic.role}`),
+      [victim.otherAccountSecret]: () =>
+        otherSm.send(new PutSecretValueCommand({ SecretId: otherAccountArn, SecretString: secretValue() })),
     };
     expect(Object.keys(changes).sort()).toEqual(Object.keys(victims).sort());
     try {
