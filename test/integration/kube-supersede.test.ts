@@ -9,7 +9,10 @@
  *   eve     orders: may rotate, holds no emergency verb: her emergency is Denied, nothing touched
  *   mallory payments: emergency there, on a playbook of the same secret name: her own rotation, not orders'
  *   oscar   orders: holds emergency: his request aborts the routine run (it rolls back, naming him
- *           and why), then rotates; across controller "crashes" between abort and start, once each
+ *           and why), then rotates; across controller "crashes" between abort and start, once each.
+ *           Then one meeting a run held inside revoke (the worker reaches Vault through a proxy
+ *           that holds revoke's write): no abort, the emergency waits and starts once it rotated.
+ *   bob     orders: approves alice's second routine run (verb approve)
  *
  * The routine run (Temporal's description, its status, how many aborts its history holds, the
  * rotation id's runs) and orders' Vault entry are compared before and after each refusal; oscar's
@@ -48,6 +51,8 @@ import type { KubeController } from '../helpers/kube-controller';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
+import { holdProxy } from '../helpers/hold-proxy';
+import type { HoldProxy } from '../helpers/hold-proxy';
 import { outcomeOf, waitForPhase } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
@@ -55,7 +60,8 @@ const env = useStackEnv();
 const cluster = 'cluster-a';
 const admin = kubeconfigFor(cluster);
 const hex = randomBytes(4).toString('hex');
-const [alice, eve, mallory, oscar] = ['alice', 'eve', 'mallory', 'oscar'].map((n) => `${n}-${hex}`) as [
+const [alice, bob, eve, mallory, oscar] = ['alice', 'bob', 'eve', 'mallory', 'oscar'].map((n) => `${n}-${hex}`) as [
+  string,
   string,
   string,
   string,
@@ -72,6 +78,8 @@ let tw: TestWorker;
 let controller: Controller;
 let identity: KubeController['identity'] | undefined;
 let store: TestStore;
+/** The worker's way to Vault: it can hold back the answer to revoke's write. */
+let vaultProxy: HoldProxy;
 let storeBefore: StoreSnapshot;
 /** The routine rotation alice requested: the run in the emergency's way. */
 let routine: { workflowId: string; runId: string };
@@ -107,16 +115,18 @@ beforeAll(async () => {
   await applyRotorResources(admin);
   orders = await freshNamespace(admin, 'crd-supersede');
   payments = await freshNamespace(admin, 'crd-supersede-pay');
-  for (const name of [alice, eve, mallory, oscar]) kc[name] = await kubeUser(cluster, name);
+  for (const name of [alice, bob, eve, mallory, oscar]) kc[name] = await kubeUser(cluster, name);
   const objects = (resources: string[], verbs: string[]) => ({ apiGroups: [resourceGroup], resources, verbs });
   const verb = (v: string) => objects(['rotationplaybooks'], [v]);
   const author = objects(['rotationplaybooks', 'rotationrequests'], ['get', 'list', 'create']);
   await grant(admin, orders, alice, [author, verb('rotate')]);
   await grant(admin, orders, eve, [author, verb('rotate')]);
+  await grant(admin, orders, bob, [objects(['rotationapprovals'], ['get', 'list', 'create']), verb('approve')]);
   await grant(admin, orders, oscar, [author, verb('emergency')]);
   await grant(admin, payments, mallory, [author, verb('rotate'), verb('emergency')]);
+  vaultProxy = await holdProxy(env['VAULT_ADDR'] ?? '');
   ({ tw, controller, identity } = await startKubeController({
-    env,
+    env: { ...env, VAULT_ADDR: vaultProxy.url },
     admin,
     cluster,
     scratch,
@@ -150,6 +160,7 @@ afterAll(async () => {
   const core = admin.makeApiClient(CoreV1Api);
   for (const ns of [orders, payments]) if (ns) await core.deleteNamespace({ name: ns }).catch(() => undefined);
   await identity?.remove();
+  await vaultProxy?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -299,5 +310,76 @@ describe('an emergency RotationRequest meeting a running rotation', () => {
     expect(after).not.toEqual(before);
     expect(after.run).toBe('FAILED');
     expect(after.aborts).toBe(1);
+  }, 300_000);
+
+  it('waits for a run past the point of no return instead of aborting it, and starts once it rotated', async () => {
+    await createRotorObject(kc[alice]!, 'rotationrequests', orders, 'routine-2', {
+      playbookRef: 'db',
+      requestedBy: alice,
+    });
+    const accepted = await waitForCondition(admin, 'rotationrequests', orders, 'routine-2', ['Accepted']);
+    routine = { workflowId: accepted.obj.status?.workflowId ?? '', runId: accepted.obj.status?.runId ?? '' };
+    const run = tw.client.workflow.getHandle(routine.workflowId, routine.runId);
+    await waitForPhase(run, 'approval', 90_000);
+    const revokeHeld = vaultProxy.holdResponseTo(/"rotor-revoked-versions"/);
+    await createRotorObject(kc[bob]!, 'rotationapprovals', orders, 'go-2', {
+      requestRef: 'routine-2',
+      action: 'approve',
+      approvedBy: bob,
+    });
+    await revokeHeld;
+    expect(await run.query(statusQuery)).toMatchObject({ phase: 'revoke', pointOfNoReturn: true });
+    const before = await ordersWorld();
+
+    await createRotorObject(kc[oscar]!, 'rotationrequests', orders, 'em-2', {
+      playbookRef: 'db',
+      mode: 'emergency',
+      compromised: true,
+      reason: 'leaked again',
+      requestedBy: oscar,
+    });
+    let waiting = await readRotorObject(admin, 'rotationrequests', orders, 'em-2');
+    for (let i = 0; i < 150 && !waiting.status?.superseded; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      waiting = await readRotorObject(admin, 'rotationrequests', orders, 'em-2');
+    }
+    expect(waiting.status?.superseded).toEqual({ ...routine, how: 'WaitedPastPointOfNoReturn', outcome: 'Running' });
+    expect(waiting.status?.conditions?.find((c) => c.type === 'Superseded')).toMatchObject({
+      status: 'False',
+      reason: 'WaitingPastPointOfNoReturn',
+      message: expect.stringContaining('phase revoke') as unknown,
+    });
+    // Passes go on while it waits: no abort reaches the run, nothing starts.
+    await controller.settled();
+    await controller.settled();
+    expect((await readRotorObject(admin, 'rotationrequests', orders, 'em-2')).status?.workflowId).toBeUndefined();
+    expect(await ordersWorld()).toEqual(before);
+
+    vaultProxy.release();
+    const started = await waitForCondition(admin, 'rotationrequests', orders, 'em-2', ['Accepted', 'Denied'], 90_000);
+    expect(started.condition.type).toBe('Accepted');
+    expect(started.obj.status?.superseded).toEqual({
+      ...routine,
+      how: 'WaitedPastPointOfNoReturn',
+      outcome: 'Rotated',
+    });
+    expect(started.obj.status?.conditions?.find((c) => c.type === 'Superseded')).toMatchObject({
+      status: 'True',
+      reason: 'FinishedPastPointOfNoReturn',
+    });
+    const done = await waitForCondition(
+      admin,
+      'rotationrequests',
+      orders,
+      'em-2',
+      ['Succeeded', 'RolledBack'],
+      120_000,
+    );
+    expect(done.condition.type).toBe('Succeeded');
+    const after = await ordersWorld();
+    expect(after).toMatchObject({ run: 'COMPLETED', aborts: 0, runs: before.runs + 1 });
+    expect((await waitForCondition(admin, 'rotationrequests', orders, 'routine-2', ['Succeeded'])).condition.type).toBe(
+      'Succeeded',
+    );
   }, 300_000);
 });
