@@ -115,7 +115,15 @@ export function verbFor(
  * a RotationPlaybook's (admitted by the policy and its schedule in line with it).
  */
 export type ConditionType =
-  'Accepted' | 'Denied' | 'Rotating' | 'Succeeded' | 'RolledBack' | 'NeedsAttention' | 'Ready';
+  | 'Accepted'
+  | 'Denied'
+  | 'Rotating'
+  | 'Succeeded'
+  | 'RolledBack'
+  | 'NeedsAttention'
+  | 'Ready'
+  /** An emergency request's: False while the run it supersedes winds down, True once it ended. */
+  | 'Superseded';
 
 /** How the last rotation of a RotationPlaybook went, as its status shows it. */
 export interface LastRotation {

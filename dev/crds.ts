@@ -166,6 +166,25 @@ const playbookStatus: Record<string, Node> = {
   },
 };
 
+/** What a RotationRequest's status says beyond the common fields: the run its emergency superseded. */
+const requestStatus: Record<string, Node> = {
+  superseded: {
+    type: 'object',
+    description:
+      'The running rotation of the same playbook this emergency request superseded: aborted (it rolls back first), or waited for past its point of no return.',
+    required: ['workflowId', 'runId', 'how', 'outcome'],
+    properties: {
+      workflowId: { type: 'string' },
+      runId: { type: 'string' },
+      how: { type: 'string', enum: ['Aborted', 'WaitedPastPointOfNoReturn'] },
+      outcome: {
+        type: 'string',
+        description: 'Running while rotor waits for it; then how it ended (RolledBack, Rotated, ...).',
+      },
+    },
+  },
+};
+
 interface Kind {
   kind: string;
   plural: string;
@@ -269,6 +288,7 @@ export function crdsYaml({ playbook, request, approval, incident }: ResourceSche
       short: 'rrq',
       description: "A request to rotate a RotationPlaybook's secret now; rotor's controller starts the rotation.",
       spec: specOf(request),
+      status: requestStatus,
       columns: [
         { name: 'Playbook', jsonPath: '.spec.playbookRef' },
         { name: 'Mode', jsonPath: '.spec.mode' },

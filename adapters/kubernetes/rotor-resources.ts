@@ -8,6 +8,7 @@ import {
 import type { KubeConfig } from '@kubernetes/client-node';
 import { resourceGroup, resourceVersion } from '../../core/resources';
 import type { Condition, LastRotation } from '../../core/resources';
+import type { SupersededRun } from '../../core/supersede';
 
 /** rotor's resources, by plural name. */
 export type RotorPlural = 'rotationplaybooks' | 'rotationrequests' | 'rotationapprovals' | 'rotationincidents';
@@ -21,6 +22,8 @@ export interface RotorStatus {
   uiLink?: string;
   phase?: string;
   answer?: string;
+  /** RotationRequest (emergency): the running rotation it superseded, and what became of it. */
+  superseded?: SupersededRun;
   /** RotationPlaybook: the Temporal Schedule rotor keeps for it. */
   scheduleId?: string;
   /** RotationPlaybook: the schedule's next run (RFC 3339). */

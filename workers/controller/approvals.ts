@@ -1,55 +1,15 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { RotorObject } from '../../adapters/kubernetes/rotor-resources';
-import { actionClaim, attest } from '../../adapters/controller-attestation';
 import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor } from '../../core/resources';
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
-import {
-  abortUpdate,
-  approveUpdate,
-  pauseSignal,
-  resumeSignal,
-  retrySignal,
-  skipSoakSignal,
-  statusQuery,
-} from '../../workflows/definitions';
+import { statusQuery } from '../../workflows/definitions';
 import { requestMemoKey } from '../../core/ids';
+import { sendAction } from './actions';
 import { writeStatus } from './requests';
 import type { ControllerDeps } from './requests';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
 const needsSecondPerson: readonly ApprovalAction[] = ['approve', 'skip-soak'];
-
-/** The actions sent as signals (Temporal cannot reject one: the run refuses it itself), with what to answer. */
-const signalled = {
-  'skip-soak': [skipSoakSignal, 'asked to end the soak now'],
-  retry: [retrySignal, 'asked to retry the failing step now'],
-  pause: [pauseSignal, 'asked to pause before the next stage'],
-  resume: [resumeSignal, 'asked to resume'],
-} as const;
-
-/** Sends the action to the run; the workflow's answer, or a refusal it gave. */
-async function send(
-  deps: ControllerDeps,
-  workflowId: string,
-  action: ApprovalAction,
-  args: OperatorAction,
-): Promise<{ ok: boolean; answer: string }> {
-  const handle = deps.client.workflow.getHandle(workflowId);
-  try {
-    if (action === 'approve' || action === 'abort') {
-      const update = action === 'approve' ? approveUpdate : abortUpdate;
-      return { ok: true, answer: await handle.executeUpdate(update, { args: [args] }) };
-    }
-    const [signal, answer] = signalled[action];
-    await handle.signal(signal, args);
-    return { ok: true, answer };
-  } catch (e) {
-    if (e instanceof WorkflowUpdateFailedError)
-      return { ok: false, answer: e.cause instanceof Error ? e.cause.message : e.message };
-    throw e;
-  }
-}
 
 /**
  * One pass over a RotationApproval. The approver (the apiserver's user, which the admission policy
@@ -106,19 +66,7 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     if (!status || (!status.awaitingApproval && !['revoke', 'finalize', 'rotated'].includes(status.phase))) return;
   }
   const action: OperatorAction = { by: spec.approvedBy, ...(spec.reason ? { reason: spec.reason } : {}) };
-  // Vouched for this rotation (its first run) only: a copy serves no other rotation.
-  const firstRunId = run.raw.workflowExecutionInfo?.firstRunId || run.runId;
-  const args: OperatorAction = deps.attestationKeys
-    ? {
-        ...action,
-        attestation: attest(
-          deps.attestationKeys,
-          actionClaim(spec.action, workflowId, firstRunId, action),
-          (deps.now ?? (() => new Date()))().getTime(),
-        ),
-      }
-    : action;
-  const sent = await send(deps, workflowId, spec.action, args);
+  const sent = await sendAction(deps, run, spec.action, action);
   if (!sent.ok) return deny('Rejected', `the rotation rejected ${spec.action}: ${sent.answer}`);
   await writeStatus(deps, 'rotationapprovals', obj, {
     type: 'Accepted',

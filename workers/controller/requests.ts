@@ -1,5 +1,6 @@
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import { CancelledFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { z } from 'zod';
 import { uiLink } from '../../adapters/temporal/connection';
 import { attest, attestedInput } from '../../adapters/controller-attestation';
@@ -12,7 +13,9 @@ import { isFinal, rotationRequestSpecSchema, verbFor, withCondition } from '../.
 import type { Condition, ConditionType, RotationRequestSpec } from '../../core/resources';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import type { RotationInput, RotationStatus } from '../../core/status';
+import { endedOutcome, supersededCondition } from '../../core/supersede';
 import { statusQuery } from '../../workflows/definitions';
+import { makeWay } from './supersede';
 
 /** What the controller's reconcilers share. */
 export interface ControllerDeps {
@@ -41,18 +44,20 @@ type Verdict = { type: ConditionType; status?: Condition['status']; reason: stri
   'conditions'
 >;
 
-/** Writes `verdict` onto the object's status, keeping its other conditions. */
+/** Writes `verdict` (and the conditions `also`) onto the object's status, keeping its other conditions. */
 export async function writeStatus(
   deps: ControllerDeps,
   plural: 'rotationrequests' | 'rotationapprovals' | 'rotationincidents',
   obj: RotorObject,
   { type, status = 'True', reason, message, ...fields }: Verdict,
+  also: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>[] = [],
 ): Promise<void> {
   const generation = obj.metadata.generation;
-  const conditions = withCondition(
+  const observed = generation !== undefined ? { observedGeneration: generation } : {};
+  const now = (deps.now ?? (() => new Date()))();
+  const conditions = [...also, { type, status, reason, message }].reduce<Condition[] | undefined>(
+    (all, c) => withCondition(all, { ...c, ...observed }, now),
     obj.status?.conditions,
-    { type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
-    (deps.now ?? (() => new Date()))(),
   );
   // Only over what was read: another controller replica's write in between makes this one conflict.
   await deps.resources.patchStatus(
@@ -130,7 +135,23 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
     ...(spec.mode === 'emergency' ? { emergency: { compromised: spec.compromised } } : {}),
   };
   const workflowId = rotationWorkflowId(playbook.spec.secret.name, namespace);
-  let runId: string;
+  const accept = (runId: string) =>
+    acceptRequest(deps, obj, `${verb} allowed for ${spec.requestedBy}`, workflowId, runId);
+  // The latest run of this rotation id: one started for this request before its status write
+  // was lost (adopted, never started twice), or one in the way.
+  const latest = await deps.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch((e: unknown) => {
+      if (e instanceof WorkflowNotFoundError) return undefined;
+      throw e;
+    });
+  if (latest?.memo?.[requestMemoKey] === uid) return accept(latest.runId);
+  if (latest?.status.name === 'RUNNING') {
+    if (spec.mode !== 'emergency')
+      return deny('AlreadyRunning', `a rotation of ${playbook.spec.secret.name} is already running (${workflowId})`);
+    return superseding(deps, obj, spec, latest);
+  }
   try {
     const handle = await deps.client.workflow.start('rotationWorkflow', {
       taskQueue: deps.taskQueue,
@@ -145,30 +166,90 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
         { key: RotationPhase, value: 'plan' },
       ],
     });
-    runId = handle.firstExecutionRunId;
+    return accept(handle.firstExecutionRunId);
   } catch (e) {
-    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-    // Started by this controller before its status write was lost: adopt the run.
-    const d = await deps.client.workflow.getHandle(workflowId).describe();
-    if (d.memo?.[requestMemoKey] !== uid)
-      return deny('AlreadyRunning', `a rotation of ${playbook.spec.secret.name} is already running (${workflowId})`);
-    runId = d.runId;
+    // Another run began since the look above: the next pass sees it and decides.
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw e;
   }
-  await writeStatus(deps, 'rotationrequests', obj, {
-    type: 'Accepted',
-    reason: 'Started',
-    message: `${verb} allowed for ${spec.requestedBy}; rotation ${workflowId} started`,
-    workflowId,
-    runId,
-    uiLink: uiLink(workflowId, runId),
-    phase: 'plan',
-  });
 }
 
-/** The innermost message of a failure chain. */
+/**
+ * An emergency request's step past the running rotation `current` (workers/controller/supersede.ts),
+ * written onto its status (only when it says something new): `Superseded=False` while that run
+ * winds down, Denied when it refused the abort.
+ */
+async function superseding(
+  deps: ControllerDeps,
+  obj: RotorObject,
+  spec: RotationRequestSpec,
+  current: WorkflowExecutionDescription,
+): Promise<void> {
+  const step = await makeWay(deps, obj, spec, current);
+  if ('refused' in step)
+    return writeStatus(deps, 'rotationrequests', obj, {
+      type: 'Denied',
+      reason: 'SupersedeRefused',
+      message: step.refused,
+    });
+  const condition = supersededCondition(step.wait, step.detail);
+  const was = obj.status?.conditions?.find((c) => c.type === 'Superseded');
+  if (was?.message === condition.message && obj.status?.superseded?.runId === step.wait.runId) return;
+  return writeStatus(deps, 'rotationrequests', obj, { type: 'Superseded', ...condition, superseded: step.wait });
+}
+
+/**
+ * Writes Accepted for the run `runId` started for the request; when it superseded a run, also
+ * how that run ended (`Superseded=True`, its outcome and the failure it ended with).
+ */
+async function acceptRequest(
+  deps: ControllerDeps,
+  obj: RotorObject,
+  allowed: string,
+  workflowId: string,
+  runId: string,
+): Promise<void> {
+  const previous = obj.status?.superseded;
+  const also: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>[] = [];
+  let superseded: Pick<RotorStatus, 'superseded'> = {};
+  if (previous) {
+    const handle = deps.client.workflow.getHandle(previous.workflowId, previous.runId);
+    const d = await handle.describe();
+    const ended = await handle.result().then(
+      () => undefined,
+      (e: unknown) => rootMessage(e),
+    );
+    const done = { ...previous, outcome: endedOutcome(d.status.name) };
+    superseded = { superseded: done };
+    also.push({ type: 'Superseded', ...supersededCondition(done, ended?.slice(0, 1000)) });
+  }
+  const after = previous ? ` after run ${previous.runId} ended ${superseded.superseded?.outcome}` : '';
+  await writeStatus(
+    deps,
+    'rotationrequests',
+    obj,
+    {
+      type: 'Accepted',
+      reason: 'Started',
+      message: `${allowed}; rotation ${workflowId} started${after}`,
+      workflowId,
+      runId,
+      uiLink: uiLink(workflowId, runId),
+      phase: 'plan',
+      ...superseded,
+    },
+    also,
+  );
+}
+
+/**
+ * The innermost message of a failure chain, short of a cancellation: an aborted run fails with
+ * the abort (who and why) caused by the cancellation of its forward steps, and the abort says more.
+ */
 export function rootMessage(e: unknown): string {
   let cur: unknown = e;
-  while (cur instanceof Error && cur.cause instanceof Error) cur = cur.cause;
+  while (cur instanceof Error && cur.cause instanceof Error && !(cur.cause instanceof CancelledFailure))
+    cur = cur.cause;
   return cur instanceof Error ? cur.message : String(cur);
 }
 
