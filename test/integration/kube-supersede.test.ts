@@ -34,7 +34,7 @@ import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources'
 import { startController } from '../../workers/controller/controller';
 import type { Controller } from '../../workers/controller/controller';
 import { reconcileRequest, rootMessage } from '../../workers/controller/requests';
-import type { ControllerDeps } from '../../workers/controller/requests';
+import type { ControllerDeps } from '../../workers/controller/deps';
 import { statusQuery } from '../../workflows/definitions';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import {

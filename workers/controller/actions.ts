@@ -16,7 +16,7 @@ import {
   retrySignal,
   skipSoakSignal,
 } from '../../workflows/definitions';
-import type { ControllerDeps } from './requests';
+import type { ControllerDeps } from './deps';
 
 /** The actions sent as signals (Temporal cannot reject one: the run refuses it itself), with what to answer. */
 const signalled = {

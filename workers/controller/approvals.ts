@@ -6,7 +6,7 @@ import { statusQuery } from '../../workflows/definitions';
 import { requestMemoKey } from '../../core/ids';
 import { sendAction } from './actions';
 import { writeStatus } from './requests';
-import type { ControllerDeps } from './requests';
+import type { ControllerDeps } from './deps';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
 const needsSecondPerson: readonly ApprovalAction[] = ['approve', 'skip-soak'];

@@ -22,7 +22,7 @@ import { reconcileIncident } from './incidents';
 import { reconcilePlaybooks } from './playbooks';
 import type { PlaybookScheduling } from './playbooks';
 import { reconcileRequest } from './requests';
-import type { ControllerDeps } from './requests';
+import type { ControllerDeps } from './deps';
 
 export interface ControllerOptions {
   /** A kubeconfig of the management cluster, as rotor's own identity (reads, status, reviews). */

@@ -17,7 +17,7 @@ import { rotationIncidentSpecSchema } from '../../core/resources';
 import type { RotationIncidentSpec } from '../../core/resources';
 import { incidentStatusQuery } from '../../workflows/incident/definitions';
 import { playbookFileOf, playbookOf, reconcileStarter, rootMessage, writeStatus } from './requests';
-import type { ControllerDeps } from './requests';
+import type { ControllerDeps } from './deps';
 
 /** Workflow id of a RotationIncident's incident: `incident/<namespace>/<name>`. */
 export const rotationIncidentId = (namespace: string, name: string) => incidentWorkflowId(`${namespace}/${name}`);

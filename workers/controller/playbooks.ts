@@ -29,7 +29,7 @@ import type { Condition, LastRotation } from '../../core/resources';
 import type { RotationInput } from '../../core/status';
 import type { ScheduledOutcome } from '../../workflows/scheduled';
 import { parsePlaybook, playbookFileOf } from './requests';
-import type { ControllerDeps } from './requests';
+import type { ControllerDeps } from './deps';
 
 /** What the controller needs to keep RotationPlaybooks' schedules: the worker's policy and defaults. */
 export interface PlaybookScheduling {

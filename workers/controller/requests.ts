@@ -1,11 +1,10 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { CancelledFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { z } from 'zod';
 import { uiLink } from '../../adapters/temporal/connection';
 import { attest, attestedInput } from '../../adapters/controller-attestation';
-import type { Keyring } from '../../adapters/keys';
-import type { RotorObject, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
+import type { RotorObject, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
 import { requestMemoKey, rotationWorkflowId } from '../../core/ids';
 import { playbookSchema } from '../../core/playbook/schema';
 import type { Playbook } from '../../core/playbook/schema';
@@ -15,21 +14,10 @@ import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from
 import type { RotationInput, RotationStatus } from '../../core/status';
 import { endedOutcome, supersededCondition } from '../../core/supersede';
 import { statusQuery } from '../../workflows/definitions';
+import type { ControllerDeps } from './deps';
 import { makeWay } from './supersede';
 
 /** What the controller's reconcilers share. */
-export interface ControllerDeps {
-  resources: RotorResources;
-  client: Client;
-  taskQueue: string;
-  now?: () => Date;
-  /**
-   * Keys rotor's controller vouches with (attestationKeys of the worker's fingerprint keys): a worker
-   * under `identity: kubernetes` takes only starts and actions that carry its attestation.
-   */
-  attestationKeys?: Keyring | undefined;
-}
-
 /** `input` with the controller's attestation that it starts `workflowId` for the RotationRequest `uid`. */
 function attested(deps: ControllerDeps, workflowId: string, uid: string, input: RotationInput): RotationInput {
   if (!deps.attestationKeys) return input;

@@ -14,7 +14,7 @@ import { abortAnswer, supersedeReason } from '../../core/supersede';
 import type { SupersededRun } from '../../core/supersede';
 import { statusQuery } from '../../workflows/definitions';
 import { sendAction } from './actions';
-import type { ControllerDeps } from './requests';
+import type { ControllerDeps } from './deps';
 
 /** Wait for `run` to end (`detail`: what it is doing), or the abort was refused (`refused`: why). */
 export type SupersedeStep = { wait: SupersededRun; detail?: string } | { refused: string };
