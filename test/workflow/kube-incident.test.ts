@@ -12,7 +12,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { attest, attestedInput } from '../../adapters/controller-attestation';
+import { actionClaim, attest, attestedInput } from '../../adapters/controller-attestation';
+import type { OperatorAction } from '../../core/status';
+import { rejection } from '../helpers/rejection';
 import { childInput, incidentRotationId } from '../../core/incident/child-input';
 import type { IncidentInput, IncidentReport, IncidentTarget } from '../../core/incident/types';
 import type { Playbook } from '../../core/playbook/schema';
@@ -22,7 +24,12 @@ import type { RotorObject, RotorPlural, RotorResources, RotorStatus } from '../.
 import { reconcileIncident, rotationIncidentId } from '../../workers/controller/incidents';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../core/incident/types';
-import { incidentStatusQuery, pauseIncidentSignal, resumeIncidentSignal } from '../../workflows/incident/definitions';
+import {
+  abortIncidentUpdate,
+  incidentStatusQuery,
+  pauseIncidentSignal,
+  resumeIncidentSignal,
+} from '../../workflows/incident/definitions';
 import { HOUR, MINUTE, failureOf, useTimeSkipping } from '../helpers/time-skipping';
 
 /** Polls the incident's status until `ok`. */
@@ -75,6 +82,19 @@ async function vouched(input: IncidentInput, incidentId: string, issuedAt?: numb
   };
 }
 
+/** What rotor's controller sends for alice's RotationApproval of `action` on the incident `h`. */
+async function vouchedAction(
+  h: WorkflowHandle,
+  action: string,
+  by: string,
+  on = h,
+  at = Date.now(),
+): Promise<OperatorAction> {
+  const op = { by };
+  const firstRunId = (await on.describe()).raw.workflowExecutionInfo?.firstRunId ?? '';
+  return { ...op, attestation: attest(keys, actionClaim(action, on.workflowId, firstRunId, op), at) };
+}
+
 const startIncident = (incidentId: string, input: IncidentInput) =>
   ts
     .server()
@@ -118,12 +138,82 @@ describe('incidents under identity: kubernetes', () => {
     const input = { ...(await vouched(incidentOf(playbooks), incidentId)), concurrency: 1 };
     const h = await startIncident(incidentId, input);
     await until(h, 'one started', (s) => s.counts.running + s.counts.rotated === 1);
-    await h.signal(pauseIncidentSignal, { by: 'alice' });
+    await h.signal(pauseIncidentSignal, await vouchedAction(h, 'pause', 'alice'));
+    await until(h, 'paused', (s) => s.paused);
     await ts.server().sleep(15 * MINUTE);
     expect((await h.query(incidentStatusQuery)).counts).toMatchObject({ rotated: 1, pending: 1 });
-    await h.signal(resumeIncidentSignal, { by: 'alice' });
+    await h.signal(resumeIncidentSignal, await vouchedAction(h, 'resume', 'alice'));
     const report = (await h.result()) as IncidentReport;
     expect(report).toMatchObject({ outcome: 'rotated', counts: { rotated: 2 } });
+  });
+
+  it('takes pause, resume and abort only with the controller’s attestation for this incident, each once', async () => {
+    const playbooks = Array.from({ length: 6 }, playbook);
+    const incidentId = `incident/${namespace}/steer-${randomUUID().slice(0, 8)}`;
+    const h = await startIncident(incidentId, {
+      ...(await vouched(incidentOf(playbooks), incidentId)),
+      concurrency: 1,
+    });
+    await until(h, 'one started', (s) => s.counts.running + s.counts.rotated === 1);
+    const refusedAfter = async (n: number) => {
+      await until(h, `${n} refusals`, (s) => (s.refused?.count ?? 0) >= n);
+      const s = await h.query(incidentStatusQuery);
+      expect(s.refused?.count).toBe(n);
+      return s;
+    };
+
+    // A codec-key client's pause without an attestation, and one with an attestation it made up.
+    await h.signal(pauseIncidentSignal, { by: 'mallory' });
+    const madeUp = await vouchedAction(h, 'pause', 'mallory');
+    await h.signal(pauseIncidentSignal, { ...madeUp, attestation: { ...madeUp.attestation!, mac: 'A'.repeat(43) } });
+    let s = await refusedAfter(2);
+    expect(s.paused).toBe(false);
+    expect(s.refused?.last.map((r) => r.why)).toEqual([
+      expect.stringContaining("it carries no attestation from rotor's controller"),
+      expect.stringContaining('does not vouch for this action'),
+    ]);
+
+    // An abort without one fails NotFromController and changes nothing.
+    const abort = await rejection(h.executeUpdate(abortIncidentUpdate, { args: [{ by: 'mallory' }] }));
+    expect(abort.type).toBe('NotFromController');
+    expect(abort.message).toContain('incident abort by mallory refused, nothing was changed');
+    s = await refusedAfter(3);
+    expect(s.aborted).toBeUndefined();
+
+    // The controller's pause for another incident does not serve this one.
+    const other = await startIncident(
+      `incident/${namespace}/other-${randomUUID().slice(0, 8)}`,
+      incidentOf([playbook()]),
+    );
+    await h.signal(pauseIncidentSignal, await vouchedAction(h, 'pause', 'alice', other));
+    s = await refusedAfter(4);
+    expect(s.paused).toBe(false);
+    await other.terminate('the test is done with it').catch(() => undefined);
+
+    // The controller's pause is taken; its copy, sent again, and a resume with a pause's attestation are not.
+    const pause = await vouchedAction(h, 'pause', 'alice');
+    await h.signal(pauseIncidentSignal, pause);
+    await until(h, 'paused', (x) => x.paused);
+    const held = (await h.query(incidentStatusQuery)).counts;
+    await h.signal(pauseIncidentSignal, pause);
+    await h.signal(resumeIncidentSignal, await vouchedAction(h, 'pause', 'alice', h, Date.now() - 1000));
+    s = await refusedAfter(6);
+    expect(s.paused).toBe(true);
+    expect(s.refused?.last.slice(-2).map((r) => r.why)).toEqual([
+      expect.stringContaining('its attestation was used already by this incident'),
+      expect.stringContaining('does not vouch for this action'),
+    ]);
+
+    // alice's abort through the controller: nothing more starts, the rest stays as it was.
+    const answer = await h.executeUpdate(abortIncidentUpdate, { args: [await vouchedAction(h, 'abort', 'alice')] });
+    expect(answer).toContain('aborting');
+    const report = (await h.result()) as IncidentReport;
+    expect(report.outcome).toBe('aborted');
+    expect(report.aborted?.by).toBe('alice');
+    // Nothing started after the pause: what had not started then never did.
+    expect(held.pending).toBeGreaterThan(0);
+    expect(report.notStarted).toHaveLength(held.pending);
+    await ts.record(h, 'kube-incident-steered');
   });
 
   it('refuses an incident without the controller’s attestations: every rotation at plan, no store touched', async () => {

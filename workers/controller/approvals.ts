@@ -1,6 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { RotorObject } from '../../adapters/kubernetes/rotor-resources';
-import { actionClaim, attest } from '../../adapters/controller-attestation';
 import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor } from '../../core/resources';
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
@@ -13,8 +12,9 @@ import {
   skipSoakSignal,
   statusQuery,
 } from '../../workflows/definitions';
-import { requestMemoKey } from '../../core/ids';
+import { reconcileIncidentAction } from './incident-actions';
 import { writeStatus } from './requests';
+import { runStartedFor, vouchedAction } from './vouched-action';
 import type { ControllerDeps } from './requests';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
@@ -65,6 +65,8 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
   const parsed = rotationApprovalSpecSchema.safeParse(obj.spec);
   if (!parsed.success) return deny('InvalidSpec', parsed.error.issues.map((i) => i.message).join('; '));
   const spec: RotationApprovalSpec = parsed.data;
+  if (spec.incidentRef !== undefined) return reconcileIncidentAction(deps, obj, spec, spec.incidentRef);
+  if (spec.requestRef === undefined) return deny('InvalidSpec', 'name requestRef or incidentRef');
   const request = await deps.resources.get('rotationrequests', namespace, spec.requestRef);
   if (!request) return deny('RequestNotFound', `no RotationRequest ${spec.requestRef} in namespace ${namespace}`);
   const req = rotationRequestSpecSchema.safeParse(request.spec);
@@ -86,13 +88,9 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     return deny('RequestFinished', `RotationRequest ${spec.requestRef} has ended or was denied`);
   const workflowId = request.status?.workflowId;
   if (!workflowId) return; // not started yet: the next pass looks again
-  // The status names the run, but whoever may write status could name any: only a run this
-  // controller started for this very request (its memo) takes the decision.
-  const run = await deps.client.workflow
-    .getHandle(workflowId, request.status?.runId)
-    .describe()
-    .catch(() => undefined);
-  if (run?.memo?.[requestMemoKey] !== request.metadata.uid)
+  // Only a run this controller started for this very request (its memo) takes the decision.
+  const run = await runStartedFor(deps, request);
+  if (!run)
     return deny(
       'NotThisRequest',
       `${workflowId} was not started for RotationRequest ${spec.requestRef}: rotor acts only on the run it started for the request`,
@@ -105,19 +103,7 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     // Before the gate the workflow would reject the update: wait for it rather than refuse.
     if (!status || (!status.awaitingApproval && !['revoke', 'finalize', 'rotated'].includes(status.phase))) return;
   }
-  const action: OperatorAction = { by: spec.approvedBy, ...(spec.reason ? { reason: spec.reason } : {}) };
-  // Vouched for this rotation (its first run) only: a copy serves no other rotation.
-  const firstRunId = run.raw.workflowExecutionInfo?.firstRunId || run.runId;
-  const args: OperatorAction = deps.attestationKeys
-    ? {
-        ...action,
-        attestation: attest(
-          deps.attestationKeys,
-          actionClaim(spec.action, workflowId, firstRunId, action),
-          (deps.now ?? (() => new Date()))().getTime(),
-        ),
-      }
-    : action;
+  const args = vouchedAction(deps, spec, run);
   const sent = await send(deps, workflowId, spec.action, args);
   if (!sent.ok) return deny('Rejected', `the rotation rejected ${spec.action}: ${sent.answer}`);
   await writeStatus(deps, 'rotationapprovals', obj, {
