@@ -7,8 +7,12 @@
  * and starts an incident long after its attestations were made. Each rotation is refused at plan
  * and its store is untouched. The admission activities are the real ones (a key made for the
  * test); the stores are fakes. Last, rotor's controller's reconcile of RotationIncidents over a fake
- * management cluster (its RBAC answers) starts an incident the worker takes. Against the real
- * stack, apiserver and controller: test/integration/kube-incident.test.ts.
+ * management cluster (its RBAC answers) starts an incident the worker takes. Steering: pause,
+ * resume and abort without the controller's attestation, with a made-up one, another incident's,
+ * a spent one or another action's are refused and counted, an abort NotFromController; the
+ * controller passes on a RotationApproval of the incident only for a user holding `emergency` on
+ * all its playbooks, and only to the run it started for it. Against the real stack, apiserver and
+ * controller: test/integration/kube-incident.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +25,7 @@ import type { Playbook } from '../../core/playbook/schema';
 import { kubeIdentityActivities } from '../helpers/kube-activities';
 import { testPlaybook } from '../helpers/playbooks';
 import type { RotorObject, RotorPlural, RotorResources, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
+import { reconcileApproval } from '../../workers/controller/approvals';
 import { reconcileIncident, rotationIncidentId } from '../../workers/controller/incidents';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { IncidentStatus } from '../../core/incident/types';
@@ -328,5 +333,59 @@ describe("rotor's controller and RotationIncidents", () => {
     for (const p of specs) expect(storeOf(p).state).toMatchObject({ current: 'v2', revoked: ['v1'] });
     await reconcileIncident(deps, leak);
     expect(leak.status?.conditions?.at(-1)).toMatchObject({ type: 'Succeeded', reason: 'Rotated' });
+  });
+
+  it('steers an incident only for a user holding emergency on all its playbooks, and only the run started for it', async () => {
+    const cluster = fakeCluster({ alice: ['a', 'b'], dave: ['a'] });
+    for (const name of ['a', 'b']) {
+      const p = playbook();
+      cluster.add('rotationplaybooks', name, { secret: p.spec.secret, credential: { kind: 'random', length: 32 } });
+    }
+    const now = new Date(await ts.server().currentTimeMs());
+    const deps = {
+      resources: cluster.resources,
+      client: ts.server().client,
+      taskQueue: ts.taskQueue,
+      attestationKeys: keys,
+      now: () => now,
+    };
+    // An action's attestation is checked against the worker's clock, which the test server does not skip.
+    const acting = { ...deps, now: () => new Date() };
+    const steer = (name: string, approvedBy: string, incidentRef: string, action: string) =>
+      cluster.add('rotationapprovals', name, { incidentRef, action, approvedBy });
+    const leak = cluster.add('rotationincidents', 'steered', {
+      playbookRefs: ['a', 'b'],
+      reason: 'leak',
+      compromised: true,
+      concurrency: 1,
+      requestedBy: 'alice',
+    });
+    const waiting = steer('early', 'alice', 'steered', 'pause');
+    await reconcileApproval(acting, waiting);
+    expect(waiting.status).toBeUndefined(); // the incident has not started: it waits
+    await reconcileIncident(deps, leak);
+    const h = ts.server().client.workflow.getHandle(leak.status?.workflowId ?? '');
+
+    const daves = steer('dave-pause', 'dave', 'steered', 'pause');
+    await reconcileApproval(acting, daves);
+    expect(daves.status?.conditions?.[0]).toMatchObject({ type: 'Denied', reason: 'MissingVerb' });
+    expect(daves.status?.conditions?.[0]?.message).toContain('needs the verb emergency on rotationplaybooks b');
+
+    // A status pointing at another run (whoever may write status could): rotor acts on none but its own.
+    const other = cluster.add('rotationincidents', 'other', { ...(leak.spec as object) });
+    other.status = { workflowId: h.workflowId };
+    const misled = steer('misled', 'alice', 'other', 'abort');
+    await reconcileApproval(acting, misled);
+    expect(misled.status?.conditions?.[0]).toMatchObject({ type: 'Denied', reason: 'NotThisIncident' });
+
+    await reconcileApproval(acting, waiting);
+    expect(waiting.status?.conditions?.[0]).toMatchObject({ type: 'Accepted', reason: 'Sent' });
+    await until(h, 'paused with nothing running', (s) => s.paused && s.counts.running === 0);
+    const aborted = steer('abort', 'alice', 'steered', 'abort');
+    await reconcileApproval(acting, aborted);
+    expect(aborted.status?.conditions?.[0]).toMatchObject({ type: 'Accepted' });
+    expect(((await h.result()) as IncidentReport).aborted).toMatchObject({ by: 'alice' });
+    const status = await h.query(incidentStatusQuery);
+    expect(status.refused).toBeUndefined();
   });
 });
