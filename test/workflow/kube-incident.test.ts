@@ -301,22 +301,31 @@ function fakeCluster(emergency: Record<string, string[]>) {
   return { resources, add };
 }
 
+/**
+ * Playbooks a and b of orders (alice holds emergency on both, dave on a) and rotor's controller
+ * over them, its clock the test server's.
+ */
+async function controllerOver() {
+  const cluster = fakeCluster({ alice: ['a', 'b'], dave: ['a'] });
+  const specs = ['a', 'b'].map((name) => {
+    const p = playbook();
+    cluster.add('rotationplaybooks', name, { secret: p.spec.secret, credential: { kind: 'random', length: 32 } });
+    return p;
+  });
+  const now = new Date(await ts.server().currentTimeMs());
+  const deps = {
+    resources: cluster.resources,
+    client: ts.server().client,
+    taskQueue: ts.taskQueue,
+    attestationKeys: keys,
+    now: () => now,
+  };
+  return { cluster, specs, deps };
+}
+
 describe("rotor's controller and RotationIncidents", () => {
   it('starts the incident of a user holding emergency on every playbook; the worker takes its attestations', async () => {
-    const cluster = fakeCluster({ alice: ['a', 'b'], dave: ['a'] });
-    const specs = ['a', 'b'].map((name) => {
-      const p = playbook();
-      cluster.add('rotationplaybooks', name, { secret: p.spec.secret, credential: { kind: 'random', length: 32 } });
-      return p;
-    });
-    const now = new Date(await ts.server().currentTimeMs());
-    const deps = {
-      resources: cluster.resources,
-      client: ts.server().client,
-      taskQueue: ts.taskQueue,
-      attestationKeys: keys,
-      now: () => now,
-    };
+    const { cluster, specs, deps } = await controllerOver();
     const spec = { playbookRefs: ['a', 'b'], reason: 'leak', compromised: true };
     const denied = cluster.add('rotationincidents', 'dave-leak', { ...spec, requestedBy: 'dave' });
     await reconcileIncident(deps, denied);
@@ -336,19 +345,7 @@ describe("rotor's controller and RotationIncidents", () => {
   });
 
   it('steers an incident only for a user holding emergency on all its playbooks, and only the run started for it', async () => {
-    const cluster = fakeCluster({ alice: ['a', 'b'], dave: ['a'] });
-    for (const name of ['a', 'b']) {
-      const p = playbook();
-      cluster.add('rotationplaybooks', name, { secret: p.spec.secret, credential: { kind: 'random', length: 32 } });
-    }
-    const now = new Date(await ts.server().currentTimeMs());
-    const deps = {
-      resources: cluster.resources,
-      client: ts.server().client,
-      taskQueue: ts.taskQueue,
-      attestationKeys: keys,
-      now: () => now,
-    };
+    const { cluster, deps } = await controllerOver();
     // An action's attestation is checked against the worker's clock, which the test server does not skip.
     const acting = { ...deps, now: () => new Date() };
     const steer = (name: string, approvedBy: string, incidentRef: string, action: string) =>
