@@ -122,7 +122,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
         changed();
       },
       abort: (a) => {
-        aborted = a;
+        aborted = { by: a.by, ...(a.reason !== undefined ? { reason: a.reason } : {}) }; // not its attestation
         const running = records.filter((r) => r.state === 'running').length;
         children.cancel();
         changed();
