@@ -20,7 +20,7 @@ import type { ControllerAttestation, OperatorAction, RotationInput } from '../co
 
 /** What to do instead, named in every refusal. */
 export const identityAdvice =
-  "the policy takes requesters and approvers from Kubernetes (identity: kubernetes): request the rotation with `rotor request <playbook>` (a RotationRequest), an incident with `rotor incident request <playbook>...` (a RotationIncident), and act on a rotation with `rotor approve|abort|skip-soak|retry|pause|resume <request> --via-kube` (a RotationApproval), so rotor's controller starts or passes it on";
+  "the policy takes requesters and approvers from Kubernetes (identity: kubernetes): request the rotation with `rotor request <playbook>` (a RotationRequest), an incident with `rotor incident request <playbook>...` (a RotationIncident) and steer it with `rotor incident pause|resume|abort <incident> --via-kube`, and act on a rotation with `rotor approve|abort|skip-soak|retry|pause|resume <request> --via-kube` (a RotationApproval), so rotor's controller starts or passes it on";
 
 /** Workflow type a RotationPlaybook's schedule starts (workflows/scheduled.ts). */
 const launcherType = 'scheduledRotationWorkflow';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFinal, rotationRequestSpecSchema, verbFor, withCondition } from './resources';
+import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor, withCondition } from './resources';
 
 describe('rotor resources', () => {
   it('names the RBAC verb each decision needs', () => {
@@ -18,6 +18,24 @@ describe('rotor resources', () => {
     expect(r.success).toBe(false);
     expect(r.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
       ['compromised', 'only an emergency request may say compromised'],
+    ]);
+  });
+
+  it('takes an approval of exactly one request or incident, and only pause, resume or abort of an incident', () => {
+    const problems = (spec: object) =>
+      rotationApprovalSpecSchema
+        .safeParse({ approvedBy: 'alice', ...spec })
+        .error?.issues.map((i) => [i.path.join('.'), i.message]);
+    expect(problems({ incidentRef: 'leak', action: 'pause' })).toBeUndefined();
+    expect(problems({ requestRef: 'db', action: 'approve' })).toBeUndefined();
+    const one = [
+      'requestRef',
+      'name exactly one of requestRef (a RotationRequest) and incidentRef (a RotationIncident)',
+    ];
+    expect(problems({ action: 'abort' })).toEqual([one]);
+    expect(problems({ requestRef: 'db', incidentRef: 'leak', action: 'abort' })).toEqual([one]);
+    expect(problems({ incidentRef: 'leak', action: 'approve' })).toEqual([
+      ['action', 'an incident takes only pause, resume, abort'],
     ]);
   });
 

@@ -78,14 +78,24 @@ export const rotationIncidentSpecSchema = z
 export const approvalActions = ['approve', 'abort', 'skip-soak', 'retry', 'pause', 'resume'] as const;
 export type ApprovalAction = (typeof approvalActions)[number];
 
-/** `RotationApproval.spec`: an operator's decision on a running rotation. */
+/** The actions a RotationApproval may take on a RotationIncident's incident. */
+export const incidentActions: readonly ApprovalAction[] = ['pause', 'resume', 'abort'];
+
+/** `RotationApproval.spec`: an operator's decision on a running rotation, or on an incident. */
 export const rotationApprovalSpecSchema = z
   .strictObject({
-    requestRef: objectName.describe('The `RotationRequest` in this namespace whose rotation this acts on.'),
+    requestRef: objectName
+      .optional()
+      .describe('The `RotationRequest` in this namespace whose rotation this acts on (or `incidentRef`).'),
+    incidentRef: objectName
+      .optional()
+      .describe(
+        'The `RotationIncident` in this namespace whose incident this pauses, resumes or aborts (or `requestRef`); needs the `emergency` verb on every playbook the incident names.',
+      ),
     action: z
       .enum(approvalActions)
       .describe(
-        '`approve` the manual gate, `abort` (compensates), `skip-soak`, `retry` a failing step now, or `pause` (before its next stage) and `resume` the rotation.',
+        '`approve` the manual gate, `abort` (compensates), `skip-soak`, `retry` a failing step now, or `pause` (before its next stage) and `resume` the rotation; an incident takes `pause`, `resume` and `abort`.',
       ),
     reason: z.string().max(1024).optional().describe('Why, for the audit trail.'),
     approvedBy: userName.describe(
@@ -93,7 +103,15 @@ export const rotationApprovalSpecSchema = z
     ),
     approvedGroups: userGroups('approver'),
   })
-  .describe("An operator's decision on the rotation of a RotationRequest.");
+  .refine((s) => (s.requestRef === undefined) !== (s.incidentRef === undefined), {
+    path: ['requestRef'],
+    message: 'name exactly one of requestRef (a RotationRequest) and incidentRef (a RotationIncident)',
+  })
+  .refine((s) => s.incidentRef === undefined || incidentActions.includes(s.action), {
+    path: ['action'],
+    message: `an incident takes only ${incidentActions.join(', ')}`,
+  })
+  .describe("An operator's decision on the rotation of a RotationRequest, or on a RotationIncident's incident.");
 
 export type RotationRequestSpec = z.output<typeof rotationRequestSpecSchema>;
 export type RotationApprovalSpec = z.output<typeof rotationApprovalSpecSchema>;

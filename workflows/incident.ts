@@ -37,6 +37,7 @@ import {
   resumeIncidentSignal,
 } from './incident/definitions';
 import { renderIncidentDetails } from './incident/details';
+import { operatorHandlers } from './incident/operator';
 
 /** Continue as new past this many history events unless the input says otherwise. */
 const defaultMaxHistoryEvents = 10_000;
@@ -94,16 +95,6 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   const publish = () => setCurrentDetails(renderIncidentDetails(status()));
 
   setHandler(incidentStatusQuery, status);
-  setHandler(pauseIncidentSignal, (a) => {
-    carried.paused = true;
-    log.info('incident paused', { by: a.by, reason: a.reason });
-    changed();
-  });
-  setHandler(resumeIncidentSignal, (a) => {
-    carried.paused = false;
-    log.info('incident resumed', { by: a.by, reason: a.reason });
-    changed();
-  });
   setHandler(backendThrottledSignal, (t) => {
     // Only a running rotation of this incident counts: anything else is stale or not ours.
     const record = records.find((r) => r.workflowId === t.workflowId && r.state === 'running');
@@ -117,22 +108,34 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
   });
   // Running rotations live in this scope: an abort cancels it, and each of them rolls back.
   const children = new CancellationScope();
-  setHandler(
-    abortIncidentUpdate,
-    (a) => {
-      aborted = a;
-      const running = records.filter((r) => r.state === 'running').length;
-      children.cancel();
-      changed();
-      return `aborting: ${running} running rotation(s) cancelled (each rolls back before its point of no return), nothing more starts`;
-    },
+  const steer = operatorHandlers(
+    { input, carried, changed },
     {
-      validator: (_a: OperatorAction) => {
-        if (ended || aborted)
-          throw new Error(`incident ${incidentId} has ${aborted ? 'been aborted' : 'ended'} already`);
+      pause: (a) => {
+        carried.paused = true;
+        log.info('incident paused', { by: a.by, reason: a.reason });
+        changed();
+      },
+      resume: (a) => {
+        carried.paused = false;
+        log.info('incident resumed', { by: a.by, reason: a.reason });
+        changed();
+      },
+      abort: (a) => {
+        aborted = { by: a.by, ...(a.reason !== undefined ? { reason: a.reason } : {}) }; // not its attestation
+        const running = records.filter((r) => r.state === 'running').length;
+        children.cancel();
+        changed();
+        return `aborting: ${running} running rotation(s) cancelled (each rolls back before its point of no return), nothing more starts`;
       },
     },
+    () => {
+      if (ended || aborted) throw new Error(`incident ${incidentId} has ${aborted ? 'been aborted' : 'ended'} already`);
+    },
   );
+  setHandler(pauseIncidentSignal, steer.pause);
+  setHandler(resumeIncidentSignal, steer.resume);
+  setHandler(abortIncidentUpdate, steer.abort, { validator: steer.abortValidator });
 
   const start = (record: ChildRecord) => {
     const target = targets.get(record.secret);

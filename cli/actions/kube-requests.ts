@@ -160,11 +160,15 @@ export async function requestRotation(playbook: string, raw: Record<string, unkn
   return report(kc, 'rotationrequests', namespace, created, o.json, o.timeout);
 }
 
-/** `rotor <approve|abort|skip-soak|retry|pause|resume> <request> --via-kube`: a RotationApproval, as the kubeconfig's user. */
+/**
+ * `rotor <approve|abort|skip-soak|retry|pause|resume> <request> --via-kube`, and `rotor incident
+ * pause|resume|abort <incident> --via-kube` (`of: 'incident'`): a RotationApproval, as the kubeconfig's user.
+ */
 export async function decideViaKube(
   action: ApprovalAction,
-  request: string,
+  target: string,
   raw: Record<string, unknown>,
+  of: 'request' | 'incident' = 'request',
 ): Promise<ExitCode> {
   const o = parseArgs(kubeOptionsSchema, raw);
   const kc = userKubeconfig(o.context);
@@ -172,9 +176,9 @@ export async function decideViaKube(
   const created = await create(kc, 'rotationapprovals', namespace, {
     apiVersion,
     kind: 'RotationApproval',
-    metadata: { generateName: `${request}-${action}-` },
+    metadata: { generateName: `${target}-${action}-` },
     spec: {
-      requestRef: request,
+      ...(of === 'incident' ? { incidentRef: target } : { requestRef: target }),
       action,
       ...(o.reason ? { reason: o.reason } : {}),
       ...(await whoAmI(kc).then((me) => ({ approvedBy: me.name, approvedGroups: me.groups }))),

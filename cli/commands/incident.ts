@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { CliError } from '../exit-codes';
 import { lazyAction } from '../run';
 
 type SteerName = 'pause' | 'resume' | 'abort';
@@ -68,14 +69,32 @@ export function incidentCommand(): Command {
     incident
       .command(name)
       .description(steerDescriptions[name])
-      .argument('<id>', 'incident id (or incident/<id>)')
+      .argument('<id>', 'incident id (or incident/<id>); with --via-kube, the RotationIncident')
       .option('--reason <text>', 'why, recorded with the action')
-      .option('--by <who>', 'who is acting (default $USER@hostname)')
+      .option('--by <who>', 'who is acting (default $USER@hostname); not with --via-kube')
       .option('--json', 'print the answer as one JSON line')
+      .option(
+        '--via-kube',
+        "through the Kubernetes API as your kubeconfig's user: a RotationApproval of the RotationIncident (identity: kubernetes)",
+      )
+      .option('-n, --namespace <namespace>', "with --via-kube: the RotationIncident's namespace")
+      .option('--context <context>', 'with --via-kube: kubeconfig context of the management cluster')
+      .option('--timeout <seconds>', "with --via-kube: how long to wait for the controller's answer", '60')
       .action(
         lazyAction(async () => {
           const { steerIncident } = await import('../actions/incident-steer');
-          return (id: string, opts: Record<string, unknown>) => steerIncident(name, id, opts);
+          return async (id: string, opts: Record<string, unknown>) => {
+            const { viaKube, by, namespace, context, timeout, ...rest } = opts;
+            if (!viaKube) {
+              if (namespace !== undefined || context !== undefined)
+                throw new CliError('rotor: -n and --context go with --via-kube only');
+              return steerIncident(name, id, { ...rest, ...(by !== undefined ? { by } : {}) });
+            }
+            if (by !== undefined)
+              throw new CliError('rotor: --by does not go with --via-kube: the apiserver says who you are');
+            const { decideViaKube } = await import('../actions/kube-requests');
+            return decideViaKube(name, id, { ...rest, namespace, context, timeout }, 'incident');
+          };
         }),
       );
   return incident;

@@ -126,5 +126,6 @@ export function incidentStatus(
       .map(([backend, until]) => ({ backend, until })),
     throttles: throttleCounts(carried),
     continuations: carried.continuations,
+    ...(carried.refused ? { refused: carried.refused } : {}),
   };
 }

@@ -84,6 +84,23 @@ export interface IncidentCarried {
    * them itself). Absent in runs carried over from before it existed.
    */
   reportedThrottles?: Record<string, number>;
+  /**
+   * Under `identity: kubernetes` (targets attested): the MACs of the controller's action
+   * attestations this incident took, each once. Absent until one is taken.
+   */
+  spentAttestations?: string[];
+  /** Pause, resume and abort the incident refused (see `IncidentRefusals`). Absent until one is refused. */
+  refused?: IncidentRefusals;
+}
+
+/**
+ * Operator actions an incident refused: one without an operator action (no codec key) or, under
+ * `identity: kubernetes`, one rotor's controller did not vouch for. How many, and the newest few.
+ */
+export interface IncidentRefusals {
+  count: number;
+  /** The newest refusals, oldest first, at most `refusedSignalsKept`: the action, who it claimed to be from, why. */
+  last: { action: string; by: string; at: number; why: string }[];
 }
 
 /** What a worker tells the incident when a backend throttled one of its running rotations. */
@@ -117,6 +134,8 @@ export interface IncidentStatus {
   /** Per backend key, how often it throttled a rotation of this incident (see `throttleCounts`); absent from older builds. */
   throttles?: Record<string, number>;
   continuations: number;
+  /** Pause, resume and abort the incident refused; absent when none was. */
+  refused?: IncidentRefusals;
 }
 
 /** How the incident ended, worst first: any rotation needing attention makes it `needs-attention`. */

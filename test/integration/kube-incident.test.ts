@@ -8,10 +8,13 @@
  * and a Temporal client holding rotor's codec key that starts an incident without attestations,
  * copies a real incident's input under another id or again under its own, and copies one
  * target's attestation onto a rotation started directly. Every Vault entry is compared before and
- * after; the genuine incident shows the comparison catches a rotation.
+ * after; the genuine incident shows the comparison catches a rotation. Then steering a running
+ * incident: the codec-key client's resume and abort (without an attestation, or with a copy of the
+ * controller's pause) are refused while it is paused and nothing changes; dave's resume through
+ * the apiserver is Denied; alice pauses, resumes and aborts with `rotor incident … --via-kube`.
  *
- *   alice  orders: may create RotationIncidents, holds `emergency` on the playbooks
- *   dave   orders: may create RotationIncidents, holds no verb
+ *   alice  orders: may create RotationIncidents and RotationApprovals, holds `emergency` on the playbooks
+ *   dave   orders: may create RotationIncidents and RotationApprovals, holds no verb
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +27,15 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../../adapters/keys';
 import { childInput, incidentRotationId } from '../../core/incident/child-input';
-import type { IncidentInput, IncidentReport } from '../../core/incident/types';
+import type { IncidentInput, IncidentReport, IncidentStatus } from '../../core/incident/types';
+import type { OperatorAction } from '../../core/status';
+import {
+  abortIncidentUpdate,
+  incidentStatusQuery,
+  pauseIncidentSignal,
+  resumeIncidentSignal,
+} from '../../workflows/incident/definitions';
+import { rejection } from '../helpers/rejection';
 import { resourceGroup } from '../../core/resources';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
 import type { Controller } from '../../workers/controller/controller';
@@ -45,6 +56,7 @@ import type { KubeController } from '../helpers/kube-controller';
 import { useStackEnv } from '../helpers/stack-env';
 import { vaultTestStore } from '../helpers/stores';
 import type { StoreSnapshot, TestStore } from '../helpers/stores';
+import { until } from '../helpers/until';
 import { failureOfRun } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
@@ -55,7 +67,7 @@ const hex = randomBytes(4).toString('hex');
 const [alice, dave] = ['alice', 'dave'].map((n) => `${n}-${hex}`) as [string, string];
 const scratch = mkdtempSync(join(tmpdir(), 'rotor-kube-incident-'));
 const prefix = `crd/incident-${hex}`;
-const names = ['a', 'b', 'c'] as const;
+const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'] as const;
 
 let orders: string;
 const kc: Record<string, KubeConfig> = {};
@@ -100,7 +112,7 @@ beforeAll(async () => {
   orders = await freshNamespace(admin, 'crd-incident');
   for (const name of [alice, dave]) kc[name] = await kubeUser(cluster, name);
   const objects = (resources: string[], verbs: string[]) => ({ apiGroups: [resourceGroup], resources, verbs });
-  const author = objects(['rotationplaybooks', 'rotationincidents'], ['get', 'list', 'create']);
+  const author = objects(['rotationplaybooks', 'rotationincidents', 'rotationapprovals'], ['get', 'list', 'create']);
   await grant(admin, orders, alice, [author, objects(['rotationplaybooks'], ['emergency'])]);
   await grant(admin, orders, dave, [author]);
   ({
@@ -240,5 +252,152 @@ describe('a Temporal client with the codec key', () => {
     expect(refused.type).toBe('PolicyRefused');
     expect(refused.message).toContain(`serves only a rotation its incident ${genuine.workflowId} starts`);
     expect(await snapshots()).toEqual(before);
+  }, 300_000);
+});
+
+/** `rotor incident <args…>` as `user` through the apiserver (their kubeconfig), its JSON line and exit code. */
+async function rotorAs(user: string, ...args: string[]) {
+  // The stack's cluster is shared: a suite of an older checkout may have applied CRDs without incidentRef since.
+  await applyRotorResources(admin);
+  const file = join(scratch, `${user}.kubeconfig`);
+  writeFileSync(file, kc[user]!.exportConfig(), { mode: 0o600 });
+  const run = await runRotor(
+    { ...env, KUBECONFIG: file },
+    'incident',
+    ...args,
+    '-n',
+    orders,
+    '--context',
+    cluster,
+    '--json',
+  );
+  expect(run.stderr).toBe('');
+  const line = JSON.parse(run.stdout.trim()) as { name: string; condition?: string; reason?: string; message?: string };
+  return { code: run.code, line };
+}
+
+/** The incident's status once `ok` holds. */
+const statusWhen = (h: WorkflowHandle, what: string, ok: (s: IncidentStatus) => boolean) =>
+  until(`the incident ${what}`, async () => {
+    const s = await h.query(incidentStatusQuery).catch(() => undefined);
+    return s && ok(s) ? s : undefined;
+  });
+
+/** The first argument of each `signal` the incident took, as its history holds it (the attacker can read it). */
+async function signalled(h: WorkflowHandle, signal: string): Promise<OperatorAction[]> {
+  const history = await h.fetchHistory();
+  const out: OperatorAction[] = [];
+  for (const e of history.events ?? []) {
+    const a = e.workflowExecutionSignaledEventAttributes;
+    if (a?.signalName !== signal) continue;
+    out.push(
+      await decodeFromPayloadsAtIndex<OperatorAction>(tw.client.options.loadedDataConverter, 0, a.input?.payloads),
+    );
+  }
+  return out;
+}
+
+describe('steering a RotationIncident', () => {
+  // Enough that an abort through the CLI lands before a resumed incident ends (rotations take ~2 s on a quiet machine).
+  const steered = ['c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'] as const;
+  let incident: WorkflowHandle | undefined;
+  let name = '';
+  const held = () => {
+    if (!incident) throw new Error('alice’s paused incident did not start');
+    return incident;
+  };
+
+  it('pauses alice’s incident through the apiserver (rotor incident pause --via-kube): nothing new starts', async () => {
+    const asked = await rotorAs(
+      alice,
+      'request',
+      ...steered,
+      '--reason',
+      'leak',
+      '--compromised',
+      '--concurrency',
+      '1',
+    );
+    expect(asked).toMatchObject({ code: 0, line: { condition: 'Accepted' } });
+    name = asked.line.name;
+    incident = tw.client.workflow.getHandle(rotationIncidentId(orders, name));
+    const paused = await rotorAs(alice, 'pause', name, '--via-kube', '--reason', 'look first');
+    expect(paused).toMatchObject({ code: 0, line: { condition: 'Accepted', reason: 'Sent' } });
+    expect(paused.line.message).toContain(`pause by ${alice} sent to incident ${incident.workflowId}`);
+    // The rotation running when it paused may finish; nothing after it starts.
+    const s = await statusWhen(incident, 'paused with nothing running', (x) => x.paused && x.counts.running === 0);
+    expect(s.counts.pending).toBeGreaterThanOrEqual(2);
+    expect(s.refused).toBeUndefined();
+  }, 300_000);
+
+  it('refuses a codec-key client’s resume and abort, bare or with a copy of the controller’s pause: counted, nothing changes', async () => {
+    const h = held();
+    const before = { stores: await snapshots(), counts: (await h.query(incidentStatusQuery)).counts };
+    const [pause] = await signalled(h, pauseIncidentSignal.name);
+    expect(pause?.attestation?.mac).toBeTruthy();
+
+    await h.signal(resumeIncidentSignal, { by: alice, reason: 'me, honestly' });
+    await h.signal(resumeIncidentSignal, { ...pause!, reason: undefined });
+    await h.signal(pauseIncidentSignal, pause!);
+    // An abort with the spent copy is rejected before it is accepted; a bare one is checked, counted and refused.
+    const copied = await rejection(h.executeUpdate(abortIncidentUpdate, { args: [pause!] }));
+    expect(copied.type).toBe('NotFromController');
+    expect(copied.message).toContain('its attestation was used already by this incident');
+    const abort = await rejection(h.executeUpdate(abortIncidentUpdate, { args: [{ by: alice }] }));
+    expect(abort.type).toBe('NotFromController');
+    expect(abort.message).toContain(`incident abort by ${alice} refused, nothing was changed`);
+
+    const s = await statusWhen(h, 'refused four', (x) => (x.refused?.count ?? 0) >= 4);
+    expect(s.refused?.last.map((r) => [r.action, r.why.replace(/:.*/s, '')])).toEqual([
+      ['resume', `incident resume by ${alice} refused, nothing was changed`],
+      ['resume', `incident resume by ${alice} refused, nothing was changed`],
+      ['pause', `incident pause by ${alice} refused, nothing was changed`],
+      ['abort', `incident abort by ${alice} refused, nothing was changed`],
+    ]);
+    expect(s.refused?.last[0]?.why).toContain("it carries no attestation from rotor's controller");
+    expect(s.refused?.last[2]?.why).toContain('its attestation was used already by this incident');
+    // Time for a resumed incident to start its next rotation, had one been taken.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const after = await h.query(incidentStatusQuery);
+    expect({ paused: after.paused, aborted: after.aborted, counts: after.counts }).toEqual({
+      paused: true,
+      aborted: undefined,
+      counts: before.counts,
+    });
+    expect(await snapshots()).toEqual(before.stores);
+  }, 120_000);
+
+  it('denies dave’s resume through the apiserver (no emergency verb): the incident stays paused', async () => {
+    const h = held();
+    const before = await snapshots();
+    const denied = await rotorAs(dave, 'resume', name, '--via-kube');
+    expect(denied.code).not.toBe(0);
+    expect(denied.line).toMatchObject({ condition: 'Denied', reason: 'MissingVerb' });
+    expect(denied.line.message).toContain(`user ${dave} may not resume RotationIncident ${name}`);
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await h.query(incidentStatusQuery)).paused).toBe(true);
+    expect(await snapshots()).toEqual(before);
+  }, 120_000);
+
+  it('resumes and aborts alice’s incident through the apiserver: it rotates again, then stops; the comparison sees it', async () => {
+    const h = held();
+    const before = await snapshots();
+    const paused = (await h.query(incidentStatusQuery)).counts;
+    const resumed = await rotorAs(alice, 'resume', name, '--via-kube');
+    expect(resumed).toMatchObject({ code: 0, line: { condition: 'Accepted' } });
+    // One more rotated since the pause: a store changed, and the rest have not all started.
+    await statusWhen(h, 'rotating again', (x) => !x.paused && x.counts.rotated > paused.rotated);
+    const aborted = await rotorAs(alice, 'abort', name, '--via-kube', '--reason', 'enough');
+    expect(aborted).toMatchObject({ code: 0, line: { condition: 'Accepted' } });
+    const report = (await h.result()) as IncidentReport;
+    expect(report.outcome).toBe('aborted');
+    expect(report.aborted).toEqual({ by: alice, reason: 'enough' });
+    expect(report.notStarted.length).toBeGreaterThan(0);
+    const done = await waitForCondition(admin, 'rotationincidents', orders, name, ['Succeeded', 'RolledBack'], 60_000);
+    expect(done.condition).toMatchObject({ type: 'RolledBack', reason: 'Aborted' });
+    // What resumed changed a store (so the unchanged checks above could fail); what never started did not.
+    const after = await snapshots();
+    expect(after).not.toEqual(before);
+    for (const p of steered) if (report.notStarted.includes(secretOf(p))) expect(after[p]).toEqual(before[p]);
   }, 300_000);
 });

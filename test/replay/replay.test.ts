@@ -119,6 +119,12 @@ const required: Record<string, { type: string; ends: string; has?: string[] }> =
     ends: 'COMPLETED',
     has: ['attestation', 'verifyOperatorAction', 'approveUpdate'],
   },
+  // An incident the controller started: forged pause/abort refused (NotFromController), its pause and abort taken.
+  'kube-incident-steered.json': {
+    type: 'incidentWorkflow',
+    ends: 'COMPLETED',
+    has: ['attestation', 'verifyOperatorAction', 'NotFromController', 'abortIncidentUpdate'],
+  },
 };
 
 describe('replay of recorded histories', () => {

@@ -3,10 +3,11 @@ import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
-import { requestMemoKey } from '../../core/ids';
 import { sendAction } from './actions';
-import { writeStatus } from './requests';
 import type { ControllerDeps } from './deps';
+import { reconcileIncidentAction } from './incident-actions';
+import { writeStatus } from './requests';
+import { runStartedFor } from './vouched-action';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
 const needsSecondPerson: readonly ApprovalAction[] = ['approve', 'skip-soak'];
@@ -25,6 +26,8 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
   const parsed = rotationApprovalSpecSchema.safeParse(obj.spec);
   if (!parsed.success) return deny('InvalidSpec', parsed.error.issues.map((i) => i.message).join('; '));
   const spec: RotationApprovalSpec = parsed.data;
+  if (spec.incidentRef !== undefined) return reconcileIncidentAction(deps, obj, spec, spec.incidentRef);
+  if (spec.requestRef === undefined) return deny('InvalidSpec', 'name requestRef or incidentRef');
   const request = await deps.resources.get('rotationrequests', namespace, spec.requestRef);
   if (!request) return deny('RequestNotFound', `no RotationRequest ${spec.requestRef} in namespace ${namespace}`);
   const req = rotationRequestSpecSchema.safeParse(request.spec);
@@ -46,13 +49,9 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     return deny('RequestFinished', `RotationRequest ${spec.requestRef} has ended or was denied`);
   const workflowId = request.status?.workflowId;
   if (!workflowId) return; // not started yet: the next pass looks again
-  // The status names the run, but whoever may write status could name any: only a run this
-  // controller started for this very request (its memo) takes the decision.
-  const run = await deps.client.workflow
-    .getHandle(workflowId, request.status?.runId)
-    .describe()
-    .catch(() => undefined);
-  if (run?.memo?.[requestMemoKey] !== request.metadata.uid)
+  // Only a run this controller started for this very request (its memo) takes the decision.
+  const run = await runStartedFor(deps, request);
+  if (!run)
     return deny(
       'NotThisRequest',
       `${workflowId} was not started for RotationRequest ${spec.requestRef}: rotor acts only on the run it started for the request`,

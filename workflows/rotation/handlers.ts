@@ -16,7 +16,7 @@ import { acts, callActivity } from '../activity-calls';
 import { profiles } from '../profiles';
 
 /** The signal's operator action, or undefined when it carries none (the interceptor drops refused payloads). */
-function operatorAction(arg: unknown): OperatorAction | undefined {
+export function operatorAction(arg: unknown): OperatorAction | undefined {
   const by = typeof arg === 'object' && arg !== null ? (arg as { by?: unknown }).by : undefined;
   return typeof by === 'string' ? (arg as OperatorAction) : undefined;
 }
