@@ -1,13 +1,11 @@
 import type { RotorObject } from '../../adapters/kubernetes/rotor-resources';
 import { isFinal, rotationApprovalSpecSchema, rotationRequestSpecSchema, verbFor } from '../../core/resources';
 import type { ApprovalAction, RotationApprovalSpec } from '../../core/resources';
-import type { OperatorAction } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
-import { sendAction } from './actions';
+import { approvalAction, runStartedFor, sendAction } from './actions';
 import type { ControllerDeps } from './deps';
 import { reconcileIncidentAction } from './incident-actions';
 import { writeStatus } from './requests';
-import { runStartedFor } from './vouched-action';
 
 /** Actions the requester may not take on their own rotation (separation of duties). */
 const needsSecondPerson: readonly ApprovalAction[] = ['approve', 'skip-soak'];
@@ -64,8 +62,7 @@ export async function reconcileApproval(deps: ControllerDeps, obj: RotorObject):
     // Before the gate the workflow would reject the update: wait for it rather than refuse.
     if (!status || (!status.awaitingApproval && !['revoke', 'finalize', 'rotated'].includes(status.phase))) return;
   }
-  const action: OperatorAction = { by: spec.approvedBy, ...(spec.reason ? { reason: spec.reason } : {}) };
-  const sent = await sendAction(deps, run, spec.action, action);
+  const sent = await sendAction(deps, run, spec.action, approvalAction(spec));
   if (!sent.ok) return deny('Rejected', `the rotation rejected ${spec.action}: ${sent.answer}`);
   await writeStatus(deps, 'rotationapprovals', obj, {
     type: 'Accepted',

@@ -5,15 +5,14 @@
  * its requester did to start it; the controller then sends the action with its attestation for
  * that incident (activities/identity.ts checks it in the incident), and writes the answer back.
  */
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { RotorObject } from '../../adapters/kubernetes/rotor-resources';
 import { isFinal, rotationIncidentSpecSchema } from '../../core/resources';
 import type { RotationApprovalSpec } from '../../core/resources';
 import type { OperatorAction } from '../../core/status';
 import { abortIncidentUpdate, pauseIncidentSignal, resumeIncidentSignal } from '../../workflows/incident/definitions';
-import { writeStatus } from './requests';
+import { approvalAction, runStartedFor, updateAnswer, vouched } from './actions';
 import type { ControllerDeps } from './deps';
-import { runStartedFor, vouchedAction } from './vouched-action';
+import { writeStatus } from './requests';
 
 /** Sends `action` to the incident; its answer, or the refusal it gave an abort. */
 async function send(
@@ -27,13 +26,7 @@ async function send(
     await handle.signal(action === 'pause' ? pauseIncidentSignal : resumeIncidentSignal, args);
     return { ok: true, answer: action === 'pause' ? 'asked to start no new rotation' : 'asked to resume' };
   }
-  try {
-    return { ok: true, answer: await handle.executeUpdate(abortIncidentUpdate, { args: [args] }) };
-  } catch (e) {
-    if (e instanceof WorkflowUpdateFailedError)
-      return { ok: false, answer: e.cause instanceof Error ? e.cause.message : e.message };
-    throw e;
-  }
+  return updateAnswer(handle.executeUpdate(abortIncidentUpdate, { args: [args] }));
 }
 
 /**
@@ -73,7 +66,7 @@ export async function reconcileIncidentAction(
       'NotThisIncident',
       `${workflowId} was not started for RotationIncident ${incidentRef}: rotor acts only on the run it started for it`,
     );
-  const sent = await send(deps, workflowId, spec.action, vouchedAction(deps, spec, run));
+  const sent = await send(deps, workflowId, spec.action, vouched(deps, run, spec.action, approvalAction(spec)));
   if (!sent.ok) return deny('Rejected', `the incident rejected ${spec.action}: ${sent.answer}`);
   await writeStatus(deps, 'rotationapprovals', obj, {
     type: 'Accepted',
