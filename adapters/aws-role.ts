@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { Store } from '../core/playbook/schema';
+import { awsRequestBounds } from './request-timeout';
 
 type AwsStore = Extract<Store, { type: 'aws' }>;
 
@@ -19,7 +20,7 @@ export function assumedRoleCredentials(
 ): ReturnType<typeof fromTemporaryCredentials> {
   return fromTemporaryCredentials({
     params: { RoleArn: store.roleArn, RoleSessionName: roleSessionName(store), ExternalId: 'rotor' },
-    ...(store.region ? { clientConfig: { region: store.region } } : {}),
+    clientConfig: { ...awsRequestBounds(), ...(store.region ? { region: store.region } : {}) },
   });
 }
 
@@ -36,6 +37,7 @@ export function secretsManagerPerStore(base: SecretsManagerClient): (store: AwsS
     let client = byRole.get(key);
     if (!client) {
       client = new SecretsManagerClient({
+        ...awsRequestBounds(),
         credentials: assumedRoleCredentials({ ...store, roleArn }),
         ...(store.region ? { region: store.region } : {}),
       });

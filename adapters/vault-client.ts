@@ -4,23 +4,47 @@ import type NodeVault from 'node-vault';
 import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes, RetryableErrorTypes, permanent, retryable, throttled } from '../core/failures';
 import { refusePlaintext } from './plaintext';
+import { noAnswerText, requestTimeoutMs } from './request-timeout';
 import { vaultTlsFromEnv, vaultTlsHint } from './vault-tls';
 
 /**
  * A Vault client from VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT/VAULT_CAPATH and VAULT_SKIP_VERIFY. TLS
  * is verified unless VAULT_SKIP_VERIFY is explicitly true for a loopback address (node-vault alone
  * turns it off for any non-empty value, "false" included; see vault-tls.ts). With AppRole
- * (VAULT_ROLE_ID) the token is set by {@link vaultLogin}. Fails naming the variable when one is
- * missing or invalid.
+ * (VAULT_ROLE_ID) the token is set by {@link vaultLogin}. Each request waits at most
+ * ROTOR_REQUEST_TIMEOUT_MS for its answer (request-timeout.ts). Fails naming the variable when one
+ * is missing or invalid.
  */
 export function vaultFromEnv(env: NodeJS.ProcessEnv = process.env): NodeVault.client {
   const endpoint = env['VAULT_ADDR'];
   if (!endpoint)
     throw new Error('VAULT_ADDR is not set: the worker needs the Vault address (e.g. http://127.0.0.1:8200)');
   refusePlaintext('VAULT_ADDR', endpoint, 'the Vault token and every secret');
-  return retryingThrottled(
-    vaultClient({ endpoint, token: env['VAULT_TOKEN'] ?? '', requestOptions: vaultTlsFromEnv(env, endpoint) }),
-  );
+  const client = vaultClient({
+    endpoint,
+    token: env['VAULT_TOKEN'] ?? '',
+    requestOptions: vaultTlsFromEnv(env, endpoint),
+  });
+  return retryingThrottled(boundedRequests(client, `Vault at ${endpoint}`, requestTimeoutMs(env)));
+}
+
+/**
+ * Bounds each request's wait for its whole answer to `ms` (node-vault hands a request's `timeout`
+ * to axios) and names a timeout as what it is: the backend did not answer, and the step is tried
+ * again.
+ */
+export function boundedRequests(client: NodeVault.client, backend: string, ms: number): NodeVault.client {
+  const request = client.request.bind(client);
+  client.request = async (options: NodeVault.RequestOption): Promise<unknown> => {
+    try {
+      return (await request({ ...options, timeout: ms })) as unknown;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') throw new Error(noAnswerText(backend, ms), { cause: e });
+      throw e;
+    }
+  };
+  return client;
 }
 
 /**

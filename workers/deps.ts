@@ -7,6 +7,7 @@ import { loadKeyring } from '../adapters/keys';
 import { createKubeClients, loadKubeconfig } from '../adapters/kubernetes/clients';
 import { policyFromEnv } from '../adapters/policy-file';
 import { whoCanReadAll } from '../inspect/who-can-read';
+import { awsRequestBounds } from '../adapters/request-timeout';
 
 /** Where a playbook naming no database host or AWS region goes, as the worker's policy checks see it. */
 export function policyDefaultsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps['policyDefaults'] {
@@ -31,7 +32,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv = process.env): ActivityDeps 
   const kube = createKubeClients(kubeconfig);
   return {
     vault,
-    secretsManager: new SecretsManagerClient({}),
+    secretsManager: new SecretsManagerClient(awsRequestBounds(env)),
     fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
     kubeconfig,
     credentialKinds: createCredentialKinds({

@@ -25,6 +25,7 @@ import { vaultDatabaseDynamicRoleKind } from './vault-db-dynamic';
 import { vaultPkiCertificateKind } from './vault-pki-leaf';
 import { postgresTls } from './postgres-tls';
 import { vaultPkiCaRolloverKind } from './vault-pki-ca';
+import { awsRequestBounds } from '../request-timeout';
 
 export type { CredentialKind } from './kind';
 export type { AccessKeyPair, UserPassword } from './values';
@@ -99,8 +100,8 @@ export function credentialDepsFromEnv(
       password: env['PGPASSWORD'],
       database: env['PGDATABASE'],
     }),
-    iam: new IAMClient({}),
-    stsFor: (creds) => new STSClient({ credentials: creds }),
+    iam: new IAMClient(awsRequestBounds(env)),
+    stsFor: (creds) => new STSClient({ credentials: creds, ...awsRequestBounds(env) }),
     vault,
     redisAdmin: () => redisAdminFromEnv(env),
     mariadbAdmin: mariadbAdminFromEnv(env),

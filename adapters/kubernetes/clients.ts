@@ -15,19 +15,21 @@ import { ErrorTypes, permanent } from '../../core/failures';
 import type { ClusterTarget } from '../../core/playbook/schema';
 import { isLoopback } from '../loopback';
 import { refusePlaintext } from '../plaintext';
+import { BoundedKubeConfig } from './bounded-kubeconfig';
 import { tokenFileAuthenticator, tokenFilesOf, withTokenFiles } from './token-file';
 
 /**
  * The kubeconfig the worker uses: `KUBECONFIG` (one file or a colon-separated list, merged), else
  * ~/.kube/config or the in-cluster service account, as kubectl resolves it. Credentials that rotate
  * are read again: token files when they change (token-file.ts), client certificate files and the
- * in-cluster token by client-node on use, exec plugins when their credential expires.
+ * in-cluster token by client-node on use, exec plugins when their credential expires. Each API
+ * call waits at most ROTOR_REQUEST_TIMEOUT_MS for its answer (bounded-kubeconfig.ts).
  */
 export function loadKubeconfig(): KubeConfig {
   const loaded = new KubeConfig();
   loaded.loadFromDefault();
   refuseUnverifiedClusters(loaded);
-  const kc = new KubeConfig();
+  const kc = new BoundedKubeConfig();
   kc.loadFromOptions({
     clusters: loaded.clusters,
     users: withTokenFiles(loaded.users, tokenFilesOf(process.env)),
@@ -40,7 +42,7 @@ export function loadKubeconfig(): KubeConfig {
 
 /** A copy of `base` whose current context is `context`, leaving `base` untouched (it is shared). */
 export function pinContext(base: KubeConfig, context: string): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new BoundedKubeConfig();
   kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: context });
   kc.addAuthenticator(tokenFileAuthenticator);
   return kc;

@@ -1,4 +1,6 @@
-import { ApiException, AuthenticationV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, AuthenticationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { BoundedKubeConfig } from '../../adapters/kubernetes/bounded-kubeconfig';
 import { z } from 'zod';
 import { resourceGroup, resourceVersion } from '../../core/resources';
 import type { ApprovalAction, Condition } from '../../core/resources';
@@ -32,7 +34,7 @@ const incidentOptionsSchema = kubeOptionsSchema.extend({
 
 /** The user's kubeconfig (KUBECONFIG, ~/.kube/config), at `--context` when given. */
 function userKubeconfig(context: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new BoundedKubeConfig();
   kc.loadFromDefault();
   if (context) {
     if (!kc.getContextObject(context))

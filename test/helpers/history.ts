@@ -105,6 +105,19 @@ export function dataText(p: JSONPayload): string {
   return p.data ? Buffer.from(p.data, 'base64').toString('utf8') : '';
 }
 
+/** A failure as history JSON has it: the worker moves its message into `encodedAttributes`. */
+interface FailureJson {
+  message?: string;
+  encodedAttributes?: JSONPayload;
+}
+
+/** A failure's message: from its `encodedAttributes` once decoded (json/plain), else as recorded. */
+export function failureMessage(f: FailureJson): string | undefined {
+  if (f.encodedAttributes && encodingOf(f.encodedAttributes) === 'json/plain')
+    return (JSON.parse(dataText(f.encodedAttributes)) as { message?: string }).message;
+  return f.message;
+}
+
 /** Activity type of each ActivityTaskScheduled event, by event id. */
 function scheduledTypes(h: HistoryJson): Map<string, string> {
   const byId = new Map<string, string>();
@@ -151,7 +164,14 @@ export function activityCounts(
 export function activityStarts(
   h: HistoryJson,
   type: string,
-): { attempt: number; identity: string; previousAttemptTimedOut: boolean; previousTimeout?: string }[] {
+): {
+  attempt: number;
+  identity: string;
+  previousAttemptTimedOut: boolean;
+  previousTimeout?: string;
+  /** The message the previous attempt failed with (encrypted unless the history was decoded). */
+  previousFailure?: string;
+}[] {
   const types = scheduledTypes(h);
   return h.events.flatMap((e) => {
     const a = e['activityTaskStartedEventAttributes'] as
@@ -159,7 +179,7 @@ export function activityStarts(
           scheduledEventId?: string;
           attempt?: number;
           identity?: string;
-          lastFailure?: { timeoutFailureInfo?: { timeoutType?: string } };
+          lastFailure?: FailureJson & { timeoutFailureInfo?: { timeoutType?: string } };
         }
       | undefined;
     if (!a || types.get(String(a.scheduledEventId)) !== type) return [];
@@ -172,6 +192,7 @@ export function activityStarts(
         ...(a.lastFailure?.timeoutFailureInfo?.timeoutType
           ? { previousTimeout: a.lastFailure.timeoutFailureInfo.timeoutType }
           : {}),
+        ...(a.lastFailure ? { previousFailure: failureMessage(a.lastFailure) } : {}),
       },
     ];
   });
