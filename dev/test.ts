@@ -2,7 +2,9 @@
  * `npm test`: brings the local stack up when it is down (cached builds; the first run on a machine
  * builds Temporal, Vault, kube-apiserver, etcd and ESO from Go modules) and fetches Temporal's
  * time-skipping test server (dev/local-stack/test-server.ts); meanwhile it typechecks, lints and
- * builds the one workflow bundle every test worker loads. Then it runs every vitest project, judged
+ * builds, once for the run, the workflow bundle every test worker loads and the entry points test
+ * processes start from: the worker as the image ships it and the CLI's dist/cli
+ * (test/helpers/entry-points.ts). Then it runs every vitest project, judged
  * by dev/vitest-run.ts: a load error, a failing hook, an undeclared skip, an unhandled error, a
  * file that never reported or a file in no project fails it.
  * Ends with one summary line `tests: N passed, N failed, N skipped (declared)`.
@@ -12,6 +14,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWorkflowBundle } from '../workers/bundle';
+import { buildCli } from './build-cli';
+import { bundleFiles, bundleWorker } from './image/worker-bundle';
 import { ensureBubblewrap } from './local-stack/bubblewrap';
 import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
@@ -70,11 +74,13 @@ async function staticChecks(): Promise<Check[]> {
   return out;
 }
 
-async function buildBundle(): Promise<{ path: string; seconds: number }> {
+/** The workflow bundle, the worker bundle and dist/cli, built side by side (esbuild and webpack). */
+async function buildBundles(): Promise<{ workflows: string; worker: string; seconds: number }> {
   const started = Date.now();
-  const path = join(mkdtempSync(join(tmpdir(), 'rotor-workflows-')), 'workflows.js');
-  await writeWorkflowBundle(path);
-  return { path, seconds: (Date.now() - started) / 1000 };
+  const workflows = join(mkdtempSync(join(tmpdir(), 'rotor-workflows-')), 'workflows.js');
+  const workerDir = mkdtempSync(join(tmpdir(), 'rotor-worker-'));
+  await Promise.all([writeWorkflowBundle(workflows), bundleWorker(workerDir), buildCli()]);
+  return { workflows, worker: join(workerDir, bundleFiles.worker), seconds: (Date.now() - started) / 1000 };
 }
 
 /** The browser test drives Debian's Chromium; install it when missing (as root, via apt). */
@@ -100,7 +106,7 @@ const since = (t: number): string => `${Math.round((Date.now() - t) / 1000)} s`;
 async function main(): Promise<number> {
   const started = Date.now();
   // The bundle gates the tests, the checks do not: the checks wait for it rather than slow it down.
-  const bundle = buildBundle();
+  const bundle = buildBundles();
   const checks = bundle.then(staticChecks, staticChecks);
   ensureChromium();
   const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
@@ -109,11 +115,11 @@ async function main(): Promise<number> {
   // The unit tests attack the command-canary sandbox: bubblewrap must be there (a missing one fails them).
   const sandbox = ensureBubblewrap(ctx);
   const stack = stackUp(ctx, []).then(() => process.stderr.write(`stack ready after ${since(started)}\n`));
-  const { path, seconds } = await bundle;
-  process.stderr.write(`workflow bundle built once for the run in ${seconds.toFixed(1)} s\n`);
+  const { workflows, worker, seconds } = await bundle;
+  process.stderr.write(`workflow bundle, worker bundle and CLI built once for the run in ${seconds.toFixed(1)} s\n`);
   process.stderr.write('\n== tests: vitest run (judged by dev/vitest-run.ts)\n');
   const testsStarted = Date.now();
-  const env = { ...process.env, ROTOR_WORKFLOW_BUNDLE: path };
+  const env = { ...process.env, ROTOR_WORKFLOW_BUNDLE: workflows, ROTOR_TEST_WORKER_BUNDLE: worker };
   const args = process.argv.slice(2);
   // A warm machine starts its stack within a minute or so; only a machine that builds it runs
   // the tests in two phases.

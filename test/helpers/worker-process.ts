@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { repoRoot, workerArgs } from './entry-points';
 import { useStackEnv } from './stack-env';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const STARTED = 'rotor worker started';
 
 export interface WorkerProcessOptions {
@@ -82,8 +81,8 @@ export async function startWorkerProcess(o: WorkerProcessOptions): Promise<Worke
 
   async function start(): Promise<void> {
     const before = countStarted(o.logFile);
-    // node --import tsx, not npx tsx: the pid is then the worker itself, so SIGKILL hits the worker and not a wrapper.
-    const c = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    // node itself, not npx: the pid is then the worker itself, so SIGKILL hits the worker and not a wrapper.
+    const c = spawn(process.execPath, workerArgs(), {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],

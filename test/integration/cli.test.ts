@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,32 +10,17 @@ import type { PlaybookInput } from '../../core/playbook/schema';
 import { connectClient, uiLink } from '../../adapters/temporal/connection';
 import { statusQuery } from '../../workflows/definitions';
 import { useStackEnv } from '../helpers/stack-env';
+import { runRotorWithin } from '../helpers/cli';
+import type { CliRun } from '../helpers/cli';
+import { repoRoot, workerArgs } from '../helpers/entry-points';
 import { awsTestStore, vaultTestStore } from '../helpers/stores';
 import type { TestStore } from '../helpers/stores';
 import { rotationWorkflowId } from '../../core/ids';
 
 const env: NodeJS.ProcessEnv = { ...process.env, ...useStackEnv(), ROTOR_TASK_QUEUE: `cli-${randomUUID()}` };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `rotor …` as a subprocess against the test worker's task queue; never throws on exit codes. */
-function rotor(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', ...args],
-      { env, timeout: 150_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const rotor = (...args: string[]): Promise<CliRun> => runRotorWithin(150_000, env, ...args);
 
 let dir: string;
 let worker: ChildProcess;
@@ -66,8 +51,9 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rotor-cli-'));
-  // The real worker entry point, as `npx tsx workers/main.ts` would run it, minus the npx hop.
-  worker = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  // The real worker entry point (test/helpers/entry-points.ts).
+  worker = spawn(process.execPath, workerArgs(), {
+    cwd: repoRoot,
     // Metrics off: other test workers (and a developer's own) run beside this one.
     env: { ...env, ROTOR_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,6 @@
  * scheduled rotation (abort with compensation first), then rotates at once, skipping soak and —
  * with --compromised — the approval gate. The reason and who asked are recorded.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,8 @@ import { statusQuery } from '../../workflows/definitions';
 import { recordHistory } from '../helpers/history-recorder';
 import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
+import { runRotorWithin } from '../helpers/cli';
+import type { CliRun } from '../helpers/cli';
 import { awsTestStore } from '../helpers/stores';
 import { waitForPhase } from '../helpers/worker';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -28,18 +29,8 @@ const env = { ...process.env, ...useStackEnv(), ROTOR_TASK_QUEUE: taskQueue };
 process.env['ROTOR_TASK_QUEUE'] = taskQueue;
 const dir = mkdtempSync(join(tmpdir(), 'rotor-emergency-'));
 
-function rotor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', ...args],
-      { env, timeout: 150_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+/** `rotor …` as a subprocess against the test worker's task queue; never throws on exit codes. */
+const rotor = (...args: string[]): Promise<CliRun> => runRotorWithin(150_000, env, ...args);
 
 describe('emergency rotation', () => {
   let worker: WorkerProcess;
