@@ -98,7 +98,7 @@ export async function chartControllerUser(
  * `tenants` maps a tenant name to its namespace and prefix; `extra` adds top-level fields.
  */
 export function namespaceTenantsPolicy(
-  tenants: Record<string, { namespace: string; pathPrefix: string }>,
+  tenants: Record<string, { namespace: string; pathPrefix: string; allow?: Record<string, unknown> }>,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {
@@ -108,7 +108,7 @@ export function namespaceTenantsPolicy(
     tenants: Object.entries(tenants).map(([name, t]) => ({
       name,
       match: { namespaces: [t.namespace] },
-      allow: { vault: [{ pathPrefix: t.pathPrefix }] },
+      allow: { vault: [{ pathPrefix: t.pathPrefix }], ...t.allow },
     })),
   };
 }

@@ -50,6 +50,8 @@ import {
   readRotorObject,
   waitForCondition,
 } from '../helpers/kube-users';
+import { httpGate } from '../helpers/http-gate';
+import type { HttpGate } from '../helpers/http-gate';
 import { runRotor } from '../helpers/cli';
 import { startKubeController } from '../helpers/kube-controller';
 import type { KubeController } from '../helpers/kube-controller';
@@ -76,6 +78,8 @@ let controller: Controller;
 let controllerIdentity: KubeController['identity'] | undefined;
 const stores: Record<(typeof names)[number], TestStore> = {} as never;
 const secretOf = (p: string) => `incident-${p}-${hex}`;
+/** Every playbook's canary calls it: open, until the steering tests hold the incident's rotations there. */
+let gate: HttpGate;
 
 /** Every Vault entry of the test as it stands. */
 async function snapshots(): Promise<Record<string, StoreSnapshot>> {
@@ -108,6 +112,7 @@ function allRefused(report: IncidentReport, secrets: string[], why: string) {
 }
 
 beforeAll(async () => {
+  gate = await httpGate();
   await applyRotorResources(admin);
   orders = await freshNamespace(admin, 'crd-incident');
   for (const name of [alice, dave]) kc[name] = await kubeUser(cluster, name);
@@ -124,7 +129,16 @@ beforeAll(async () => {
     admin,
     cluster,
     scratch,
-    policy: namespaceTenantsPolicy({ orders: { namespace: orders, pathPrefix: prefix } }, { identity: 'kubernetes' }),
+    policy: namespaceTenantsPolicy(
+      {
+        orders: {
+          namespace: orders,
+          pathPrefix: prefix,
+          allow: { canaries: { http: { hosts: ['127.0.0.1'], allowPlainHttp: true } } },
+        },
+      },
+      { identity: 'kubernetes' },
+    ),
     controllerUser: `rotor-controller-${hex}`,
     namespaces: [orders],
     fingerprintKeys: loadKeyring('ROTOR_FINGERPRINT_KEY', env),
@@ -134,6 +148,7 @@ beforeAll(async () => {
     await createRotorObject(kc[alice]!, 'rotationplaybooks', orders, p, {
       secret: { name: secretOf(p), store: stores[p].store },
       credential: { kind: 'random', length: 32 },
+      canaries: [{ type: 'http', name: 'held-at-will', url: gate.url, timeout: '120s' }],
     });
   }
 }, 120_000);
@@ -147,6 +162,7 @@ afterAll(async () => {
       .deleteNamespace({ name: orders })
       .catch(() => undefined);
   await controllerIdentity?.remove();
+  await gate?.dispose();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -298,7 +314,8 @@ async function signalled(h: WorkflowHandle, signal: string): Promise<OperatorAct
 }
 
 describe('steering a RotationIncident', () => {
-  // Enough that an abort through the CLI lands before a resumed incident ends (rotations take ~2 s on a quiet machine).
+  // Enough that some are still pending when the pause lands: resuming lets one through the canary
+  // gate, the next waits there, and the ones after it never start.
   const steered = ['c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'] as const;
   let incident: WorkflowHandle | undefined;
   let name = '';
@@ -326,7 +343,7 @@ describe('steering a RotationIncident', () => {
     expect(paused.line.message).toContain(`pause by ${alice} sent to incident ${incident.workflowId}`);
     // The rotation running when it paused may finish; nothing after it starts.
     const s = await statusWhen(incident, 'paused with nothing running', (x) => x.paused && x.counts.running === 0);
-    expect(s.counts.pending).toBeGreaterThanOrEqual(2);
+    expect(s.counts.pending).toBeGreaterThanOrEqual(3);
     expect(s.refused).toBeUndefined();
   }, 300_000);
 
@@ -383,10 +400,16 @@ describe('steering a RotationIncident', () => {
     const h = held();
     const before = await snapshots();
     const paused = (await h.query(incidentStatusQuery)).counts;
+    // One rotation may pass its canary; the next waits there, so the incident cannot end before the abort.
+    gate.close(1);
     const resumed = await rotorAs(alice, 'resume', name, '--via-kube');
     expect(resumed).toMatchObject({ code: 0, line: { condition: 'Accepted' } });
-    // One more rotated since the pause: a store changed, and the rest have not all started.
-    await statusWhen(h, 'rotating again', (x) => !x.paused && x.counts.rotated > paused.rotated);
+    // One more rotated since the pause (a store changed), and the next waits at its canary.
+    await statusWhen(
+      h,
+      'rotating again',
+      (x) => !x.paused && x.counts.rotated > paused.rotated && x.counts.running > 0,
+    );
     const aborted = await rotorAs(alice, 'abort', name, '--via-kube', '--reason', 'enough');
     expect(aborted).toMatchObject({ code: 0, line: { condition: 'Accepted' } });
     const report = (await h.result()) as IncidentReport;
