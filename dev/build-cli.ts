@@ -20,8 +20,13 @@ import type { Metafile, Plugin } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-/** Packages bundled into dist/cli: small, pure JavaScript, and loaded by `--help`, `validate` or `status`. */
-export const inlined = ['commander', 'zod', 'yaml'];
+/**
+ * Packages bundled into dist/cli: small, pure JavaScript, and loaded by `--help`, `validate` or
+ * `status`; and p-limit (with yocto-queue), an ES-module-only package the CLI imports by default
+ * export, which a CommonJS bundle cannot take from node_modules (`require` gives its namespace, so
+ * `pLimit` was not a function and `rotor incident start --readable-by` failed in the built CLI).
+ */
+export const inlined = ['commander', 'zod', 'yaml', 'p-limit', 'yocto-queue'];
 
 /** Every other package but the Temporal ones stays external, required from node_modules at run time (and only by the commands that use it). */
 const externalPackages: Plugin = {
