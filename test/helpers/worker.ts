@@ -100,11 +100,14 @@ export async function manualRotationOutcome(
 export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    // Before the first workflow task ran (a busy worker) the query has no handler yet, and a
-    // workflow just started (an incident's child, a worker just restarted) may answer NotFound for
-    // a moment: ask again until the deadline.
+    // Before the first workflow task ran (a busy worker) the query has no handler yet, a workflow
+    // just started (an incident's child, a worker just restarted) may answer NotFound for a moment,
+    // and while a test has killed the only worker Temporal answers FAILED_PRECONDITION (no poller
+    // seen): ask again until the deadline.
     const status = await h.query(statusQuery).catch((e: unknown) => {
       if (e instanceof Error && (e.name === 'QueryNotRegisteredError' || e.name === 'WorkflowNotFoundError'))
+        return undefined;
+      if (e instanceof Error && /no poller seen for task queue/.test(`${e.message} ${String(e.cause)}`))
         return undefined;
       throw e;
     });
