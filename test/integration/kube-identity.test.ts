@@ -131,13 +131,16 @@ async function decides(who: string, name: string, action: ApprovalAction) {
  * The refusal of the rotation the schedule `scheduleId` starts next, after `act` (a trigger, a
  * backfill, a changed spec): the schedule's next launcher fails with its child's failure.
  */
-async function refusedLaunch(scheduleId: string, act: () => Promise<unknown>) {
+async function refusedLaunch(scheduleId: string, act: () => Promise<unknown>, at: (scheduledAt: Date) => boolean) {
   const schedule = tw.client.schedule.getHandle(scheduleId);
   const taken = (await schedule.describe()).info.recentActions.length;
   await act();
+  // The first action after `act` for a time `act` asked for: one the schedule took before it
+  // was paused may still be recorded after `taken` was counted.
   const launcher = await until(
     `the next launcher of ${scheduleId}`,
-    async () => (await schedule.describe()).info.recentActions.at(taken)?.action.workflow,
+    async () =>
+      (await schedule.describe()).info.recentActions.slice(taken).find((a) => at(a.scheduledAt))?.action.workflow,
     90_000,
   );
   const failure = await failureOfRun(
@@ -500,7 +503,12 @@ describe("a RotationPlaybook's schedule", () => {
     expect(ownLauncher.message).toContain(`was not started by schedule ${scheduleId}`);
 
     // The schedule itself, triggered now (by any Temporal client): off its 90-day times.
-    const early = await refusedLaunch(scheduleId, () => schedule.trigger());
+    // A 90-day schedule takes no time of its own within the test: any action is the trigger's.
+    const early = await refusedLaunch(
+      scheduleId,
+      () => schedule.trigger(),
+      () => true,
+    );
     expect(early.type).toBe('PolicyRefused');
     expect(early.message).toContain('not at one of its times (every 7776000s, jitter 0s): a trigger or a changed spec');
     expect(await snapshots()).toEqual(before);
@@ -531,7 +539,9 @@ describe("a RotationPlaybook's schedule", () => {
     const scheduleId = playbookScheduleId(orders, 'five');
     const schedule = tw.client.schedule.getHandle(scheduleId);
     await schedule.pause('attacker');
-    // A run the next minute started before the pause ends first.
+    // Once the schedule has taken the pause (its state says so), no time it fires is pending; a
+    // run it took before the pause ends first.
+    await until('the schedule paused', async () => (await schedule.describe()).state.paused || undefined, 60_000);
     await until(
       'no scheduled run of five',
       async () => (await schedule.describe()).info.runningActions.length === 0 || undefined,
@@ -540,21 +550,27 @@ describe("a RotationPlaybook's schedule", () => {
     const rotated = await five.snapshot();
     expect(rotated).not.toEqual(before);
     const taken = (await schedule.describe()).info.recentActions.at(-1)!.scheduledAt.getTime();
-    const again = await refusedLaunch(scheduleId, () =>
-      schedule.backfill({
-        start: new Date(taken - 1_000),
-        end: new Date(taken + 1_000),
-        overlap: ScheduleOverlapPolicy.ALLOW_ALL,
-      }),
+    const again = await refusedLaunch(
+      scheduleId,
+      () =>
+        schedule.backfill({
+          start: new Date(taken - 1_000),
+          end: new Date(taken + 1_000),
+          overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+        }),
+      (t) => t.getTime() === taken,
     );
     expect(again.message).toContain(`for the same time ${new Date(taken).toISOString()} already`);
     // It changes the schedule's spec to fire half a minute off the playbook's times.
-    const offTimes = await refusedLaunch(scheduleId, () =>
-      schedule.update((prev) => ({
-        ...prev,
-        spec: { intervals: [{ every: '1m', offset: '30s' }] },
-        state: { ...prev.state, paused: false },
-      })),
+    const offTimes = await refusedLaunch(
+      scheduleId,
+      () =>
+        schedule.update((prev) => ({
+          ...prev,
+          spec: { intervals: [{ every: '1m', offset: '30s' }] },
+          state: { ...prev.state, paused: false },
+        })),
+      (t) => t.getUTCSeconds() === 30,
     );
     expect(offTimes.message).toContain('not at one of its times (every 60s, jitter 0s)');
     expect(await five.snapshot()).toEqual(rotated);
