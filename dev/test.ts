@@ -10,7 +10,7 @@
  * Ends with one summary line `tests: N passed, N failed, N skipped (declared)`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWorkflowBundle } from '../workers/bundle';
@@ -75,12 +75,18 @@ async function staticChecks(): Promise<Check[]> {
 }
 
 /** The workflow bundle, the worker bundle and dist/cli, built side by side (esbuild and webpack). */
-async function buildBundles(): Promise<{ workflows: string; worker: string; seconds: number }> {
+async function buildBundles(): Promise<{ workflows: string; worker: string; dirs: string[]; seconds: number }> {
   const started = Date.now();
-  const workflows = join(mkdtempSync(join(tmpdir(), 'rotor-workflows-')), 'workflows.js');
+  const workflowsDir = mkdtempSync(join(tmpdir(), 'rotor-workflows-'));
+  const workflows = join(workflowsDir, 'workflows.js');
   const workerDir = mkdtempSync(join(tmpdir(), 'rotor-worker-'));
   await Promise.all([writeWorkflowBundle(workflows), bundleWorker(workerDir), buildCli()]);
-  return { workflows, worker: join(workerDir, bundleFiles.worker), seconds: (Date.now() - started) / 1000 };
+  return {
+    workflows,
+    worker: join(workerDir, bundleFiles.worker),
+    dirs: [workflowsDir, workerDir],
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** The browser test drives Debian's Chromium; install it when missing (as root, via apt). */
@@ -115,7 +121,7 @@ async function main(): Promise<number> {
   // The unit tests attack the command-canary sandbox: bubblewrap must be there (a missing one fails them).
   const sandbox = ensureBubblewrap(ctx);
   const stack = stackUp(ctx, []).then(() => process.stderr.write(`stack ready after ${since(started)}\n`));
-  const { workflows, worker, seconds } = await bundle;
+  const { workflows, worker, dirs, seconds } = await bundle;
   process.stderr.write(`workflow bundle, worker bundle and CLI built once for the run in ${seconds.toFixed(1)} s\n`);
   process.stderr.write('\n== tests: vitest run (judged by dev/vitest-run.ts)\n');
   const testsStarted = Date.now();
@@ -147,6 +153,8 @@ async function main(): Promise<number> {
           { env, full: true },
         );
   process.stderr.write(`\nvitest took ${since(testsStarted)}\n`);
+  // The bundles are the run's own (tens of MB each time); nothing reads them after it.
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   const done = await checks;
   for (const c of done) {
     process.stderr.write(`== ${c.name}: ${c.ok ? 'ok' : 'FAILED'} in ${c.seconds.toFixed(0)} s\n`);
