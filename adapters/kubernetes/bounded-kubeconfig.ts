@@ -17,12 +17,16 @@ export class BoundedKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
-    const server = this.getCurrentCluster()?.server ?? 'the current context';
     const ms = this.timeoutMs;
     const controller = new AbortController();
-    // fetch rejects with the abort's reason: the step's failure then says what happened.
-    const reason = Object.assign(new Error(noAnswerText(`the apiserver at ${server}`, ms)), { name: 'TimeoutError' });
-    setTimeout(() => controller.abort(reason), ms).unref();
+    // fetch rejects with the abort's reason: the step's failure then says what happened. Made only
+    // when the bound passes, not for every call.
+    setTimeout(() => {
+      const server = this.getCurrentCluster()?.server ?? 'the current context';
+      controller.abort(
+        Object.assign(new Error(noAnswerText(`the apiserver at ${server}`, ms)), { name: 'TimeoutError' }),
+      );
+    }, ms).unref();
     context.setSignal(controller.signal);
   }
 }

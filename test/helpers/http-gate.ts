@@ -1,7 +1,7 @@
 /**
  * An endpoint for `http` canaries that a test holds at will, for canaries that run where a file
- * gate cannot reach (a policy's command sandbox has a /tmp of its own). Open, it answers 200 at
- * once; closed, it lets a given number of requests through and holds the rest, so a rotation waits
+ * gate cannot reach (a policy's command sandbox has a /tmp of its own). It starts open, answering
+ * 200 at once; closed, it lets a given number of requests through and holds the rest, so a rotation waits
  * in its canary stage by construction rather than within a sleep a loaded machine may outrun.
  */
 import { createServer } from 'node:http';
@@ -10,10 +10,6 @@ import type { ServerResponse } from 'node:http';
 export interface HttpGate {
   /** `http://127.0.0.1:<port>/gate`. */
   readonly url: string;
-  /** Requests held now. */
-  readonly holding: number;
-  /** Answers every request, held or to come, with 200. */
-  open(): void;
   /** From now on `passes` requests get 200 and the ones after are held. */
   close(passes?: number): void;
   /** Answers what is held with 503 and stops listening. */
@@ -43,14 +39,6 @@ export async function httpGate(): Promise<HttpGate> {
   if (!address || typeof address === 'string') throw new Error('the gate has no port');
   return {
     url: `http://127.0.0.1:${address.port}/gate`,
-    get holding() {
-      return held.size;
-    },
-    open() {
-      isOpen = true;
-      for (const res of held) ok(res);
-      held.clear();
-    },
     close(n = 0) {
       isOpen = false;
       passes = n;

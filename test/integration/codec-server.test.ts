@@ -4,7 +4,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackPaths } from '../../dev/local-stack/config';
@@ -17,6 +16,7 @@ import { createCodecServer, uiOrigins } from '../../workers/codec-server';
 import type { JsonPayload } from '../../workers/codec-server';
 import { connectClient } from '../../adapters/temporal/connection';
 import { testPlaybook } from '../helpers/playbooks';
+import { repoRoot } from '../helpers/entry-points';
 import { useStackEnv } from '../helpers/stack-env';
 import { rotationWorkflowId } from '../../core/ids';
 import type { RotationInput } from '../../core/status';
@@ -203,9 +203,8 @@ describe('codec server entry point with the temporal CLI', () => {
   beforeAll(async () => {
     const port = await freePort();
     endpoint = `http://127.0.0.1:${port}`;
-    const root = fileURLToPath(new URL('../../', import.meta.url));
     proc = spawn(process.execPath, ['--import', 'tsx', 'workers/codec-server-main.ts'], {
-      cwd: root,
+      cwd: repoRoot,
       env: { ...process.env, ...env, ROTOR_CODEC_PORT: String(port), ROTOR_CODEC_SERVER_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
