@@ -332,6 +332,9 @@ describe('operator actions and copied attestations', () => {
     const h = tw.client.workflow.getHandle(obj.status?.workflowId ?? '', obj.status?.runId);
     runs.one = h;
     await waitForPhase(h, 'approval');
+    // carol's rotation of two (requested above) writes its pending version on the way to its own
+    // approval gate: the snapshot is taken once it waits there, so only the attack could change it.
+    await waitForPhase(runs.two!, 'approval');
     const before = { stores: await snapshots(), status: await h.query(statusQuery) };
     expect(before.status.awaitingApproval).toBe(true);
 
