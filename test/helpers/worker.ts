@@ -103,12 +103,12 @@ export async function waitForPhase(h: WorkflowHandle, phase: Phase, timeoutMs = 
     // Before the first workflow task ran (a busy worker) the query has no handler yet, a workflow
     // just started (an incident's child, a worker just restarted) may answer NotFound for a moment,
     // and while a test has killed the only worker Temporal answers FAILED_PRECONDITION (no poller
-    // seen): ask again until the deadline.
+    // seen) or, when the worker died holding the query, DEADLINE_EXCEEDED: ask again until the deadline.
     const status = await h.query(statusQuery).catch((e: unknown) => {
       if (e instanceof Error && (e.name === 'QueryNotRegisteredError' || e.name === 'WorkflowNotFoundError'))
         return undefined;
-      if (e instanceof Error && /no poller seen for task queue/.test(`${e.message} ${String(e.cause)}`))
-        return undefined;
+      const noWorker = /no poller seen for task queue|query timed out before a worker could process it/;
+      if (e instanceof Error && noWorker.test(`${e.message} ${String(e.cause)}`)) return undefined;
       throw e;
     });
     if (status?.phase === phase) return;
