@@ -78,6 +78,14 @@ export function devServerArgs(o: {
     ...(o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : []),
     '--log-level',
     'warn',
+    // The dev server writes every workflow update to one SQLite file; with its default rollback
+    // journal each commit waits for an fsync (about 30 ms here), and that one writer bounded every
+    // rotation on the stack. WAL with synchronous=NORMAL survives a killed server (only an OS
+    // crash can lose the last commits), which is what the stack needs.
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=NORMAL',
     ...attrs,
     // Values are JSON: a duration is a quoted string.
     ...Object.entries(drainageDynamicConfig).flatMap(([k, v]) => [
