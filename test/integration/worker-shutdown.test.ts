@@ -80,6 +80,9 @@ describe('a worker receiving SIGTERM', () => {
         args: [input],
       });
       const running = await waitForRunningActivity(h, 'runCanary', first.pid, 90_000);
+      // The server marks the activity started when the worker polls it; the SIGTERM must come once
+      // the worker runs it (its canary process waits at the gate), which is what this test is about.
+      await gate.running();
 
       // SIGTERM while the canary runs: the worker drains, so it is alive but no longer ready.
       const stopped = first.stop(180_000);
@@ -143,6 +146,7 @@ describe('a worker receiving SIGTERM', () => {
         args: [{ playbook, trigger: 'manual', requestedBy: 'shutdown-test' } satisfies RotationInput],
       });
       const running = await waitForRunningActivity(h, 'runCanary', first.pid, 90_000);
+      await gate.running();
       // The canary outlives the 1 s grace: the worker cancels it, reports the attempt, and exits.
       await first.stop(90_000);
       expect(readFileSync(logFile, 'utf8')).toContain('rotor worker stopped');
