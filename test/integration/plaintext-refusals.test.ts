@@ -8,11 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { createCredentialKinds, credentialDepsFromEnv } from '../../adapters/credentials/index';
+import { credentialSchema } from '../../core/playbook/schema';
 import { runRotor } from '../helpers/cli';
 import { useStackEnv } from '../helpers/stack-env';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -30,17 +32,19 @@ function outsideAddress(): string {
 
 /**
  * A TCP listener that counts connections and bytes, what a network attacker would have seen, and
- * hangs up on the first bytes so a client that did connect fails at once.
+ * by default hangs up on the first bytes, so a client that did connect fails at once.
  */
 async function wire(
   host: string,
-): Promise<{ server: Server; port: number; seen: { connections: number; bytes: number } }> {
-  const seen = { connections: 0, bytes: 0 };
+  answer: (s: Socket, d: Buffer) => void = (s) => s.destroy(),
+): Promise<{ server: Server; port: number; seen: { connections: number; bytes: number; data: Buffer[] } }> {
+  const seen = { connections: 0, bytes: 0, data: [] as Buffer[] };
   const server = createServer((s) => {
     seen.connections++;
     s.on('data', (d: Buffer) => {
       seen.bytes += d.length;
-      s.destroy();
+      seen.data.push(d);
+      answer(s, d);
     });
     s.on('error', () => undefined);
   });
@@ -108,7 +112,7 @@ describe('plaintext beyond this machine', () => {
     expect(error).toContain(
       `VAULT_ADDR ${addr} is plaintext http beyond this machine: the Vault token and every secret would travel in cleartext; use https://`,
     );
-    expect(listener.seen).toEqual({ connections: 0, bytes: 0 });
+    expect(listener.seen).toMatchObject({ connections: 0, bytes: 0 });
   });
 
   it('a worker and the CLI with a Temporal frontend beyond loopback and TLS off refuse, naming TEMPORAL_ADDRESS; no byte reaches it', async () => {
@@ -118,7 +122,7 @@ describe('plaintext beyond this machine', () => {
     const cli = await runRotor({ ...stack, TEMPORAL_ADDRESS: addr }, 'watch', 'plaintext-probe');
     expect(cli.code, cli.stdout).not.toBe(0);
     expect(cli.stderr).toContain(refusal);
-    expect(listener.seen).toEqual({ connections: 0, bytes: 0 });
+    expect(listener.seen).toMatchObject({ connections: 0, bytes: 0 });
   });
 
   it('a worker with a kubeconfig cluster over http, or with verification off, beyond loopback refuses to start; no byte reaches it', async () => {
@@ -134,7 +138,51 @@ describe('plaintext beyond this machine', () => {
     expect(unverified).toContain(
       `kubeconfig cluster 'remote' (server ${https}) sets insecure-skip-tls-verify: rotor verifies every apiserver beyond this machine`,
     );
-    expect(listener.seen).toEqual({ connections: 0, bytes: 0 });
+    expect(listener.seen).toMatchObject({ connections: 0, bytes: 0 });
+  });
+
+  it('a worker whose PostgreSQL admin connection beyond loopback has sslmode=disable refuses to start naming PGSSLMODE; no byte reaches it', async () => {
+    const error = await refusedWorker('postgres-disable', {
+      PGHOST: host,
+      PGPORT: String(listener.port),
+      PGSSLMODE: 'disable',
+    });
+    expect(error).toContain(
+      `PGSSLMODE is disable for PostgreSQL at ${host}, beyond this machine: the credential would travel without verified TLS; set it to verify-full`,
+    );
+    expect(listener.seen).toMatchObject({ connections: 0, bytes: 0 });
+  });
+
+  it("sslmode=prefer beyond loopback is verified TLS: a server (or someone between) answering 'no TLS' gets the SSL request and never the admin user or password", async () => {
+    // PostgreSQL's SSLRequest: length 8, code 80877103. A downgrading party answers 'N' (no TLS).
+    const sslRequest = Buffer.from([0, 0, 0, 8, 4, 210, 22, 47]);
+    const downgrade = await wire(host, (s, d) => {
+      if (d.equals(sslRequest)) s.write('N');
+    });
+    try {
+      const password = `admin-password-${randomUUID()}`;
+      const deps = credentialDepsFromEnv({
+        ...stack,
+        PGHOST: host,
+        PGPORT: String(downgrade.port),
+        PGUSER: 'rotor_admin_probe',
+        PGPASSWORD: password,
+        PGDATABASE: 'postgres',
+        PGSSLMODE: 'prefer',
+      });
+      const kind = createCredentialKinds(deps)['postgres-alternating-users'];
+      const policy = credentialSchema.parse({ kind: 'postgres-alternating-users', roles: ['app_a', 'app_b'] });
+      if (policy.kind !== 'postgres-alternating-users') throw new Error('parsed another kind');
+      const current = JSON.stringify({ username: 'app_a', password: 'p' });
+      await expect(
+        kind.create(policy, { currentValue: current, rotation: { workflowId: 'rotate/probe', runId: randomUUID() } }),
+      ).rejects.toThrow(/does not support SSL/);
+      const sent = Buffer.concat(downgrade.seen.data);
+      expect(sent.equals(sslRequest)).toBe(true);
+      expect(sent.includes('rotor_admin_probe')).toBe(false);
+    } finally {
+      await new Promise((r) => downgrade.server.close(r));
+    }
   });
 
   it('the listener sees what rotor does send: a worker with an https:// Vault at the same address reaches it (its TLS hello)', async () => {
