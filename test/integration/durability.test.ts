@@ -108,7 +108,13 @@ describe.concurrent('durability', () => {
       const wp = await startWorkerProcess({
         taskQueue,
         logFile: join(logDir, `${kind}.log`),
-        env: { [kind === 'aws' ? 'AWS_ENDPOINT_URL' : 'VAULT_ADDR']: storeProxy.url },
+        // The held answer stays held until the kill: with the default 15 s request bound the SDK
+        // would give up on it and send the write again (through, this time), finishing attempt 1 on
+        // a loaded machine before the kill landed. That case is request-timeout.test.ts's.
+        env: {
+          [kind === 'aws' ? 'AWS_ENDPOINT_URL' : 'VAULT_ADDR']: storeProxy.url,
+          ROTOR_REQUEST_TIMEOUT_MS: '600000',
+        },
       });
       // Slow canary: it runs until the test opens its gate, so the kill lands while it runs.
       const gate = canaryGate('slow');
