@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, ScheduleDescription, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
+import { canonicalJson } from '../../core/canonical-json';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import type { RotationInput } from '../../core/status';
 
@@ -18,6 +19,9 @@ export interface DesiredSchedule {
   action: ScheduleOptionsAction;
   /** `rotor:<digest> tenant=<owner>`: what was synced, so an unchanged playbook is left alone. */
   note: string;
+  /** The interval and jitter of `spec`, in ms, to compare with a description. */
+  every: number;
+  jitter: number;
 }
 
 /**
@@ -53,7 +57,8 @@ export function rotationSchedule(o: {
     ],
   };
   const digest = createHash('sha256').update(JSON.stringify({ every, jitter, input, taskQueue, tenant: owner }));
-  return { scheduleId: o.scheduleId, spec, action, note: `rotor:${digest.digest('hex').slice(0, 16)} tenant=${owner}` };
+  const note = `rotor:${digest.digest('hex').slice(0, 16)} tenant=${owner}`;
+  return { scheduleId: o.scheduleId, spec, action, note, every, jitter };
 }
 
 /** The owner a schedule's note records (`… tenant=<owner>`); undefined before owners were recorded. */
@@ -73,13 +78,50 @@ export function describeSchedule(client: Client, scheduleId: string): Promise<Sc
 }
 
 /**
+ * How `current` differs from `d` apart from its note: paused, another interval or jitter, a
+ * calendar, start or end, a limit of runs, other policies, or another workflow, id, task queue or
+ * input. Anyone who may update a schedule through Temporal can
+ * make these changes and keep rotor's note, so the note alone cannot tell that nothing changed.
+ */
+export function scheduleDrift(d: DesiredSchedule, current: ScheduleDescription): string[] {
+  const drift: string[] = [];
+  if (current.state.paused) drift.push('paused');
+  const intervals = current.spec.intervals ?? [];
+  if (intervals.length !== 1 || intervals[0]?.every !== d.every || (intervals[0]?.offset ?? 0) !== 0)
+    drift.push('interval');
+  if ((current.spec.jitter ?? 0) !== d.jitter) drift.push('jitter');
+  if ((current.spec.calendars?.length ?? 0) > 0 || (current.spec.skip?.length ?? 0) > 0) drift.push('calendar');
+  if (current.spec.startAt || current.spec.endAt) drift.push('window');
+  if (current.state.remainingActions !== undefined) drift.push('limited');
+  if (
+    current.policies.overlap !== ScheduleOverlapPolicy.SKIP ||
+    current.policies.catchupWindow !== scheduleCatchupWindowMs
+  )
+    drift.push('policies');
+  const a = current.action;
+  if (
+    a.type !== 'startWorkflow' ||
+    a.workflowType !== d.action.workflowType ||
+    a.workflowId !== d.action.workflowId ||
+    a.taskQueue !== d.action.taskQueue ||
+    canonicalJson(a.args) !== canonicalJson(d.action.args)
+  )
+    drift.push('action');
+  return drift;
+}
+
+/**
  * Makes the schedule `d` as it should be: created when `current` (its description) is none,
- * updated when its note differs, else left alone. Says which.
+ * updated when its note differs, else left alone. Says which. With `restore` (the controller, the
+ * only writer of its schedules) a schedule whose note matches but that was paused or changed
+ * behind it (`scheduleDrift`) is put back and unpaused too; `rotor schedule sync` leaves an
+ * operator's pause alone.
  */
 export async function applySchedule(
   client: Client,
   d: DesiredSchedule,
   current: ScheduleDescription | undefined,
+  o: { restore?: boolean } = {},
 ): Promise<'created' | 'updated' | 'unchanged'> {
   if (!current) {
     await client.schedule.create({
@@ -91,12 +133,16 @@ export async function applySchedule(
     });
     return 'created';
   }
-  if (current.state.note === d.note) return 'unchanged';
+  const restore = o.restore === true && scheduleDrift(d, current).length > 0;
+  if (current.state.note === d.note && !restore) return 'unchanged';
   await client.schedule.getHandle(d.scheduleId).update((prev) => ({
     ...prev,
     spec: d.spec,
     action: d.action,
-    state: { ...prev.state, note: d.note },
+    ...(restore
+      ? { policies: { ...prev.policies, overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: scheduleCatchupWindowMs } }
+      : {}),
+    state: restore ? { note: d.note, paused: false } : { ...prev.state, note: d.note },
   }));
   return 'updated';
 }

@@ -15,6 +15,7 @@ import type NodeVault from 'node-vault';
 import { statusOf } from './kube';
 import { withPgAdmin } from './postgres';
 import { redisUser } from './redis';
+import { canonicalJson } from '../../core/canonical-json';
 
 /** Reads one victim's state as plain JSON-able data. */
 export type Probe = () => Promise<unknown>;
@@ -25,18 +26,9 @@ export type VictimSnapshot = Record<string, string>;
 /** A value as a short digest: equal values compare equal, the value itself is never kept. */
 const digest = (value: string): string => `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 
-/** JSON with object keys sorted, so equal states always serialize alike. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
-}
-
 /** Reads every probe (in parallel) into one snapshot. */
 export async function snapshotVictims(probes: Record<string, Probe>): Promise<VictimSnapshot> {
-  const states = await Promise.all(Object.entries(probes).map(async ([name, p]) => [name, canonical(await p())]));
+  const states = await Promise.all(Object.entries(probes).map(async ([name, p]) => [name, canonicalJson(await p())]));
   return Object.fromEntries(states) as VictimSnapshot;
 }
 
@@ -72,7 +64,7 @@ export function vaultKvProbe(vault: NodeVault.client, mount: string, path: strin
       updated: m.updated_time,
       custom: m.custom_metadata,
       versions: m.versions,
-      currentData: digest(canonical(current.data.data)),
+      currentData: digest(canonicalJson(current.data.data)),
     };
   };
 }

@@ -68,11 +68,16 @@ const playbookSpec = (s: TestStore, every: string) => ({
   schedule: { every },
 });
 
-/** A schedule as Temporal holds it: absent, or its note (owner and digest of what was synced), state and spec. */
+/**
+ * A schedule as Temporal holds it: absent, or its note (owner and digest of what was synced), state,
+ * spec and when it was last updated (a change the controller has since put back still shows).
+ */
 function scheduleProbe(id: () => string): Probe {
   return async () => {
     const d = await describeSchedule(tw.client, id());
-    return d ? { note: d.state.note, paused: d.state.paused, spec: d.spec } : 'absent';
+    return d
+      ? { note: d.state.note, paused: d.state.paused, spec: d.spec, updated: d.info.lastUpdatedAt?.toISOString() }
+      : 'absent';
   };
 }
 
@@ -247,22 +252,53 @@ describe("a tenant's RotationPlaybook keeps its schedule", () => {
   });
 
   it('the "unchanged" comparison reports a deliberate change to either schedule', async () => {
-    // Paused by an update that keeps rotor's note, so the controller leaves the change alone
-    // (pause() would write its own note, which the controller puts back at once).
-    const paused = (id: string, on: boolean) =>
-      tw.client.schedule.getHandle(id).update((prev) => ({ ...prev, state: { ...prev.state, paused: on } }));
-    expect(
-      await reportedChanges(victims, {
-        "orders' db schedule": () => paused(ordersDb(), true),
-        "payments' db schedule": () => paused(paymentsDb(), true),
-      }),
-    ).toEqual([
+    // Paused by an update that keeps rotor's note; the controller puts it back at its next pass,
+    // and the update time still shows it.
+    const pause = (id: string) =>
+      tw.client.schedule.getHandle(id).update((prev) => ({ ...prev, state: { ...prev.state, paused: true } }));
+    // One at a time, each after a pass: the put-back of one is not counted against the other.
+    const reports = [];
+    for (const [name, id] of [
+      ["orders' db schedule", ordersDb()],
+      ["payments' db schedule", paymentsDb()],
+    ] as const) {
+      await controller.settled();
+      reports.push(...(await reportedChanges(victims, { [name]: () => pause(id) })));
+    }
+    expect(reports).toEqual([
       { changed: "orders' db schedule", reported: ["orders' db schedule"] },
       { changed: "payments' db schedule", reported: ["payments' db schedule"] },
     ]);
-    await paused(ordersDb(), false);
-    await paused(paymentsDb(), false);
+    await controller.settled();
     expect((await describeSchedule(tw.client, ordersDb()))?.state.paused).toBe(false);
+    expect((await describeSchedule(tw.client, paymentsDb()))?.state.paused).toBe(false);
+  });
+
+  it("puts back a schedule a Temporal client paused, stretched, limited or ended behind the controller's back, keeping rotor's note", async () => {
+    const before = await describeSchedule(tw.client, ordersDb());
+    if (!before) throw new Error('orders has no schedule');
+    const inputBefore = await scheduledInput(ordersDb());
+    const century = 100 * 365 * day;
+    await tw.client.schedule.getHandle(ordersDb()).update((prev) => ({
+      ...prev,
+      action: { ...prev.action, args: [{ ...inputBefore, requestedBy: 'mallory' }] },
+      spec: { ...prev.spec, intervals: [{ every: century }], endAt: new Date(Date.now() + 1000) },
+      state: { ...prev.state, paused: true, remainingActions: 0 },
+    }));
+    const tampered = await describeSchedule(tw.client, ordersDb());
+    expect(tampered).toMatchObject({ state: { note: before.state.note, paused: true, remainingActions: 0 } });
+    expect(tampered?.spec.intervals).toMatchObject([{ every: century }]);
+    expect(await scheduledInput(ordersDb())).toMatchObject({ requestedBy: 'mallory' });
+
+    await controller.settled();
+    const after = await describeSchedule(tw.client, ordersDb());
+    expect(after?.state).toMatchObject({ note: before.state.note, paused: false });
+    expect(after?.state.remainingActions).toBeUndefined();
+    expect(after?.spec.intervals).toEqual(before.spec.intervals);
+    expect(after?.spec.endAt).toBeUndefined();
+    expect(await scheduledInput(ordersDb())).toEqual(inputBefore);
+    const { obj } = await ready(orders, 'db', 'True');
+    expect(obj.status?.nextDue).toBe(after?.info.nextActionTimes[0]?.toISOString());
   });
 
   it('shows a triggered scheduled run as the last rotation, in the fleet view', async () => {

@@ -24,6 +24,7 @@ import { formatDuration } from '../../core/playbook/duration';
 import { evaluatePolicy, formatRefusal, tenantFor } from '../../core/policy/evaluate';
 import type { PolicyContext } from '../../core/policy/evaluate';
 import type { Policy } from '../../core/policy/schema';
+import { canonicalJson } from '../../core/canonical-json';
 import { endedOutcomes, rotationRequestSpecSchema, withCondition } from '../../core/resources';
 import type { Condition, LastRotation } from '../../core/resources';
 import type { RotationInput } from '../../core/status';
@@ -167,14 +168,6 @@ async function lastRotationOf(
   return all.sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).at(-1);
 }
 
-/** JSON with object keys sorted: the apiserver returns objects' keys sorted, not as written. */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
-
 /** Writes the playbook's status when it differs from what it shows (a write is a watch event: no loop). */
 async function writePlaybookStatus(
   deps: PlaybookDeps,
@@ -192,7 +185,7 @@ async function writePlaybookStatus(
   const next = { ...fields, conditions, ...observed };
   const current = obj.status ?? {};
   const same = (Object.keys(next) as (keyof typeof next)[]).every(
-    (k) => canonical(next[k] ?? null) === canonical(current[k] ?? null),
+    (k) => canonicalJson(next[k] ?? null) === canonicalJson(current[k] ?? null),
   );
   if (same) return;
   await deps.resources.patchStatus('rotationplaybooks', obj.metadata.namespace, obj.metadata.name, next);
@@ -213,7 +206,8 @@ async function reconcilePlaybook(deps: PlaybookDeps, obj: RotorObject, requests:
   } else {
     const as = verdict.tenant ? `admitted by the policy as tenant ${verdict.tenant}` : 'admitted by the policy';
     if (verdict.schedule) {
-      if ((await applySchedule(deps.client, verdict.schedule, current)) !== 'unchanged')
+      // Only the controller writes these schedules: a pause or change made behind it is put back.
+      if ((await applySchedule(deps.client, verdict.schedule, current, { restore: true })) !== 'unchanged')
         current = await describeSchedule(deps.client, scheduleId);
       ready = {
         status: 'True',
