@@ -564,18 +564,40 @@ describe("a RotationPlaybook's schedule", () => {
       (t) => t.getTime() === taken,
     );
     expect(again.message).toContain(`for the same time ${new Date(taken).toISOString()} already`);
-    // It changes the schedule's spec to fire half a minute off the playbook's times.
-    const offTimes = await refusedLaunch(
-      scheduleId,
-      () =>
-        schedule.update((prev) => ({
-          ...prev,
-          spec: { intervals: [{ every: '1m', offset: '30s' }] },
-          state: { ...prev.state, paused: false },
-        })),
-      (t) => t.getUTCSeconds() === 30,
+    // It changes the schedule's spec to fire half a minute off the playbook's times, keeping rotor's
+    // note: the controller puts the spec back at its next pass, so nothing fires off its times (a
+    // launch at another time is refused by the launcher itself, as the trigger above shows). Changed
+    // well away from :30, so the put-back (a pass every 300 ms here) comes before that time could.
+    await until(
+      'a moment between :35 and :45',
+      () => {
+        const sec = new Date().getUTCSeconds();
+        return Promise.resolve(sec >= 35 && sec <= 45 ? true : undefined);
+      },
+      70_000,
     );
-    expect(offTimes.message).toContain('not at one of its times (every 60s, jitter 0s)');
-    expect(await five.snapshot()).toEqual(rotated);
+    const changedAt = Date.now();
+    await schedule.update((prev) => ({
+      ...prev,
+      spec: { intervals: [{ every: '1m', offset: '30s' }] },
+      state: { ...prev.state, paused: false },
+    }));
+    const restored = await until(
+      'the spec put back by the controller',
+      async () => {
+        const d = await schedule.describe();
+        const [interval] = d.spec.intervals ?? [];
+        return d.spec.intervals?.length === 1 && interval?.every === 60_000 && (interval.offset ?? 0) === 0
+          ? d
+          : undefined;
+      },
+      30_000,
+    );
+    expect(restored.state.paused).toBe(false);
+    expect(
+      restored.info.recentActions.filter(
+        (a) => a.takenAt.getTime() >= changedAt && a.scheduledAt.getUTCSeconds() === 30,
+      ),
+    ).toEqual([]);
   }, 300_000);
 });
