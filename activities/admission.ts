@@ -5,6 +5,7 @@ import type { Keyring } from '../adapters/keys';
 import type { AdmissionGrant, RotationRef } from '../core/contracts';
 import { evaluatePolicy } from '../core/policy/evaluate';
 import type { PolicyContext, PolicyRefusal } from '../core/policy/evaluate';
+import { compromiseNeedsApproval, compromiseRefusals } from '../core/policy/compromise';
 import { storeLockKey } from '../core/policy/lock';
 import { commandSandboxRefusals, needsCommandSandbox } from '../core/policy/rules/command-sandbox';
 import { sandboxStatus } from '../adapters/canaries/sandbox';
@@ -50,6 +51,8 @@ export interface Admission {
   /** Key of the store location the rotation locks (see storeLockKey). */
   lockKey: string;
   separationOfDuties: boolean;
+  /** From the policy (`compromise.approval: required`): a compromised rotation still waits at its approval gate. */
+  compromiseApproval?: 'required';
   /** What the side-effecting activities check; absent when the policy refused. */
   grant?: AdmissionGrant;
   /** Set under `identity: kubernetes`: operator actions must then come through rotor's controller. */
@@ -124,12 +127,14 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
       const refusals = [
         ...(unattested ? [identityRefusal(unattested)] : []),
         ...evaluatePolicy(deps.policy, input.playbook, ctx),
+        ...compromiseRefusals(deps.policy, input.requestedBy, input.emergency?.compromised === true),
         ...commandSandboxRefusals(deps.policy, input.playbook, sandbox?.usable === false ? sandbox.reason : undefined),
       ];
       return {
         refusals,
         lockKey: storeLockKey(spec.secret.store, deps.defaults.defaultRegion),
         separationOfDuties: deps.policy.separationOfDuties,
+        ...(compromiseNeedsApproval(deps.policy) ? { compromiseApproval: 'required' as const } : {}),
         ...(kubernetes ? { identity: 'kubernetes' as const } : {}),
         ...(refusals.length === 0
           ? {

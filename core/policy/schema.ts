@@ -334,6 +334,25 @@ export const policySchema = z
     kind: z.literal('RotorPolicy').describe('What this file is.'),
     allowAll: z.boolean().default(false).describe('Development stacks only: every playbook may touch everything.'),
     separationOfDuties: z.boolean().default(false).describe('The requester of a rotation cannot approve it.'),
+    compromise: z
+      .strictObject({
+        declaredBy: z
+          .array(name)
+          .optional()
+          .describe(
+            "Groups (under `groups`) whose members may declare a credential compromised (`rotor rotate --emergency --compromised`, a RotationRequest's or RotationIncident's `compromised`); a rotation anyone else declares so is refused at plan. Omitted: whoever may start the emergency; empty: no one.",
+          ),
+        approval: z
+          .enum(['skipped', 'required'])
+          .default('skipped')
+          .describe(
+            "Whether a compromised rotation skips its playbook's approval gate (`skipped`: the old credential is revoked without waiting) or waits at it as any rotation does (`required`).",
+          ),
+      })
+      .default({ approval: 'skipped' })
+      .describe(
+        'Who may declare a compromise, which makes consumer problems warnings and skips the approval gate, and whether approval is still required.',
+      ),
     identity: z
       .enum(['claims', 'kubernetes'])
       .default('claims')
@@ -408,6 +427,14 @@ export const policySchema = z
         message:
           "none runs command canaries as the worker's user, with its files, /proc and network (full trust): only a single-tenant policy (allowAll: true) may choose it; use bubblewrap",
       });
+    p.compromise.declaredBy?.forEach((g, j) => {
+      if (!(g in p.groups))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['compromise', 'declaredBy', j],
+          message: `group '${g}' is not defined under groups`,
+        });
+    });
     const seen = new Set<string>();
     p.tenants.forEach((t, i) => {
       if (seen.has(t.name))

@@ -13,6 +13,8 @@
  *           Then one meeting a run held inside revoke (the worker reaches Vault through a proxy
  *           that holds revoke's write): no abort, the emergency waits and starts once it rotated.
  *   bob     orders: approves alice's second routine run (verb approve)
+ *   pat     orders: holds emergency but is in none of the policy's compromise.declaredBy groups:
+ *           her compromised request is Denied before it aborts anything
  *
  * The routine run (Temporal's description, its status, how many aborts its history holds, the
  * rotation id's runs) and orders' Vault entry are compared before and after each refusal; oscar's
@@ -60,13 +62,9 @@ const env = useStackEnv();
 const cluster = 'cluster-a';
 const admin = kubeconfigFor(cluster);
 const hex = randomBytes(4).toString('hex');
-const [alice, bob, eve, mallory, oscar] = ['alice', 'bob', 'eve', 'mallory', 'oscar'].map((n) => `${n}-${hex}`) as [
-  string,
-  string,
-  string,
-  string,
-  string,
-];
+const [alice, bob, eve, mallory, oscar, pat] = ['alice', 'bob', 'eve', 'mallory', 'oscar', 'pat'].map(
+  (n) => `${n}-${hex}`,
+) as [string, string, string, string, string, string];
 const scratch = mkdtempSync(join(tmpdir(), 'rotor-kube-supersede-'));
 const secret = `supersede-${hex}`;
 const fingerprintKeys = loadKeyring('ROTOR_FINGERPRINT_KEY', env);
@@ -115,7 +113,7 @@ beforeAll(async () => {
   await applyRotorResources(admin);
   orders = await freshNamespace(admin, 'crd-supersede');
   payments = await freshNamespace(admin, 'crd-supersede-pay');
-  for (const name of [alice, bob, eve, mallory, oscar]) kc[name] = await kubeUser(cluster, name);
+  for (const name of [alice, bob, eve, mallory, oscar, pat]) kc[name] = await kubeUser(cluster, name);
   const objects = (resources: string[], verbs: string[]) => ({ apiGroups: [resourceGroup], resources, verbs });
   const verb = (v: string) => objects(['rotationplaybooks'], [v]);
   const author = objects(['rotationplaybooks', 'rotationrequests'], ['get', 'list', 'create']);
@@ -123,6 +121,7 @@ beforeAll(async () => {
   await grant(admin, orders, eve, [author, verb('rotate')]);
   await grant(admin, orders, bob, [objects(['rotationapprovals'], ['get', 'list', 'create']), verb('approve')]);
   await grant(admin, orders, oscar, [author, verb('emergency')]);
+  await grant(admin, orders, pat, [author, verb('emergency')]);
   await grant(admin, payments, mallory, [author, verb('rotate'), verb('emergency')]);
   vaultProxy = await holdProxy(env['VAULT_ADDR'] ?? '');
   ({ tw, controller, identity } = await startKubeController({
@@ -135,8 +134,11 @@ beforeAll(async () => {
         orders: { namespace: orders, pathPrefix: `crd/supersede-${hex}` },
         payments: { namespace: payments, pathPrefix: `crd/supersede-pay-${hex}` },
       },
-      { identity: 'kubernetes' },
+      // Only the security group may declare a compromise: pat may not, though she holds emergency.
+      { identity: 'kubernetes', groups: { security: [oscar, mallory] }, compromise: { declaredBy: ['security'] } },
     ),
+    // The controller gets the worker's policy, as workers/controller/from-env.ts gives it.
+    scheduling: true,
     controllerUser: `rotor-controller-${hex}`,
     namespaces: [orders, payments],
     fingerprintKeys,
@@ -178,6 +180,25 @@ describe('an emergency RotationRequest meeting a running rotation', () => {
     const { obj, condition } = await waitForCondition(admin, 'rotationrequests', orders, 'eve-em', ['Denied']);
     expect(condition.reason).toBe('MissingVerb');
     expect(condition.message).toContain(`user ${eve} may not emergency rotationplaybooks/db`);
+    expect(obj.status?.superseded).toBeUndefined();
+    await controller.settled();
+    expect(await ordersWorld()).toEqual(before);
+  });
+
+  it('is Denied when its requester may not declare a compromise, before it aborts anything', async () => {
+    const before = await ordersWorld();
+    await createRotorObject(kc[pat]!, 'rotationrequests', orders, 'pat-em', {
+      playbookRef: 'db',
+      mode: 'emergency',
+      compromised: true,
+      reason: 'leaked',
+      requestedBy: pat,
+    });
+    const { obj, condition } = await waitForCondition(admin, 'rotationrequests', orders, 'pat-em', ['Denied']);
+    expect(condition.reason).toBe('CompromiseNotDeclarable');
+    expect(condition.message).toBe(
+      `emergency.compromised: ${pat} may not declare a compromise: only members of 'security' may (policy rule compromise.declaredBy; to allow it an admin would add ${pat} to one of compromise.declaredBy's groups (or have a member request it; an emergency without --compromised needs no such group))`,
+    );
     expect(obj.status?.superseded).toBeUndefined();
     await controller.settled();
     expect(await ordersWorld()).toEqual(before);

@@ -63,6 +63,7 @@ export function startController(o: ControllerOptions): Controller {
     client: o.client,
     taskQueue: o.taskQueue,
     ...(o.fingerprintKeys ? { attestationKeys: attestationKeys(o.fingerprintKeys) } : {}),
+    ...(o.scheduling ? { policy: o.scheduling.policy } : {}),
   };
   const onError =
     o.onError ?? ((what, e) => process.stderr.write(`rotor controller: ${what}: ${(e as Error).message}\n`));

@@ -17,6 +17,7 @@ import { rotationIncidentSpecSchema } from '../../core/resources';
 import type { RotationIncidentSpec } from '../../core/resources';
 import { incidentStatusQuery } from '../../workflows/incident/definitions';
 import { playbookFileOf, playbookOf, reconcileStarter, rootMessage, writeStatus } from './requests';
+import { undeclarableCompromise } from './deps';
 import type { ControllerDeps } from './deps';
 
 /** Workflow id of a RotationIncident's incident: `incident/<namespace>/<name>`. */
@@ -55,6 +56,8 @@ async function targetsOf(
       reason: 'MissingVerb',
       message: `user ${spec.requestedBy} may not emergency rotationplaybooks ${missing.join(', ')} in namespace ${namespace}: grant the verb emergency on resource rotationplaybooks (group rotor.dev) there`,
     };
+  const compromise = undeclarableCompromise(deps, spec.requestedBy, spec.compromised);
+  if (compromise) return compromise;
   const targets: IncidentTarget[] = [];
   const secrets = new Map<string, string>();
   for (const ref of spec.playbookRefs) {

@@ -14,6 +14,7 @@ import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from
 import type { RotationInput, RotationStatus } from '../../core/status';
 import { endedOutcome, supersededCondition } from '../../core/supersede';
 import { statusQuery } from '../../workflows/definitions';
+import { undeclarableCompromise } from './deps';
 import type { ControllerDeps } from './deps';
 import { makeWay } from './supersede';
 
@@ -110,6 +111,9 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
       'MissingVerb',
       `user ${spec.requestedBy} may not ${verb} rotationplaybooks/${spec.playbookRef} in namespace ${namespace}: grant the verb ${verb} on resource rotationplaybooks (group rotor.dev) there`,
     );
+  // Before anything else moves: an emergency may supersede a running rotation.
+  const compromise = spec.mode === 'emergency' && undeclarableCompromise(deps, spec.requestedBy, spec.compromised);
+  if (compromise) return deny(compromise.reason, compromise.message);
   const found = await playbookOf(deps, namespace, spec.playbookRef);
   if ('reason' in found) return deny(found.reason, found.message);
   const { playbook } = found;

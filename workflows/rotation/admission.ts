@@ -68,6 +68,8 @@ async function policyVerdict(run: RotationRun): Promise<Admission> {
   run.lockKey = verdict.lockKey;
   // Operator actions must then come through rotor's controller (handlers.ts); older results lack it.
   run.gates.attestedActions = verdict.identity === 'kubernetes';
+  // Older results lack it: a compromised rotation then skips its approval gate, as it always did.
+  run.gates.compromiseApproval = verdict.compromiseApproval === 'required';
   return verdict;
 }
 

@@ -14,13 +14,16 @@ export async function soakStage(run: RotationRun): Promise<void> {
   });
 }
 
-/** approval: the optional manual gate before revocation; skipped for a compromised credential. */
+/**
+ * approval: the optional manual gate before revocation; a compromised credential skips it unless
+ * the policy says `compromise.approval: required`.
+ */
 export async function approvalStage(run: RotationRun): Promise<void> {
   if (!run.spec.approval.beforeRevoke) {
     run.skip('approval', 'no approval gate');
     return;
   }
-  if (run.input.emergency?.compromised) {
+  if (run.input.emergency?.compromised && !run.gates.compromiseApproval) {
     run.skip('approval', 'compromised credential: revoked without waiting for approval');
     return;
   }

@@ -44,6 +44,8 @@ export interface GateState {
   retryRequested: boolean;
   /** From the admin policy (`identity: kubernetes`): approve, abort, skip-soak and retry need rotor's controller's attestation. */
   attestedActions?: boolean;
+  /** From the admin policy (`compromise.approval: required`): a compromised rotation does not skip its approval gate. */
+  compromiseApproval?: boolean;
   /** The MACs of the action attestations taken so far: each serves one action (a continuation carries them). */
   spentAttestations: string[];
 }
