@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { issueGrant } from '../adapters/admission-token';
 import type { Keyring } from '../adapters/keys';
@@ -6,12 +7,12 @@ import type { AdmissionGrant, RotationRef } from '../core/contracts';
 import { evaluatePolicy } from '../core/policy/evaluate';
 import type { PolicyContext, PolicyRefusal } from '../core/policy/evaluate';
 import { compromiseNeedsApproval, compromiseRefusals } from '../core/policy/compromise';
-import { storeLockKey } from '../core/policy/lock';
+import { storeLockKey, storeLockWorkflowId } from '../core/policy/lock';
 import { commandSandboxRefusals, needsCommandSandbox } from '../core/policy/rules/command-sandbox';
 import { sandboxStatus } from '../adapters/canaries/sandbox';
 import type { SandboxStatus } from '../adapters/canaries/sandbox';
 import type { Policy } from '../core/policy/schema';
-import type { Playbook } from '../core/playbook/schema';
+import type { Playbook, Store } from '../core/playbook/schema';
 import { ErrorTypes, permanent } from '../core/failures';
 import type { RotationInput } from '../core/status';
 import { identityAdvice, startProblem } from './identity';
@@ -61,19 +62,37 @@ export interface Admission {
 
 /** Workflow type that may parent cluster steps. */
 export const rotationWorkflowType = 'rotationWorkflow';
+/** Workflow type of the lock a rotation holds on its store location. */
+const storeLockWorkflowType = 'storeLockWorkflow';
 
 /**
- * Why the described run is not a rotor rotation of this worker in `status` (empty: it is): a run of
- * another type, or on another task queue (where foreign code runs), is no rotation of rotor's.
+ * Why the described run is not a workflow of rotor's of `type` on this worker's task queue (empty:
+ * it is): a run of another type, or on another task queue (where foreign code runs), is not rotor's.
  */
-function notARotation(d: WorkflowExecutionDescription, status: string): string[] {
+function notRotors(d: WorkflowExecutionDescription, type: string): string[] {
   const taskQueue = Context.current().info.taskQueue;
   return [
-    d.type !== rotationWorkflowType && `its type is ${d.type}, not ${rotationWorkflowType}`,
+    d.type !== type && `its type is ${d.type}, not ${type}`,
     d.taskQueue !== taskQueue && `it runs on task queue ${d.taskQueue}, not ${taskQueue}`,
-    d.status.name !== status && `it is ${d.status.name}, not ${status}`,
   ].filter((p): p is string => typeof p === 'string');
 }
+
+/** Why the described run is not a rotor rotation of this worker in `status` (empty: it is). */
+function notARotation(d: WorkflowExecutionDescription, status: string): string[] {
+  return [
+    ...notRotors(d, rotationWorkflowType),
+    ...(d.status.name !== status ? [`it is ${d.status.name}, not ${status}`] : []),
+  ];
+}
+
+/** Who holds a store location's lock id, as `evictLockSquatter` found and left it. */
+export type LockHolder =
+  /** A lock of rotor's: another rotation rotates the location. */
+  | { held: 'rotor' }
+  /** A workflow that is not rotor's held the id and was terminated: why it was not rotor's. */
+  | { evicted: string }
+  /** Nothing runs under the id any more: take it again. */
+  | { free: true };
 
 const describeRun = (run: RotationRef) =>
   Context.current().client.workflow.getHandle(run.workflowId, run.runId).describe();
@@ -147,6 +166,34 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
             }
           : {}),
       };
+    },
+
+    /**
+     * Frees a store location's lock id (`rotor-lock/<location>`, from the admitted store: never an
+     * id the input names) from a workflow that is not rotor's store lock on this task queue: any
+     * Temporal client can start a workflow under that id on a queue of its own and so hold off
+     * every rotation of the location. That run, and only that run, is terminated; a lock of
+     * rotor's is left alone (another rotation holds the location).
+     */
+    async evictLockSquatter(input: { admission: AdmissionGrant; store: Store }): Promise<LockHolder> {
+      const workflowId = storeLockWorkflowId(storeLockKey(input.store, deps.defaults.defaultRegion));
+      const described = await Context.current()
+        .client.workflow.getHandle(workflowId)
+        .describe()
+        .catch((e: unknown) => {
+          if (e instanceof WorkflowNotFoundError) return undefined;
+          throw e;
+        });
+      if (described?.status.name !== 'RUNNING') return { free: true };
+      const problems = notRotors(described, storeLockWorkflowType);
+      if (problems.length === 0) return { held: 'rotor' };
+      const why = problems.join(', ');
+      await Context.current()
+        .client.workflow.getHandle(workflowId, described.runId)
+        .terminate(
+          `rotor: ${workflowId} is the id of rotor's lock on this store location, held by a workflow that is not rotor's (${why})`,
+        );
+      return { evicted: why };
     },
 
     /**

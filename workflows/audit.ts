@@ -20,7 +20,9 @@ export type AuditEventName =
   | 'approval-timed-out'
   | 'rotation-completed'
   | 'rotation-rolled-back'
-  | 'compensation-failed';
+  | 'compensation-failed'
+  /** A workflow that is not rotor's held the store lock's id and was terminated. */
+  | 'lock-squatter-evicted';
 
 /**
  * One state change of a rotation, for the audit trail and metrics. Names, versions and keyed

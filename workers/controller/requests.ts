@@ -15,6 +15,7 @@ import type { RotationInput, RotationStatus } from '../../core/status';
 import { endedOutcome, supersededCondition } from '../../core/supersede';
 import { statusQuery } from '../../workflows/definitions';
 import { undeclarableCompromise } from './deps';
+import { evictSquatter, notRotorsRotation } from './squatters';
 import type { ControllerDeps } from './deps';
 import { makeWay } from './supersede';
 
@@ -127,17 +128,30 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
     ...(spec.mode === 'emergency' ? { emergency: { compromised: spec.compromised } } : {}),
   };
   const workflowId = rotationWorkflowId(playbook.spec.secret.name, namespace);
-  const accept = (runId: string) =>
-    acceptRequest(deps, obj, `${verb} allowed for ${spec.requestedBy}`, workflowId, runId);
   // The latest run of this rotation id: one started for this request before its status write
   // was lost (adopted, never started twice), or one in the way.
-  const latest = await deps.client.workflow
+  let latest: WorkflowExecutionDescription | undefined = await deps.client.workflow
     .getHandle(workflowId)
     .describe()
     .catch((e: unknown) => {
       if (e instanceof WorkflowNotFoundError) return undefined;
       throw e;
     });
+  // A run that is not rotor's rotation is never adopted nor waited for: running, it is terminated.
+  const squatter = latest && notRotorsRotation(latest, deps.taskQueue);
+  let evicted: string | undefined;
+  if (latest && squatter) {
+    if (latest.status.name === 'RUNNING') evicted = await evictSquatter(deps, latest, squatter);
+    latest = undefined;
+  }
+  const accept = (runId: string) =>
+    acceptRequest(
+      deps,
+      obj,
+      `${verb} allowed for ${spec.requestedBy}${evicted ? `; ${evicted}` : ''}`,
+      workflowId,
+      runId,
+    );
   if (latest?.memo?.[requestMemoKey] === uid) return accept(latest.runId);
   if (latest?.status.name === 'RUNNING') {
     if (spec.mode !== 'emergency')

@@ -93,7 +93,12 @@ export async function readmit(run: RotationRun, previousRunId: string): Promise<
   await policyVerdict(run);
 }
 
-async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
+/**
+ * Takes the store location's lock. An id already held is either another rotation's lock
+ * (StoreLocationLocked) or a workflow that is not rotor's, which the activity terminates; then the
+ * lock is taken again, once.
+ */
+async function lockStore(run: RotationRun, key: string, again = false): Promise<StoreLock> {
   const workflowId = storeLockWorkflowId(key);
   try {
     // Not cancelled with the rotation: a cancel past the point of no return does not stop revoke
@@ -107,6 +112,20 @@ async function lockStore(run: RotationRun, key: string): Promise<StoreLock> {
     );
   } catch (e) {
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    const holder = again
+      ? ({ held: 'rotor' } as const)
+      : await callActivity(
+          acts.evictLockSquatter,
+          profiles.store,
+          "plan: free the store lock's id from a workflow that is not rotor's",
+          { admission: run.admission, store: run.spec.secret.store },
+        );
+    if ('evicted' in holder) {
+      const detail = `terminated a workflow that held the store lock's id ${workflowId} and is not rotor's: ${holder.evicted}`;
+      log.warn(detail, { secret: run.status.secret });
+      run.audit('lock-squatter-evicted', { stage: 'plan', detail });
+    }
+    if (!('held' in holder)) return lockStore(run, key, true);
     throw ApplicationFailure.create({
       type: WorkflowErrorTypes.storeLocked,
       message: `store location ${key} is being rotated by another rotation (lock ${workflowId}); nothing was changed — wait until it ends`,
