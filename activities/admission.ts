@@ -14,6 +14,7 @@ import type { SandboxStatus } from '../adapters/canaries/sandbox';
 import type { Policy } from '../core/policy/schema';
 import type { Playbook, Store } from '../core/playbook/schema';
 import { ErrorTypes, permanent } from '../core/failures';
+import { foreignRunProblems } from '../core/foreign-run';
 import type { RotationInput } from '../core/status';
 import { identityAdvice, startProblem } from './identity';
 import type { RunLister } from './identity';
@@ -65,17 +66,9 @@ export const rotationWorkflowType = 'rotationWorkflow';
 /** Workflow type of the lock a rotation holds on its store location. */
 const storeLockWorkflowType = 'storeLockWorkflow';
 
-/**
- * Why the described run is not a workflow of rotor's of `type` on this worker's task queue (empty:
- * it is): a run of another type, or on another task queue (where foreign code runs), is not rotor's.
- */
-function notRotors(d: WorkflowExecutionDescription, type: string): string[] {
-  const taskQueue = Context.current().info.taskQueue;
-  return [
-    d.type !== type && `its type is ${d.type}, not ${type}`,
-    d.taskQueue !== taskQueue && `it runs on task queue ${d.taskQueue}, not ${taskQueue}`,
-  ].filter((p): p is string => typeof p === 'string');
-}
+/** Why the described run is not rotor's `type` on this worker's task queue (empty: it is). */
+const notRotors = (d: WorkflowExecutionDescription, type: string): string[] =>
+  foreignRunProblems(d, { type, taskQueue: Context.current().info.taskQueue });
 
 /** Why the described run is not a rotor rotation of this worker in `status` (empty: it is). */
 function notARotation(d: WorkflowExecutionDescription, status: string): string[] {

@@ -82,7 +82,7 @@ async function refusal(name: string, input: unknown): Promise<ApplicationFailure
 }
 
 describe('every activity a worker registers, except the open ones, needs an admission grant', () => {
-  it('the open activities are exactly the ones that change nothing and read no secret', () => {
+  it('the open activities are exactly the ones that read no secret and change no store, cluster or run of rotor’s', () => {
     expect(
       Object.keys(acts)
         .filter((n) => !guarded.includes(n))
@@ -91,6 +91,9 @@ describe('every activity a worker registers, except the open ones, needs an admi
       [
         'admitRotation',
         'checkPlaybook',
+        // Terminates only a workflow that is not rotor's under a rotation id, for an incident of this
+        // worker: no store, cluster or run of rotor's (temporal-abuse.test.ts, id-squatters.test.ts).
+        'evictRotationSquatter',
         'rotationsNeedingAttention',
         'verifyContinuation',
         'verifyOperatorAction',

@@ -26,6 +26,8 @@ export const openActivities = [
   'verifyOperatorAction',
   // Reads the status of an incident's running rotations (phase, attention text): no value, no change.
   'rotationsNeedingAttention',
+  // Terminates a workflow that is not rotor's under a rotation id, for an incident of this worker only.
+  'evictRotationSquatter',
 ] as const;
 
 const runRef = z.object({ workflowId: z.string().min(1), runId: z.string().min(1) });

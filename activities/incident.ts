@@ -1,5 +1,11 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ErrorTypes, permanent } from '../core/failures';
+import { foreignRunProblems } from '../core/foreign-run';
 import type { RotationStatus } from '../core/status';
+
+/** Who holds a rotation id an incident could not start its rotation under, as `evictRotationSquatter` left it. */
+export type RotationIdHolder = { held: 'rotor' } | { evicted: string } | { free: true };
 
 /** A rotation of an incident that is stuck past its point of no return, and why. */
 export interface StuckRotation {
@@ -12,7 +18,9 @@ const statusQueryName = 'statusQuery';
 
 /**
  * The activities of an incident. They read rotation statuses only (phases and the attention text,
- * never a value) and change nothing, so they are open (activities/admitted.ts).
+ * never a value), or terminate a workflow that is not rotor's under a rotation id, for an incident
+ * of this worker: none touches a store, a cluster or a run of rotor's, so they are open
+ * (activities/admitted.ts).
  */
 export function createIncidentActivities() {
   return {
@@ -33,5 +41,47 @@ export function createIncidentActivities() {
       }
       return stuck;
     },
+
+    /**
+     * Frees a rotation id (`rotate/…`) an incident could not start its rotation under from a workflow
+     * that is not rotor's rotation on this task queue: any Temporal client can start one under that
+     * id on a queue of its own, and the incident would skip the secret as "already running". Only
+     * that run is terminated; a rotation of rotor's is left alone (the incident skips it). Only an
+     * incident of this worker may ask.
+     */
+    async evictRotationSquatter(workflowId: string): Promise<RotationIdHolder> {
+      const ctx = Context.current();
+      const taskQueue = ctx.info.taskQueue;
+      const caller = ctx.info.workflowExecution;
+      const refuse = (why: string) =>
+        permanent(ErrorTypes.notAdmitted, `evictRotationSquatter refused, nothing was changed: ${why}`);
+      if (!caller) throw refuse('it was not called by a workflow');
+      const callerRun = await ctx.client.workflow.getHandle(caller.workflowId, caller.runId).describe();
+      const callerProblems = foreignRunProblems(callerRun, { type: incidentWorkflowType, taskQueue });
+      if (callerProblems.length > 0)
+        throw refuse(`only an incident of this worker may ask; ${caller.workflowId}: ${callerProblems.join(', ')}`);
+      if (!workflowId.startsWith('rotate/')) throw refuse(`${workflowId} is not a rotation id (rotate/…)`);
+      const held = await ctx.client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .catch((e: unknown) => {
+          if (e instanceof WorkflowNotFoundError) return undefined;
+          throw e;
+        });
+      if (held?.status.name !== 'RUNNING') return { free: true };
+      const problems = foreignRunProblems(held, { type: rotationWorkflowType, taskQueue });
+      if (problems.length === 0) return { held: 'rotor' };
+      const why = problems.join(', ');
+      await ctx.client.workflow
+        .getHandle(workflowId, held.runId)
+        .terminate(
+          `rotor: incident ${caller.workflowId} terminated a workflow that held the rotation id ${workflowId} and is not rotor's rotation (${why})`,
+        );
+      return { evicted: why };
+    },
   };
 }
+
+/** Workflow types, by name: activities do not import workflows. */
+const incidentWorkflowType = 'incidentWorkflow';
+const rotationWorkflowType = 'rotationWorkflow';

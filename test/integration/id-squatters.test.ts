@@ -18,7 +18,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import { WorkflowErrorTypes } from '../../core/failures';
-import { rotationWorkflowId } from '../../core/ids';
+import { incidentWorkflowId, rotationWorkflowId } from '../../core/ids';
+import type { IncidentInput, IncidentReport } from '../../core/incident/types';
 import { storeLockKey, storeLockWorkflowId } from '../../core/policy/lock';
 import { resourceGroup } from '../../core/resources';
 import type { RotationResult } from '../../core/status';
@@ -111,6 +112,51 @@ describe("a store location's lock id", () => {
 
     await tw.run(() => first.executeUpdate(approveUpdate, { args: [{ by: 'bob@laptop' }] }));
     expect((await tw.run(() => first.result() as Promise<RotationResult>)).outcome).toBe('rotated');
+  });
+});
+
+describe("an incident's rotation id", () => {
+  it('held by a workflow that is not rotor’s: the incident terminates that run and rotates the secret; a rotation of rotor’s is skipped', async () => {
+    const [squatted, busy] = await Promise.all(
+      [0, 1].map(() => vaultTestStore(randomBytes(16).toString('hex'), undefined, `squat-${hex}/`)),
+    );
+    const before = await squatted!.snapshot();
+    const squattedPlaybook = testPlaybook(squatted!.store);
+    const squatter = await squat(rotationWorkflowId(squattedPlaybook.spec.secret.name));
+    // A rotation of rotor's already running holds the other secret's id: the incident leaves it be.
+    const busyPlaybook = testPlaybook(busy!.store, { approval: { beforeRevoke: true } });
+    const running = await startRotation(busyPlaybook);
+    await tw.run(() => waitForPhase(running, 'approval'));
+    const input: IncidentInput = {
+      reason: 'squatter test',
+      requestedBy: 'alice@laptop',
+      compromised: false,
+      selection: 'two playbooks',
+      targets: [squattedPlaybook, busyPlaybook].map((playbook) => ({ playbook, playbookFile: 'p.yaml' })),
+      concurrency: 2,
+      perBackend: 2,
+    };
+    const incident = await tw.client.workflow.start('incidentWorkflow', {
+      taskQueue: tw.taskQueue,
+      workflowId: incidentWorkflowId(`squat-${randomUUID().slice(0, 8)}`),
+      args: [input],
+    });
+    const report = await tw.run(() => incident.result() as Promise<IncidentReport>);
+    expect(report.rotated).toEqual([squattedPlaybook.spec.secret.name]);
+    expect(report.skipped).toEqual([
+      { secret: busyPlaybook.spec.secret.name, why: 'a rotation of this secret was already running; none was started' },
+    ]);
+    const current = (await squatted!.snapshot()).currentVersion;
+    const { state, expected } = await rotatedOnce(squatted!, before, current);
+    expect(state).toEqual(expected);
+    const end = await endOf(squatter);
+    expect(end.status).toBe('TERMINATED');
+    expect(end.reason).toContain(
+      `terminated a workflow that held the rotation id ${squatter.workflowId} and is not rotor's rotation (its type is squat, not rotationWorkflow, it runs on task queue squatter-`,
+    );
+    expect((await running.describe()).status.name).toBe('RUNNING');
+    await tw.run(() => running.executeUpdate(approveUpdate, { args: [{ by: 'bob@laptop' }] }));
+    expect((await tw.run(() => running.result() as Promise<RotationResult>)).outcome).toBe('rotated');
   });
 });
 

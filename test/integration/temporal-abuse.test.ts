@@ -458,6 +458,23 @@ describe("the attacker's own workflows reaching rotor's task queue", () => {
     expect(answer).toMatchObject({ ok: false, type: ErrorTypes.notAdmitted });
   });
 
+  it("cannot make rotor terminate a workflow: the incident's squatter eviction is refused to anyone but an incident", async () => {
+    // A workflow that is not rotor's under a rotation id: what an incident would evict.
+    const held = await attacker.client.workflow.start('squat', {
+      taskQueue: `squat-${randomUUID()}`,
+      workflowId: `rotate/squat-${randomUUID().slice(0, 8)}`,
+    });
+    const answer = await unchanged(() =>
+      asAttacker('activityOnRotorQueue', [
+        { taskQueue: tw.taskQueue, activity: 'evictRotationSquatter', args: [held.workflowId] },
+      ]),
+    );
+    expect(answer).toMatchObject({ ok: false, type: ErrorTypes.notAdmitted });
+    expect(answer.ok ? '' : answer.message).toContain('only an incident of this worker may ask');
+    expect((await held.describe()).status.name).toBe('RUNNING');
+    await held.terminate('test: done');
+  });
+
   it('a side-effecting activity without a grant is refused before it runs', async () => {
     const answer = await unchanged(() =>
       asAttacker('activityOnRotorQueue', [

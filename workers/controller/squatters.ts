@@ -1,18 +1,13 @@
 import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { foreignRunProblems } from '../../core/foreign-run';
 import type { ControllerDeps } from './deps';
-
-/** The workflow type of rotor's rotations. */
-const rotationType = 'rotationWorkflow';
 
 /**
  * Why the described run under one of rotor's rotation ids is not a rotation of rotor's (another
  * workflow type, or another task queue, where foreign code runs), or undefined when it is one.
  */
 export function notRotorsRotation(d: WorkflowExecutionDescription, taskQueue: string): string | undefined {
-  const problems = [
-    d.type !== rotationType && `its type is ${d.type}, not ${rotationType}`,
-    d.taskQueue !== taskQueue && `it runs on task queue ${d.taskQueue}, not ${taskQueue}`,
-  ].filter((p): p is string => typeof p === 'string');
+  const problems = foreignRunProblems(d, { type: 'rotationWorkflow', taskQueue });
   return problems.length > 0 ? problems.join(', ') : undefined;
 }
 

@@ -1,8 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, log, startChild } from '@temporalio/workflow';
 import { WorkflowErrorTypes } from '../../core/failures';
 import type { ChildRecord, IncidentInput, IncidentTarget } from '../../core/incident/types';
 import { childInput } from '../../core/incident/child-input';
+import { acts, callActivity } from '../activity-calls';
+import { profiles } from '../profiles';
 import { rotationWorkflow } from '../rotation';
 import { rootMessage } from '../saga';
 
@@ -38,11 +40,29 @@ export function classify(err: unknown): Pick<ChildRecord, 'state' | 'why'> {
  * return, and finishes forward past it.
  */
 export async function runChild(input: IncidentInput, incidentId: string, target: IncidentTarget, record: ChildRecord) {
-  const child = await startChild(rotationWorkflow, {
-    workflowId: record.workflowId,
-    args: [childInput(input, incidentId, target)],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: `incident ${incidentId}: emergency rotation of ${record.secret}`,
+  const start = () =>
+    startChild(rotationWorkflow, {
+      workflowId: record.workflowId,
+      args: [childInput(input, incidentId, target)],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `incident ${incidentId}: emergency rotation of ${record.secret}`,
+    });
+  const child = await start().catch(async (err: unknown) => {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The id may be held by a workflow that is not rotor's: that one is terminated, once.
+    const holder = await callActivity(
+      acts.evictRotationSquatter,
+      profiles.store,
+      `free ${record.workflowId} from a workflow that is not rotor's`,
+      record.workflowId,
+    );
+    if ('held' in holder) throw err;
+    if ('evicted' in holder)
+      log.warn("terminated a workflow that held a rotation id and is not rotor's", {
+        workflowId: record.workflowId,
+        why: holder.evicted,
+      });
+    return start();
   });
   return child.result();
 }
