@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import pLimit from 'p-limit';
 import { ErrorTypes, permanent } from '../core/failures';
 import { foreignRunProblems } from '../core/foreign-run';
 import type { RotationStatus } from '../core/status';
@@ -12,6 +13,9 @@ export interface StuckRotation {
   workflowId: string;
   why: string;
 }
+
+/** How many rotations an incident asks for their status at once. */
+const statusQueriesAtOnce = 8;
 
 /** The rotations' status query (workflows/definitions.ts `statusQuery`), by name: activities do not import workflows. */
 const statusQueryName = 'statusQuery';
@@ -30,16 +34,26 @@ export function createIncidentActivities() {
      */
     async rotationsNeedingAttention(workflowIds: string[]): Promise<StuckRotation[]> {
       const client = Context.current().client;
-      const stuck: StuckRotation[] = [];
-      for (const workflowId of workflowIds.filter((id) => id.startsWith('rotate/'))) {
-        const status = await client.workflow
-          .getHandle(workflowId)
-          .query<RotationStatus>(statusQueryName)
-          .catch(() => undefined);
-        if (status?.phase === 'needs-attention')
-          stuck.push({ workflowId, why: status.attention ?? 'needs attention past the point of no return' });
-      }
-      return stuck;
+      // A few at a time: one after another, 46 queries took 14.5 s while rotations waited to be started.
+      const limit = pLimit(statusQueriesAtOnce);
+      const statuses = await Promise.all(
+        workflowIds
+          .filter((id) => id.startsWith('rotate/'))
+          .map((workflowId) =>
+            limit(async () => ({
+              workflowId,
+              status: await client.workflow
+                .getHandle(workflowId)
+                .query<RotationStatus>(statusQueryName)
+                .catch(() => undefined),
+            })),
+          ),
+      );
+      return statuses.flatMap(({ workflowId, status }) =>
+        status?.phase === 'needs-attention'
+          ? [{ workflowId, why: status.attention ?? 'needs attention past the point of no return' }]
+          : [],
+      );
     },
 
     /**

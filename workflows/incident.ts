@@ -207,7 +207,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentRe
     if (!active && (draining || !pending)) break;
     if (active && now - lastPoll >= attentionPollMs) {
       lastPoll = now;
-      if (await markStuck(records)) continue;
+      await markStuck(records);
+      // The ask took time: the last rotations may have ended meanwhile, and no change would wake
+      // the wait below before the next poll (a measured incident ended a minute after its last child).
+      continue;
     }
     const seen = changes;
     const wake = [
