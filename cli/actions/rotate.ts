@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Playbook } from '../../core/playbook/schema';
 import { temporalSettings, uiLink } from '../../adapters/temporal/connection';
+import { evictRotationSquatter } from '../../adapters/temporal/rotation-squatters';
 import type { rotationWorkflow } from '../../workflows/rotation';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import { parseArgs, rotateOptionsSchema } from '../args';
@@ -70,20 +71,27 @@ export async function rotate(file: string, raw: Record<string, unknown>): Promis
       runId = await start();
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-      if (!o.emergency) throw await alreadyRunning(client, workflowId, secret);
-      // An emergency does not queue behind a routine rotation: supersede it safely, then start.
-      const note = (line: string) =>
-        o.json ? jsonLine({ event: 'superseding', workflowId, detail: line }) : out(line);
-      note(
-        `a rotation of ${secret} is running; superseding it for this emergency (its compensation runs to the end first)`,
-      );
-      const done = await supersede(
-        client,
-        workflowId,
-        { by: o.requestedBy, reason: o.reason ?? 'emergency' },
-        o.supersedeWait,
-      );
-      note(`previous ${done.trigger || ''} run ${done.runId}: ${done.action}`);
+      // A workflow that is not rotor's holding the id is no rotation to wait for: it goes.
+      const evicted = await evictRotationSquatter(client, workflowId, temporalSettings().taskQueue, 'rotor rotate');
+      if (evicted) {
+        if (o.json) jsonLine({ event: 'squatter-terminated', workflowId, detail: evicted });
+        else out(evicted);
+      } else {
+        if (!o.emergency) throw await alreadyRunning(client, workflowId, secret);
+        // An emergency does not queue behind a routine rotation: supersede it safely, then start.
+        const note = (line: string) =>
+          o.json ? jsonLine({ event: 'superseding', workflowId, detail: line }) : out(line);
+        note(
+          `a rotation of ${secret} is running; superseding it for this emergency (its compensation runs to the end first)`,
+        );
+        const done = await supersede(
+          client,
+          workflowId,
+          { by: o.requestedBy, reason: o.reason ?? 'emergency' },
+          o.supersedeWait,
+        );
+        note(`previous ${done.trigger || ''} run ${done.runId}: ${done.action}`);
+      }
       runId = await start();
     }
     const link = uiLink(workflowId, runId);

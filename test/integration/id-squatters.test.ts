@@ -8,7 +8,7 @@
  * Against the stack's Temporal, Vault and cluster-a apiserver, with the worker's real activities.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
@@ -16,6 +16,7 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { createActivities } from '../../activities/index';
 import { WorkflowErrorTypes } from '../../core/failures';
 import { incidentWorkflowId, rotationWorkflowId } from '../../core/ids';
@@ -26,6 +27,7 @@ import type { RotationResult } from '../../core/status';
 import { applyRotorResources } from '../../dev/local-stack/kube/rotor-resources';
 import { depsFromEnv } from '../../workers/deps';
 import { approveUpdate } from '../../workflows/definitions';
+import { runRotor } from '../helpers/cli';
 import { freshNamespace, kubeconfigFor } from '../helpers/kube';
 import { startKubeController } from '../helpers/kube-controller';
 import type { KubeController } from '../helpers/kube-controller';
@@ -112,6 +114,33 @@ describe("a store location's lock id", () => {
 
     await tw.run(() => first.executeUpdate(approveUpdate, { args: [{ by: 'bob@laptop' }] }));
     expect((await tw.run(() => first.result() as Promise<RotationResult>)).outcome).toBe('rotated');
+  });
+});
+
+describe("rotor rotate's rotation id", () => {
+  it('held by a workflow that is not rotor’s: the CLI terminates that run, says so and rotates', async () => {
+    const store = await vaultTestStore(randomBytes(16).toString('hex'), undefined, `squat-${hex}/`);
+    const before = await store.snapshot();
+    const playbook = testPlaybook(store.store);
+    const squatter = await squat(rotationWorkflowId(playbook.spec.secret.name));
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-squat-cli-'));
+    try {
+      const file = join(dir, 'p.yaml');
+      writeFileSync(file, stringify(playbook));
+      const run = await runRotor({ ...process.env, ...env, ROTOR_TASK_QUEUE: tw.taskQueue }, 'rotate', file, '--wait');
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(
+        `terminated a workflow that held ${squatter.workflowId} and is not rotor's rotation (its type is squat, not rotationWorkflow, it runs on task queue squatter-`,
+      );
+      const { state, expected } = await rotatedOnce(store, before, (await store.snapshot()).currentVersion);
+      expect(state).toEqual(expected);
+      const end = await endOf(squatter);
+      expect(end.status).toBe('TERMINATED');
+      expect(end.reason).toMatch(/^rotor rotate: terminated /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

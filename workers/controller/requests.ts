@@ -3,6 +3,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { CancelledFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { z } from 'zod';
 import { uiLink } from '../../adapters/temporal/connection';
+import { notRotorsRotation, terminateSquatter } from '../../adapters/temporal/rotation-squatters';
 import { attest, attestedInput } from '../../adapters/controller-attestation';
 import type { RotorObject, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
 import { requestMemoKey, rotationWorkflowId } from '../../core/ids';
@@ -15,7 +16,6 @@ import type { RotationInput, RotationStatus } from '../../core/status';
 import { endedOutcome, supersededCondition } from '../../core/supersede';
 import { statusQuery } from '../../workflows/definitions';
 import { undeclarableCompromise } from './deps';
-import { evictSquatter, notRotorsRotation } from './squatters';
 import type { ControllerDeps } from './deps';
 import { makeWay } from './supersede';
 
@@ -141,7 +141,8 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
   const squatter = latest && notRotorsRotation(latest, deps.taskQueue);
   let evicted: string | undefined;
   if (latest && squatter) {
-    if (latest.status.name === 'RUNNING') evicted = await evictSquatter(deps, latest, squatter);
+    if (latest.status.name === 'RUNNING')
+      evicted = await terminateSquatter(deps.client, latest, squatter, "rotor's controller");
     latest = undefined;
   }
   const accept = (runId: string) =>
