@@ -48,13 +48,23 @@ beforeAll(async () => {
   tw = await startTestWorker(createActivities(depsFromEnv(env)));
   plain = new Client({ connection: tw.client.connection, namespace: tw.client.options.namespace });
 });
+/** Every squatter started, so a failing test leaves none running on the shared server. */
+const squatters: WorkflowHandleWithFirstExecutionRunId[] = [];
 afterAll(async () => {
+  for (const h of squatters)
+    await plain.workflow
+      .getHandle(h.workflowId, h.firstExecutionRunId)
+      .terminate('test: done')
+      .catch(() => undefined);
   await tw?.close();
 });
 
 /** Starts a workflow of a type no worker has under `workflowId`, on a task queue no worker polls: it holds the id. */
-const squat = (workflowId: string) =>
-  plain.workflow.start('squat', { taskQueue: `squatter-${randomUUID()}`, workflowId });
+async function squat(workflowId: string): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const h = await plain.workflow.start('squat', { taskQueue: `squatter-${randomUUID()}`, workflowId });
+  squatters.push(h);
+  return h;
+}
 
 /** How the squatter's run ended, and the reason it was terminated with. */
 async function endOf(
