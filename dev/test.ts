@@ -21,6 +21,9 @@ import { stackPaths } from './local-stack/config';
 import { stackUp } from './local-stack/manager';
 import { temporalTestServer } from './local-stack/test-server';
 import { printVerdict, runPhases, runVitest } from './vitest-run';
+import { connectClient, temporalSettings } from '../adapters/temporal/connection';
+import { useStackEnv } from './local-stack/stack-env';
+import { terminateLeftovers } from './test-leftovers';
 import config, { stackFreeProjects } from '../vitest.config';
 
 /** How long a warm stack may take to come up before the tests split into two phases. */
@@ -109,6 +112,26 @@ function ensureChromium(): void {
 
 const since = (t: number): string => `${Math.round((Date.now() - t) / 1000)} s`;
 
+/**
+ * Terminates what the tests left running on the stack's Temporal server (dev/test-leftovers.ts),
+ * keeping the stack's own task queue; says how many. A failure to reach it is reported, never fatal.
+ */
+async function cleanUpAfter(start: Date): Promise<void> {
+  const env = { ...process.env, ...useStackEnv() };
+  try {
+    const client = await connectClient(env);
+    try {
+      const stackQueue = temporalSettings(env).taskQueue;
+      const n = await terminateLeftovers(client, start, (q) => q !== stackQueue);
+      process.stderr.write(`terminated ${n} workflow run(s) the tests left running\n`);
+    } finally {
+      await client.connection.close();
+    }
+  } catch (e) {
+    process.stderr.write(`could not clean up the runs the tests left running: ${(e as Error).message}\n`);
+  }
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   // The bundle gates the tests, the checks do not: the checks wait for it rather than slow it down.
@@ -153,6 +176,7 @@ async function main(): Promise<number> {
           { env, full: true },
         );
   process.stderr.write(`\nvitest took ${since(testsStarted)}\n`);
+  await cleanUpAfter(new Date(testsStarted));
   // The bundles are the run's own (tens of MB each time); nothing reads them after it.
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   const done = await checks;

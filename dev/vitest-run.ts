@@ -54,8 +54,14 @@ function repositoryTestFiles(scope: string): string[] {
   return [...new Set(out.split('\n').filter((f) => f && f.startsWith(scope)))];
 }
 
+/**
+ * `vitest list` for the files a run with `args` selects. `--json` takes an optional path, so it
+ * comes last: before a file filter (`npm test -- test/x.test.ts`) it wrote the list over that file.
+ */
+export const vitestListArgs = (args: readonly string[]): string[] => ['list', ...args, '--filesOnly', '--json'];
+
 function listFiles(args: string[]): { file: string; project: string }[] {
-  const out = execFileSync('npx', ['vitest', 'list', '--filesOnly', '--json', ...args], {
+  const out = execFileSync('npx', ['vitest', ...vitestListArgs(args)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -131,10 +137,13 @@ export interface Phase {
 
 /** Runs vitest with `args`; undefined when vitest wrote no report (it crashed before running). */
 export async function runVitest(args: string[], o: RunOptions = {}): Promise<RunResult | undefined> {
+  return runPhases([{ args }], { ...o, full: isFullRun(args) });
+}
+
+/** Whether a run with `args` is a full run: anything beyond `--config <file>` narrows it, and then only the selected files must report. */
+export function isFullRun(args: readonly string[]): boolean {
   const at = args.indexOf('--config');
-  // Anything beyond the config narrows the run: then only the selected files must report.
-  const full = args.filter((_, i) => i !== at && i !== at + 1).length === 0;
-  return runPhases([{ args }], { ...o, full });
+  return args.filter((_, i) => at < 0 || (i !== at && i !== at + 1)).length === 0;
 }
 
 /**

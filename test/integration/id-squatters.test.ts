@@ -33,6 +33,7 @@ import { startKubeController } from '../helpers/kube-controller';
 import type { KubeController } from '../helpers/kube-controller';
 import { createRotorObject, grant, kubeUser, namespaceTenantsPolicy, waitForCondition } from '../helpers/kube-users';
 import { testPlaybook } from '../helpers/playbooks';
+import { terminateRuns } from '../helpers/leftover-runs';
 import { useStackEnv } from '../helpers/stack-env';
 import { rotatedOnce, vaultTestStore } from '../helpers/stores';
 import { failureOfRun, startTestWorker, waitForPhase } from '../helpers/worker';
@@ -51,11 +52,7 @@ beforeAll(async () => {
 /** Every squatter started, so a failing test leaves none running on the shared server. */
 const squatters: WorkflowHandleWithFirstExecutionRunId[] = [];
 afterAll(async () => {
-  for (const h of squatters)
-    await plain.workflow
-      .getHandle(h.workflowId, h.firstExecutionRunId)
-      .terminate('test: done')
-      .catch(() => undefined);
+  await terminateRuns(plain, squatters);
   await tw?.close();
 });
 
