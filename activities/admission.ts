@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { issueGrant } from '../adapters/admission-token';
+import { evictSquatter } from '../adapters/temporal/rotation-squatters';
+import type { IdHolder } from '../adapters/temporal/rotation-squatters';
 import type { Keyring } from '../adapters/keys';
 import type { AdmissionGrant, RotationRef } from '../core/contracts';
 import { evaluatePolicy } from '../core/policy/evaluate';
@@ -66,26 +67,13 @@ export const rotationWorkflowType = 'rotationWorkflow';
 /** Workflow type of the lock a rotation holds on its store location. */
 const storeLockWorkflowType = 'storeLockWorkflow';
 
-/** Why the described run is not rotor's `type` on this worker's task queue (empty: it is). */
-const notRotors = (d: WorkflowExecutionDescription, type: string): string[] =>
-  foreignRunProblems(d, { type, taskQueue: Context.current().info.taskQueue });
-
 /** Why the described run is not a rotor rotation of this worker in `status` (empty: it is). */
 function notARotation(d: WorkflowExecutionDescription, status: string): string[] {
   return [
-    ...notRotors(d, rotationWorkflowType),
+    ...foreignRunProblems(d, { type: rotationWorkflowType, taskQueue: Context.current().info.taskQueue }),
     ...(d.status.name !== status ? [`it is ${d.status.name}, not ${status}`] : []),
   ];
 }
-
-/** Who holds a store location's lock id, as `evictLockSquatter` found and left it. */
-export type LockHolder =
-  /** A lock of rotor's: another rotation rotates the location. */
-  | { held: 'rotor' }
-  /** A workflow that is not rotor's held the id and was terminated: why it was not rotor's. */
-  | { evicted: string }
-  /** Nothing runs under the id any more: take it again. */
-  | { free: true };
 
 const describeRun = (run: RotationRef) =>
   Context.current().client.workflow.getHandle(run.workflowId, run.runId).describe();
@@ -168,25 +156,16 @@ export function createAdmissionActivities(deps: AdmissionDeps) {
      * every rotation of the location. That run, and only that run, is terminated; a lock of
      * rotor's is left alone (another rotation holds the location).
      */
-    async evictLockSquatter(input: { admission: AdmissionGrant; store: Store }): Promise<LockHolder> {
+    async evictLockSquatter(input: { admission: AdmissionGrant; store: Store }): Promise<IdHolder> {
       const workflowId = storeLockWorkflowId(storeLockKey(input.store, deps.defaults.defaultRegion));
-      const described = await Context.current()
-        .client.workflow.getHandle(workflowId)
-        .describe()
-        .catch((e: unknown) => {
-          if (e instanceof WorkflowNotFoundError) return undefined;
-          throw e;
-        });
-      if (described?.status.name !== 'RUNNING') return { free: true };
-      const problems = notRotors(described, storeLockWorkflowType);
-      if (problems.length === 0) return { held: 'rotor' };
-      const why = problems.join(', ');
-      await Context.current()
-        .client.workflow.getHandle(workflowId, described.runId)
-        .terminate(
+      const taskQueue = Context.current().info.taskQueue;
+      return evictSquatter(
+        Context.current().client,
+        workflowId,
+        { type: storeLockWorkflowType, taskQueue },
+        (why) =>
           `rotor: ${workflowId} is the id of rotor's lock on this store location, held by a workflow that is not rotor's (${why})`,
-        );
-      return { evicted: why };
+      );
     },
 
     /**

@@ -26,7 +26,7 @@ export const identityAdvice =
 const launcherType = 'scheduledRotationWorkflow';
 
 /** Workflow type a RotationIncident starts (workflows/incident.ts). */
-const incidentType = 'incidentWorkflow';
+export const incidentType = 'incidentWorkflow';
 
 const describe = (workflowId: string, runId?: string) =>
   Context.current().client.workflow.getHandle(workflowId, runId).describe();

@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import pLimit from 'p-limit';
+import { evictSquatter } from '../adapters/temporal/rotation-squatters';
+import type { IdHolder } from '../adapters/temporal/rotation-squatters';
 import { ErrorTypes, permanent } from '../core/failures';
 import { foreignRunProblems } from '../core/foreign-run';
 import type { RotationStatus } from '../core/status';
-
-/** Who holds a rotation id an incident could not start its rotation under, as `evictRotationSquatter` left it. */
-export type RotationIdHolder = { held: 'rotor' } | { evicted: string } | { free: true };
+import { rotationWorkflowType } from './admission';
+import { incidentType } from './identity';
 
 /** A rotation of an incident that is stuck past its point of no return, and why. */
 export interface StuckRotation {
@@ -63,7 +63,7 @@ export function createIncidentActivities() {
      * that run is terminated; a rotation of rotor's is left alone (the incident skips it). Only an
      * incident of this worker may ask.
      */
-    async evictRotationSquatter(workflowId: string): Promise<RotationIdHolder> {
+    async evictRotationSquatter(workflowId: string): Promise<IdHolder> {
       const ctx = Context.current();
       const taskQueue = ctx.info.taskQueue;
       const caller = ctx.info.workflowExecution;
@@ -71,31 +71,17 @@ export function createIncidentActivities() {
         permanent(ErrorTypes.notAdmitted, `evictRotationSquatter refused, nothing was changed: ${why}`);
       if (!caller) throw refuse('it was not called by a workflow');
       const callerRun = await ctx.client.workflow.getHandle(caller.workflowId, caller.runId).describe();
-      const callerProblems = foreignRunProblems(callerRun, { type: incidentWorkflowType, taskQueue });
+      const callerProblems = foreignRunProblems(callerRun, { type: incidentType, taskQueue });
       if (callerProblems.length > 0)
         throw refuse(`only an incident of this worker may ask; ${caller.workflowId}: ${callerProblems.join(', ')}`);
       if (!workflowId.startsWith('rotate/')) throw refuse(`${workflowId} is not a rotation id (rotate/…)`);
-      const held = await ctx.client.workflow
-        .getHandle(workflowId)
-        .describe()
-        .catch((e: unknown) => {
-          if (e instanceof WorkflowNotFoundError) return undefined;
-          throw e;
-        });
-      if (held?.status.name !== 'RUNNING') return { free: true };
-      const problems = foreignRunProblems(held, { type: rotationWorkflowType, taskQueue });
-      if (problems.length === 0) return { held: 'rotor' };
-      const why = problems.join(', ');
-      await ctx.client.workflow
-        .getHandle(workflowId, held.runId)
-        .terminate(
+      return evictSquatter(
+        ctx.client,
+        workflowId,
+        { type: rotationWorkflowType, taskQueue },
+        (why) =>
           `rotor: incident ${caller.workflowId} terminated a workflow that held the rotation id ${workflowId} and is not rotor's rotation (${why})`,
-        );
-      return { evicted: why };
+      );
     },
   };
 }
-
-/** Workflow types, by name: activities do not import workflows. */
-const incidentWorkflowType = 'incidentWorkflow';
-const rotationWorkflowType = 'rotationWorkflow';

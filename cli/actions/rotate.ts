@@ -2,7 +2,8 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Playbook } from '../../core/playbook/schema';
 import { temporalSettings, uiLink } from '../../adapters/temporal/connection';
-import { evictRotationSquatter } from '../../adapters/temporal/rotation-squatters';
+import { evictSquatter, squatterOf } from '../../adapters/temporal/rotation-squatters';
+import { rotationWorkflowType } from '../../core/ui-views';
 import type { rotationWorkflow } from '../../workflows/rotation';
 import { RotationPhase, RotationPlaybook, RotationSecret, RotationTrigger } from '../../core/search-attributes';
 import { parseArgs, rotateOptionsSchema } from '../args';
@@ -72,8 +73,14 @@ export async function rotate(file: string, raw: Record<string, unknown>): Promis
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
       // A workflow that is not rotor's holding the id is no rotation to wait for: it goes.
-      const evicted = await evictRotationSquatter(client, workflowId, temporalSettings().taskQueue, 'rotor rotate');
-      if (evicted) {
+      const holder = await evictSquatter(
+        client,
+        workflowId,
+        { type: rotationWorkflowType, taskQueue: temporalSettings().taskQueue },
+        (why) => `rotor rotate: terminated ${squatterOf(workflowId, why)}`,
+      );
+      if ('evicted' in holder) {
+        const evicted = `terminated ${squatterOf(workflowId, holder.evicted)}`;
         if (o.json) jsonLine({ event: 'squatter-terminated', workflowId, detail: evicted });
         else out(evicted);
       } else {

@@ -1,9 +1,8 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { CancelledFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { z } from 'zod';
 import { uiLink } from '../../adapters/temporal/connection';
-import { notRotorsRotation, terminateSquatter } from '../../adapters/temporal/rotation-squatters';
+import { describeIfAny, notRotorsRotation, terminateSquatter } from '../../adapters/temporal/rotation-squatters';
 import { attest, attestedInput } from '../../adapters/controller-attestation';
 import type { RotorObject, RotorStatus } from '../../adapters/kubernetes/rotor-resources';
 import { requestMemoKey, rotationWorkflowId } from '../../core/ids';
@@ -130,13 +129,7 @@ async function startRequest(deps: ControllerDeps, obj: RotorObject, spec: Rotati
   const workflowId = rotationWorkflowId(playbook.spec.secret.name, namespace);
   // The latest run of this rotation id: one started for this request before its status write
   // was lost (adopted, never started twice), or one in the way.
-  let latest: WorkflowExecutionDescription | undefined = await deps.client.workflow
-    .getHandle(workflowId)
-    .describe()
-    .catch((e: unknown) => {
-      if (e instanceof WorkflowNotFoundError) return undefined;
-      throw e;
-    });
+  let latest = await describeIfAny(deps.client, workflowId);
   // A run that is not rotor's rotation is never adopted nor waited for: running, it is terminated.
   const squatter = latest && notRotorsRotation(latest, deps.taskQueue);
   let evicted: string | undefined;
