@@ -45,7 +45,9 @@ const offRotations = Number(args['off-rotations']);
 const configMap = 'auth-jwks';
 const jwksKey = 'jwks.json';
 /** The playbook's maxTokenLifetime (and soak), and the lifetime of every token the bench signs. */
-const tokenLifetimeMs = 4_000;
+const tokenLifetimeMs = 6_000;
+/** A token is sent only with this much of its lifetime left: a send the loaded machine delays must not see it expire. */
+const sendMarginMs = 2_500;
 
 useStackEnv();
 
@@ -124,8 +126,10 @@ class Signer {
   private async tokens(): Promise<string[]> {
     const now = Date.now();
     const fresh = await signTestToken(this.key, tokenLifetimeMs);
-    // At least 1.5 s left: a send delayed on this loaded machine must not see the token expire.
-    this.issued = [...this.issued.filter((t) => now - t.at < tokenLifetimeMs - 1500), { at: now, token: fresh }];
+    this.issued = [
+      ...this.issued.filter((t) => now - t.at < tokenLifetimeMs - sendMarginMs),
+      { at: now, token: fresh },
+    ];
     const older = this.issued.filter((t) => now - t.at >= tokenLifetimeMs / 2).at(-1);
     return older ? [fresh, older.token] : [fresh];
   }
@@ -135,7 +139,8 @@ class Signer {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/`, {
         headers: { authorization: `Bearer ${token}` },
-        signal: AbortSignal.timeout(2000),
+        // A verifier that does not answer in 5 s counts as failed (a hang, not the load's delay).
+        signal: AbortSignal.timeout(5000),
       });
       const body = await res.text();
       if (res.status !== 200) error = body || `HTTP ${res.status}`;
