@@ -1,12 +1,14 @@
-import { PlaybookError, formatProblem, loadPlaybook } from '../../adapters/playbook-loader';
+import { PlaybookError, formatProblem } from '../../core/playbook/problems';
 import { ExitCode } from '../exit-codes';
 import type { ExitCode as Code } from '../exit-codes';
 import { defaultActor } from '../identity';
 import { out } from '../output';
+import { loadCheckedPlaybook } from '../playbook-files';
 
 /**
  * Validates each file; prints `ok <file>` or one `file: path: message` line per problem. With a
- * policy, also every refusal the worker would report at plan for `requestedBy`.
+ * policy, also every refusal the worker would report at plan for `requestedBy`. Bytes this build
+ * of the CLI has validated before give their kept outcome (cli/playbook-cache.ts), the same lines.
  */
 export async function validateFiles(files: string[], opts: { policy?: string; as?: string } = {}): Promise<Code> {
   // The policy's schemas load only with --policy: without it, validate builds the playbook's alone.
@@ -15,7 +17,7 @@ export async function validateFiles(files: string[], opts: { policy?: string; as
   let code: Code = ExitCode.ok;
   for (const file of files) {
     try {
-      const playbook = await loadPlaybook(file);
+      const playbook = await loadCheckedPlaybook(file);
       const refused = check && policy ? check.policyRefusals(policy, playbook, file, opts.as ?? defaultActor()) : [];
       for (const line of refused) out(line);
       if (refused.length > 0) code = ExitCode.usage;

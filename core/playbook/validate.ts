@@ -1,38 +1,11 @@
 import type { z } from 'zod';
 import { playbookSchema } from './schema';
 import type { Playbook } from './schema';
+import { formatPath } from './problems';
+import type { PlaybookProblem } from './problems';
 
-/** One problem in a playbook file, with its path inside the document (e.g. `spec.clusters[1].context`). */
-export interface PlaybookProblem {
-  file: string;
-  path: string;
-  message: string;
-}
-
-/** Thrown when a playbook is invalid; its message lists every problem as `file: path: message`. */
-export class PlaybookError extends Error {
-  constructor(readonly problems: PlaybookProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'PlaybookError';
-  }
-}
-
-export function formatProblem(p: PlaybookProblem): string {
-  return `${p.file}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
-}
-
-/** `['spec','clusters',1,'context']` → `spec.clusters[1].context`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  const plain = (k: string) => /^[A-Za-z_][\w-]*$/.test(k);
-  return path
-    .map((k, i) => {
-      if (typeof k === 'number') return `[${k}]`;
-      const key = String(k);
-      // A key that is empty or has odd characters is quoted, so the path still points at it.
-      return plain(key) ? `${i === 0 ? '' : '.'}${key}` : `[${JSON.stringify(key)}]`;
-    })
-    .join('');
-}
+export { PlaybookError, formatPath, formatProblem } from './problems';
+export type { PlaybookProblem } from './problems';
 
 function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>(
