@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sha256 } from './sha256';
 
 /**
  * The built CLI's bundle (dev/build-cli.ts): `bundle-<esbuild's content hash>.cjs` in dist/cli.
@@ -18,7 +18,7 @@ const bundleName = /^bundle-[A-Z0-9]+\.cjs$/;
 export function cliBuildHash(self: string = fileURLToPath(import.meta.url)): string | undefined {
   if (!bundleName.test(basename(self))) return undefined;
   try {
-    return createHash('sha256').update(readFileSync(self)).update(`\0${process.version}`).digest('hex');
+    return sha256(readFileSync(self), `\0${process.version}`);
   } catch {
     return undefined;
   }

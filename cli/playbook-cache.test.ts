@@ -13,8 +13,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkPlaybookText } from '../adapters/playbook-loader';
 import type { CheckedPlaybook } from '../core/playbook/validate';
 import { loadCheckedPlaybook } from './playbook-files';
-import { openPlaybookCache, sha256, userCacheDir } from './playbook-cache';
+import { openPlaybookCache, userCacheDir } from './playbook-cache';
 import type { CachedOutcome, PlaybookCache } from './playbook-cache';
+import { sha256 } from './sha256';
 
 const shipped = (await readdir('playbooks')).filter((f) => f.endsWith('.yaml')).map((f) => join('playbooks', f));
 

@@ -10,13 +10,13 @@
  * playbook again on its side (the `checkPlaybook` activity, the controller's parse), whatever the CLI
  * concluded.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Playbook } from '../core/playbook/schema';
 import { cliBuildHash } from './build-hash';
 import { privateDir } from './private-dir';
+import { sha256 } from './sha256';
 
 /** A problem as kept: its file is the name the CLI was given, added back on every read. */
 export interface CachedProblem {
@@ -37,9 +37,6 @@ export interface PlaybookCache {
 
 /** A build's entries older than this (by its directory's last write) go when a new build writes its first. */
 const keepOtherBuildsMs = 7 * 86_400_000;
-
-/** SHA-256 in hex. */
-export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 

@@ -4,26 +4,27 @@ import type { Playbook } from '../core/playbook/schema';
 import { PlaybookDirError, readPlaybookDir, readPlaybookFile } from '../adapters/playbook-read';
 import type { ScheduledPlaybook } from '../adapters/playbook-read';
 import { CliError } from './exit-codes';
-import { sha256, userPlaybookCache } from './playbook-cache';
+import { userPlaybookCache } from './playbook-cache';
 import type { CachedOutcome, PlaybookCache } from './playbook-cache';
+import { sha256 } from './sha256';
 
 /**
- * Validates bytes for real: YAML, then the schema. zod and the schema load here, on the first file
- * the cache has no outcome for, and not before. The outcome is kept only if JSON carries it exactly
- * (a cached playbook must deep-equal a fresh parse: no `undefined`, -0 or non-plain value lost).
+ * Validates bytes for real, YAML then the schema, and keeps the outcome in `cache` if JSON carries
+ * it exactly (a kept playbook must deep-equal a fresh parse: no `undefined`, -0 or non-plain value
+ * lost). zod and the schema load here, on the first file with no kept outcome, and not before.
  */
-async function validateBytes(bytes: Buffer, file: string): Promise<{ outcome: CachedOutcome; keep: boolean }> {
+async function validateAndKeep(bytes: Buffer, file: string, cache: PlaybookCache, key: string): Promise<CachedOutcome> {
   const { checkPlaybookText } = await import('../adapters/playbook-loader');
   const checked = checkPlaybookText(bytes.toString('utf8'), file);
   if ('playbook' in checked) {
     const outcome = { playbook: checked.playbook };
-    return { outcome, keep: isDeepStrictEqual(JSON.parse(JSON.stringify(outcome)), outcome) };
+    if (isDeepStrictEqual(JSON.parse(JSON.stringify(outcome)), outcome)) cache.put(key, outcome);
+    return outcome;
   }
   // The file's name is added back on every read: the problems must not depend on it otherwise.
-  return {
-    outcome: { problems: checked.problems.map(({ path, message }) => ({ path, message })) },
-    keep: checked.problems.every((p) => p.file === file),
-  };
+  const outcome = { problems: checked.problems.map(({ path, message }) => ({ path, message })) };
+  if (checked.problems.every((p) => p.file === file)) cache.put(key, outcome);
+  return checked;
 }
 
 /**
@@ -37,13 +38,9 @@ export async function loadCheckedPlaybook(
   cache: PlaybookCache | undefined = userPlaybookCache(),
 ): Promise<Playbook> {
   const bytes = await readPlaybookFile(file);
-  const key = cache ? sha256(bytes) : '';
-  let outcome = cache?.get(key);
-  if (!outcome) {
-    const fresh = await validateBytes(bytes, file);
-    if (fresh.keep) cache?.put(key, fresh.outcome);
-    outcome = fresh.outcome;
-  }
+  if (!cache) return (await import('../adapters/playbook-loader')).parsePlaybook(bytes.toString('utf8'), file);
+  const key = sha256(bytes);
+  const outcome = cache.get(key) ?? (await validateAndKeep(bytes, file, cache, key));
   if ('problems' in outcome) throw new PlaybookError(outcome.problems.map((p) => ({ file, ...p })));
   return outcome.playbook;
 }
