@@ -7,8 +7,9 @@
  * call (`exitAtTemporal` ends it there); `rotor status` whole, against the stack's Temporal; and
  * loading the Temporal client alone, the floor of any command that talks to Temporal (as the built
  * CLI loads it, and from node_modules).
- * The first run of each case is a warm-up, not counted (it fills Node's compile cache and the built
- * CLI's own code cache).
+ * The first run of each case is a warm-up, not counted (it fills Node's compile cache, the built
+ * CLI's own code cache, and the user's cache of playbook outcomes, cli/playbook-cache.ts; with
+ * ROTOR_PLAYBOOK_CACHE=off every run validates its playbooks).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
