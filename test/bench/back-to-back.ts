@@ -3,11 +3,11 @@
  * first with the consumer gate on, then off, each printed with the failures counted so far.
  */
 import { cpus, loadavg } from 'node:os';
-import { rotationWorkflowId } from '../../core/ids';
+import { parseArgs } from 'node:util';
 import type { Playbook } from '../../core/playbook/schema';
 import type { RotationStatus, StageName } from '../../core/status';
 import { statusQuery } from '../../workflows/definitions';
-import { outcomeOf } from '../helpers/worker';
+import { outcomeOf, startRotation } from '../helpers/worker';
 import type { TestWorker } from '../helpers/worker';
 
 /** Failed and attempted uses of the credential so far (logins, handshakes, verifications). */
@@ -26,6 +26,27 @@ export interface BackToBack {
   counts(): Counts;
   /** Appended to each progress and summary line (e.g. failure reasons). */
   extra?: () => string;
+  /**
+   * One step of the loop, given the base playbook with the gate on or off: by default that playbook
+   * rotated once. Returns the rotations it ran; the gate's share sums all their gates.
+   */
+  iteration?: (playbook: Playbook, gate: boolean, i: number) => Promise<RotationStatus[]>;
+}
+
+/** `playbook` with the consumer gate on or off. */
+export const withGate = (playbook: Playbook, gate: boolean): Playbook => ({
+  ...playbook,
+  spec: { ...playbook.spec, consumerGate: { ...playbook.spec.consumerGate, enabled: gate } },
+});
+
+/** Rotates `playbook` once on the test worker; throws naming `what` unless it rotated. */
+export async function rotateOnce(tw: TestWorker, playbook: Playbook, what: string): Promise<RotationStatus> {
+  return tw.run(async () => {
+    const h = await startRotation(tw, playbook, 'bench');
+    const o = await outcomeOf(h);
+    if (!o.ok) throw new Error(`${what} failed: ${o.error.message}`);
+    return h.query<RotationStatus>(statusQuery);
+  });
 }
 
 export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -48,10 +69,12 @@ export async function rotateBackToBack(tw: TestWorker, base: Playbook, b: BackTo
     [false, b.off],
   ] as const) {
     if (n <= 0) continue;
-    const playbook = {
-      ...base,
-      spec: { ...base.spec, consumerGate: { ...base.spec.consumerGate, enabled: gate } },
-    };
+    const playbook = withGate(base, gate);
+    const iteration =
+      b.iteration ??
+      (async (p: Playbook, g: boolean, i: number) => [
+        await rotateOnce(tw, p, `rotation ${i + 1} (gate ${g ? 'on' : 'off'})`),
+      ]);
     const start = b.counts();
     const since = () => {
       const now = b.counts();
@@ -61,18 +84,9 @@ export async function rotateBackToBack(tw: TestWorker, base: Playbook, b: BackTo
     const gateTimes: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = Date.now();
-      const status = await tw.run(async () => {
-        const h = await tw.client.workflow.start('rotationWorkflow', {
-          taskQueue: tw.taskQueue,
-          workflowId: rotationWorkflowId(playbook.spec.secret.name),
-          args: [{ playbook, trigger: 'manual', requestedBy: 'bench' }],
-        });
-        const o = await outcomeOf(h);
-        if (!o.ok) throw new Error(`rotation ${i + 1} (gate ${gate ? 'on' : 'off'}) failed: ${o.error.message}`);
-        return h.query<RotationStatus>(statusQuery);
-      });
+      const statuses = await iteration(playbook, gate, i);
       times.push(Date.now() - t0);
-      gateTimes.push(stageMs(status, 'promote-gate') + stageMs(status, 'revoke-gate'));
+      gateTimes.push(statuses.reduce((ms, s) => ms + stageMs(s, 'promote-gate') + stageMs(s, 'revoke-gate'), 0));
       console.log(
         `gate ${gate ? 'on ' : 'off'} rotation ${i + 1}/${n}: ${secs(times[i] ?? 0)} (gate ${secs(gateTimes[i] ?? 0)}), failed ${b.noun} so far ${since()}${extra()}`,
       );
@@ -93,3 +107,26 @@ export const machineLine = () =>
   `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`;
+
+/** The options every zero-downtime benchmark takes: rotations with the gate on and off, and the gate's settle time. */
+export function backToBackArgs(): { rotations: number; offRotations: number; settle: string } {
+  const { values } = parseArgs({
+    options: {
+      rotations: { type: 'string', default: '10' },
+      'off-rotations': { type: 'string', default: '3' },
+      settle: { type: 'string', default: '10s' },
+    },
+  });
+  return { rotations: Number(values.rotations), offRotations: Number(values['off-rotations']), settle: values.settle };
+}
+
+/** Runs a benchmark's main and exits: 0 when it finished, 1 with its message when it threw. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
+}

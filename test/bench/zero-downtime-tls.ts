@@ -12,18 +12,14 @@
  * hostNetwork (distinct ports), as in bench:zero-downtime. Cleans up.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import type { V1Deployment } from '@kubernetes/client-node';
 import { createActivities } from '../../activities/index';
 import { parseCertificateBundle, tlsSecretData } from '../../adapters/credentials/vault-pki-value';
 import { vaultFromEnv } from '../../adapters/vault-client';
-import { nodeImages } from '../../dev/local-stack/config';
-import { readsLinePrefix, reportsReadsAnnotation } from '../../core/ids';
 import { depsFromEnv } from '../../workers/deps';
 import { kubeconfigFor, purgeNamespace } from '../helpers/kube';
 import { ensurePki, issueBundle, stackPki } from '../helpers/pki';
@@ -31,91 +27,14 @@ import { testPlaybook } from '../helpers/playbooks';
 import { useStackEnv } from '../helpers/stack-env';
 import { awsTestStore } from '../helpers/stores';
 import { startTestWorker } from '../helpers/worker';
-import { machineLine, rotateBackToBack } from './back-to-back';
+import { backToBackArgs, machineLine, rotateBackToBack, runBench } from './back-to-back';
+import { tlsSecret, tlsServer, untilAnswering } from './node-consumers';
 
 const contexts = ['cluster-a', 'cluster-b', 'cluster-c'] as const;
-const { values: args } = parseArgs({
-  options: {
-    rotations: { type: 'string', default: '10' },
-    'off-rotations': { type: 'string', default: '3' },
-    settle: { type: 'string', default: '10s' },
-  },
-});
-const rotations = Number(args.rotations);
-const offRotations = Number(args['off-rotations']);
+const args = backToBackArgs();
 const secretName = 'web-tls';
 
 useStackEnv();
-
-/**
- * The consumer: a TLS server that reads the mounted key pair for every connection (as servers
- * that reload certificates do; a pair read across the kubelet's swap is read again), and every
- * second prints `rotor.dev/reads value=<digest> value-other=<digest>`.
- */
-const serverJs = `
-const { createHash } = require('node:crypto');
-const { existsSync, readFileSync } = require('node:fs');
-const tls = require('node:tls');
-const read = (k) => readFileSync('/cred/' + k);
-function context() {
-  for (let i = 0; ; i++) {
-    try { return tls.createSecureContext({ cert: read('tls.crt'), key: read('tls.key') }); }
-    catch (e) { if (i >= 3) throw e; }
-  }
-}
-const server = tls.createServer({ SNICallback: (_name, cb) => { try { cb(null, context()); } catch (e) { cb(e); } } },
-  (s) => s.end('ok\\n'));
-server.on('tlsClientError', () => {});
-server.listen(Number(process.env.PORT), '127.0.0.1');
-const digest = (k) => existsSync('/cred/' + k)
-  ? createHash('sha256').update(process.env.POD_UID + ':').update(read(k)).digest('hex').slice(0, 32) : '-';
-setInterval(() => console.log('${readsLinePrefix} value=' + digest('value') + ' value-other=' + digest('value-other')), 1000);
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-`;
-
-function deployment(port: number, appDir: string): V1Deployment {
-  const labels = { app: 'tls-server' };
-  const hostDir = (name: string, path: string, mountPath = path) => ({
-    volume: { name, hostPath: { path, type: 'Directory' } },
-    mount: { name, mountPath, readOnly: true },
-  });
-  // The host's node binary and the libraries it links (glibc, libstdc++) at their own paths.
-  const dirs = [
-    hostDir('node', dirname(process.execPath), '/opt/node'),
-    hostDir('app', appDir, '/opt/app'),
-    hostDir('lib', '/lib/x86_64-linux-gnu'),
-    hostDir('lib64', '/lib64'),
-  ];
-  return {
-    metadata: { name: 'tls-server' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels, annotations: { [reportsReadsAnnotation]: 'app' } },
-        spec: {
-          hostNetwork: true,
-          terminationGracePeriodSeconds: 5,
-          automountServiceAccountToken: false,
-          containers: [
-            {
-              name: 'app',
-              image: nodeImages.tools,
-              imagePullPolicy: 'Never',
-              command: ['/opt/node/node', '/opt/app/server.js'],
-              env: [
-                { name: 'PORT', value: String(port) },
-                { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
-              ],
-              volumeMounts: [{ name: 'cred', mountPath: '/cred', readOnly: true }, ...dirs.map((d) => d.mount)],
-            },
-          ],
-          volumes: [{ name: 'cred', secret: { secretName } }, ...dirs.map((d) => d.volume)],
-        },
-      },
-    },
-  };
-}
 
 /** Handshakes as a client that trusts the CA only, expects `serverName` and checks the CRL. */
 class Clients {
@@ -175,7 +94,6 @@ async function main(): Promise<void> {
   const run = randomBytes(3).toString('hex');
   const namespace = `bench-zd-tls-${run}`;
   const appDir = mkdtempSync(join(tmpdir(), 'rotor-bench-tls-'));
-  writeFileSync(join(appDir, 'server.js'), serverJs);
   await ensurePki();
   const commonName = `bench-${run}.${stackPki.leafDomain}`;
   const initialBundle = await issueBundle(commonName, { ttl: '2h' });
@@ -191,28 +109,14 @@ async function main(): Promise<void> {
     for (const [i, kc] of kcs.entries()) {
       const core = kc.makeApiClient(CoreV1Api);
       await core.createNamespace({ body: { metadata: { name: namespace } } });
-      await core.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata: { name: secretName },
-          type: 'kubernetes.io/tls',
-          stringData: { value: initial, ...tlsSecretData(parseCertificateBundle(initial, 'initial')) },
-        },
-      });
+      await core.createNamespacedSecret({ namespace, body: tlsSecret(secretName, initial) });
       await kc
         .makeApiClient(AppsV1Api)
-        .createNamespacedDeployment({ namespace, body: deployment(ports[i] ?? 0, appDir) });
+        .createNamespacedDeployment({ namespace, body: tlsServer(ports[i] ?? 0, appDir, secretName) });
     }
     await clients.refreshCrl();
     clients.start(ports);
-    // Wait until every server answered a handshake.
-    for (let deadline = Date.now() + 120_000; ;) {
-      const before = { a: clients.attempts, f: clients.failed };
-      await new Promise((r) => setTimeout(r, 2000));
-      if (clients.attempts - before.a > 0 && clients.failed === before.f) break;
-      if (Date.now() > deadline)
-        throw new Error(`TLS servers did not answer within 120s: ${JSON.stringify([...clients.reasons])}`);
-    }
+    await untilAnswering(() => clients, ports.length, 'TLS servers');
     clients.attempts = 0;
     clients.failed = 0;
     clients.reasons.clear();
@@ -223,8 +127,8 @@ async function main(): Promise<void> {
       consumerGate: { settle: args.settle },
     });
     const results = await rotateBackToBack(tw, basePlaybook, {
-      on: rotations,
-      off: offRotations,
+      on: args.rotations,
+      off: args.offRotations,
       noun: 'handshakes',
       counts: () => ({ attempts: clients.attempts, failed: clients.failed }),
     });
@@ -242,10 +146,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  },
-);
+runBench(main);
