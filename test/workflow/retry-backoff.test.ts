@@ -36,10 +36,10 @@ describe('store retry back-off (profile store: 1s ×2 up to 20s, 8 attempts)', (
   });
 
   it('an outage shorter than the back-off is ridden out: the rotation completes', async () => {
-    const now = await ts.server().currentTimeMs();
     const { h, store: fake } = await ts.start(testPlaybook(fakeStoreRef));
-    // Up at 10 s: attempts at 0, 1, 3, 7 s fail, the one at 15 s succeeds.
-    fake.state.outages.createPendingVersion = now + 10 * SECOND;
+    // Up 10 s after create's first attempt (not after the start: the steps before it take server
+    // time too, more on a loaded machine): attempts at 0, 1, 3, 7 s fail, the one at 15 s succeeds.
+    fake.state.outageFor.createPendingVersion = 10 * SECOND;
     const result = (await h.result()) as RotationResult;
     expect(result.outcome).toBe('rotated');
     expect(gapsOf(fake, 'createPendingVersion')).toEqual([1, 2, 4, 8]);
