@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { StackContext } from './service';
 
@@ -82,7 +83,33 @@ export interface GoBuild {
  * original, so no upstream code is copied into the repository. An edit must change the file; one
  * that no longer matches a new release fails the build rather than building it unpatched.
  */
-export type PatchedFile = string | { edit: (original: string) => string };
+export type PatchedFile = string | PatchEdit;
+
+/** An edit of a module's original file, declared as a top-level `export function` of a rotor module. */
+export interface PatchEdit {
+  edit: (original: string) => string;
+  /**
+   * `import.meta.url` of the module declaring `edit`. The cache key takes the function's text as
+   * written there, not `String(edit)`: compiled text differs between tsx (the stack) and vitest (a
+   * test starting a private server), which once keyed one binary two ways, and a cold CI run
+   * rebuilt Temporal inside a test.
+   */
+  declaredIn: string;
+}
+
+/**
+ * The text of `export function <name>(` … the first `}` at the start of a line after it, as written
+ * in `file` (a path or file: URL).
+ */
+export function declarationText(file: string, name: string): string {
+  const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(`\nexport function ${name}(`);
+  const end = start < 0 ? -1 : text.indexOf('\n}\n', start);
+  if (!name || end < 0)
+    throw new Error(`${path}: no top-level \`export function ${name}(\` … \`}\` to key a Go patch on`);
+  return text.slice(start + 1, end + 2);
+}
 
 /**
  * Go builds at once: two where memory allows (linking Vault, kube-apiserver or ESO takes 3–6 GiB),
@@ -105,11 +132,11 @@ const buildSlots = pLimit(goBuildSlots());
 const goFlags = '-buildvcs=false -gcflags=all=-l';
 
 /**
- * Builds a Go binary into `<cacheDir>/<name>-<version>-<wrapper hash>/<name>` unless it is there
- * already. Without a wrapper module it runs `go install pkg@version`. Returns the binary path.
+ * `<name>-<version>-<hash>`: the binary's directory in the cache. The hash covers what the binary is
+ * built from (the wrapper's go.mod, flags, patches), so the stack and a test in another process
+ * find the same binary.
  */
-export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
-  requireTool('go', 'install Go 1.23 or newer (https://go.dev/doc/install or your distribution package).');
+export function cacheName(b: GoBuild): string {
   const wrapperHash = createHash('sha256')
     .update(b.moduleDir ? readFileSync(join(b.moduleDir, 'go.mod')) : 'plain')
     .update(b.flags?.join(' ') ?? '')
@@ -117,11 +144,28 @@ export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
     .update(b.patch ? patchKey(b.patch) : '')
     .digest('hex')
     .slice(0, 8);
-  const dir = join(ctx.paths.cacheDir, 'bin', `${b.name}-${b.version}-${wrapperHash}`);
+  return `${b.name}-${b.version}-${wrapperHash}`;
+}
+
+/**
+ * Builds a Go binary into `<cacheDir>/<name>-<version>-<wrapper hash>/<name>` unless it is there
+ * already. Without a wrapper module it runs `go install pkg@version`. Returns the binary path.
+ */
+export async function goBinary(ctx: StackContext, b: GoBuild): Promise<string> {
+  requireTool('go', 'install Go 1.23 or newer (https://go.dev/doc/install or your distribution package).');
+  const dir = join(ctx.paths.cacheDir, 'bin', cacheName(b));
   const bin = join(dir, b.name);
   if (existsSync(bin)) return bin;
-  return buildSlots(() => build(ctx, b, dir, bin));
+  let pending = building.get(bin);
+  if (!pending) {
+    pending = buildSlots(() => build(ctx, b, dir, bin)).finally(() => building.delete(bin));
+    building.set(bin, pending);
+  }
+  return pending;
 }
+
+/** This process's builds under way, by binary path: a second caller waits for the first. */
+const building = new Map<string, Promise<string>>();
 
 async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): Promise<string> {
   // Another caller may have built it while this one waited for a slot.
@@ -131,11 +175,18 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   ctx.log(`building ${b.name} ${b.version} from Go modules (first run on this machine only; cached in ${dir})`);
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${goFlags} -mod=mod` };
   if (b.moduleDir) {
-    const tmp = `${bin}.tmp`;
-    const buildIn = b.patch ? await patchedWrapper(b.moduleDir, b.patch, dir, env) : b.moduleDir;
-    await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], buildIn, env);
-    renameSync(tmp, bin);
-    if (b.patch) rmSync(join(dir, 'src'), { recursive: true, force: true });
+    // Another process (a test's private server beside the stack) may build the same binary at
+    // once: each builds in files of its own, and the rename is atomic.
+    const tmp = `${bin}.${process.pid}.tmp`;
+    const src = join(dir, `src-${process.pid}`);
+    try {
+      const buildIn = b.patch ? await patchedWrapper(b.moduleDir, b.patch, src, env) : b.moduleDir;
+      await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], buildIn, env);
+      renameSync(tmp, bin);
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+      rmSync(tmp, { force: true });
+    }
   } else {
     // `go install pkg@version` honours the module's own go.mod; it only works without replace directives.
     const gobin = join(dir, 'gobin');
@@ -152,7 +203,10 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
 
 /** What of a patch goes into the cache key: the files, and each edit by its source text. */
 function patchKey(patch: NonNullable<GoBuild['patch']>): string {
-  const files = Object.entries(patch.files).map(([f, c]) => [f, typeof c === 'string' ? c : String(c.edit)]);
+  const files = Object.entries(patch.files).map(([f, c]) => [
+    f,
+    typeof c === 'string' ? c : declarationText(c.declaredIn, c.edit.name),
+  ]);
   return JSON.stringify({ module: patch.module, version: patch.version, files });
 }
 
@@ -160,10 +214,9 @@ function patchKey(patch: NonNullable<GoBuild['patch']>): string {
 async function patchedWrapper(
   moduleDir: string,
   patch: NonNullable<GoBuild['patch']>,
-  dir: string,
+  src: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
-  const src = join(dir, 'src');
   rmSync(src, { recursive: true, force: true });
   const wrapper = join(src, 'wrapper');
   const copy = join(src, 'patched');

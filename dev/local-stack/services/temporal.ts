@@ -27,7 +27,7 @@ export function withoutCloudArchivers(source: string): string {
  * gRPC xDS packages they pull in, a fifth of the build) leave the server's archiver registry.
  * Archival to those schemes is then refused as an unknown scheme. README in dev/go/temporal-cli.
  */
-const build: GoBuild = {
+export const temporalBuild: GoBuild = {
   name: 'temporal',
   version,
   moduleDir: fileURLToPath(new URL('../../go/temporal-cli', import.meta.url)),
@@ -36,14 +36,14 @@ const build: GoBuild = {
     module: 'go.temporal.io/server',
     version: 'v1.29.1',
     files: {
-      'common/archiver/provider/provider.go': { edit: withoutCloudArchivers },
+      'common/archiver/provider/provider.go': { edit: withoutCloudArchivers, declaredIn: import.meta.url },
     },
   },
 };
 
 /** The Temporal CLI binary (installed at this version, or built into the cache). */
 export async function temporalBinary(ctx: Parameters<StackService['install']>[0]): Promise<string> {
-  return onPathAtVersion('temporal', ['--version'], version) ?? (await goBinary(ctx, build));
+  return onPathAtVersion('temporal', ['--version'], version) ?? (await goBinary(ctx, temporalBuild));
 }
 
 /**
