@@ -174,28 +174,29 @@ async function build(ctx: StackContext, b: GoBuild, dir: string, bin: string): P
   const started = Date.now();
   ctx.log(`building ${b.name} ${b.version} from Go modules (first run on this machine only; cached in ${dir})`);
   const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: `${goFlags} -mod=mod` };
-  if (b.moduleDir) {
-    // Another process (a test's private server beside the stack) may build the same binary at
-    // once: each builds in files of its own, and the rename is atomic.
-    const tmp = `${bin}.${process.pid}.tmp`;
-    const src = join(dir, `src-${process.pid}`);
-    try {
-      const buildIn = b.patch ? await patchedWrapper(b.moduleDir, b.patch, src, env) : b.moduleDir;
+  // Another process (a test's private server beside the stack) may build the same binary at
+  // once: each builds in a scratch directory of its own, and the rename into place is atomic.
+  const scratch = join(dir, `build-${process.pid}`);
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch);
+  try {
+    if (b.moduleDir) {
+      const tmp = join(scratch, b.name);
+      const buildIn = b.patch ? await patchedWrapper(b.moduleDir, b.patch, join(scratch, 'src'), env) : b.moduleDir;
       await run('go', ['build', ...(b.flags ?? []), '-o', tmp, b.pkg], buildIn, env);
       renameSync(tmp, bin);
-    } finally {
-      rmSync(src, { recursive: true, force: true });
-      rmSync(tmp, { force: true });
+    } else {
+      // `go install pkg@version` honours the module's own go.mod; it only works without replace directives.
+      const gobin = join(scratch, 'gobin');
+      await run('go', ['install', ...(b.flags ?? []), `${b.pkg}@${b.version}`], dir, {
+        ...env,
+        GOFLAGS: goFlags,
+        GOBIN: gobin,
+      });
+      renameSync(join(gobin, b.pkg.split('/').pop() ?? b.name), bin);
     }
-  } else {
-    // `go install pkg@version` honours the module's own go.mod; it only works without replace directives.
-    const gobin = join(dir, 'gobin');
-    await run('go', ['install', ...(b.flags ?? []), `${b.pkg}@${b.version}`], dir, {
-      ...env,
-      GOFLAGS: goFlags,
-      GOBIN: gobin,
-    });
-    renameSync(join(gobin, b.pkg.split('/').pop() ?? b.name), bin);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
   ctx.log(`built ${b.name} ${b.version} in ${Math.round((Date.now() - started) / 1000)}s`);
   return bin;
@@ -217,7 +218,6 @@ async function patchedWrapper(
   src: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
-  rmSync(src, { recursive: true, force: true });
   const wrapper = join(src, 'wrapper');
   const copy = join(src, 'patched');
   mkdirSync(wrapper, { recursive: true });
