@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build-cli';
+import { exitAtTemporal } from './exit-at-temporal';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const playbooks = join(root, 'playbooks');
@@ -34,15 +35,6 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-
-/**
- * A module hook that ends the process, exit 0, when it first asks for a Temporal package: `status`
- * up to its first Temporal call (as test/bench/cli-start.ts measures it), which needs no server.
- */
-const exitAtTemporal = `data:text/javascript,${encodeURIComponent(
-  "import { registerHooks } from 'node:module';" +
-    "registerHooks({ resolve(s, c, next) { if (s.startsWith('@temporalio/') || s === './temporal.cjs') process.exit(0); return next(s, c); } });",
-)}`;
 
 /** Runs the built CLI with `args`; never throws on exit codes. */
 function rotor(args: string[], env: NodeJS.ProcessEnv = {}, node: string[] = []): Promise<Run> {

@@ -15,23 +15,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { useStackEnv } from '../helpers/stack-env';
+import { exitAtTemporal } from '../../dev/exit-at-temporal';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Number(args.runs);
 const node = process.execPath;
 const rotor = ['cli/rotor.cjs'];
 
-/**
- * A module hook that ends the process, exit 0, the moment it first asks for a Temporal package (in
- * the built CLI, dist/cli/temporal.cjs, which loads the bundled Temporal packages): the
- * time to there is the CLI's own start before its first Temporal call (arguments parsed, playbooks
- * read and validated); the Temporal client's load, the connection and the calls follow. Inline
- * JavaScript, so the hook costs nothing measurable (a .ts file would be type-stripped at start).
- */
-const exitAtTemporal = `data:text/javascript,${encodeURIComponent(
-  "import { registerHooks } from 'node:module';" +
-    "registerHooks({ resolve(s, c, next) { if (s.startsWith('@temporalio/') || s === './temporal.cjs') process.exit(0); return next(s, c); } });",
-)}`;
 const cases: { name: string; argv: string[] }[] = [
   { name: 'rotor --help', argv: [...rotor, '--help'] },
   {
