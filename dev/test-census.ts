@@ -10,7 +10,16 @@ import { z } from 'zod';
 /** What dev/test-ledger-reporter.ts writes at the end of a run. */
 export const ledgerSchema = z.object({
   reason: z.string(),
-  modules: z.array(z.object({ file: z.string(), project: z.string(), state: z.string(), wallMs: z.number() })),
+  modules: z.array(
+    z.object({
+      file: z.string(),
+      project: z.string(),
+      state: z.string(),
+      wallMs: z.number(),
+      // CPU of the file's test process and the subprocesses it reaped (test/cpu-meter.ts).
+      cpuMs: z.number().optional(),
+    }),
+  ),
   unhandledErrors: z.array(
     z.object({ message: z.string(), file: z.string().optional(), testId: z.string().optional() }),
   ),
@@ -36,12 +45,24 @@ export interface CensusInput {
   full?: { projects: readonly string[]; testFiles: readonly string[]; declaredNotRun: readonly DeclaredNotRun[] };
 }
 
+/** What one test file took: wall time, and CPU when it was measured. */
+export interface FileTime {
+  file: string;
+  project: string;
+  wallMs: number;
+  cpuMs?: number;
+}
+
 export interface Census {
   failures: string[];
   /** Files left out on purpose, with the declared reason. */
   notRun: { file: string; reason: string }[];
   /** The ten slowest files, slowest first. */
-  slowest: { file: string; project: string; wallMs: number }[];
+  slowest: FileTime[];
+  /** Every file that reported, in the order vitest reported them. */
+  times: FileTime[];
+  /** The ten files that cost the most CPU in their own test process, costliest first. */
+  costliest: FileTime[];
 }
 
 const covers = (d: DeclaredNotRun, file: string): boolean =>
@@ -50,7 +71,7 @@ const covers = (d: DeclaredNotRun, file: string): boolean =>
 /** Compares what should have run with what reported. */
 export function census(input: CensusInput): Census {
   const rel = (f: string): string => relative(input.root, f);
-  const out: Census = { failures: [], notRun: [], slowest: [] };
+  const out: Census = { failures: [], notRun: [], slowest: [], costliest: [], times: [] };
   const reported = new Set(input.ledger.modules.map((m) => rel(m.file)));
   const listed = new Set(input.listed.map((l) => rel(l.file)));
 
@@ -90,9 +111,17 @@ export function census(input: CensusInput): Census {
       if (!used.has(d)) out.failures.push(`declared not-run ${d.path} matches no test file left out: remove it`);
     }
   }
-  out.slowest = [...input.ledger.modules]
-    .sort((a, b) => b.wallMs - a.wallMs)
-    .slice(0, 10)
-    .map((m) => ({ file: rel(m.file), project: m.project, wallMs: m.wallMs }));
+  const times = input.ledger.modules.map((m): FileTime => ({
+    file: rel(m.file),
+    project: m.project,
+    wallMs: m.wallMs,
+    ...(m.cpuMs !== undefined ? { cpuMs: m.cpuMs } : {}),
+  }));
+  out.times = times;
+  out.slowest = [...times].sort((a, b) => b.wallMs - a.wallMs).slice(0, 10);
+  out.costliest = times
+    .filter((t) => t.cpuMs !== undefined)
+    .sort((a, b) => (b.cpuMs ?? 0) - (a.cpuMs ?? 0))
+    .slice(0, 10);
   return out;
 }

@@ -44,6 +44,7 @@ export default class TestLedgerReporter implements Reporter {
           project: m.project.name,
           state: m.state(),
           wallMs: start !== undefined && end !== undefined ? Math.round(end - start) : m.diagnostic().duration,
+          ...(m.meta().cpuMs !== undefined ? { cpuMs: m.meta().cpuMs } : {}),
         };
       }),
       unhandledErrors: unhandledErrors.map((e) => ({

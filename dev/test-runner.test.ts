@@ -5,11 +5,17 @@
  * mid-file or while loading a file, a file no project includes and a project that matches no file.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 
 const fixtures = 'test/fixtures/runner';
 
-function run(...files: string[]): { code: number | null; out: string } {
+function run(...args: (string | NodeJS.ProcessEnv)[]): { code: number | null; out: string } {
+  const files = args.filter((a) => typeof a === 'string');
+  const env = Object.assign({}, ...args.filter((a) => typeof a !== 'string')) as NodeJS.ProcessEnv;
   const r = spawnSync(
     'npx',
     [
@@ -23,7 +29,7 @@ function run(...files: string[]): { code: number | null; out: string } {
       `${fixtures}/vitest.config.ts`,
       ...files,
     ],
-    { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } },
+    { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', ...env } },
   );
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -67,7 +73,21 @@ describe('npm test runner (dev/vitest-run.ts)', () => {
 
   it('prints the slowest files with their times', () => {
     expect(full.out).toMatch(/slowest files:\n\s+\d+\.\d s {2}fixtures {2}test\/fixtures\/runner\//);
-    expect(full.out).toMatch(/tests: 4 passed, 12 failed, 2 skipped \(declared\)/);
+    expect(full.out).toMatch(/tests: 5 passed, 12 failed, 2 skipped \(declared\)/);
+  });
+
+  it("counts the CPU of a file's test process and the subprocesses it reaped", () => {
+    const times = join(mkdtempSync(join(tmpdir(), 'rotor-times-')), 'times.json');
+    const busy = run(`${fixtures}/busy-child.test.ts`, { ROTOR_TEST_TIMES: times });
+    expect(busy.code, busy.out).toBe(0);
+    expect(busy.out).toMatch(
+      /most CPU \(.*\):\n\s+\d+\.\d s {2}fixtures {2}test\/fixtures\/runner\/busy-child\.test\.ts/,
+    );
+    const [entry] = z
+      .array(z.object({ file: z.string(), cpuMs: z.number(), wallMs: z.number() }))
+      .parse(JSON.parse(readFileSync(times, 'utf8')));
+    expect(entry?.file).toBe(`${fixtures}/busy-child.test.ts`);
+    expect(entry?.cpuMs).toBeGreaterThanOrEqual(500);
   });
 
   it('judges one vitest process per project, run at once, exactly as one full run', () => {
@@ -77,7 +97,7 @@ describe('npm test runner (dev/vitest-run.ts)', () => {
     expect(phased.out).toContain(`unhandled error in ${fixtures}/unhandled-rejection.test.ts`);
     expect(phased.out).toContain(`file ${fixtures}/outside/never-included.test.ts is in no project`);
     expect(phased.out).toContain('project empty matches no file');
-    expect(phased.out).toMatch(/tests: 4 passed, 12 failed, 2 skipped \(declared\)/);
+    expect(phased.out).toMatch(/tests: 5 passed, 12 failed, 2 skipped \(declared\)/);
   });
 
   it('passes when only declared skips were skipped, and fails on the undeclared one alone', () => {

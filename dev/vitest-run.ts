@@ -7,7 +7,7 @@
  * process per project at once and judges them as one run, as `npm test` does.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -89,6 +89,7 @@ export interface RunOptions {
 export interface RunResult extends Verdict {
   notRun: Census['notRun'];
   slowest: Census['slowest'];
+  costliest: Census['costliest'];
 }
 
 /** One vitest process's report and ledger; undefined when it wrote none (it crashed before running). */
@@ -198,7 +199,9 @@ export async function runPhases(
   if (exitCode !== 0 && failures.length === 0) {
     failures.push(`vitest exited with code ${exitCode} although every reported test passed (see its output above)`);
   }
-  return { ...verdict, failures, notRun: c.notRun, slowest: c.slowest };
+  const timesFile = (o.env ?? process.env)['ROTOR_TEST_TIMES'];
+  if (timesFile) writeFileSync(timesFile, JSON.stringify(c.times, null, 1));
+  return { ...verdict, failures, notRun: c.notRun, slowest: c.slowest, costliest: c.costliest };
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -208,6 +211,11 @@ export function printVerdict(v: RunResult, extraFailures = 0): boolean {
   if (v.slowest.length > 0) {
     process.stderr.write(
       `\nslowest files:\n${v.slowest.map((s) => `  ${seconds(s.wallMs).padStart(8)}  ${s.project || 'default'}  ${s.file}\n`).join('')}`,
+    );
+  }
+  if (v.costliest.length > 0) {
+    process.stderr.write(
+      `\nmost CPU (the file's test process and the subprocesses it reaped):\n${v.costliest.map((s) => `  ${seconds(s.cpuMs ?? 0).padStart(8)}  ${s.project || 'default'}  ${s.file}\n`).join('')}`,
     );
   }
   if (v.notRun.length > 0) {
