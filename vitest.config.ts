@@ -4,13 +4,20 @@ import { defineConfig } from 'vitest/config';
 import { relative } from 'node:path';
 
 /**
- * Integration files that cannot share the stack with others: they run alone, after everything
- * else (`sequence.groupOrder` 1). Every other integration file uses names of its own (random
- * namespaces, task queues, secrets, roles) and runs beside the rest.
+ * Integration files that cannot run beside the parallel group, each with why. `alone` files change
+ * what every other file uses (a shared apiserver stopped) and run by themselves, after the parallel
+ * group (`sequence.groupOrder` 1); `paired` files are only sensitive to load (short windows, real
+ * kubelet resyncs, worker kills) and run two at a time after that (groupOrder 2): they mostly wait,
+ * so two of them load the machine less than the five files of the parallel group. Every other
+ * integration file uses names of its own (random namespaces, task queues, secrets, roles).
  */
-const serialFiles: readonly { file: string; why: string }[] = [
-  { file: 'test/integration/multi-cluster.test.ts', why: "stops cluster-c's apiserver and restarts the kube service" },
-  // cli-fleet.test.ts also prunes every rotor/* schedule; it runs beside the rest, this one alone.
+const serialFiles: readonly { file: string; alone?: true; why: string }[] = [
+  {
+    file: 'test/integration/multi-cluster.test.ts',
+    alone: true,
+    why: "stops cluster-c's apiserver, which every other cluster test uses",
+  },
+  // cli-fleet.test.ts also prunes every rotor/* schedule; it runs in the parallel group, this one after.
   {
     file: 'test/integration/schedules.test.ts',
     why: 'expects its schedule to survive a sync; cli-fleet prunes them all',
@@ -19,11 +26,16 @@ const serialFiles: readonly { file: string; why: string }[] = [
     file: 'test/integration/durability.test.ts',
     why: 'kills worker processes mid-stage; beside 4 other files a kill can miss',
   },
-  { file: 'test/integration/fault-moto.test.ts', why: 'cuts its moto inside 3–4 s soak windows; load moves them' },
-  { file: 'test/integration/fault-postgres.test.ts', why: 'stops its PostgreSQL inside a 3 s soak window' },
+  {
+    file: 'test/integration/fault-moto.test.ts',
+    why: 'cuts its own moto inside 3–4 s soak windows; load moves them',
+  },
+  { file: 'test/integration/fault-postgres.test.ts', why: 'stops its own PostgreSQL inside a 3 s soak window' },
   { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
   { file: 'test/integration/consumer-gate-mariadb.test.ts', why: "its gates race the real kubelet's resync" },
 ];
+const aloneFiles = serialFiles.filter((s) => s.alone).map((s) => s.file);
+const pairedFiles = serialFiles.filter((s) => !s.alone).map((s) => s.file);
 
 /**
  * Seconds each file took in the fresh-clone run of 2026-12-03 22:07 (files of 30 s or more; a
@@ -155,13 +167,25 @@ export default defineConfig({
       {
         test: {
           name: 'integration-serial',
-          include: serialFiles.map((s) => s.file),
+          include: aloneFiles,
           globalSetup: ['test/global-setup.ts'],
           setupFiles: ['test/cpu-meter.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'integration-paired',
+          include: pairedFiles,
+          globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/cpu-meter.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 2,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
