@@ -4,38 +4,53 @@ import { defineConfig } from 'vitest/config';
 import { relative } from 'node:path';
 
 /**
- * Integration files that cannot run beside the parallel group, each with why. `alone` files change
- * what every other file uses (a shared apiserver stopped) and run by themselves, after the parallel
- * group (`sequence.groupOrder` 1); `paired` files are only sensitive to load (short windows, real
- * kubelet resyncs, worker kills) and run two at a time after that (groupOrder 2): they mostly wait,
- * so two of them load the machine less than the five files of the parallel group. Every other
+ * Integration files that cannot run beside the parallel group, each with why; they run after it in
+ * two small groups. `outage` (`sequence.groupOrder` 1, two at a time): multi-cluster stops
+ * cluster-c's apiserver, so only files that use no cluster run beside it. `timing` (groupOrder 2,
+ * three at a time): files sensitive to load (real kubelet resyncs, worker kills), which mostly wait,
+ * so three of them load the machine less than the five files of the parallel group. Every other
  * integration file uses names of its own (random namespaces, task queues, secrets, roles).
  */
-const serialFiles: readonly { file: string; alone?: true; why: string }[] = [
+const serialFiles: readonly { file: string; group: 'outage' | 'timing'; why: string }[] = [
   {
     file: 'test/integration/multi-cluster.test.ts',
-    alone: true,
+    group: 'outage',
     why: "stops cluster-c's apiserver, which every other cluster test uses",
   },
   // cli-fleet.test.ts also prunes every rotor/* schedule; it runs in the parallel group, this one after.
   {
     file: 'test/integration/schedules.test.ts',
+    group: 'outage',
     why: 'expects its schedule to survive a sync; cli-fleet prunes them all',
   },
   {
-    file: 'test/integration/durability.test.ts',
-    why: 'kills worker processes mid-stage; beside 4 other files a kill can miss',
-  },
-  {
     file: 'test/integration/fault-moto.test.ts',
+    group: 'outage',
     why: 'cuts its own moto inside 3–4 s soak windows; load moves them',
   },
-  { file: 'test/integration/fault-postgres.test.ts', why: 'stops its own PostgreSQL inside a 3 s soak window' },
-  { file: 'test/integration/consumer-gate-fails.test.ts', why: "its gates race the real kubelet's resync" },
-  { file: 'test/integration/consumer-gate-mariadb.test.ts', why: "its gates race the real kubelet's resync" },
+  {
+    file: 'test/integration/fault-postgres.test.ts',
+    group: 'outage',
+    why: 'stops its own PostgreSQL inside a 3 s soak window',
+  },
+  {
+    file: 'test/integration/durability.test.ts',
+    group: 'timing',
+    why: 'kills worker processes mid-stage; beside 4 busy files a kill can miss',
+  },
+  {
+    file: 'test/integration/consumer-gate-fails.test.ts',
+    group: 'timing',
+    why: "its gates race the real kubelet's resync",
+  },
+  {
+    file: 'test/integration/consumer-gate-mariadb.test.ts',
+    group: 'timing',
+    why: "its gates race the real kubelet's resync",
+  },
 ];
-const aloneFiles = serialFiles.filter((s) => s.alone).map((s) => s.file);
-const pairedFiles = serialFiles.filter((s) => !s.alone).map((s) => s.file);
+const filesOf = (group: 'outage' | 'timing'): string[] =>
+  serialFiles.filter((s) => s.group === group).map((s) => s.file);
 
 /**
  * Seconds each file took in the fresh-clone run of 2026-12-03 22:07 (files of 30 s or more; a
@@ -170,25 +185,25 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'integration-serial',
-          include: aloneFiles,
-          globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/cpu-meter.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 180_000,
-          maxWorkers: 1,
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        test: {
-          name: 'integration-paired',
-          include: pairedFiles,
+          name: 'integration-outage',
+          include: filesOf('outage'),
           globalSetup: ['test/global-setup.ts'],
           setupFiles: ['test/cpu-meter.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'integration-timing',
+          include: filesOf('timing'),
+          globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/cpu-meter.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 3,
           sequence: { groupOrder: 2 },
         },
       },
