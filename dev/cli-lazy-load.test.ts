@@ -8,7 +8,6 @@
  * The built CLI's own code cache (cli/bundle-loader.cjs) is checked by the files it writes: written
  * by a command's first run, used unchanged by the next, replaced when V8 refuses it.
  */
-import { execFile } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -23,6 +22,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build-cli';
+import { runBuiltCli } from './run-built-cli';
+import type { BuiltCliRun } from './run-built-cli';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const recorder = join(root, 'test/helpers/record-loads.ts');
@@ -32,33 +33,22 @@ const playbook = join(root, 'playbooks/demo-three-clusters.yaml');
 let dir: string;
 let runs = 0;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+interface Run extends BuiltCliRun {
   /** Every module URL the process loaded. */
   loaded: string[];
 }
 
-/** Runs the built CLI with `args` under the recorder; never throws on exit codes. */
-function rotor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** Runs the built CLI with `args` under the recorder. */
+async function rotor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const record = join(dir, `loads-${++runs}.txt`);
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', recorder, join(dir, 'cli/main.cjs'), ...args],
-      // The cache of playbook outcomes (cli/playbook-cache.ts) in the test's own directory, not the user's.
-      {
-        cwd: root,
-        env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg'), ...env, ROTOR_RECORD_LOADS: record },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const loaded = readFileSync(record, 'utf8').split('\n').filter(Boolean);
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr, loaded });
-      },
-    );
-  });
+  // The cache of playbook outcomes (cli/playbook-cache.ts) in the test's own directory, not the user's.
+  const run = await runBuiltCli(
+    dir,
+    args,
+    { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg'), ...env, ROTOR_RECORD_LOADS: record },
+    ['--import', recorder],
+  );
+  return { ...run, loaded: readFileSync(record, 'utf8').split('\n').filter(Boolean) };
 }
 
 /**

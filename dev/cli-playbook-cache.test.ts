@@ -6,7 +6,6 @@
  * private (then nothing is kept). The CLI is built as `npm run build:cli` builds it: only the built
  * CLI has a build hash to key its entries on.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -23,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from './build-cli';
 import { exitAtTemporal } from './exit-at-temporal';
+import { runBuiltCli } from './run-built-cli';
+import type { BuiltCliRun } from './run-built-cli';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const playbooks = join(root, 'playbooks');
@@ -30,24 +31,9 @@ const playbooks = join(root, 'playbooks');
 let dir: string;
 let xdg: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI with `args`; never throws on exit codes. */
-function rotor(args: string[], env: NodeJS.ProcessEnv = {}, node: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...node, join(dir, 'cli/main.cjs'), ...args],
-      { cwd: root, env: { ...process.env, XDG_CACHE_HOME: xdg, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** Runs the built CLI with `args`, its cache of outcomes under the test's own XDG_CACHE_HOME. */
+const rotor = (args: string[], env: NodeJS.ProcessEnv = {}, node: string[] = []): Promise<BuiltCliRun> =>
+  runBuiltCli(dir, args, { ...process.env, XDG_CACHE_HOME: xdg, ...env }, node);
 
 /** Every entry of the cache, over all builds. */
 function entries(): string[] {
