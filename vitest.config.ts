@@ -128,6 +128,13 @@ const parallel = 5;
  */
 export const stackFreeProjects: readonly string[] = ['unit', 'workflow'];
 
+/** What every project shares: one workflow bundle for the run, and each file's CPU measured. */
+const everyProject = {
+  globalSetup: ['test/global-setup.ts'],
+  setupFiles: ['test/cpu-meter.ts'],
+  hookTimeout: 180_000,
+};
+
 export default defineConfig({
   test: {
     sequence: { sequencer: LongestFirst },
@@ -143,10 +150,8 @@ export default defineConfig({
             '{core,adapters,inspect,activities,workflows,cli,workers,dev,playbooks}/**/*.test.ts',
             'test/replay/**/*.test.ts',
           ],
-          globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/cpu-meter.ts'],
+          ...everyProject,
           testTimeout: 60_000,
-          hookTimeout: 180_000,
           maxWorkers: parallel,
           sequence: { groupOrder: 0 },
         },
@@ -157,10 +162,8 @@ export default defineConfig({
           // each file starts its own server (a JVM).
           name: 'workflow',
           include: ['test/workflow/**/*.test.ts'],
-          globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/cpu-meter.ts'],
+          ...everyProject,
           testTimeout: 120_000,
-          hookTimeout: 180_000,
           maxWorkers: parallel,
           sequence: { groupOrder: 0 },
         },
@@ -170,10 +173,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           exclude: serialFiles.map((s) => s.file),
-          globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/cpu-meter.ts'],
+          ...everyProject,
           testTimeout: 180_000,
-          hookTimeout: 180_000,
           maxWorkers: parallel,
           sequence: { groupOrder: 0 },
         },
@@ -182,10 +183,8 @@ export default defineConfig({
         test: {
           name: 'integration-outage',
           include: filesOf('outage'),
-          globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/cpu-meter.ts'],
+          ...everyProject,
           testTimeout: 180_000,
-          hookTimeout: 180_000,
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
         },
@@ -194,10 +193,8 @@ export default defineConfig({
         test: {
           name: 'integration-timing',
           include: filesOf('timing'),
-          globalSetup: ['test/global-setup.ts'],
-          setupFiles: ['test/cpu-meter.ts'],
+          ...everyProject,
           testTimeout: 180_000,
-          hookTimeout: 180_000,
           maxWorkers: 3,
           sequence: { groupOrder: 2 },
         },

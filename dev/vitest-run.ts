@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { census, ledgerSchema } from './test-census';
-import type { Census, DeclaredNotRun, Ledger } from './test-census';
+import type { Census, DeclaredNotRun, FileTime, Ledger } from './test-census';
 import { judge, vitestReportSchema } from './test-verdict';
 import type { DeclaredSkip, Verdict, VitestReport } from './test-verdict';
 
@@ -206,18 +206,17 @@ export async function runPhases(
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** A titled list of files, each with the milliseconds `ms` picks, in seconds; nothing when empty. */
+function printFiles(title: string, files: readonly FileTime[], ms: (t: FileTime) => number): void {
+  if (files.length === 0) return;
+  const lines = files.map((t) => `  ${seconds(ms(t)).padStart(8)}  ${t.project || 'default'}  ${t.file}\n`);
+  process.stderr.write(`\n${title}:\n${lines.join('')}`);
+}
+
 /** Prints the slowest files, the files left out and each failure by name; true when the run passed. */
 export function printVerdict(v: RunResult, extraFailures = 0): boolean {
-  if (v.slowest.length > 0) {
-    process.stderr.write(
-      `\nslowest files:\n${v.slowest.map((s) => `  ${seconds(s.wallMs).padStart(8)}  ${s.project || 'default'}  ${s.file}\n`).join('')}`,
-    );
-  }
-  if (v.costliest.length > 0) {
-    process.stderr.write(
-      `\nmost CPU (the file's test process and the subprocesses it reaped):\n${v.costliest.map((s) => `  ${seconds(s.cpuMs ?? 0).padStart(8)}  ${s.project || 'default'}  ${s.file}\n`).join('')}`,
-    );
-  }
+  printFiles('slowest files', v.slowest, (t) => t.wallMs);
+  printFiles("most CPU (the file's test process and the subprocesses it reaped)", v.costliest, (t) => t.cpuMs ?? 0);
   if (v.notRun.length > 0) {
     process.stderr.write(`\nnot run (declared):\n${v.notRun.map((n) => `  - ${n.file}: ${n.reason}\n`).join('')}`);
   }
