@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWorkflowBundle } from '../workers/bundle';
 import { buildCli } from './build-cli';
+import { checkKey, passedBefore, rememberPass } from './check-passes';
 import { bundleFiles, bundleWorker } from './image/worker-bundle';
 import { ensureBubblewrap } from './local-stack/bubblewrap';
 import { stackPaths } from './local-stack/config';
@@ -39,6 +40,8 @@ interface Check {
   ok: boolean;
   seconds: number;
   output: string;
+  /** Why it did not run, when it did not (a remembered pass). */
+  note?: string;
 }
 
 /** Runs a check with its output held back, so it does not interleave with the tests'. */
@@ -59,6 +62,23 @@ function check(name: string, cmd: string, args: string[]): Promise<Check> {
 }
 
 /**
+ * A check skipped when the same command passed on the same files before (dev/check-passes.ts), in
+ * this checkout or another clone; `ROTOR_CHECK_PASSES=off` always runs it.
+ */
+async function rememberedCheck(name: string, cmd: string, args: string[]): Promise<Check> {
+  const key = process.env['ROTOR_CHECK_PASSES'] === 'off' ? undefined : checkKey(process.cwd(), [cmd, ...args]);
+  const passes = join(stackPaths().cacheDir, 'check-passes');
+  const before = key ? passedBefore(passes, name, key) : undefined;
+  if (before) {
+    const note = `passed on these same files at ${before.at} (${before.seconds.toFixed(0)} s), not run again`;
+    return { name, ok: true, seconds: 0, output: '', note };
+  }
+  const result = await check(name, cmd, args);
+  if (result.ok && key) rememberPass(passes, name, key, result.seconds);
+  return result;
+}
+
+/**
  * Where the checks keep what a second run in this checkout can reuse. Only caches that cannot go
  * stale are kept: tsc's build info hashes every file it read, Prettier's cache keys each file on its
  * content, its options and Prettier's version. ESLint's is not used: it keys a file on its own
@@ -70,10 +90,14 @@ const checkCache = join('node_modules', '.cache', 'rotor-checks');
 async function staticChecks(): Promise<Check[]> {
   const out: Check[] = [];
   const tsBuildInfo = join(checkCache, 'tsc.tsbuildinfo');
-  out.push(await check('typecheck', 'npx', ['tsc', '--noEmit', '--incremental', '--tsBuildInfoFile', tsBuildInfo]));
-  out.push(await check('lint', 'npx', ['eslint', '.']));
+  out.push(
+    await rememberedCheck('typecheck', 'npx', ['tsc', '--noEmit', '--incremental', '--tsBuildInfoFile', tsBuildInfo]),
+  );
+  out.push(await rememberedCheck('lint', 'npx', ['eslint', '.']));
   const prettierCache = join(checkCache, 'prettier');
-  out.push(await check('format', 'npx', ['prettier', '--check', '--cache', '--cache-location', prettierCache, '.']));
+  out.push(
+    await rememberedCheck('format', 'npx', ['prettier', '--check', '--cache', '--cache-location', prettierCache, '.']),
+  );
   return out;
 }
 
@@ -134,11 +158,15 @@ async function cleanUpAfter(start: Date): Promise<void> {
 
 async function main(): Promise<number> {
   const started = Date.now();
+  const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
+  // V8's compiled code of node_modules, kept on disk for every Node process the run starts (about
+  // a hundred test processes, workers and CLI commands load the same packages): ~10 % of their CPU.
+  // Node checks each entry against the file's content, so a changed package is compiled afresh.
+  process.env['NODE_COMPILE_CACHE'] ??= join(ctx.paths.cacheDir, 'node-compile-cache');
   // The bundle gates the tests, the checks do not: the checks wait for it rather than slow it down.
   const bundle = buildBundles();
   const checks = bundle.then(staticChecks, staticChecks);
   ensureChromium();
-  const ctx = { paths: stackPaths(), log: (l: string) => process.stderr.write(`[stack] ${l}\n`) };
   // The workflow tests' time-skipping server (Java, from Maven Central) is fetched beside the stack.
   const testServer = temporalTestServer(ctx);
   // The unit tests attack the command-canary sandbox: bubblewrap must be there (a missing one fails them).
@@ -181,7 +209,8 @@ async function main(): Promise<number> {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   const done = await checks;
   for (const c of done) {
-    process.stderr.write(`== ${c.name}: ${c.ok ? 'ok' : 'FAILED'} in ${c.seconds.toFixed(0)} s\n`);
+    const how = c.note ?? `in ${c.seconds.toFixed(0)} s`;
+    process.stderr.write(`== ${c.name}: ${c.ok ? 'ok' : 'FAILED'} ${how}\n`);
     if (!c.ok) process.stderr.write(c.output);
   }
   const failedChecks = done.filter((c) => !c.ok);
