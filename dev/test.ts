@@ -70,7 +70,7 @@ async function rememberedCheck(name: string, cmd: string, args: string[]): Promi
   const passes = join(stackPaths().cacheDir, 'check-passes');
   const before = key ? passedBefore(passes, name, key) : undefined;
   if (before) {
-    const note = `passed on these same files at ${before.at} (${before.seconds.toFixed(0)} s), not run again`;
+    const note = `(passed on these same files at ${before.at} in ${before.seconds.toFixed(0)} s; not run again)`;
     return { name, ok: true, seconds: 0, output: '', note };
   }
   const result = await check(name, cmd, args);
