@@ -18,7 +18,10 @@ export interface HoldProxy {
    * is held. Matching is on the text as sent, e.g. `/^POST \/v1\/secret\/data\//m`.
    */
   holdResponseTo(request: RegExp): Promise<void>;
-  /** Sends what was held on to its client (if it is still connected); traffic flows freely again. */
+  /**
+   * Sends what was held on to its client (if it is still connected), and the service's close if it
+   * closed meanwhile; traffic flows freely again.
+   */
   release(): void;
   close(): Promise<void>;
 }
@@ -27,6 +30,8 @@ interface Link {
   inbound: Socket;
   seen: string;
   held: Buffer[] | undefined;
+  /** The service closed its side while the response was held: the client hears that after it too. */
+  closedWhileHeld: boolean;
 }
 
 /** A hold proxy on a free loopback port forwarding to `target` (`http://host:port`). */
@@ -38,7 +43,7 @@ export async function holdProxy(target: string): Promise<HoldProxy> {
 
   const server = createServer((inbound) => {
     const outbound = connect(Number(targetPort), hostname);
-    const link: Link = { inbound, seen: '', held: undefined };
+    const link: Link = { inbound, seen: '', held: undefined, closedWhileHeld: false };
     links.add(link);
     inbound.on('data', (chunk: Buffer) => {
       if (armed) {
@@ -60,16 +65,18 @@ export async function holdProxy(target: string): Promise<HoldProxy> {
       if (link.held) link.held.push(chunk);
       else inbound.write(chunk);
     });
-    for (const [a, b] of [
-      [inbound, outbound],
-      [outbound, inbound],
-    ] as const) {
-      a.on('error', () => b.destroy());
-      a.on('close', () => {
-        b.destroy();
-        links.delete(link);
-      });
-    }
+    inbound.on('error', () => outbound.destroy());
+    inbound.on('close', () => {
+      outbound.destroy();
+      links.delete(link);
+    });
+    // moto closes every connection after its answer: passed on at once, the client would see its
+    // request cut off before any answer and send it again, around the hold.
+    outbound.on('error', () => inbound.destroy());
+    outbound.on('close', () => {
+      if (link.held) link.closedWhileHeld = true;
+      else inbound.end();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -90,6 +97,7 @@ export async function holdProxy(target: string): Promise<HoldProxy> {
         const held = l.held;
         l.held = undefined;
         if (held && !l.inbound.destroyed) for (const c of held) l.inbound.write(c);
+        if (l.closedWhileHeld) l.inbound.end();
       }
     },
     async close() {
