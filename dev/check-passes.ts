@@ -4,7 +4,8 @@
  * hashes the content of every file git tracks or would track (untracked, not ignored), the lock
  * file among them, with Node's version and the check's command line. A check that passed on the
  * same key passes again, so a fresh clone of a commit a checkout already checked skips it; any
- * changed byte anywhere runs it. Failures are never remembered. Kept outside the checkout
+ * changed byte anywhere runs it. Failures are never remembered, nor passes over files edited while
+ * the checks ran. Kept outside the checkout
  * (`<cache>/check-passes/`), so every clone of the machine shares them.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,10 +20,11 @@ export interface RememberedPass {
 }
 
 /**
- * The key of a check run in `root` with `command`, or undefined when `root` is not a git checkout
- * (nothing lists its files, so the check always runs).
+ * A digest of what the checks read in `root`: the name and content of every file git tracks or
+ * would track. Undefined when `root` is not a git checkout (nothing lists its files, so the checks
+ * always run). Taken once for all the checks of a run, and once more after them.
  */
-export function checkKey(root: string, command: readonly string[]): string | undefined {
+export function filesDigest(root: string): string | undefined {
   let listed: string;
   try {
     listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
@@ -34,18 +36,25 @@ export function checkKey(root: string, command: readonly string[]): string | und
   } catch {
     return undefined;
   }
-  const hash = createHash('sha256')
-    .update(`node ${process.version}\0`)
-    .update(`${command.join('\0')}\0\0`);
+  const hash = createHash('sha256');
   for (const file of [...new Set(listed.split('\0').filter(Boolean))].sort()) {
     const path = join(root, file);
-    // A tracked file deleted from the work tree is part of the key as missing.
+    // A tracked file deleted from the work tree is part of the digest as missing.
     hash
       .update(`${file}\0`)
       .update(existsSync(path) ? readFileSync(path) : '\0missing\0')
       .update('\0');
   }
   return hash.digest('hex');
+}
+
+/** The key of a check run with `command` on the files of `digest` (from {@link filesDigest}), under this Node. */
+export function checkKey(digest: string, command: readonly string[]): string {
+  return createHash('sha256')
+    .update(`node ${process.version}\0`)
+    .update(`${command.join('\0')}\0\0`)
+    .update(digest)
+    .digest('hex');
 }
 
 const entry = (dir: string, name: string, key: string): string => join(dir, `${name}-${key}.json`);
@@ -62,11 +71,27 @@ export function passedBefore(dir: string, name: string, key: string): Remembered
   }
 }
 
-/** Remembers that `name` passed on `key` (written atomically: a reader never sees half an entry). */
-export function rememberPass(dir: string, name: string, key: string, seconds: number): void {
+/** A check that passed, under the key it ran with. */
+export interface Pass {
+  name: string;
+  key: string;
+  seconds: number;
+}
+
+/**
+ * Remembers `passed` in `dir`, unless the files of `root` changed since `digest` was taken before
+ * the checks: a file edited while they ran may have been read in either version, so no key names
+ * what they checked. True when the passes were kept.
+ */
+export function rememberPasses(dir: string, root: string, digest: string, passed: readonly Pass[]): boolean {
+  if (passed.length === 0 || filesDigest(root) !== digest) return false;
   mkdirSync(dir, { recursive: true });
-  const file = entry(dir, name, key);
-  const pass: RememberedPass = { at: new Date().toISOString(), seconds };
-  writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(pass));
-  renameSync(`${file}.${process.pid}.tmp`, file);
+  for (const { name, key, seconds } of passed) {
+    const file = entry(dir, name, key);
+    const pass: RememberedPass = { at: new Date().toISOString(), seconds };
+    // Written whole and renamed, so a reader never sees half an entry.
+    writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(pass));
+    renameSync(`${file}.${process.pid}.tmp`, file);
+  }
+  return true;
 }

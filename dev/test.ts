@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeWorkflowBundle } from '../workers/bundle';
 import { buildCli } from './build-cli';
-import { checkKey, passedBefore, rememberPass } from './check-passes';
+import { checkKey, filesDigest, passedBefore, rememberPasses } from './check-passes';
+import type { Pass } from './check-passes';
 import { bundleFiles, bundleWorker } from './image/worker-bundle';
 import { ensureBubblewrap } from './local-stack/bubblewrap';
 import { stackPaths } from './local-stack/config';
@@ -62,20 +63,25 @@ function check(name: string, cmd: string, args: string[]): Promise<Check> {
 }
 
 /**
- * A check skipped when the same command passed on the same files before (dev/check-passes.ts), in
- * this checkout or another clone; `ROTOR_CHECK_PASSES=off` always runs it.
+ * A check skipped when the same command passed on the same files (`digest`, dev/check-passes.ts)
+ * before, in this checkout or another clone. A check that ran and passed carries its key, to be
+ * remembered once every check is done.
  */
-async function rememberedCheck(name: string, cmd: string, args: string[]): Promise<Check> {
-  const key = process.env['ROTOR_CHECK_PASSES'] === 'off' ? undefined : checkKey(process.cwd(), [cmd, ...args]);
-  const passes = join(stackPaths().cacheDir, 'check-passes');
-  const before = key ? passedBefore(passes, name, key) : undefined;
+async function rememberedCheck(
+  passes: string,
+  digest: string | undefined,
+  name: string,
+  cmd: string,
+  args: string[],
+): Promise<Check & { pass?: Pass }> {
+  const key = digest === undefined ? undefined : checkKey(digest, [cmd, ...args]);
+  const before = key === undefined ? undefined : passedBefore(passes, name, key);
   if (before) {
     const note = `(passed on these same files at ${before.at} in ${before.seconds.toFixed(0)} s; not run again)`;
     return { name, ok: true, seconds: 0, output: '', note };
   }
   const result = await check(name, cmd, args);
-  if (result.ok && key) rememberPass(passes, name, key, result.seconds);
-  return result;
+  return result.ok && key !== undefined ? { ...result, pass: { name, key, seconds: result.seconds } } : result;
 }
 
 /**
@@ -86,18 +92,24 @@ async function rememberedCheck(name: string, cmd: string, args: string[]): Promi
  */
 const checkCache = join('node_modules', '.cache', 'rotor-checks');
 
-/** One after another: each already keeps a core busy, and the stack or the tests need the other. */
+/**
+ * One after another: each already keeps a core busy, and the stack or the tests need the other.
+ * The files are hashed once before the checks (`ROTOR_CHECK_PASSES=off`: not at all, every check
+ * runs) and once after, so a pass is kept only for the files it read.
+ */
 async function staticChecks(): Promise<Check[]> {
-  const out: Check[] = [];
+  const passes = join(stackPaths().cacheDir, 'check-passes');
+  const digest = process.env['ROTOR_CHECK_PASSES'] === 'off' ? undefined : filesDigest(process.cwd());
+  const run = (name: string, cmd: string, args: string[]) => rememberedCheck(passes, digest, name, cmd, args);
   const tsBuildInfo = join(checkCache, 'tsc.tsbuildinfo');
-  out.push(
-    await rememberedCheck('typecheck', 'npx', ['tsc', '--noEmit', '--incremental', '--tsBuildInfoFile', tsBuildInfo]),
-  );
-  out.push(await rememberedCheck('lint', 'npx', ['eslint', '.']));
   const prettierCache = join(checkCache, 'prettier');
-  out.push(
-    await rememberedCheck('format', 'npx', ['prettier', '--check', '--cache', '--cache-location', prettierCache, '.']),
-  );
+  const out = [
+    await run('typecheck', 'npx', ['tsc', '--noEmit', '--incremental', '--tsBuildInfoFile', tsBuildInfo]),
+    await run('lint', 'npx', ['eslint', '.']),
+    await run('format', 'npx', ['prettier', '--check', '--cache', '--cache-location', prettierCache, '.']),
+  ];
+  const passed = out.flatMap((c) => (c.pass ? [c.pass] : []));
+  if (digest !== undefined) rememberPasses(passes, process.cwd(), digest, passed);
   return out;
 }
 
